@@ -1,0 +1,1 @@
+"""The shared vocabulary of Tocsin: domain model, errors, clock, settings and storage."""

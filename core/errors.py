@@ -1,0 +1,116 @@
+"""The one error hierarchy of Tocsin.
+
+Every error Tocsin raises on purpose derives from :class:`TocsinError`; lower-level
+errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
+``raise ... from exc`` so the cause stays attached::
+
+    TocsinError
+    ├── RuleError              the rules are invalid (names file, line and key)
+    ├── InputError             a request cannot be accepted as sent (4xx)
+    │   ├── MalformedInput     the body, or items of a batch, are invalid (400)
+    │   ├── Unauthenticated    no or wrong credentials (401)
+    │   ├── PayloadTooLarge    the body is over the size limit (413)
+    │   ├── UnsupportedMedia   the content type is not JSON (415)
+    │   └── RateLimited        the source sent more than its limit (429)
+    └── StoreError             the store failed
+        └── StoreUnavailable   a transient failure: the sender should retry (503)
+
+The HTTP middleware in ``tocsin`` maps these to status codes in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TocsinError(Exception):
+    """Base of every error Tocsin raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """One mistake in a rules file: where it is and what is wrong."""
+
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+
+
+class RuleError(TocsinError):
+    """The rules are invalid; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Sequence[RuleProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class InputError(TocsinError):
+    """A request that cannot be accepted as it was sent; retrying it will not help."""
+
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class ItemProblem:
+    """One invalid item of a request: its index in the batch (None for the body), field, reason."""
+
+    index: int | None
+    field: str
+    reason: str
+
+    def as_json(self) -> dict[str, object]:
+        """Returns the problem as the JSON object the HTTP error body lists."""
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+class MalformedInput(InputError):
+    """The body or some items of a batch are invalid; ``accepted`` valid items were stored."""
+
+    status = 400
+
+    def __init__(self, problems: Sequence[ItemProblem], accepted: int = 0) -> None:
+        self.problems = tuple(problems)
+        self.accepted = accepted
+        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in self.problems))
+
+
+class Unauthenticated(InputError):
+    """The request carries no credentials, or credentials no source accepts."""
+
+    status = 401
+
+
+class PayloadTooLarge(InputError):
+    """The request body is larger than the configured limit."""
+
+    status = 413
+
+
+class UnsupportedMedia(InputError):
+    """The request body is not declared as JSON."""
+
+    status = 415
+
+
+class RateLimited(InputError):
+    """The source sent more alerts than its rate limit allows; retry after ``retry_after`` s."""
+
+    status = 429
+
+    def __init__(self, source: str, retry_after: float) -> None:
+        self.source = source
+        self.retry_after = retry_after
+        super().__init__(f"source {source!r} is over its rate limit")
+
+
+class StoreError(TocsinError):
+    """The store failed to do what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """The store is unreachable or busy; the same request may succeed later."""

@@ -1,0 +1,36 @@
+"""Alert fingerprints, identical to Alertmanager's for label sets."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import fnv_c
+
+_SEPARATOR = b"\xff"
+
+
+def labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """Returns Alertmanager's fingerprint of a label set: FNV-1a 64 as 16 hex digits.
+
+    Each label is written as ``name 0xFF value 0xFF`` in name order
+    (prometheus/common ``labelSetToFingerprint``); an empty set hashes nothing.
+    """
+    parts = bytearray()
+    for name in sorted(labels):
+        parts += name.encode()
+        parts += _SEPARATOR
+        parts += labels[name].encode()
+        parts += _SEPARATOR
+    return f"{fnv_c.fnv1a_64(bytes(parts)):016x}"
+
+
+def dedup_key_fingerprint(source: str, dedup_key: str) -> str:
+    """Returns a stable 16-hex-digit fingerprint for an alert identified by a dedup key.
+
+    The source name is part of it because a dedup key is only unique within one
+    integration (PagerDuty's rule); the payload is not, so a resolve that carries only
+    the key finds the alert it resolves.
+    """
+    digest = hashlib.sha256(f"{source}\x00{dedup_key}".encode()).digest()
+    return digest[:8].hex()

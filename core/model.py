@@ -1,0 +1,113 @@
+"""The domain model shared by every stage; so far the Alert and its status."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+
+class AlertStatus(enum.StrEnum):
+    """Whether the condition an alert reports still holds."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class SourceKind(enum.StrEnum):
+    """The wire formats Tocsin accepts; each has one decoder in ``ingest``."""
+
+    ALERTMANAGER = "alertmanager"  # Alertmanager webhook receiver, payload version 4
+    ALERTMANAGER_API = "alertmanager_api"  # POST /api/v2/alerts, as Prometheus sends
+    WEBHOOK = "webhook"  # Tocsin's generic JSON format
+    PAGERDUTY = "pagerduty"  # PagerDuty Events API v2
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One report from a monitoring system about one condition, normalised.
+
+    ``fingerprint`` identifies the condition across reports (Alertmanager's label
+    fingerprint, or a hash of the dedup key); ``ends_at`` is None while nobody has said
+    when the condition ends. ``acknowledged`` is set by a PagerDuty ``acknowledge``
+    event, which keeps the alert firing but tells the pipeline a person took it.
+    """
+
+    source: str
+    fingerprint: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    status: AlertStatus
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str
+    received_at: datetime
+    dedup_key: str | None = None
+    acknowledged: bool = False
+
+    def to_json(self) -> bytes:
+        """Serialises the alert for the alert log."""
+        return orjson.dumps(
+            {
+                "source": self.source,
+                "fingerprint": self.fingerprint,
+                "labels": self.labels,
+                "annotations": self.annotations,
+                "status": self.status.value,
+                "starts_at": _to_micros(self.starts_at),
+                "ends_at": None if self.ends_at is None else _to_micros(self.ends_at),
+                "generator_url": self.generator_url,
+                "received_at": _to_micros(self.received_at),
+                "dedup_key": self.dedup_key,
+                "acknowledged": self.acknowledged,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Alert:
+        """Reads back an alert that :meth:`to_json` wrote."""
+        raw: dict[str, Any] = orjson.loads(data)
+        ends = raw["ends_at"]
+        return cls(
+            source=raw["source"],
+            fingerprint=raw["fingerprint"],
+            labels=raw["labels"],
+            annotations=raw["annotations"],
+            status=AlertStatus(raw["status"]),
+            starts_at=_from_micros(raw["starts_at"]),
+            ends_at=None if ends is None else _from_micros(ends),
+            generator_url=raw["generator_url"],
+            received_at=_from_micros(raw["received_at"]),
+            dedup_key=raw["dedup_key"],
+            acknowledged=raw["acknowledged"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """An alert as it stands in the alert log, with its position there."""
+
+    cursor: str
+    alert: Alert
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _to_micros(instant: datetime) -> int:
+    # Whole microseconds keep the round trip exact, which floats would not.
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+
+
+def same_labels(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """Tells whether two label sets are equal (order does not matter)."""
+    return dict(a) == dict(b)

@@ -1,0 +1,82 @@
+"""Process settings: command-line flags, then ``TOCSIN_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How one ``tocsin serve`` process runs. Rules (what to do) live in the rules files."""
+
+    host: str = "127.0.0.1"
+    port: int = 9797
+    rules: Path = Path("rules/examples")
+    store: str = "sqlite://tocsin.db"
+    log_format: str = "auto"  # auto: console on a terminal, JSON otherwise
+    log_level: str = "info"
+    max_body_bytes: int = 4 * 1024 * 1024
+    # How often an unchanged, still-firing alert is written again so that its
+    # freshness (and auto-resolve by staleness) can be judged downstream.
+    dedup_refresh_seconds: float = 120.0
+    # Unchanged alerts remembered in memory; past this the least recently written are forgotten.
+    dedup_capacity: int = 1_000_000
+    # FULL: an acknowledged alert survives power loss; NORMAL: survives a process crash only.
+    sqlite_synchronous: str = "FULL"
+
+
+_ENV_PREFIX = "TOCSIN_"
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds one ``--flag`` per setting; an absent flag falls back to the environment."""
+    parser.add_argument("--host", help="address to listen on (TOCSIN_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (TOCSIN_PORT, default 9797)")
+    parser.add_argument("--rules", type=Path, help="rules file or directory (TOCSIN_RULES)")
+    parser.add_argument("--store", help="sqlite://PATH or redis://HOST:PORT/DB (TOCSIN_STORE)")
+    parser.add_argument(
+        "--log-format", choices=["auto", "json", "console"], help="TOCSIN_LOG_FORMAT"
+    )
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="TOCSIN_LOG_LEVEL"
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, help="largest request body (TOCSIN_MAX_BODY_BYTES)"
+    )
+    parser.add_argument("--dedup-refresh-seconds", type=float, help="TOCSIN_DEDUP_REFRESH_SECONDS")
+    parser.add_argument("--dedup-capacity", type=int, help="TOCSIN_DEDUP_CAPACITY")
+    parser.add_argument(
+        "--sqlite-synchronous", choices=["FULL", "NORMAL"], help="TOCSIN_SQLITE_SYNCHRONOUS"
+    )
+
+
+def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    """Builds Settings: a flag wins over ``TOCSIN_<NAME>``, which wins over the default."""
+    defaults = Settings()
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        flag = getattr(args, f.name, None)
+        if flag is not None:
+            values[f.name] = flag
+            continue
+        raw = env.get(_ENV_PREFIX + f.name.upper())
+        if raw is None:
+            continue
+        default = getattr(defaults, f.name)
+        try:
+            values[f.name] = type(default)(raw)
+        except ValueError as exc:
+            raise ValueError(
+                f"{_ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {type(default).__name__}"
+            ) from exc
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
+    """Parses serve flags alone; convenient for tests and tools."""
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser)
+    return settings_from(parser.parse_args(list(argv)), env)

@@ -1,0 +1,247 @@
+"""The Redis store: the alert log is a Redis Stream, cursors a hash; appends use group commit.
+
+Every ``append`` goes through one flusher task. While a pipeline is in flight, new
+appends wait in a queue; when it returns, the flusher sends everything that queued up
+as the next single MULTI/EXEC round trip. Concurrent requests thus share one round trip
+(and, with ``appendfsync always``, one fsync). Each caller awaits a future that resolves
+only after Redis answered the EXEC.
+
+Durability is Redis' AOF policy, not ours: ``appendfsync always`` fsyncs before Redis
+answers, so an acknowledged alert survives a crash; ``everysec`` can lose the last second
+of acknowledged alerts when the host fails; without AOF a restart loses everything since
+the last snapshot. Exclusive XRANGE bounds need Redis 6.2 or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+
+from core.errors import StoreError, StoreUnavailable
+from core.model import Alert, LogEntry
+
+# The one field of a stream entry: the alert as Alert.to_json() wrote it.
+_BODY = b"alert"
+
+# How many alerts one pipeline takes at most; bounds the latency of the first caller.
+_MAX_ALERTS_PER_PIPELINE = 4096
+
+# A couple of quick retries ride over a pooled connection that the server closed and a
+# short blip; beyond that the sender should get a 503 fast and retry on its own.
+# A retried XADD may duplicate an entry whose answer was lost; consumers are idempotent.
+_RETRIES = 3
+_BACKOFF_BASE_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 0.5
+_SOCKET_TIMEOUT_SECONDS = 5.0
+_CONNECT_TIMEOUT_SECONDS = 2.0
+
+# Reply codes that redis-py leaves as a plain ResponseError but that pass by themselves:
+# a failing AOF/RDB write, a long-running script, too few replicas for min-replicas.
+_TRANSIENT_REPLY_CODES = frozenset({"MISCONF", "BUSY", "NOREPLICAS"})
+
+_TRANSIENT_ERRORS: tuple[type[redis_errors.RedisError], ...] = (
+    redis_errors.ConnectionError,  # also BusyLoadingError and MaxConnectionsError
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,  # a failover demoted the server we talk to
+    redis_errors.TryAgainError,
+    redis_errors.ClusterDownError,
+    redis_errors.OutOfMemoryError,
+)
+
+
+@dataclass(slots=True)
+class _PendingAppend:
+    bodies: list[bytes]
+    future: asyncio.Future[None]
+
+
+class RedisStore:
+    """Store backend on one Redis server; any number of Tocsin processes may share it."""
+
+    def __init__(self, url: str, *, prefix: str = "tocsin:") -> None:
+        self._url = url
+        self._log_key = f"{prefix}alerts"
+        self._cursors_key = f"{prefix}cursors"
+        self._client: Redis | None = None
+        self._pending: deque[_PendingAppend] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def open(self) -> None:
+        """Creates the connection pool and starts the flusher; connects on first use.
+
+        It does not wait for Redis: a replica may start before Redis does, and ``ping``
+        (the readiness check) says when the store can serve.
+        """
+        self._client = Redis.from_url(
+            self._url,
+            retry=Retry(
+                ExponentialWithJitterBackoff(base=_BACKOFF_BASE_SECONDS, cap=_BACKOFF_CAP_SECONDS),
+                _RETRIES,
+            ),
+            socket_timeout=_SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+        )
+        self._closing = False
+        self._wakeup = asyncio.Event()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="tocsin-redis-flusher")
+
+    async def append(self, alerts: Sequence[Alert]) -> None:
+        """Appends alerts in order; returns once Redis answered the pipeline holding them."""
+        if not alerts:
+            return
+        if self._closing or self._wakeup is None or self._flusher is None or self._flusher.done():
+            raise StoreUnavailable("the Redis store is not open")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_PendingAppend([alert.to_json() for alert in alerts], future))
+        self._wakeup.set()
+        await future
+
+    async def read(self, after: str | None, limit: int) -> list[LogEntry]:
+        """Returns up to ``limit`` entries after cursor ``after`` (a stream ID) in log order."""
+        if limit <= 0:
+            return []
+        client = self._open_client()
+        start = "-" if after is None else f"({after}"
+        with _translated("read the alert log"):
+            rows = await client.xrange(self._log_key, min=start, max="+", count=limit)
+        entries: list[LogEntry] = []
+        for entry_id, fields in rows or []:
+            if entry_id is None or fields is None:
+                raise StoreError(f"malformed entry in {self._log_key}")
+            entries.append(LogEntry(cursor=_text(entry_id), alert=Alert.from_json(fields[_BODY])))
+        return entries
+
+    async def load_cursor(self, consumer: str) -> str | None:
+        """Returns the consumer's saved cursor, or None."""
+        client = self._open_client()
+        with _translated("load a cursor"):
+            cursor = await client.hget(self._cursors_key, consumer)
+        return None if cursor is None else _text(cursor)
+
+    async def save_cursor(self, consumer: str, cursor: str) -> None:
+        """Saves the consumer's cursor; returns once Redis answered."""
+        client = self._open_client()
+        with _translated("save a cursor"):
+            await client.hset(self._cursors_key, consumer, cursor)
+
+    async def ping(self) -> None:
+        """Checks that Redis answers a PING."""
+        client = self._open_client()
+        with _translated("ping Redis"):
+            await client.ping()
+
+    async def close(self) -> None:
+        """Lets queued appends reach Redis, then stops the flusher and closes the pool."""
+        self._closing = True
+        if self._flusher is not None and self._wakeup is not None:
+            self._wakeup.set()
+            await self._flusher
+            self._flusher = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _open_client(self) -> Redis:
+        if self._client is None or self._closing:
+            raise StoreUnavailable("the Redis store is not open")
+        return self._client
+
+    async def _flush_loop(self) -> None:
+        assert self._wakeup is not None
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._pending:
+                    batch = self._take_batch()
+                    try:
+                        await self._flush(batch)
+                    except asyncio.CancelledError:
+                        for pending in batch:
+                            _fail(pending.future, StoreUnavailable("the Redis store closed"))
+                        raise
+                if self._closing:
+                    return
+        finally:
+            # Cancelled (the event loop shuts down): nobody may be left waiting forever.
+            while self._pending:
+                _fail(self._pending.popleft().future, StoreUnavailable("the Redis store closed"))
+
+    def _take_batch(self) -> list[_PendingAppend]:
+        batch: list[_PendingAppend] = []
+        alerts = 0
+        while self._pending and (not batch or alerts < _MAX_ALERTS_PER_PIPELINE):
+            pending = self._pending.popleft()
+            # A caller that gave up (its request was cancelled) no longer needs its write.
+            if pending.future.done():
+                continue
+            batch.append(pending)
+            alerts += len(pending.bodies)
+        return batch
+
+    async def _flush(self, batch: list[_PendingAppend]) -> None:
+        if not batch:
+            return
+        assert self._client is not None
+        try:
+            # MULTI/EXEC: a connection lost before EXEC leaves nothing half-written.
+            async with self._client.pipeline(transaction=True) as pipe:
+                for pending in batch:
+                    for body in pending.bodies:
+                        pipe.xadd(self._log_key, {_BODY: body})
+                await pipe.execute()
+        except redis_errors.RedisError as exc:
+            for pending in batch:
+                _fail(pending.future, _translate(exc, "append to the alert log"), exc)
+            return
+        except Exception as exc:
+            # A bug here must not leave callers waiting forever, nor kill the flusher.
+            for pending in batch:
+                _fail(pending.future, StoreError("append to the alert log failed"), exc)
+            return
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_result(None)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turns redis-py errors raised inside the block into Tocsin's store errors."""
+    try:
+        yield
+    except redis_errors.RedisError as exc:
+        raise _translate(exc, action) from exc
+
+
+def _translate(exc: redis_errors.RedisError, action: str) -> StoreError:
+    """Returns the Tocsin error for a redis-py error: StoreUnavailable if retrying may help."""
+    if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthorizationError):
+        # A ConnectionError subclass, but a wrong password does not fix itself.
+        return StoreError(f"cannot {action}: Redis refused the credentials")
+    code = str(exc).split(" ", 1)[0]
+    if isinstance(exc, _TRANSIENT_ERRORS) or code in _TRANSIENT_REPLY_CODES:
+        return StoreUnavailable(f"cannot {action}: Redis is unavailable: {exc}")
+    return StoreError(f"cannot {action}: {exc}")
+
+
+def _fail(
+    future: asyncio.Future[None], error: Exception, cause: BaseException | None = None
+) -> None:
+    if cause is not None:
+        error.__cause__ = cause
+    if not future.done():
+        future.set_exception(error)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,221 @@
+"""The embedded SQLite store: one file in WAL mode, written by one thread with group commit.
+
+All writes go through a single writer thread. It takes every write waiting in its queue,
+runs them in one transaction and commits once, so concurrent requests share the cost of
+one fsync (group commit). Each caller awaits a future that resolves only after that
+commit returned, which is when the HTTP answer may say "stored".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import StoreUnavailable
+from core.model import Alert, LogEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_log (
+    seq INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consumer_cursor (
+    consumer TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL
+);
+"""
+
+# How many queued writes one transaction takes at most; bounds the latency of the first.
+_MAX_WRITES_PER_COMMIT = 512
+
+WriteOp = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(slots=True)
+class _PendingWrite:
+    op: WriteOp
+    future: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+
+
+class SQLiteStore:
+    """Store backend on one SQLite file; safe for one process, many concurrent requests."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        if synchronous not in {"FULL", "NORMAL"}:
+            raise ValueError("synchronous must be FULL or NORMAL")
+        self._path = path
+        self._synchronous = synchronous
+        self._queue: queue.SimpleQueue[_PendingWrite | object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    async def open(self) -> None:
+        """Creates the schema if needed and starts the writer thread."""
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(ready, loop), name="tocsin-sqlite-writer", daemon=True
+        )
+        self._writer.start()
+        await ready
+        self._reader = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL fsyncs the WAL at every commit: an acknowledged alert survives power loss.
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    def _write_loop(self, ready: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            conn = self._connect()
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            loop.call_soon_threadsafe(
+                _fail, ready, StoreUnavailable(f"cannot open {self._path}"), exc
+            )
+            return
+        loop.call_soon_threadsafe(_succeed, ready)
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            while len(batch) < _MAX_WRITES_PER_COMMIT:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop_after = _STOP in batch
+            writes = [w for w in batch if isinstance(w, _PendingWrite)]
+            self._commit(conn, writes)
+            if stop_after:
+                break
+        conn.close()
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, writes: list[_PendingWrite]) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for write in writes:
+                write.op(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for write in writes:
+                write.loop.call_soon_threadsafe(
+                    _fail, write.future, StoreUnavailable("SQLite write failed"), exc
+                )
+            return
+        for write in writes:
+            write.loop.call_soon_threadsafe(_succeed, write.future)
+
+    async def _write(self, op: WriteOp) -> None:
+        if self._writer is None or not self._writer.is_alive():
+            raise StoreUnavailable("the SQLite store is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_PendingWrite(op, future, loop))
+        await future
+
+    async def append(self, alerts: Sequence[Alert]) -> None:
+        """Appends alerts in order; returns once they are committed."""
+        rows = [(a.fingerprint, a.status.value, a.to_json()) for a in alerts]
+        if not rows:
+            return
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO alert_log (fingerprint, status, body) VALUES (?, ?, ?)", rows
+            )
+
+        await self._write(insert)
+
+    async def read(self, after: str | None, limit: int) -> list[LogEntry]:
+        """Returns up to ``limit`` entries after cursor ``after`` in append order."""
+        start = 0 if after is None else int(after)
+        rows = await self._query(
+            "SELECT seq, body FROM alert_log WHERE seq > ? ORDER BY seq LIMIT ?", (start, limit)
+        )
+        return [LogEntry(cursor=str(seq), alert=Alert.from_json(body)) for seq, body in rows]
+
+    async def load_cursor(self, consumer: str) -> str | None:
+        """Returns the consumer's saved cursor, or None."""
+        rows = await self._query(
+            "SELECT cursor FROM consumer_cursor WHERE consumer = ?", (consumer,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def save_cursor(self, consumer: str, cursor: str) -> None:
+        """Saves the consumer's cursor in the next group commit."""
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO consumer_cursor (consumer, cursor) VALUES (?, ?) "
+                "ON CONFLICT(consumer) DO UPDATE SET cursor = excluded.cursor",
+                (consumer, cursor),
+            )
+
+        await self._write(upsert)
+
+    async def ping(self) -> None:
+        """Checks that the file can be read and the writer thread runs."""
+        if self._writer is None or not self._writer.is_alive():
+            raise StoreUnavailable("the SQLite writer is not running")
+        await self._query("SELECT 1", ())
+
+    async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        reader = self._reader
+        if reader is None:
+            raise StoreUnavailable("the SQLite store is not open")
+
+        def run() -> list[tuple[Any, ...]]:
+            with self._reader_lock:
+                return reader.execute(sql, params).fetchall()
+
+        try:
+            return await asyncio.to_thread(run)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable("SQLite read failed") from exc
+
+    async def close(self) -> None:
+        """Lets queued writes commit, then stops the writer and closes the file."""
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _succeed(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], error: Exception, cause: BaseException) -> None:
+    error.__cause__ = cause
+    if not future.done():
+        future.set_exception(error)

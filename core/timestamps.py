@@ -1,0 +1,29 @@
+"""RFC 3339 timestamps as monitoring systems send them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+# Go's zero time.Time: Alertmanager sends it as endsAt of every firing alert.
+_GO_ZERO_YEAR = 1
+
+
+def parse_rfc3339(text: str) -> datetime | None:
+    """Parses an RFC 3339 timestamp into an aware UTC datetime; Go's zero time gives None.
+
+    Nanosecond fractions (Alertmanager) are cut to microseconds, millisecond ones
+    (Prometheus) kept. Raises ValueError for anything that is not RFC 3339 with an offset.
+    """
+    if "T" not in text and "t" not in text:
+        raise ValueError("not an RFC 3339 timestamp (no 'T' between date and time)")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp has no time zone offset")
+    if parsed.year == _GO_ZERO_YEAR:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def format_rfc3339(instant: datetime) -> str:
+    """Formats an instant as RFC 3339 in UTC with a ``Z`` suffix."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Alerts in: one decoder per source format, source authentication, rate limits, HTTP handlers."""

@@ -1,0 +1,76 @@
+"""``POST /api/v2/alerts`` as Alertmanager's own API takes it, so Prometheus can send to Tocsin.
+
+Defaults follow Alertmanager's ``postAlertsHandler``: a missing ``startsAt`` becomes
+``endsAt`` or now; a missing ``endsAt`` means "firing until told otherwise" (Alertmanager
+adds ``resolve_timeout``; Tocsin leaves the end open and lets correlation apply the
+timeout). An alert whose ``endsAt`` is not after now is resolved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.errors import ItemProblem
+from core.fingerprint import labels_fingerprint
+from core.model import Alert, AlertStatus
+from ingest.decode import Decoded
+from ingest.decode.fields import ItemChecker, not_an_object
+
+
+def decode_alertmanager_api(body: Any, source: str, now: datetime) -> Decoded:
+    """Decodes a JSON list of postable alerts."""
+    decoded = Decoded()
+    if not isinstance(body, list):
+        decoded.problems.append(ItemProblem(None, "", "body must be a JSON list of alerts"))
+        return decoded
+    for index, item in enumerate(body):
+        if not isinstance(item, dict):
+            not_an_object(index, decoded.problems)
+            continue
+        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        if alert is not None:
+            decoded.alerts.append(alert)
+    return decoded
+
+
+def _decode_one(
+    item: dict[str, Any], check: ItemChecker, source: str, now: datetime
+) -> Alert | None:
+    failures = len(check.problems)
+    labels = check.string_map(item.get("labels"), "labels", label_names=True)
+    if labels is not None and not labels:
+        check.fail("labels", "at least one label pair required")
+    annotations = check.string_map(item.get("annotations"), "annotations", label_names=True)
+    starts_ok, starts_at = check.timestamp(item.get("startsAt"), "startsAt")
+    ends_ok, ends_at = check.timestamp(item.get("endsAt"), "endsAt")
+    generator_url = check.optional_string(item.get("generatorURL"), "generatorURL")
+    if (
+        starts_ok
+        and ends_ok
+        and starts_at is not None
+        and ends_at is not None
+        and ends_at < starts_at
+    ):
+        check.fail("endsAt", "must not be before startsAt")
+    if (
+        len(check.problems) > failures
+        or labels is None
+        or annotations is None
+        or generator_url is None
+    ):
+        return None
+    if starts_at is None:
+        starts_at = ends_at if ends_at is not None else now
+    resolved = ends_at is not None and ends_at <= now
+    return Alert(
+        source=source,
+        fingerprint=labels_fingerprint(labels),
+        labels=labels,
+        annotations=annotations,
+        status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        generator_url=generator_url,
+        received_at=now,
+    )

@@ -1,0 +1,88 @@
+"""The Alertmanager webhook receiver payload, ``"version": "4"``.
+
+Every alert of the group arrives each time (firing ones and not-yet-notified resolved
+ones), so most of them are duplicates the dedup filter drops. A firing alert carries
+Go's zero time as ``endsAt``; a resolved one its real end. Unknown envelope keys (newer
+Alertmanagers add ``notification_reason``, ``routeLabels``) are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.errors import ItemProblem
+from core.fingerprint import labels_fingerprint
+from core.model import Alert, AlertStatus
+from ingest.decode import Decoded
+from ingest.decode.fields import ItemChecker, not_an_object
+
+_STATUSES = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
+
+
+def decode_alertmanager_webhook(body: Any, source: str, now: datetime) -> Decoded:
+    """Decodes one webhook message; problems name the index in ``alerts``."""
+    decoded = Decoded()
+    if not isinstance(body, dict):
+        decoded.problems.append(
+            ItemProblem(None, "", "body must be a JSON object (webhook version 4)")
+        )
+        return decoded
+    version = body.get("version")
+    if version is not None and version != "4":
+        decoded.problems.append(
+            ItemProblem(None, "version", f'unsupported version {version!r}: expected "4"')
+        )
+        return decoded
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list):
+        decoded.problems.append(ItemProblem(None, "alerts", "must be a list"))
+        return decoded
+    for index, item in enumerate(alerts):
+        if not isinstance(item, dict):
+            not_an_object(index, decoded.problems)
+            continue
+        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        if alert is not None:
+            decoded.alerts.append(alert)
+    return decoded
+
+
+def _decode_one(
+    item: dict[str, Any], check: ItemChecker, source: str, now: datetime
+) -> Alert | None:
+    failures = len(check.problems)
+    status = _STATUSES.get(item.get("status"))  # type: ignore[arg-type]
+    if status is None:
+        check.fail("status", 'must be "firing" or "resolved"')
+    labels = check.string_map(item.get("labels"), "labels", label_names=True)
+    if labels is not None and not labels:
+        check.fail("labels", "at least one label pair required")
+    annotations = check.string_map(item.get("annotations"), "annotations", label_names=False)
+    starts_ok, starts_at = check.timestamp(item.get("startsAt"), "startsAt")
+    ends_ok, ends_at = check.timestamp(item.get("endsAt"), "endsAt")
+    generator_url = check.optional_string(item.get("generatorURL"), "generatorURL")
+    if starts_ok and starts_at is None:
+        check.fail("startsAt", "is required")
+    if status is AlertStatus.RESOLVED and ends_ok and ends_at is None:
+        check.fail("endsAt", "a resolved alert needs its end time")
+    if (
+        len(check.problems) > failures
+        or status is None
+        or labels is None
+        or annotations is None
+        or generator_url is None
+        or starts_at is None
+    ):
+        return None
+    return Alert(
+        source=source,
+        fingerprint=labels_fingerprint(labels),
+        labels=labels,
+        annotations=annotations,
+        status=status,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        generator_url=generator_url,
+        received_at=now,
+    )

@@ -1,0 +1,123 @@
+"""Tocsin's generic JSON webhook: one alert object, or a list of them.
+
+::
+
+    {"dedup_key": "backup-db1",            # optional; otherwise the labels identify the alert
+     "summary": "Nightly backup failed",   # required (or annotations.summary)
+     "severity": "critical",               # critical | error | warning | info; default warning
+     "status": "firing",                   # firing | resolved; default firing
+     "labels": {"service": "db"},          # optional strings; become routing labels
+     "annotations": {"runbook": "..."},    # optional strings
+     "starts_at": "2026-11-28T10:00:00Z",  # optional RFC 3339; default now
+     "ends_at": null,                      # optional RFC 3339
+     "source_url": "https://ci/job/42"}    # optional link back to the sender
+
+Without ``dedup_key`` the fingerprint is Alertmanager's label fingerprint, so a
+webhook sender and a Prometheus rule with the same labels name the same alert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.errors import ItemProblem
+from core.fingerprint import dedup_key_fingerprint, labels_fingerprint
+from core.model import Alert, AlertStatus
+from ingest.decode import Decoded
+from ingest.decode.fields import ItemChecker, not_an_object
+
+SEVERITIES = ("critical", "error", "warning", "info")
+_STATUSES = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
+_KEYS = {
+    "dedup_key",
+    "summary",
+    "severity",
+    "status",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "source_url",
+}
+MAX_DEDUP_KEY = 255
+MAX_SUMMARY = 1024
+
+
+def decode_webhook(body: Any, source: str, now: datetime) -> Decoded:
+    """Decodes a single alert object (problems without index) or a list (problems by index)."""
+    decoded = Decoded()
+    if isinstance(body, dict):
+        items: list[tuple[int | None, Any]] = [(None, body)]
+    elif isinstance(body, list):
+        items = list(enumerate(body))
+    else:
+        decoded.problems.append(
+            ItemProblem(None, "", "body must be a JSON object or a list of them")
+        )
+        return decoded
+    for index, item in items:
+        if not isinstance(item, dict):
+            not_an_object(index, decoded.problems)
+            continue
+        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        if alert is not None:
+            decoded.alerts.append(alert)
+    return decoded
+
+
+def _decode_one(
+    item: dict[str, Any], check: ItemChecker, source: str, now: datetime
+) -> Alert | None:
+    failures = len(check.problems)
+    for unknown in sorted(item.keys() - _KEYS):
+        check.fail(unknown, "unknown field")
+    dedup_key = check.optional_string(item.get("dedup_key"), "dedup_key", max_length=MAX_DEDUP_KEY)
+    labels = check.string_map(item.get("labels"), "labels", label_names=True)
+    annotations = check.string_map(item.get("annotations"), "annotations", label_names=False)
+    summary = check.optional_string(item.get("summary"), "summary", max_length=MAX_SUMMARY)
+    severity = item.get("severity", "warning")
+    if severity not in SEVERITIES:
+        check.fail("severity", f"must be one of {', '.join(SEVERITIES)}")
+    status = _STATUSES.get(item.get("status", "firing"))
+    if status is None:
+        check.fail("status", 'must be "firing" or "resolved"')
+    starts_ok, starts_at = check.timestamp(item.get("starts_at"), "starts_at")
+    ends_ok, ends_at = check.timestamp(item.get("ends_at"), "ends_at")
+    source_url = check.optional_string(item.get("source_url"), "source_url")
+    if starts_ok and ends_ok and starts_at and ends_at and ends_at < starts_at:
+        check.fail("ends_at", "must not be before starts_at")
+    if summary == "" and annotations is not None and not annotations.get("summary"):
+        check.fail("summary", "is required (or annotations.summary)")
+    if not dedup_key and labels is not None and not labels:
+        check.fail("labels", "give dedup_key or at least one label to identify the alert")
+    if (
+        len(check.problems) > failures
+        or dedup_key is None
+        or labels is None
+        or annotations is None
+        or summary is None
+        or status is None
+        or source_url is None
+    ):
+        return None
+    labels = {**labels, "severity": severity}
+    if summary:
+        annotations = {**annotations, "summary": summary}
+    fingerprint = (
+        dedup_key_fingerprint(source, dedup_key) if dedup_key else labels_fingerprint(labels)
+    )
+    if status is AlertStatus.RESOLVED and ends_at is None:
+        ends_at = now
+    return Alert(
+        source=source,
+        fingerprint=fingerprint,
+        labels=labels,
+        annotations=annotations,
+        status=status,
+        starts_at=starts_at or now,
+        ends_at=ends_at,
+        generator_url=source_url or "",
+        received_at=now,
+        dedup_key=dedup_key or None,
+    )

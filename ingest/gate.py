@@ -1,0 +1,43 @@
+"""The ingest gate: who may send (authentication) and how fast (rate limits), per the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.errors import RateLimited
+from core.model import SourceKind
+from ingest.auth import SourceAuthenticator
+from ingest.ratelimit import TokenBucket
+from rules.model import Rules, SourceConfig
+
+
+class SourceGate:
+    """Authenticates requests and applies each source's rate limit.
+
+    Built from one version of the rules; a reload builds a new gate (rate buckets restart full).
+    """
+
+    def __init__(self, rules: Rules, now: datetime) -> None:
+        self.authenticator = SourceAuthenticator(rules)
+        self._buckets = {
+            s.name: TokenBucket(s.rate_limit, now)
+            for s in rules.sources
+            if s.rate_limit is not None
+        }
+
+    def by_header(self, kind: SourceKind, authorization: str | None) -> SourceConfig:
+        """Returns the source the Authorization header proves; raises Unauthenticated."""
+        return self.authenticator.by_header(kind, authorization)
+
+    def by_routing_key(self, routing_key: str | None) -> SourceConfig:
+        """Returns the PagerDuty-format source owning ``routing_key``; raises Unauthenticated."""
+        return self.authenticator.by_routing_key(routing_key)
+
+    def admit(self, source: SourceConfig, count: int, now: datetime) -> None:
+        """Charges ``count`` alerts to the source's bucket; raises RateLimited when over."""
+        bucket = self._buckets.get(source.name)
+        if bucket is None or count == 0:
+            return
+        wait = bucket.take(count, now)
+        if wait > 0:
+            raise RateLimited(source.name, wait)

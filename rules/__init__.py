@@ -1,0 +1,1 @@
+"""The YAML rule language: a strict loader that turns rules files into frozen dataclasses."""

@@ -1,0 +1,51 @@
+"""Reads secrets that the rules reference: ``{env: NAME}`` or ``{file: PATH}``, never inline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from rules.model import Secret
+from rules.yamlread import Reader
+
+
+def read_secret(
+    reader: Reader, node: yaml.Node, key: str, env: Mapping[str, str], base: Path
+) -> Secret | None:
+    """Reads a secret reference and resolves it; relative file paths are from the rules file."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+        reader.problem(node, key, "secrets are not written inline: use {env: NAME} or {file: PATH}")
+        return None
+    values = reader.mapping(node, key, {"env", "file"})
+    if values is None:
+        return None
+    if len(values) != 1:
+        reader.problem(node, key, "give exactly one of env or file")
+        return None
+    if "env" in values:
+        name = reader.string(values["env"], f"{key}.env")
+        if name is None:
+            return None
+        value = env.get(name)
+        if not value:
+            reader.problem(
+                values["env"], f"{key}.env", f"environment variable {name} is not set or empty"
+            )
+            return None
+        return Secret(value, f"env:{name}")
+    path_text = reader.string(values["file"], f"{key}.file")
+    if path_text is None:
+        return None
+    path = (base / path_text) if not os.path.isabs(path_text) else Path(path_text)
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reader.problem(values["file"], f"{key}.file", f"cannot read {path}: {exc}")
+        return None
+    if not value:
+        reader.problem(values["file"], f"{key}.file", f"{path} is empty")
+        return None
+    return Secret(value, f"file:{path}")

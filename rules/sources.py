@@ -1,0 +1,127 @@
+"""The ``sources`` section: which systems may send alerts, in what format, with what credentials."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from core.model import SourceKind
+from rules.model import BasicAuth, BearerAuth, RateLimit, SourceConfig
+from rules.secrets import read_secret
+from rules.yamlread import Reader
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_KINDS = [k.value for k in SourceKind]
+
+
+def read_sources(
+    reader: Reader, node: yaml.Node, env: Mapping[str, str], base: Path
+) -> list[tuple[SourceConfig, yaml.Node]]:
+    """Reads the list under ``sources``; returns each valid source with its node."""
+    sources: list[tuple[SourceConfig, yaml.Node]] = []
+    for key, item in reader.sequence(node, "sources"):
+        source = _read_source(reader, item, key, env, base)
+        if source is not None:
+            sources.append((source, item))
+    return sources
+
+
+def _read_source(
+    reader: Reader, node: yaml.Node, key: str, env: Mapping[str, str], base: Path
+) -> SourceConfig | None:
+    values = reader.mapping(
+        node, key, {"name", "kind", "auth", "routing_key", "rate_limit"}, {"name", "kind"}
+    )
+    if values is None:
+        return None
+    before = len(reader.problems)
+    name = reader.string(values["name"], f"{key}.name") if "name" in values else None
+    if name is not None and not _NAME.match(name):
+        reader.problem(
+            values["name"],
+            f"{key}.name",
+            "use lower-case letters, digits, '_', '.', '-' (at most 63)",
+        )
+    kind = (
+        reader.choice(values["kind"], f"{key}.kind", SourceKind, _KINDS)
+        if "kind" in values
+        else None
+    )
+    auth = None
+    routing_key = None
+    if kind is SourceKind.PAGERDUTY:
+        if "auth" in values:
+            reader.problem(
+                values["auth"], f"{key}.auth", "pagerduty sources authenticate by routing_key"
+            )
+        if "routing_key" not in values:
+            reader.problem(node, f"{key}.routing_key", "is required for kind pagerduty")
+        else:
+            routing_key = read_secret(
+                reader, values["routing_key"], f"{key}.routing_key", env, base
+            )
+    elif kind is not None:
+        if "routing_key" in values:
+            reader.problem(
+                values["routing_key"],
+                f"{key}.routing_key",
+                "only pagerduty sources take a routing_key",
+            )
+        if "auth" not in values:
+            reader.problem(node, f"{key}.auth", "is required: every source must authenticate")
+        else:
+            auth = _read_auth(reader, values["auth"], f"{key}.auth", env, base)
+    rate_limit = (
+        _read_rate_limit(reader, values["rate_limit"], f"{key}.rate_limit")
+        if "rate_limit" in values
+        else None
+    )
+    if len(reader.problems) > before or name is None or kind is None:
+        return None
+    return SourceConfig(
+        name=name, kind=kind, auth=auth, routing_key=routing_key, rate_limit=rate_limit
+    )
+
+
+def _read_auth(
+    reader: Reader, node: yaml.Node, key: str, env: Mapping[str, str], base: Path
+) -> BearerAuth | BasicAuth | None:
+    values = reader.mapping(node, key, {"bearer_token", "basic"})
+    if values is None:
+        return None
+    if len(values) != 1:
+        reader.problem(node, key, "give exactly one of bearer_token or basic")
+        return None
+    if "bearer_token" in values:
+        token = read_secret(reader, values["bearer_token"], f"{key}.bearer_token", env, base)
+        return None if token is None else BearerAuth(token)
+    basic_key = f"{key}.basic"
+    basic = reader.mapping(
+        values["basic"], basic_key, {"username", "password"}, {"username", "password"}
+    )
+    if basic is None or len(basic) != 2:
+        return None
+    username = reader.string(basic["username"], f"{basic_key}.username")
+    if username is not None and ":" in username:
+        reader.problem(basic["username"], f"{basic_key}.username", "must not contain ':'")
+        username = None
+    password = read_secret(reader, basic["password"], f"{basic_key}.password", env, base)
+    if username is None or password is None:
+        return None
+    return BasicAuth(username, password)
+
+
+def _read_rate_limit(reader: Reader, node: yaml.Node, key: str) -> RateLimit | None:
+    values = reader.mapping(
+        node, key, {"alerts_per_second", "burst"}, {"alerts_per_second", "burst"}
+    )
+    if values is None or len(values) != 2:
+        return None
+    rate = reader.number(values["alerts_per_second"], f"{key}.alerts_per_second", minimum=0.001)
+    burst = reader.number(values["burst"], f"{key}.burst", minimum=1, integer=True)
+    if rate is None or burst is None:
+        return None
+    return RateLimit(alerts_per_second=rate, burst=int(burst))

@@ -1,0 +1,1 @@
+"""Incidents to the public: components, uptime, static site (not built yet)."""

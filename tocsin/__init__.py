@@ -1,0 +1,1 @@
+"""The composition root: application factory, CLI, operator API."""

@@ -1,0 +1,75 @@
+"""The application factory: wires settings, rules, store and the stages into one aiohttp app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from core.clock import Clock, SystemClock
+from core.settings import Settings
+from core.store.factory import store_from_url
+from ingest.dedup import DuplicateFilter
+from ingest.gate import SourceGate
+from ingest.http import IngestHandlers
+from ingest.metrics import IngestMetrics
+from ingest.service import IngestService
+from rules.loader import load_rules
+from tocsin import health
+from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
+from tocsin.state import RulesState, RulesVersion
+
+log = structlog.get_logger("tocsin.app")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+    env: Mapping[str, str] | None = None,
+) -> web.Application:
+    """Builds the application; raises RuleError at once if the rules are invalid.
+
+    The store is opened when the application starts (a cleanup context) and closed when
+    it stops, after in-flight writes commit.
+    """
+    clock = clock or SystemClock()
+    registry = registry or CollectorRegistry()
+    rules = load_rules(settings.rules, os.environ if env is None else env)
+    rules_state = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
+
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_id_middleware, latency_middleware(registry), errors_middleware],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[REGISTRY] = registry
+    app[RULES] = rules_state
+    store = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
+    app[STORE] = store
+    app.cleanup_ctx.append(_store_context)
+
+    metrics = IngestMetrics(registry)
+    duplicates = DuplicateFilter(
+        timedelta(seconds=settings.dedup_refresh_seconds), settings.dedup_capacity
+    )
+    service = IngestService(store, duplicates, metrics)
+    handlers = IngestHandlers(rules_state.gate, service, metrics, clock, settings.max_body_bytes)
+    handlers.add_routes(app.router)
+    health.add_routes(app.router)
+    return app
+
+
+async def _store_context(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    await store.open()
+    log.info("store opened", backend=type(store).__name__)
+    yield
+    await store.close()

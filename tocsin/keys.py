@@ -1,0 +1,17 @@
+"""Typed keys for the application state; the one place they are declared."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from core.clock import Clock
+from core.settings import Settings
+from core.store import Store
+from tocsin.state import RulesState
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+STORE = web.AppKey("store", Store)
+RULES = web.AppKey("rules", RulesState)
