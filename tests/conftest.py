@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import app_harness
 from tests.redis_server import RedisServer
 from tests.support import require_binary
 
@@ -25,3 +26,7 @@ def redis_url(redis_server: RedisServer) -> str:
     """The URL of the session's redis-server, emptied for this test."""
     redis_server.flushall()
     return redis_server.url
+
+
+make_settings = pytest.fixture(app_harness.make_settings_fixture, name="make_settings")
+ingest = pytest.fixture(app_harness.ingest_fixture, name="ingest")

@@ -20,8 +20,9 @@ from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from rules.loader import load_rules
 from tocsin import health
-from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
+from tocsin.reload import RulesReloader
 from tocsin.state import RulesState, RulesVersion
 
 log = structlog.get_logger("tocsin.app")
@@ -41,7 +42,8 @@ def create_app(
     """
     clock = clock or SystemClock()
     registry = registry or CollectorRegistry()
-    rules = load_rules(settings.rules, os.environ if env is None else env)
+    environment = os.environ if env is None else env
+    rules = load_rules(settings.rules, environment)
     rules_state = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
 
     app = web.Application(
@@ -64,6 +66,11 @@ def create_app(
     handlers = IngestHandlers(rules_state.gate, service, metrics, clock, settings.max_body_bytes)
     handlers.add_routes(app.router)
     health.add_routes(app.router)
+
+    reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
+    app[RELOADER] = reloader
+    app.router.add_post("/-/reload", reloader.handle_post)
+    app.cleanup_ctx.append(reloader.sighup_context)
     return app
 
 

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from core.clock import Clock
 from core.settings import Settings
 from core.store import Store
+from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,3 +16,4 @@ CLOCK = web.AppKey("clock", Clock)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 STORE = web.AppKey("store", Store)
 RULES = web.AppKey("rules", RulesState)
+RELOADER = web.AppKey("reloader", RulesReloader)

@@ -89,7 +89,7 @@ def _decode_one(
         check.fail("ends_at", "must not be before starts_at")
     if summary == "" and annotations is not None and not annotations.get("summary"):
         check.fail("summary", "is required (or annotations.summary)")
-    if not dedup_key and labels is not None and not labels:
+    if dedup_key == "" and labels is not None and not labels:
         check.fail("labels", "give dedup_key or at least one label to identify the alert")
     if (
         len(check.problems) > failures
