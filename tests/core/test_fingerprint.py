@@ -1,0 +1,55 @@
+"""Fingerprints agree with Alertmanager's, byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.fingerprint import dedup_key_fingerprint, labels_fingerprint
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        # Observed from Alertmanager 0.25 for an alert pushed through its API.
+        (
+            {
+                "alertname": "DiskFull",
+                "instance": "db1:9100",
+                "service": "db",
+                "severity": "critical",
+            },
+            "e5cb976153386091",
+        ),
+        # The second alert of the same group.
+        (
+            {
+                "alertname": "DiskFull",
+                "instance": "db2:9100",
+                "service": "db",
+                "severity": "critical",
+            },
+            "87f8f93154ff3b2a",
+        ),
+        # An alert from Prometheus 2.42 with external labels.
+        (
+            {"alertname": "AlwaysFiring", "env": "lab", "severity": "info", "team": "sre"},
+            "41a9489ef6845166",
+        ),
+        # The truncated group's first alert.
+        ({"alertname": "Many", "i": "1", "test": "trunc"}, "711b5b5775f74aa9"),
+        # The empty label set is FNV-1a's offset basis.
+        ({}, "cbf29ce484222325"),
+    ],
+)
+def test_labels_fingerprint_matches_alertmanager(labels: dict[str, str], expected: str) -> None:
+    assert labels_fingerprint(labels) == expected
+
+
+def test_label_order_does_not_matter() -> None:
+    assert labels_fingerprint({"a": "1", "b": "2"}) == labels_fingerprint({"b": "2", "a": "1"})
+
+
+def test_dedup_key_fingerprint_is_stable_per_source_and_differs_across_sources() -> None:
+    assert dedup_key_fingerprint("pd", "k") == dedup_key_fingerprint("pd", "k")
+    assert dedup_key_fingerprint("pd", "k") != dedup_key_fingerprint("other", "k")
+    assert len(dedup_key_fingerprint("pd", "k")) == 16

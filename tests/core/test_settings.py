@@ -1,0 +1,33 @@
+"""Settings: flags win over TOCSIN_* variables, which win over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings, parse_settings
+
+
+def test_defaults_bind_to_loopback_with_sqlite() -> None:
+    settings = parse_settings([], {})
+    assert settings == Settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.store.startswith("sqlite://")
+
+
+def test_environment_overrides_defaults_and_flags_override_environment() -> None:
+    env = {
+        "TOCSIN_PORT": "1234",
+        "TOCSIN_STORE": "redis://127.0.0.1:6390/0",
+        "TOCSIN_RULES": "/etc/tocsin",
+    }
+    settings = parse_settings(["--port", "4321"], env)
+    assert settings.port == 4321
+    assert settings.store == "redis://127.0.0.1:6390/0"
+    assert settings.rules == Path("/etc/tocsin")
+
+
+def test_invalid_environment_value_names_the_variable() -> None:
+    with pytest.raises(ValueError, match="TOCSIN_PORT"):
+        parse_settings([], {"TOCSIN_PORT": "eighty"})
