@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from functools import lru_cache
 
 import fnv_c
 
@@ -23,6 +24,21 @@ def labels_fingerprint(labels: Mapping[str, str]) -> str:
         parts += labels[name].encode()
         parts += _SEPARATOR
     return f"{fnv_c.fnv1a_64(bytes(parts)):016x}"
+
+
+def cached_labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """Returns :func:`labels_fingerprint`, memoised for label sets seen recently.
+
+    Senders repeat the same label sets all day (Prometheus resends every minute), in the
+    same key order, so the unsorted items are a cheap key; a different order only costs
+    a second cache entry, never a wrong answer, because the hash sorts the names itself.
+    """
+    return _fingerprint_of_items(tuple(labels.items()))
+
+
+@lru_cache(maxsize=65_536)
+def _fingerprint_of_items(items: tuple[tuple[str, str], ...]) -> str:
+    return labels_fingerprint(dict(items))
 
 
 def dedup_key_fingerprint(source: str, dedup_key: str) -> str:

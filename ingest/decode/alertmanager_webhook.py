@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import ItemProblem
-from core.fingerprint import labels_fingerprint
+from core.fingerprint import cached_labels_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
 from ingest.decode.fields import ItemChecker, not_an_object
@@ -77,7 +77,7 @@ def _decode_one(
         return None
     return Alert(
         source=source,
-        fingerprint=labels_fingerprint(labels),
+        fingerprint=cached_labels_fingerprint(labels),
         labels=labels,
         annotations=annotations,
         status=status,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from core.errors import ItemProblem
-from core.timestamps import parse_rfc3339
+from core.timestamps import parse_rfc3339_cached
 
 # Prometheus' classic label name rule, which Alertmanager 0.25 enforces.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -38,7 +39,7 @@ class ItemChecker:
             self.fail(field, "must be an object of strings")
             return None
         for name, item in value.items():
-            if label_names and not _LABEL_NAME.match(name):
+            if label_names and not valid_label_name(name):
                 self.fail(f"{field}.{name}", "invalid name: use [a-zA-Z_][a-zA-Z0-9_]*")
                 return None
             if not isinstance(item, str):
@@ -66,10 +67,16 @@ class ItemChecker:
             self.fail(field, "must be an RFC 3339 timestamp string")
             return False, None
         try:
-            return True, parse_rfc3339(value)
+            return True, parse_rfc3339_cached(value)
         except ValueError as exc:
             self.fail(field, f"invalid RFC 3339 timestamp: {exc}")
             return False, None
+
+
+@lru_cache(maxsize=4_096)
+def valid_label_name(name: str) -> bool:
+    """Tells whether ``name`` is a valid label name; memoised, as senders reuse a few names."""
+    return _LABEL_NAME.match(name) is not None
 
 
 def not_an_object(index: int | None, problems: list[ItemProblem]) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import ItemProblem
-from core.fingerprint import dedup_key_fingerprint, labels_fingerprint
+from core.fingerprint import cached_labels_fingerprint, dedup_key_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
 from ingest.decode.fields import ItemChecker, not_an_object
@@ -105,7 +105,7 @@ def _decode_one(
     if summary:
         annotations = {**annotations, "summary": summary}
     fingerprint = (
-        dedup_key_fingerprint(source, dedup_key) if dedup_key else labels_fingerprint(labels)
+        dedup_key_fingerprint(source, dedup_key) if dedup_key else cached_labels_fingerprint(labels)
     )
     if status is AlertStatus.RESOLVED and ends_at is None:
         ends_at = now
