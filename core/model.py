@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from core.timestamps import from_micros, micros
 
 
 class AlertStatus(enum.StrEnum):
@@ -58,10 +60,10 @@ class Alert:
                 "labels": self.labels,
                 "annotations": self.annotations,
                 "status": self.status.value,
-                "starts_at": _to_micros(self.starts_at),
-                "ends_at": None if self.ends_at is None else _to_micros(self.ends_at),
+                "starts_at": micros(self.starts_at),
+                "ends_at": None if self.ends_at is None else micros(self.ends_at),
                 "generator_url": self.generator_url,
-                "received_at": _to_micros(self.received_at),
+                "received_at": micros(self.received_at),
                 "dedup_key": self.dedup_key,
                 "acknowledged": self.acknowledged,
             }
@@ -78,10 +80,10 @@ class Alert:
             labels=raw["labels"],
             annotations=raw["annotations"],
             status=AlertStatus(raw["status"]),
-            starts_at=_from_micros(raw["starts_at"]),
-            ends_at=None if ends is None else _from_micros(ends),
+            starts_at=from_micros(raw["starts_at"]),
+            ends_at=None if ends is None else from_micros(ends),
             generator_url=raw["generator_url"],
-            received_at=_from_micros(raw["received_at"]),
+            received_at=from_micros(raw["received_at"]),
             dedup_key=raw["dedup_key"],
             acknowledged=raw["acknowledged"],
         )
@@ -93,21 +95,3 @@ class LogEntry:
 
     cursor: str
     alert: Alert
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _to_micros(instant: datetime) -> int:
-    # Whole microseconds keep the round trip exact, which floats would not.
-    delta = instant - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_micros(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
-
-
-def same_labels(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    """Tells whether two label sets are equal (order does not matter)."""
-    return dict(a) == dict(b)

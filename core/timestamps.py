@@ -34,3 +34,17 @@ def parse_rfc3339_cached(text: str) -> datetime | None:
 def format_rfc3339(instant: datetime) -> str:
     """Formats an instant as RFC 3339 in UTC with a ``Z`` suffix."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(instant: datetime) -> int:
+    """Returns an instant as whole microseconds since the Unix epoch (exact, unlike floats)."""
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    """Returns the UTC instant ``value`` microseconds after the Unix epoch."""
+    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)

@@ -1,0 +1,167 @@
+"""JSON encoding of the domain objects the stores keep (incidents, events, silences)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
+from core.model import AlertStatus
+from core.silence import LabelMatcher, Silence
+from core.timestamps import from_micros, micros
+
+
+def _opt_micros(instant: datetime | None) -> int | None:
+    return None if instant is None else micros(instant)
+
+
+def _opt_instant(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
+
+
+def encode_incident(incident: Incident) -> bytes:
+    """Serialises an incident with its alerts."""
+    return orjson.dumps(
+        {
+            "id": incident.id,
+            "group_key": incident.group_key,
+            "title": incident.title,
+            "state": incident.state.value,
+            "opened_at": micros(incident.opened_at),
+            "version": incident.version,
+            "category": incident.category,
+            "service": incident.service,
+            "impact": incident.impact,
+            "urgency": incident.urgency,
+            "priority": incident.priority,
+            "team": incident.team,
+            "route": incident.route,
+            "policy": incident.policy,
+            "assignee": incident.assignee,
+            "acknowledged_at": _opt_micros(incident.acknowledged_at),
+            "resolved_at": _opt_micros(incident.resolved_at),
+            "closed_at": _opt_micros(incident.closed_at),
+            "flapping": incident.flapping,
+            "stale_resolved": incident.stale_resolved,
+            "held": incident.held,
+            "muted": incident.muted,
+            "public": incident.public,
+            "components": list(incident.components),
+            "alerts": [_encode_alert(a) for a in incident.alerts.values()],
+        }
+    )
+
+
+def _encode_alert(alert: IncidentAlert) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "labels": alert.labels,
+        "status": alert.status.value,
+        "first_seen": micros(alert.first_seen),
+        "last_seen": micros(alert.last_seen),
+        "count": alert.count,
+        "position": alert.position,
+        "ends_at": _opt_micros(alert.ends_at),
+        "transitions": [micros(t) for t in alert.transitions],
+        "muted_by": alert.muted_by,
+    }
+
+
+def decode_incident(data: bytes | str) -> Incident:
+    """Reads back an incident that :func:`encode_incident` wrote."""
+    raw = orjson.loads(data)
+    alerts = {a["fingerprint"]: _decode_alert(a) for a in raw["alerts"]}
+    return Incident(
+        id=raw["id"],
+        group_key=raw["group_key"],
+        title=raw["title"],
+        state=IncidentState(raw["state"]),
+        opened_at=from_micros(raw["opened_at"]),
+        alerts=alerts,
+        version=raw["version"],
+        category=raw["category"],
+        service=raw["service"],
+        impact=raw["impact"],
+        urgency=raw["urgency"],
+        priority=raw["priority"],
+        team=raw["team"],
+        route=raw["route"],
+        policy=raw["policy"],
+        assignee=raw["assignee"],
+        acknowledged_at=_opt_instant(raw["acknowledged_at"]),
+        resolved_at=_opt_instant(raw["resolved_at"]),
+        closed_at=_opt_instant(raw["closed_at"]),
+        flapping=raw["flapping"],
+        stale_resolved=raw["stale_resolved"],
+        held=raw["held"],
+        muted=raw["muted"],
+        public=raw["public"],
+        components=tuple(raw["components"]),
+    )
+
+
+def _decode_alert(raw: dict[str, Any]) -> IncidentAlert:
+    return IncidentAlert(
+        fingerprint=raw["fingerprint"],
+        labels=raw["labels"],
+        status=AlertStatus(raw["status"]),
+        first_seen=from_micros(raw["first_seen"]),
+        last_seen=from_micros(raw["last_seen"]),
+        count=raw["count"],
+        position=raw["position"],
+        ends_at=_opt_instant(raw["ends_at"]),
+        transitions=tuple(from_micros(t) for t in raw["transitions"]),
+        muted_by=raw["muted_by"],
+    )
+
+
+def encode_event(event: IncidentEvent) -> bytes:
+    """Serialises a timeline event."""
+    return orjson.dumps(
+        {
+            "incident_id": event.incident_id,
+            "at": micros(event.at),
+            "actor": event.actor,
+            "kind": event.kind,
+            "detail": event.detail,
+        }
+    )
+
+
+def decode_event(data: bytes | str) -> IncidentEvent:
+    """Reads back a timeline event."""
+    raw = orjson.loads(data)
+    return IncidentEvent(
+        raw["incident_id"], from_micros(raw["at"]), raw["actor"], raw["kind"], raw["detail"]
+    )
+
+
+def encode_silence(silence: Silence) -> bytes:
+    """Serialises a silence."""
+    return orjson.dumps(
+        {
+            "id": silence.id,
+            "matchers": [[m.name, m.op, m.value] for m in silence.matchers],
+            "starts_at": micros(silence.starts_at),
+            "ends_at": micros(silence.ends_at),
+            "created_by": silence.created_by,
+            "comment": silence.comment,
+            "created_at": micros(silence.created_at),
+        }
+    )
+
+
+def decode_silence(data: bytes | str) -> Silence:
+    """Reads back a silence."""
+    raw = orjson.loads(data)
+    return Silence(
+        id=raw["id"],
+        matchers=tuple(LabelMatcher(n, o, v) for n, o, v in raw["matchers"]),
+        starts_at=from_micros(raw["starts_at"]),
+        ends_at=from_micros(raw["ends_at"]),
+        created_by=raw["created_by"],
+        comment=raw["comment"],
+        created_at=from_micros(raw["created_at"]),
+    )

@@ -1,0 +1,151 @@
+"""Incidents: what people act on, built by correlation from one or more alerts.
+
+The lifecycle follows ITIL with PagerDuty's names for the pager::
+
+    triggered -> acknowledged -> resolved -> closed
+        |  ^          |  ^          |
+        v  |          v  |          v
+       on_hold      on_hold      reopened (alerts fired again within the reopen window)
+
+:func:`transition` is the one place a state changes; every other module asks it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from core.errors import InputError
+from core.model import AlertStatus
+
+
+class IncidentState(enum.StrEnum):
+    """Where an incident is in its lifecycle."""
+
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+OPEN_STATES = frozenset(
+    {
+        IncidentState.TRIGGERED,
+        IncidentState.ACKNOWLEDGED,
+        IncidentState.ON_HOLD,
+        IncidentState.REOPENED,
+    }
+)
+
+# Which states each state may move to.
+_ALLOWED: Mapping[IncidentState, frozenset[IncidentState]] = {
+    IncidentState.TRIGGERED: frozenset(
+        {IncidentState.ACKNOWLEDGED, IncidentState.ON_HOLD, IncidentState.RESOLVED}
+    ),
+    IncidentState.REOPENED: frozenset(
+        {IncidentState.ACKNOWLEDGED, IncidentState.ON_HOLD, IncidentState.RESOLVED}
+    ),
+    IncidentState.ACKNOWLEDGED: frozenset({IncidentState.ON_HOLD, IncidentState.RESOLVED}),
+    IncidentState.ON_HOLD: frozenset({IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}),
+    IncidentState.RESOLVED: frozenset({IncidentState.REOPENED, IncidentState.CLOSED}),
+    IncidentState.CLOSED: frozenset(),
+}
+
+
+class InvalidTransition(InputError):
+    """The incident cannot move to the requested state from the one it is in (409)."""
+
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentAlert:
+    """One alert as part of an incident: its last status and how often it was seen."""
+
+    fingerprint: str
+    labels: Mapping[str, str]
+    status: AlertStatus
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    # Log position of the last entry applied, so a late, older entry is never applied over it.
+    position: str
+    ends_at: datetime | None = None
+    # Times the alert changed between firing and resolved within the flap window.
+    transitions: tuple[datetime, ...] = ()
+    muted_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident and everything correlation and people have decided about it."""
+
+    id: str
+    group_key: str
+    title: str
+    state: IncidentState
+    opened_at: datetime
+    alerts: Mapping[str, IncidentAlert]
+    version: int = 0
+    category: str | None = None
+    service: str | None = None
+    impact: int | None = None
+    urgency: int | None = None
+    priority: str | None = None
+    team: str | None = None
+    route: str | None = None
+    policy: str | None = None
+    assignee: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    flapping: bool = False
+    stale_resolved: bool = False
+    held: bool = False
+    muted: bool = False
+    public: bool = False
+    components: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        """Tells whether the incident still needs someone (not resolved or closed)."""
+        return self.state in OPEN_STATES
+
+    def firing_count(self) -> int:
+        """Returns how many of its alerts are firing."""
+        return sum(1 for a in self.alerts.values() if a.status is AlertStatus.FIRING)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """One timeline entry: who did what to an incident, when, and why."""
+
+    incident_id: str
+    at: datetime
+    actor: str
+    kind: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def transition(incident: Incident, to: IncidentState, now: datetime) -> Incident:
+    """Returns the incident moved to state ``to``, with the matching timestamps set.
+
+    Raises InvalidTransition when the lifecycle does not allow the move.
+    """
+    if to not in _ALLOWED[incident.state]:
+        raise InvalidTransition(f"an incident cannot go from {incident.state} to {to}")
+    changes: dict[str, Any] = {"state": to}
+    if to is IncidentState.ACKNOWLEDGED and incident.acknowledged_at is None:
+        changes["acknowledged_at"] = now
+    elif to is IncidentState.RESOLVED:
+        changes["resolved_at"] = now
+    elif to is IncidentState.REOPENED:
+        changes.update(resolved_at=None, stale_resolved=False, acknowledged_at=None)
+    elif to is IncidentState.CLOSED:
+        changes["closed_at"] = now
+    return replace(incident, **changes)
