@@ -8,9 +8,14 @@ Tocsin processes). Code outside this package sees only the protocols.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from core.errors import StoreError
+from core.incident import Incident, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
+from core.silence import Silence
 
 
 class AlertLog(Protocol):
@@ -40,7 +45,101 @@ class CursorStore(Protocol):
         ...
 
 
-class Store(AlertLog, CursorStore, Protocol):
+class LogConsumer(Protocol):
+    """Hands out alert log entries to the members of a consumer group (e.g. correlators).
+
+    Each entry goes to one member; an entry stays claimed by it until a commit consumes
+    it. A member restarting under the same name first gets the entries it had claimed
+    and not consumed. SQLite allows one member per group; Redis any number.
+    """
+
+    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
+        """Returns up to ``limit`` entries for ``member`` of ``group``, oldest first."""
+        ...
+
+
+class VersionConflict(StoreError):
+    """Another writer changed an incident or a group first; re-read and try again."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHead:
+    """Moves a group's pointer to its current incident, if it still points where expected."""
+
+    group_key: str
+    expected: str | None
+    incident_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationCommit:
+    """Everything one step of a consumer changes, written all or nothing.
+
+    Each incident carries its new version, one more than the version it was read at
+    (1 for a new incident); if any stored version differs, or a group head is not what
+    ``GroupHead.expected`` says, nothing is written and VersionConflict is raised.
+    ``consumed`` are the log positions this step has dealt with (cursor or XACK).
+    """
+
+    group: str
+    incidents: tuple[Incident, ...] = ()
+    heads: tuple[GroupHead, ...] = ()
+    events: tuple[IncidentEvent, ...] = ()
+    consumed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentQuery:
+    """Which incidents to list: by state, service and opening time; newest first."""
+
+    states: frozenset[IncidentState] | None = None
+    service: str | None = None
+    opened_after: datetime | None = None
+    opened_before: datetime | None = None
+    limit: int = 100
+
+
+class IncidentStore(Protocol):
+    """Incidents, their timelines and the head incident of each group."""
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """Returns the incident, or None."""
+        ...
+
+    async def incident_for_group(self, group_key: str) -> Incident | None:
+        """Returns the group's head incident (its latest), or None if it never had one."""
+        ...
+
+    async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Returns the incidents the query selects, newest first."""
+        ...
+
+    async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        """Returns the incident's timeline, oldest first."""
+        ...
+
+    async def commit(self, commit: CorrelationCommit) -> None:
+        """Writes the commit atomically; raises VersionConflict if another writer came first."""
+        ...
+
+
+class SilenceStore(Protocol):
+    """Silences created by operators."""
+
+    async def save_silence(self, silence: Silence) -> None:
+        """Creates or replaces the silence with this id."""
+        ...
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        """Returns the silence, or None."""
+        ...
+
+    async def list_silences(self) -> list[Silence]:
+        """Returns every silence, expired ones included, newest first."""
+        ...
+
+
+class Store(AlertLog, CursorStore, LogConsumer, IncidentStore, SilenceStore, Protocol):
     """Everything Tocsin keeps, behind one connection to one backend."""
 
     async def open(self) -> None:

@@ -1,5 +1,9 @@
 """The Redis store: the alert log is a Redis Stream, cursors a hash; appends use group commit.
 
+Consumers claim log entries through consumer groups on that stream (XREADGROUP), and a
+correlation commit writes incidents, group heads and timelines and acknowledges the
+entries it consumed (XACK) in one Lua script; ``redis_scripts`` has the key layout.
+
 Every ``append`` goes through one flusher task. While a pipeline is in flight, new
 appends wait in a queue; when it returns, the flusher sends everything that queued up
 as the next single MULTI/EXEC round trip. Concurrent requests thus share one round trip
@@ -19,14 +23,22 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import AsyncScript
 
+from core.codec import decode_event, decode_incident, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
+from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry
+from core.silence import Silence
+from core.store import CorrelationCommit, IncidentQuery, VersionConflict
+from core.store.redis_scripts import COMMIT_LUA, RedisKeys, commit_arguments
+from core.timestamps import micros
 
 # The one field of a stream entry: the alert as Alert.to_json() wrote it.
 _BODY = b"alert"
@@ -47,6 +59,9 @@ _CONNECT_TIMEOUT_SECONDS = 2.0
 # a failing AOF/RDB write, a long-running script, too few replicas for min-replicas.
 _TRANSIENT_REPLY_CODES = frozenset({"MISCONF", "BUSY", "NOREPLICAS"})
 
+# How many incidents list_incidents fetches per round trip when it filters them itself.
+_LIST_PAGE = 200
+
 _TRANSIENT_ERRORS: tuple[type[redis_errors.RedisError], ...] = (
     redis_errors.ConnectionError,  # also BusyLoadingError and MaxConnectionsError
     redis_errors.TimeoutError,
@@ -66,11 +81,18 @@ class _PendingAppend:
 class RedisStore:
     """Store backend on one Redis server; any number of Tocsin processes may share it."""
 
-    def __init__(self, url: str, *, prefix: str = "tocsin:") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "tocsin:", claim_idle_seconds: float = 30.0
+    ) -> None:
         self._url = url
-        self._log_key = f"{prefix}alerts"
-        self._cursors_key = f"{prefix}cursors"
+        self._keys = RedisKeys(prefix)
+        self._log_key = self._keys.alerts
+        self._cursors_key = self._keys.cursors
+        # A member that has not come back for its entries this long is taken to be dead.
+        self._claim_idle_ms = int(claim_idle_seconds * 1000)
+        self._groups: set[str] = set()
         self._client: Redis | None = None
+        self._commit_script: AsyncScript | None = None
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -91,6 +113,7 @@ class RedisStore:
             socket_timeout=_SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS,
         )
+        self._commit_script = self._client.register_script(COMMIT_LUA)
         self._closing = False
         self._wakeup = asyncio.Event()
         self._flusher = asyncio.create_task(self._flush_loop(), name="tocsin-redis-flusher")
@@ -133,6 +156,163 @@ class RedisStore:
         client = self._open_client()
         with _translated("save a cursor"):
             await client.hset(self._cursors_key, consumer, cursor)
+
+    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
+        """Returns up to ``limit`` entries for ``member`` of consumer group ``group``.
+
+        In this order, whichever gives entries first: the entries the member claimed
+        before and did not commit (so a restarted member resumes), entries another member
+        left unacknowledged longer than ``claim_idle_seconds`` (that member is taken to be
+        dead), and entries no member got yet. It does not wait for new entries.
+        """
+        if limit <= 0:
+            return []
+        client = self._open_client()
+        with _translated("claim alert log entries"):
+            if group not in self._groups:
+                await self._create_group(client, group)
+            try:
+                return await self._claim(client, group, member, limit)
+            except redis_errors.ResponseError as exc:
+                # The group vanished (the data was flushed or lost): start it again.
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+            await self._create_group(client, group)
+            return await self._claim(client, group, member, limit)
+
+    async def _create_group(self, client: Redis, group: str) -> None:
+        try:
+            await client.xgroup_create(self._log_key, group, id="0", mkstream=True)
+        except redis_errors.ResponseError as exc:
+            if not str(exc).startswith("BUSYGROUP"):
+                raise
+        self._groups.add(group)
+
+    async def _claim(self, client: Redis, group: str, member: str, limit: int) -> list[LogEntry]:
+        # Reading its pending entries again resets their idle time: a member that keeps
+        # polling keeps them, however long it works on them.
+        own = await client.xreadgroup(group, member, {self._log_key: "0"}, count=limit)
+        entries = await self._live_entries(client, group, _read_rows(own))
+        if entries:
+            return entries
+        start: bytes | str = "0-0"
+        while True:
+            next_start, rows, *_ = await client.xautoclaim(
+                self._log_key, group, member, self._claim_idle_ms, start_id=start, count=limit
+            )
+            entries = await self._live_entries(client, group, rows)
+            if entries or _text(next_start) == "0-0":
+                break
+            start = next_start
+        if entries:
+            return entries
+        new = await client.xreadgroup(group, member, {self._log_key: ">"}, count=limit)
+        return await self._live_entries(client, group, _read_rows(new))
+
+    async def _live_entries(
+        self, client: Redis, group: str, rows: list[tuple[Any, Any]]
+    ) -> list[LogEntry]:
+        """Returns the entries of a reply; acknowledges those trimmed from the stream meanwhile."""
+        entries: list[LogEntry] = []
+        gone: list[bytes] = []
+        for entry_id, fields in rows:
+            if entry_id is None:
+                continue
+            if not fields or _BODY not in fields:
+                gone.append(entry_id)
+                continue
+            entries.append(LogEntry(cursor=_text(entry_id), alert=Alert.from_json(fields[_BODY])))
+        if gone:
+            await client.xack(self._log_key, group, *gone)
+        return entries
+
+    async def commit(self, commit: CorrelationCommit) -> None:
+        """Runs the commit script; raises VersionConflict if a version or head moved."""
+        client = self._open_client()
+        assert self._commit_script is not None
+        keys, args = commit_arguments(self._keys, commit)
+        with _translated("commit incidents"):
+            outcome = await self._commit_script(keys=keys, args=args, client=client)
+        if _text(outcome) != "OK":
+            raise VersionConflict(_text(outcome))
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """Returns the incident, or None."""
+        client = self._open_client()
+        with _translated("read an incident"):
+            body = await client.hget(self._keys.incident(incident_id), "body")
+        return None if body is None else decode_incident(body)
+
+    async def incident_for_group(self, group_key: str) -> Incident | None:
+        """Returns the incident the group's head points to, or None."""
+        client = self._open_client()
+        with _translated("read a group head"):
+            incident_id = await client.get(self._keys.group(group_key))
+        return None if incident_id is None else await self.get_incident(_text(incident_id))
+
+    async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Returns the incidents the query selects, newest first by opening time, then id.
+
+        The sorted set by opening time answers the time range; state and service are
+        filtered here, page by page. That reads every incident of the range in the worst
+        case, which is fine while incidents number thousands, not millions.
+        """
+        if query.limit <= 0 or query.states == frozenset():
+            return []
+        client = self._open_client()
+        newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
+        oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
+        filtered = query.states is not None or query.service is not None
+        page = max(query.limit, _LIST_PAGE) if filtered else query.limit
+        found: dict[str, Incident] = {}
+        offset = 0
+        with _translated("list incidents"):
+            while len(found) < query.limit:
+                ids = await client.zrevrangebyscore(
+                    self._keys.opened, newest, oldest, start=offset, num=page
+                )
+                offset += len(ids)
+                async with client.pipeline(transaction=False) as pipe:
+                    for incident_id in ids:
+                        # Without withscores, redis-py gives the bare members.
+                        assert isinstance(incident_id, bytes | str)
+                        pipe.hget(self._keys.incident(_text(incident_id)), "body")
+                    bodies = await pipe.execute()
+                for body in bodies:
+                    incident = None if body is None else decode_incident(body)
+                    if incident is not None and _selects(query, incident):
+                        found.setdefault(incident.id, incident)
+                if len(ids) < page:
+                    break
+        return list(found.values())[: query.limit]
+
+    async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        """Returns the incident's timeline in the order it was written."""
+        client = self._open_client()
+        with _translated("read an incident timeline"):
+            bodies = await client.lrange(self._keys.events(incident_id), 0, -1)
+        return [decode_event(body) for body in bodies]
+
+    async def save_silence(self, silence: Silence) -> None:
+        """Creates or replaces the silence."""
+        client = self._open_client()
+        with _translated("save a silence"):
+            await client.hset(self._keys.silences, silence.id, encode_silence(silence))
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        """Returns the silence, or None."""
+        client = self._open_client()
+        with _translated("read a silence"):
+            body = await client.hget(self._keys.silences, silence_id)
+        return None if body is None else decode_silence(body)
+
+    async def list_silences(self) -> list[Silence]:
+        """Returns every silence, newest first by creation time, then id."""
+        client = self._open_client()
+        with _translated("list silences"):
+            bodies = await client.hvals(self._keys.silences)
+        silences = [decode_silence(body) for body in bodies]
+        return sorted(silences, key=lambda s: (s.created_at, s.id), reverse=True)
 
     async def ping(self) -> None:
         """Checks that Redis answers a PING."""
@@ -241,6 +421,21 @@ def _fail(
         error.__cause__ = cause
     if not future.done():
         future.set_exception(error)
+
+
+def _read_rows(reply: Any) -> list[tuple[Any, Any]]:
+    """Returns the entries of an XREADGROUP reply on one stream (redis-py's RESP2 shape)."""
+    if not reply:
+        return []
+    [[_stream, rows]] = reply
+    return list(rows)
+
+
+def _selects(query: IncidentQuery, incident: Incident) -> bool:
+    """Tells whether the incident has a state and service the query asks for."""
+    if query.states is not None and incident.state not in query.states:
+        return False
+    return query.service is None or incident.service == query.service
 
 
 def _text(value: bytes | str) -> str:

@@ -4,6 +4,13 @@ All writes go through a single writer thread. It takes every write waiting in it
 runs them in one transaction and commits once, so concurrent requests share the cost of
 one fsync (group commit). Each caller awaits a future that resolves only after that
 commit returned, which is when the HTTP answer may say "stored".
+
+Each write runs in its own SAVEPOINT within the shared transaction: a write whose
+precondition fails (a StoreError such as VersionConflict) is rolled back alone and only
+its caller sees the error, while the rest of the batch commits. A SQLite error fails the
+whole batch.
+
+The SQL for incidents, timelines, group heads and silences is in ``sqlite_incidents``.
 """
 
 from __future__ import annotations
@@ -17,8 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import StoreUnavailable
+from core.codec import decode_event, decode_incident, decode_silence, encode_silence
+from core.errors import StoreError, StoreUnavailable
+from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry
+from core.silence import Silence
+from core.store import CorrelationCommit, IncidentQuery
+from core.store import sqlite_incidents as sql
+from core.timestamps import micros
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_log (
@@ -90,6 +103,7 @@ class SQLiteStore:
         try:
             conn = self._connect()
             conn.executescript(_SCHEMA)
+            conn.executescript(sql.SCHEMA)
         except sqlite3.Error as exc:
             loop.call_soon_threadsafe(
                 _fail, ready, StoreUnavailable(f"cannot open {self._path}"), exc
@@ -115,21 +129,36 @@ class SQLiteStore:
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, writes: list[_PendingWrite]) -> None:
+        refused: dict[int, StoreError] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for write in writes:
-                write.op(conn)
+            for index, write in enumerate(writes):
+                conn.execute("SAVEPOINT write")
+                try:
+                    write.op(conn)
+                except StoreError as exc:
+                    # This caller's precondition failed: undo its write only.
+                    conn.execute("ROLLBACK TO write")
+                    refused[index] = exc
+                conn.execute("RELEASE write")
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            # A bug in one write must not kill the writer thread and strand every caller.
+            error: type[StoreError] = (
+                StoreUnavailable if isinstance(exc, sqlite3.Error) else StoreError
+            )
             for write in writes:
                 write.loop.call_soon_threadsafe(
-                    _fail, write.future, StoreUnavailable("SQLite write failed"), exc
+                    _fail, write.future, error("SQLite write failed"), exc
                 )
             return
-        for write in writes:
-            write.loop.call_soon_threadsafe(_succeed, write.future)
+        for index, write in enumerate(writes):
+            if index in refused:
+                write.loop.call_soon_threadsafe(_refuse, write.future, refused[index])
+            else:
+                write.loop.call_soon_threadsafe(_succeed, write.future)
 
     async def _write(self, op: WriteOp) -> None:
         if self._writer is None or not self._writer.is_alive():
@@ -179,6 +208,62 @@ class SQLiteStore:
 
         await self._write(upsert)
 
+    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
+        """Returns up to ``limit`` entries after the group's cursor, oldest first.
+
+        SQLite has one member per group, so ``member`` is not recorded: claims are not
+        stored, and claiming again before a commit returns the same entries. A commit
+        moves the cursor to the highest position it consumed, so the positions a commit
+        consumes must be all those up to that one.
+        """
+        rows = await self._query(sql.CLAIM, (group, limit))
+        return [LogEntry(cursor=str(seq), alert=Alert.from_json(body)) for seq, body in rows]
+
+    async def commit(self, commit: CorrelationCommit) -> None:
+        """Writes the commit in the next group commit; raises VersionConflict if it is stale."""
+        await self._write(sql.CommitRows.of(commit).apply)
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """Returns the incident, or None."""
+        rows = await self._query(sql.INCIDENT, (incident_id,))
+        return decode_incident(rows[0][0]) if rows else None
+
+    async def incident_for_group(self, group_key: str) -> Incident | None:
+        """Returns the incident the group's head points to, or None."""
+        rows = await self._query(sql.INCIDENT_FOR_GROUP, (group_key,))
+        return decode_incident(rows[0][0]) if rows else None
+
+    async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Returns the incidents the query selects, newest first by opening time, then id."""
+        if query.limit <= 0 or query.states == frozenset():
+            return []
+        rows = await self._query(*sql.list_incidents_sql(query))
+        return [decode_incident(body) for (body,) in rows]
+
+    async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        """Returns the incident's timeline in the order it was written."""
+        rows = await self._query(sql.INCIDENT_EVENTS, (incident_id,))
+        return [decode_event(body) for (body,) in rows]
+
+    async def save_silence(self, silence: Silence) -> None:
+        """Creates or replaces the silence in the next group commit."""
+        row = (silence.id, micros(silence.created_at), encode_silence(silence))
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(sql.UPSERT_SILENCE, row)
+
+        await self._write(upsert)
+
+    async def get_silence(self, silence_id: str) -> Silence | None:
+        """Returns the silence, or None."""
+        rows = await self._query(sql.SILENCE, (silence_id,))
+        return decode_silence(rows[0][0]) if rows else None
+
+    async def list_silences(self) -> list[Silence]:
+        """Returns every silence, newest first by creation time, then id."""
+        rows = await self._query(sql.SILENCES, ())
+        return [decode_silence(body) for (body,) in rows]
+
     async def ping(self) -> None:
         """Checks that the file can be read and the writer thread runs."""
         if self._writer is None or not self._writer.is_alive():
@@ -217,5 +302,10 @@ def _succeed(future: asyncio.Future[None]) -> None:
 
 def _fail(future: asyncio.Future[None], error: Exception, cause: BaseException) -> None:
     error.__cause__ = cause
+    if not future.done():
+        future.set_exception(error)
+
+
+def _refuse(future: asyncio.Future[None], error: StoreError) -> None:
     if not future.done():
         future.set_exception(error)

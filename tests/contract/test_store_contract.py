@@ -3,70 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from core.errors import StoreUnavailable
-from core.model import Alert, AlertStatus
+from core.model import AlertStatus
 from core.store import Store
 from core.store.redis import RedisStore
-from core.store.sqlite import SQLiteStore
+from tests.contract.builders import T0, StoreOpener, make_alert
 from tests.support import free_port
-
-StoreOpener = Callable[[], Awaitable[Store]]
-
-T0 = datetime(2024, 3, 10, 1, 59, 59, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
-    """Opens a new client on the same backend and data each time it is called."""
-    if request.param == "sqlite":
-        path = tmp_path / "tocsin.db"
-
-        async def open_sqlite() -> Store:
-            sqlite_store = SQLiteStore(path)
-            await sqlite_store.open()
-            return sqlite_store
-
-        return open_sqlite
-
-    url: str = request.getfixturevalue("redis_url")
-
-    async def open_redis() -> Store:
-        redis_store = RedisStore(url)
-        await redis_store.open()
-        return redis_store
-
-    return open_redis
-
-
-@pytest.fixture
-async def store(open_store: StoreOpener) -> AsyncIterator[Store]:
-    """An open store on an empty database, closed after the test."""
-    opened = await open_store()
-    yield opened
-    await opened.close()
-
-
-def make_alert(n: int, **changes: object) -> Alert:
-    """Returns a distinct firing alert number ``n``; ``changes`` override its fields."""
-    fields: dict[str, object] = {
-        "source": "prometheus",
-        "fingerprint": f"{n:016x}",
-        "labels": {"alertname": "HighLatency", "instance": f"web-{n}"},
-        "annotations": {"summary": f"latency on web-{n}"},
-        "status": AlertStatus.FIRING,
-        "starts_at": T0 + timedelta(seconds=n),
-        "ends_at": None,
-        "generator_url": f"http://prometheus:9090/graph?g0.expr=up&n={n}",
-        "received_at": T0 + timedelta(seconds=n, microseconds=7),
-    }
-    fields.update(changes)
-    return Alert(**fields)  # type: ignore[arg-type]
 
 
 async def test_append_then_read_returns_the_same_alerts_in_order(store: Store) -> None:

@@ -1,0 +1,166 @@
+"""The Redis key layout for incidents and silences, and the Lua script that commits.
+
+Keys, after the store's prefix::
+
+    alerts                 stream: the alert log; consumer groups are the LogConsumer groups
+    incident:{id}          hash: ``version`` and ``body`` (core.codec's JSON)
+    incident:{id}:events   list: the timeline, oldest first
+    group:{group_key}      string: the id of the group's head incident
+    incidents:opened       sorted set: incident ids scored by opened_at in microseconds
+    silences               hash: silence id -> body
+
+A correlation commit is one EVALSHA of :data:`COMMIT_LUA`: Redis runs a script without
+interleaving other commands, so the version and head checks and all the writes, XACK
+included, are atomic without WATCH. The script checks everything before its first write,
+because Redis does not roll back a script that fails halfway.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.codec import encode_event, encode_incident
+from core.store import CorrelationCommit
+from core.timestamps import micros
+
+# KEYS: stream, opened index, then one incident hash per incident, one head key per head,
+#       one events list per incident that gets events.
+# ARGV: group, number of incidents, heads, event lists and consumed positions; then
+#       per incident (id, version, opened micros, body); per head (has expected, expected,
+#       new id); per event list (count, bodies...); then the consumed positions.
+COMMIT_LUA = """
+local group = ARGV[1]
+local n_incidents = tonumber(ARGV[2])
+local n_heads = tonumber(ARGV[3])
+local n_lists = tonumber(ARGV[4])
+local n_consumed = tonumber(ARGV[5])
+local incident_arg, incident_key = 6, 3
+local head_arg, head_key = incident_arg + 4 * n_incidents, incident_key + n_incidents
+local list_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
+
+for i = 0, n_incidents - 1 do
+    local a = incident_arg + 4 * i
+    local stored = tonumber(redis.call('HGET', KEYS[incident_key + i], 'version') or '0')
+    if stored ~= tonumber(ARGV[a + 1]) - 1 then
+        return 'incident ' .. ARGV[a] .. ' is at version ' .. stored
+    end
+end
+for i = 0, n_heads - 1 do
+    local a = head_arg + 3 * i
+    local current = redis.call('GET', KEYS[head_key + i])
+    local expected = false
+    if ARGV[a] == '1' then expected = ARGV[a + 1] end
+    if current ~= expected then
+        return 'group head ' .. KEYS[head_key + i] .. ' moved to ' .. tostring(current)
+    end
+end
+
+-- The positions were checked by the caller; acknowledge them first all the same, so that a
+-- malformed one stops the script before anything else is written.
+local consumed_arg = list_arg
+for i = 0, n_lists - 1 do
+    consumed_arg = consumed_arg + tonumber(ARGV[consumed_arg]) + 1
+end
+for first = consumed_arg, consumed_arg + n_consumed - 1, 500 do
+    local last = math.min(first + 499, consumed_arg + n_consumed - 1)
+    redis.call('XACK', KEYS[1], group, unpack(ARGV, first, last))
+end
+
+for i = 0, n_incidents - 1 do
+    local a = incident_arg + 4 * i
+    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'body', ARGV[a + 3])
+    redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+end
+for i = 0, n_heads - 1 do
+    redis.call('SET', KEYS[head_key + i], ARGV[head_arg + 3 * i + 2])
+end
+local a = list_arg
+for i = 0, n_lists - 1 do
+    local count = tonumber(ARGV[a])
+    for j = 1, count do
+        redis.call('RPUSH', KEYS[list_key + i], ARGV[a + j])
+    end
+    a = a + count + 1
+end
+return 'OK'
+"""
+
+# What XACK accepts: ``ms-seq`` or a bare ``ms``.
+_STREAM_ID = re.compile(r"\d+(-\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class RedisKeys:
+    """Names every key of one store, all under one prefix."""
+
+    prefix: str
+
+    @property
+    def alerts(self) -> str:
+        """The alert log stream."""
+        return f"{self.prefix}alerts"
+
+    @property
+    def cursors(self) -> str:
+        """The hash of consumer cursors."""
+        return f"{self.prefix}cursors"
+
+    @property
+    def opened(self) -> str:
+        """The sorted set of incident ids by opening time."""
+        return f"{self.prefix}incidents:opened"
+
+    @property
+    def silences(self) -> str:
+        """The hash of silences by id."""
+        return f"{self.prefix}silences"
+
+    def incident(self, incident_id: str) -> str:
+        """The hash holding one incident's version and body."""
+        return f"{self.prefix}incident:{incident_id}"
+
+    def events(self, incident_id: str) -> str:
+        """The list holding one incident's timeline."""
+        return f"{self.prefix}incident:{incident_id}:events"
+
+    def group(self, group_key: str) -> str:
+        """The string holding one group's head incident id."""
+        return f"{self.prefix}group:{group_key}"
+
+
+def commit_arguments(
+    keys: RedisKeys, commit: CorrelationCommit
+) -> tuple[list[str], list[str | bytes | int]]:
+    """Returns the KEYS and ARGV of :data:`COMMIT_LUA` for ``commit``.
+
+    Raises ValueError for a consumed position that is not a stream entry ID.
+    """
+    for position in commit.consumed:
+        if not _STREAM_ID.fullmatch(position):
+            raise ValueError(f"{position!r} is not an alert log position")
+    events: dict[str, list[bytes]] = {}
+    for event in commit.events:
+        events.setdefault(event.incident_id, []).append(encode_event(event))
+    lua_keys = [keys.alerts, keys.opened]
+    lua_keys += [keys.incident(i.id) for i in commit.incidents]
+    lua_keys += [keys.group(h.group_key) for h in commit.heads]
+    lua_keys += [keys.events(incident_id) for incident_id in events]
+    args: list[str | bytes | int] = [
+        commit.group,
+        len(commit.incidents),
+        len(commit.heads),
+        len(events),
+        len(commit.consumed),
+    ]
+    for incident in commit.incidents:
+        args += [incident.id, incident.version, micros(incident.opened_at)]
+        args.append(encode_incident(incident))
+    for head in commit.heads:
+        has_expected = head.expected is not None
+        args += [int(has_expected), head.expected or "", head.incident_id]
+    for bodies in events.values():
+        args.append(len(bodies))
+        args += bodies
+    args += list(commit.consumed)
+    return lua_keys, args

@@ -1,0 +1,165 @@
+"""SQL for incidents, their timelines, group heads and silences in the SQLite store.
+
+:class:`CommitRows` runs inside the store's writer thread, within the group-commit
+transaction; the query texts run on the store's reader connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from core.codec import encode_event, encode_incident
+from core.store import CorrelationCommit, IncidentQuery, VersionConflict
+from core.timestamps import micros
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incident (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    service TEXT,
+    opened_at INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
+CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
+CREATE TABLE IF NOT EXISTS group_head (
+    group_key TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_event (
+    seq INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_event_by_incident ON incident_event (incident_id, seq);
+CREATE TABLE IF NOT EXISTS silence (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+"""
+
+# The group's entries after its saved cursor; a group that never committed starts at 0.
+CLAIM = """
+SELECT seq, body FROM alert_log
+WHERE seq > COALESCE(
+    (SELECT CAST(cursor AS INTEGER) FROM consumer_cursor WHERE consumer = ?), 0)
+ORDER BY seq LIMIT ?
+"""
+
+INCIDENT = "SELECT body FROM incident WHERE id = ?"
+
+INCIDENT_FOR_GROUP = """
+SELECT incident.body FROM group_head JOIN incident ON incident.id = group_head.incident_id
+WHERE group_head.group_key = ?
+"""
+
+INCIDENT_EVENTS = "SELECT body FROM incident_event WHERE incident_id = ? ORDER BY seq"
+
+SILENCE = "SELECT body FROM silence WHERE id = ?"
+
+SILENCES = "SELECT body FROM silence ORDER BY created_at DESC, id DESC"
+
+UPSERT_SILENCE = """
+INSERT INTO silence (id, created_at, body) VALUES (?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, body = excluded.body
+"""
+
+_UPSERT_INCIDENT = """
+INSERT INTO incident (id, version, state, service, opened_at, body) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,
+    service = excluded.service, opened_at = excluded.opened_at, body = excluded.body
+"""
+
+_UPSERT_HEAD = """
+INSERT INTO group_head (group_key, incident_id) VALUES (?, ?)
+ON CONFLICT(group_key) DO UPDATE SET incident_id = excluded.incident_id
+"""
+
+# Positions are alert_log rowids kept as text: compare them as numbers, never move back.
+_ADVANCE_CURSOR = """
+INSERT INTO consumer_cursor (consumer, cursor) VALUES (?, ?)
+ON CONFLICT(consumer) DO UPDATE SET cursor = excluded.cursor
+WHERE CAST(excluded.cursor AS INTEGER) > CAST(consumer_cursor.cursor AS INTEGER)
+"""
+
+
+def list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
+    """Returns the SELECT of the incident bodies that ``query`` selects, and its parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.states is not None:
+        states = sorted(state.value for state in query.states)
+        where.append(f"state IN ({', '.join('?' * len(states))})")
+        params.extend(states)
+    if query.service is not None:
+        where.append("service = ?")
+        params.append(query.service)
+    if query.opened_after is not None:
+        where.append("opened_at >= ?")
+        params.append(micros(query.opened_after))
+    if query.opened_before is not None:
+        where.append("opened_at < ?")
+        params.append(micros(query.opened_before))
+    # Only "?" placeholders and fixed column names are formatted into the text.
+    sql = "SELECT body FROM incident"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
+    params.append(query.limit)
+    return sql, tuple(params)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRows:
+    """A correlation commit encoded as the rows it writes, ready for the writer thread."""
+
+    group: str
+    incidents: list[tuple[str, int, str, str | None, int, bytes]]
+    heads: list[tuple[str, str | None, str]]
+    events: list[tuple[str, bytes]]
+    cursor: str | None
+
+    @classmethod
+    def of(cls, commit: CorrelationCommit) -> CommitRows:
+        """Encodes ``commit``; the cursor becomes the highest consumed position."""
+        cursor = max((int(position) for position in commit.consumed), default=None)
+        return cls(
+            group=commit.group,
+            incidents=[
+                (i.id, i.version, i.state.value, i.service, micros(i.opened_at), encode_incident(i))
+                for i in commit.incidents
+            ],
+            heads=[(h.group_key, h.expected, h.incident_id) for h in commit.heads],
+            events=[(e.incident_id, encode_event(e)) for e in commit.events],
+            cursor=None if cursor is None else str(cursor),
+        )
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Checks every version and group head, then writes; a conflict raises before writing."""
+        for incident_id, version, *_ in self.incidents:
+            found = conn.execute(
+                "SELECT version FROM incident WHERE id = ?", (incident_id,)
+            ).fetchone()
+            stored = 0 if found is None else found[0]
+            if stored != version - 1:
+                raise VersionConflict(
+                    f"incident {incident_id} is at version {stored}, not {version - 1}"
+                )
+        for group_key, expected, _ in self.heads:
+            found = conn.execute(
+                "SELECT incident_id FROM group_head WHERE group_key = ?", (group_key,)
+            ).fetchone()
+            current = None if found is None else found[0]
+            if current != expected:
+                raise VersionConflict(f"group {group_key} points to {current}, not {expected}")
+        conn.executemany(_UPSERT_INCIDENT, self.incidents)
+        conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
+        conn.executemany(
+            "INSERT INTO incident_event (incident_id, body) VALUES (?, ?)", self.events
+        )
+        if self.cursor is not None:
+            conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))

@@ -1,0 +1,57 @@
+"""The SilenceStore contract: silences saved by id, read back whole, listed newest first."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from core.store import Store
+from tests.contract.builders import T0, StoreOpener, make_silence
+
+
+async def test_unknown_silence_reads_as_none_and_list_is_empty(store: Store) -> None:
+    assert await store.get_silence("sil-9999") is None
+    assert await store.list_silences() == []
+
+
+async def test_saved_silence_reads_back_equal(store: Store) -> None:
+    silence = make_silence(1)
+
+    await store.save_silence(silence)
+
+    assert await store.get_silence(silence.id) == silence
+
+
+async def test_saving_a_silence_again_replaces_it(store: Store) -> None:
+    silence = make_silence(1)
+    await store.save_silence(silence)
+    expired = replace(silence, ends_at=T0 + timedelta(minutes=30), comment="done early")
+
+    await store.save_silence(expired)
+
+    assert await store.get_silence(silence.id) == expired
+    assert await store.list_silences() == [expired]
+
+
+async def test_list_silences_returns_every_silence_newest_first(store: Store) -> None:
+    # Saved out of order, so that the order must come from the store.
+    for n in (2, 3, 1):
+        await store.save_silence(make_silence(n, ends_at=T0 + timedelta(minutes=n + 1)))
+
+    listed = await store.list_silences()
+
+    assert listed == [make_silence(n, ends_at=T0 + timedelta(minutes=n + 1)) for n in (3, 2, 1)]
+
+
+async def test_silences_survive_close_and_reopen(open_store: StoreOpener) -> None:
+    first = await open_store()
+    await first.save_silence(make_silence(1))
+    await first.close()
+
+    second = await open_store()
+    try:
+        listed = await second.list_silences()
+    finally:
+        await second.close()
+
+    assert listed == [make_silence(1)]
