@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import fnv_c
 
-_SEPARATOR = b"\xff"
+_SEPARATOR = "\udcff"
 
 
 def labels_fingerprint(labels: Mapping[str, str]) -> str:
@@ -17,13 +17,15 @@ def labels_fingerprint(labels: Mapping[str, str]) -> str:
     Each label is written as ``name 0xFF value 0xFF`` in name order
     (prometheus/common ``labelSetToFingerprint``); an empty set hashes nothing.
     """
-    parts = bytearray()
+    parts: list[str] = []
     for name in sorted(labels):
-        parts += name.encode()
-        parts += _SEPARATOR
-        parts += labels[name].encode()
-        parts += _SEPARATOR
-    return f"{fnv_c.fnv1a_64(bytes(parts)):016x}"
+        parts.append(name)
+        parts.append(labels[name])
+    parts.append("")
+    # Joining with U+DCFF and encoding with surrogateescape writes each separator as the
+    # single byte 0xFF in one pass. Label text never holds lone surrogates: JSON decoding
+    # rejects them, as Go's does.
+    return f"{fnv_c.fnv1a_64(_SEPARATOR.join(parts).encode('utf-8', 'surrogateescape')):016x}"
 
 
 def cached_labels_fingerprint(labels: Mapping[str, str]) -> str:

@@ -21,7 +21,7 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     # How often an unchanged, still-firing alert is written again so that its
     # freshness (and auto-resolve by staleness) can be judged downstream.
-    dedup_refresh_seconds: float = 120.0
+    dedup_refresh_seconds: float = 300.0
     # Unchanged alerts remembered in memory; past this the least recently written are forgotten.
     dedup_capacity: int = 1_000_000
     # FULL: an acknowledged alert survives power loss; NORMAL: survives a process crash only.

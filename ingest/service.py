@@ -37,11 +37,11 @@ class IngestService:
         to_write: list[Alert] = []
         pending: set[asyncio.Future[None]] = set()
         for alert in alerts:
-            depends_on = self._duplicates.check(alert, now)
-            if depends_on is None:
+            verdict = self._duplicates.check(alert, now)
+            if verdict is True:
                 to_write.append(alert)
-            elif not depends_on.done():
-                pending.add(depends_on)
+            elif verdict is not False and not verdict.done():
+                pending.add(verdict)
         if to_write:
             await self._write(to_write, now)
         for write in pending:
@@ -68,6 +68,7 @@ class IngestService:
             durable.cancel()
             raise
         durable.set_result(None)
+        self._duplicates.settled(alerts, durable)
 
 
 async def _wait_for_earlier(write: asyncio.Future[None]) -> None:

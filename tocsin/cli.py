@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -14,8 +15,8 @@ from aiohttp import web
 from core.errors import RuleError
 from core.logging import configure_logging
 from core.settings import add_settings_arguments, settings_from
-from rules.loader import load_rules
 from tocsin.app import create_app
+from tocsin.check import run_check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,10 +27,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_settings_arguments(serve)
     check = commands.add_parser("check", help="validate rules and summarise them")
     check.add_argument("path", type=Path, help="rules file or directory")
+    check.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+    )
+    check.add_argument(
+        "--explain",
+        type=Path,
+        metavar="ALERT.json",
+        help="show what the rules do with this alert ({labels, annotations} or a list)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    return _check(args.path)
+    return _check(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -56,17 +66,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(path: Path) -> int:
-    try:
-        rules = load_rules(path)
-    except RuleError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
-        return 1
-    print(f"{path}: OK")
-    print(f"  sources: {len(rules.sources)} ({', '.join(s.name for s in rules.sources)})")
-    return 0
+def _tune_garbage_collector() -> None:
+    # Ingest allocates many short-lived containers per request; with the default
+    # threshold (700) the collector runs every few requests and rescans long-lived
+    # state. Objects that exist at start-up are frozen out of collections entirely.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def _check(args: argparse.Namespace) -> int:
+    return run_check(args.path, args.format, args.explain)
 
 
 def _redact(url: str) -> str:

@@ -31,17 +31,24 @@ async def written(filter_: DuplicateFilter, *alerts: Alert) -> asyncio.Future[No
     return durable
 
 
+async def settled(filter_: DuplicateFilter, alert: Alert) -> None:
+    durable = await written(filter_, alert)
+    durable.set_result(None)
+    filter_.settled([alert], durable)
+
+
 async def test_duplicate_waits_for_the_write_it_repeats_until_that_is_durable() -> None:
     filter_ = DuplicateFilter(timedelta(minutes=2), capacity=10)
     durable = await written(filter_, ALERT)
     assert filter_.check(ALERT, NOW) is durable
     durable.set_result(None)
-    assert filter_.check(ALERT, NOW) is durable
+    filter_.settled([ALERT], durable)
+    assert filter_.check(ALERT, NOW) is False
 
 
 async def test_every_change_that_matters_is_written() -> None:
     filter_ = DuplicateFilter(timedelta(minutes=2), capacity=10)
-    (await written(filter_, ALERT)).set_result(None)
+    await settled(filter_, ALERT)
     for changed in (
         replace(ALERT, status=AlertStatus.RESOLVED, ends_at=NOW),
         replace(ALERT, starts_at=NOW + timedelta(seconds=1)),
@@ -49,30 +56,30 @@ async def test_every_change_that_matters_is_written() -> None:
         replace(ALERT, generator_url="http://x"),
         replace(ALERT, acknowledged=True),
     ):
-        assert filter_.check(changed, NOW) is None, changed
+        assert filter_.check(changed, NOW) is True, changed
 
 
 async def test_a_moving_end_of_a_firing_alert_is_not_a_change() -> None:
     filter_ = DuplicateFilter(timedelta(minutes=2), capacity=10)
-    (await written(filter_, replace(ALERT, ends_at=NOW + timedelta(minutes=4)))).set_result(None)
-    assert filter_.check(replace(ALERT, ends_at=NOW + timedelta(minutes=5)), NOW) is not None
+    await settled(filter_, replace(ALERT, ends_at=NOW + timedelta(minutes=4)))
+    assert filter_.check(replace(ALERT, ends_at=NOW + timedelta(minutes=5)), NOW) is False
 
 
 async def test_failed_write_is_forgotten_so_the_next_copy_is_written() -> None:
     filter_ = DuplicateFilter(timedelta(minutes=2), capacity=10)
     durable = await written(filter_, ALERT)
     filter_.forget([ALERT], durable)
-    assert filter_.check(ALERT, NOW) is None
+    assert filter_.check(ALERT, NOW) is True
 
 
 async def test_capacity_forgets_the_least_recently_written() -> None:
     filter_ = DuplicateFilter(timedelta(minutes=2), capacity=2)
     alerts = [replace(ALERT, fingerprint=f"f{i}") for i in range(3)]
     for alert in alerts:
-        (await written(filter_, alert)).set_result(None)
+        await settled(filter_, alert)
     assert len(filter_) == 2
-    assert filter_.check(alerts[0], NOW) is None
-    assert filter_.check(alerts[2], NOW) is not None
+    assert filter_.check(alerts[0], NOW) is True
+    assert filter_.check(alerts[2], NOW) is False
 
 
 def test_bucket_allows_the_burst_then_the_rate() -> None:
