@@ -1,0 +1,14 @@
+"""Log positions compared in log order, whatever the backend writes them as."""
+
+from __future__ import annotations
+
+
+def position_key(position: str) -> tuple[int, int]:
+    """Returns a sortable key for a log position: SQLite's ``"42"`` or Redis' ``"1700-3"``."""
+    head, _, tail = position.partition("-")
+    return int(head), int(tail or 0)
+
+
+def is_after(position: str, reference: str) -> bool:
+    """Tells whether ``position`` comes later in the log than ``reference``."""
+    return position_key(position) > position_key(reference)

@@ -1,0 +1,1 @@
+"""The correlation stages in pipeline order: mute, inhibit, dedup, group (flaps included)."""

@@ -1,0 +1,222 @@
+"""Grouping: each alert joins, opens or reopens the incident of its route's group.
+
+Per route the alert ends in (Alertmanager's routing tree, ``continue`` included), the
+group key decides the incident. A firing alert with no open incident opens one; one
+that fires again while its group's incident is resolved within the reopen window
+reopens it; a resolve for a group with no incident is ignored. Flap damping and the
+hold-back threshold are decided here because they depend on the incident's history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from core.incident import Incident, IncidentAlert, IncidentState, transition
+from core.model import Alert, AlertStatus
+from correlate.context import CorrelationContext
+from correlate.positions import is_after
+from correlate.tuning import Tuning
+from rules.routing import Route
+
+
+class GroupStage:
+    """Applies each alert to its incidents in the working set."""
+
+    async def __call__(
+        self, ctx: CorrelationContext, alerts: Sequence[Alert]
+    ) -> tuple[CorrelationContext, Sequence[Alert]]:
+        for alert in alerts:
+            for route in ctx.rules.route_for(alert.labels):
+                await _apply(ctx, alert, route)
+        return ctx, alerts
+
+
+async def _apply(ctx: CorrelationContext, alert: Alert, route: Route) -> None:
+    group_key = route.group_key(alert.labels)
+    head = await ctx.working.head(group_key)
+    now = ctx.now
+    firing = alert.status is AlertStatus.FIRING
+    if head is None or _finished(head, route, now):
+        if not firing:
+            return  # nothing to resolve: the alert was never part of an open incident
+        incident = _open(ctx, alert, route, group_key)
+    elif head.state is IncidentState.RESOLVED and firing and _changes(head, alert, ctx.position):
+        incident = transition(head, IncidentState.REOPENED, now)
+        ctx.working.event(
+            incident,
+            now,
+            "reopened",
+            fingerprint=alert.fingerprint,
+            reason="an alert fired again within the reopen window",
+        )
+    else:
+        incident = head
+    incident = _update_alert(ctx, incident, alert)
+    incident = _judge(ctx.tuning, ctx, incident)
+    ctx.working.put(incident)
+    ctx.firing.update(incident)
+
+
+def _finished(head: Incident, route: Route, now: datetime) -> bool:
+    if head.state is IncidentState.CLOSED:
+        return True
+    return (
+        head.state is IncidentState.RESOLVED
+        and head.resolved_at is not None
+        and now - head.resolved_at > route.reopen_window
+    )
+
+
+def _changes(incident: Incident, alert: Alert, position: str) -> bool:
+    known = incident.alerts.get(alert.fingerprint)
+    return known is None or (
+        is_after(position, known.position) and known.status is not alert.status
+    )
+
+
+def _open(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -> Incident:
+    decided = ctx.rules.categorise(alert.labels, alert.annotations)
+    incident = Incident(
+        id=uuid.uuid4().hex,
+        group_key=group_key,
+        title=decided.title,
+        state=IncidentState.TRIGGERED,
+        opened_at=ctx.now,
+        alerts={},
+        category=decided.category,
+        service=decided.service,
+        impact=decided.impact,
+        urgency=decided.urgency,
+        priority=decided.priority_name,
+        team=decided.team,
+        route=route.key,
+        policy=route.policy,
+        components=decided.components,
+        public=bool(decided.components),
+        held=ctx.tuning.hold_alerts > 1 or ctx.tuning.hold_duration.total_seconds() > 0,
+    )
+    ctx.working.event(
+        incident,
+        ctx.now,
+        "opened",
+        group_key=group_key,
+        route=route.key,
+        priority=incident.priority,
+        category=incident.category,
+        service=incident.service,
+        title=incident.title,
+    )
+    return incident
+
+
+def _update_alert(ctx: CorrelationContext, incident: Incident, alert: Alert) -> Incident:
+    now = ctx.now
+    known = incident.alerts.get(alert.fingerprint)
+    muted_by = ctx.mutes.get(alert.fingerprint)
+    if known is not None and not is_after(ctx.position, known.position):
+        return incident  # an older entry arriving late never overrides a newer one
+    if known is None:
+        entry = IncidentAlert(
+            fingerprint=alert.fingerprint,
+            labels=alert.labels,
+            status=alert.status,
+            first_seen=now,
+            last_seen=now,
+            count=1,
+            position=ctx.position,
+            ends_at=alert.ends_at,
+            muted_by=muted_by,
+        )
+        ctx.working.event(
+            incident,
+            now,
+            "alert_joined",
+            fingerprint=alert.fingerprint,
+            status=alert.status.value,
+            labels=dict(alert.labels),
+        )
+    else:
+        transitions = known.transitions
+        if known.status is not alert.status:
+            window_start = now - ctx.tuning.flap_window
+            transitions = (*(t for t in transitions if t > window_start), now)
+            ctx.working.event(
+                incident, now, f"alert_{alert.status.value}", fingerprint=alert.fingerprint
+            )
+        entry = replace(
+            known,
+            status=alert.status,
+            last_seen=now,
+            count=known.count + 1,
+            position=ctx.position,
+            ends_at=alert.ends_at,
+            transitions=transitions,
+            muted_by=muted_by,
+        )
+    if muted_by is not None and (known is None or known.muted_by != muted_by):
+        ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
+    return replace(incident, alerts={**incident.alerts, alert.fingerprint: entry})
+
+
+def _judge(tuning: Tuning, ctx: CorrelationContext, incident: Incident) -> Incident:
+    """Updates the incident-level flags and resolves it when everything has resolved."""
+    now = ctx.now
+    flapping = any(len(a.transitions) >= tuning.flap_changes for a in incident.alerts.values())
+    if flapping and not incident.flapping:
+        incident = replace(incident, flapping=True)
+        ctx.working.event(
+            incident,
+            now,
+            "flapping",
+            reason=f"{tuning.flap_changes} state changes within {tuning.flap_window}",
+        )
+    firing = [a for a in incident.alerts.values() if a.status is AlertStatus.FIRING]
+    muted = bool(firing) and all(a.muted_by is not None for a in firing)
+    if muted != incident.muted:
+        incident = replace(incident, muted=muted)
+    if incident.held and release_due(tuning, incident, now):
+        incident = replace(incident, held=False)
+        ctx.working.event(incident, now, "released", firing=len(firing))
+    if not firing and incident.is_open:
+        incident = resolve_if_due(ctx, incident, now, stale=False)
+    return incident
+
+
+def release_due(tuning: Tuning, incident: Incident, now: datetime) -> bool:
+    """Tells whether a held incident has met its threshold (enough alerts, or open long enough)."""
+    if tuning.hold_alerts > 1 and incident.firing_count() >= tuning.hold_alerts:
+        return True
+    return (
+        tuning.hold_duration.total_seconds() > 0
+        and now - incident.opened_at >= tuning.hold_duration
+    )
+
+
+def last_change(incident: Incident) -> datetime:
+    """Returns when any of the incident's alerts last changed state (or joined)."""
+    return max(
+        (max(a.transitions) if a.transitions else a.first_seen for a in incident.alerts.values()),
+        default=incident.opened_at,
+    )
+
+
+def resolve_if_due(
+    ctx: CorrelationContext, incident: Incident, now: datetime, *, stale: bool
+) -> Incident:
+    """Resolves an incident whose alerts all resolved, once any delay or hold-down passed."""
+    tuning = ctx.tuning
+    wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
+    if now - last_change(incident) < wait:
+        return incident
+    resolved = transition(incident, IncidentState.RESOLVED, now)
+    resolved = replace(resolved, stale_resolved=stale or incident.stale_resolved)
+    reason = (
+        "its alerts stopped being refreshed (the source may have died)"
+        if resolved.stale_resolved
+        else "all its alerts resolved"
+    )
+    ctx.working.event(resolved, now, "resolved", reason=reason, flapping=incident.flapping)
+    return resolved

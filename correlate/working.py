@@ -1,0 +1,97 @@
+"""The working set of one correlation step: incidents read, changed, and their new events.
+
+A step reads each group's head incident at most once, changes it in memory as many
+times as its entries require, and commits everything at the end with the versions it
+read, so that a concurrent writer makes the whole step fail and retry instead of one
+update silently overwriting another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from core.incident import Incident, IncidentEvent
+from core.store import CorrelationCommit, GroupHead, IncidentStore
+
+ACTOR = "tocsin"
+
+
+class WorkingSet:
+    """Incidents touched by one step, keyed by id, with their group heads and events."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self._store = store
+        self._read_versions: dict[str, int] = {}
+        self._loaded: dict[str, Incident] = {}
+        self._incidents: dict[str, Incident] = {}
+        self._heads_read: dict[str, str | None] = {}
+        self._heads: dict[str, str | None] = {}
+        self._events: list[IncidentEvent] = []
+
+    async def head(self, group_key: str) -> Incident | None:
+        """Returns the group's head incident as this step sees it."""
+        if group_key not in self._heads:
+            incident = await self._store.incident_for_group(group_key)
+            head_id = None if incident is None else incident.id
+            self._heads_read[group_key] = head_id
+            self._heads[group_key] = head_id
+            if incident is not None and incident.id not in self._incidents:
+                self._remember(incident)
+        head_id = self._heads[group_key]
+        return None if head_id is None else self._incidents[head_id]
+
+    def add_loaded(self, incident: Incident) -> None:
+        """Adds an incident read outside :meth:`head` (e.g. by a sweep) to the step."""
+        if incident.id not in self._incidents:
+            self._remember(incident)
+
+    def _remember(self, incident: Incident) -> None:
+        self._incidents[incident.id] = incident
+        self._loaded[incident.id] = incident
+        self._read_versions[incident.id] = incident.version
+
+    def put(self, incident: Incident) -> None:
+        """Records the incident's new state; a new incident also becomes its group's head."""
+        if incident.id not in self._read_versions:
+            self._read_versions[incident.id] = 0
+            if incident.group_key not in self._heads_read:
+                # A group never looked up: the head is expected to be absent.
+                self._heads_read[incident.group_key] = None
+            self._heads[incident.group_key] = incident.id
+        self._incidents[incident.id] = incident
+
+    def event(self, incident: Incident, at: datetime, kind: str, **detail: Any) -> None:
+        """Appends a timeline event for the incident."""
+        self._events.append(IncidentEvent(incident.id, at, ACTOR, kind, detail))
+
+    @property
+    def incidents(self) -> Mapping[str, Incident]:
+        """The incidents of this step in their current state."""
+        return self._incidents
+
+    def commit(self, group: str, consumed: tuple[str, ...]) -> CorrelationCommit:
+        """Returns the commit for everything changed, each incident one version up."""
+        changed = [
+            replace(incident, version=self._read_versions[incident_id] + 1)
+            for incident_id, incident in self._incidents.items()
+            if self._is_changed(incident_id, incident)
+        ]
+        heads = tuple(
+            GroupHead(group_key, self._heads_read.get(group_key), head_id)
+            for group_key, head_id in self._heads.items()
+            if head_id is not None and head_id != self._heads_read.get(group_key)
+        )
+        return CorrelationCommit(
+            group=group,
+            incidents=tuple(changed),
+            heads=heads,
+            events=tuple(self._events),
+            consumed=consumed,
+        )
+
+    def _is_changed(self, incident_id: str, incident: Incident) -> bool:
+        # Incidents are immutable and only replaced by put(): identity tells a change.
+        return incident is not self._loaded.get(incident_id)
