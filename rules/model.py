@@ -1,38 +1,34 @@
-"""The rules as frozen dataclasses: what the loader produces and the rest of Tocsin trusts."""
+"""The rules as frozen dataclasses: what the loader produces and the rest of Tocsin trusts.
+
+:class:`Rules` holds every section. The pieces live in one module per subject
+(``routing``, ``priority``, ``schedules``, ...); the source and credential types are
+re-exported here, where the ingest stage has always imported them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from core.model import SourceKind
+from rules import defaults
+from rules.categorise import Categorisation, CategoryRule, categorise
+from rules.channels import Channel
+from rules.credentials import BasicAuth, BearerAuth, Secret
+from rules.muting import InhibitRule, MaintenanceWindow, Silence
+from rules.people import Person, Team
+from rules.policies import EscalationPolicy
+from rules.priority import DEFAULT_PRIORITY, PriorityRules
+from rules.routing import Route, default_route, route_for
+from rules.schedules import Schedule
+from rules.services import Service
+from rules.status import StatusPage
+from rules.templates import IncidentTemplates, TemplateCompiler
 
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A credential read from an environment variable or a file; never printed."""
-
-    value: str
-    origin: str  # "env:NAME" or "file:PATH", safe to show
-
-    def __repr__(self) -> str:
-        return f"Secret(<hidden>, from {self.origin})"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True, slots=True)
-class BearerAuth:
-    """The source sends ``Authorization: Bearer <token>``."""
-
-    token: Secret
-
-
-@dataclass(frozen=True, slots=True)
-class BasicAuth:
-    """The source sends HTTP basic auth (Alertmanager's and Prometheus' ``basic_auth``)."""
-
-    username: str
-    password: Secret
+__all__ = ["BasicAuth", "BearerAuth", "RateLimit", "Rules", "Secret", "SourceConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +54,69 @@ class SourceConfig:
     rate_limit: RateLimit | None
 
 
-@dataclass(frozen=True, slots=True)
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+def _default_templates() -> IncidentTemplates:
+    return defaults.incident_templates(TemplateCompiler())
+
+
+def _default_status_page() -> StatusPage:
+    return defaults.status_page(TemplateCompiler())
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Rules:
-    """Everything the rules files define."""
+    """Everything the rules files define, validated and cross-checked.
+
+    Named things are read-only mappings from name to definition, in definition order;
+    ordered rule lists are tuples.
+    """
 
     sources: tuple[SourceConfig, ...]
+    channels: Mapping[str, Channel] = field(default_factory=_empty)
+    people: Mapping[str, Person] = field(default_factory=_empty)
+    teams: Mapping[str, Team] = field(default_factory=_empty)
+    schedules: Mapping[str, Schedule] = field(default_factory=_empty)
+    escalation_policies: Mapping[str, EscalationPolicy] = field(default_factory=_empty)
+    services: Mapping[str, Service] = field(default_factory=_empty)
+    categories: tuple[CategoryRule, ...] = ()
+    priority: PriorityRules = DEFAULT_PRIORITY
+    route: Route = field(default_factory=default_route)
+    silences: tuple[Silence, ...] = ()
+    maintenance_windows: tuple[MaintenanceWindow, ...] = ()
+    inhibit_rules: tuple[InhibitRule, ...] = ()
+    status_page: StatusPage = field(default_factory=_default_status_page)
+    templates: IncidentTemplates = field(default_factory=_default_templates)
 
     def sources_of_kind(self, kind: SourceKind) -> tuple[SourceConfig, ...]:
         """Returns the sources that send in the wire format ``kind``."""
         return tuple(s for s in self.sources if s.kind is kind)
+
+    def categorise(
+        self, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None
+    ) -> Categorisation:
+        """Says what an incident opened by an alert with these labels is, and its priority."""
+        return categorise(
+            self.categories,
+            labels,
+            annotations or {},
+            services=self.services,
+            matrix=self.priority.matrix,
+            default_title=self.templates.title,
+        )
+
+    def route_for(self, labels: Mapping[str, str]) -> tuple[Route, ...]:
+        """Returns the routes an alert with these labels ends in (see ``rules.routing``)."""
+        return route_for(self.route, labels)
+
+    def silences_for(self, labels: Mapping[str, str], now: datetime) -> tuple[Silence, ...]:
+        """Returns the silences in force at ``now`` that cover these labels."""
+        return tuple(s for s in self.silences if s.active_at(now) and s.matches(labels))
+
+    def maintenance_for(
+        self, labels: Mapping[str, str], now: datetime
+    ) -> tuple[MaintenanceWindow, ...]:
+        """Returns the maintenance windows open at ``now`` that cover these labels."""
+        return tuple(w for w in self.maintenance_windows if w.matches(labels) and w.active_at(now))

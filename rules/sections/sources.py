@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from core.model import SourceKind
-from rules.model import BasicAuth, BearerAuth, RateLimit, SourceConfig
-from rules.secrets import read_secret
+from rules.credentials import BasicAuth, BearerAuth
+from rules.model import RateLimit, SourceConfig
+from rules.sections import values as read
+from rules.sections.context import FileContext
+from rules.sections.secrets import read_secret
 from rules.yamlread import Reader
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _KINDS = [k.value for k in SourceKind]
 
 
-def read_sources(
-    reader: Reader, node: yaml.Node, env: Mapping[str, str], base: Path
-) -> list[tuple[SourceConfig, yaml.Node]]:
-    """Reads the list under ``sources``; returns each valid source with its node."""
-    sources: list[tuple[SourceConfig, yaml.Node]] = []
-    for key, item in reader.sequence(node, "sources"):
-        source = _read_source(reader, item, key, env, base)
+def read_sources(ctx: FileContext, node: yaml.Node, key: str) -> list[SourceConfig]:
+    """Reads the list under ``sources``; records each valid source as a definition."""
+    sources: list[SourceConfig] = []
+    for item_key, item in ctx.reader.sequence(node, key):
+        source = _read_source(ctx.reader, item, item_key, ctx.env, ctx.base)
         if source is not None:
-            sources.append((source, item))
+            ctx.define("source", source.name, item, item_key, source)
+            sources.append(source)
     return sources
 
 
@@ -38,13 +38,7 @@ def _read_source(
     if values is None:
         return None
     before = len(reader.problems)
-    name = reader.string(values["name"], f"{key}.name") if "name" in values else None
-    if name is not None and not _NAME.match(name):
-        reader.problem(
-            values["name"],
-            f"{key}.name",
-            "use lower-case letters, digits, '_', '.', '-' (at most 63)",
-        )
+    name = read.name(reader, values["name"], f"{key}.name") if "name" in values else None
     kind = (
         reader.choice(values["kind"], f"{key}.kind", SourceKind, _KINDS)
         if "kind" in values
@@ -73,7 +67,7 @@ def _read_source(
         if "auth" not in values:
             reader.problem(node, f"{key}.auth", "is required: every source must authenticate")
         else:
-            auth = _read_auth(reader, values["auth"], f"{key}.auth", env, base)
+            auth = read_auth(reader, values["auth"], f"{key}.auth", env, base)
     rate_limit = (
         _read_rate_limit(reader, values["rate_limit"], f"{key}.rate_limit")
         if "rate_limit" in values
@@ -86,9 +80,10 @@ def _read_source(
     )
 
 
-def _read_auth(
+def read_auth(
     reader: Reader, node: yaml.Node, key: str, env: Mapping[str, str], base: Path
 ) -> BearerAuth | BasicAuth | None:
+    """Reads ``{bearer_token: SECRET}`` or ``{basic: {username, password: SECRET}}``."""
     values = reader.mapping(node, key, {"bearer_token", "basic"})
     if values is None:
         return None

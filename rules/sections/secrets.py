@@ -8,8 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from rules.model import Secret
+from rules.credentials import Secret
 from rules.yamlread import Reader
+
+# A secret is a token or a password; a larger file is the wrong file (or /dev/zero).
+_MAX_SECRET_BYTES = 64 * 1024
 
 
 def read_secret(
@@ -41,9 +44,15 @@ def read_secret(
         return None
     path = (base / path_text) if not os.path.isabs(path_text) else Path(path_text)
     try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_SECRET_BYTES + 1)
+        value = raw.decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        # ValueError: a path with a NUL byte in it.
         reader.problem(values["file"], f"{key}.file", f"cannot read {path}: {exc}")
+        return None
+    if len(raw) > _MAX_SECRET_BYTES:
+        reader.problem(values["file"], f"{key}.file", f"{path} is too large for a secret")
         return None
     if not value:
         reader.problem(values["file"], f"{key}.file", f"{path} is empty")

@@ -1,0 +1,73 @@
+"""Notification channels: how Tocsin delivers pages and messages."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from rules.credentials import BasicAuth, BearerAuth, Secret
+from rules.templates import NotificationTemplates
+
+
+class ChannelKind(enum.StrEnum):
+    """The delivery mechanisms Tocsin has notifiers for."""
+
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+class SmtpSecurity(enum.StrEnum):
+    """How the SMTP connection is protected."""
+
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # only for a relay on the same host
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """POSTs a JSON document about the incident to ``url``."""
+
+    url: Secret
+    auth: BearerAuth | BasicAuth | None
+    timeout: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """Posts to a Slack incoming webhook (its URL is the credential)."""
+
+    webhook_url: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Sends e-mail through an SMTP server."""
+
+    host: str
+    port: int
+    security: SmtpSecurity
+    sender: str  # the From address
+    username: str | None
+    password: Secret | None
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One configured way to deliver notifications.
+
+    ``templates`` is None when the channel uses the rules' default notification text.
+    """
+
+    name: str
+    kind: ChannelKind
+    config: WebhookConfig | SlackConfig | SmtpConfig
+    send_resolved: bool = True
+    templates: NotificationTemplates | None = None
+
+    @property
+    def needs_address(self) -> bool:
+        """Whether a person's contact on this channel must give an address (e-mail)."""
+        return self.kind is ChannelKind.EMAIL

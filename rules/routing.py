@@ -1,0 +1,131 @@
+"""The routing tree: which escalation policy an alert goes to, and how alerts are grouped.
+
+It is Alertmanager's routing tree. Every alert enters at the root, which matches all.
+A node's children are tried in order; the alert descends into the first child whose
+matchers all match, and stops there unless that child says ``continue: true``, in which
+case the next siblings are tried too. A node none of whose children match is itself the
+match. One alert can so end in several routes; each opens or joins its own incident.
+Children inherit their parent's policy, grouping and timings unless they set them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from rules.matchers import Matcher, first_mismatch
+
+GROUP_BY_ALL = "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One node of the tree, with its inherited settings already filled in.
+
+    ``key`` names the route in group keys, so that a reload keeps incidents attached:
+    the route's ``name`` if it has one, else the path of matchers from the root, as
+    Alertmanager builds it (``{}/{team="db"}``). ``path`` says where it is in the rules.
+    """
+
+    key: str
+    path: str
+    name: str | None
+    matchers: tuple[Matcher, ...]
+    policy: str | None
+    group_by: tuple[str, ...]  # label names; empty with group_by_all
+    group_by_all: bool  # ``group_by: ['...']``: every label, i.e. one incident per alert
+    group_wait: timedelta  # wait this long after a new incident opens before paging
+    group_interval: timedelta  # at most one update notification per incident this often
+    reopen_window: timedelta  # a resolved incident firing again within this reopens
+    continue_matching: bool = False
+    routes: tuple[Route, ...] = ()
+
+    def group_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """Returns the labels that decide the group, sorted by name (absent ones omitted)."""
+        names = sorted(labels) if self.group_by_all else sorted(self.group_by)
+        return {n: labels[n] for n in names if labels.get(n, "") != ""}
+
+    def group_key(self, labels: Mapping[str, str]) -> str:
+        """Returns the group key, as Alertmanager writes it: ``{route}:{label="value",...}``."""
+        pairs = ",".join(f'{n}="{_escape(v)}"' for n, v in self.group_labels(labels).items())
+        return f"{self.key}:{{{pairs}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteVisit:
+    """One route tried while routing an alert, for ``tocsin check --explain``."""
+
+    path: str
+    key: str
+    depth: int
+    matched: bool
+    mismatch: str | None  # the first matcher that failed
+    continues: bool  # the route says ``continue: true``
+
+
+def route_for(root: Route, labels: Mapping[str, str]) -> tuple[Route, ...]:
+    """Returns the routes an alert ends in, in tree order (at least the root)."""
+    return trace_routes(root, labels)[0]
+
+
+def trace_routes(
+    root: Route, labels: Mapping[str, str]
+) -> tuple[tuple[Route, ...], tuple[RouteVisit, ...]]:
+    """Routes an alert and also returns every route tried, in the order tried."""
+    visits: list[RouteVisit] = []
+    found = _match(root, labels, 0, visits)
+    return tuple(found or (root,)), tuple(visits)
+
+
+def _match(
+    route: Route, labels: Mapping[str, str], depth: int, visits: list[RouteVisit]
+) -> list[Route]:
+    miss = first_mismatch(route.matchers, labels)
+    mismatch = None if miss is None else str(miss)
+    visits.append(
+        RouteVisit(route.path, route.key, depth, miss is None, mismatch, route.continue_matching)
+    )
+    if miss is not None:
+        return []
+    found: list[Route] = []
+    for child in route.routes:
+        matched = _match(child, labels, depth + 1, visits)
+        found.extend(matched)
+        if matched and not child.continue_matching:
+            break
+    return found or [route]
+
+
+def walk(root: Route) -> list[Route]:
+    """Returns every route of the tree, depth first, root first."""
+    routes = [root]
+    for child in root.routes:
+        routes.extend(walk(child))
+    return routes
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+DEFAULT_GROUP_WAIT = timedelta(seconds=30)
+DEFAULT_GROUP_INTERVAL = timedelta(minutes=5)
+DEFAULT_REOPEN_WINDOW = timedelta(hours=1)
+DEFAULT_GROUP_BY = ("alertname",)
+
+
+def default_route() -> Route:
+    """The route used when the rules have none: group by alertname, page nobody."""
+    return Route(
+        key="{}",
+        path="route",
+        name=None,
+        matchers=(),
+        policy=None,
+        group_by=DEFAULT_GROUP_BY,
+        group_by_all=False,
+        group_wait=DEFAULT_GROUP_WAIT,
+        group_interval=DEFAULT_GROUP_INTERVAL,
+        reopen_window=DEFAULT_REOPEN_WINDOW,
+    )

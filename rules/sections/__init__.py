@@ -1,0 +1,1 @@
+"""One reader per top-level section of a rules file: YAML nodes in, dataclasses out."""

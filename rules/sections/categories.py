@@ -1,0 +1,144 @@
+"""The ``services`` and ``categories`` sections: what an incident is and what it affects."""
+
+from __future__ import annotations
+
+import yaml
+
+from rules.categorise import CategoryRule
+from rules.sections import values as read
+from rules.sections.context import FileContext
+from rules.services import Service
+from rules.templates import TemplateKind
+from rules.yamlread import join
+
+_RULE_KEYS = {
+    "name",
+    "matchers",
+    "category",
+    "service",
+    "impact",
+    "urgency",
+    "team",
+    "components",
+    "tasks",
+    "runbook",
+    "title",
+    "continue",
+}
+
+
+def read_services(ctx: FileContext, node: yaml.Node, key: str) -> list[Service]:
+    """Reads the list under ``services``."""
+    services: list[Service] = []
+    for item_key, item in ctx.reader.sequence(node, key):
+        service = _read_service(ctx, item, item_key)
+        if service is not None:
+            ctx.define("service", service.name, item, item_key, service)
+            services.append(service)
+    return services
+
+
+def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None:
+    reader = ctx.reader
+    values = reader.mapping(
+        node, key, {"name", "display_name", "description", "team", "components"}, {"name"}
+    )
+    if values is None:
+        return None
+    before = len(reader.problems)
+    name = read.optional(values, "name", key, lambda n, k: read.name(reader, n, k))
+    display = read.optional(values, "display_name", key, reader.string)
+    description = read.optional(values, "description", key, reader.string)
+    team = _reference(ctx, values, "team", key, "team")
+    components = _components(ctx, values, key)
+    if name is None or len(reader.problems) > before:
+        return None
+    return Service(name, display or name, description or "", team, components or ())
+
+
+def read_categories(ctx: FileContext, node: yaml.Node, key: str) -> list[CategoryRule]:
+    """Reads the ordered list under ``categories``."""
+    rules: list[CategoryRule] = []
+    for item_key, item in ctx.reader.sequence(node, key):
+        rule = _read_rule(ctx, item, item_key)
+        if rule is not None:
+            if rule.name is not None:
+                ctx.define("category rule", rule.name, item, item_key, rule)
+            rules.append(rule)
+    return rules
+
+
+def _read_rule(ctx: FileContext, node: yaml.Node, key: str) -> CategoryRule | None:
+    reader = ctx.reader
+    values = reader.mapping(node, key, _RULE_KEYS, {"matchers"})
+    if values is None:
+        return None
+    before = len(reader.problems)
+    name = read.optional(values, "name", key, lambda n, k: read.name(reader, n, k))
+    matchers = read.optional(values, "matchers", key, lambda n, k: read.matchers(reader, n, k))
+    category = read.optional(values, "category", key, lambda n, k: read.name(reader, n, k))
+    service = _reference(ctx, values, "service", key, "service")
+    team = _reference(ctx, values, "team", key, "team")
+    impact = _level(ctx, values, "impact", key)
+    urgency = _level(ctx, values, "urgency", key)
+    components = _components(ctx, values, key)
+    tasks: list[str] = []
+    if "tasks" in values:
+        for _, task, _ in reader.strings(values["tasks"], join(key, "tasks")):
+            tasks.append(task)
+    runbook = read.optional(values, "runbook", key, lambda n, k: read.url(reader, n, k))
+    title = read.optional(
+        values, "title", key, lambda n, k: read.template(ctx, n, k, TemplateKind.TITLE)
+    )
+    keep_going = read.optional(values, "continue", key, reader.boolean)
+    if matchers is None or len(reader.problems) > before:
+        return None
+    return CategoryRule(
+        matchers=matchers,
+        name=name,
+        category=category,
+        service=service,
+        impact=impact,
+        urgency=urgency,
+        team=team,
+        components=components,
+        tasks=tuple(tasks),
+        runbook=runbook,
+        title=title,
+        continue_matching=bool(keep_going),
+    )
+
+
+def _reference(
+    ctx: FileContext, values: dict[str, yaml.Node], field: str, key: str, kind: str
+) -> str | None:
+    node = values.get(field)
+    if node is None:
+        return None
+    name = read.name(ctx.reader, node, join(key, field))
+    if name is not None:
+        ctx.refer(kind, name, node, join(key, field))
+    return name
+
+
+def _components(ctx: FileContext, values: dict[str, yaml.Node], key: str) -> tuple[str, ...] | None:
+    node = values.get("components")
+    if node is None:
+        return None
+    names: list[str] = []
+    for item_key, component, item in ctx.reader.strings(node, join(key, "components")):
+        ctx.refer("component", component, item, item_key)
+        names.append(component)
+    return tuple(names)
+
+
+def _level(ctx: FileContext, values: dict[str, yaml.Node], field: str, key: str) -> str | None:
+    node = values.get(field)
+    if node is None:
+        return None
+    # A level by name (high) or number (1); which exist depends on the priority matrix,
+    # which may be in another file, so the loader checks it once all files are read.
+    text = ctx.reader.scalar_text(node, join(key, field), f"an {field} level such as high or 1")
+    if text is not None:
+        ctx.refer(field, text, node, join(key, field))
+    return text

@@ -1,0 +1,16 @@
+"""The service catalogue: what the company runs, who owns it, what customers see of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A service; categorisation rules name it, and inherit its team and components."""
+
+    name: str
+    display_name: str
+    description: str = ""
+    team: str | None = None  # the owning team
+    components: tuple[str, ...] = ()  # public status page components it affects

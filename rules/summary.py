@@ -1,0 +1,123 @@
+"""A short account of what a set of rules holds, and things that look unintended.
+
+``tocsin check`` prints it; warnings never fail the check, they point at definitions
+that nothing uses, which is usually a typo somewhere else or leftover configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rules.model import Rules
+from rules.policies import TargetKind
+from rules.priority import priority_name
+from rules.routing import walk
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts and names per section, in the order ``tocsin check`` prints them."""
+
+    sections: tuple[tuple[str, int, str], ...]  # (section, count, detail)
+    warnings: tuple[str, ...]
+
+
+def summarise(rules: Rules) -> Summary:
+    """Summarises ``rules``."""
+    routes = walk(rules.route)
+    matrix = rules.priority.matrix
+    page = rules.status_page
+    sections = (
+        ("sources", len(rules.sources), _names(s.name for s in rules.sources)),
+        ("channels", len(rules.channels), _names(rules.channels)),
+        ("people", len(rules.people), _names(rules.people)),
+        ("teams", len(rules.teams), _names(rules.teams)),
+        (
+            "schedules",
+            len(rules.schedules),
+            _names(
+                f"{s.name} ({_count(len(s.layers), 'layer')}, "
+                f"{_count(len(s.overrides), 'override')}; "
+                f"{', '.join(z.key for z in s.zones)})"
+                for s in rules.schedules.values()
+            ),
+        ),
+        (
+            "escalation_policies",
+            len(rules.escalation_policies),
+            _names(
+                f"{p.name} ({_count(len(p.levels), 'level')}, repeat {p.repeat})"
+                for p in rules.escalation_policies.values()
+            ),
+        ),
+        (
+            "routes",
+            len(routes),
+            f"default policy {rules.route.policy or '(none: nobody is paged)'}",
+        ),
+        ("services", len(rules.services), _names(rules.services)),
+        ("categories", len(rules.categories), "rules, first match wins unless continue"),
+        (
+            "priority",
+            matrix.levels,
+            f"{len(matrix.impacts)}x{len(matrix.urgencies)} impact x urgency -> "
+            f"P1..{priority_name(matrix.levels)}; SLA for "
+            + (_names(priority_name(t.priority) for t in rules.priority.sla) or "none"),
+        ),
+        ("silences", len(rules.silences), ""),
+        (
+            "maintenance_windows",
+            len(rules.maintenance_windows),
+            _names(w.name for w in rules.maintenance_windows),
+        ),
+        ("inhibit_rules", len(rules.inhibit_rules), ""),
+        (
+            "status_page",
+            len(page.components),
+            f"{page.name!r}: components in {len(page.groups)} groups, {page.time_zone.key}",
+        ),
+    )
+    return Summary(tuple(sections), tuple(_warnings(rules)))
+
+
+def _warnings(rules: Rules) -> list[str]:
+    warnings: list[str] = []
+    used_policies = {r.policy for r in walk(rules.route)}
+    targets = [t for p in rules.escalation_policies.values() for lv in p.levels for t in lv.targets]
+    for name in rules.escalation_policies:
+        if name not in used_policies:
+            warnings.append(f"escalation policy {name!r} is not used by any route")
+    paged = {t.name for t in targets if t.kind is TargetKind.PERSON}
+    for team in rules.teams.values():
+        paged.update(team.members)
+    for schedule in rules.schedules.values():
+        paged.update(schedule.members)
+    for name in rules.people:
+        if name not in paged:
+            warnings.append(f"person {name!r} is in no team, schedule or policy")
+    used_channels = {c.channel for p in rules.people.values() for c in p.contacts}
+    used_channels |= {t.name for t in targets if t.kind is TargetKind.CHANNEL}
+    used_channels |= {t.channel for t in rules.teams.values() if t.channel}
+    for name in rules.channels:
+        if name not in used_channels:
+            warnings.append(f"channel {name!r} is used by no person, team or policy")
+    used_schedules = {t.name for t in targets if t.kind is TargetKind.SCHEDULE}
+    for name in rules.schedules:
+        if name not in used_schedules:
+            warnings.append(f"schedule {name!r} is paged by no policy")
+    shown = {c for s in rules.services.values() for c in s.components}
+    shown |= {c for r in rules.categories for c in r.components or ()}
+    shown |= {c for w in rules.maintenance_windows for c in w.components}
+    for component in rules.status_page.components:
+        if component.name not in shown:
+            warnings.append(f"component {component.name!r} is affected by no service or rule")
+    return warnings
+
+
+def _names(names: Iterable[object]) -> str:
+    return ", ".join(str(n) for n in names)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
