@@ -3,7 +3,9 @@
 For every (workload, target) pair: a fresh server in a fresh temp dir, a warm-up, one wrk
 run from a separate process, then the server's peak memory, and the server is stopped.
 Prints a table and the Tocsin/Alertmanager ratios; writes everything to
-bench/results/latest.json. See bench/README.md for how to read the numbers.
+bench/results/latest.json. Then it measures the correlation stage in-process
+(``python -m bench correlation``, bench/correlation.py; ``--no-correlation`` skips it) and
+merges those figures into the same file. See bench/README.md for how to read the numbers.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench import correlation
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
     ALERTMANAGER,
@@ -79,10 +82,13 @@ class RunResult:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; returns 0 if every run succeeded."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if arguments[:1] == ["correlation"]:
+        return correlation.main(arguments[1:])
+    args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     py_spy = find_py_spy() if args.profile else None
     if args.profile and py_spy is None:
         print("bench: --profile needs py-spy (.venv/bin/pip install py-spy)", file=sys.stderr)
@@ -120,11 +126,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     output.write_text(json.dumps(report, indent=2) + "\n")
     _say(f"wrote {output}")
-    return 1 if any(result.error for result in results) else 0
+    status = 1 if any(result.error for result in results) else 0
+    if args.no_correlation:
+        return status
+    if args.tocsin_tree is not None:
+        # The correlation bench imports the correlator in-process, from this tree.
+        _say("correlation: skipped with --tocsin-tree; run `python -m bench correlation` there")
+        return status
+    return max(status, correlation.main(["--output", str(output)]))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        epilog="python -m bench correlation --help: the options of the correlation bench",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores: keep 1)")
@@ -144,6 +161,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tocsin-tree",
         type=Path,
         help="run Tocsin from this source tree (e.g. a git archive of another commit)",
+    )
+    parser.add_argument(
+        "--no-correlation",
+        action="store_true",
+        help="skip the correlation bench that otherwise runs after the ingest workloads",
     )
     parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file"

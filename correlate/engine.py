@@ -1,5 +1,11 @@
 """The correlator: consumes the alert log in order and turns alerts into incidents.
 
+Several correlators may share a Redis store. The log is split into ``partitions`` by
+group key; each partition is a consumer group owned by whoever holds its lease, so one
+alert's entries are always correlated in order by one member, while members that still
+meet on one incident (``continue`` routes, a lease changing hands) are kept apart by the
+commit's compare-and-set.
+
 Each step claims a batch of log entries, runs every entry through the stages (silence,
 inhibit, dedup, group) against a working set of incidents, and commits the incident
 changes, their timeline events and the consumed positions in one atomic write. If
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -22,7 +30,7 @@ import structlog
 
 from core.clock import Clock
 from core.incident import OPEN_STATES, Incident
-from core.model import AlertStatus, LogEntry
+from core.model import Alert, AlertStatus, LogEntry
 from core.pipeline import Stage, sequence
 from core.store import IncidentQuery, Store, VersionConflict
 from correlate.context import CorrelationContext, OperatorSilence
@@ -38,10 +46,29 @@ from rules.matchers import parse_matcher
 from rules.model import Rules
 
 GROUP = "correlate"
-_MAX_ATTEMPTS = 5
+_MAX_ATTEMPTS = 8
 _OPEN_SCAN_LIMIT = 100_000
 
 log = structlog.get_logger("tocsin.correlate")
+
+
+async def _back_off(attempt: int) -> None:
+    # Jittered, growing pauses stop two members from colliding on every retry.
+    await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311  (not security)
+
+
+def partition_of(rules: Rules, alert: Alert, partitions: int) -> int:
+    """Returns the partition of an alert: the group of its first route, hashed stably.
+
+    All entries of one alert (same labels) land in one partition, so they are correlated
+    in log order even with several correlators (a resolve is never applied before the
+    firing it ends); and a group's alerts share a partition, so members rarely compete
+    for one incident (only through ``continue`` routes).
+    """
+    if partitions <= 1:
+        return 0
+    group_key = rules.route_for(alert.labels)[0].group_key(alert.labels)
+    return zlib.crc32(group_key.encode()) % partitions
 
 
 def correlation_pipeline() -> Stage[CorrelationContext]:
@@ -62,6 +89,8 @@ class Correlator:
         *,
         member: str = "correlator-1",
         batch_size: int = 500,
+        partitions: int = 1,
+        lease_seconds: float = 30.0,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -70,22 +99,40 @@ class Correlator:
         self._metrics = metrics
         self._member = member
         self._batch_size = batch_size
+        self._partitions = partitions
+        self._lease_seconds = lease_seconds
         self._pipeline = correlation_pipeline()
 
     async def step(self) -> int:
-        """Correlates the next batch of log entries; returns how many it consumed."""
-        entries = await self._store.claim(GROUP, self._member, self._batch_size)
+        """Correlates the next batch of every partition it holds; returns entries consumed."""
+        consumed = 0
+        for partition in range(self._partitions):
+            group = GROUP if self._partitions == 1 else f"{GROUP}-p{partition}"
+            if self._partitions > 1 and not await self._store.hold_lease(
+                group, self._member, self._lease_seconds
+            ):
+                continue
+            consumed += await self._step_partition(group, partition)
+        return consumed
+
+    async def _step_partition(self, group: str, partition: int) -> int:
+        entries = await self._store.claim(group, self._member, self._batch_size)
         if not entries:
             return 0
-        for _attempt in range(_MAX_ATTEMPTS):
+        rules = self._rules()
+        mine = [e for e in entries if partition_of(rules, e.alert, self._partitions) == partition]
+        for attempt in range(_MAX_ATTEMPTS):
             try:
-                await self._correlate(entries)
+                await self._correlate(group, mine, tuple(e.cursor for e in entries))
                 break
             except VersionConflict:
                 self._metrics.conflicts.inc()
+                await _back_off(attempt)
         else:
-            raise VersionConflict(f"gave up after {_MAX_ATTEMPTS} conflicting attempts")
-        self._metrics.entries.inc(len(entries))
+            # The entries stay claimed by this member and come back at its next step.
+            log.warning("correlation step kept conflicting; will retry", group=group)
+            return 0
+        self._metrics.entries.inc(len(mine))
         newest = entries[-1].alert.received_at
         self._metrics.lag.set(max(0.0, (self._clock.now() - newest).total_seconds()))
         return len(entries)
@@ -97,14 +144,16 @@ class Correlator:
             total += consumed
         return total
 
-    async def _correlate(self, entries: list[LogEntry]) -> None:
+    async def _correlate(
+        self, group: str, entries: list[LogEntry], consumed: tuple[str, ...]
+    ) -> None:
         now = self._clock.now()
         working = WorkingSet(self._store)
-        base = await self._context(working, now, entries[0].cursor)
+        base = await self._context(working, now, consumed[0])
         for entry in entries:
             ctx = replace(base, position=entry.cursor, mutes={}, duplicates=frozenset())
             await self._pipeline(ctx, [entry.alert])
-        commit = working.commit(GROUP, tuple(e.cursor for e in entries))
+        commit = working.commit(group, consumed)
         await self._store.commit(commit)
         self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
 
@@ -130,12 +179,23 @@ class Correlator:
         )
 
     async def sweep(self) -> int:
-        """Applies what time alone decides to open incidents; returns how many changed."""
-        for _attempt in range(_MAX_ATTEMPTS):
+        """Applies what time alone decides to open incidents; returns how many changed.
+
+        With several correlators, only the holder of the sweep lease sweeps.
+        """
+        if self._partitions > 1 and not await self._store.hold_lease(
+            f"{GROUP}-sweep", self._member, self._lease_seconds
+        ):
+            return 0
+        return await self._sweep_with_retries()
+
+    async def _sweep_with_retries(self) -> int:
+        for attempt in range(_MAX_ATTEMPTS):
             try:
                 return await self._sweep_once()
             except VersionConflict:
                 self._metrics.conflicts.inc()
+                await _back_off(attempt)
         return 0
 
     async def _sweep_once(self) -> int:

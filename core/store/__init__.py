@@ -139,7 +139,18 @@ class SilenceStore(Protocol):
         ...
 
 
-class Store(AlertLog, CursorStore, LogConsumer, IncidentStore, SilenceStore, Protocol):
+class LeaseStore(Protocol):
+    """Named leases that let one of several processes own a piece of work for a while."""
+
+    async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Takes or renews the lease for ``ttl_seconds``; returns whether ``holder`` owns it.
+
+        SQLite serves one process, which always owns every lease.
+        """
+        ...
+
+
+class Store(AlertLog, CursorStore, LogConsumer, IncidentStore, SilenceStore, LeaseStore, Protocol):
     """Everything Tocsin keeps, behind one connection to one backend."""
 
     async def open(self) -> None:

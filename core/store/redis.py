@@ -314,6 +314,14 @@ class RedisStore:
         silences = [decode_silence(body) for body in bodies]
         return sorted(silences, key=lambda s: (s.created_at, s.id), reverse=True)
 
+    async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Takes the lease if it is free, or renews it if ``holder`` has it (Redis' clock)."""
+        client = self._open_client()
+        key = self._keys.lease(name)
+        with _translated("hold a lease"):
+            held = await client.eval(_LEASE_LUA, 1, key, holder, int(ttl_seconds * 1000))
+        return bool(held)
+
     async def ping(self) -> None:
         """Checks that Redis answers a PING."""
         client = self._open_client()
@@ -392,6 +400,17 @@ class RedisStore:
         for pending in batch:
             if not pending.future.done():
                 pending.future.set_result(None)
+
+
+# Takes a free lease, or extends the holder's own; answers 1 when the caller holds it.
+_LEASE_LUA = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 @contextmanager

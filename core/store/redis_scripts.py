@@ -116,6 +116,10 @@ class RedisKeys:
         """The hash of silences by id."""
         return f"{self.prefix}silences"
 
+    def lease(self, name: str) -> str:
+        """The string holding who owns a lease, expiring with it."""
+        return f"{self.prefix}lease:{name}"
+
     def incident(self, incident_id: str) -> str:
         """The hash holding one incident's version and body."""
         return f"{self.prefix}incident:{incident_id}"
