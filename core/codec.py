@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +50,28 @@ def encode_incident(incident: Incident) -> bytes:
             "muted": incident.muted,
             "public": incident.public,
             "components": list(incident.components),
-            "alerts": [_encode_alert(a) for a in incident.alerts.values()],
+            "alerts": [_alert_fragment(a) for a in incident.alerts.values()],
         }
     )
+
+
+# Encoded alerts by object identity. An incident is re-encoded at every change, but
+# most of its alerts are the same immutable objects as last time; a storm incident with
+# thousands of alerts would otherwise cost thousands of encodings per commit. Each entry
+# keeps its alert alive, so an id is never reused while it is cached.
+_FRAGMENTS: OrderedDict[int, tuple[IncidentAlert, orjson.Fragment]] = OrderedDict()
+_FRAGMENTS_CAPACITY = 200_000
+
+
+def _alert_fragment(alert: IncidentAlert) -> orjson.Fragment:
+    cached = _FRAGMENTS.get(id(alert))
+    if cached is not None and cached[0] is alert:
+        return cached[1]
+    fragment = orjson.Fragment(orjson.dumps(_encode_alert(alert)))
+    _FRAGMENTS[id(alert)] = (alert, fragment)
+    if len(_FRAGMENTS) > _FRAGMENTS_CAPACITY:
+        _FRAGMENTS.popitem(last=False)
+    return fragment
 
 
 def _encode_alert(alert: IncidentAlert) -> dict[str, Any]:

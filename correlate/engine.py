@@ -35,6 +35,7 @@ from core.pipeline import Stage, sequence
 from core.store import IncidentQuery, Store, VersionConflict
 from correlate.context import CorrelationContext, OperatorSilence
 from correlate.firing import FiringIndex
+from correlate.heads import HeadCache
 from correlate.metrics import CorrelatorMetrics
 from correlate.stages.dedup import DedupStage
 from correlate.stages.group import GroupStage, release_due, resolve_if_due
@@ -48,6 +49,8 @@ from rules.model import Rules
 GROUP = "correlate"
 _MAX_ATTEMPTS = 8
 _OPEN_SCAN_LIMIT = 100_000
+# How often the firing alerts of other members' incidents are re-read for inhibition.
+_FIRING_REFRESH_SECONDS = 10.0
 
 log = structlog.get_logger("tocsin.correlate")
 
@@ -102,6 +105,9 @@ class Correlator:
         self._partitions = partitions
         self._lease_seconds = lease_seconds
         self._pipeline = correlation_pipeline()
+        self._heads = HeadCache()
+        self._firing: FiringIndex | None = None
+        self._firing_expires = 0.0
 
     async def step(self) -> int:
         """Correlates the next batch of every partition it holds; returns entries consumed."""
@@ -148,21 +154,26 @@ class Correlator:
         self, group: str, entries: list[LogEntry], consumed: tuple[str, ...]
     ) -> None:
         now = self._clock.now()
-        working = WorkingSet(self._store)
+        working = WorkingSet(self._store, self._heads)
         base = await self._context(working, now, consumed[0])
         for entry in entries:
             ctx = replace(base, position=entry.cursor, mutes={}, duplicates=frozenset())
             await self._pipeline(ctx, [entry.alert])
         commit = working.commit(group, consumed)
-        await self._store.commit(commit)
+        try:
+            await self._store.commit(commit)
+        except VersionConflict:
+            # Another writer was at work: what this member remembers may be stale.
+            self._heads.clear()
+            self._firing = None
+            raise
+        working.committed(commit)
         self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
 
     async def _context(
         self, working: WorkingSet, now: datetime, position: str
     ) -> CorrelationContext:
-        open_incidents = await self._store.list_incidents(
-            IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
-        )
+        rules = self._rules()
         silences = tuple(
             OperatorSilence(s, tuple(parse_matcher(str(m)) for m in s.matchers))
             for s in await self._store.list_silences()
@@ -171,12 +182,29 @@ class Correlator:
         return CorrelationContext(
             now=now,
             position=position,
-            rules=self._rules(),
+            rules=rules,
             tuning=self._tuning,
             silences=silences,
-            firing=FiringIndex.of(open_incidents),
+            firing=await self._firing_index(rules),
             working=working,
         )
+
+    async def _firing_index(self, rules: Rules) -> FiringIndex:
+        """Returns the firing alerts inhibition needs, re-read from the store now and then.
+
+        Only inhibit rules need it. Between refreshes this member keeps it up to date
+        with its own changes; other members' changes arrive with the next refresh.
+        """
+        if not rules.inhibit_rules:
+            return FiringIndex()
+        loop = asyncio.get_running_loop()
+        if self._firing is None or loop.time() >= self._firing_expires:
+            open_incidents = await self._store.list_incidents(
+                IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
+            )
+            self._firing = FiringIndex.of(open_incidents)
+            self._firing_expires = loop.time() + _FIRING_REFRESH_SECONDS
+        return self._firing
 
     async def sweep(self) -> int:
         """Applies what time alone decides to open incidents; returns how many changed.
@@ -218,7 +246,12 @@ class Correlator:
                 working.put(updated)
                 changed += 1
         if changed:
-            await self._store.commit(working.commit(GROUP, ()))
+            try:
+                await self._store.commit(working.commit(GROUP, ()))
+            finally:
+                # Swept incidents changed behind the caches' back.
+                self._heads.clear()
+                self._firing = None
         return changed
 
     def _expire(self, ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:

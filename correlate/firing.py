@@ -30,6 +30,13 @@ class FiringIndex:
             else:
                 self._labels.pop(alert.fingerprint, None)
 
+    def set(self, fingerprint: str, labels: Mapping[str, str], firing: bool) -> None:
+        """Takes in one alert's new state."""
+        if firing:
+            self._labels[fingerprint] = labels
+        else:
+            self._labels.pop(fingerprint, None)
+
     def items(self) -> Iterable[tuple[str, Mapping[str, str]]]:
         """Yields (fingerprint, labels) of the firing alerts."""
         return self._labels.items()

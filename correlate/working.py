@@ -13,8 +13,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from core.incident import Incident, IncidentEvent
+from core.incident import Incident, IncidentAlert, IncidentEvent
 from core.store import CorrelationCommit, GroupHead, IncidentStore
+from correlate.heads import HeadCache
 
 ACTOR = "tocsin"
 
@@ -22,8 +23,10 @@ ACTOR = "tocsin"
 class WorkingSet:
     """Incidents touched by one step, keyed by id, with their group heads and events."""
 
-    def __init__(self, store: IncidentStore) -> None:
+    def __init__(self, store: IncidentStore, cache: HeadCache | None = None) -> None:
         self._store = store
+        self._cache = cache if cache is not None else HeadCache(capacity=0)
+        self._step_alerts: dict[str, dict[str, IncidentAlert]] = {}
         self._read_versions: dict[str, int] = {}
         self._loaded: dict[str, Incident] = {}
         self._incidents: dict[str, Incident] = {}
@@ -34,7 +37,10 @@ class WorkingSet:
     async def head(self, group_key: str) -> Incident | None:
         """Returns the group's head incident as this step sees it."""
         if group_key not in self._heads:
-            incident = await self._store.incident_for_group(group_key)
+            known, incident = self._cache.lookup(group_key)
+            if not known:
+                incident = await self._store.incident_for_group(group_key)
+                self._cache.remember(group_key, incident)
             head_id = None if incident is None else incident.id
             self._heads_read[group_key] = head_id
             self._heads[group_key] = head_id
@@ -62,6 +68,24 @@ class WorkingSet:
                 self._heads_read[incident.group_key] = None
             self._heads[incident.group_key] = incident.id
         self._incidents[incident.id] = incident
+
+    def alerts_to_update(self, incident: Incident) -> dict[str, IncidentAlert]:
+        """Returns a copy of the incident's alerts private to this step, to change in place.
+
+        Copied once per incident and step, not once per entry: a storm incident with
+        hundreds of alerts would otherwise be copied for each of its entries.
+        """
+        alerts = self._step_alerts.get(incident.id)
+        if alerts is None or alerts is not incident.alerts:
+            alerts = dict(incident.alerts)
+            self._step_alerts[incident.id] = alerts
+        return alerts
+
+    def committed(self, commit: CorrelationCommit) -> None:
+        """Teaches the head cache what a successful commit wrote."""
+        for incident in commit.incidents:
+            if self._heads.get(incident.group_key) == incident.id:
+                self._cache.remember(incident.group_key, incident)
 
     def event(self, incident: Incident, at: datetime, kind: str, **detail: Any) -> None:
         """Appends a timeline event for the incident."""

@@ -54,10 +54,16 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route) -> None:
         )
     else:
         incident = head
-    incident = _update_alert(ctx, incident, alert)
-    incident = _judge(ctx.tuning, ctx, incident)
+    incident, entry = _update_alert(ctx, incident, alert)
+    if entry is None:
+        ctx.working.put(incident)
+        return
+    incident = _judge(ctx.tuning, ctx, incident, entry)
     ctx.working.put(incident)
-    ctx.firing.update(incident)
+    if incident.is_open:
+        ctx.firing.set(entry.fingerprint, entry.labels, entry.status is AlertStatus.FIRING)
+    else:
+        ctx.firing.update(incident)
 
 
 def _finished(head: Incident, route: Route, now: datetime) -> bool:
@@ -112,12 +118,15 @@ def _open(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -
     return incident
 
 
-def _update_alert(ctx: CorrelationContext, incident: Incident, alert: Alert) -> Incident:
+def _update_alert(
+    ctx: CorrelationContext, incident: Incident, alert: Alert
+) -> tuple[Incident, IncidentAlert | None]:
+    """Returns the incident with the alert's new state, and that state (None: entry too old)."""
     now = ctx.now
     known = incident.alerts.get(alert.fingerprint)
     muted_by = ctx.mutes.get(alert.fingerprint)
     if known is not None and not is_after(ctx.position, known.position):
-        return incident  # an older entry arriving late never overrides a newer one
+        return incident, None  # an older entry arriving late never overrides a newer one
     if known is None:
         entry = IncidentAlert(
             fingerprint=alert.fingerprint,
@@ -158,14 +167,22 @@ def _update_alert(ctx: CorrelationContext, incident: Incident, alert: Alert) -> 
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
-    return replace(incident, alerts={**incident.alerts, alert.fingerprint: entry})
+    alerts = ctx.working.alerts_to_update(incident)
+    alerts[alert.fingerprint] = entry
+    return replace(incident, alerts=alerts), entry
 
 
-def _judge(tuning: Tuning, ctx: CorrelationContext, incident: Incident) -> Incident:
-    """Updates the incident-level flags and resolves it when everything has resolved."""
+def _judge(
+    tuning: Tuning, ctx: CorrelationContext, incident: Incident, entry: IncidentAlert
+) -> Incident:
+    """Updates the incident-level flags after ``entry`` changed, and resolves if due.
+
+    Only the changed alert is looked at where that suffices, so a storm incident with
+    hundreds of alerts costs little per entry; whole-incident scans happen only when an
+    alert resolves or its muting changed.
+    """
     now = ctx.now
-    flapping = any(len(a.transitions) >= tuning.flap_changes for a in incident.alerts.values())
-    if flapping and not incident.flapping:
+    if not incident.flapping and len(entry.transitions) >= tuning.flap_changes:
         incident = replace(incident, flapping=True)
         ctx.working.event(
             incident,
@@ -173,14 +190,20 @@ def _judge(tuning: Tuning, ctx: CorrelationContext, incident: Incident) -> Incid
             "flapping",
             reason=f"{tuning.flap_changes} state changes within {tuning.flap_window}",
         )
-    firing = [a for a in incident.alerts.values() if a.status is AlertStatus.FIRING]
-    muted = bool(firing) and all(a.muted_by is not None for a in firing)
+    is_firing = entry.status is AlertStatus.FIRING
+    if is_firing and entry.muted_by is None:
+        muted = False
+    elif entry.muted_by is not None or incident.muted:
+        firing = [a for a in incident.alerts.values() if a.status is AlertStatus.FIRING]
+        muted = bool(firing) and all(a.muted_by is not None for a in firing)
+    else:
+        muted = incident.muted
     if muted != incident.muted:
         incident = replace(incident, muted=muted)
     if incident.held and release_due(tuning, incident, now):
         incident = replace(incident, held=False)
-        ctx.working.event(incident, now, "released", firing=len(firing))
-    if not firing and incident.is_open:
+        ctx.working.event(incident, now, "released", firing=incident.firing_count())
+    if not is_firing and incident.is_open and incident.firing_count() == 0:
         incident = resolve_if_due(ctx, incident, now, stale=False)
     return incident
 
