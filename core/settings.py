@@ -26,6 +26,14 @@ class Settings:
     dedup_capacity: int = 1_000_000
     # FULL: an acknowledged alert survives power loss; NORMAL: survives a process crash only.
     sqlite_synchronous: str = "FULL"
+    # Correlation runs inside every `tocsin serve` unless switched off.
+    correlate: bool = True
+    # Several correlators may share a Redis store; the log is split into this many
+    # partitions (the same number on every replica). SQLite serves one process: keep 1.
+    correlator_partitions: int = 1
+    correlator_member: str = ""  # empty: host name and process id
+    correlator_poll_seconds: float = 0.2
+    correlator_sweep_seconds: float = 5.0
 
 
 _ENV_PREFIX = "TOCSIN_"
@@ -51,6 +59,22 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sqlite-synchronous", choices=["FULL", "NORMAL"], help="TOCSIN_SQLITE_SYNCHRONOUS"
     )
+    parser.add_argument(
+        "--no-correlate",
+        dest="correlate",
+        action="store_const",
+        const=False,
+        default=None,
+        help="do not run the correlator in this process (TOCSIN_CORRELATE=false)",
+    )
+    parser.add_argument("--correlator-partitions", type=int, help="TOCSIN_CORRELATOR_PARTITIONS")
+    parser.add_argument("--correlator-member", help="TOCSIN_CORRELATOR_MEMBER")
+    parser.add_argument(
+        "--correlator-poll-seconds", type=float, help="TOCSIN_CORRELATOR_POLL_SECONDS"
+    )
+    parser.add_argument(
+        "--correlator-sweep-seconds", type=float, help="TOCSIN_CORRELATOR_SWEEP_SECONDS"
+    )
 
 
 def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -67,7 +91,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
             continue
         default = getattr(defaults, f.name)
         try:
-            values[f.name] = type(default)(raw)
+            values[f.name] = _parse_bool(raw) if isinstance(default, bool) else type(default)(raw)
         except ValueError as exc:
             raise ValueError(
                 f"{_ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {type(default).__name__}"
@@ -80,3 +104,12 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> Settings:
     parser = argparse.ArgumentParser()
     add_settings_arguments(parser)
     return settings_from(parser.parse_args(list(argv)), env)
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{raw!r} is not a boolean")

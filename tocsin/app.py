@@ -20,6 +20,7 @@ from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from rules.loader import load_rules
 from tocsin import health
+from tocsin.correlation import correlator_context
 from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
 from tocsin.reload import RulesReloader
@@ -57,6 +58,7 @@ def create_app(
     store = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
     app[STORE] = store
     app.cleanup_ctx.append(_store_context)
+    app.cleanup_ctx.append(correlator_context)
 
     metrics = IngestMetrics(registry)
     duplicates = DuplicateFilter(

@@ -31,3 +31,11 @@ def test_environment_overrides_defaults_and_flags_override_environment() -> None
 def test_invalid_environment_value_names_the_variable() -> None:
     with pytest.raises(ValueError, match="TOCSIN_PORT"):
         parse_settings([], {"TOCSIN_PORT": "eighty"})
+
+
+def test_correlator_switches_off_by_flag_or_environment() -> None:
+    assert parse_settings([], {}).correlate is True
+    assert parse_settings(["--no-correlate"], {}).correlate is False
+    assert parse_settings([], {"TOCSIN_CORRELATE": "false"}).correlate is False
+    with pytest.raises(ValueError, match="TOCSIN_CORRELATE"):
+        parse_settings([], {"TOCSIN_CORRELATE": "maybe"})

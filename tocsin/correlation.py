@@ -1,0 +1,57 @@
+"""Runs the correlator inside ``tocsin serve``, as a background task of the application."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from correlate.engine import Correlator
+from correlate.metrics import CorrelatorMetrics
+from correlate.tuning import Tuning
+from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+
+log = structlog.get_logger("tocsin.correlation")
+
+
+def default_member_name() -> str:
+    """Names this process among correlators sharing a store: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def correlator_context(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: correlates the alert log until the application stops.
+
+    Stopping sets an event and awaits the task, so a step in flight finishes its commit.
+    """
+    settings = app[SETTINGS]
+    if not settings.correlate:
+        yield
+        return
+    rules_state = app[RULES]
+    correlator = Correlator(
+        app[STORE],
+        lambda: rules_state.current.rules,
+        Tuning(),
+        app[CLOCK],
+        CorrelatorMetrics(app[REGISTRY]),
+        member=settings.correlator_member or default_member_name(),
+        partitions=settings.correlator_partitions,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        correlator.run(
+            stop,
+            poll_seconds=settings.correlator_poll_seconds,
+            sweep_seconds=settings.correlator_sweep_seconds,
+        ),
+        name="tocsin-correlator",
+    )
+    log.info("correlator started", partitions=settings.correlator_partitions)
+    yield
+    stop.set()
+    await task
