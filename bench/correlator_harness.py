@@ -24,7 +24,7 @@ from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from rules.loader import load_rules
 from rules.model import Rules
 

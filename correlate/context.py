@@ -8,8 +8,8 @@ from datetime import datetime
 
 from core.silence import Silence as StoredSilence
 from correlate.firing import FiringIndex
-from correlate.tuning import Tuning
 from correlate.working import WorkingSet
+from rules.correlation import Tuning
 from rules.matchers import Matcher
 from rules.model import Rules
 

@@ -29,10 +29,12 @@ from datetime import datetime
 import structlog
 
 from core.clock import Clock
+from core.fingerprint import labels_fingerprint
 from core.incident import OPEN_STATES, Incident
 from core.model import Alert, AlertStatus, LogEntry
 from core.pipeline import Stage, sequence
 from core.store import IncidentQuery, Store, VersionConflict
+from core.timestamps import format_rfc3339, from_micros, micros
 from correlate.context import CorrelationContext, OperatorSilence
 from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
@@ -41,8 +43,8 @@ from correlate.stages.dedup import DedupStage
 from correlate.stages.group import GroupStage, release_due, resolve_if_due
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
-from correlate.tuning import Tuning
 from correlate.working import WorkingSet
+from rules.correlation import Tuning
 from rules.matchers import parse_matcher
 from rules.model import Rules
 
@@ -86,7 +88,7 @@ class Correlator:
         self,
         store: Store,
         rules: Callable[[], Rules],
-        tuning: Tuning,
+        tuning: Tuning | None,
         clock: Clock,
         metrics: CorrelatorMetrics,
         *,
@@ -183,7 +185,7 @@ class Correlator:
             now=now,
             position=position,
             rules=rules,
-            tuning=self._tuning,
+            tuning=self._tuning or rules.correlation,
             silences=silences,
             firing=await self._firing_index(rules),
             working=working,
@@ -228,6 +230,7 @@ class Correlator:
 
     async def _sweep_once(self) -> int:
         now = self._clock.now()
+        await self._check_heartbeats(now)
         working = WorkingSet(self._store)
         ctx = await self._context(working, now, "0")
         incidents = await self._store.list_incidents(
@@ -237,7 +240,7 @@ class Correlator:
         for incident in incidents:
             working.add_loaded(incident)
             updated = self._expire(ctx, incident, now)
-            if updated.held and release_due(self._tuning, updated, now):
+            if updated.held and release_due(ctx.tuning, updated, now):
                 updated = replace(updated, held=False)
                 working.event(updated, now, "released", firing=updated.firing_count())
             if updated.is_open and updated.firing_count() == 0:
@@ -254,9 +257,55 @@ class Correlator:
                 self._firing = None
         return changed
 
+    async def _check_heartbeats(self, now: datetime) -> None:
+        """Logs a firing alert for every heartbeat whose ping is overdue.
+
+        The alert goes through the log like any other, so the missing heartbeat opens an
+        incident through routing and categorisation; the next ping (``POST
+        /ingest/heartbeat/NAME``) logs the matching resolve. A heartbeat never pinged is
+        given its interval from the moment Tocsin first knew of it.
+        """
+        rules = self._rules()
+        missing: list[Alert] = []
+        for heartbeat in rules.heartbeats:
+            key = heartbeat.cursor
+            last = await self._store.load_cursor(key)
+            if last is None:
+                await self._store.save_cursor(key, str(micros(now)))
+                continue
+            last_ping = from_micros(int(last))
+            if now - last_ping <= heartbeat.interval:
+                continue
+            labels = heartbeat.alert_labels()
+            fingerprint = labels_fingerprint(labels)
+            route = rules.route_for(labels)[0]
+            head = await self._store.incident_for_group(route.group_key(labels))
+            known = None if head is None or not head.is_open else head.alerts.get(fingerprint)
+            if known is not None and known.status is AlertStatus.FIRING:
+                continue
+            missing.append(
+                Alert(
+                    source="tocsin",
+                    fingerprint=fingerprint,
+                    labels=labels,
+                    annotations={
+                        "summary": heartbeat.summary,
+                        "last_ping": format_rfc3339(last_ping),
+                    },
+                    status=AlertStatus.FIRING,
+                    starts_at=last_ping + heartbeat.interval,
+                    ends_at=None,
+                    generator_url="",
+                    received_at=now,
+                )
+            )
+        if missing:
+            await self._store.append(missing)
+            log.warning("heartbeats missing", heartbeats=[a.labels["heartbeat"] for a in missing])
+
     def _expire(self, ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:
         """Resolves alerts whose end passed, or that were not refreshed for the resolve timeout."""
-        timeout = self._tuning.resolve_timeout
+        timeout = ctx.tuning.resolve_timeout
         alerts = dict(incident.alerts)
         for fingerprint, alert in incident.alerts.items():
             if alert.status is not AlertStatus.FIRING:

@@ -19,6 +19,7 @@ class SourceGate:
 
     def __init__(self, rules: Rules, now: datetime) -> None:
         self.authenticator = SourceAuthenticator(rules)
+        self.heartbeats = {h.name: h for h in rules.heartbeats}
         self._buckets = {
             s.name: TokenBucket(s.rate_limit, now)
             for s in rules.sources

@@ -21,6 +21,7 @@ import yaml
 from core.errors import RuleError, RuleProblem
 from rules import defaults
 from rules.channels import Channel
+from rules.correlation import Tuning
 from rules.model import Rules, SourceConfig
 from rules.people import Person, Team
 from rules.policies import EscalationPolicy
@@ -30,6 +31,7 @@ from rules.schedules import Schedule
 from rules.sections.categories import read_categories, read_services
 from rules.sections.channels import read_channels
 from rules.sections.context import Definition, FileContext, Place, Reference
+from rules.sections.correlation import read_correlation, read_heartbeats
 from rules.sections.muting import read_inhibit_rules, read_maintenance, read_silences
 from rules.sections.people import read_people, read_teams
 from rules.sections.policies import read_policies
@@ -59,6 +61,7 @@ LIST_SECTIONS: Mapping[str, tuple[SectionReader, str | None]] = {
     "silences": (read_silences, None),
     "maintenance_windows": (read_maintenance, "maintenance window"),
     "inhibit_rules": (read_inhibit_rules, None),
+    "heartbeats": (read_heartbeats, "heartbeat"),
 }
 # Sections that may be written once, in one file.
 SINGLE_SECTIONS: Mapping[str, SectionReader] = {
@@ -66,6 +69,7 @@ SINGLE_SECTIONS: Mapping[str, SectionReader] = {
     "priority": read_priority,
     "status_page": read_status_page,
     "templates": read_templates,
+    "correlation": read_correlation,
 }
 SECTIONS = set(LIST_SECTIONS) | set(SINGLE_SECTIONS)
 # Items looked at for names by _declare; bounds the work on documents full of aliases.
@@ -134,6 +138,8 @@ def load_rules(path: Path, env: Mapping[str, str] | None = None) -> Rules:
         silences=tuple(merged.lists["silences"]),
         maintenance_windows=tuple(merged.lists["maintenance_windows"]),
         inhibit_rules=tuple(merged.lists["inhibit_rules"]),
+        correlation=_single(merged, "correlation", None) or Tuning(),
+        heartbeats=tuple(merged.lists["heartbeats"]),
         status_page=status_page,
         templates=templates,
     )

@@ -17,6 +17,7 @@ from core.model import SourceKind
 from rules import defaults
 from rules.categorise import Categorisation, CategoryRule, categorise
 from rules.channels import Channel
+from rules.correlation import Heartbeat, Tuning
 from rules.credentials import BasicAuth, BearerAuth, Secret
 from rules.muting import InhibitRule, MaintenanceWindow, Silence
 from rules.people import Person, Team
@@ -87,6 +88,8 @@ class Rules:
     silences: tuple[Silence, ...] = ()
     maintenance_windows: tuple[MaintenanceWindow, ...] = ()
     inhibit_rules: tuple[InhibitRule, ...] = ()
+    correlation: Tuning = field(default_factory=Tuning)
+    heartbeats: tuple[Heartbeat, ...] = ()
     status_page: StatusPage = field(default_factory=_default_status_page)
     templates: IncidentTemplates = field(default_factory=_default_templates)
 

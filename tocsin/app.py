@@ -15,6 +15,7 @@ from core.settings import Settings
 from core.store.factory import store_from_url
 from ingest.dedup import DuplicateFilter
 from ingest.gate import SourceGate
+from ingest.heartbeat import HeartbeatHandler
 from ingest.http import IngestHandlers
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
@@ -67,6 +68,7 @@ def create_app(
     service = IngestService(store, duplicates, metrics)
     handlers = IngestHandlers(rules_state.gate, service, metrics, clock, settings.max_body_bytes)
     handlers.add_routes(app.router)
+    HeartbeatHandler(rules_state.gate, store, service, clock).add_routes(app.router)
     health.add_routes(app.router)
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)

@@ -12,7 +12,6 @@ from aiohttp import web
 
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
-from correlate.tuning import Tuning
 from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
 
 log = structlog.get_logger("tocsin.correlation")
@@ -36,7 +35,7 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
     correlator = Correlator(
         app[STORE],
         lambda: rules_state.current.rules,
-        Tuning(),
+        None,  # the rules' correlation section, as reloaded
         app[CLOCK],
         CorrelatorMetrics(app[REGISTRY]),
         member=settings.correlator_member or default_member_name(),

@@ -18,7 +18,7 @@ from core.incident import Incident, IncidentAlert, IncidentState, transition
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from rules.routing import Route
 
 

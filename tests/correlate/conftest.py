@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.store.sqlite import SQLiteStore
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from tests.correlate.harness import Harness, load_test_rules, make_harness
 
 

@@ -15,7 +15,7 @@ from core.model import Alert, AlertStatus
 from core.store import IncidentQuery, Store
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from rules.loader import load_rules
 from rules.model import Rules
 
@@ -60,6 +60,10 @@ inhibit_rules:
     source_matchers: ['alertname="ClusterDown"']
     target_matchers: ['severity="warning"']
     equal: [cluster]
+heartbeats:
+  - name: nightly-backup
+    interval: 25h
+    labels: {service: db, severity: critical}
 maintenance_windows:
   - name: tuesday-batch
     matchers: ['service="batch"']

@@ -15,7 +15,7 @@ from core.store import IncidentQuery
 from core.store.redis import RedisStore
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from tests.correlate.harness import T0, alert, load_test_rules
 
 pytestmark = pytest.mark.redis

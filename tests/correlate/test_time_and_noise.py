@@ -8,7 +8,7 @@ from datetime import timedelta
 from core.incident import IncidentState
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
-from correlate.tuning import Tuning
+from rules.correlation import Tuning
 from tests.correlate.harness import T0, Harness, alert
 
 RESOLVED = AlertStatus.RESOLVED

@@ -21,7 +21,9 @@ async def test_unchanged_resend_is_acknowledged_but_not_written_again(ingest: In
     assert ingest.metric("tocsin_alerts_accepted_total", source="prom") == 3
 
 
-async def test_unchanged_alert_is_refreshed_three_quarters_of_the_way_to_its_end(ingest: Ingest) -> None:
+async def test_unchanged_alert_is_refreshed_three_quarters_of_the_way_to_its_end(
+    ingest: Ingest,
+) -> None:
     # endsAt is 243.568 s after the clock's start: the refresh falls due after 182.676 s.
     await ingest.client.post("/api/v2/alerts", json=PROMETHEUS_FIRING, headers=PROM_AUTH)
     ingest.clock.advance(timedelta(seconds=182))

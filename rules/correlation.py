@@ -1,0 +1,56 @@
+"""How correlation treats time: auto-resolve, flap damping, hold-back, and heartbeats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Correlation timings (the ``correlation`` section).
+
+    - ``resolve_timeout``: a firing alert *without* an end time that is not refreshed for
+      this long is resolved as stale. 0 (the default) never does: Alertmanager's webhook
+      and PagerDuty-style senders repeat a firing alert rarely or never. Alerts that carry
+      an end time (Prometheus) expire when it passes, whatever this says.
+    - ``resolve_delay``: once all alerts resolved, wait this long before resolving the
+      incident, absorbing a quick re-fire.
+    - ``flap_changes`` within ``flap_window`` mark the incident flapping; a flapping
+      incident resolves only after ``flap_hold_down`` without changes.
+    - ``hold_alerts`` / ``hold_duration``: an incident stays held (no paging) until it has
+      this many firing alerts or has been open this long (PagerDuty's auto-pause);
+      0 and 0s switch the gate off.
+    """
+
+    resolve_timeout: timedelta = timedelta(0)
+    resolve_delay: timedelta = timedelta(0)
+    flap_changes: int = 4
+    flap_window: timedelta = timedelta(minutes=10)
+    flap_hold_down: timedelta = timedelta(minutes=5)
+    hold_alerts: int = 0
+    hold_duration: timedelta = timedelta(0)
+
+
+HEARTBEAT_ALERTNAME = "HeartbeatMissing"
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A dead man's switch: a ping expected every ``interval``; silence opens an incident."""
+
+    name: str
+    interval: timedelta
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    summary: str = ""
+
+    @property
+    def cursor(self) -> str:
+        """Where the store keeps the time of the last ping (as a consumer cursor)."""
+        return f"heartbeat:{self.name}"
+
+    def alert_labels(self) -> dict[str, str]:
+        """The labels of the alert that fires while the heartbeat is missing."""
+        return {**self.labels, "alertname": HEARTBEAT_ALERTNAME, "heartbeat": self.name}

@@ -1,0 +1,147 @@
+"""The ``correlation`` and ``heartbeats`` sections."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from types import MappingProxyType
+
+import yaml
+
+from rules.correlation import HEARTBEAT_ALERTNAME, Heartbeat, Tuning
+from rules.sections import values as read
+from rules.sections.context import FileContext
+from rules.yamlread import join
+
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
+_RESERVED = {"alertname", "heartbeat"}
+
+
+def read_correlation(ctx: FileContext, node: yaml.Node, key: str) -> Tuning | None:
+    """Reads the ``correlation`` section; absent keys keep their defaults."""
+    reader = ctx.reader
+    values = reader.mapping(
+        node, key, {"resolve_timeout", "resolve_delay", "flap_detection", "hold"}
+    )
+    if values is None:
+        return None
+    before = len(reader.problems)
+    defaults = Tuning()
+    resolve_timeout = read.optional(
+        values, "resolve_timeout", key, lambda n, k: read.duration(reader, n, k)
+    )
+    resolve_delay = read.optional(
+        values, "resolve_delay", key, lambda n, k: read.duration(reader, n, k)
+    )
+    flap = (defaults.flap_changes, defaults.flap_window, defaults.flap_hold_down)
+    if "flap_detection" in values:
+        flap_key = join(key, "flap_detection")
+        flap_values = reader.mapping(
+            values["flap_detection"], flap_key, {"changes", "window", "hold_down"}
+        )
+        if flap_values is not None:
+            changes = read.optional(
+                flap_values, "changes", flap_key, lambda n, k: read.integer(reader, n, k, 2, 1000)
+            )
+            window = read.optional(
+                flap_values,
+                "window",
+                flap_key,
+                lambda n, k: read.duration(reader, n, k, timedelta(seconds=1)),
+            )
+            hold_down = read.optional(
+                flap_values, "hold_down", flap_key, lambda n, k: read.duration(reader, n, k)
+            )
+            flap = (
+                changes or flap[0],
+                window or flap[1],
+                hold_down if hold_down is not None else flap[2],
+            )
+    hold = (defaults.hold_alerts, defaults.hold_duration)
+    if "hold" in values:
+        hold_key = join(key, "hold")
+        hold_values = reader.mapping(values["hold"], hold_key, {"alerts", "duration"})
+        if hold_values is not None:
+            alerts = read.optional(
+                hold_values,
+                "alerts",
+                hold_key,
+                lambda n, k: read.integer(reader, n, k, 0, 1_000_000),
+            )
+            duration = read.optional(
+                hold_values, "duration", hold_key, lambda n, k: read.duration(reader, n, k)
+            )
+            hold = (
+                alerts if alerts is not None else hold[0],
+                duration if duration is not None else hold[1],
+            )
+    if len(reader.problems) > before:
+        return None
+    return Tuning(
+        resolve_timeout=resolve_timeout
+        if resolve_timeout is not None
+        else defaults.resolve_timeout,
+        resolve_delay=resolve_delay if resolve_delay is not None else defaults.resolve_delay,
+        flap_changes=flap[0],
+        flap_window=flap[1],
+        flap_hold_down=flap[2],
+        hold_alerts=hold[0],
+        hold_duration=hold[1],
+    )
+
+
+def read_heartbeats(ctx: FileContext, node: yaml.Node, key: str) -> list[Heartbeat]:
+    """Reads the list under ``heartbeats``."""
+    heartbeats: list[Heartbeat] = []
+    for item_key, item in ctx.reader.sequence(node, key):
+        heartbeat = _read_heartbeat(ctx, item, item_key)
+        if heartbeat is not None:
+            ctx.define("heartbeat", heartbeat.name, item, item_key, heartbeat)
+            heartbeats.append(heartbeat)
+    return heartbeats
+
+
+def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | None:
+    reader = ctx.reader
+    values = reader.mapping(
+        node, key, {"name", "interval", "labels", "summary"}, {"name", "interval"}
+    )
+    if values is None:
+        return None
+    before = len(reader.problems)
+    name = read.optional(values, "name", key, lambda n, k: read.name(reader, n, k))
+    interval = read.optional(
+        values, "interval", key, lambda n, k: read.duration(reader, n, k, timedelta(seconds=1))
+    )
+    summary = read.optional(values, "summary", key, reader.string)
+    labels: dict[str, str] = {}
+    if "labels" in values:
+        labels_key = join(key, "labels")
+        label_values = reader.mapping(values["labels"], labels_key, _AnyKey())
+        for label, value_node in (label_values or {}).items():
+            label_key = join(labels_key, label)
+            if not _LABEL.fullmatch(label) or label in _RESERVED:
+                reader.problem(
+                    value_node,
+                    label_key,
+                    f"invalid label name (reserved: {', '.join(sorted(_RESERVED))})",
+                )
+                continue
+            value = reader.string(value_node, label_key)
+            if value is not None:
+                labels[label] = value
+    if name is None or interval is None or len(reader.problems) > before:
+        return None
+    return Heartbeat(
+        name=name,
+        interval=interval,
+        labels=MappingProxyType(labels),
+        summary=summary or f"{HEARTBEAT_ALERTNAME}: no ping from {name} for {interval}",
+    )
+
+
+class _AnyKey(set[str]):
+    """A key set that allows every key: label names are checked one by one instead."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
