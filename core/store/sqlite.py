@@ -275,12 +275,16 @@ class SQLiteStore:
         await self._query("SELECT 1", ())
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        reader = self._reader
-        if reader is None:
+        if self._reader is None:
             raise StoreUnavailable("the SQLite store is not open")
 
         def run() -> list[tuple[Any, ...]]:
+            # The connection is looked up under the lock: close() may have closed it
+            # meanwhile, and using a closed sqlite3 connection from a thread can crash.
             with self._reader_lock:
+                reader = self._reader
+                if reader is None:
+                    raise StoreUnavailable("the SQLite store is not open")
                 return reader.execute(sql, params).fetchall()
 
         try:
@@ -295,8 +299,14 @@ class SQLiteStore:
             await asyncio.to_thread(self._writer.join)
             self._writer = None
         if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+            await asyncio.to_thread(self._close_reader)
+
+    def _close_reader(self) -> None:
+        # Waits for a read in flight on another thread before closing its connection.
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
 
 def _succeed(future: asyncio.Future[None]) -> None:
