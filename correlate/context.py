@@ -8,6 +8,7 @@ from datetime import datetime
 
 from core.silence import Silence as StoredSilence
 from correlate.firing import FiringIndex
+from correlate.routes import RouteCache
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
 from rules.matchers import Matcher
@@ -38,5 +39,6 @@ class CorrelationContext:
     silences: tuple[OperatorSilence, ...]
     firing: FiringIndex
     working: WorkingSet
+    routes: RouteCache
     mutes: Mapping[str, str] = field(default_factory=dict)
     duplicates: frozenset[str] = frozenset()

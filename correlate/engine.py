@@ -39,6 +39,7 @@ from correlate.context import CorrelationContext, OperatorSilence
 from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
 from correlate.metrics import CorrelatorMetrics
+from correlate.routes import RouteCache
 from correlate.stages.dedup import DedupStage
 from correlate.stages.group import GroupStage, release_due, resolve_if_due
 from correlate.stages.inhibit import InhibitStage
@@ -108,6 +109,7 @@ class Correlator:
         self._lease_seconds = lease_seconds
         self._pipeline = correlation_pipeline()
         self._heads = HeadCache()
+        self._routes = RouteCache()
         self._firing: FiringIndex | None = None
         self._firing_expires = 0.0
 
@@ -189,6 +191,7 @@ class Correlator:
             silences=silences,
             firing=await self._firing_index(rules),
             working=working,
+            routes=self._routes,
         )
 
     async def _firing_index(self, rules: Rules) -> FiringIndex:

@@ -22,8 +22,8 @@ class DedupStage:
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         duplicates = set(ctx.duplicates)
         for alert in alerts:
-            for route in ctx.rules.route_for(alert.labels):
-                head = await ctx.working.head(route.group_key(alert.labels))
+            for _route, group_key in ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels):
+                head = await ctx.working.head(group_key)
                 known = None if head is None else head.alerts.get(alert.fingerprint)
                 if (
                     known is not None

@@ -29,13 +29,12 @@ class GroupStage:
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         for alert in alerts:
-            for route in ctx.rules.route_for(alert.labels):
-                await _apply(ctx, alert, route)
+            for route, group_key in ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels):
+                await _apply(ctx, alert, route, group_key)
         return ctx, alerts
 
 
-async def _apply(ctx: CorrelationContext, alert: Alert, route: Route) -> None:
-    group_key = route.group_key(alert.labels)
+async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -> None:
     head = await ctx.working.head(group_key)
     now = ctx.now
     firing = alert.status is AlertStatus.FIRING
@@ -169,6 +168,9 @@ def _update_alert(
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
     alerts = ctx.working.alerts_to_update(incident)
     alerts[alert.fingerprint] = entry
+    if incident.alerts is alerts:
+        # Already this step's own copy: changed in place, no new incident object needed.
+        return incident, entry
     return replace(incident, alerts=alerts), entry
 
 
