@@ -197,7 +197,9 @@ def _judge(
         muted = False
     elif entry.muted_by is not None or incident.muted:
         firing = [a for a in incident.alerts.values() if a.status is AlertStatus.FIRING]
-        muted = bool(firing) and all(a.muted_by is not None for a in firing)
+        # With nothing firing, the incident keeps what it was: a silenced incident that
+        # resolves stays a silenced one.
+        muted = all(a.muted_by is not None for a in firing) if firing else incident.muted
     else:
         muted = incident.muted
     if muted != incident.muted:

@@ -26,7 +26,9 @@ async def test_maintenance_window_mutes_but_is_recorded_and_never_blocks_the_res
     assert entry.muted_by.startswith("maintenance window tuesday-batch")
     assert "muted" in await harness.timeline(incident)
     await harness.send(alert(T0, RESOLVED, alertname="JobFailed", service="batch"))
-    assert (await harness.only_incident()).state is IncidentState.RESOLVED
+    resolved = await harness.only_incident()
+    assert resolved.state is IncidentState.RESOLVED
+    assert resolved.muted  # it was muted all its life, and stays recorded so
 
 
 async def test_operator_silence_mutes_matching_alerts_only_while_active(harness: Harness) -> None:
