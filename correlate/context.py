@@ -27,9 +27,10 @@ class OperatorSilence:
 class CorrelationContext:
     """What the stages know about the entry being correlated.
 
-    ``mutes`` maps a fingerprint to why its notifications are muted (silence,
-    maintenance, inhibition); ``flaps`` maps a fingerprint to the recent times it changed
-    state. Stages add to these with ``dataclasses.replace``.
+        ``mutes`` maps a fingerprint to why its notifications are muted (silence,
+        maintenance, inhibition); ``flaps`` maps a fingerprint to the recent times it changed
+        state. ``routes`` remembers the group keys of each alert. Stages add to these with
+    ``dataclasses.replace``.
     """
 
     now: datetime
@@ -41,4 +42,5 @@ class CorrelationContext:
     working: WorkingSet
     routes: RouteCache
     mutes: Mapping[str, str] = field(default_factory=dict)
+    flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
     duplicates: frozenset[str] = frozenset()

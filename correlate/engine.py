@@ -40,7 +40,9 @@ from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
 from correlate.metrics import CorrelatorMetrics
 from correlate.routes import RouteCache
+from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
+from correlate.stages.flap import FlapStage
 from correlate.stages.group import GroupStage, release_due, resolve_if_due
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
@@ -78,8 +80,10 @@ def partition_of(rules: Rules, alert: Alert, partitions: int) -> int:
 
 
 def correlation_pipeline() -> Stage[CorrelationContext]:
-    """The stages in Tocsin's order: mutes before dedup, grouping last."""
-    return sequence(SilenceStage(), InhibitStage(), DedupStage(), GroupStage())
+    """The stages in Tocsin's order: mutes before dedup, then flaps, grouping, categorisation."""
+    return sequence(
+        SilenceStage(), InhibitStage(), DedupStage(), FlapStage(), GroupStage(), CategoriseStage()
+    )
 
 
 class Correlator:
@@ -161,7 +165,7 @@ class Correlator:
         working = WorkingSet(self._store, self._heads)
         base = await self._context(working, now, consumed[0])
         for entry in entries:
-            ctx = replace(base, position=entry.cursor, mutes={}, duplicates=frozenset())
+            ctx = replace(base, position=entry.cursor, mutes={}, flaps={}, duplicates=frozenset())
             await self._pipeline(ctx, [entry.alert])
         commit = working.commit(group, consumed)
         try:

@@ -27,6 +27,7 @@ class WorkingSet:
         self._store = store
         self._cache = cache if cache is not None else HeadCache(capacity=0)
         self._step_alerts: dict[str, dict[str, IncidentAlert]] = {}
+        self._opened_by: dict[str, list[str]] = {}
         self._read_versions: dict[str, int] = {}
         self._loaded: dict[str, Incident] = {}
         self._incidents: dict[str, Incident] = {}
@@ -68,6 +69,14 @@ class WorkingSet:
                 self._heads_read[incident.group_key] = None
             self._heads[incident.group_key] = incident.id
         self._incidents[incident.id] = incident
+
+    def opened(self, incident: Incident, fingerprint: str) -> None:
+        """Records that the alert with ``fingerprint`` opened the incident in this step."""
+        self._opened_by.setdefault(fingerprint, []).append(incident.id)
+
+    def opened_by(self, fingerprint: str) -> list[Incident]:
+        """Returns (and forgets) the incidents the alert opened since the last call."""
+        return [self._incidents[i] for i in self._opened_by.pop(fingerprint, [])]
 
     def alerts_to_update(self, incident: Incident) -> dict[str, IncidentAlert]:
         """Returns a copy of the incident's alerts private to this step, to change in place.

@@ -1,1 +1,1 @@
-"""The correlation stages in pipeline order: mute, inhibit, dedup, group (flaps included)."""
+"""The correlation stages in order: silence, inhibit, dedup, flap, group, categorise."""

@@ -3,8 +3,9 @@
 Per route the alert ends in (Alertmanager's routing tree, ``continue`` included), the
 group key decides the incident. A firing alert with no open incident opens one; one
 that fires again while its group's incident is resolved within the reopen window
-reopens it; a resolve for a group with no incident is ignored. Flap damping and the
-hold-back threshold are decided here because they depend on the incident's history.
+reopens it; a resolve for a group with no incident is ignored. The incident-level
+consequences of the flap count (the flapping flag, the hold-down before resolving) and
+the hold-back threshold are applied here, where the incident is at hand.
 """
 
 from __future__ import annotations
@@ -83,37 +84,20 @@ def _changes(incident: Incident, alert: Alert, position: str) -> bool:
 
 
 def _open(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -> Incident:
-    decided = ctx.rules.categorise(alert.labels, alert.annotations)
+    """Opens an incident for the group; the categorise stage then says what it is."""
     incident = Incident(
         id=uuid.uuid4().hex,
         group_key=group_key,
-        title=decided.title,
+        title=alert.labels.get("alertname", group_key),
         state=IncidentState.TRIGGERED,
         opened_at=ctx.now,
         alerts={},
-        category=decided.category,
-        service=decided.service,
-        impact=decided.impact,
-        urgency=decided.urgency,
-        priority=decided.priority_name,
-        team=decided.team,
         route=route.key,
         policy=route.policy,
-        components=decided.components,
-        public=bool(decided.components),
         held=ctx.tuning.hold_alerts > 1 or ctx.tuning.hold_duration.total_seconds() > 0,
     )
-    ctx.working.event(
-        incident,
-        ctx.now,
-        "opened",
-        group_key=group_key,
-        route=route.key,
-        priority=incident.priority,
-        category=incident.category,
-        service=incident.service,
-        title=incident.title,
-    )
+    ctx.working.opened(incident, alert.fingerprint)
+    ctx.working.event(incident, ctx.now, "opened", group_key=group_key, route=route.key)
     return incident
 
 
@@ -147,10 +131,8 @@ def _update_alert(
             labels=dict(alert.labels),
         )
     else:
-        transitions = known.transitions
+        transitions = ctx.flaps.get(alert.fingerprint, known.transitions)
         if known.status is not alert.status:
-            window_start = now - ctx.tuning.flap_window
-            transitions = (*(t for t in transitions if t > window_start), now)
             ctx.working.event(
                 incident, now, f"alert_{alert.status.value}", fingerprint=alert.fingerprint
             )

@@ -31,7 +31,7 @@ async def test_resends_are_counted_not_repeated_in_the_timeline(harness: Harness
     assert entry.count == 3
     assert entry.first_seen == T0
     assert entry.last_seen > T0
-    assert await harness.timeline(incident) == ["opened", "alert_joined"]
+    assert await harness.timeline(incident) == ["opened", "alert_joined", "categorised"]
 
 
 async def test_different_groups_open_different_incidents(harness: Harness) -> None:

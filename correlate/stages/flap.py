@@ -1,0 +1,38 @@
+"""Flap damping: counts each alert's recent state changes, from the history its incident keeps.
+
+The count is what the grouping stage records on the alert; an incident whose alert
+changed state ``flap_changes`` times within ``flap_window`` is marked flapping there and
+then resolves only after a quiet hold-down (see ``resolve_if_due``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from core.model import Alert
+from correlate.context import CorrelationContext
+from correlate.positions import is_after
+
+
+class FlapStage:
+    """Works out, per alert, the state changes within the flap window including this one."""
+
+    async def __call__(
+        self, ctx: CorrelationContext, alerts: Sequence[Alert]
+    ) -> tuple[CorrelationContext, Sequence[Alert]]:
+        flaps = dict(ctx.flaps)
+        window_start = ctx.now - ctx.tuning.flap_window
+        for alert in alerts:
+            groups = ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels)
+            # The alert's history lives in the incident of its first route.
+            head = await ctx.working.head(groups[0][1])
+            known = None if head is None else head.alerts.get(alert.fingerprint)
+            if known is None:
+                flaps[alert.fingerprint] = ()
+                continue
+            recent = tuple(t for t in known.transitions if t > window_start)
+            if known.status is not alert.status and is_after(ctx.position, known.position):
+                recent = (*recent, ctx.now)
+            flaps[alert.fingerprint] = recent
+        return replace(ctx, flaps=flaps), alerts
