@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rules.durations import format_duration
 from rules.model import Rules
 from rules.policies import TargetKind
 from rules.priority import priority_name
@@ -72,6 +73,11 @@ def summarise(rules: Rules) -> Summary:
             _names(w.name for w in rules.maintenance_windows),
         ),
         ("inhibit_rules", len(rules.inhibit_rules), ""),
+        (
+            "heartbeats",
+            len(rules.heartbeats),
+            _names(f"{h.name} every {format_duration(h.interval)}" for h in rules.heartbeats),
+        ),
         (
             "status_page",
             len(page.components),
