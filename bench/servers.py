@@ -204,7 +204,9 @@ def _tocsin(workdir: Path, store: str, token: str, tree: Path | None) -> Iterato
         "--rules", str(rules), "--store", store,
         "--log-level", "warning",
     ]  # fmt: skip
-    env = {**os.environ, AUTH_ENV_VARIABLE: token}
+    # Ingest is measured alone, as Alertmanager's API is: the correlator would share the
+    # process' one Python thread. `python -m bench correlation` measures the correlator.
+    env = {**os.environ, AUTH_ENV_VARIABLE: token, "TOCSIN_CORRELATE": "false"}
     if tree is not None:
         # sys.path (cwd for -m, then PYTHONPATH) is searched before the editable install.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
