@@ -9,6 +9,9 @@ errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
     ├── InputError             a request cannot be accepted as sent (4xx)
     │   ├── MalformedInput     the body, or items of a batch, are invalid (400)
     │   ├── Unauthenticated    no or wrong credentials (401)
+    │   ├── Forbidden          credentials without the needed role (403)
+    │   ├── NotFound           no such incident, silence or heartbeat (404)
+    │   ├── Conflict           the thing is not in a state that allows this (409)
     │   ├── PayloadTooLarge    the body is over the size limit (413)
     │   ├── UnsupportedMedia   the content type is not JSON (415)
     │   └── RateLimited        the source sent more than its limit (429)
@@ -83,6 +86,24 @@ class Unauthenticated(InputError):
     """The request carries no credentials, or credentials no source accepts."""
 
     status = 401
+
+
+class Forbidden(InputError):
+    """The credentials are valid but their role does not allow this."""
+
+    status = 403
+
+
+class NotFound(InputError):
+    """The thing the request names does not exist."""
+
+    status = 404
+
+
+class Conflict(InputError):
+    """The request is valid, but the thing it names is not in a state that allows it."""
+
+    status = 409
 
 
 class PayloadTooLarge(InputError):

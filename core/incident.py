@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from core.errors import InputError
+from core.errors import Conflict
 from core.model import AlertStatus
 
 
@@ -57,10 +57,8 @@ _ALLOWED: Mapping[IncidentState, frozenset[IncidentState]] = {
 }
 
 
-class InvalidTransition(InputError):
+class InvalidTransition(Conflict):
     """The incident cannot move to the requested state from the one it is in (409)."""
-
-    status = 409
 
 
 @dataclass(frozen=True, slots=True)

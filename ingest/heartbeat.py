@@ -14,7 +14,7 @@ import structlog
 from aiohttp import web
 
 from core.clock import Clock
-from core.errors import InputError
+from core.errors import NotFound
 from core.fingerprint import labels_fingerprint
 from core.model import Alert, AlertStatus, SourceKind
 from core.store import CursorStore
@@ -25,10 +25,8 @@ from ingest.service import IngestService
 log = structlog.get_logger("tocsin.ingest")
 
 
-class UnknownHeartbeat(InputError):
+class UnknownHeartbeat(NotFound):
     """No heartbeat of that name is defined in the rules (404)."""
-
-    status = 404
 
 
 class HeartbeatHandler:

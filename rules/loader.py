@@ -28,6 +28,7 @@ from rules.policies import EscalationPolicy
 from rules.priority import DEFAULT_PRIORITY, PriorityRules
 from rules.routing import Route, default_route
 from rules.schedules import Schedule
+from rules.sections.api_keys import read_api_keys
 from rules.sections.categories import read_categories, read_services
 from rules.sections.channels import read_channels
 from rules.sections.context import Definition, FileContext, Place, Reference
@@ -62,6 +63,7 @@ LIST_SECTIONS: Mapping[str, tuple[SectionReader, str | None]] = {
     "maintenance_windows": (read_maintenance, "maintenance window"),
     "inhibit_rules": (read_inhibit_rules, None),
     "heartbeats": (read_heartbeats, "heartbeat"),
+    "api_keys": (read_api_keys, "api key"),
 }
 # Sections that may be written once, in one file.
 SINGLE_SECTIONS: Mapping[str, SectionReader] = {
@@ -140,6 +142,7 @@ def load_rules(path: Path, env: Mapping[str, str] | None = None) -> Rules:
         inhibit_rules=tuple(merged.lists["inhibit_rules"]),
         correlation=_single(merged, "correlation", None) or Tuning(),
         heartbeats=tuple(merged.lists["heartbeats"]),
+        api_keys=tuple(merged.lists["api_keys"]),
         status_page=status_page,
         templates=templates,
     )

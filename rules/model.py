@@ -15,6 +15,7 @@ from typing import Any
 
 from core.model import SourceKind
 from rules import defaults
+from rules.api_keys import ApiKey
 from rules.categorise import Categorisation, CategoryRule, categorise
 from rules.channels import Channel
 from rules.correlation import Heartbeat, Tuning
@@ -90,6 +91,7 @@ class Rules:
     inhibit_rules: tuple[InhibitRule, ...] = ()
     correlation: Tuning = field(default_factory=Tuning)
     heartbeats: tuple[Heartbeat, ...] = ()
+    api_keys: tuple[ApiKey, ...] = ()
     status_page: StatusPage = field(default_factory=_default_status_page)
     templates: IncidentTemplates = field(default_factory=_default_templates)
 

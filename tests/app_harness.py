@@ -35,6 +35,13 @@ sources:
   - name: pd
     kind: pagerduty
     routing_key: {env: PD_KEY}
+api_keys:
+  - name: ana
+    role: responder
+    key: {env: RESPONDER_KEY}
+  - name: wallboard
+    role: viewer
+    key: {env: VIEWER_KEY}
 """
 
 ENV = {
@@ -42,7 +49,11 @@ ENV = {
     "PROM_PASSWORD": "prom-secret",
     "HOOK_TOKEN": "hook-secret",
     "PD_KEY": "0123456789abcdef0123456789abcdef",
+    "RESPONDER_KEY": "responder-key",
+    "VIEWER_KEY": "viewer-key",
 }
+RESPONDER = {"Authorization": "Bearer responder-key"}
+VIEWER = {"Authorization": "Bearer viewer-key"}
 AM_AUTH = {"Authorization": "Bearer am-secret"}
 PROM_AUTH = {"Authorization": "Basic " + base64.b64encode(b"prometheus:prom-secret").decode()}
 HOOK_AUTH = {"Authorization": "Bearer hook-secret"}

@@ -24,6 +24,7 @@ from tocsin import health
 from tocsin.correlation import correlator_context
 from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
+from tocsin.operator import add_operator_api
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState, RulesVersion
 
@@ -70,6 +71,7 @@ def create_app(
     handlers.add_routes(app.router)
     HeartbeatHandler(rules_state.gate, store, service, clock).add_routes(app.router)
     health.add_routes(app.router)
+    add_operator_api(app)
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
     app[RELOADER] = reloader

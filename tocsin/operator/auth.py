@@ -1,0 +1,32 @@
+"""Operator authentication: a bearer API key from the rules, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from core.errors import Forbidden, Unauthenticated
+from rules.api_keys import ApiKey, Role
+from tocsin.keys import RULES
+
+
+def require(request: web.Request, role: Role) -> ApiKey:
+    """Returns the request's API key if it has at least ``role``; raises 401 or 403."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthenticated("missing Authorization: Bearer <API key>")
+    found: ApiKey | None = None
+    # Every key is compared, even after a match, so timing tells nothing.
+    for api_key in request.app[RULES].current.rules.api_keys:
+        if (
+            hmac.compare_digest(api_key.key.value.encode(), given.strip().encode())
+            and found is None
+        ):
+            found = api_key
+    if found is None:
+        raise Unauthenticated("API key not accepted")
+    if not found.role.allows(role):
+        raise Forbidden(f"API key {found.name!r} has role {found.role}; this needs {role}")
+    return found

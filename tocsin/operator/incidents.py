@@ -1,0 +1,97 @@
+"""``GET /api/v1/incidents`` and ``GET /api/v1/incidents/{id}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from aiohttp import web
+
+from core.errors import ItemProblem, MalformedInput, NotFound
+from core.incident import IncidentState
+from core.store import IncidentQuery
+from core.timestamps import parse_rfc3339
+from rules.api_keys import Role
+from tocsin.keys import STORE
+from tocsin.operator.auth import require
+from tocsin.operator.render import incident_detail, incident_summary
+
+_STATES = {s.value: s for s in IncidentState}
+MAX_LIMIT = 1000
+
+
+def add_incident_routes(router: web.UrlDispatcher) -> None:
+    """Registers the incident endpoints."""
+    router.add_get("/api/v1/incidents", list_incidents)
+    router.add_get("/api/v1/incidents/{id}", get_incident)
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    """Lists incidents, newest first: ``?state=a,b&service=s&since=T&until=T&limit=N``."""
+    require(request, Role.VIEWER)
+    query = parse_query(request.query)
+    incidents = await request.app[STORE].list_incidents(query)
+    return web.json_response({"incidents": [incident_summary(i) for i in incidents]})
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """Returns one incident with its alerts, counts, flags and timeline."""
+    require(request, Role.VIEWER)
+    store = request.app[STORE]
+    incident_id = request.match_info["id"]
+    incident = await store.get_incident(incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id!r}")
+    return web.json_response(incident_detail(incident, await store.incident_events(incident_id)))
+
+
+def parse_query(params: Mapping[str, str]) -> IncidentQuery:
+    """Turns the list filters into a query; every bad parameter is named in a 400."""
+    problems: list[ItemProblem] = []
+    states = None
+    if "state" in params:
+        names = [n.strip() for n in params["state"].split(",") if n.strip()]
+        unknown = [n for n in names if n not in _STATES]
+        if unknown or not names:
+            problems.append(
+                ItemProblem(
+                    None,
+                    "state",
+                    f"unknown state {', '.join(unknown) or '(empty)'}; use {', '.join(_STATES)}",
+                )
+            )
+        else:
+            states = frozenset(_STATES[n] for n in names)
+    since = _time(params, "since", problems)
+    until = _time(params, "until", problems)
+    limit = 100
+    if "limit" in params:
+        try:
+            limit = int(params["limit"])
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_LIMIT:
+            problems.append(
+                ItemProblem(None, "limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+            )
+    if problems:
+        raise MalformedInput(problems)
+    return IncidentQuery(
+        states=states,
+        service=params.get("service"),
+        opened_after=since,
+        opened_before=until,
+        limit=limit,
+    )
+
+
+def _time(params: Mapping[str, str], name: str, problems: list[ItemProblem]) -> datetime | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        instant = parse_rfc3339(raw)
+    except ValueError as exc:
+        problems.append(ItemProblem(None, name, f"invalid RFC 3339 timestamp: {exc}"))
+        return None
+    return instant
