@@ -7,17 +7,14 @@ started on a free loopback port with the same settings as bench/servers.py uses 
 
 from __future__ import annotations
 
-import os
-import socket
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from bench.servers import REDIS_SERVER, ManagedProcess, ServerError, free_port
+from bench import servers
 from core.clock import Clock
 from core.store import Store
 from core.store.redis import RedisStore
@@ -29,7 +26,6 @@ from rules.loader import load_rules
 from rules.model import Rules
 
 STORE_NAMES = ("sqlite", "redis")
-_REDIS_START_DEADLINE_S = 30.0
 
 # One incident per alertname and service. A route needs a policy and a policy needs
 # people; nobody is paged, the correlator only records the policy's name.
@@ -96,32 +92,5 @@ async def opened(store: Store) -> AsyncIterator[Store]:
 @contextmanager
 def redis_server(workdir: Path) -> Iterator[int]:
     """Runs a private ``redis-server`` in ``workdir`` until the block ends; yields its port."""
-    data = workdir / "redis-data"
-    data.mkdir()
-    port = free_port()
-    command = [
-        REDIS_SERVER,
-        "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
-        "--dir", str(data), "--daemonize", "no",
-    ]  # fmt: skip
-    process = ManagedProcess("redis", command, workdir / "redis.log", dict(os.environ))
-    try:
-        deadline = time.monotonic() + _REDIS_START_DEADLINE_S
-        while not _redis_pong(port):
-            if not process.alive() or time.monotonic() > deadline:
-                raise ServerError(f"redis-server did not answer PING:\n{process.log_tail()}")
-            time.sleep(0.05)
-        yield port
-    finally:
-        process.stop()
-
-
-def _redis_pong(port: int) -> bool:
-    # While loading its AOF, Redis accepts connections but answers -LOADING.
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+    with servers.redis(workdir) as listening:
+        yield listening.port

@@ -172,10 +172,10 @@ def deploy(
             )
             yield Deployment(target, _url(server), server.process)
         elif target == "tocsin-redis":
-            redis = stack.enter_context(_redis(workdir))
-            store = f"redis://127.0.0.1:{redis.port}/0"
+            redis_listening = stack.enter_context(redis(workdir))
+            store = f"redis://127.0.0.1:{redis_listening.port}/0"
             server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree))
-            yield Deployment(target, _url(server), server.process, (redis.process,))
+            yield Deployment(target, _url(server), server.process, (redis_listening.process,))
         elif target == "alertmanager":
             server = stack.enter_context(_alertmanager(workdir))
             yield Deployment(target, _url(server), server.process)
@@ -245,7 +245,8 @@ def _alertmanager(workdir: Path) -> Iterator[_Listening]:
 
 
 @contextmanager
-def _redis(workdir: Path) -> Iterator[_Listening]:
+def redis(workdir: Path) -> Iterator[_Listening]:
+    """Runs a private ``redis-server`` (AOF, fsync every second) until the block ends."""
     data = workdir / "redis-data"
     data.mkdir()
     port = free_port()

@@ -22,15 +22,18 @@ class CategoriseStage:
         for alert in alerts:
             for incident in ctx.working.opened_by(alert.fingerprint):
                 decided = ctx.rules.categorise(alert.labels, alert.annotations)
+                fields = {
+                    "title": decided.title,
+                    "category": decided.category,
+                    "service": decided.service,
+                    "impact": decided.impact,
+                    "urgency": decided.urgency,
+                    "priority": decided.priority_name,
+                    "team": decided.team,
+                }
                 categorised = replace(
                     incident,
-                    title=decided.title,
-                    category=decided.category,
-                    service=decided.service,
-                    impact=decided.impact,
-                    urgency=decided.urgency,
-                    priority=decided.priority_name,
-                    team=decided.team,
+                    **fields,
                     components=decided.components,
                     public=bool(decided.components),
                 )
@@ -39,13 +42,7 @@ class CategoriseStage:
                     categorised,
                     ctx.now,
                     "categorised",
-                    title=decided.title,
-                    category=decided.category,
-                    service=decided.service,
-                    impact=decided.impact,
-                    urgency=decided.urgency,
-                    priority=decided.priority_name,
-                    team=decided.team,
+                    **fields,
                     decided_by=dict(decided.decided_by),
                 )
         return ctx, alerts
