@@ -13,6 +13,10 @@ from core.model import Alert
 from correlate.context import CorrelationContext
 
 
+# The decisions written to the timeline, so that a later recategorisation can be traced.
+_RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "team")
+
+
 class CategoriseStage:
     """Sets category, service, impact, urgency, priority, team, title and components."""
 
@@ -22,18 +26,15 @@ class CategoriseStage:
         for alert in alerts:
             for incident in ctx.working.opened_by(alert.fingerprint):
                 decided = ctx.rules.categorise(alert.labels, alert.annotations)
-                fields = {
-                    "title": decided.title,
-                    "category": decided.category,
-                    "service": decided.service,
-                    "impact": decided.impact,
-                    "urgency": decided.urgency,
-                    "priority": decided.priority_name,
-                    "team": decided.team,
-                }
                 categorised = replace(
                     incident,
-                    **fields,
+                    title=decided.title,
+                    category=decided.category,
+                    service=decided.service,
+                    impact=decided.impact,
+                    urgency=decided.urgency,
+                    priority=decided.priority_name,
+                    team=decided.team,
                     components=decided.components,
                     public=bool(decided.components),
                 )
@@ -42,7 +43,7 @@ class CategoriseStage:
                     categorised,
                     ctx.now,
                     "categorised",
-                    **fields,
+                    **{name: getattr(categorised, name) for name in _RECORDED},
                     decided_by=dict(decided.decided_by),
                 )
         return ctx, alerts
