@@ -12,7 +12,6 @@ from dataclasses import replace
 from core.model import Alert
 from correlate.context import CorrelationContext
 
-
 # The decisions written to the timeline, so that a later recategorisation can be traced.
 _RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "team")
 
