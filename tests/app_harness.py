@@ -36,6 +36,9 @@ sources:
     kind: pagerduty
     routing_key: {env: PD_KEY}
 api_keys:
+  - name: root
+    role: admin
+    key: {env: ADMIN_KEY}
   - name: ana
     role: responder
     key: {env: RESPONDER_KEY}
@@ -49,9 +52,11 @@ ENV = {
     "PROM_PASSWORD": "prom-secret",
     "HOOK_TOKEN": "hook-secret",
     "PD_KEY": "0123456789abcdef0123456789abcdef",
+    "ADMIN_KEY": "admin-key",
     "RESPONDER_KEY": "responder-key",
     "VIEWER_KEY": "viewer-key",
 }
+ADMIN = {"Authorization": "Bearer admin-key"}
 RESPONDER = {"Authorization": "Bearer responder-key"}
 VIEWER = {"Authorization": "Bearer viewer-key"}
 AM_AUTH = {"Authorization": "Bearer am-secret"}

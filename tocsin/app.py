@@ -25,6 +25,7 @@ from tocsin.correlation import correlator_context
 from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
 from tocsin.operator import add_operator_api
+from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState, RulesVersion
 
@@ -75,7 +76,8 @@ def create_app(
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
     app[RELOADER] = reloader
-    app.router.add_post("/-/reload", reloader.handle_post)
+    # Reloading is an operator action: an admin key (SIGHUP stays for the local machine).
+    app.router.add_post("/-/reload", admin_only(reloader.handle_post))
     app.cleanup_ctx.append(reloader.sighup_context)
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from tests.app_harness import HOOK_AUTH, RULES, Ingest
+from tests.app_harness import ADMIN, HOOK_AUTH, RESPONDER, RULES, Ingest
 from tocsin.keys import RELOADER, SETTINGS
 from tocsin.keys import RULES as RULES_KEY
 
@@ -16,7 +16,7 @@ NEW_TOKEN_RULES = RULES.replace(
 
 async def test_valid_new_rules_take_effect_on_post_reload(ingest: Ingest) -> None:
     ingest.client.app[SETTINGS].rules.write_text(NEW_TOKEN_RULES)
-    response = await ingest.client.post("/-/reload")
+    response = await ingest.client.post("/-/reload", headers=ADMIN)
     assert response.status == 200
     alert = {"dedup_key": "k", "summary": "s"}
     old = await ingest.client.post("/ingest/webhook", json=alert, headers=HOOK_AUTH)
@@ -35,7 +35,7 @@ async def test_invalid_rules_are_reported_and_the_old_ones_stay(ingest: Ingest) 
     ingest.client.app[SETTINGS].rules.write_text(
         RULES.replace("kind: webhook", "kind: carrier-pigeon")
     )
-    response = await ingest.client.post("/-/reload")
+    response = await ingest.client.post("/-/reload", headers=ADMIN)
     assert response.status == 400
     [problem] = (await response.json())["problems"]
     assert problem["key"] == "sources[2].kind"
@@ -56,3 +56,8 @@ async def test_sighup_reloads_the_rules(ingest: Ingest) -> None:
     assert reloader.pending is not None
     assert await reloader.pending is None
     assert ingest.client.app[RULES_KEY].current is not before
+
+
+async def test_reload_over_http_needs_an_admin_key(ingest: Ingest) -> None:
+    assert (await ingest.client.post("/-/reload")).status == 401
+    assert (await ingest.client.post("/-/reload", headers=RESPONDER)).status == 403

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from core.errors import Forbidden, Unauthenticated
 from rules.api_keys import ApiKey, Role
 from tocsin.keys import RULES
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Wraps a handler so that only an admin API key may call it (e.g. ``POST /-/reload``)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        require(request, Role.ADMIN)
+        return await handler(request)
+
+    return guarded
 
 
 def require(request: web.Request, role: Role) -> ApiKey:
