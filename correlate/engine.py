@@ -120,14 +120,32 @@ class Correlator:
     async def step(self) -> int:
         """Correlates the next batch of every partition it holds; returns entries consumed."""
         consumed = 0
-        for partition in range(self._partitions):
+        for partition in await self.take_partitions():
             group = GROUP if self._partitions == 1 else f"{GROUP}-p{partition}"
-            if self._partitions > 1 and not await self._store.hold_lease(
-                group, self._member, self._lease_seconds
-            ):
-                continue
             consumed += await self._step_partition(group, partition)
         return consumed
+
+    async def take_partitions(self) -> list[int]:
+        """Takes and keeps this member's fair share of the partition leases.
+
+        Each live member aims at ceil(partitions / members), starting at a different
+        partition, and gives up leases beyond its share when others join, so the work
+        spreads over every replica; a dead member's leases expire and are taken over.
+        """
+        if self._partitions == 1:
+            return [0]
+        members = await self._store.live_members(GROUP, self._member, self._lease_seconds)
+        share = -(-self._partitions // max(1, len(members)))
+        start = members.index(self._member) * share if self._member in members else 0
+        order = [(start + i) % self._partitions for i in range(self._partitions)]
+        mine: list[int] = []
+        for partition in order:
+            name = f"{GROUP}-p{partition}"
+            if len(mine) >= share:
+                await self._store.release_lease(name, self._member)
+            elif await self._store.hold_lease(name, self._member, self._lease_seconds):
+                mine.append(partition)
+        return mine
 
     async def _step_partition(self, group: str, partition: int) -> int:
         entries = await self._store.claim(group, self._member, self._batch_size)

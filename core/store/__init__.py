@@ -149,6 +149,17 @@ class LeaseStore(Protocol):
         """
         ...
 
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Gives the lease up if ``holder`` has it, so another member may take it at once."""
+        ...
+
+    async def live_members(self, group: str, member: str, ttl_seconds: float) -> list[str]:
+        """Announces ``member`` alive in ``group`` for ``ttl_seconds``; returns the live ones, sorted.
+
+        Members use the count to take only their fair share of a group's leases.
+        """
+        ...
+
 
 class Store(AlertLog, CursorStore, LogConsumer, IncidentStore, SilenceStore, LeaseStore, Protocol):
     """Everything Tocsin keeps, behind one connection to one backend."""

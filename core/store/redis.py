@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -322,6 +322,21 @@ class RedisStore:
             held = await client.eval(_LEASE_LUA, 1, key, holder, int(ttl_seconds * 1000))
         return bool(held)
 
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Deletes the lease if ``holder`` has it."""
+        client = self._open_client()
+        with _translated("release a lease"):
+            await client.eval(_RELEASE_LUA, 1, self._keys.lease(name), holder)
+
+    async def live_members(self, group: str, member: str, ttl_seconds: float) -> list[str]:
+        """Refreshes this member's presence key and lists the members whose keys live."""
+        client = self._open_client()
+        pattern = self._keys.member(group, "*")
+        with _translated("list live members"):
+            await client.set(self._keys.member(group, member), member, px=int(ttl_seconds * 1000))
+            names = [_text(value) async for value in _member_names(client, pattern)]
+        return sorted(set(names))
+
     async def ping(self) -> None:
         """Checks that Redis answers a PING."""
         client = self._open_client()
@@ -411,6 +426,22 @@ if current == false or current == ARGV[1] then
 end
 return 0
 """
+
+
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+async def _member_names(client: Redis, pattern: str) -> AsyncIterator[bytes | str]:
+    # SCAN rather than KEYS: it does not block Redis however many keys there are.
+    async for key in client.scan_iter(match=pattern, count=100):
+        value = await client.get(key)
+        if value is not None:
+            yield value
 
 
 @contextmanager

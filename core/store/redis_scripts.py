@@ -116,6 +116,10 @@ class RedisKeys:
         """The hash of silences by id."""
         return f"{self.prefix}silences"
 
+    def member(self, group: str, member: str) -> str:
+        """The presence key of one member of a consumer group (expires unless refreshed)."""
+        return f"{self.prefix}member:{group}:{member}"
+
     def lease(self, name: str) -> str:
         """The string holding who owns a lease, expiring with it."""
         return f"{self.prefix}lease:{name}"

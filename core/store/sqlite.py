@@ -268,6 +268,13 @@ class SQLiteStore:
         """Always True: one process owns an SQLite file, and so every lease."""
         return True
 
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Nothing to give up: the one process always holds every lease."""
+
+    async def live_members(self, group: str, member: str, ttl_seconds: float) -> list[str]:
+        """Only this process can use an SQLite file."""
+        return [member]
+
     async def ping(self) -> None:
         """Checks that the file can be read and the writer thread runs."""
         if self._writer is None or not self._writer.is_alive():

@@ -131,3 +131,30 @@ async def test_members_sharing_one_group_really_conflict_and_lose_nothing(
     [(count, is_open, alerts)] = outcome.values()
     assert (count, is_open, len(alerts)) == (1, True, 300)
     assert conflicts > 0
+
+
+async def test_two_members_split_the_partitions_between_them(
+    redis_url: str, tmp_path: Path
+) -> None:
+    rules = load_test_rules(tmp_path)
+    clock = ManualClock(T0)
+    metrics = CorrelatorMetrics(CollectorRegistry())
+    stores = [RedisStore(redis_url, prefix="split:") for _ in range(2)]
+    for store in stores:
+        await store.open()
+    try:
+        first, second = (
+            Correlator(store, lambda: rules, Tuning(), clock, metrics, member=f"m{i}", partitions=4)
+            for i, store in enumerate(stores)
+        )
+        # The first member alone takes every partition ...
+        assert await first.take_partitions() == [0, 1, 2, 3]
+        # ... a second one announces itself and takes what the first gives up.
+        assert await second.take_partitions() == []
+        assert len(await first.take_partitions()) == 2
+        mine = await second.take_partitions()
+        assert len(mine) == 2
+        assert set(mine).isdisjoint(await first.take_partitions())
+    finally:
+        for store in stores:
+            await store.close()
