@@ -31,7 +31,9 @@ class LabelMatcher:
     value: str
 
     def __str__(self) -> str:
-        return f'{self.name}{self.op}"{self.value}"'
+        # Escaped as Alertmanager writes it, so the text parses back to the same matcher.
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{self.name}{self.op}"{escaped}"'
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ def parse_rfc3339(text: str) -> datetime | None:
     """Parses an RFC 3339 timestamp into an aware UTC datetime; Go's zero time gives None.
 
     Nanosecond fractions (Alertmanager) are cut to microseconds, millisecond ones
-    (Prometheus) kept. Raises ValueError for anything that is not RFC 3339 with an offset.
+    (Prometheus) kept. Raises ValueError for anything that is not RFC 3339 with an offset,
+    or that lies outside the years 1 to 9999 once in UTC.
     """
     if "T" not in text and "t" not in text:
         raise ValueError("not an RFC 3339 timestamp (no 'T' between date and time)")
@@ -22,7 +23,11 @@ def parse_rfc3339(text: str) -> datetime | None:
         raise ValueError("timestamp has no time zone offset")
     if parsed.year == _GO_ZERO_YEAR:
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        # e.g. 9999-12-31T23:59:59-01:00, which is in the year 10000 in UTC.
+        raise ValueError("timestamp is out of range in UTC") from exc
 
 
 @lru_cache(maxsize=8_192)

@@ -154,7 +154,7 @@ class LeaseStore(Protocol):
         ...
 
     async def live_members(self, group: str, member: str, ttl_seconds: float) -> list[str]:
-        """Announces ``member`` alive in ``group`` for ``ttl_seconds``; returns the live ones, sorted.
+        """Announces ``member`` alive in ``group`` for ``ttl_seconds``; returns all, sorted.
 
         Members use the count to take only their fair share of a group's leases.
         """

@@ -27,7 +27,15 @@ def test_parse_accepts_what_senders_send(text: str, expected: datetime | None) -
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-11-27", "2026-11-27T15:16:03", "yesterday", "2026-13-01T00:00:00Z"]
+    "text",
+    [
+        "2026-11-27",
+        "2026-11-27T15:16:03",
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        # Valid as written, but in the year 10000 once in UTC.
+        "9999-12-31T23:59:59-01:00",
+    ],
 )
 def test_parse_rejects_what_is_not_rfc3339(text: str) -> None:
     with pytest.raises(ValueError):

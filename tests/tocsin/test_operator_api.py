@@ -80,6 +80,8 @@ async def test_incident_detail_has_alerts_counts_flags_and_timeline(ingest: Inge
         ("since=yesterday", "since"),
         # A limit out of range.
         ("limit=0", "limit"),
+        # A time past the year 9999 in UTC.
+        ("until=9999-12-31T23:59:59-01:00", "until"),
     ],
 )
 async def test_bad_filter_is_named(ingest: Ingest, query: str, field: str) -> None:
@@ -158,6 +160,10 @@ async def test_viewer_may_not_create_a_silence(ingest: Ingest) -> None:
         ({"comment": " "}, "comment"),
         # A misspelt field.
         ({"commnet": "x"}, "commnet"),
+        # An end that is null.
+        ({"ends_at": None}, "ends_at"),
+        # An end past the year 9999 in UTC.
+        ({"ends_at": "9999-12-31T23:59:59-01:00"}, "ends_at"),
     ],
 )
 async def test_invalid_silence_is_refused_naming_the_field(
@@ -180,3 +186,14 @@ async def test_silence_from_the_api_mutes_matching_alerts(ingest: Ingest) -> Non
     disk = next(i for i in incidents if "DiskFull" in i.group_key)
     assert disk.muted
     assert all(a.muted_by is not None for a in disk.alerts.values())
+
+
+async def test_a_regex_silence_with_escapes_keeps_correlation_running(ingest: Ingest) -> None:
+    # In Alertmanager syntax the regex db\d:9100 is written "db\\d:9100" (doubled again here).
+    silence = {**SILENCE, "matchers": ['alertname="DiskFull"', 'instance=~"db\\\\d:9100"']}
+    created = await ingest.client.post("/api/v1/silences", json=silence, headers=RESPONDER)
+    assert created.status == 201
+    assert (await created.json())["matchers"][1] == 'instance=~"db\\\\d:9100"'
+    await ingest_incidents(ingest)
+    incidents = await ingest.client.app[STORE].list_incidents(IncidentQuery())
+    assert next(i for i in incidents if "DiskFull" in i.group_key).muted

@@ -118,7 +118,8 @@ def _silence_from(body: dict[str, Any], now: datetime, default_creator: str) -> 
             )
     starts_at = _instant(body, "starts_at", problems) or now
     ends_at = _instant(body, "ends_at", problems)
-    if "ends_at" not in body:
+    if ends_at is None and not any(p.field == "ends_at" for p in problems):
+        # Absent, null or Go's zero time: a silence needs an end.
         problems.append(ItemProblem(None, "ends_at", "is required"))
     elif ends_at is not None and ends_at <= starts_at:
         problems.append(ItemProblem(None, "ends_at", "must be after starts_at"))
