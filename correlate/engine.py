@@ -53,6 +53,8 @@ from rules.model import Rules
 
 GROUP = "correlate"
 _MAX_ATTEMPTS = 8
+# The largest step a correlator takes while catching up.
+_MAX_BATCH = 8_000
 _OPEN_SCAN_LIMIT = 100_000
 # How often the firing alerts of other members' incidents are re-read for inhibition.
 _FIRING_REFRESH_SECONDS = 10.0
@@ -109,6 +111,10 @@ class Correlator:
         self._metrics = metrics
         self._member = member
         self._batch_size = batch_size
+        # Grows while the log is behind: each commit rewrites the incidents it touches
+        # whole, so a storm incident with thousands of alerts is cheaper per entry in
+        # bigger steps; shrinks back once the correlator has caught up.
+        self._claim_size: dict[str, int] = {}
         self._partitions = partitions
         self._lease_seconds = lease_seconds
         self._pipeline = correlation_pipeline()
@@ -148,7 +154,10 @@ class Correlator:
         return mine
 
     async def _step_partition(self, group: str, partition: int) -> int:
-        entries = await self._store.claim(group, self._member, self._batch_size)
+        limit = self._claim_size.get(group, self._batch_size)
+        entries = await self._store.claim(group, self._member, limit)
+        behind = len(entries) == limit
+        self._claim_size[group] = min(limit * 2, _MAX_BATCH) if behind else self._batch_size
         if not entries:
             return 0
         rules = self._rules()

@@ -32,4 +32,6 @@ class DedupStage:
                     and head.is_open
                 ):
                     duplicates.add(alert.fingerprint)
+        if len(duplicates) == len(ctx.duplicates):
+            return ctx, alerts
         return replace(ctx, duplicates=frozenset(duplicates)), alerts

@@ -29,10 +29,12 @@ class FlapStage:
             head = await ctx.working.head(groups[0][1])
             known = None if head is None else head.alerts.get(alert.fingerprint)
             if known is None:
-                flaps[alert.fingerprint] = ()
-                continue
+                continue  # a new alert has no history yet
+            changed = known.status is not alert.status and is_after(ctx.position, known.position)
+            if not changed and not known.transitions:
+                continue  # a plain resend of a steady alert: nothing to count
             recent = tuple(t for t in known.transitions if t > window_start)
-            if known.status is not alert.status and is_after(ctx.position, known.position):
-                recent = (*recent, ctx.now)
-            flaps[alert.fingerprint] = recent
+            flaps[alert.fingerprint] = (*recent, ctx.now) if changed else recent
+        if len(flaps) == len(ctx.flaps):
+            return ctx, alerts
         return replace(ctx, flaps=flaps), alerts

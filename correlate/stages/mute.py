@@ -17,11 +17,16 @@ class SilenceStage:
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
+        rules = ctx.rules
+        if not (ctx.silences or rules.silences or rules.maintenance_windows):
+            return ctx, alerts  # nothing can mute: the common case costs nothing
         mutes = dict(ctx.mutes)
         for alert in alerts:
             reason = _reason(ctx, alert)
             if reason is not None:
                 mutes[alert.fingerprint] = reason
+        if len(mutes) == len(ctx.mutes):
+            return ctx, alerts
         return replace(ctx, mutes=mutes), alerts
 
 
