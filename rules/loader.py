@@ -20,6 +20,7 @@ import yaml
 
 from core.errors import RuleError, RuleProblem
 from rules import defaults
+from rules.api_keys import ApiKey
 from rules.channels import Channel
 from rules.correlation import Tuning
 from rules.model import Rules, SourceConfig
@@ -118,6 +119,7 @@ def load_rules(path: Path, env: Mapping[str, str] | None = None) -> Rules:
                 "escalation policies are defined but no route sends alerts to them",
             )
         )
+    _check_api_keys_differ(merged)
     if merged.problems:
         # By file, then line, so that each file's mistakes read top to bottom.
         raise RuleError(sorted(merged.problems, key=lambda p: (p.file, p.line)))
@@ -261,6 +263,26 @@ def _table(tables: dict[str, dict[str, object]], kind: str, cls: type[T]) -> Map
 def _single(merged: _Merged, name: str, default: Any) -> Any:
     found = merged.singles.get(name)
     return default if found is None else found[0]
+
+
+def _check_api_keys_differ(merged: _Merged) -> None:
+    # Two keys with one secret: the first would always win, so the second's role could
+    # never be used; almost certainly a copy-paste mistake.
+    seen: dict[str, Definition] = {}
+    for definition in merged.definitions:
+        if definition.kind != "api key" or not isinstance(definition.value, ApiKey):
+            continue
+        secret = definition.value.key.value
+        first = seen.setdefault(secret, definition)
+        if first is not definition:
+            merged.problems.append(
+                RuleProblem(
+                    definition.place.file,
+                    definition.place.line,
+                    f"{definition.key}.key",
+                    f"the same secret as api key {first.name!r} at {first.place}",
+                )
+            )
 
 
 def _rule_files(path: Path) -> list[Path]:

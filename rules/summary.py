@@ -79,6 +79,11 @@ def summarise(rules: Rules) -> Summary:
             _names(f"{h.name} every {format_duration(h.interval)}" for h in rules.heartbeats),
         ),
         (
+            "api_keys",
+            len(rules.api_keys),
+            _names(f"{k.name} ({k.role})" for k in rules.api_keys),
+        ),
+        (
             "status_page",
             len(page.components),
             f"{page.name!r}: components in {len(page.groups)} groups, {page.time_zone.key}",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import RuleError
 from rules.api_keys import Role
 from tests.rules.helpers import assert_reported, load_text
 
@@ -58,3 +59,15 @@ def test_roles_include_the_lower_ones() -> None:
 )
 def test_mistakes_are_located(tmp_path: Path, text: str, key: str, message: str) -> None:
     assert_reported(tmp_path, text, key, message)
+
+
+def test_two_keys_with_one_secret_are_refused_naming_both(tmp_path: Path) -> None:
+    with pytest.raises(RuleError) as caught:
+        load_text(
+            tmp_path,
+            "api_keys:\n  - {name: a, role: viewer, key: {env: K}}\n  - {name: b, role: admin, key: {env: K}}\n",
+            env={"K": "same"},
+        )
+    [problem] = caught.value.problems
+    assert (problem.line, problem.key) == (3, "api_keys[1].key")
+    assert "api key 'a'" in problem.message
