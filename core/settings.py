@@ -26,6 +26,9 @@ class Settings:
     dedup_capacity: int = 1_000_000
     # FULL: an acknowledged alert survives power loss; NORMAL: survives a process crash only.
     sqlite_synchronous: str = "FULL"
+    # Let several `tocsin serve` processes listen on one port (SO_REUSEPORT): the kernel
+    # spreads connections over them, so replicas on one Redis use every core.
+    reuse_port: bool = False
     # Correlation runs inside every `tocsin serve` unless switched off.
     correlate: bool = True
     # Several correlators may share a Redis store; the log is split into this many
@@ -58,6 +61,13 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dedup-capacity", type=int, help="TOCSIN_DEDUP_CAPACITY")
     parser.add_argument(
         "--sqlite-synchronous", choices=["FULL", "NORMAL"], help="TOCSIN_SQLITE_SYNCHRONOUS"
+    )
+    parser.add_argument(
+        "--reuse-port",
+        action="store_const",
+        const=True,
+        default=None,
+        help="share the port with other tocsin serve processes (TOCSIN_REUSE_PORT)",
     )
     parser.add_argument(
         "--no-correlate",

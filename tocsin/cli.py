@@ -62,7 +62,14 @@ def _serve(args: argparse.Namespace) -> int:
         store=_redact(settings.store),
         rules=str(settings.rules),
     )
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        reuse_port=settings.reuse_port or None,
+    )
     return 0
 
 

@@ -39,3 +39,9 @@ def test_correlator_switches_off_by_flag_or_environment() -> None:
     assert parse_settings([], {"TOCSIN_CORRELATE": "false"}).correlate is False
     with pytest.raises(ValueError, match="TOCSIN_CORRELATE"):
         parse_settings([], {"TOCSIN_CORRELATE": "maybe"})
+
+
+def test_reuse_port_is_off_unless_asked_for() -> None:
+    assert parse_settings([], {}).reuse_port is False
+    assert parse_settings(["--reuse-port"], {}).reuse_port is True
+    assert parse_settings([], {"TOCSIN_REUSE_PORT": "true"}).reuse_port is True
