@@ -43,4 +43,3 @@ class CorrelationContext:
     routes: RouteCache
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
-    duplicates: frozenset[str] = frozenset()

@@ -192,7 +192,7 @@ class Correlator:
         working = WorkingSet(self._store, self._heads)
         base = await self._context(working, now, consumed[0])
         for entry in entries:
-            ctx = replace(base, position=entry.cursor, mutes={}, flaps={}, duplicates=frozenset())
+            ctx = replace(base, position=entry.cursor, mutes={}, flaps={})
             await self._pipeline(ctx, [entry.alert])
         commit = working.commit(group, consumed)
         try:

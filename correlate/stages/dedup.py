@@ -1,37 +1,66 @@
-"""Dedup by fingerprint: an unchanged repeat only refreshes counts and last-seen times."""
+"""Dedup by fingerprint: an unchanged repeat only refreshes counts and last-seen times.
+
+Most of the log is repeats (Prometheus' refreshes, Alertmanager resending the group).
+A repeat whose status and muting did not change, for an alert already in the open
+incident of every group it belongs to, is counted here (count, last seen, its new
+``ends_at`` so that it does not expire) and leaves the pipeline: it cannot change an
+incident's state, so flap counting, grouping and categorisation never see it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
+from core.incident import Incident
 from core.model import Alert
 from correlate.context import CorrelationContext
+from correlate.positions import is_after
 
 
 class DedupStage:
-    """Marks alerts whose status did not change since the incident last saw them.
-
-    Duplicates still pass (their counts and last-seen times are kept up to date, and a
-    fresh ``ends_at`` keeps them from expiring) but they add no timeline event and
-    trigger no transition.
-    """
+    """Counts unchanged repeats on their incidents and drops them from the pipeline."""
 
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
-        duplicates = set(ctx.duplicates)
+        kept: list[Alert] = []
         for alert in alerts:
+            heads: list[Incident] = []
             for _route, group_key in ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels):
                 head = await ctx.working.head(group_key)
-                known = None if head is None else head.alerts.get(alert.fingerprint)
-                if (
-                    known is not None
-                    and known.status is alert.status
-                    and head is not None
-                    and head.is_open
-                ):
-                    duplicates.add(alert.fingerprint)
-        if len(duplicates) == len(ctx.duplicates):
-            return ctx, alerts
-        return replace(ctx, duplicates=frozenset(duplicates)), alerts
+                if head is None or not _repeats(ctx, head, alert):
+                    break
+                heads.append(head)
+            else:
+                for head in heads:
+                    _count(ctx, head, alert)
+                continue
+            kept.append(alert)
+        return ctx, kept
+
+
+def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
+    known = incident.alerts.get(alert.fingerprint)
+    return (
+        incident.is_open
+        and known is not None
+        and known.status is alert.status
+        and known.muted_by == ctx.mutes.get(alert.fingerprint)
+        and is_after(ctx.position, known.position)
+    )
+
+
+def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
+    known = incident.alerts[alert.fingerprint]
+    alerts = ctx.working.alerts_to_update(incident)
+    alerts[alert.fingerprint] = replace(
+        known,
+        count=known.count + 1,
+        last_seen=ctx.now,
+        position=ctx.position,
+        ends_at=alert.ends_at,
+    )
+    if incident.alerts is not alerts:
+        incident = replace(incident, alerts=alerts)
+    ctx.working.put(incident)
