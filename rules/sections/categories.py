@@ -29,13 +29,7 @@ _RULE_KEYS = {
 
 def read_services(ctx: FileContext, node: yaml.Node, key: str) -> list[Service]:
     """Reads the list under ``services``."""
-    services: list[Service] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        service = _read_service(ctx, item, item_key)
-        if service is not None:
-            ctx.define("service", service.name, item, item_key, service)
-            services.append(service)
-    return services
+    return ctx.read_named(node, key, "service", _read_service)
 
 
 def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None:

@@ -29,13 +29,7 @@ _DEFAULT_TIMEOUT = timedelta(seconds=10)
 
 def read_channels(ctx: FileContext, node: yaml.Node, key: str) -> list[Channel]:
     """Reads the list under ``channels``."""
-    channels: list[Channel] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        channel = _read_channel(ctx, item, item_key)
-        if channel is not None:
-            ctx.define("channel", channel.name, item, item_key, channel)
-            channels.append(channel)
-    return channels
+    return ctx.read_named(node, key, "channel", _read_channel)
 
 
 def _read_channel(ctx: FileContext, node: yaml.Node, key: str) -> Channel | None:

@@ -6,11 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import yaml
 
 from rules.templates import TemplateCompiler
 from rules.yamlread import Reader
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,22 @@ class FileContext:
     def place(self, node: yaml.Node) -> Place:
         """Returns where ``node`` is written."""
         return Place(self.reader.file, node.start_mark.line + 1)
+
+    def read_named(
+        self,
+        node: yaml.Node,
+        key: str,
+        kind: str,
+        read_item: Callable[[FileContext, yaml.Node, str], N | None],
+    ) -> list[N]:
+        """Reads a list of named things with ``read_item``, defining each valid one as ``kind``."""
+        items: list[N] = []
+        for item_key, item in self.reader.sequence(node, key):
+            value = read_item(self, item, item_key)
+            if value is not None:
+                self.define(kind, value.name, item, item_key, value)
+                items.append(value)
+        return items
 
     def define(self, kind: str, name: str, node: yaml.Node, key: str, value: object) -> None:
         """Records that ``name`` of ``kind`` is defined at ``node``."""

@@ -92,13 +92,7 @@ def read_correlation(ctx: FileContext, node: yaml.Node, key: str) -> Tuning | No
 
 def read_heartbeats(ctx: FileContext, node: yaml.Node, key: str) -> list[Heartbeat]:
     """Reads the list under ``heartbeats``."""
-    heartbeats: list[Heartbeat] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        heartbeat = _read_heartbeat(ctx, item, item_key)
-        if heartbeat is not None:
-            ctx.define("heartbeat", heartbeat.name, item, item_key, heartbeat)
-            heartbeats.append(heartbeat)
-    return heartbeats
+    return ctx.read_named(node, key, "heartbeat", _read_heartbeat)
 
 
 def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | None:

@@ -60,13 +60,7 @@ def _read_silence(ctx: FileContext, node: yaml.Node, key: str) -> Silence | None
 
 def read_maintenance(ctx: FileContext, node: yaml.Node, key: str) -> list[MaintenanceWindow]:
     """Reads the list under ``maintenance_windows``."""
-    windows: list[MaintenanceWindow] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        window = _read_window(ctx, item, item_key)
-        if window is not None:
-            ctx.define("maintenance window", window.name, item, item_key, window)
-            windows.append(window)
-    return windows
+    return ctx.read_named(node, key, "maintenance window", _read_window)
 
 
 def _read_window(ctx: FileContext, node: yaml.Node, key: str) -> MaintenanceWindow | None:

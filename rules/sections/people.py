@@ -15,13 +15,7 @@ from rules.yamlread import join
 
 def read_people(ctx: FileContext, node: yaml.Node, key: str) -> list[Person]:
     """Reads the list under ``people``."""
-    people: list[Person] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        person = _read_person(ctx, item, item_key)
-        if person is not None:
-            ctx.define("person", person.name, item, item_key, person)
-            people.append(person)
-    return people
+    return ctx.read_named(node, key, "person", _read_person)
 
 
 def _read_person(ctx: FileContext, node: yaml.Node, key: str) -> Person | None:
@@ -70,13 +64,7 @@ def _read_contact(ctx: FileContext, node: yaml.Node, key: str) -> ContactMethod 
 
 def read_teams(ctx: FileContext, node: yaml.Node, key: str) -> list[Team]:
     """Reads the list under ``teams``."""
-    teams: list[Team] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        team = _read_team(ctx, item, item_key)
-        if team is not None:
-            ctx.define("team", team.name, item, item_key, team)
-            teams.append(team)
-    return teams
+    return ctx.read_named(node, key, "team", _read_team)
 
 
 def _read_team(ctx: FileContext, node: yaml.Node, key: str) -> Team | None:

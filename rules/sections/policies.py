@@ -18,13 +18,7 @@ MAX_REPEAT = 10
 
 def read_policies(ctx: FileContext, node: yaml.Node, key: str) -> list[EscalationPolicy]:
     """Reads the list under ``escalation_policies``."""
-    policies: list[EscalationPolicy] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        policy = _read_policy(ctx, item, item_key)
-        if policy is not None:
-            ctx.define("policy", policy.name, item, item_key, policy)
-            policies.append(policy)
-    return policies
+    return ctx.read_named(node, key, "policy", _read_policy)
 
 
 def _read_policy(ctx: FileContext, node: yaml.Node, key: str) -> EscalationPolicy | None:

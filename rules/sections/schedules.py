@@ -18,13 +18,7 @@ _MIN_TURN = timedelta(hours=1)
 
 def read_schedules(ctx: FileContext, node: yaml.Node, key: str) -> list[Schedule]:
     """Reads the list under ``schedules``."""
-    schedules: list[Schedule] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        schedule = _read_schedule(ctx, item, item_key)
-        if schedule is not None:
-            ctx.define("schedule", schedule.name, item, item_key, schedule)
-            schedules.append(schedule)
-    return schedules
+    return ctx.read_named(node, key, "schedule", _read_schedule)
 
 
 def _read_schedule(ctx: FileContext, node: yaml.Node, key: str) -> Schedule | None:
