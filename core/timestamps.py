@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 # Go's zero time.Time: Alertmanager sends it as endsAt of every firing alert.
@@ -52,4 +52,4 @@ def micros(instant: datetime) -> int:
 
 def from_micros(value: int) -> datetime:
     """Returns the UTC instant ``value`` microseconds after the Unix epoch."""
-    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+    return _EPOCH + timedelta(microseconds=value)

@@ -1,1 +1,1 @@
-"""Alerts to incidents: silences, inhibition, dedup, flap damping, grouping (not built yet)."""
+"""Alerts to incidents: silences, inhibition, dedup, flap damping, grouping, categorisation."""

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.silence import Silence as StoredSilence
 from correlate.firing import FiringIndex
 from correlate.routes import RouteCache
 from correlate.working import WorkingSet
@@ -16,11 +15,15 @@ from rules.model import Rules
 
 
 @dataclass(frozen=True, slots=True)
-class OperatorSilence:
-    """A silence created through the API, with its matchers compiled once per step."""
+class MuteInForce:
+    """A silence or maintenance window active during this step, and why it mutes.
 
-    silence: StoredSilence
+    Worked out once per step (the step's instant is fixed), so each alert only tests
+    matchers: operator silences first, then the rules' silences, then maintenance.
+    """
+
     matchers: tuple[Matcher, ...]
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ class CorrelationContext:
     position: str
     rules: Rules
     tuning: Tuning
-    silences: tuple[OperatorSilence, ...]
+    mutes_in_force: tuple[MuteInForce, ...]
     firing: FiringIndex
     working: WorkingSet
     routes: RouteCache

@@ -33,9 +33,10 @@ from core.fingerprint import labels_fingerprint
 from core.incident import OPEN_STATES, Incident
 from core.model import Alert, AlertStatus, LogEntry
 from core.pipeline import Stage, sequence
+from core.silence import SilenceState
 from core.store import IncidentQuery, Store, VersionConflict
 from core.timestamps import format_rfc3339, from_micros, micros
-from correlate.context import CorrelationContext, OperatorSilence
+from correlate.context import CorrelationContext, MuteInForce
 from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
 from correlate.metrics import CorrelatorMetrics
@@ -209,17 +210,30 @@ class Correlator:
         self, working: WorkingSet, now: datetime, position: str
     ) -> CorrelationContext:
         rules = self._rules()
-        silences = tuple(
-            OperatorSilence(s, tuple(parse_matcher(str(m)) for m in s.matchers))
+        mutes = [
+            MuteInForce(
+                tuple(parse_matcher(str(m)) for m in s.matchers),
+                f"silence {s.id} by {s.created_by}: {s.comment}",
+            )
             for s in await self._store.list_silences()
-            if s.ends_at > now
+            if s.state(now) is SilenceState.ACTIVE
+        ]
+        mutes.extend(
+            MuteInForce(s.matchers, f"silence {s.name or 'from rules'}: {s.comment}")
+            for s in rules.silences
+            if s.active_at(now)
+        )
+        mutes.extend(
+            MuteInForce(w.matchers, f"maintenance window {w.name} ({w.describe()})")
+            for w in rules.maintenance_windows
+            if w.active_at(now)
         )
         return CorrelationContext(
             now=now,
             position=position,
             rules=rules,
             tuning=self._tuning or rules.correlation,
-            silences=silences,
+            mutes_in_force=tuple(mutes),
             firing=await self._firing_index(rules),
             working=working,
             routes=self._routes,

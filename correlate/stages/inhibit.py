@@ -37,4 +37,6 @@ class InhibitStage:
                     name = rule.name or "inhibit rule"
                     mutes[alert.fingerprint] = f"inhibited by {name} (firing alert {source})"
                     break
+        if len(mutes) == len(ctx.mutes):
+            return ctx, alerts
         return replace(ctx, mutes=mutes), alerts

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from core.model import Alert
-from core.silence import SilenceState
 from correlate.context import CorrelationContext
 from rules.matchers import matches_all
 
@@ -17,28 +16,14 @@ class SilenceStage:
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
-        rules = ctx.rules
-        if not (ctx.silences or rules.silences or rules.maintenance_windows):
-            return ctx, alerts  # nothing can mute: the common case costs nothing
+        if not ctx.mutes_in_force:
+            return ctx, alerts  # nothing mutes now: the common case costs nothing
         mutes = dict(ctx.mutes)
         for alert in alerts:
-            reason = _reason(ctx, alert)
-            if reason is not None:
-                mutes[alert.fingerprint] = reason
+            for mute in ctx.mutes_in_force:
+                if matches_all(mute.matchers, alert.labels):
+                    mutes[alert.fingerprint] = mute.reason
+                    break
         if len(mutes) == len(ctx.mutes):
             return ctx, alerts
         return replace(ctx, mutes=mutes), alerts
-
-
-def _reason(ctx: CorrelationContext, alert: Alert) -> str | None:
-    for entry in ctx.silences:
-        silence = entry.silence
-        if silence.state(ctx.now) is SilenceState.ACTIVE and matches_all(
-            entry.matchers, alert.labels
-        ):
-            return f"silence {silence.id} by {silence.created_by}: {silence.comment}"
-    for rule_silence in ctx.rules.silences_for(alert.labels, ctx.now):
-        return f"silence {rule_silence.name or 'from rules'}: {rule_silence.comment}"
-    for window in ctx.rules.maintenance_for(alert.labels, ctx.now):
-        return f"maintenance window {window.name} ({window.describe()})"
-    return None
