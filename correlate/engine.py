@@ -193,8 +193,7 @@ class Correlator:
         working = WorkingSet(self._store, self._heads)
         base = await self._context(working, now, consumed[0])
         for entry in entries:
-            ctx = replace(base, position=entry.cursor, mutes={}, flaps={})
-            await self._pipeline(ctx, [entry.alert])
+            await self._pipeline(base.at(entry.cursor), [entry.alert])
         commit = working.commit(group, consumed)
         try:
             await self._store.commit(commit)
