@@ -22,9 +22,7 @@ class InhibitStage:
         for alert in alerts:
             if alert.fingerprint in mutes:
                 continue
-            for rule in rules:
-                if not rule.is_target(alert.labels):
-                    continue
+            for rule in ctx.routes.inhibit_targets(ctx.rules, alert.fingerprint, alert.labels):
                 source = next(
                     (
                         fp
