@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from rules.matchers import Matcher, first_mismatch
+from rules.matchers import Matcher, first_mismatch, matches_all
 
 GROUP_BY_ALL = "..."
 
@@ -66,7 +66,21 @@ class RouteVisit:
 
 def route_for(root: Route, labels: Mapping[str, str]) -> tuple[Route, ...]:
     """Returns the routes an alert ends in, in tree order (at least the root)."""
-    return trace_routes(root, labels)[0]
+    # The same walk as trace_routes without recording visits: this runs for every new
+    # alert, --explain only now and then.
+    return tuple(_ends(root, labels) or (root,))
+
+
+def _ends(route: Route, labels: Mapping[str, str]) -> list[Route]:
+    if not matches_all(route.matchers, labels):
+        return []
+    found: list[Route] = []
+    for child in route.routes:
+        matched = _ends(child, labels)
+        found.extend(matched)
+        if matched and not child.continue_matching:
+            break
+    return found or [route]
 
 
 def trace_routes(

@@ -9,7 +9,7 @@ import pytest
 
 from rules.model import Rules
 from rules.routing import trace_routes
-from tests.rules.helpers import load_text
+from tests.rules.helpers import load_examples, load_text
 
 TREE = """\
 escalation_policies:
@@ -124,3 +124,22 @@ def test_rules_without_a_route_group_by_alertname_and_page_nobody(tmp_path: Path
     rules = load_text(tmp_path, "sources: []\n")
     [route] = rules.route_for({"alertname": "X"})
     assert (route.policy, route.group_by) == (None, ("alertname",))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        # Matches a continue route and the one after it.
+        {"alertname": "CheckoutLatencyHigh", "team": "payments", "service": "checkout"},
+        # A nested route.
+        {"alertname": "PostgresDown", "team": "payments"},
+        # Only the root.
+        {"alertname": "Other"},
+        # A sibling further down.
+        {"alertname": "IndexLag", "service": "search"},
+    ],
+)
+def test_fast_routing_agrees_with_the_traced_walk(labels: dict[str, str]) -> None:
+    # route_for skips recording visits for speed; --explain's trace must say the same.
+    rules = load_examples()
+    assert rules.route_for(labels) == trace_routes(rules.route, labels)[0]
