@@ -29,16 +29,15 @@ from datetime import datetime
 import structlog
 
 from core.clock import Clock
-from core.fingerprint import labels_fingerprint
 from core.incident import OPEN_STATES, Incident
 from core.model import Alert, AlertStatus, LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import SilenceState
 from core.store import IncidentQuery, Store, VersionConflict
-from core.timestamps import format_rfc3339, from_micros, micros
 from correlate.context import CorrelationContext, MuteInForce
 from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
+from correlate.heartbeats import log_missing_heartbeats
 from correlate.metrics import CorrelatorMetrics
 from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
@@ -277,7 +276,7 @@ class Correlator:
 
     async def _sweep_once(self) -> int:
         now = self._clock.now()
-        await self._check_heartbeats(now)
+        await log_missing_heartbeats(self._store, self._rules(), now)
         working = WorkingSet(self._store)
         ctx = await self._context(working, now, "0")
         incidents = await self._store.list_incidents(
@@ -303,52 +302,6 @@ class Correlator:
                 self._heads.clear()
                 self._firing = None
         return changed
-
-    async def _check_heartbeats(self, now: datetime) -> None:
-        """Logs a firing alert for every heartbeat whose ping is overdue.
-
-        The alert goes through the log like any other, so the missing heartbeat opens an
-        incident through routing and categorisation; the next ping (``POST
-        /ingest/heartbeat/NAME``) logs the matching resolve. A heartbeat never pinged is
-        given its interval from the moment Tocsin first knew of it.
-        """
-        rules = self._rules()
-        missing: list[Alert] = []
-        for heartbeat in rules.heartbeats:
-            key = heartbeat.cursor
-            last = await self._store.load_cursor(key)
-            if last is None:
-                await self._store.save_cursor(key, str(micros(now)))
-                continue
-            last_ping = from_micros(int(last))
-            if now - last_ping <= heartbeat.interval:
-                continue
-            labels = heartbeat.alert_labels()
-            fingerprint = labels_fingerprint(labels)
-            route = rules.route_for(labels)[0]
-            head = await self._store.incident_for_group(route.group_key(labels))
-            known = None if head is None or not head.is_open else head.alerts.get(fingerprint)
-            if known is not None and known.status is AlertStatus.FIRING:
-                continue
-            missing.append(
-                Alert(
-                    source="tocsin",
-                    fingerprint=fingerprint,
-                    labels=labels,
-                    annotations={
-                        "summary": heartbeat.summary,
-                        "last_ping": format_rfc3339(last_ping),
-                    },
-                    status=AlertStatus.FIRING,
-                    starts_at=last_ping + heartbeat.interval,
-                    ends_at=None,
-                    generator_url="",
-                    received_at=now,
-                )
-            )
-        if missing:
-            await self._store.append(missing)
-            log.warning("heartbeats missing", heartbeats=[a.labels["heartbeat"] for a in missing])
 
     def _expire(self, ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:
         """Resolves alerts whose end passed, or that were not refreshed for the resolve timeout."""
