@@ -67,7 +67,7 @@ async def _back_off(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311  (not security)
 
 
-def partition_of(rules: Rules, alert: Alert, partitions: int) -> int:
+def partition_of(rules: Rules, routes: RouteCache, alert: Alert, partitions: int) -> int:
     """Returns the partition of an alert: the group of its first route, hashed stably.
 
     All entries of one alert (same labels) land in one partition, so they are correlated
@@ -77,7 +77,7 @@ def partition_of(rules: Rules, alert: Alert, partitions: int) -> int:
     """
     if partitions <= 1:
         return 0
-    group_key = rules.route_for(alert.labels)[0].group_key(alert.labels)
+    group_key = routes.groups(rules, alert.fingerprint, alert.labels)[0][1]
     return zlib.crc32(group_key.encode()) % partitions
 
 
@@ -161,7 +161,11 @@ class Correlator:
         if not entries:
             return 0
         rules = self._rules()
-        mine = [e for e in entries if partition_of(rules, e.alert, self._partitions) == partition]
+        mine = [
+            e
+            for e in entries
+            if partition_of(rules, self._routes, e.alert, self._partitions) == partition
+        ]
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 await self._correlate(group, mine, tuple(e.cursor for e in entries))

@@ -90,6 +90,15 @@ class WorkingSet:
             self._step_alerts[incident.id] = alerts
         return alerts
 
+    def with_alert(self, incident: Incident, entry: IncidentAlert) -> Incident:
+        """Returns the incident with ``entry`` set among its alerts, and records it."""
+        alerts = self.alerts_to_update(incident)
+        alerts[entry.fingerprint] = entry
+        if incident.alerts is not alerts:
+            incident = replace(incident, alerts=alerts)
+        self.put(incident)
+        return incident
+
     def committed(self, commit: CorrelationCommit) -> None:
         """Teaches the head cache what a successful commit wrote."""
         for incident in commit.incidents:

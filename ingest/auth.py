@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 
 from core.errors import Unauthenticated
 from core.model import SourceKind
+from rules.credentials import equal_in_constant_time, first_accepted
 from rules.model import BasicAuth, BearerAuth, Rules, SourceConfig
 
 
@@ -24,11 +24,7 @@ class SourceAuthenticator:
         scheme, _, credentials = authorization.partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
-        found: SourceConfig | None = None
-        # Every candidate is compared even after a match, so timing does not tell which one.
-        for source in self._by_kind[kind]:
-            if _matches(source.auth, scheme, credentials) and found is None:
-                found = source
+        found = first_accepted(self._by_kind[kind], lambda s: _matches(s.auth, scheme, credentials))
         if found is None:
             raise Unauthenticated("credentials not accepted for this endpoint")
         return found
@@ -37,11 +33,10 @@ class SourceAuthenticator:
         """Returns the PagerDuty-format source with this routing key; raises Unauthenticated."""
         if not routing_key:
             raise Unauthenticated("routing_key is missing")
-        found: SourceConfig | None = None
-        for source in self._by_kind[SourceKind.PAGERDUTY]:
-            assert source.routing_key is not None
-            if _equal(source.routing_key.value, routing_key) and found is None:
-                found = source
+        found = first_accepted(
+            self._by_kind[SourceKind.PAGERDUTY],
+            lambda s: s.routing_key is not None and s.routing_key.matches(routing_key),
+        )
         if found is None:
             raise Unauthenticated("routing_key not accepted")
         return found
@@ -49,7 +44,7 @@ class SourceAuthenticator:
 
 def _matches(auth: BearerAuth | BasicAuth | None, scheme: str, credentials: str) -> bool:
     if isinstance(auth, BearerAuth):
-        return scheme == "bearer" and _equal(auth.token.value, credentials)
+        return scheme == "bearer" and auth.token.matches(credentials)
     if isinstance(auth, BasicAuth) and scheme == "basic":
         try:
             decoded = base64.b64decode(credentials, validate=True).decode()
@@ -57,11 +52,7 @@ def _matches(auth: BearerAuth | BasicAuth | None, scheme: str, credentials: str)
             return False
         username, _, password = decoded.partition(":")
         # Both halves are always compared (no short-circuit on the user name).
-        user_ok = _equal(auth.username, username)
-        password_ok = _equal(auth.password.value, password)
+        user_ok = equal_in_constant_time(auth.username, username)
+        password_ok = auth.password.matches(password)
         return user_ok and password_ok
     return False
-
-
-def _equal(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())

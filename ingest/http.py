@@ -102,10 +102,7 @@ class IngestHandlers:
             structlog.contextvars.bind_contextvars(source=source.name)
             body = await self._read_json(request)
             stored, deduplicated = await self._accept(source, body, decode)
-        except InputError as exc:
-            self._count_rejection(source_name, exc)
-            raise
-        except StoreUnavailable as exc:
+        except (InputError, StoreUnavailable) as exc:
             self._count_rejection(source_name, exc)
             raise
         return web.json_response(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,6 +16,10 @@ class Secret:
 
     value: str
     origin: str  # "env:NAME" or "file:PATH", safe to show
+
+    def matches(self, given: str) -> bool:
+        """Tells whether ``given`` is this secret, comparing in constant time."""
+        return equal_in_constant_time(self.value, given)
 
     def __repr__(self) -> str:
         return f"Secret(<hidden>, from {self.origin})"
@@ -31,3 +40,21 @@ class BasicAuth:
 
     username: str
     password: Secret
+
+
+def equal_in_constant_time(expected: str, given: str) -> bool:
+    """Compares two credentials without leaking through timing where they differ."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def first_accepted(candidates: Iterable[T], accepts: Callable[[T], bool]) -> T | None:
+    """Returns the first candidate that ``accepts`` the credentials, or None.
+
+    Every candidate is tested even after a match, so the time taken does not tell which
+    one matched, or how many there are before it.
+    """
+    found: T | None = None
+    for candidate in candidates:
+        if accepts(candidate) and found is None:
+            found = candidate
+    return found

@@ -53,14 +53,13 @@ def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
 
 def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
     known = incident.alerts[alert.fingerprint]
-    alerts = ctx.working.alerts_to_update(incident)
-    alerts[alert.fingerprint] = replace(
-        known,
-        count=known.count + 1,
-        last_seen=ctx.now,
-        position=ctx.position,
-        ends_at=alert.ends_at,
+    ctx.working.with_alert(
+        incident,
+        replace(
+            known,
+            count=known.count + 1,
+            last_seen=ctx.now,
+            position=ctx.position,
+            ends_at=alert.ends_at,
+        ),
     )
-    if incident.alerts is not alerts:
-        incident = replace(incident, alerts=alerts)
-    ctx.working.put(incident)

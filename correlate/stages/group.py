@@ -148,12 +148,7 @@ def _update_alert(
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
-    alerts = ctx.working.alerts_to_update(incident)
-    alerts[alert.fingerprint] = entry
-    if incident.alerts is alerts:
-        # Already this step's own copy: changed in place, no new incident object needed.
-        return incident, entry
-    return replace(incident, alerts=alerts), entry
+    return ctx.working.with_alert(incident, entry), entry
 
 
 def _judge(

@@ -52,14 +52,7 @@ def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None
 
 def read_categories(ctx: FileContext, node: yaml.Node, key: str) -> list[CategoryRule]:
     """Reads the ordered list under ``categories``."""
-    rules: list[CategoryRule] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        rule = _read_rule(ctx, item, item_key)
-        if rule is not None:
-            if rule.name is not None:
-                ctx.define("category rule", rule.name, item, item_key, rule)
-            rules.append(rule)
-    return rules
+    return ctx.read_named(node, key, "category rule", _read_rule)
 
 
 def _read_rule(ctx: FileContext, node: yaml.Node, key: str) -> CategoryRule | None:

@@ -16,7 +16,7 @@ from rules.yamlread import Reader
 
 class _Named(Protocol):
     @property
-    def name(self) -> str: ...
+    def name(self) -> str | None: ...
 
 
 N = TypeVar("N", bound=_Named)
@@ -81,12 +81,13 @@ class FileContext:
         kind: str,
         read_item: Callable[[FileContext, yaml.Node, str], N | None],
     ) -> list[N]:
-        """Reads a list of named things with ``read_item``, defining each valid one as ``kind``."""
+        """Reads a list with ``read_item``, defining each valid item that has a name as ``kind``."""
         items: list[N] = []
         for item_key, item in self.reader.sequence(node, key):
             value = read_item(self, item, item_key)
             if value is not None:
-                self.define(kind, value.name, item, item_key, value)
+                if value.name is not None:
+                    self.define(kind, value.name, item, item_key, value)
                 items.append(value)
         return items
 

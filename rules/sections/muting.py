@@ -22,14 +22,7 @@ _MAX_CRON_DURATION = timedelta(days=7)
 
 def read_silences(ctx: FileContext, node: yaml.Node, key: str) -> list[Silence]:
     """Reads the list under ``silences``."""
-    silences: list[Silence] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        silence = _read_silence(ctx, item, item_key)
-        if silence is not None:
-            if silence.name is not None:
-                ctx.define("silence", silence.name, item, item_key, silence)
-            silences.append(silence)
-    return silences
+    return ctx.read_named(node, key, "silence", _read_silence)
 
 
 def _read_silence(ctx: FileContext, node: yaml.Node, key: str) -> Silence | None:
@@ -139,14 +132,7 @@ def _cron(ctx: FileContext, node: yaml.Node, key: str) -> CronSpec | None:
 
 def read_inhibit_rules(ctx: FileContext, node: yaml.Node, key: str) -> list[InhibitRule]:
     """Reads the list under ``inhibit_rules``."""
-    rules: list[InhibitRule] = []
-    for item_key, item in ctx.reader.sequence(node, key):
-        rule = _read_inhibit_rule(ctx, item, item_key)
-        if rule is not None:
-            if rule.name is not None:
-                ctx.define("inhibit rule", rule.name, item, item_key, rule)
-            rules.append(rule)
-    return rules
+    return ctx.read_named(node, key, "inhibit rule", _read_inhibit_rule)
 
 
 def _read_inhibit_rule(ctx: FileContext, node: yaml.Node, key: str) -> InhibitRule | None:

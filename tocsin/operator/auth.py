@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from core.errors import Forbidden, Unauthenticated
 from rules.api_keys import ApiKey, Role
+from rules.credentials import first_accepted
 from tocsin.keys import RULES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,14 +30,8 @@ def require(request: web.Request, role: Role) -> ApiKey:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise Unauthenticated("missing Authorization: Bearer <API key>")
-    found: ApiKey | None = None
-    # Every key is compared, even after a match, so timing tells nothing.
-    for api_key in request.app[RULES].current.rules.api_keys:
-        if (
-            hmac.compare_digest(api_key.key.value.encode(), given.strip().encode())
-            and found is None
-        ):
-            found = api_key
+    key = given.strip()
+    found = first_accepted(request.app[RULES].current.rules.api_keys, lambda k: k.key.matches(key))
     if found is None:
         raise Unauthenticated("API key not accepted")
     if not found.role.allows(role):
