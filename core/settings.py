@@ -29,8 +29,11 @@ class Settings:
     # Let several `tocsin serve` processes listen on one port (SO_REUSEPORT): the kernel
     # spreads connections over them, so replicas on one Redis use every core.
     reuse_port: bool = False
-    # Correlation runs inside every `tocsin serve` unless switched off.
+    # Correlation runs with every `tocsin serve` unless switched off.
     correlate: bool = True
+    # "process": a child process of its own (`tocsin correlate`), so ingest and correlation
+    # each have a core; "inline": in the serving process's event loop (one core for both).
+    correlator_mode: str = "process"
     # Several correlators may share a Redis store; the log is split into this many
     # partitions (the same number on every replica). SQLite serves one process: keep 1.
     correlator_partitions: int = 1
@@ -38,7 +41,15 @@ class Settings:
     correlator_poll_seconds: float = 0.2
     correlator_sweep_seconds: float = 5.0
 
+    def __post_init__(self) -> None:
+        if self.correlator_mode not in CORRELATOR_MODES:
+            raise ValueError(
+                f"TOCSIN_CORRELATOR_MODE / --correlator-mode {self.correlator_mode!r} "
+                f"is not one of {', '.join(CORRELATOR_MODES)}"
+            )
 
+
+CORRELATOR_MODES = ("process", "inline")
 _ENV_PREFIX = "TOCSIN_"
 
 
@@ -76,6 +87,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         const=False,
         default=None,
         help="do not run the correlator in this process (TOCSIN_CORRELATE=false)",
+    )
+    parser.add_argument(
+        "--correlator-mode",
+        choices=CORRELATOR_MODES,
+        help="run the correlator in a child process or in this one (TOCSIN_CORRELATOR_MODE)",
     )
     parser.add_argument("--correlator-partitions", type=int, help="TOCSIN_CORRELATOR_PARTITIONS")
     parser.add_argument("--correlator-member", help="TOCSIN_CORRELATOR_MEMBER")
@@ -123,3 +139,17 @@ def _parse_bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"{raw!r} is not a boolean")
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """Returns ``TOCSIN_*`` variables that :func:`settings_from` reads back as ``settings``.
+
+    A child process gets its settings this way rather than on its command line, where a
+    store URL's password would be visible to every user of the machine.
+    """
+    env: dict[str, str] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        env[_ENV_PREFIX + f.name.upper()] = text
+    return env

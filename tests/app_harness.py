@@ -90,7 +90,12 @@ def make_settings_fixture(tmp_path: Path) -> Callable[..., Settings]:
     rules.write_text(RULES)
 
     def make(**overrides: object) -> Settings:
-        values: dict[str, object] = {"rules": rules, "store": f"sqlite://{tmp_path / 'tocsin.db'}"}
+        values: dict[str, object] = {
+            "rules": rules,
+            "store": f"sqlite://{tmp_path / 'tocsin.db'}",
+            # In the test's event loop, on the test's manual clock.
+            "correlator_mode": "inline",
+        }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]
 

@@ -242,6 +242,11 @@ class TocsinProcess:
         """Whether the server process is alive."""
         return self._process.running
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id, or None before it was started."""
+        return self._process.pid
+
     async def start(self) -> None:
         """Starts the server and returns once it is ready (its store answers)."""
         self._process.launch()

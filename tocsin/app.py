@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 
-import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -22,14 +21,14 @@ from ingest.service import IngestService
 from rules.loader import load_rules
 from tocsin import health
 from tocsin.correlation import correlator_context
-from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
+from tocsin.correlator_process import CorrelatorProcess
+from tocsin.keys import CLOCK, CORRELATOR_PROCESS, REGISTRY, RELOADER, RULES, SETTINGS, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState, RulesVersion
-
-log = structlog.get_logger("tocsin.app")
+from tocsin.store_context import store_context
 
 
 def create_app(
@@ -60,8 +59,7 @@ def create_app(
     app[RULES] = rules_state
     store = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
     app[STORE] = store
-    app.cleanup_ctx.append(_store_context)
-    app.cleanup_ctx.append(correlator_context)
+    app.cleanup_ctx.append(store_context)
 
     metrics = IngestMetrics(registry)
     duplicates = DuplicateFilter(
@@ -79,12 +77,11 @@ def create_app(
     # Reloading is an operator action: an admin key (SIGHUP stays for the local machine).
     app.router.add_post("/-/reload", admin_only(reloader.handle_post))
     app.cleanup_ctx.append(reloader.sighup_context)
+    if settings.correlate and settings.correlator_mode == "inline":
+        app.cleanup_ctx.append(correlator_context)
+    elif settings.correlate:
+        child = CorrelatorProcess(settings, registry, environment)
+        app[CORRELATOR_PROCESS] = child
+        reloader.listeners.append(child.reload)
+        app.cleanup_ctx.append(child.context)
     return app
-
-
-async def _store_context(app: web.Application) -> AsyncIterator[None]:
-    store = app[STORE]
-    await store.open()
-    log.info("store opened", backend=type(store).__name__)
-    yield
-    await store.close()

@@ -1,4 +1,5 @@
-"""The ``tocsin`` command: ``serve`` runs the server, ``check`` validates rules."""
+"""The ``tocsin`` command: ``serve`` runs the server, ``correlate`` only the correlator,
+``check`` validates rules."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from core.logging import configure_logging
 from core.settings import add_settings_arguments, settings_from
 from tocsin.app import create_app
 from tocsin.check import run_check
+from tocsin.correlator_app import create_correlator_app
+from tocsin.parent import die_with_parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,6 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server")
     add_settings_arguments(serve)
+    correlate = commands.add_parser(
+        "correlate", help="run only the correlator (serve starts one as its child)"
+    )
+    add_settings_arguments(correlate)
+    correlate.add_argument(
+        "--metrics-socket",
+        type=Path,
+        help="serve /metrics and health on this UNIX socket instead of --host/--port",
+    )
+    correlate.add_argument(
+        "--parent-pid", type=int, help="exit when this process (the serve that started it) dies"
+    )
     check = commands.add_parser("check", help="validate rules and summarise them")
     check.add_argument("path", type=Path, help="rules file or directory")
     check.add_argument(
@@ -39,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "correlate":
+        return _correlate(args)
     return _check(args)
 
 
@@ -55,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     except RuleError as exc:
         log.error("rules are invalid", problems=[str(p) for p in exc.problems])
         return 1
+    _tune_garbage_collector()
     log.info(
         "serving",
         host=settings.host,
@@ -73,10 +91,42 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _correlate(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args, os.environ)
+    except ValueError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 2
+    if args.parent_pid is not None and not die_with_parent(args.parent_pid):
+        return 0
+    configure_logging(settings.log_format, settings.log_level)
+    # Its lines share the parent's output: say which process wrote each.
+    structlog.contextvars.bind_contextvars(process="correlator")
+    log = structlog.get_logger("tocsin")
+    try:
+        app = create_correlator_app(settings)
+    except RuleError as exc:
+        log.error("rules are invalid", problems=[str(p) for p in exc.problems])
+        return 1
+    _tune_garbage_collector()
+    socket = args.metrics_socket
+    log.info(
+        "correlating",
+        store=_redact(settings.store),
+        rules=str(settings.rules),
+        metrics=str(socket) if socket else f"{settings.host}:{settings.port}",
+    )
+    if socket is not None:
+        web.run_app(app, path=str(socket), print=None, access_log=None)
+    else:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
 def _tune_garbage_collector() -> None:
-    # Ingest allocates many short-lived containers per request; with the default
-    # threshold (700) the collector runs every few requests and rescans long-lived
-    # state. Objects that exist at start-up are frozen out of collections entirely.
+    # Ingest and correlation allocate many short-lived containers per alert; with the
+    # default threshold (700) the collector runs every few requests and rescans
+    # long-lived state. Objects that exist at start-up are frozen out of collections.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)

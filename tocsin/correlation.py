@@ -28,9 +28,6 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
     Stopping sets an event and awaits the task, so a step in flight finishes its commit.
     """
     settings = app[SETTINGS]
-    if not settings.correlate:
-        yield
-        return
     rules_state = app[RULES]
     correlator = Correlator(
         app[STORE],

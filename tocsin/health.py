@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core.errors import StoreUnavailable
-from tocsin.keys import REGISTRY, STORE
+from tocsin.keys import CORRELATOR_PROCESS, REGISTRY, STORE
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -24,8 +24,11 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Exposes the application's own registry in the Prometheus text format."""
+    """Exposes the application's registry, and its correlator child's, in the text format."""
     body = generate_latest(request.app[REGISTRY])
+    child = request.app.get(CORRELATOR_PROCESS)
+    if child is not None:
+        body += await child.metrics_text()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

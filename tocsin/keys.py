@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from core.clock import Clock
 from core.settings import Settings
 from core.store import Store
+from tocsin.correlator_process import CorrelatorProcess
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
 
@@ -17,3 +18,4 @@ REGISTRY = web.AppKey("registry", CollectorRegistry)
 STORE = web.AppKey("store", Store)
 RULES = web.AppKey("rules", RulesState)
 RELOADER = web.AppKey("reloader", RulesReloader)
+CORRELATOR_PROCESS = web.AppKey("correlator_process", CorrelatorProcess)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import structlog
@@ -37,6 +37,8 @@ class RulesReloader:
         self._env = env
         self._lock = asyncio.Lock()
         self.pending: asyncio.Task[RuleError | None] | None = None
+        # Called after each successful reload, e.g. to pass it on to a child process.
+        self.listeners: list[Callable[[], None]] = []
         self._successful = Gauge(
             "tocsin_config_last_reload_successful",
             "Whether the last rules reload succeeded (1) or failed (0).",
@@ -68,6 +70,8 @@ class RulesReloader:
             self._successful.set(1)
             self._success_time.set(now.timestamp())
             log.info("rules reloaded", path=str(self._path), sources=len(rules.sources))
+            for listener in self.listeners:
+                listener()
             return None
 
     def reload_in_background(self) -> None:

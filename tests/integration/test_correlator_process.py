@@ -1,0 +1,140 @@
+"""``tocsin serve`` runs its correlator as a child process: correlates, reports, restarts, dies.
+
+Real processes throughout: the serve, its ``tocsin correlate`` child, a SQLite file. The
+child's pid is read from the kernel (``/proc/PID/task/*/children``), never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from core.store import IncidentQuery
+from core.store.factory import store_from_url
+from tests.server_process import HOOK_AUTH, HOOK_SOURCE, StartTocsin, TocsinProcess
+from tests.support import poll_until
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's children, from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(child) for child in text)
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    """Whether a process with this pid still exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def correlator_pid(tocsin: TocsinProcess) -> int:
+    """The one child of the serve process: its correlator."""
+    assert tocsin.pid is not None
+    children = children_of(tocsin.pid)
+    assert len(children) == 1, tocsin.describe(f"expected one child process, found {children}")
+    return children[0]
+
+
+async def post_alert(tocsin: TocsinProcess, name: str) -> None:
+    """Posts one firing generic-webhook alert named ``name``."""
+    event = {"summary": f"{name} is failing", "labels": {"alertname": name, "service": "web"}}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{tocsin.url}/ingest/webhook", json=event, headers=HOOK_AUTH) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+
+
+async def wait_correlated(tocsin: TocsinProcess, stored: int) -> None:
+    """Waits until the child's entries counter, seen through the parent, reaches ``stored``."""
+
+    async def caught_up() -> bool | None:
+        entries = await tocsin.metric("tocsin_correlator_entries_total")
+        return True if entries >= stored else None
+
+    try:
+        await poll_until(caught_up, deadline_seconds=30, interval=0.1)
+    except TimeoutError as exc:
+        raise AssertionError(tocsin.describe(f"{stored} entries were not correlated")) from exc
+
+
+async def incident_titles(store_url: str) -> list[str]:
+    """The titles of every incident in the store."""
+    store = store_from_url(store_url)
+    await store.open()
+    try:
+        return sorted(i.title for i in await store.list_incidents(IncidentQuery(limit=100)))
+    finally:
+        await store.close()
+
+
+async def test_serve_correlates_in_a_child_and_exports_its_metrics(
+    start_tocsin: StartTocsin,
+) -> None:
+    tocsin = await start_tocsin()
+    child = correlator_pid(tocsin)
+    assert child != tocsin.pid
+    await post_alert(tocsin, "DiskFull")
+    await wait_correlated(tocsin, 1)
+    assert await tocsin.metric("tocsin_alerts_stored_total", source=HOOK_SOURCE) == 1
+    assert await tocsin.metric("tocsin_correlator_process_up") == 1
+    assert await incident_titles(tocsin.store) == ["DiskFull"]
+
+
+async def test_a_dead_correlator_is_restarted_and_goes_on(start_tocsin: StartTocsin) -> None:
+    tocsin = await start_tocsin()
+    first = correlator_pid(tocsin)
+    os.kill(first, signal.SIGKILL)
+
+    async def restarted() -> bool | None:
+        assert tocsin.pid is not None
+        children = [pid for pid in children_of(tocsin.pid) if pid != first and is_alive(pid)]
+        return True if children else None
+
+    await poll_until(restarted, deadline_seconds=30, interval=0.1)
+    assert await tocsin.metric("tocsin_correlator_process_restarts_total") == 1
+    await post_alert(tocsin, "CertExpiring")
+    await wait_correlated(tocsin, 1)
+    assert await incident_titles(tocsin.store) == ["CertExpiring"]
+
+
+async def test_the_child_reloads_with_its_parent(start_tocsin: StartTocsin) -> None:
+    tocsin = await start_tocsin()
+    child = correlator_pid(tocsin)
+    assert tocsin.pid is not None
+    os.kill(tocsin.pid, signal.SIGHUP)
+
+    async def both_reloaded() -> bool | None:
+        reloads = tocsin.log_tail(200).count('"event": "rules reloaded"')
+        return True if reloads >= 2 else None
+
+    try:
+        await poll_until(both_reloaded, deadline_seconds=20, interval=0.1)
+    except TimeoutError as exc:
+        raise AssertionError(tocsin.describe("parent and child did not both reload")) from exc
+    assert '"process": "correlator"' in tocsin.log_tail(200)
+    assert is_alive(child)
+
+
+async def test_the_child_stops_with_its_parent_even_when_the_parent_is_killed(
+    start_tocsin: StartTocsin,
+) -> None:
+    graceful = await start_tocsin()
+    crashed = await start_tocsin()
+    graceful_child, crashed_child = correlator_pid(graceful), correlator_pid(crashed)
+    graceful.stop()
+    crashed.kill()
+
+    async def both_gone() -> bool | None:
+        return True if not is_alive(graceful_child) and not is_alive(crashed_child) else None
+
+    await poll_until(both_gone, deadline_seconds=20, interval=0.1)

@@ -1,0 +1,59 @@
+"""``tocsin correlate``: the correlator as a process of its own, with metrics and health.
+
+``tocsin serve`` starts one as its child (``--correlator-mode process``, the default), so
+that ingest and correlation each get a CPU core; on Redis it can also run on its own, as
+one more member of the correlator group. It serves ``/metrics``, ``/-/healthy`` and
+``/-/ready`` on a TCP port, or on a UNIX socket that the parent reads its metrics from.
+It reloads the rules on SIGHUP and, like serve, keeps the old rules if the new ones are
+invalid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from core.clock import Clock, SystemClock
+from core.settings import Settings
+from core.store.factory import store_from_url
+from ingest.gate import SourceGate
+from rules.loader import load_rules
+from tocsin import health
+from tocsin.correlation import correlator_context
+from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
+from tocsin.reload import RulesReloader
+from tocsin.state import RulesState, RulesVersion
+from tocsin.store_context import store_context
+
+
+def create_correlator_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+    env: Mapping[str, str] | None = None,
+) -> web.Application:
+    """Builds the correlator-only application; raises RuleError if the rules are invalid."""
+    clock = clock or SystemClock()
+    registry = registry or CollectorRegistry()
+    environment = os.environ if env is None else env
+    rules = load_rules(settings.rules, environment)
+    rules_state = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[REGISTRY] = registry
+    app[RULES] = rules_state
+    app[STORE] = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
+    app.cleanup_ctx.append(store_context)
+    app.cleanup_ctx.append(correlator_context)
+    health.add_routes(app.router)
+    # The reload gauges stay in a registry of their own: the parent, whose /metrics
+    # includes this process's metrics, exports the same names for its own reloads.
+    reloader = RulesReloader(settings.rules, rules_state, clock, CollectorRegistry(), environment)
+    app[RELOADER] = reloader
+    app.cleanup_ctx.append(reloader.sighup_context)
+    return app
