@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -20,6 +21,9 @@ from tocsin.app import create_app
 from tocsin.check import run_check
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
+
+# Where a `tocsin correlate` of its own serves /metrics unless told otherwise.
+CORRELATOR_PORT = 9798
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +101,9 @@ def _correlate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tocsin: {exc}", file=sys.stderr)
         return 2
+    if args.port is None and "TOCSIN_PORT" not in os.environ:
+        # Beside a `tocsin serve` on the same machine, serve's default port is taken.
+        settings = replace(settings, port=CORRELATOR_PORT)
     if args.parent_pid is not None and not die_with_parent(args.parent_pid):
         return 0
     configure_logging(settings.log_format, settings.log_level)

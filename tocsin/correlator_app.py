@@ -11,7 +11,8 @@ invalid.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import signal
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -56,4 +57,12 @@ def create_correlator_app(
     reloader = RulesReloader(settings.rules, rules_state, clock, CollectorRegistry(), environment)
     app[RELOADER] = reloader
     app.cleanup_ctx.append(reloader.sighup_context)
+    app.cleanup_ctx.append(_accept_sighup)
     return app
+
+
+async def _accept_sighup(app: web.Application) -> AsyncIterator[None]:
+    # Started by `tocsin serve`, this process begins with SIGHUP blocked (see
+    # tocsin/correlator_process.py); now that the reload handler is set, let it in.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+    yield

@@ -114,7 +114,7 @@ class CorrelatorProcess:
         pause = _FIRST_RESTART_PAUSE
         while not self._stopping.is_set():
             started = loop.time()
-            process = await asyncio.create_subprocess_exec(*self._command(), env=self._env)
+            process = await _spawn_with_sighup_blocked(self._command(), self._env)
             self._process = process
             self._up.set(1)
             log.info("correlator process started", pid=process.pid)
@@ -147,3 +147,19 @@ class CorrelatorProcess:
             log.error("correlator process did not stop in time; killing it", pid=process.pid)
             process.kill()
             await process.wait()
+
+
+async def _spawn_with_sighup_blocked(
+    command: list[str], env: Mapping[str, str]
+) -> asyncio.subprocess.Process:
+    """Starts the child with SIGHUP blocked; it unblocks once its reload handler is set.
+
+    A reload may come while the child is still starting. Unblocked, SIGHUP's default
+    action would kill it; blocked (the mask is inherited across fork and exec), the
+    signal waits as pending and reaches the handler, so no reload is lost either.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        return await asyncio.create_subprocess_exec(*command, env=env)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 import aiohttp
 
 from core.store import IncidentQuery
 from core.store.factory import store_from_url
-from tests.server_process import HOOK_AUTH, HOOK_SOURCE, StartTocsin, TocsinProcess
-from tests.support import poll_until
+from tests.server_process import (
+    CREDENTIALS_ENV,
+    HOOK_AUTH,
+    HOOK_SOURCE,
+    OutsideProcess,
+    StartTocsin,
+    TocsinProcess,
+    scrape_metric,
+)
+from tests.support import free_port, poll_until
 
 
 def children_of(pid: int) -> list[int]:
@@ -138,3 +147,36 @@ async def test_the_child_stops_with_its_parent_even_when_the_parent_is_killed(
         return True if not is_alive(graceful_child) and not is_alive(crashed_child) else None
 
     await poll_until(both_gone, deadline_seconds=20, interval=0.1)
+
+
+async def test_correlate_runs_on_its_own_beside_an_ingest_only_serve(
+    start_tocsin: StartTocsin, rules_file: Path, tmp_path: Path
+) -> None:
+    tocsin = await start_tocsin(None, "--no-correlate")
+    assert tocsin.pid is not None
+    assert children_of(tocsin.pid) == []
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "tocsin.cli", "correlate",
+        "--port", str(port), "--rules", str(rules_file), "--store", tocsin.store,
+        "--log-format", "json",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    correlator = OutsideProcess(
+        "correlate", argv, tmp_path / "correlate.log", env={**env, **CREDENTIALS_ENV}
+    )
+    correlator.launch()
+    try:
+        await correlator.wait_ready(f"http://127.0.0.1:{port}/-/ready")
+        await post_alert(tocsin, "QueueBacklog")
+
+        async def correlated() -> bool | None:
+            url = f"http://127.0.0.1:{port}/metrics"
+            return True if await scrape_metric(url, "tocsin_correlator_entries_total") else None
+
+        await poll_until(correlated, deadline_seconds=30, interval=0.1)
+        assert await incident_titles(tocsin.store) == ["QueueBacklog"]
+        # The ingest-only serve exports no correlator metrics of its own.
+        assert await tocsin.metric("tocsin_correlator_entries_total") == 0
+    finally:
+        correlator.stop()
