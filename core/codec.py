@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,11 @@ def _opt_instant(value: int | None) -> datetime | None:
 
 
 def encode_incident(incident: Incident) -> bytes:
-    """Serialises an incident with its alerts."""
+    """Serialises an incident without its alerts; :func:`encode_alert` writes each of those.
+
+    Kept apart so that a commit rewrites only the alerts that changed, however many
+    alerts the incident has.
+    """
     return orjson.dumps(
         {
             "id": incident.id,
@@ -50,56 +54,47 @@ def encode_incident(incident: Incident) -> bytes:
             "muted": incident.muted,
             "public": incident.public,
             "components": list(incident.components),
-            "alerts": [_alert_fragment(a) for a in incident.alerts.values()],
         }
     )
 
 
-# Encoded alerts by object identity. An incident is re-encoded at every change, but
-# most of its alerts are the same immutable objects as last time; a storm incident with
-# thousands of alerts would otherwise cost thousands of encodings per commit. Each entry
-# keeps its alert alive, so an id is never reused while it is cached.
-_FRAGMENTS: OrderedDict[int, tuple[IncidentAlert, orjson.Fragment]] = OrderedDict()
-_FRAGMENTS_CAPACITY = 200_000
+def encode_alert(alert: IncidentAlert) -> bytes:
+    """Serialises one alert of an incident."""
+    return orjson.dumps(
+        {
+            "fingerprint": alert.fingerprint,
+            "labels": alert.labels,
+            "status": alert.status.value,
+            "first_seen": micros(alert.first_seen),
+            "last_seen": micros(alert.last_seen),
+            "count": alert.count,
+            "position": alert.position,
+            "ends_at": _opt_micros(alert.ends_at),
+            "transitions": [micros(t) for t in alert.transitions],
+            "muted_by": alert.muted_by,
+        }
+    )
 
 
-def _alert_fragment(alert: IncidentAlert) -> orjson.Fragment:
-    cached = _FRAGMENTS.get(id(alert))
-    if cached is not None and cached[0] is alert:
-        return cached[1]
-    fragment = orjson.Fragment(orjson.dumps(_encode_alert(alert)))
-    _FRAGMENTS[id(alert)] = (alert, fragment)
-    if len(_FRAGMENTS) > _FRAGMENTS_CAPACITY:
-        _FRAGMENTS.popitem(last=False)
-    return fragment
+def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> Incident:
+    """Reads back an incident from :func:`encode_incident`'s document and its alerts'.
 
-
-def _encode_alert(alert: IncidentAlert) -> dict[str, Any]:
-    return {
-        "fingerprint": alert.fingerprint,
-        "labels": alert.labels,
-        "status": alert.status.value,
-        "first_seen": micros(alert.first_seen),
-        "last_seen": micros(alert.last_seen),
-        "count": alert.count,
-        "position": alert.position,
-        "ends_at": _opt_micros(alert.ends_at),
-        "transitions": [micros(t) for t in alert.transitions],
-        "muted_by": alert.muted_by,
-    }
-
-
-def decode_incident(data: bytes | str) -> Incident:
-    """Reads back an incident that :func:`encode_incident` wrote."""
+    A document written before alerts were stored apart holds them inline, in an
+    ``"alerts"`` list; those count too, and a separate document for the same fingerprint
+    replaces its inline one. The alerts come in the order they joined the incident.
+    """
     raw = orjson.loads(data)
-    alerts = {a["fingerprint"]: _decode_alert(a) for a in raw["alerts"]}
+    joined = {a["fingerprint"]: _alert_from(a) for a in raw.get("alerts", ())}
+    for body in alerts:
+        alert = decode_alert(body)
+        joined[alert.fingerprint] = alert
     return Incident(
         id=raw["id"],
         group_key=raw["group_key"],
         title=raw["title"],
         state=IncidentState(raw["state"]),
         opened_at=from_micros(raw["opened_at"]),
-        alerts=alerts,
+        alerts=_in_joining_order(joined),
         version=raw["version"],
         category=raw["category"],
         service=raw["service"],
@@ -122,7 +117,28 @@ def decode_incident(data: bytes | str) -> Incident:
     )
 
 
-def _decode_alert(raw: dict[str, Any]) -> IncidentAlert:
+def decode_alert(data: bytes | str) -> IncidentAlert:
+    """Reads back an alert that :func:`encode_alert` wrote."""
+    return _alert_from(orjson.loads(data))
+
+
+def inline_alerts(data: bytes | str) -> list[bytes]:
+    """Returns, each as its own document, the alerts an incident document holds inline.
+
+    Only documents written before alerts were stored apart hold any; for one that
+    :func:`encode_incident` wrote the list is empty.
+    """
+    return [orjson.dumps(a) for a in orjson.loads(data).get("alerts", ())]
+
+
+def _in_joining_order(alerts: dict[str, IncidentAlert]) -> dict[str, IncidentAlert]:
+    # The stores keep alerts by fingerprint, in no useful order; people read them in the
+    # order they joined, which first_seen records (it never changes afterwards).
+    ordered = sorted(alerts.values(), key=lambda a: (a.first_seen, a.fingerprint))
+    return {a.fingerprint: a for a in ordered}
+
+
+def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
     return IncidentAlert(
         fingerprint=raw["fingerprint"],
         labels=raw["labels"],

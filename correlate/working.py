@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.incident import Incident, IncidentAlert, IncidentEvent
-from core.store import CorrelationCommit, GroupHead, IncidentStore
+from core.store import CorrelationCommit, GroupHead, IncidentAlertWrite, IncidentStore
 from correlate.heads import HeadCache
 
 ACTOR = "tocsin"
@@ -115,12 +115,17 @@ class WorkingSet:
         return self._incidents
 
     def commit(self, group: str, consumed: tuple[str, ...]) -> CorrelationCommit:
-        """Returns the commit for everything changed, each incident one version up."""
+        """Returns the commit for everything changed, each incident one version up.
+
+        Only the alerts that joined or changed in this step are written with their
+        incidents (all of them for a new incident), so a step costs what it changed.
+        """
         changed = [
             replace(incident, version=self._read_versions[incident_id] + 1)
             for incident_id, incident in self._incidents.items()
             if self._is_changed(incident_id, incident)
         ]
+        alerts = tuple(write for incident in changed for write in self._changed_alerts(incident))
         heads = tuple(
             GroupHead(group_key, self._heads_read.get(group_key), head_id)
             for group_key, head_id in self._heads.items()
@@ -132,7 +137,23 @@ class WorkingSet:
             heads=heads,
             events=tuple(self._events),
             consumed=consumed,
+            alerts=alerts,
         )
+
+    def _changed_alerts(self, incident: Incident) -> list[IncidentAlertWrite]:
+        loaded = self._loaded.get(incident.id)
+        if loaded is None:
+            return [IncidentAlertWrite(incident.id, a) for a in incident.alerts.values()]
+        if incident.alerts is loaded.alerts:
+            return []
+        # Alerts are immutable and replaced to change: identity tells which changed.
+        # Nothing removes an alert from an incident, so the new alerts hold every change.
+        before = loaded.alerts
+        return [
+            IncidentAlertWrite(incident.id, alert)
+            for fingerprint, alert in incident.alerts.items()
+            if before.get(fingerprint) is not alert
+        ]
 
     def _is_changed(self, incident_id: str, incident: Incident) -> bool:
         # Incidents are immutable and only replaced by put(): identity tells a change.

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.errors import StoreError
-from core.incident import Incident, IncidentEvent, IncidentState
+from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
 from core.silence import Silence
 
@@ -72,6 +72,23 @@ class GroupHead:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentAlertWrite:
+    """One alert of an incident that a commit writes: new to the incident, or changed."""
+
+    incident_id: str
+    alert: IncidentAlert
+
+
+def every_alert(*incidents: Incident) -> tuple[IncidentAlertWrite, ...]:
+    """Returns a write for each alert of the incidents: what a new incident commits."""
+    return tuple(
+        IncidentAlertWrite(incident.id, alert)
+        for incident in incidents
+        for alert in incident.alerts.values()
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CorrelationCommit:
     """Everything one step of a consumer changes, written all or nothing.
 
@@ -79,6 +96,13 @@ class CorrelationCommit:
     (1 for a new incident); if any stored version differs, or a group head is not what
     ``GroupHead.expected`` says, nothing is written and VersionConflict is raised.
     ``consumed`` are the log positions this step has dealt with (cursor or XACK).
+
+    The stores keep an incident's alerts apart from it, so that a commit costs what
+    changed rather than what the incident holds: ``alerts`` lists the alerts to write,
+    those new to their incident or changed since it was read (:func:`every_alert` for a
+    new one). The store writes each incident's own fields and these alerts only; an
+    alert not listed keeps what is stored for it. Alerts are never removed. Each write
+    must name an incident of ``incidents`` and the very alert it holds, or ValueError.
     """
 
     group: str
@@ -86,6 +110,24 @@ class CorrelationCommit:
     heads: tuple[GroupHead, ...] = ()
     events: tuple[IncidentEvent, ...] = ()
     consumed: tuple[str, ...] = ()
+    alerts: tuple[IncidentAlertWrite, ...] = ()
+
+    def __post_init__(self) -> None:
+        # An alert written apart from its incident's version check could overwrite a
+        # newer one unseen; one that differs from its incident would read back changed.
+        if not self.alerts:
+            return
+        incidents = {incident.id: incident for incident in self.incidents}
+        for write in self.alerts:
+            incident = incidents.get(write.incident_id)
+            if incident is None:
+                raise ValueError(f"alert for incident {write.incident_id}, which is not written")
+            held = incident.alerts.get(write.alert.fingerprint)
+            if held is not write.alert and held != write.alert:
+                raise ValueError(
+                    f"alert {write.alert.fingerprint} is not the one incident "
+                    f"{write.incident_id} holds"
+                )
 
 
 @dataclass(frozen=True, slots=True)

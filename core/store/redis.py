@@ -2,7 +2,8 @@
 
 Consumers claim log entries through consumer groups on that stream (XREADGROUP), and a
 correlation commit writes incidents, group heads and timelines and acknowledges the
-entries it consumed (XACK) in one Lua script; ``redis_scripts`` has the key layout.
+entries it consumed (XACK) in one Lua script. Incidents and silences are
+``redis_incidents``' part; ``redis_scripts`` has the key layout and the script.
 
 Every ``append`` goes through one flusher task. While a pipeline is in flight, new
 appends wait in a queue; when it returns, the flusher sends everything that queued up
@@ -20,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,16 +29,15 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.commands.core import AsyncScript
 
-from core.codec import decode_event, decode_incident, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentQuery, VersionConflict
-from core.store.redis_scripts import COMMIT_LUA, RedisKeys, commit_arguments
-from core.timestamps import micros
+from core.store import CorrelationCommit, IncidentQuery
+from core.store.redis_incidents import RedisIncidents
+from core.store.redis_scripts import RedisKeys
+from core.store.redis_support import text, translate, translated
 
 # The one field of a stream entry: the alert as Alert.to_json() wrote it.
 _BODY = b"alert"
@@ -54,22 +53,6 @@ _BACKOFF_BASE_SECONDS = 0.05
 _BACKOFF_CAP_SECONDS = 0.5
 _SOCKET_TIMEOUT_SECONDS = 5.0
 _CONNECT_TIMEOUT_SECONDS = 2.0
-
-# Reply codes that redis-py leaves as a plain ResponseError but that pass by themselves:
-# a failing AOF/RDB write, a long-running script, too few replicas for min-replicas.
-_TRANSIENT_REPLY_CODES = frozenset({"MISCONF", "BUSY", "NOREPLICAS"})
-
-# How many incidents list_incidents fetches per round trip when it filters them itself.
-_LIST_PAGE = 200
-
-_TRANSIENT_ERRORS: tuple[type[redis_errors.RedisError], ...] = (
-    redis_errors.ConnectionError,  # also BusyLoadingError and MaxConnectionsError
-    redis_errors.TimeoutError,
-    redis_errors.ReadOnlyError,  # a failover demoted the server we talk to
-    redis_errors.TryAgainError,
-    redis_errors.ClusterDownError,
-    redis_errors.OutOfMemoryError,
-)
 
 
 @dataclass(slots=True)
@@ -92,7 +75,7 @@ class RedisStore:
         self._claim_idle_ms = int(claim_idle_seconds * 1000)
         self._groups: set[str] = set()
         self._client: Redis | None = None
-        self._commit_script: AsyncScript | None = None
+        self._incidents = RedisIncidents(self._keys, self._open_client)
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -113,7 +96,6 @@ class RedisStore:
             socket_timeout=_SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=_CONNECT_TIMEOUT_SECONDS,
         )
-        self._commit_script = self._client.register_script(COMMIT_LUA)
         self._closing = False
         self._wakeup = asyncio.Event()
         self._flusher = asyncio.create_task(self._flush_loop(), name="tocsin-redis-flusher")
@@ -135,26 +117,26 @@ class RedisStore:
             return []
         client = self._open_client()
         start = "-" if after is None else f"({after}"
-        with _translated("read the alert log"):
+        with translated("read the alert log"):
             rows = await client.xrange(self._log_key, min=start, max="+", count=limit)
         entries: list[LogEntry] = []
         for entry_id, fields in rows or []:
             if entry_id is None or fields is None:
                 raise StoreError(f"malformed entry in {self._log_key}")
-            entries.append(LogEntry(cursor=_text(entry_id), alert=Alert.from_json(fields[_BODY])))
+            entries.append(LogEntry(cursor=text(entry_id), alert=Alert.from_json(fields[_BODY])))
         return entries
 
     async def load_cursor(self, consumer: str) -> str | None:
         """Returns the consumer's saved cursor, or None."""
         client = self._open_client()
-        with _translated("load a cursor"):
+        with translated("load a cursor"):
             cursor = await client.hget(self._cursors_key, consumer)
-        return None if cursor is None else _text(cursor)
+        return None if cursor is None else text(cursor)
 
     async def save_cursor(self, consumer: str, cursor: str) -> None:
         """Saves the consumer's cursor; returns once Redis answered."""
         client = self._open_client()
-        with _translated("save a cursor"):
+        with translated("save a cursor"):
             await client.hset(self._cursors_key, consumer, cursor)
 
     async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
@@ -168,7 +150,7 @@ class RedisStore:
         if limit <= 0:
             return []
         client = self._open_client()
-        with _translated("claim alert log entries"):
+        with translated("claim alert log entries"):
             if group not in self._groups:
                 await self._create_group(client, group)
             try:
@@ -201,7 +183,7 @@ class RedisStore:
                 self._log_key, group, member, self._claim_idle_ms, start_id=start, count=limit
             )
             entries = await self._live_entries(client, group, rows)
-            if entries or _text(next_start) == "0-0":
+            if entries or text(next_start) == "0-0":
                 break
             start = next_start
         if entries:
@@ -221,126 +203,70 @@ class RedisStore:
             if not fields or _BODY not in fields:
                 gone.append(entry_id)
                 continue
-            entries.append(LogEntry(cursor=_text(entry_id), alert=Alert.from_json(fields[_BODY])))
+            entries.append(LogEntry(cursor=text(entry_id), alert=Alert.from_json(fields[_BODY])))
         if gone:
             await client.xack(self._log_key, group, *gone)
         return entries
 
     async def commit(self, commit: CorrelationCommit) -> None:
-        """Runs the commit script; raises VersionConflict if a version or head moved."""
-        client = self._open_client()
-        assert self._commit_script is not None
-        keys, args = commit_arguments(self._keys, commit)
-        with _translated("commit incidents"):
-            outcome = await self._commit_script(keys=keys, args=args, client=client)
-        if _text(outcome) != "OK":
-            raise VersionConflict(_text(outcome))
+        """Writes the commit atomically; raises VersionConflict if a version or head moved."""
+        await self._incidents.commit(commit)
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""
-        client = self._open_client()
-        with _translated("read an incident"):
-            body = await client.hget(self._keys.incident(incident_id), "body")
-        return None if body is None else decode_incident(body)
+        return await self._incidents.get_incident(incident_id)
 
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the incident the group's head points to, or None."""
-        client = self._open_client()
-        with _translated("read a group head"):
-            incident_id = await client.get(self._keys.group(group_key))
-        return None if incident_id is None else await self.get_incident(_text(incident_id))
+        return await self._incidents.incident_for_group(group_key)
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Returns the incidents the query selects, newest first by opening time, then id.
-
-        The sorted set by opening time answers the time range; state and service are
-        filtered here, page by page. That reads every incident of the range in the worst
-        case, which is fine while incidents number thousands, not millions.
-        """
-        if query.limit <= 0 or query.states == frozenset():
-            return []
-        client = self._open_client()
-        newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
-        oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
-        filtered = query.states is not None or query.service is not None
-        page = max(query.limit, _LIST_PAGE) if filtered else query.limit
-        found: dict[str, Incident] = {}
-        offset = 0
-        with _translated("list incidents"):
-            while len(found) < query.limit:
-                ids = await client.zrevrangebyscore(
-                    self._keys.opened, newest, oldest, start=offset, num=page
-                )
-                offset += len(ids)
-                async with client.pipeline(transaction=False) as pipe:
-                    for incident_id in ids:
-                        # Without withscores, redis-py gives the bare members.
-                        assert isinstance(incident_id, bytes | str)
-                        pipe.hget(self._keys.incident(_text(incident_id)), "body")
-                    bodies = await pipe.execute()
-                for body in bodies:
-                    incident = None if body is None else decode_incident(body)
-                    if incident is not None and _selects(query, incident):
-                        found.setdefault(incident.id, incident)
-                if len(ids) < page:
-                    break
-        return list(found.values())[: query.limit]
+        """Returns the incidents the query selects, newest first by opening time, then id."""
+        return await self._incidents.list_incidents(query)
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""
-        client = self._open_client()
-        with _translated("read an incident timeline"):
-            bodies = await client.lrange(self._keys.events(incident_id), 0, -1)
-        return [decode_event(body) for body in bodies]
+        return await self._incidents.incident_events(incident_id)
 
     async def save_silence(self, silence: Silence) -> None:
         """Creates or replaces the silence."""
-        client = self._open_client()
-        with _translated("save a silence"):
-            await client.hset(self._keys.silences, silence.id, encode_silence(silence))
+        await self._incidents.save_silence(silence)
 
     async def get_silence(self, silence_id: str) -> Silence | None:
         """Returns the silence, or None."""
-        client = self._open_client()
-        with _translated("read a silence"):
-            body = await client.hget(self._keys.silences, silence_id)
-        return None if body is None else decode_silence(body)
+        return await self._incidents.get_silence(silence_id)
 
     async def list_silences(self) -> list[Silence]:
         """Returns every silence, newest first by creation time, then id."""
-        client = self._open_client()
-        with _translated("list silences"):
-            bodies = await client.hvals(self._keys.silences)
-        silences = [decode_silence(body) for body in bodies]
-        return sorted(silences, key=lambda s: (s.created_at, s.id), reverse=True)
+        return await self._incidents.list_silences()
 
     async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Takes the lease if it is free, or renews it if ``holder`` has it (Redis' clock)."""
         client = self._open_client()
         key = self._keys.lease(name)
-        with _translated("hold a lease"):
+        with translated("hold a lease"):
             held = await client.eval(_LEASE_LUA, 1, key, holder, int(ttl_seconds * 1000))
         return bool(held)
 
     async def release_lease(self, name: str, holder: str) -> None:
         """Deletes the lease if ``holder`` has it."""
         client = self._open_client()
-        with _translated("release a lease"):
+        with translated("release a lease"):
             await client.eval(_RELEASE_LUA, 1, self._keys.lease(name), holder)
 
     async def live_members(self, group: str, member: str, ttl_seconds: float) -> list[str]:
         """Refreshes this member's presence key and lists the members whose keys live."""
         client = self._open_client()
         pattern = self._keys.member(group, "*")
-        with _translated("list live members"):
+        with translated("list live members"):
             await client.set(self._keys.member(group, member), member, px=int(ttl_seconds * 1000))
-            names = [_text(value) async for value in _member_names(client, pattern)]
+            names = [text(value) async for value in _member_names(client, pattern)]
         return sorted(set(names))
 
     async def ping(self) -> None:
         """Checks that Redis answers a PING."""
         client = self._open_client()
-        with _translated("ping Redis"):
+        with translated("ping Redis"):
             await client.ping()
 
     async def close(self) -> None:
@@ -405,7 +331,7 @@ class RedisStore:
                 await pipe.execute()
         except redis_errors.RedisError as exc:
             for pending in batch:
-                _fail(pending.future, _translate(exc, "append to the alert log"), exc)
+                _fail(pending.future, translate(exc, "append to the alert log"), exc)
             return
         except Exception as exc:
             # A bug here must not leave callers waiting forever, nor kill the flusher.
@@ -444,26 +370,6 @@ async def _member_names(client: Redis, pattern: str) -> AsyncIterator[bytes | st
             yield value
 
 
-@contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Turns redis-py errors raised inside the block into Tocsin's store errors."""
-    try:
-        yield
-    except redis_errors.RedisError as exc:
-        raise _translate(exc, action) from exc
-
-
-def _translate(exc: redis_errors.RedisError, action: str) -> StoreError:
-    """Returns the Tocsin error for a redis-py error: StoreUnavailable if retrying may help."""
-    if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthorizationError):
-        # A ConnectionError subclass, but a wrong password does not fix itself.
-        return StoreError(f"cannot {action}: Redis refused the credentials")
-    code = str(exc).split(" ", 1)[0]
-    if isinstance(exc, _TRANSIENT_ERRORS) or code in _TRANSIENT_REPLY_CODES:
-        return StoreUnavailable(f"cannot {action}: Redis is unavailable: {exc}")
-    return StoreError(f"cannot {action}: {exc}")
-
-
 def _fail(
     future: asyncio.Future[None], error: Exception, cause: BaseException | None = None
 ) -> None:
@@ -479,14 +385,3 @@ def _read_rows(reply: Any) -> list[tuple[Any, Any]]:
         return []
     [[_stream, rows]] = reply
     return list(rows)
-
-
-def _selects(query: IncidentQuery, incident: Incident) -> bool:
-    """Tells whether the incident has a state and service the query asks for."""
-    if query.states is not None and incident.state not in query.states:
-        return False
-    return query.service is None or incident.service == query.service
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

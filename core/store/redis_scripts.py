@@ -3,11 +3,17 @@
 Keys, after the store's prefix::
 
     alerts                 stream: the alert log; consumer groups are the LogConsumer groups
-    incident:{id}          hash: ``version`` and ``body`` (core.codec's JSON)
+    incident:{id}          hash: ``version`` and ``record`` (the incident without its alerts)
+    incident:{id}:alerts   hash: fingerprint -> one alert of the incident
     incident:{id}:events   list: the timeline, oldest first
     group:{group_key}      string: the id of the group's head incident
     incidents:opened       sorted set: incident ids scored by opened_at in microseconds
     silences               hash: silence id -> body
+
+(JSON as core.codec writes it.) An incident written before alerts were kept apart has a
+``body`` field instead of ``record``: the whole incident, its alerts inline. A commit
+leaves that field alone; readers take the alerts it holds, and any newer one in the
+alerts hash over them, and the incident's own fields from ``record`` once there is one.
 
 A correlation commit is one EVALSHA of :data:`COMMIT_LUA`: Redis runs a script without
 interleaving other commands, so the version and head checks and all the writes, XACK
@@ -20,15 +26,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.codec import encode_event, encode_incident
+from core.codec import encode_alert, encode_event, encode_incident
 from core.store import CorrelationCommit
 from core.timestamps import micros
 
-# KEYS: stream, opened index, then one incident hash per incident, one head key per head,
-#       one events list per incident that gets events.
+# KEYS: stream, opened index, then one incident hash per incident, one alerts hash per
+#       incident, one head key per head, one events list per incident that gets events.
 # ARGV: group, number of incidents, heads, event lists and consumed positions; then
-#       per incident (id, version, opened micros, body); per head (has expected, expected,
-#       new id); per event list (count, bodies...); then the consumed positions.
+#       per incident (id, version, opened micros, record, number of alerts written); per
+#       head (has expected, expected, new id); per incident its alerts (fingerprint, body
+#       pairs); per event list (count, bodies...); then the consumed positions.
 COMMIT_LUA = """
 local group = ARGV[1]
 local n_incidents = tonumber(ARGV[2])
@@ -36,11 +43,16 @@ local n_heads = tonumber(ARGV[3])
 local n_lists = tonumber(ARGV[4])
 local n_consumed = tonumber(ARGV[5])
 local incident_arg, incident_key = 6, 3
-local head_arg, head_key = incident_arg + 4 * n_incidents, incident_key + n_incidents
-local list_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
+local alerts_key = incident_key + n_incidents
+local head_arg, head_key = incident_arg + 5 * n_incidents, alerts_key + n_incidents
+local alert_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
+local list_arg = alert_arg
+for i = 0, n_incidents - 1 do
+    list_arg = list_arg + 2 * tonumber(ARGV[incident_arg + 5 * i + 4])
+end
 
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 4 * i
+    local a = incident_arg + 5 * i
     local stored = tonumber(redis.call('HGET', KEYS[incident_key + i], 'version') or '0')
     if stored ~= tonumber(ARGV[a + 1]) - 1 then
         return 'incident ' .. ARGV[a] .. ' is at version ' .. stored
@@ -67,10 +79,17 @@ for first = consumed_arg, consumed_arg + n_consumed - 1, 500 do
     redis.call('XACK', KEYS[1], group, unpack(ARGV, first, last))
 end
 
+local alert = alert_arg
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 4 * i
-    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'body', ARGV[a + 3])
+    local a = incident_arg + 5 * i
+    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3])
     redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+    -- In slices: unpack() of thousands of arguments would overflow Lua's stack.
+    local last = alert + 2 * tonumber(ARGV[a + 4]) - 1
+    for first = alert, last, 1000 do
+        redis.call('HSET', KEYS[alerts_key + i], unpack(ARGV, first, math.min(first + 999, last)))
+    end
+    alert = last + 1
 end
 for i = 0, n_heads - 1 do
     redis.call('SET', KEYS[head_key + i], ARGV[head_arg + 3 * i + 2])
@@ -125,8 +144,12 @@ class RedisKeys:
         return f"{self.prefix}lease:{name}"
 
     def incident(self, incident_id: str) -> str:
-        """The hash holding one incident's version and body."""
+        """The hash holding one incident's version and its fields without its alerts."""
         return f"{self.prefix}incident:{incident_id}"
+
+    def incident_alerts(self, incident_id: str) -> str:
+        """The hash holding one incident's alerts by fingerprint."""
+        return f"{self.prefix}incident:{incident_id}:alerts"
 
     def events(self, incident_id: str) -> str:
         """The list holding one incident's timeline."""
@@ -150,8 +173,13 @@ def commit_arguments(
     events: dict[str, list[bytes]] = {}
     for event in commit.events:
         events.setdefault(event.incident_id, []).append(encode_event(event))
+    # CorrelationCommit checked that each alert's incident is one of the commit's.
+    alerts: dict[str, list[str | bytes]] = {incident.id: [] for incident in commit.incidents}
+    for write in commit.alerts:
+        alerts[write.incident_id] += [write.alert.fingerprint, encode_alert(write.alert)]
     lua_keys = [keys.alerts, keys.opened]
     lua_keys += [keys.incident(i.id) for i in commit.incidents]
+    lua_keys += [keys.incident_alerts(i.id) for i in commit.incidents]
     lua_keys += [keys.group(h.group_key) for h in commit.heads]
     lua_keys += [keys.events(incident_id) for incident_id in events]
     args: list[str | bytes | int] = [
@@ -163,10 +191,12 @@ def commit_arguments(
     ]
     for incident in commit.incidents:
         args += [incident.id, incident.version, micros(incident.opened_at)]
-        args.append(encode_incident(incident))
+        args += [encode_incident(incident), len(alerts[incident.id]) // 2]
     for head in commit.heads:
         has_expected = head.expected is not None
         args += [int(has_expected), head.expected or "", head.incident_id]
+    for fields in alerts.values():
+        args += fields
     for bodies in events.values():
         args.append(len(bodies))
         args += bodies

@@ -10,7 +10,8 @@ precondition fails (a StoreError such as VersionConflict) is rolled back alone a
 its caller sees the error, while the rest of the batch commits. A SQLite error fails the
 whole batch.
 
-The SQL for incidents, timelines, group heads and silences is in ``sqlite_incidents``.
+The SQL for incidents and their alerts, timelines, group heads and silences is in
+``sqlite_incidents``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from core.codec import decode_event, decode_incident, decode_silence, encode_silence
+from core.codec import decode_event, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry
@@ -50,6 +51,8 @@ CREATE TABLE IF NOT EXISTS consumer_cursor (
 _MAX_WRITES_PER_COMMIT = 512
 
 WriteOp = Callable[[sqlite3.Connection], None]
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -104,9 +107,16 @@ class SQLiteStore:
             conn = self._connect()
             conn.executescript(_SCHEMA)
             conn.executescript(sql.SCHEMA)
+            sql.migrate(conn)
         except sqlite3.Error as exc:
             loop.call_soon_threadsafe(
                 _fail, ready, StoreUnavailable(f"cannot open {self._path}"), exc
+            )
+            return
+        except Exception as exc:
+            # An incident the migration cannot read: open() must fail, not wait forever.
+            loop.call_soon_threadsafe(
+                _fail, ready, StoreError(f"cannot move the alerts of {self._path}"), exc
             )
             return
         loop.call_soon_threadsafe(_succeed, ready)
@@ -225,20 +235,17 @@ class SQLiteStore:
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""
-        rows = await self._query(sql.INCIDENT, (incident_id,))
-        return decode_incident(rows[0][0]) if rows else None
+        return await self._read(lambda conn: sql.read_incident(conn, incident_id))
 
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the incident the group's head points to, or None."""
-        rows = await self._query(sql.INCIDENT_FOR_GROUP, (group_key,))
-        return decode_incident(rows[0][0]) if rows else None
+        return await self._read(lambda conn: sql.read_incident_for_group(conn, group_key))
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
         """Returns the incidents the query selects, newest first by opening time, then id."""
         if query.limit <= 0 or query.states == frozenset():
             return []
-        rows = await self._query(*sql.list_incidents_sql(query))
-        return [decode_incident(body) for (body,) in rows]
+        return await self._read(lambda conn: sql.read_incidents(conn, query))
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""
@@ -282,17 +289,36 @@ class SQLiteStore:
         await self._query("SELECT 1", ())
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return await self._on_reader(lambda reader: reader.execute(sql, params).fetchall())
+
+    async def _read(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Runs ``read``'s statements in one read transaction, so they see one snapshot.
+
+        An incident and its alerts are two statements; without a snapshot a commit in
+        between could pair the incident's row with alerts of a later version.
+        """
+
+        def snapshot(reader: sqlite3.Connection) -> _T:
+            reader.execute("BEGIN")
+            try:
+                return read(reader)
+            finally:
+                reader.execute("ROLLBACK")
+
+        return await self._on_reader(snapshot)
+
+    async def _on_reader(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         if self._reader is None:
             raise StoreUnavailable("the SQLite store is not open")
 
-        def run() -> list[tuple[Any, ...]]:
+        def run() -> _T:
             # The connection is looked up under the lock: close() may have closed it
             # meanwhile, and using a closed sqlite3 connection from a thread can crash.
             with self._reader_lock:
                 reader = self._reader
                 if reader is None:
                     raise StoreUnavailable("the SQLite store is not open")
-                return reader.execute(sql, params).fetchall()
+                return work(reader)
 
         try:
             return await asyncio.to_thread(run)

@@ -1,16 +1,25 @@
 """SQL for incidents, their timelines, group heads and silences in the SQLite store.
 
-:class:`CommitRows` runs inside the store's writer thread, within the group-commit
-transaction; the query texts run on the store's reader connection.
+An incident's row holds its own fields; each of its alerts has a row of its own in
+``incident_alert``, so that a commit writes only the alerts that changed. Databases
+from before that kept the alerts inline in the incident's body; :func:`migrate` moves
+them out once, when the store opens.
+
+:class:`CommitRows` and :func:`migrate` run inside the store's writer thread, the
+``read_*`` functions on its reader connection within one read transaction each.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core.codec import encode_event, encode_incident
+import orjson
+
+from core.codec import decode_incident, encode_alert, encode_event, encode_incident
+from core.incident import Incident
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
@@ -25,6 +34,12 @@ CREATE TABLE IF NOT EXISTS incident (
 );
 CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
 CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
+CREATE TABLE IF NOT EXISTS incident_alert (
+    incident_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (incident_id, fingerprint)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS group_head (
     group_key TEXT PRIMARY KEY,
     incident_id TEXT NOT NULL
@@ -50,11 +65,23 @@ WHERE seq > COALESCE(
 ORDER BY seq LIMIT ?
 """
 
-INCIDENT = "SELECT body FROM incident WHERE id = ?"
+# PRAGMA user_version once every incident keeps its alerts in incident_alert.
+_ALERTS_APART = 1
 
-INCIDENT_FOR_GROUP = """
-SELECT incident.body FROM group_head JOIN incident ON incident.id = group_head.incident_id
+_INCIDENT = "SELECT id, body FROM incident WHERE id = ?"
+
+_INCIDENT_FOR_GROUP = """
+SELECT incident.id, incident.body
+FROM group_head JOIN incident ON incident.id = group_head.incident_id
 WHERE group_head.group_key = ?
+"""
+
+_ALERTS = "SELECT incident_id, body FROM incident_alert WHERE incident_id = ?"
+
+# The ids come as one JSON array: any number of them in one statement.
+_ALERTS_OF_MANY = """
+SELECT incident_id, body FROM incident_alert
+WHERE incident_id IN (SELECT value FROM json_each(?))
 """
 
 INCIDENT_EVENTS = "SELECT body FROM incident_event WHERE incident_id = ? ORDER BY seq"
@@ -74,6 +101,11 @@ ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state
     service = excluded.service, opened_at = excluded.opened_at, body = excluded.body
 """
 
+_UPSERT_ALERT = """
+INSERT INTO incident_alert (incident_id, fingerprint, body) VALUES (?, ?, ?)
+ON CONFLICT(incident_id, fingerprint) DO UPDATE SET body = excluded.body
+"""
+
 _UPSERT_HEAD = """
 INSERT INTO group_head (group_key, incident_id) VALUES (?, ?)
 ON CONFLICT(group_key) DO UPDATE SET incident_id = excluded.incident_id
@@ -87,8 +119,8 @@ WHERE CAST(excluded.cursor AS INTEGER) > CAST(consumer_cursor.cursor AS INTEGER)
 """
 
 
-def list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
-    """Returns the SELECT of the incident bodies that ``query`` selects, and its parameters."""
+def _list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
+    """Returns the SELECT of the ids and bodies ``query`` selects, and its parameters."""
     where: list[str] = []
     params: list[Any] = []
     if query.states is not None:
@@ -105,12 +137,80 @@ def list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
         where.append("opened_at < ?")
         params.append(micros(query.opened_before))
     # Only "?" placeholders and fixed column names are formatted into the text.
-    sql = "SELECT body FROM incident"
+    sql = "SELECT id, body FROM incident"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
     params.append(query.limit)
     return sql, tuple(params)
+
+
+def read_incident(conn: sqlite3.Connection, incident_id: str) -> Incident | None:
+    """Returns the incident with all its alerts, or None."""
+    return _one(conn, conn.execute(_INCIDENT, (incident_id,)).fetchall())
+
+
+def read_incident_for_group(conn: sqlite3.Connection, group_key: str) -> Incident | None:
+    """Returns the incident the group's head points to, with all its alerts, or None."""
+    return _one(conn, conn.execute(_INCIDENT_FOR_GROUP, (group_key,)).fetchall())
+
+
+def read_incidents(conn: sqlite3.Connection, query: IncidentQuery) -> list[Incident]:
+    """Returns the incidents ``query`` selects with all their alerts, in its order.
+
+    Two statements whatever the number of incidents: their rows, then all their alerts.
+    """
+    rows = conn.execute(*_list_incidents_sql(query)).fetchall()
+    if not rows:
+        return []
+    ids = orjson.dumps([incident_id for incident_id, _ in rows])
+    return _assemble(rows, conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall())
+
+
+def _one(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> Incident | None:
+    if not rows:
+        return None
+    [(incident_id, _)] = rows
+    return _assemble(rows, conn.execute(_ALERTS, (incident_id,)).fetchall())[0]
+
+
+def _assemble(
+    rows: Iterable[tuple[Any, ...]], alert_rows: Iterable[tuple[Any, ...]]
+) -> list[Incident]:
+    """Decodes (id, body) incident rows with the (incident id, body) rows of their alerts."""
+    alerts: dict[str, list[bytes]] = {}
+    for incident_id, body in alert_rows:
+        alerts.setdefault(incident_id, []).append(body)
+    return [decode_incident(body, alerts.get(incident_id, ())) for incident_id, body in rows]
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Moves the alerts of incidents stored inline by an earlier Tocsin into their own rows.
+
+    Runs once per database, recorded in ``PRAGMA user_version``; a new database has
+    nothing to move. Run it outside any transaction, after :data:`SCHEMA`.
+    """
+    (layout,) = conn.execute("PRAGMA user_version").fetchone()
+    if layout >= _ALERTS_APART:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for incident_id, body in conn.execute("SELECT id, body FROM incident").fetchall():
+            incident = decode_incident(body)
+            conn.execute(
+                "UPDATE incident SET body = ? WHERE id = ?",
+                (encode_incident(incident), incident_id),
+            )
+            conn.executemany(
+                _UPSERT_ALERT,
+                [(incident_id, a.fingerprint, encode_alert(a)) for a in incident.alerts.values()],
+            )
+        conn.execute(f"PRAGMA user_version = {_ALERTS_APART}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +219,7 @@ class CommitRows:
 
     group: str
     incidents: list[tuple[str, int, str, str | None, int, bytes]]
+    alerts: list[tuple[str, str, bytes]]
     heads: list[tuple[str, str | None, str]]
     events: list[tuple[str, bytes]]
     cursor: str | None
@@ -132,6 +233,9 @@ class CommitRows:
             incidents=[
                 (i.id, i.version, i.state.value, i.service, micros(i.opened_at), encode_incident(i))
                 for i in commit.incidents
+            ],
+            alerts=[
+                (w.incident_id, w.alert.fingerprint, encode_alert(w.alert)) for w in commit.alerts
             ],
             heads=[(h.group_key, h.expected, h.incident_id) for h in commit.heads],
             events=[(e.incident_id, encode_event(e)) for e in commit.events],
@@ -157,6 +261,7 @@ class CommitRows:
             if current != expected:
                 raise VersionConflict(f"group {group_key} points to {current}, not {expected}")
         conn.executemany(_UPSERT_INCIDENT, self.incidents)
+        conn.executemany(_UPSERT_ALERT, self.alerts)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
         conn.executemany(
             "INSERT INTO incident_event (incident_id, body) VALUES (?, ?)", self.events

@@ -12,7 +12,14 @@ import pytest
 
 from core.errors import StoreUnavailable
 from core.incident import OPEN_STATES, Incident, IncidentState, transition
-from core.store import CorrelationCommit, GroupHead, IncidentQuery, Store, VersionConflict
+from core.store import (
+    CorrelationCommit,
+    GroupHead,
+    IncidentQuery,
+    Store,
+    VersionConflict,
+    every_alert,
+)
 from core.store.sqlite import SQLiteStore
 from tests.contract.builders import T0, StoreOpener, make_alert, make_event, make_incident
 
@@ -25,6 +32,7 @@ def opening(*incidents: Incident) -> CorrelationCommit:
         GROUP,
         incidents=incidents,
         heads=tuple(GroupHead(i.group_key, None, i.id) for i in incidents),
+        alerts=every_alert(*incidents),
     )
 
 
@@ -83,7 +91,9 @@ async def test_stale_version_raises_and_writes_nothing_of_the_commit(
     entries = await store.claim(GROUP, "m1", 10)
     history = [make_incident(1, version=v, title=f"version {v}") for v in range(1, stored + 1)]
     for version in history:
-        await store.commit(CorrelationCommit(GROUP, incidents=(version,)))
+        await store.commit(
+            CorrelationCommit(GROUP, incidents=(version,), alerts=every_alert(version))
+        )
     fresh = make_incident(2)
     stale = make_incident(1, version=attempted, title="stale")
 
@@ -96,6 +106,7 @@ async def test_stale_version_raises_and_writes_nothing_of_the_commit(
                 heads=(GroupHead(fresh.group_key, None, fresh.id),),
                 events=(make_event(fresh, 1), make_event(stale, 2)),
                 consumed=tuple(entry.cursor for entry in entries),
+                alerts=every_alert(fresh, stale),
             )
         )
 
@@ -120,12 +131,22 @@ async def test_group_head_moves_only_from_where_the_commit_expects(store: Store)
     # A head that points elsewhere than the writer read.
     with pytest.raises(VersionConflict):
         await store.commit(
-            CorrelationCommit(GROUP, incidents=(second,), heads=(GroupHead("g", "inc-9999", "x"),))
+            CorrelationCommit(
+                GROUP,
+                incidents=(second,),
+                heads=(GroupHead("g", "inc-9999", "x"),),
+                alerts=every_alert(second),
+            )
         )
     after_conflicts = await store.incident_for_group("g")
     created_by_conflicts = await store.get_incident(second.id)
     await store.commit(
-        CorrelationCommit(GROUP, incidents=(second,), heads=(GroupHead("g", first.id, second.id),))
+        CorrelationCommit(
+            GROUP,
+            incidents=(second,),
+            heads=(GroupHead("g", first.id, second.id),),
+            alerts=every_alert(second),
+        )
     )
 
     assert after_conflicts == first
@@ -156,6 +177,7 @@ async def test_timeline_keeps_the_order_events_were_committed_in(store: Store) -
             incidents=(one, two),
             # Out of time order on purpose: the timeline keeps commit order.
             events=(make_event(one, 3), make_event(two, 1), make_event(one, 1, kind="opened")),
+            alerts=every_alert(one, two),
         )
     )
     await store.commit(
@@ -186,6 +208,7 @@ async def test_commit_advances_the_group_with_its_incidents(store: Store) -> Non
             heads=(GroupHead(incident.group_key, None, incident.id),),
             events=(make_event(incident, 1),),
             consumed=tuple(entry.cursor for entry in entries[:2]),
+            alerts=every_alert(incident),
         )
     )
 
@@ -202,6 +225,7 @@ async def test_incidents_survive_close_and_reopen(open_store: StoreOpener) -> No
             incidents=(incident,),
             heads=(GroupHead(incident.group_key, None, incident.id),),
             events=(make_event(incident, 1),),
+            alerts=every_alert(incident),
         )
     )
     await first.close()
@@ -298,7 +322,9 @@ async def test_list_incidents_finds_rare_matches_among_many(store: Store) -> Non
     incidents = [
         make_incident(n, service="rare" if n % 50 == 0 else "common") for n in range(1, 251)
     ]
-    await store.commit(CorrelationCommit(GROUP, incidents=tuple(incidents)))
+    await store.commit(
+        CorrelationCommit(GROUP, incidents=tuple(incidents), alerts=every_alert(*incidents))
+    )
 
     found = await store.list_incidents(IncidentQuery(service="rare", limit=10))
 
