@@ -260,6 +260,26 @@ class TocsinProcess:
         """Returns once the running server answers ``GET /-/ready`` with 200 (its store works)."""
         await self._process.wait_ready(f"{self.url}/-/ready", deadline_seconds)
 
+    async def wait_correlator(self, deadline_seconds: float = START_DEADLINE_SECONDS) -> None:
+        """Returns once the correlator child answers: its metrics appear in ``/metrics``.
+
+        ``/-/ready`` says the server takes alerts; its correlator starts alongside, a
+        moment later, and a test about who correlates what must wait for it.
+        """
+
+        async def child_reports() -> bool | None:
+            async with (
+                aiohttp.ClientSession(timeout=_PROBE_TIMEOUT) as session,
+                session.get(f"{self.url}/metrics") as response,
+            ):
+                text = await response.text()
+            return True if "tocsin_correlator_entries_total" in text else None
+
+        try:
+            await poll_until(child_reports, deadline_seconds, interval=0.05)
+        except TimeoutError as exc:
+            raise TimeoutError(self.describe("the correlator child did not report")) from exc
+
     def kill(self) -> None:
         """Crashes the server with SIGKILL: no shutdown code runs."""
         self._process.kill()

@@ -83,6 +83,9 @@ async def test_two_replicas_correlate_like_one(
     alone = await run([single], events, single_url)
     single.kill()
     replicas = [await start_tocsin(double_url, *args), await start_tocsin(double_url, *args)]
+    for replica in replicas:
+        # Both correlators must be up before the stream starts, or one takes it all.
+        await replica.wait_correlator()
     together = await run(replicas, events, double_url)
     assert together == alone
     assert all(count == 1 for count, _ in together.values())
