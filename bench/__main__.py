@@ -2,7 +2,9 @@
 
 For every (workload, target) pair: a fresh server in a fresh temp dir, a warm-up, one wrk
 run from a separate process, then the server's peak memory, and the server is stopped.
-Prints a table and the Tocsin/Alertmanager ratios; writes everything to
+Tocsin runs with ingest alone, and again (``-correlating`` targets) with its correlator
+child on, whose progress is sampled from ``/metrics`` (bench/pipeline.py). Prints a
+table, the pipeline table and the Tocsin/Alertmanager ratios; writes everything to
 bench/results/latest.json. Then it measures the correlation stage in-process
 (``python -m bench correlation``, bench/correlation.py; ``--no-correlation`` skips it) and
 merges those figures into the same file. See bench/README.md for how to read the numbers.
@@ -30,7 +32,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import correlation
+from bench import correlation, pipeline
+from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
     ALERTMANAGER,
@@ -38,7 +41,11 @@ from bench.servers import (
     TARGET_NAMES,
     Deployment,
     ServerError,
+    child_pids,
+    command_line,
     deploy,
+    process_tree_cpu_s,
+    process_usage,
 )
 from bench.workloads import INGEST_PATH, WORKLOAD_NAMES, Workload, prepare
 from bench.wrk import WRK, WrkError, WrkResult, run_wrk
@@ -46,6 +53,7 @@ from bench.wrk import WRK, WrkError, WrkResult, run_wrk
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _WARMUP_DEADLINE_S = 120.0
 _REFERENCE = "alertmanager"
+_TARGET_WIDTH = max(len(name) for name in TARGET_NAMES)
 
 
 class WarmupError(RuntimeError):
@@ -71,6 +79,7 @@ class RunResult:
     server_rss_after_warmup_kb: int = 0
     server_peak_rss_kb: int = 0
     redis_peak_rss_kb: int | None = None
+    # The server and its children (the correlator of a -correlating target).
     server_cpu_s: float = 0.0
     redis_cpu_s: float | None = None
     wrk_cpu_s: float = 0.0
@@ -78,6 +87,10 @@ class RunResult:
     other_cpu_s: float = 0.0
     profiled: bool = False
     profile: dict[str, Any] | None = None
+    # -correlating targets only: the correlator child, and how it kept up (bench/pipeline.py).
+    correlator_cpu_s: float | None = None
+    correlator_peak_rss_kb: int | None = None
+    pipeline: PipelineResult | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if results[-1].error:
                 _say(f"  FAILED: {results[-1].error}")
     print(_table(results))
+    print(pipeline.table(results, _TARGET_WIDTH))
     print(_ratios(results))
     for result in results:
         if result.profile is not None:
@@ -198,7 +212,12 @@ def _measure(
     py_spy: str | None,
 ) -> None:
     server, helpers = deployment.server, deployment.helpers
-    server_before = server.usage()
+    reader = MetricsReader(deployment.base_url) if deployment.correlating else None
+    if reader is not None:
+        # Start from a correlator that has caught up with the warm-up's entries.
+        result.pipeline = PipelineResult(warmup_catch_up_s=pipeline.settle(reader))
+    correlator = _correlator_pid(server.pid) if deployment.correlating else None
+    tree_before = process_tree_cpu_s(server.pid)
     helpers_before = [h.usage() for h in helpers]
     busy_before = _machine_busy_s()
     profile_path = args.output.parent / f"profile-{workload.name}-{deployment.target}.txt"
@@ -208,7 +227,10 @@ def _measure(
         else nullcontext()
     )
     profile_path.parent.mkdir(parents=True, exist_ok=True)
-    with profiling:
+    no_samples: list[Sample] = []
+    sampler = pipeline.sampling(reader) if reader is not None else nullcontext(no_samples)
+    with profiling, sampler as samples:
+        wrk_started = time.monotonic()
         run = run_wrk(
             deployment.base_url + INGEST_PATH,
             workload.script,
@@ -217,24 +239,48 @@ def _measure(
             threads=args.threads,
             timeout_s=args.timeout,
         )
+        wrk_ended = time.monotonic()  # before the sampling thread's last scrape is joined
     busy_s = _machine_busy_s() - busy_before
     for process in (server, *helpers):
         if not process.alive():
             raise ServerError(f"{process.name} died during the run:\n{process.log_tail()}")
     server_after = server.usage()
+    tree_after = process_tree_cpu_s(server.pid)
     helpers_after = [h.usage() for h in helpers]
     _fill(result, run, workload)
     result.server_peak_rss_kb = server_after.peak_rss_kb
-    result.server_cpu_s = server_after.cpu_s - server_before.cpu_s
+    result.server_cpu_s = sum(cpu - tree_before.get(pid, 0.0) for pid, cpu in tree_after.items())
+    if correlator is not None and correlator in tree_after:
+        result.correlator_cpu_s = tree_after[correlator] - tree_before.get(correlator, 0.0)
     helper_cpu = sum(a.cpu_s - b.cpu_s for a, b in zip(helpers_after, helpers_before, strict=True))
     if helpers:
         result.redis_peak_rss_kb = max(a.peak_rss_kb for a in helpers_after)
         result.redis_cpu_s = helper_cpu
     result.other_cpu_s = max(0.0, busy_s - result.server_cpu_s - helper_cpu - run.cpu_s)
+    if reader is not None and result.pipeline is not None:
+        pipeline.finish(result.pipeline, reader, samples, wrk_started, wrk_ended)
+        reader.close()
+        # Read after the catch-up, which is part of the correlator's work; it may have
+        # been restarted, so look for it again.
+        caught_up = process_tree_cpu_s(server.pid)
+        if correlator in caught_up and correlator in tree_after:
+            result.pipeline.catch_up_cpu_s = caught_up[correlator] - tree_after[correlator]
+        correlator = _correlator_pid(server.pid)
+        if correlator is not None:
+            result.correlator_peak_rss_kb = process_usage(correlator).peak_rss_kb
     if isinstance(profiling, nullcontext):
         return
     result.profiled = True
     result.profile = asdict(summarise(profile_path))
+
+
+def _correlator_pid(server_pid: int) -> int | None:
+    # `tocsin serve` starts `python -m tocsin.cli correlate ...`; an older tree
+    # (--tocsin-tree) correlates in its own process and has no such child.
+    for pid in child_pids(server_pid):
+        if "correlate" in command_line(pid):
+            return pid
+    return None
 
 
 def _fill(result: RunResult, run: WrkResult, workload: Workload) -> None:
@@ -279,27 +325,27 @@ def _connection(host: str, port: int) -> Iterator[http.client.HTTPConnection]:
 
 def _table(results: Sequence[RunResult]) -> str:
     header = (
-        f"{'workload':<8} {'target':<14} {'alerts/s':>9} {'req/s':>7} {'p50 ms':>7} "
+        f"{'workload':<8} {'target':<{_TARGET_WIDTH}} {'alerts/s':>9} {'req/s':>7} {'p50 ms':>7} "
         f"{'p99 ms':>8} {'non-2xx':>7} {'sockerr':>7} {'peak RSS':>9} {'Redis RSS':>9} "
         f"{'srv CPU':>7} {'others':>6}"
     )
     lines = ["", header, "-" * len(header)]
     for r in results:
         if r.error:
-            lines.append(f"{r.workload:<8} {r.target:<14} FAILED: {_gist(r.error)}")
+            lines.append(f"{r.workload:<8} {r.target:<{_TARGET_WIDTH}} FAILED: {_gist(r.error)}")
             continue
         redis = "-" if r.redis_peak_rss_kb is None else _mib(r.redis_peak_rss_kb)
         server_cpu = _percent(r.server_cpu_s, r.duration_s)
         other_cpu = _percent(r.other_cpu_s, r.duration_s)
         lines.append(
-            f"{r.workload:<8} {r.target:<14} {r.alerts_per_s:>9,.0f} {r.requests_per_s:>7,.0f} "
-            f"{r.latency_ms['p50']:>7.1f} {r.latency_ms['p99']:>8.1f} {r.non_2xx:>7} "
-            f"{r.failed_requests:>7} {_mib(r.server_peak_rss_kb):>9} {redis:>9} "
+            f"{r.workload:<8} {r.target:<{_TARGET_WIDTH}} {r.alerts_per_s:>9,.0f} "
+            f"{r.requests_per_s:>7,.0f} {r.latency_ms['p50']:>7.1f} {r.latency_ms['p99']:>8.1f} "
+            f"{r.non_2xx:>7} {r.failed_requests:>7} {_mib(r.server_peak_rss_kb):>9} {redis:>9} "
             f"{server_cpu:>7} {other_cpu:>6}" + ("  (profiled)" if r.profiled else "")
         )
     lines.append(
-        "peak RSS = server VmHWM; CPU columns = % of one core over the run "
-        "(srv = server, others = rest of the machine minus server, Redis and wrk)"
+        "peak RSS = server VmHWM; CPU columns = % of one core over the run (srv = server "
+        "and its correlator child, others = rest of the machine minus server, Redis and wrk)"
     )
     return "\n".join(lines)
 
@@ -317,9 +363,11 @@ def _ratios(results: Sequence[RunResult]) -> str:
                 continue
             throughput = run.alerts_per_s / reference.alerts_per_s
             p99 = run.latency_ms["p99"] / reference.latency_ms["p99"]
-            memory = run.server_peak_rss_kb / reference.server_peak_rss_kb
+            # Tocsin's memory is that of both its processes (the sum of their peaks).
+            rss_kb = run.server_peak_rss_kb + (run.correlator_peak_rss_kb or 0)
+            memory = rss_kb / reference.server_peak_rss_kb
             lines.append(
-                f"  {workload:<8} {target:<14} alerts/s x{throughput:.2f}"
+                f"  {workload:<8} {target:<{_TARGET_WIDTH}} alerts/s x{throughput:.2f}"
                 f"   p99 x{p99:.2f}   peak RSS x{memory:.2f}"
             )
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 Every process is started by ``Deployment`` context managers that stop it on exit, even on
 error; children also get SIGKILL from the kernel if the bench process itself dies. Memory
 and CPU come from ``/proc/PID``: ``VmHWM`` is the peak resident set since the process
-started, read just before it is stopped.
+started, read just before it is stopped. A ``-correlating`` target is Tocsin with its
+correlator child on; its CPU is summed over the process tree (``process_tree_cpu_s``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from pathlib import Path
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 REDIS_SERVER = "/usr/bin/redis-server"
-TARGET_NAMES = ("tocsin-sqlite", "tocsin-redis", "alertmanager")
+CORRELATING_SUFFIX = "-correlating"
+TARGET_NAMES = (
+    "tocsin-sqlite",
+    "tocsin-sqlite" + CORRELATING_SUFFIX,
+    "tocsin-redis",
+    "tocsin-redis" + CORRELATING_SUFFIX,
+    "alertmanager",
+)
 AUTH_ENV_VARIABLE = "TOCSIN_BENCH_TOKEN"
 
 START_DEADLINE_S = 30.0
@@ -121,12 +129,16 @@ class ManagedProcess:
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """A running target: where to send requests, the server process, and helpers (Redis)."""
+    """A running target: where to send requests, the server process, and helpers (Redis).
+
+    ``correlating``: Tocsin runs its correlator (as a child process of ``server``).
+    """
 
     target: str
     base_url: str
     server: ManagedProcess
     helpers: tuple[ManagedProcess, ...] = ()
+    correlating: bool = False
 
 
 def process_usage(pid: int) -> ProcessUsage:
@@ -137,15 +149,54 @@ def process_usage(pid: int) -> ProcessUsage:
             key, _, rest = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(rest.split()[0])
+    # A process that exited but was not yet reaped has no Vm* lines: report 0, not a crash.
+    return ProcessUsage(
+        rss_kb=values.get("VmRSS", 0), peak_rss_kb=values.get("VmHWM", 0), cpu_s=_cpu_s(pid)
+    )
+
+
+def process_tree_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds so far of ``pid`` and of every live descendant, by process id.
+
+    Subtract two readings per pid: a child that exits in between takes its CPU with it.
+    """
+    seconds: dict[int, float] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            seconds[current] = _cpu_s(current)
+            pending += child_pids(current)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited while we looked
+    return seconds
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of ``pid``, from ``/proc/PID/task/*/children`` (Linux >= 3.5)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # the thread ended
+    return children
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments ``pid`` was started with; empty if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         # Fields after the parenthesised command name; utime and stime are fields 14, 15.
         fields = stat.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu_s = (int(fields[11]) + int(fields[12])) / ticks
-    # A process that exited but was not yet reaped has no Vm* lines: report 0, not a crash.
-    return ProcessUsage(
-        rss_kb=values.get("VmRSS", 0), peak_rss_kb=values.get("VmHWM", 0), cpu_s=cpu_s
-    )
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -165,18 +216,22 @@ def deploy(
     ``tocsin_tree`` runs Tocsin from another source tree (e.g. a ``git archive`` of an
     older commit) instead of the installed one, to compare before and after a change.
     """
+    if target not in TARGET_NAMES:
+        raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGET_NAMES)}")
+    correlating = target.endswith(CORRELATING_SUFFIX)
+    base = target.removesuffix(CORRELATING_SUFFIX)
     with ExitStack() as stack:
-        if target == "tocsin-sqlite":
-            server = stack.enter_context(
-                _tocsin(workdir, f"sqlite://{workdir / 'bench.db'}", token, tocsin_tree)
-            )
-            yield Deployment(target, _url(server), server.process)
-        elif target == "tocsin-redis":
+        if base == "tocsin-sqlite":
+            store = f"sqlite://{workdir / 'bench.db'}"
+            server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree, correlating))
+            yield Deployment(target, _url(server), server.process, (), correlating)
+        elif base == "tocsin-redis":
             redis_listening = stack.enter_context(redis(workdir))
             store = f"redis://127.0.0.1:{redis_listening.port}/0"
-            server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree))
-            yield Deployment(target, _url(server), server.process, (redis_listening.process,))
-        elif target == "alertmanager":
+            server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree, correlating))
+            helpers = (redis_listening.process,)
+            yield Deployment(target, _url(server), server.process, helpers, correlating)
+        elif base == "alertmanager":
             server = stack.enter_context(_alertmanager(workdir))
             yield Deployment(target, _url(server), server.process)
         else:
@@ -194,7 +249,9 @@ def _url(server: _Listening) -> str:
 
 
 @contextmanager
-def _tocsin(workdir: Path, store: str, token: str, tree: Path | None) -> Iterator[_Listening]:
+def _tocsin(
+    workdir: Path, store: str, token: str, tree: Path | None, correlating: bool
+) -> Iterator[_Listening]:
     rules = workdir / "rules.yml"
     rules.write_text(_RULES_YAML)
     port = free_port()
@@ -204,9 +261,14 @@ def _tocsin(workdir: Path, store: str, token: str, tree: Path | None) -> Iterato
         "--rules", str(rules), "--store", store,
         "--log-level", "warning",
     ]  # fmt: skip
-    # Ingest is measured alone, as Alertmanager's API is: the correlator would share the
-    # process' one Python thread. `python -m bench correlation` measures the correlator.
-    env = {**os.environ, AUTH_ENV_VARIABLE: token, "TOCSIN_CORRELATE": "false"}
+    env = {**os.environ, AUTH_ENV_VARIABLE: token}
+    if correlating:
+        # The whole pipeline, as deployed: the correlator in a child process of its own.
+        env |= {"TOCSIN_CORRELATE": "true", "TOCSIN_CORRELATOR_MODE": "process"}
+    else:
+        # Ingest alone, as Alertmanager's API is measured. `python -m bench correlation`
+        # measures the correlator in-process; the -correlating targets, end to end.
+        env["TOCSIN_CORRELATE"] = "false"
     if tree is not None:
         # sys.path (cwd for -m, then PYTHONPATH) is searched before the editable install.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
