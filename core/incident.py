@@ -108,6 +108,11 @@ class Incident:
     muted: bool = False
     public: bool = False
     components: tuple[str, ...] = ()
+    # When the correlator's sweep must next look at the incident (an alert's endsAt, a
+    # resolve delay or flap hold-down ending, a hold to release); None: nothing time-based
+    # is pending. The correlator sets it, earlier than needed if it must (the sweep then
+    # just computes it again), never later. The stores index it: IncidentQuery.sweep_due_by.
+    sweep_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:

@@ -132,12 +132,23 @@ class CorrelationCommit:
 
 @dataclass(frozen=True, slots=True)
 class IncidentQuery:
-    """Which incidents to list: by state, service and opening time; newest first."""
+    """Which incidents to list: by state, service, opening time and sweep time.
+
+    Every filter given must hold (None: any). ``opened_after`` includes its instant,
+    ``opened_before`` excludes it. ``sweep_due_by`` selects the incidents whose
+    ``sweep_at`` is set and not after that instant, the work of the correlator's sweep,
+    which the stores find through an index rather than by reading every open incident.
+
+    Newest first by opening time, then id, descending; with ``sweep_due_by``, most
+    overdue first: by ``sweep_at``, then id, ascending, so that a ``limit`` keeps the
+    incidents that have waited longest. ``limit`` counts incidents selected.
+    """
 
     states: frozenset[IncidentState] | None = None
     service: str | None = None
     opened_after: datetime | None = None
     opened_before: datetime | None = None
+    sweep_due_by: datetime | None = None
     limit: int = 100
 
 
@@ -153,7 +164,7 @@ class IncidentStore(Protocol):
         ...
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Returns the incidents the query selects, newest first."""
+        """Returns the incidents the query selects, in the query's order."""
         ...
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:

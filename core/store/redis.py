@@ -221,7 +221,7 @@ class RedisStore:
         return await self._incidents.incident_for_group(group_key)
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Returns the incidents the query selects, newest first by opening time, then id."""
+        """Returns the incidents the query selects, in the order IncidentQuery describes."""
         return await self._incidents.list_incidents(query)
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:

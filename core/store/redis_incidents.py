@@ -1,6 +1,6 @@
 """The incident half of the Redis store: incidents with their alerts, timelines, silences.
 
-``redis_scripts`` has the key layout and the Lua script that commits. Reading an
+``redis_scripts`` has the key layout and the Lua scripts that write. Reading an
 incident takes its hash and its alerts hash in one MULTI/EXEC, so the two come from
 the same commit.
 """
@@ -23,7 +23,7 @@ from core.codec import (
 from core.incident import Incident, IncidentEvent
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
-from core.store.redis_scripts import COMMIT_LUA, RedisKeys, commit_arguments
+from core.store.redis_scripts import COMMIT_LUA, INDEX_OLDER_LUA, RedisKeys, commit_arguments
 from core.store.redis_support import text, translated
 from core.timestamps import micros
 
@@ -39,6 +39,8 @@ class RedisIncidents:
         self._keys = keys
         self._client = client
         self._commit_script: AsyncScript | None = None
+        # Whether the sweep index is known to hold every incident an earlier Tocsin stored.
+        self._sweep_ready = False
 
     async def commit(self, commit: CorrelationCommit) -> None:
         """Runs the commit script; raises VersionConflict if a version or head moved."""
@@ -66,40 +68,98 @@ class RedisIncidents:
         return None if incident_id is None else await self.get_incident(text(incident_id))
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Returns the incidents the query selects, newest first by opening time, then id.
+        """Returns the incidents the query selects, in the order IncidentQuery describes.
 
-        The sorted set by opening time answers the time range; state and service are
-        filtered here, page by page, on the incidents' own fields, before their alerts are
-        read. That reads every incident of the range in the worst case, which is fine
+        A sorted set gives the candidates in that order: by opening time, which answers
+        the time range too, or with ``sweep_due_by`` the sweep index up to that instant,
+        so that the sweep reads the due incidents only. The other filters apply here, page
+        by page, on the incidents' own fields, before their alerts are read. By opening
+        time that reads every incident of the range in the worst case, which is fine
         while incidents number thousands, not millions.
         """
         if query.limit <= 0 or query.states == frozenset():
             return []
         client = self._client()
-        newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
-        oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
-        filtered = query.states is not None or query.service is not None
+        filtered = _filtered_here(query)
         page = max(query.limit, _LIST_PAGE) if filtered else query.limit
         found: dict[str, Incident] = {}
         offset = 0
         with translated("list incidents"):
+            if query.sweep_due_by is not None:
+                await self._index_older_incidents(client)
             while len(found) < query.limit:
-                members = await client.zrevrangebyscore(
-                    self._keys.opened, newest, oldest, start=offset, num=page
-                )
-                offset += len(members)
-                # Without withscores, redis-py gives the bare members.
-                ids = [text(member) for member in members if isinstance(member, bytes | str)]
+                ids = await self._candidates(client, query, offset, page)
+                offset += len(ids)
+                selected = ids
                 if filtered:
                     heads = await self._read(client, ids, with_alerts=False)
-                    ids = [i.id for i in heads if i is not None and _selects(query, i)]
-                # Selected again: an incident may have changed since the filter read it.
-                for incident in await self._read(client, ids, with_alerts=True):
+                    selected = [i.id for i in heads if i is not None and _selects(query, i)]
+                # Selected again: an incident may have changed since it was listed or filtered.
+                for incident in await self._read(client, selected, with_alerts=True):
                     if incident is not None and _selects(query, incident):
                         found.setdefault(incident.id, incident)
-                if len(members) < page:
+                if len(ids) < page:
                     break
         return list(found.values())[: query.limit]
+
+    async def _candidates(
+        self, client: Redis, query: IncidentQuery, offset: int, count: int
+    ) -> list[str]:
+        """Returns the ids of one page of the sorted set that orders the query's incidents."""
+        if query.sweep_due_by is None:
+            newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
+            oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
+            members = await client.zrevrangebyscore(
+                self._keys.opened, newest, oldest, start=offset, num=count
+            )
+        else:
+            due = micros(query.sweep_due_by)
+            members = await client.zrangebyscore(
+                self._keys.sweep, "-inf", due, start=offset, num=count
+            )
+        # Without withscores, redis-py gives the bare members.
+        return [text(member) for member in members if isinstance(member, bytes | str)]
+
+    async def _index_older_incidents(self, client: Redis) -> None:
+        """Puts every incident an earlier Tocsin stored into the sweep index, once.
+
+        Done on the first query by sweep time, not when the store opens, because opening
+        does not wait for Redis. ZSCAN returns every incident there all along; any created
+        meanwhile is written by a commit, which indexes it. Several stores doing it at once
+        add the same entries (see :data:`INDEX_OLDER_LUA`).
+        """
+        if self._sweep_ready:
+            return
+        if not await client.exists(self._keys.sweep_ready):
+            script = client.register_script(INDEX_OLDER_LUA)
+            cursor = 0
+            while True:
+                cursor, pairs = await client.zscan(self._keys.opened, cursor, count=_LIST_PAGE)
+                ids = [text(member) for member, _ in pairs if isinstance(member, bytes | str)]
+                await self._index_older(client, script, ids)
+                if cursor == 0:
+                    break
+            await client.set(self._keys.sweep_ready, 1)
+        self._sweep_ready = True
+
+    async def _index_older(self, client: Redis, script: AsyncScript, ids: Sequence[str]) -> None:
+        """Indexes those of the incidents that read back with a sweep_at, if not indexed."""
+        if not ids:
+            return
+        async with client.pipeline(transaction=False) as pipe:
+            for incident_id in ids:
+                pipe.hmget(self._keys.incident(incident_id), "version", "record", "body")
+            replies: list[Any] = await pipe.execute()
+        keys: list[str] = [self._keys.sweep]
+        args: list[str | int] = []
+        for version, record, body in replies:
+            incident = _incident(record, body, ())
+            if version is None or incident is None or incident.sweep_at is None:
+                continue
+            keys.append(self._keys.incident(incident.id))
+            args += [incident.id, text(version), micros(incident.sweep_at)]
+        if args:
+            await script(keys=keys, args=args, client=client)
 
     async def _read(
         self, client: Redis, ids: Sequence[str], *, with_alerts: bool
@@ -167,8 +227,24 @@ def _incident(record: bytes | None, body: bytes | None, alerts: Iterable[bytes])
     return decode_incident(record, [*inline_alerts(body), *alerts])
 
 
+def _filtered_here(query: IncidentQuery) -> bool:
+    """Tells whether the query has filters that the sorted set it reads does not answer."""
+    if query.states is not None or query.service is not None:
+        return True
+    # The sweep index knows nothing of opening times.
+    opened = query.opened_after is not None or query.opened_before is not None
+    return query.sweep_due_by is not None and opened
+
+
 def _selects(query: IncidentQuery, incident: Incident) -> bool:
-    """Tells whether the incident has a state and service the query asks for."""
+    """Tells whether the incident passes every filter of the query."""
     if query.states is not None and incident.state not in query.states:
         return False
-    return query.service is None or incident.service == query.service
+    if query.service is not None and incident.service != query.service:
+        return False
+    if query.opened_after is not None and incident.opened_at < query.opened_after:
+        return False
+    if query.opened_before is not None and incident.opened_at >= query.opened_before:
+        return False
+    due = query.sweep_due_by
+    return due is None or (incident.sweep_at is not None and incident.sweep_at <= due)

@@ -1,4 +1,4 @@
-"""The Redis key layout for incidents and silences, and the Lua script that commits.
+"""The Redis key layout for incidents and silences, and the Lua scripts that write them.
 
 Keys, after the store's prefix::
 
@@ -8,12 +8,22 @@ Keys, after the store's prefix::
     incident:{id}:events   list: the timeline, oldest first
     group:{group_key}      string: the id of the group's head incident
     incidents:opened       sorted set: incident ids scored by opened_at in microseconds
+    incidents:sweep        sorted set: incident ids scored by sweep_at in microseconds, if set
+    incidents:sweep:ready  string: set once incidents:sweep holds every older incident too
     silences               hash: silence id -> body
 
 (JSON as core.codec writes it.) An incident written before alerts were kept apart has a
 ``body`` field instead of ``record``: the whole incident, its alerts inline. A commit
 leaves that field alone; readers take the alerts it holds, and any newer one in the
 alerts hash over them, and the incident's own fields from ``record`` once there is one.
+
+An incident written before ``incidents:sweep`` existed is not in it, though it reads back
+(core.codec) as due at its opening when it is open. Two things put it there: the commit
+of any change to it, which keeps the set for the incidents it writes; and, for those no
+commit touches, :data:`INDEX_OLDER_LUA`, which the first query by sweep time of each
+store runs over every incident, unless ``incidents:sweep:ready`` says that a store already
+did it all. Replicas of an earlier Tocsin that still commit after that do not keep the set:
+upgrade them all together, or delete ``incidents:sweep:ready`` once they are upgraded.
 
 A correlation commit is one EVALSHA of :data:`COMMIT_LUA`: Redis runs a script without
 interleaving other commands, so the version and head checks and all the writes, XACK
@@ -30,29 +40,31 @@ from core.codec import encode_alert, encode_event, encode_incident
 from core.store import CorrelationCommit
 from core.timestamps import micros
 
-# KEYS: stream, opened index, then one incident hash per incident, one alerts hash per
-#       incident, one head key per head, one events list per incident that gets events.
+# KEYS: stream, opened index, sweep index, then one incident hash per incident, one alerts
+#       hash per incident, one head key per head, one events list per incident that gets
+#       events.
 # ARGV: group, number of incidents, heads, event lists and consumed positions; then
-#       per incident (id, version, opened micros, record, number of alerts written); per
-#       head (has expected, expected, new id); per incident its alerts (fingerprint, body
-#       pairs); per event list (count, bodies...); then the consumed positions.
+#       per incident (id, version, opened micros, record, number of alerts written, sweep
+#       micros or "" for none); per head (has expected, expected, new id); per incident its
+#       alerts (fingerprint, body pairs); per event list (count, bodies...); then the
+#       consumed positions.
 COMMIT_LUA = """
 local group = ARGV[1]
 local n_incidents = tonumber(ARGV[2])
 local n_heads = tonumber(ARGV[3])
 local n_lists = tonumber(ARGV[4])
 local n_consumed = tonumber(ARGV[5])
-local incident_arg, incident_key = 6, 3
+local incident_arg, incident_key = 6, 4
 local alerts_key = incident_key + n_incidents
-local head_arg, head_key = incident_arg + 5 * n_incidents, alerts_key + n_incidents
+local head_arg, head_key = incident_arg + 6 * n_incidents, alerts_key + n_incidents
 local alert_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
 local list_arg = alert_arg
 for i = 0, n_incidents - 1 do
-    list_arg = list_arg + 2 * tonumber(ARGV[incident_arg + 5 * i + 4])
+    list_arg = list_arg + 2 * tonumber(ARGV[incident_arg + 6 * i + 4])
 end
 
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 5 * i
+    local a = incident_arg + 6 * i
     local stored = tonumber(redis.call('HGET', KEYS[incident_key + i], 'version') or '0')
     if stored ~= tonumber(ARGV[a + 1]) - 1 then
         return 'incident ' .. ARGV[a] .. ' is at version ' .. stored
@@ -81,9 +93,14 @@ end
 
 local alert = alert_arg
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 5 * i
+    local a = incident_arg + 6 * i
     redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3])
     redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+    if ARGV[a + 5] == '' then
+        redis.call('ZREM', KEYS[3], ARGV[a])
+    else
+        redis.call('ZADD', KEYS[3], ARGV[a + 5], ARGV[a])
+    end
     -- In slices: unpack() of thousands of arguments would overflow Lua's stack.
     local last = alert + 2 * tonumber(ARGV[a + 4]) - 1
     for first = alert, last, 1000 do
@@ -101,6 +118,21 @@ for i = 0, n_lists - 1 do
         redis.call('RPUSH', KEYS[list_key + i], ARGV[a + j])
     end
     a = a + count + 1
+end
+return 'OK'
+"""
+
+# Puts incidents into the sweep index at the sweep time they read back with (for those an
+# earlier Tocsin stored, their opening when open), unless a commit wrote one since it was
+# read: that commit kept the index, and its word stands.
+# KEYS: sweep index, then one incident hash per incident.
+# ARGV: per incident (id, version as read, sweep micros).
+INDEX_OLDER_LUA = """
+for i = 2, #KEYS do
+    local a = 3 * (i - 2) + 1
+    if redis.call('HGET', KEYS[i], 'version') == ARGV[a + 1] then
+        redis.call('ZADD', KEYS[1], ARGV[a + 2], ARGV[a])
+    end
 end
 return 'OK'
 """
@@ -129,6 +161,16 @@ class RedisKeys:
     def opened(self) -> str:
         """The sorted set of incident ids by opening time."""
         return f"{self.prefix}incidents:opened"
+
+    @property
+    def sweep(self) -> str:
+        """The sorted set of ids of incidents with a sweep_at, by that time."""
+        return f"{self.prefix}incidents:sweep"
+
+    @property
+    def sweep_ready(self) -> str:
+        """The marker that the sweep index holds every incident an earlier Tocsin stored."""
+        return f"{self.prefix}incidents:sweep:ready"
 
     @property
     def silences(self) -> str:
@@ -177,7 +219,7 @@ def commit_arguments(
     alerts: dict[str, list[str | bytes]] = {incident.id: [] for incident in commit.incidents}
     for write in commit.alerts:
         alerts[write.incident_id] += [write.alert.fingerprint, encode_alert(write.alert)]
-    lua_keys = [keys.alerts, keys.opened]
+    lua_keys = [keys.alerts, keys.opened, keys.sweep]
     lua_keys += [keys.incident(i.id) for i in commit.incidents]
     lua_keys += [keys.incident_alerts(i.id) for i in commit.incidents]
     lua_keys += [keys.group(h.group_key) for h in commit.heads]
@@ -192,6 +234,7 @@ def commit_arguments(
     for incident in commit.incidents:
         args += [incident.id, incident.version, micros(incident.opened_at)]
         args += [encode_incident(incident), len(alerts[incident.id]) // 2]
+        args.append("" if incident.sweep_at is None else micros(incident.sweep_at))
     for head in commit.heads:
         has_expected = head.expected is not None
         args += [int(has_expected), head.expected or "", head.incident_id]

@@ -116,7 +116,7 @@ class SQLiteStore:
         except Exception as exc:
             # An incident the migration cannot read: open() must fail, not wait forever.
             loop.call_soon_threadsafe(
-                _fail, ready, StoreError(f"cannot move the alerts of {self._path}"), exc
+                _fail, ready, StoreError(f"cannot bring {self._path} up to date"), exc
             )
             return
         loop.call_soon_threadsafe(_succeed, ready)
@@ -242,7 +242,7 @@ class SQLiteStore:
         return await self._read(lambda conn: sql.read_incident_for_group(conn, group_key))
 
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Returns the incidents the query selects, newest first by opening time, then id."""
+        """Returns the incidents the query selects, in the order IncidentQuery describes."""
         if query.limit <= 0 or query.states == frozenset():
             return []
         return await self._read(lambda conn: sql.read_incidents(conn, query))

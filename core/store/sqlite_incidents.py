@@ -1,9 +1,10 @@
 """SQL for incidents, their timelines, group heads and silences in the SQLite store.
 
 An incident's row holds its own fields; each of its alerts has a row of its own in
-``incident_alert``, so that a commit writes only the alerts that changed. Databases
-from before that kept the alerts inline in the incident's body; :func:`migrate` moves
-them out once, when the store opens.
+``incident_alert``, so that a commit writes only the alerts that changed. Its
+``sweep_at`` column, indexed where set, lists the incidents the correlator's sweep must
+look at. Databases of an earlier Tocsin lack some of that; :func:`migrate` brings them
+up to date once, when the store opens.
 
 :class:`CommitRows` and :func:`migrate` run inside the store's writer thread, the
 ``read_*`` functions on its reader connection within one read transaction each.
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 
 from core.codec import decode_incident, encode_alert, encode_event, encode_incident
-from core.incident import Incident
+from core.incident import OPEN_STATES, Incident
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS incident (
     state TEXT NOT NULL,
     service TEXT,
     opened_at INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    sweep_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
 CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
@@ -67,6 +69,20 @@ ORDER BY seq LIMIT ?
 
 # PRAGMA user_version once every incident keeps its alerts in incident_alert.
 _ALERTS_APART = 1
+# PRAGMA user_version once the incident table has sweep_at, filled and indexed.
+_SWEEP_INDEXED = 2
+
+# Created by migrate(), not SCHEMA: on an older database SCHEMA runs before the column
+# exists. Partial: most incidents, and every closed one, have nothing to sweep.
+_SWEEP_INDEX = """
+CREATE INDEX IF NOT EXISTS incident_by_sweep ON incident (sweep_at, id)
+WHERE sweep_at IS NOT NULL
+"""
+
+# The states come as one JSON array, as the ids of _ALERTS_OF_MANY do.
+_SWEEP_OPEN_AT_ONCE = """
+UPDATE incident SET sweep_at = opened_at WHERE state IN (SELECT value FROM json_each(?))
+"""
 
 _INCIDENT = "SELECT id, body FROM incident WHERE id = ?"
 
@@ -96,9 +112,11 @@ ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, body = excluded.
 """
 
 _UPSERT_INCIDENT = """
-INSERT INTO incident (id, version, state, service, opened_at, body) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO incident (id, version, state, service, opened_at, sweep_at, body)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,
-    service = excluded.service, opened_at = excluded.opened_at, body = excluded.body
+    service = excluded.service, opened_at = excluded.opened_at,
+    sweep_at = excluded.sweep_at, body = excluded.body
 """
 
 _UPSERT_ALERT = """
@@ -136,11 +154,22 @@ def _list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
     if query.opened_before is not None:
         where.append("opened_at < ?")
         params.append(micros(query.opened_before))
+    if query.sweep_due_by is not None:
+        # IS NOT NULL as the partial index incident_by_sweep says, so that it serves.
+        where.append("sweep_at IS NOT NULL AND sweep_at <= ?")
+        params.append(micros(query.sweep_due_by))
     # Only "?" placeholders and fixed column names are formatted into the text.
     sql = "SELECT id, body FROM incident"
+    if query.sweep_due_by is not None:
+        # Left to itself, SQLite prefers incident_by_state for "state IN" and reads every
+        # open incident: the very cost this index exists to save the sweep.
+        sql += " INDEXED BY incident_by_sweep"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
+    if query.sweep_due_by is not None:
+        sql += " ORDER BY sweep_at, id LIMIT ?"
+    else:
+        sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
     params.append(query.limit)
     return sql, tuple(params)
 
@@ -185,27 +214,25 @@ def _assemble(
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Moves the alerts of incidents stored inline by an earlier Tocsin into their own rows.
+    """Brings a database that an earlier Tocsin wrote to today's layout, once.
 
-    Runs once per database, recorded in ``PRAGMA user_version``; a new database has
-    nothing to move. Run it outside any transaction, after :data:`SCHEMA`.
+    Each step runs once per database, recorded in ``PRAGMA user_version``, all in one
+    transaction: the alerts of incidents stored inline move into their own rows; then
+    the incidents get ``sweep_at`` and its index. A new database only gets the index.
+    Run it outside any transaction, after :data:`SCHEMA`.
     """
     (layout,) = conn.execute("PRAGMA user_version").fetchone()
-    if layout >= _ALERTS_APART:
+    if layout >= _SWEEP_INDEXED:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for incident_id, body in conn.execute("SELECT id, body FROM incident").fetchall():
-            incident = decode_incident(body)
-            conn.execute(
-                "UPDATE incident SET body = ? WHERE id = ?",
-                (encode_incident(incident), incident_id),
-            )
-            conn.executemany(
-                _UPSERT_ALERT,
-                [(incident_id, a.fingerprint, encode_alert(a)) for a in incident.alerts.values()],
-            )
-        conn.execute(f"PRAGMA user_version = {_ALERTS_APART}")
+        # Read again under the write lock: another connection may have migrated meanwhile.
+        (layout,) = conn.execute("PRAGMA user_version").fetchone()
+        if layout < _ALERTS_APART:
+            _move_alerts_apart(conn)
+        if layout < _SWEEP_INDEXED:
+            _index_sweep(conn)
+        conn.execute(f"PRAGMA user_version = {_SWEEP_INDEXED}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -213,12 +240,39 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
+def _move_alerts_apart(conn: sqlite3.Connection) -> None:
+    """Moves the alerts of incidents stored inline by an earlier Tocsin into their own rows."""
+    for incident_id, body in conn.execute("SELECT id, body FROM incident").fetchall():
+        incident = decode_incident(body)
+        conn.execute(
+            "UPDATE incident SET body = ? WHERE id = ?",
+            (encode_incident(incident), incident_id),
+        )
+        conn.executemany(
+            _UPSERT_ALERT,
+            [(incident_id, a.fingerprint, encode_alert(a)) for a in incident.alerts.values()],
+        )
+
+
+def _index_sweep(conn: sqlite3.Connection) -> None:
+    """Adds the ``sweep_at`` column if :data:`SCHEMA` did not create it, fills it, indexes it."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(incident)")}
+    if "sweep_at" not in columns:
+        conn.execute("ALTER TABLE incident ADD COLUMN sweep_at INTEGER")
+        # Nobody computed when these incidents need the sweep: decode_incident reads an
+        # open one whose body lacks sweep_at as due at its opening, and the column agrees,
+        # so that the next sweep looks at each and sets a real value.
+        open_states = orjson.dumps(sorted(state.value for state in OPEN_STATES))
+        conn.execute(_SWEEP_OPEN_AT_ONCE, (open_states,))
+    conn.execute(_SWEEP_INDEX)
+
+
 @dataclass(frozen=True, slots=True)
 class CommitRows:
     """A correlation commit encoded as the rows it writes, ready for the writer thread."""
 
     group: str
-    incidents: list[tuple[str, int, str, str | None, int, bytes]]
+    incidents: list[tuple[str, int, str, str | None, int, int | None, bytes]]
     alerts: list[tuple[str, str, bytes]]
     heads: list[tuple[str, str | None, str]]
     events: list[tuple[str, bytes]]
@@ -231,7 +285,15 @@ class CommitRows:
         return cls(
             group=commit.group,
             incidents=[
-                (i.id, i.version, i.state.value, i.service, micros(i.opened_at), encode_incident(i))
+                (
+                    i.id,
+                    i.version,
+                    i.state.value,
+                    i.service,
+                    micros(i.opened_at),
+                    None if i.sweep_at is None else micros(i.sweep_at),
+                    encode_incident(i),
+                )
                 for i in commit.incidents
             ],
             alerts=[

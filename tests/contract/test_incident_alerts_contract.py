@@ -232,7 +232,12 @@ def old_incident() -> Incident:
         ends_at=T0 + timedelta(minutes=3),
     )
     incident = make_incident(1)
-    return replace(incident, alerts={**incident.alerts, resolved.fingerprint: resolved})
+    # Open, and stored before sweep_at existed: due at once, so that the sweep looks at it.
+    return replace(
+        incident,
+        alerts={**incident.alerts, resolved.fingerprint: resolved},
+        sweep_at=incident.opened_at,
+    )
 
 
 async def assert_old_incident_reads_back_and_takes_a_commit(store: Store) -> Incident:
