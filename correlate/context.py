@@ -1,4 +1,4 @@
-"""The typed context that flows through the correlation stages for one log entry."""
+"""The typed context that flows through the correlation stages for one round of log entries."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ class MuteInForce:
 
 @dataclass(frozen=True, slots=True)
 class CorrelationContext:
-    """What the stages know about the entry being correlated.
+    """What the stages know about the entries being correlated (one per alert: see rounds).
 
+    ``positions`` maps each alert's fingerprint to the log position of its entry.
     ``mutes`` maps a fingerprint to why its notifications are muted (silence, maintenance,
     inhibition); ``flaps`` maps a fingerprint to the recent times it changed state.
     ``routes`` remembers the group keys of each alert. Stages add to these with
@@ -37,7 +38,7 @@ class CorrelationContext:
     """
 
     now: datetime
-    position: str
+    positions: Mapping[str, str]
     rules: Rules
     tuning: Tuning
     mutes_in_force: tuple[MuteInForce, ...]
@@ -47,12 +48,12 @@ class CorrelationContext:
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
 
-    def at(self, position: str) -> CorrelationContext:
-        """The context for the log entry at ``position``, with nothing decided about it yet."""
-        # A direct call: dataclasses.replace costs several times more, once per entry.
+    def at(self, positions: Mapping[str, str]) -> CorrelationContext:
+        """The context for entries at ``positions`` (by fingerprint), nothing decided yet."""
+        # A direct call: dataclasses.replace costs several times more, once per round.
         return CorrelationContext(
             self.now,
-            position,
+            positions,
             self.rules,
             self.tuning,
             self.mutes_in_force,

@@ -6,9 +6,10 @@ alert's entries are always correlated in order by one member, while members that
 meet on one incident (``continue`` routes, a lease changing hands) are kept apart by the
 commit's compare-and-set.
 
-Each step claims a batch of log entries, runs every entry through the stages (silence,
-inhibit, dedup, group) against a working set of incidents, and commits the incident
-changes, their timeline events and the consumed positions in one atomic write. If
+Each step claims a batch of log entries, runs them through the stages (silence, inhibit,
+dedup, flap, group, categorise) against a working set of incidents, a round of entries
+at a time (see ``correlate.rounds``), and commits the incident changes, their timeline
+events and the consumed positions in one atomic write. If
 another correlator or an operator changed one of those incidents first, the commit is
 refused and the whole step is redone from fresh reads; nothing is applied twice and no
 update is lost. A sweep, driven by the same clock, handles what time alone decides:
@@ -39,6 +40,7 @@ from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.metrics import CorrelatorMetrics
+from correlate.rounds import round_end
 from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
@@ -194,9 +196,14 @@ class Correlator:
     ) -> None:
         now = self._clock.now()
         working = WorkingSet(self._store, self._heads)
-        base = await self._context(working, now, consumed[0])
-        for entry in entries:
-            await self._pipeline(base.at(entry.cursor), [entry.alert])
+        base = await self._context(working, now)
+        start = 0
+        while start < len(entries):
+            end = await round_end(base, entries, start)
+            run = entries[start:end]
+            positions = {entry.alert.fingerprint: entry.cursor for entry in run}
+            await self._pipeline(base.at(positions), [entry.alert for entry in run])
+            start = end
         commit = working.commit(group, consumed)
         try:
             await self._store.commit(commit)
@@ -208,9 +215,7 @@ class Correlator:
         working.committed(commit)
         self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
 
-    async def _context(
-        self, working: WorkingSet, now: datetime, position: str
-    ) -> CorrelationContext:
+    async def _context(self, working: WorkingSet, now: datetime) -> CorrelationContext:
         rules = self._rules()
         mutes = [
             MuteInForce(
@@ -232,7 +237,7 @@ class Correlator:
         )
         return CorrelationContext(
             now=now,
-            position=position,
+            positions={},
             rules=rules,
             tuning=self._tuning or rules.correlation,
             mutes_in_force=tuple(mutes),
@@ -282,7 +287,7 @@ class Correlator:
         now = self._clock.now()
         await log_missing_heartbeats(self._store, self._rules(), now)
         working = WorkingSet(self._store)
-        ctx = await self._context(working, now, "0")
+        ctx = await self._context(working, now)
         incidents = await self._store.list_incidents(
             IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
         )

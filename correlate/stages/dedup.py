@@ -47,7 +47,7 @@ def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
         and known is not None
         and known.status is alert.status
         and known.muted_by == ctx.mutes.get(alert.fingerprint)
-        and is_after(ctx.position, known.position)
+        and is_after(ctx.positions[alert.fingerprint], known.position)
     )
 
 
@@ -59,7 +59,7 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
             known,
             count=known.count + 1,
             last_seen=ctx.now,
-            position=ctx.position,
+            position=ctx.positions[alert.fingerprint],
             ends_at=alert.ends_at,
         ),
     )

@@ -30,7 +30,9 @@ class FlapStage:
             known = None if head is None else head.alerts.get(alert.fingerprint)
             if known is None:
                 continue  # a new alert has no history yet
-            changed = known.status is not alert.status and is_after(ctx.position, known.position)
+            changed = known.status is not alert.status and is_after(
+                ctx.positions[alert.fingerprint], known.position
+            )
             if not changed and not known.transitions:
                 continue  # a plain resend of a steady alert: nothing to count
             recent = tuple(t for t in known.transitions if t > window_start)

@@ -43,7 +43,11 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
         if not firing:
             return  # nothing to resolve: the alert was never part of an open incident
         incident = _open(ctx, alert, route, group_key)
-    elif head.state is IncidentState.RESOLVED and firing and _changes(head, alert, ctx.position):
+    elif (
+        head.state is IncidentState.RESOLVED
+        and firing
+        and _changes(head, alert, ctx.positions[alert.fingerprint])
+    ):
         incident = transition(head, IncidentState.REOPENED, now)
         ctx.working.event(
             incident,
@@ -106,9 +110,10 @@ def _update_alert(
 ) -> tuple[Incident, IncidentAlert | None]:
     """Returns the incident with the alert's new state, and that state (None: entry too old)."""
     now = ctx.now
+    position = ctx.positions[alert.fingerprint]
     known = incident.alerts.get(alert.fingerprint)
     muted_by = ctx.mutes.get(alert.fingerprint)
-    if known is not None and not is_after(ctx.position, known.position):
+    if known is not None and not is_after(position, known.position):
         return incident, None  # an older entry arriving late never overrides a newer one
     if known is None:
         entry = IncidentAlert(
@@ -118,7 +123,7 @@ def _update_alert(
             first_seen=now,
             last_seen=now,
             count=1,
-            position=ctx.position,
+            position=position,
             ends_at=alert.ends_at,
             muted_by=muted_by,
         )
@@ -141,7 +146,7 @@ def _update_alert(
             status=alert.status,
             last_seen=now,
             count=known.count + 1,
-            position=ctx.position,
+            position=position,
             ends_at=alert.ends_at,
             transitions=transitions,
             muted_by=muted_by,

@@ -1,0 +1,58 @@
+"""Rounds: runs of a step's log entries that the stages can take in one call.
+
+Correlating entry by entry calls every stage once per entry. The stages take lists of
+alerts, so a run of entries can go through them together, provided the outcome is
+exactly that of one entry after the other. Taken together, every entry passes the
+silence, inhibit, dedup and flap stages before any of them is grouped, so those stages
+must not depend on what grouping an earlier entry of the run does. They depend on
+three things it may change:
+
+- the alert's own incident entry: so a round holds at most one entry per fingerprint;
+- the firing alerts inhibition tests against: so an alert that an inhibit rule may
+  target starts a round, when every earlier entry has been grouped;
+- which incident heads its group and whether that incident is open (dedup and flap read
+  the alert's history there): grouping changes these only for an alert whose status
+  disagrees with its group's incident (a firing alert with no open incident opens or
+  reopens one; a resolve may resolve an open one), so such an alert ends its round.
+
+In a storm or a run of resends, a round is a whole step; while groups open and resolve,
+rounds shrink towards single entries, which is what entry-by-entry correlation costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.model import AlertStatus, LogEntry
+from correlate.context import CorrelationContext
+
+
+async def round_end(ctx: CorrelationContext, entries: Sequence[LogEntry], start: int) -> int:
+    """Returns the end (exclusive) of the round of ``entries`` that begins at ``start``.
+
+    The heads it looks at are those the stages will find: no entry it lets into the
+    round before the last one changes them.
+    """
+    rules = ctx.rules
+    routes = ctx.routes
+    working = ctx.working
+    inhibiting = bool(rules.inhibit_rules)
+    seen: set[str] = set()
+    for index in range(start, len(entries)):
+        alert = entries[index].alert
+        fingerprint = alert.fingerprint
+        if fingerprint in seen:
+            return index
+        if (
+            inhibiting
+            and index > start
+            and routes.inhibit_targets(rules, fingerprint, alert.labels)
+        ):
+            return index
+        seen.add(fingerprint)
+        firing = alert.status is AlertStatus.FIRING
+        for _route, group_key in routes.groups(rules, fingerprint, alert.labels):
+            head = await working.head(group_key)
+            if firing is not (head is not None and head.is_open):
+                return index + 1
+    return len(entries)
