@@ -45,9 +45,10 @@ from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
 from correlate.stages.flap import FlapStage
-from correlate.stages.group import GroupStage, release_due, resolve_if_due
+from correlate.stages.group import GroupStage, last_change, release_due, resolve_if_due
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
+from correlate.sweep_due import next_sweep, sweep_after_step
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
 from rules.matchers import parse_matcher
@@ -60,6 +61,8 @@ _MAX_BATCH = 8_000
 _OPEN_SCAN_LIMIT = 100_000
 # How often the firing alerts of other members' incidents are re-read for inhibition.
 _FIRING_REFRESH_SECONDS = 10.0
+# How often the sweep reads every open incident, not only those due (see _sweep_query).
+_FULL_SWEEP_SECONDS = 300.0
 
 log = structlog.get_logger("tocsin.correlate")
 
@@ -123,6 +126,10 @@ class Correlator:
         self._heads = HeadCache()
         self._routes = RouteCache()
         self._firing: FiringIndex | None = None
+        # The sweep reads every open incident at first, after a reload, and every
+        # _FULL_SWEEP_SECONDS; otherwise only the due ones (see _sweep_query).
+        self._swept_rules: Rules | None = None
+        self._full_sweep_at = 0.0
         self._firing_expires = 0.0
 
     async def step(self) -> int:
@@ -204,7 +211,12 @@ class Correlator:
             positions = {entry.alert.fingerprint: entry.cursor for entry in run}
             await self._pipeline(base.at(positions), [entry.alert for entry in run])
             start = end
-        commit = working.commit(group, consumed)
+        tuning = base.tuning
+        commit = working.commit(
+            group,
+            consumed,
+            lambda before, after, changed: sweep_after_step(tuning, before, after, changed, now),
+        )
         try:
             await self._store.commit(commit)
         except VersionConflict:
@@ -285,13 +297,12 @@ class Correlator:
 
     async def _sweep_once(self) -> int:
         now = self._clock.now()
-        await log_missing_heartbeats(self._store, self._rules(), now)
+        rules = self._rules()
+        await log_missing_heartbeats(self._store, rules, now)
         working = WorkingSet(self._store)
         ctx = await self._context(working, now)
-        incidents = await self._store.list_incidents(
-            IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
-        )
-        changed = 0
+        incidents = await self._store.list_incidents(self._sweep_query(rules, now))
+        changed = written = 0
         for incident in incidents:
             working.add_loaded(incident)
             updated = self._expire(ctx, incident, now)
@@ -301,9 +312,14 @@ class Correlator:
             if updated.is_open and updated.firing_count() == 0:
                 updated = resolve_if_due(ctx, updated, now, stale=updated is not incident)
             if updated is not incident:
-                working.put(updated)
                 changed += 1
-        if changed:
+            due = next_sweep(ctx.tuning, updated, last_change(updated))
+            if due != updated.sweep_at:
+                updated = replace(updated, sweep_at=due)
+            if updated is not incident:
+                working.put(updated)
+                written += 1
+        if written:
             try:
                 await self._store.commit(working.commit(GROUP, ()))
             finally:
@@ -311,6 +327,19 @@ class Correlator:
                 self._heads.clear()
                 self._firing = None
         return changed
+
+    def _sweep_query(self, rules: Rules, now: datetime) -> IncidentQuery:
+        """Only the incidents due now; all open ones now and then, and after a reload.
+
+        The full pass makes up for times worked out under other rules (a reload that
+        shortens ``resolve_timeout``) and for incidents written by older versions.
+        """
+        loop_now = asyncio.get_running_loop().time()
+        if rules is self._swept_rules and loop_now < self._full_sweep_at:
+            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=_OPEN_SCAN_LIMIT)
+        self._swept_rules = rules
+        self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
+        return IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
 
     def _expire(self, ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:
         """Resolves alerts whose end passed, or that were not refreshed for the resolve timeout."""

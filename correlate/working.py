@@ -8,7 +8,7 @@ update silently overwriting another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,9 @@ from core.store import CorrelationCommit, GroupHead, IncidentAlertWrite, Inciden
 from correlate.heads import HeadCache
 
 ACTOR = "tocsin"
+
+# (incident as read or None if new, incident as changed, alerts changed) -> its next sweep.
+SweepAt = Callable[[Incident | None, Incident, list[IncidentAlert]], datetime | None]
 
 
 class WorkingSet:
@@ -114,18 +117,34 @@ class WorkingSet:
         """The incidents of this step in their current state."""
         return self._incidents
 
-    def commit(self, group: str, consumed: tuple[str, ...]) -> CorrelationCommit:
+    def commit(
+        self,
+        group: str,
+        consumed: tuple[str, ...],
+        sweep_at: SweepAt | None = None,
+    ) -> CorrelationCommit:
         """Returns the commit for everything changed, each incident one version up.
 
         Only the alerts that joined or changed in this step are written with their
         incidents (all of them for a new incident), so a step costs what it changed.
+        ``sweep_at``, if given, sets each changed incident's next sweep from the incident
+        as read, as changed, and the alerts that changed.
         """
-        changed = [
-            replace(incident, version=self._read_versions[incident_id] + 1)
-            for incident_id, incident in self._incidents.items()
-            if self._is_changed(incident_id, incident)
-        ]
-        alerts = tuple(write for incident in changed for write in self._changed_alerts(incident))
+        changed: list[Incident] = []
+        alerts: list[IncidentAlertWrite] = []
+        for incident_id, incident in self._incidents.items():
+            if not self._is_changed(incident_id, incident):
+                continue
+            writes = self._changed_alerts(incident)
+            due = (
+                incident.sweep_at
+                if sweep_at is None
+                else sweep_at(self._loaded.get(incident_id), incident, [w.alert for w in writes])
+            )
+            changed.append(
+                replace(incident, version=self._read_versions[incident_id] + 1, sweep_at=due)
+            )
+            alerts.extend(writes)
         heads = tuple(
             GroupHead(group_key, self._heads_read.get(group_key), head_id)
             for group_key, head_id in self._heads.items()
@@ -137,7 +156,7 @@ class WorkingSet:
             heads=heads,
             events=tuple(self._events),
             consumed=consumed,
-            alerts=alerts,
+            alerts=tuple(alerts),
         )
 
     def _changed_alerts(self, incident: Incident) -> list[IncidentAlertWrite]:
