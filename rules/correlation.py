@@ -17,7 +17,12 @@ class Tuning:
       and PagerDuty-style senders repeat a firing alert rarely or never. Alerts that carry
       an end time (Prometheus) expire when it passes, whatever this says.
     - ``resolve_delay``: once all alerts resolved, wait this long before resolving the
-      incident, absorbing a quick re-fire.
+      incident, absorbing a quick re-fire. 1 minute by default: Prometheus evaluates
+      rules every 15 s to 1 min, and an alert that resolves and fires again within one
+      or two evaluations has not recovered; without the delay each such blip would page
+      again as a reopen, up to ``flap_changes`` times before flap damping takes over.
+      (Alertmanager holds a resolved notification until the next ``group_interval``,
+      5 min by default, for the same reason.)
     - ``flap_changes`` within ``flap_window`` mark the incident flapping; a flapping
       incident resolves only after ``flap_hold_down`` without changes.
     - ``hold_alerts`` / ``hold_duration``: an incident stays held (no paging) until it has
@@ -26,7 +31,7 @@ class Tuning:
     """
 
     resolve_timeout: timedelta = timedelta(0)
-    resolve_delay: timedelta = timedelta(0)
+    resolve_delay: timedelta = timedelta(minutes=1)
     flap_changes: int = 4
     flap_window: timedelta = timedelta(minutes=10)
     flap_hold_down: timedelta = timedelta(minutes=5)

@@ -20,6 +20,8 @@ from rules.loader import load_rules
 from rules.model import Rules
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
+# The default tuning but resolving at once, so tests see a resolve in the step that made it.
+IMMEDIATE = Tuning(resolve_delay=timedelta(0))
 
 RULES = """
 channels:
@@ -142,6 +144,6 @@ def make_harness(
     clock = ManualClock(T0)
     registry = CollectorRegistry()
     correlator = Correlator(
-        store, lambda: rules, tuning or Tuning(), clock, CorrelatorMetrics(registry), member=member
+        store, lambda: rules, tuning or IMMEDIATE, clock, CorrelatorMetrics(registry), member=member
     )
     return Harness(store, clock, correlator, registry)

@@ -75,7 +75,10 @@ async def test_flapping_alert_keeps_one_incident_open_until_a_quiet_hold_down(
 ) -> None:
     harness = harness_with(
         Tuning(
-            flap_changes=3, flap_window=timedelta(minutes=10), flap_hold_down=timedelta(minutes=5)
+            resolve_delay=timedelta(0),
+            flap_changes=3,
+            flap_window=timedelta(minutes=10),
+            flap_hold_down=timedelta(minutes=5),
         )
     )
     for _ in range(3):
@@ -96,6 +99,28 @@ async def test_flapping_alert_keeps_one_incident_open_until_a_quiet_hold_down(
     assert await harness.correlator.sweep() == 0
     harness.advance(minutes=1)
     assert await harness.correlator.sweep() == 1
+    assert (await harness.only_incident()).state is IncidentState.RESOLVED
+
+
+async def test_with_the_default_tuning_a_flapping_alert_pages_once(
+    harness_with: Callable[..., Harness],
+) -> None:
+    harness = harness_with(Tuning())
+    for _ in range(10):  # fires and resolves every 30 s for 10 minutes
+        await harness.send(alert(harness.clock.now(), alertname="Probe", service="web"))
+        harness.advance(seconds=30)
+        await harness.send(alert(harness.clock.now(), RESOLVED, alertname="Probe", service="web"))
+        harness.advance(seconds=30)
+        await harness.correlator.sweep()
+    incident = await harness.only_incident()
+    timeline = await harness.timeline(incident)
+    # One page: opened once, never resolved and reopened while it flapped.
+    assert timeline.count("opened") == 1
+    assert timeline.count("reopened") == 0
+    assert timeline.count("resolved") == 0
+    assert incident.flapping
+    harness.advance(minutes=5)
+    await harness.correlator.sweep()
     assert (await harness.only_incident()).state is IncidentState.RESOLVED
 
 
