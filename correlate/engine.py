@@ -116,9 +116,9 @@ class Correlator:
         self._metrics = metrics
         self._member = member
         self._batch_size = batch_size
-        # Grows while the log is behind: each commit rewrites the incidents it touches
-        # whole, so a storm incident with thousands of alerts is cheaper per entry in
-        # bigger steps; shrinks back once the correlator has caught up.
+        # Grows while the log is behind: a step pays once per incident it touches (its
+        # row, its version check, its next sweep) and once per commit, so a storm costs
+        # less per entry in bigger steps; shrinks back once the correlator caught up.
         self._claim_size: dict[str, int] = {}
         self._partitions = partitions
         self._lease_seconds = lease_seconds
