@@ -16,7 +16,7 @@ sweep that comes early recomputes the exact time and moves on).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.incident import Incident, IncidentAlert
 from core.model import AlertStatus
@@ -40,6 +40,11 @@ def _release(tuning: Tuning, incident: Incident) -> datetime | None:
     return None
 
 
+def _resolve_wait(tuning: Tuning, incident: Incident) -> timedelta:
+    # How long an incident whose alerts all resolved waits before it resolves.
+    return tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
+
+
 def next_sweep(tuning: Tuning, incident: Incident, last_change: datetime) -> datetime | None:
     """The exact next time the sweep has work on ``incident``; None if it has none.
 
@@ -50,8 +55,7 @@ def next_sweep(tuning: Tuning, incident: Incident, last_change: datetime) -> dat
         return None
     times = [t for t in (alert_expiry(tuning, a) for a in incident.alerts.values()) if t]
     if not any(a.status is AlertStatus.FIRING for a in incident.alerts.values()):
-        wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
-        times.append(last_change + wait)
+        times.append(last_change + _resolve_wait(tuning, incident))
     release = _release(tuning, incident)
     if release is not None:
         times.append(release)
@@ -80,8 +84,7 @@ def sweep_after_step(
             times.append(expiry)
         elif alert.status is AlertStatus.RESOLVED:
             # Perhaps the last firing alert: the incident may resolve after the wait.
-            wait = tuning.flap_hold_down if after.flapping else tuning.resolve_delay
-            times.append(now + wait)
+            times.append(now + _resolve_wait(tuning, after))
     release = _release(tuning, after)
     if release is not None:
         times.append(release)

@@ -7,7 +7,7 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.errors import RuleError
 from core.logging import configure_logging
-from core.settings import add_settings_arguments, settings_from
+from core.settings import Settings, add_settings_arguments, settings_from
 from tocsin.app import create_app
 from tocsin.check import run_check
 from tocsin.correlator_app import create_correlator_app
@@ -64,20 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        settings = settings_from(args, os.environ)
-    except ValueError as exc:
-        print(f"tocsin: {exc}", file=sys.stderr)
+    settings = _settings(args)
+    if settings is None:
         return 2
-    configure_logging(settings.log_format, settings.log_level)
-    log = structlog.get_logger("tocsin")
-    try:
-        app = create_app(settings)
-    except RuleError as exc:
-        log.error("rules are invalid", problems=[str(p) for p in exc.problems])
+    app = _application(create_app, settings)
+    if app is None:
         return 1
-    _tune_garbage_collector()
-    log.info(
+    structlog.get_logger("tocsin").info(
         "serving",
         host=settings.host,
         port=settings.port,
@@ -96,28 +89,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _correlate(args: argparse.Namespace) -> int:
-    try:
-        settings = settings_from(args, os.environ)
-    except ValueError as exc:
-        print(f"tocsin: {exc}", file=sys.stderr)
+    settings = _settings(args)
+    if settings is None:
         return 2
     if args.port is None and "TOCSIN_PORT" not in os.environ:
         # Beside a `tocsin serve` on the same machine, serve's default port is taken.
         settings = replace(settings, port=CORRELATOR_PORT)
     if args.parent_pid is not None and not die_with_parent(args.parent_pid):
         return 0
-    configure_logging(settings.log_format, settings.log_level)
     # Its lines share the parent's output: say which process wrote each.
     structlog.contextvars.bind_contextvars(process="correlator")
-    log = structlog.get_logger("tocsin")
-    try:
-        app = create_correlator_app(settings)
-    except RuleError as exc:
-        log.error("rules are invalid", problems=[str(p) for p in exc.problems])
+    app = _application(create_correlator_app, settings)
+    if app is None:
         return 1
-    _tune_garbage_collector()
     socket = args.metrics_socket
-    log.info(
+    structlog.get_logger("tocsin").info(
         "correlating",
         store=_redact(settings.store),
         rules=str(settings.rules),
@@ -128,6 +114,31 @@ def _correlate(args: argparse.Namespace) -> int:
     else:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    """Settings from flags and the environment; None (after saying why) if one is invalid."""
+    try:
+        return settings_from(args, os.environ)
+    except ValueError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return None
+
+
+def _application(
+    factory: Callable[[Settings], web.Application], settings: Settings
+) -> web.Application | None:
+    """Configures logging and builds the application; None (logged) if the rules are invalid."""
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        app = factory(settings)
+    except RuleError as exc:
+        structlog.get_logger("tocsin").error(
+            "rules are invalid", problems=[str(p) for p in exc.problems]
+        )
+        return None
+    _tune_garbage_collector()
+    return app
 
 
 def _tune_garbage_collector() -> None:
