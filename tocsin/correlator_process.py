@@ -160,6 +160,9 @@ async def _spawn_with_sighup_blocked(
     """
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
     try:
-        return await asyncio.create_subprocess_exec(*command, env=env)
+        # A session of its own: Ctrl-C at a terminal reaches the parent only, which then
+        # stops the child itself, rather than the child exiting first and the parent
+        # taking that for a crash.
+        return await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
