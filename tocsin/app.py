@@ -11,24 +11,20 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import Clock, SystemClock
 from core.settings import Settings
-from core.store.factory import store_from_url
 from ingest.dedup import DuplicateFilter
-from ingest.gate import SourceGate
 from ingest.heartbeat import HeartbeatHandler
 from ingest.http import IngestHandlers
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
-from rules.loader import load_rules
 from tocsin import health
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
-from tocsin.keys import CLOCK, CORRELATOR_PROCESS, REGISTRY, RELOADER, RULES, SETTINGS, STORE
+from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STORE
 from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
-from tocsin.state import RulesState, RulesVersion
-from tocsin.store_context import store_context
+from tocsin.wiring import install_foundation
 
 
 def create_app(
@@ -46,20 +42,12 @@ def create_app(
     clock = clock or SystemClock()
     registry = registry or CollectorRegistry()
     environment = os.environ if env is None else env
-    rules = load_rules(settings.rules, environment)
-    rules_state = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
-
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[request_id_middleware, latency_middleware(registry), errors_middleware],
     )
-    app[SETTINGS] = settings
-    app[CLOCK] = clock
-    app[REGISTRY] = registry
-    app[RULES] = rules_state
-    store = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
-    app[STORE] = store
-    app.cleanup_ctx.append(store_context)
+    rules_state = install_foundation(app, settings, clock, registry, environment)
+    store = app[STORE]
 
     metrics = IngestMetrics(registry)
     duplicates = DuplicateFilter(

@@ -19,15 +19,11 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import Clock, SystemClock
 from core.settings import Settings
-from core.store.factory import store_from_url
-from ingest.gate import SourceGate
-from rules.loader import load_rules
 from tocsin import health
 from tocsin.correlation import correlator_context
-from tocsin.keys import CLOCK, REGISTRY, RELOADER, RULES, SETTINGS, STORE
+from tocsin.keys import RELOADER
 from tocsin.reload import RulesReloader
-from tocsin.state import RulesState, RulesVersion
-from tocsin.store_context import store_context
+from tocsin.wiring import install_foundation
 
 
 def create_correlator_app(
@@ -41,15 +37,8 @@ def create_correlator_app(
     clock = clock or SystemClock()
     registry = registry or CollectorRegistry()
     environment = os.environ if env is None else env
-    rules = load_rules(settings.rules, environment)
-    rules_state = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
     app = web.Application()
-    app[SETTINGS] = settings
-    app[CLOCK] = clock
-    app[REGISTRY] = registry
-    app[RULES] = rules_state
-    app[STORE] = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
-    app.cleanup_ctx.append(store_context)
+    rules_state = install_foundation(app, settings, clock, registry, environment)
     app.cleanup_ctx.append(correlator_context)
     health.add_routes(app.router)
     # The reload gauges stay in a registry of their own: the parent, whose /metrics
