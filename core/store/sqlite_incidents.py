@@ -1,7 +1,10 @@
 """SQL for incidents, their timelines, group heads and silences in the SQLite store.
 
 An incident's row holds its own fields; each of its alerts has a row of its own in
-``incident_alert``, so that a commit writes only the alerts that changed. Its
+``incident_alert``, so that a commit writes only the alerts that changed. That table
+keeps rowids, with a unique index on (incident, fingerprint): its bodies are a few
+hundred bytes, and a WITHOUT ROWID table, which stores them in the key's b-tree, split
+pages on every insert of a storm (three times the write cost). Its
 ``sweep_at`` column, indexed where set, lists the incidents the correlator's sweep must
 look at. Databases of an earlier Tocsin lack some of that; :func:`migrate` brings them
 up to date once, when the store opens.
@@ -24,7 +27,17 @@ from core.incident import OPEN_STATES, Incident
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
-SCHEMA = """
+_ALERT_TABLE = """
+CREATE TABLE IF NOT EXISTS incident_alert (
+    id INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    body BLOB NOT NULL
+)
+"""
+
+SCHEMA = f"""
+{_ALERT_TABLE};
 CREATE TABLE IF NOT EXISTS incident (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -36,12 +49,6 @@ CREATE TABLE IF NOT EXISTS incident (
 );
 CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
 CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
-CREATE TABLE IF NOT EXISTS incident_alert (
-    incident_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (incident_id, fingerprint)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS group_head (
     group_key TEXT PRIMARY KEY,
     incident_id TEXT NOT NULL
@@ -71,6 +78,15 @@ ORDER BY seq LIMIT ?
 _ALERTS_APART = 1
 # PRAGMA user_version once the incident table has sweep_at, filled and indexed.
 _SWEEP_INDEXED = 2
+# PRAGMA user_version once incident_alert keeps rowids, with its unique key an index.
+_ALERTS_BY_ROWID = 3
+
+# Created by migrate(), not SCHEMA: on an older database incident_alert is still the
+# WITHOUT ROWID table when SCHEMA runs, and the index must end up on the new one.
+_ALERT_KEY_INDEX = """
+CREATE UNIQUE INDEX IF NOT EXISTS incident_alert_by_key
+ON incident_alert (incident_id, fingerprint)
+"""
 
 # Created by migrate(), not SCHEMA: on an older database SCHEMA runs before the column
 # exists. Partial: most incidents, and every closed one, have nothing to sweep.
@@ -217,27 +233,48 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Brings a database that an earlier Tocsin wrote to today's layout, once.
 
     Each step runs once per database, recorded in ``PRAGMA user_version``, all in one
-    transaction: the alerts of incidents stored inline move into their own rows; then
-    the incidents get ``sweep_at`` and its index. A new database only gets the index.
-    Run it outside any transaction, after :data:`SCHEMA`.
+    transaction: the alert table gets rowids and its key index (first, as the next step
+    writes through that index); the alerts of incidents stored inline move into their
+    own rows; then the incidents get ``sweep_at`` and its index. A new database only
+    gets the indexes. Run it outside any transaction, after :data:`SCHEMA`.
     """
     (layout,) = conn.execute("PRAGMA user_version").fetchone()
-    if layout >= _SWEEP_INDEXED:
+    if layout >= _ALERTS_BY_ROWID:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Read again under the write lock: another connection may have migrated meanwhile.
         (layout,) = conn.execute("PRAGMA user_version").fetchone()
+        if layout < _ALERTS_BY_ROWID:
+            _give_alerts_rowids(conn)
         if layout < _ALERTS_APART:
             _move_alerts_apart(conn)
         if layout < _SWEEP_INDEXED:
             _index_sweep(conn)
-        conn.execute(f"PRAGMA user_version = {_SWEEP_INDEXED}")
+        conn.execute(f"PRAGMA user_version = {_ALERTS_BY_ROWID}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _give_alerts_rowids(conn: sqlite3.Connection) -> None:
+    """Rebuilds an earlier Tocsin's WITHOUT ROWID ``incident_alert`` with rowids; indexes it."""
+    (table_sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'incident_alert'"
+    ).fetchone()
+    if "WITHOUT ROWID" in table_sql.upper():
+        conn.execute("ALTER TABLE incident_alert RENAME TO incident_alert_without_rowid")
+        # One statement, not executescript(SCHEMA): that would commit the migration's
+        # transaction half done.
+        conn.execute(_ALERT_TABLE)
+        conn.execute(
+            "INSERT INTO incident_alert (incident_id, fingerprint, body) "
+            "SELECT incident_id, fingerprint, body FROM incident_alert_without_rowid"
+        )
+        conn.execute("DROP TABLE incident_alert_without_rowid")
+    conn.execute(_ALERT_KEY_INDEX)
 
 
 def _move_alerts_apart(conn: sqlite3.Connection) -> None:
