@@ -30,6 +30,9 @@ class WorkingSet:
         self._store = store
         self._cache = cache if cache is not None else HeadCache(capacity=0)
         self._step_alerts: dict[str, dict[str, IncidentAlert]] = {}
+        # Per incident, the fingerprints with_alert() set in its step-private alerts, in
+        # the order it first set them (a dict as an ordered set: writes stay in join order).
+        self._changed_fingerprints: dict[str, dict[str, None]] = {}
         self._opened_by: dict[str, list[str]] = {}
         self._read_versions: dict[str, int] = {}
         self._loaded: dict[str, Incident] = {}
@@ -37,6 +40,9 @@ class WorkingSet:
         self._heads_read: dict[str, str | None] = {}
         self._heads: dict[str, str | None] = {}
         self._events: list[IncidentEvent] = []
+        # Per incident, the alert list of its "alerts_joined" event that is still last
+        # among its events this step: further joins go in there.
+        self._joining: dict[str, list[dict[str, Any]]] = {}
 
     async def head(self, group_key: str) -> Incident | None:
         """Returns the group's head incident as this step sees it."""
@@ -97,6 +103,7 @@ class WorkingSet:
         """Returns the incident with ``entry`` set among its alerts, and records it."""
         alerts = self.alerts_to_update(incident)
         alerts[entry.fingerprint] = entry
+        self._changed_fingerprints.setdefault(incident.id, {})[entry.fingerprint] = None
         if incident.alerts is not alerts:
             incident = replace(incident, alerts=alerts)
         self.put(incident)
@@ -110,7 +117,29 @@ class WorkingSet:
 
     def event(self, incident: Incident, at: datetime, kind: str, **detail: Any) -> None:
         """Appends a timeline event for the incident."""
+        self._joining.pop(incident.id, None)
         self._events.append(IncidentEvent(incident.id, at, ACTOR, kind, detail))
+
+    def joined(self, incident: Incident, at: datetime, alert: IncidentAlert) -> None:
+        """Records on the timeline that ``alert`` joined the incident.
+
+        Consecutive joins, with no other event of the incident in between, make one
+        ``alerts_joined`` event listing them in order: a storm adds a line per step to
+        the timeline, not one per host, and the store writes one row instead of
+        thousands. The list of that event grows until another event of the incident or
+        the commit; nothing reads the events before then.
+        """
+        joining = self._joining.get(incident.id)
+        if joining is None:
+            joining = []
+            self._joining[incident.id] = joining
+            self._events.append(
+                IncidentEvent(incident.id, at, ACTOR, "alerts_joined", {"alerts": joining})
+            )
+        # The labels are not copied: nothing changes an alert's labels once logged.
+        joining.append(
+            {"fingerprint": alert.fingerprint, "status": alert.status.value, "labels": alert.labels}
+        )
 
     @property
     def incidents(self) -> Mapping[str, Incident]:
@@ -165,6 +194,15 @@ class WorkingSet:
             return [IncidentAlertWrite(incident.id, a) for a in incident.alerts.values()]
         if incident.alerts is loaded.alerts:
             return []
+        if incident.alerts is self._step_alerts.get(incident.id):
+            # Only with_alert() changed them, and it noted which: a storm incident with
+            # thousands of alerts need not be compared alert by alert every step.
+            alerts = incident.alerts
+            return [
+                IncidentAlertWrite(incident.id, alerts[fingerprint])
+                for fingerprint in self._changed_fingerprints[incident.id]
+                if loaded.alerts.get(fingerprint) is not alerts[fingerprint]
+            ]
         # Alerts are immutable and replaced to change: identity tells which changed.
         # Nothing removes an alert from an incident, so the new alerts hold every change.
         before = loaded.alerts

@@ -127,16 +127,7 @@ def _update_alert(
             ends_at=alert.ends_at,
             muted_by=muted_by,
         )
-        # Not copied: nothing changes an alert's labels once logged, and a storm brings
-        # thousands of new alerts per step.
-        ctx.working.event(
-            incident,
-            now,
-            "alert_joined",
-            fingerprint=alert.fingerprint,
-            status=alert.status.value,
-            labels=alert.labels,
-        )
+        ctx.working.joined(incident, now, entry)
     else:
         transitions = ctx.flaps.get(alert.fingerprint, known.transitions)
         if known.status is not alert.status:

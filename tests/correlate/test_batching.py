@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from core.incident import Incident
+from core.incident import Incident, IncidentEvent
 from core.model import Alert, AlertStatus
 from core.silence import LabelMatcher, Silence
 from core.store import IncidentQuery
@@ -126,9 +126,20 @@ async def outcome(harness: Harness) -> list[tuple[dict[str, Any], list[tuple[Any
     found = []
     for incident in sorted(incidents, key=lambda i: (i.group_key, i.opened_at)):
         events = await harness.store.incident_events(incident.id)
-        timeline = [(e.at, e.actor, e.kind, dict(e.detail)) for e in events]
+        timeline = [entry for e in events for entry in _each_join(e)]
         found.append((_fields(incident), timeline))
     return found
+
+
+def _each_join(event: IncidentEvent) -> list[tuple[Any, ...]]:
+    """The event as a timeline entry; an "alerts_joined" as one entry per alert it lists.
+
+    A step folds consecutive joins into one event, so a big step lists in one event the
+    joins that single entries list one per event; the joins and their order must agree.
+    """
+    if event.kind != "alerts_joined":
+        return [(event.at, event.actor, event.kind, dict(event.detail))]
+    return [(event.at, event.actor, "alerts_joined", joined) for joined in event.detail["alerts"]]
 
 
 def _fields(incident: Incident) -> dict[str, Any]:
