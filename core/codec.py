@@ -61,36 +61,47 @@ def encode_incident(incident: Incident) -> bytes:
 
 def encode_alert(alert: IncidentAlert) -> bytes:
     """Serialises one alert of an incident."""
-    return orjson.dumps(
-        {
-            "fingerprint": alert.fingerprint,
-            "labels": alert.labels,
-            "status": alert.status.value,
-            "first_seen": micros(alert.first_seen),
-            "last_seen": micros(alert.last_seen),
-            "count": alert.count,
-            "position": alert.position,
-            "ends_at": _opt_micros(alert.ends_at),
-            "transitions": [micros(t) for t in alert.transitions],
-            "muted_by": alert.muted_by,
-        }
-    )
+    return orjson.dumps(_alert_document(alert))
+
+
+def encode_alert_batch(alerts: Iterable[IncidentAlert]) -> bytes:
+    """Serialises alerts of one incident as one JSON array of :func:`encode_alert` documents."""
+    return orjson.dumps([_alert_document(alert) for alert in alerts])
+
+
+def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "labels": alert.labels,
+        "status": alert.status.value,
+        "first_seen": micros(alert.first_seen),
+        "last_seen": micros(alert.last_seen),
+        "count": alert.count,
+        "position": alert.position,
+        "ends_at": _opt_micros(alert.ends_at),
+        "transitions": [micros(t) for t in alert.transitions],
+        "muted_by": alert.muted_by,
+    }
 
 
 def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> Incident:
     """Reads back an incident from :func:`encode_incident`'s document and its alerts'.
 
-    A document written before alerts were stored apart holds them inline, in an
-    ``"alerts"`` list; those count too, and a separate document for the same fingerprint
-    replaces its inline one. The alerts come in the order they joined the incident.
+    Each of ``alerts`` is one :func:`encode_alert` document or a batch of them
+    (:func:`encode_alert_batch`); a later document for a fingerprint replaces an earlier
+    one. A document written before alerts were stored apart holds them inline, in an
+    ``"alerts"`` list; those count too, before all others. The alerts come in the order
+    they joined the incident.
     """
     raw = orjson.loads(data)
     state = IncidentState(raw["state"])
     opened_at = from_micros(raw["opened_at"])
-    joined = {a["fingerprint"]: _alert_from(a) for a in raw.get("alerts", ())}
+    documents = {a["fingerprint"]: a for a in raw.get("alerts", ())}
     for body in alerts:
-        alert = decode_alert(body)
-        joined[alert.fingerprint] = alert
+        parsed = orjson.loads(body)
+        for document in parsed if isinstance(parsed, list) else (parsed,):
+            documents[document["fingerprint"]] = document
+    joined = {fingerprint: _alert_from(d) for fingerprint, d in documents.items()}
     return Incident(
         id=raw["id"],
         group_key=raw["group_key"],

@@ -11,7 +11,7 @@ its caller sees the error, while the rest of the batch commits. A SQLite error f
 whole batch.
 
 The SQL for incidents and their alerts, timelines, group heads and silences is in
-``sqlite_incidents``.
+``sqlite_incidents``; ``sqlite_migrations`` converts the files of earlier versions.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from core.model import Alert, LogEntry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
 from core.store import sqlite_incidents as sql
+from core.store.sqlite_migrations import migrate
 from core.timestamps import micros
 
 _SCHEMA = """
@@ -107,7 +108,7 @@ class SQLiteStore:
             conn = self._connect()
             conn.executescript(_SCHEMA)
             conn.executescript(sql.SCHEMA)
-            sql.migrate(conn)
+            migrate(conn)
         except sqlite3.Error as exc:
             loop.call_soon_threadsafe(
                 _fail, ready, StoreUnavailable(f"cannot open {self._path}"), exc

@@ -1,43 +1,36 @@
 """SQL for incidents, their timelines, group heads and silences in the SQLite store.
 
-An incident's row holds its own fields; each of its alerts has a row of its own in
-``incident_alert``, so that a commit writes only the alerts that changed. That table
-keeps rowids, with a unique index on (incident, fingerprint): its bodies are a few
-hundred bytes, and a WITHOUT ROWID table, which stores them in the key's b-tree, split
-pages on every insert of a storm (three times the write cost). Its
-``sweep_at`` column, indexed where set, lists the incidents the correlator's sweep must
-look at. Databases of an earlier Tocsin lack some of that; :func:`migrate` brings them
-up to date once, when the store opens.
+An incident's row holds its own fields. Its alerts are in ``incident_alert_batch``:
+each commit that changes some of them adds one row with those alerts' documents (a
+JSON array), and reading the incident merges its rows in order, a later document for
+a fingerprint replacing an earlier one. A storm step thus writes one row per incident,
+not one per alert: rows of their own, each under a unique (incident, fingerprint)
+index entry, cost five times as much to write. The incident row counts the documents
+in its batches (``alert_documents``); once they outnumber its alerts twice over, the
+commit merges the batches into one, so that reading stays proportional to the
+alerts. Its ``sweep_at`` column, indexed where set, lists the incidents the
+correlator's sweep must look at.
 
-:class:`CommitRows` and :func:`migrate` run inside the store's writer thread, the
-``read_*`` functions on its reader connection within one read transaction each.
+Databases of an earlier Tocsin are brought up to date by ``sqlite_migrations``.
+:class:`CommitRows` runs inside the store's writer thread, the ``read_*`` functions on
+its reader connection within one read transaction each.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from core.codec import decode_incident, encode_alert, encode_event, encode_incident
-from core.incident import OPEN_STATES, Incident
+from core.codec import decode_incident, encode_alert_batch, encode_event, encode_incident
+from core.incident import Incident
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
-_ALERT_TABLE = """
-CREATE TABLE IF NOT EXISTS incident_alert (
-    id INTEGER PRIMARY KEY,
-    incident_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    body BLOB NOT NULL
-)
-"""
-
-SCHEMA = f"""
-{_ALERT_TABLE};
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS incident (
     id TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -45,10 +38,18 @@ CREATE TABLE IF NOT EXISTS incident (
     service TEXT,
     opened_at INTEGER NOT NULL,
     body BLOB NOT NULL,
-    sweep_at INTEGER
+    sweep_at INTEGER,
+    alert_documents INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
 CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
+CREATE TABLE IF NOT EXISTS incident_alert_batch (
+    id INTEGER PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_alert_batch_by_incident
+ON incident_alert_batch (incident_id, id);
 CREATE TABLE IF NOT EXISTS group_head (
     group_key TEXT PRIMARY KEY,
     incident_id TEXT NOT NULL
@@ -74,31 +75,9 @@ WHERE seq > COALESCE(
 ORDER BY seq LIMIT ?
 """
 
-# PRAGMA user_version once every incident keeps its alerts in incident_alert.
-_ALERTS_APART = 1
-# PRAGMA user_version once the incident table has sweep_at, filled and indexed.
-_SWEEP_INDEXED = 2
-# PRAGMA user_version once incident_alert keeps rowids, with its unique key an index.
-_ALERTS_BY_ROWID = 3
-
-# Created by migrate(), not SCHEMA: on an older database incident_alert is still the
-# WITHOUT ROWID table when SCHEMA runs, and the index must end up on the new one.
-_ALERT_KEY_INDEX = """
-CREATE UNIQUE INDEX IF NOT EXISTS incident_alert_by_key
-ON incident_alert (incident_id, fingerprint)
-"""
-
-# Created by migrate(), not SCHEMA: on an older database SCHEMA runs before the column
-# exists. Partial: most incidents, and every closed one, have nothing to sweep.
-_SWEEP_INDEX = """
-CREATE INDEX IF NOT EXISTS incident_by_sweep ON incident (sweep_at, id)
-WHERE sweep_at IS NOT NULL
-"""
-
-# The states come as one JSON array, as the ids of _ALERTS_OF_MANY do.
-_SWEEP_OPEN_AT_ONCE = """
-UPDATE incident SET sweep_at = opened_at WHERE state IN (SELECT value FROM json_each(?))
-"""
+# Batches merge once their documents exceed twice the incident's alerts plus this many:
+# small incidents whose few alerts are refreshed now and then need not merge every time.
+_MERGE_SLACK = 32
 
 _INCIDENT = "SELECT id, body FROM incident WHERE id = ?"
 
@@ -108,13 +87,17 @@ FROM group_head JOIN incident ON incident.id = group_head.incident_id
 WHERE group_head.group_key = ?
 """
 
-_ALERTS = "SELECT incident_id, body FROM incident_alert WHERE incident_id = ?"
+# Batches in the order they were written: a later document replaces an earlier one.
+_ALERTS = "SELECT incident_id, body FROM incident_alert_batch WHERE incident_id = ? ORDER BY id"
 
 # The ids come as one JSON array: any number of them in one statement.
 _ALERTS_OF_MANY = """
-SELECT incident_id, body FROM incident_alert
+SELECT incident_id, body FROM incident_alert_batch
 WHERE incident_id IN (SELECT value FROM json_each(?))
+ORDER BY id
 """
+
+_INSERT_BATCH = "INSERT INTO incident_alert_batch (incident_id, body) VALUES (?, ?)"
 
 INCIDENT_EVENTS = "SELECT body FROM incident_event WHERE incident_id = ? ORDER BY seq"
 
@@ -128,16 +111,12 @@ ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, body = excluded.
 """
 
 _UPSERT_INCIDENT = """
-INSERT INTO incident (id, version, state, service, opened_at, sweep_at, body)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO incident (id, version, state, service, opened_at, sweep_at, body, alert_documents)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,
     service = excluded.service, opened_at = excluded.opened_at,
-    sweep_at = excluded.sweep_at, body = excluded.body
-"""
-
-_UPSERT_ALERT = """
-INSERT INTO incident_alert (incident_id, fingerprint, body) VALUES (?, ?, ?)
-ON CONFLICT(incident_id, fingerprint) DO UPDATE SET body = excluded.body
+    sweep_at = excluded.sweep_at, body = excluded.body,
+    alert_documents = excluded.alert_documents
 """
 
 _UPSERT_HEAD = """
@@ -229,79 +208,18 @@ def _assemble(
     return [decode_incident(body, alerts.get(incident_id, ())) for incident_id, body in rows]
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Brings a database that an earlier Tocsin wrote to today's layout, once.
+@dataclass(frozen=True, slots=True)
+class _IncidentRow:
+    """An incident's row as a commit writes it, and how many alerts it has."""
 
-    Each step runs once per database, recorded in ``PRAGMA user_version``, all in one
-    transaction: the alert table gets rowids and its key index (first, as the next step
-    writes through that index); the alerts of incidents stored inline move into their
-    own rows; then the incidents get ``sweep_at`` and its index. A new database only
-    gets the indexes. Run it outside any transaction, after :data:`SCHEMA`.
-    """
-    (layout,) = conn.execute("PRAGMA user_version").fetchone()
-    if layout >= _ALERTS_BY_ROWID:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Read again under the write lock: another connection may have migrated meanwhile.
-        (layout,) = conn.execute("PRAGMA user_version").fetchone()
-        if layout < _ALERTS_BY_ROWID:
-            _give_alerts_rowids(conn)
-        if layout < _ALERTS_APART:
-            _move_alerts_apart(conn)
-        if layout < _SWEEP_INDEXED:
-            _index_sweep(conn)
-        conn.execute(f"PRAGMA user_version = {_ALERTS_BY_ROWID}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _give_alerts_rowids(conn: sqlite3.Connection) -> None:
-    """Rebuilds an earlier Tocsin's WITHOUT ROWID ``incident_alert`` with rowids; indexes it."""
-    (table_sql,) = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'incident_alert'"
-    ).fetchone()
-    if "WITHOUT ROWID" in table_sql.upper():
-        conn.execute("ALTER TABLE incident_alert RENAME TO incident_alert_without_rowid")
-        # One statement, not executescript(SCHEMA): that would commit the migration's
-        # transaction half done.
-        conn.execute(_ALERT_TABLE)
-        conn.execute(
-            "INSERT INTO incident_alert (incident_id, fingerprint, body) "
-            "SELECT incident_id, fingerprint, body FROM incident_alert_without_rowid"
-        )
-        conn.execute("DROP TABLE incident_alert_without_rowid")
-    conn.execute(_ALERT_KEY_INDEX)
-
-
-def _move_alerts_apart(conn: sqlite3.Connection) -> None:
-    """Moves the alerts of incidents stored inline by an earlier Tocsin into their own rows."""
-    for incident_id, body in conn.execute("SELECT id, body FROM incident").fetchall():
-        incident = decode_incident(body)
-        conn.execute(
-            "UPDATE incident SET body = ? WHERE id = ?",
-            (encode_incident(incident), incident_id),
-        )
-        conn.executemany(
-            _UPSERT_ALERT,
-            [(incident_id, a.fingerprint, encode_alert(a)) for a in incident.alerts.values()],
-        )
-
-
-def _index_sweep(conn: sqlite3.Connection) -> None:
-    """Adds the ``sweep_at`` column if :data:`SCHEMA` did not create it, fills it, indexes it."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(incident)")}
-    if "sweep_at" not in columns:
-        conn.execute("ALTER TABLE incident ADD COLUMN sweep_at INTEGER")
-        # Nobody computed when these incidents need the sweep: decode_incident reads an
-        # open one whose body lacks sweep_at as due at its opening, and the column agrees,
-        # so that the next sweep looks at each and sets a real value.
-        open_states = orjson.dumps(sorted(state.value for state in OPEN_STATES))
-        conn.execute(_SWEEP_OPEN_AT_ONCE, (open_states,))
-    conn.execute(_SWEEP_INDEX)
+    id: str
+    version: int
+    state: str
+    service: str | None
+    opened_at: int
+    sweep_at: int | None
+    body: bytes
+    alert_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +227,9 @@ class CommitRows:
     """A correlation commit encoded as the rows it writes, ready for the writer thread."""
 
     group: str
-    incidents: list[tuple[str, int, str, str | None, int, int | None, bytes]]
-    alerts: list[tuple[str, str, bytes]]
+    incidents: list[_IncidentRow]
+    # Per incident, the batch of its alerts the commit writes, and how many it holds.
+    alert_batches: dict[str, tuple[bytes, int]]
     heads: list[tuple[str, str | None, str]]
     events: list[tuple[str, bytes]]
     cursor: str | None
@@ -319,10 +238,13 @@ class CommitRows:
     def of(cls, commit: CorrelationCommit) -> CommitRows:
         """Encodes ``commit``; the cursor becomes the highest consumed position."""
         cursor = max((int(position) for position in commit.consumed), default=None)
+        alerts_of: dict[str, list[Any]] = {}
+        for write in commit.alerts:
+            alerts_of.setdefault(write.incident_id, []).append(write.alert)
         return cls(
             group=commit.group,
             incidents=[
-                (
+                _IncidentRow(
                     i.id,
                     i.version,
                     i.state.value,
@@ -330,12 +252,14 @@ class CommitRows:
                     micros(i.opened_at),
                     None if i.sweep_at is None else micros(i.sweep_at),
                     encode_incident(i),
+                    len(i.alerts),
                 )
                 for i in commit.incidents
             ],
-            alerts=[
-                (w.incident_id, w.alert.fingerprint, encode_alert(w.alert)) for w in commit.alerts
-            ],
+            alert_batches={
+                incident_id: (encode_alert_batch(alerts), len(alerts))
+                for incident_id, alerts in alerts_of.items()
+            },
             heads=[(h.group_key, h.expected, h.incident_id) for h in commit.heads],
             events=[(e.incident_id, encode_event(e)) for e in commit.events],
             cursor=None if cursor is None else str(cursor),
@@ -343,14 +267,15 @@ class CommitRows:
 
     def apply(self, conn: sqlite3.Connection) -> None:
         """Checks every version and group head, then writes; a conflict raises before writing."""
-        for incident_id, version, *_ in self.incidents:
+        documents: dict[str, int] = {}
+        for row in self.incidents:
             found = conn.execute(
-                "SELECT version FROM incident WHERE id = ?", (incident_id,)
+                "SELECT version, alert_documents FROM incident WHERE id = ?", (row.id,)
             ).fetchone()
-            stored = 0 if found is None else found[0]
-            if stored != version - 1:
+            stored, documents[row.id] = (0, 0) if found is None else found
+            if stored != row.version - 1:
                 raise VersionConflict(
-                    f"incident {incident_id} is at version {stored}, not {version - 1}"
+                    f"incident {row.id} is at version {stored}, not {row.version - 1}"
                 )
         for group_key, expected, _ in self.heads:
             found = conn.execute(
@@ -359,11 +284,52 @@ class CommitRows:
             current = None if found is None else found[0]
             if current != expected:
                 raise VersionConflict(f"group {group_key} points to {current}, not {expected}")
-        conn.executemany(_UPSERT_INCIDENT, self.incidents)
-        conn.executemany(_UPSERT_ALERT, self.alerts)
+        incident_rows = []
+        for row in self.incidents:
+            batch = self.alert_batches.get(row.id)
+            if batch is not None:
+                documents[row.id] = _write_batch(conn, row, batch, documents[row.id])
+            incident_rows.append(
+                (
+                    row.id,
+                    row.version,
+                    row.state,
+                    row.service,
+                    row.opened_at,
+                    row.sweep_at,
+                    row.body,
+                    documents[row.id],
+                )
+            )
+        conn.executemany(_UPSERT_INCIDENT, incident_rows)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
         conn.executemany(
             "INSERT INTO incident_event (incident_id, body) VALUES (?, ?)", self.events
         )
         if self.cursor is not None:
             conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))
+
+
+def _write_batch(
+    conn: sqlite3.Connection, row: _IncidentRow, batch: tuple[bytes, int], stored: int
+) -> int:
+    """Adds the incident's batch, or merges it with the stored ones; returns the documents."""
+    body, count = batch
+    if stored + count <= 2 * row.alert_count + _MERGE_SLACK:
+        conn.execute(_INSERT_BATCH, (row.id, body))
+        return stored + count
+    merged = _merged(
+        [stored_body for (_, stored_body) in conn.execute(_ALERTS, (row.id,))] + [body]
+    )
+    conn.execute("DELETE FROM incident_alert_batch WHERE incident_id = ?", (row.id,))
+    conn.execute(_INSERT_BATCH, (row.id, orjson.dumps(merged)))
+    return len(merged)
+
+
+def _merged(batches: Sequence[bytes]) -> list[Any]:
+    """The documents of ``batches`` merged: the last one per fingerprint, in first order."""
+    documents: dict[str, Any] = {}
+    for body in batches:
+        for document in orjson.loads(body):
+            documents[document["fingerprint"]] = document
+    return list(documents.values())

@@ -1,4 +1,4 @@
-"""An incident's alerts are stored one by one: a commit writes the alerts it lists, no more.
+"""A commit writes the alerts of an incident it lists, no more, and reads give the last write.
 
 Also: incidents that an earlier Tocsin stored with their alerts inline, in one document,
 still read back whole and take commits in today's layout without losing an alert.
@@ -162,6 +162,61 @@ async def test_stale_commit_writes_none_of_its_alerts(store: Store) -> None:
 
     assert after_conflict == winner
     await assert_reads_back(store, retried)
+
+
+async def refresh_repeatedly(store: Store, incident: Incident, commits: int) -> Incident:
+    """Commits ``commits`` refreshes of three of the incident's alerts each; returns it then."""
+    fingerprints = list(incident.alerts)
+    for n in range(commits):
+        changed = [
+            replace(incident.alerts[fingerprints[(3 * n + k) % len(fingerprints)]], count=n + 2)
+            for k in range(3)
+        ]
+        incident = replace(
+            incident,
+            version=incident.version + 1,
+            alerts={**incident.alerts, **{a.fingerprint: a for a in changed}},
+        )
+        writes = tuple(IncidentAlertWrite(incident.id, a) for a in changed)
+        await store.commit(CorrelationCommit(GROUP, incidents=(incident,), alerts=writes))
+    return incident
+
+
+async def test_alerts_refreshed_over_many_commits_read_back_as_last_written(
+    store: Store,
+) -> None:
+    opened = big_incident(10)
+    await create(store, opened)
+
+    refreshed = await refresh_repeatedly(store, opened, commits=60)
+
+    await assert_reads_back(store, refreshed)
+    # Every alert was refreshed, and its last write is what reads back.
+    assert min(a.count for a in refreshed.alerts.values()) > 1
+
+
+async def test_sqlite_merges_batches_of_an_incident_whose_alerts_keep_changing(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "tocsin.db")
+    await store.open()
+    try:
+        opened = big_incident(10)
+        await create(store, opened)
+        refreshed = await refresh_repeatedly(store, opened, commits=200)
+        await assert_reads_back(store, refreshed)
+    finally:
+        await store.close()
+    check = sqlite3.connect(tmp_path / "tocsin.db")
+    try:
+        (batches,) = check.execute("SELECT COUNT(*) FROM incident_alert_batch").fetchone()
+        (documents,) = check.execute("SELECT alert_documents FROM incident").fetchone()
+    finally:
+        check.close()
+    # 600 alert writes in 201 commits, yet the incident reads at most 2 x 10 + 32 + 3
+    # documents: the batches were merged whenever they grew past that.
+    assert documents <= 55
+    assert batches <= 16
 
 
 # An incident as Tocsin stored it before alerts were kept apart: one JSON document.

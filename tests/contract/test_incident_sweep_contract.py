@@ -314,18 +314,13 @@ async def test_sqlite_database_of_an_earlier_tocsin_gets_sweep_at(tmp_path: Path
     check = sqlite3.connect(path)
     try:
         layout = check.execute("PRAGMA user_version").fetchone()
-        (alert_table,) = check.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'incident_alert'"
-        ).fetchone()
-        alert_indexes = check.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incident_alert'"
-        ).fetchall()
+        tables = {name for (name,) in check.execute("SELECT name FROM sqlite_master")}
     finally:
         check.close()
-    assert layout == (3,)
-    # The alert table was rebuilt with rowids, its key now a unique index.
-    assert "WITHOUT ROWID" not in alert_table.upper()
-    assert alert_indexes == [("incident_alert_by_key",)]
+    assert layout == (4,)
+    # The alert rows moved into batches, and their old table is gone.
+    assert "incident_alert_batch" in tables
+    assert "incident_alert" not in tables
 
 
 async def store_earlier_incidents_in_redis(client: Redis) -> None:

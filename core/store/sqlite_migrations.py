@@ -1,0 +1,124 @@
+"""Brings an SQLite database that an earlier Tocsin wrote to today's layout, once.
+
+The layouts, by ``PRAGMA user_version``:
+
+- 0: each incident's alerts inline in its JSON body;
+- 1: each alert in a row of its own, in ``incident_alert`` (WITHOUT ROWID);
+- 2: as 1, and the incident table has ``sweep_at`` with its partial index;
+- 3: as 2, with ``incident_alert`` keeping rowids (a layout of one development day);
+- 4 (today): alerts in batches, one row per incident and commit, in
+  ``incident_alert_batch``, and the incident counts its documents there.
+
+Runs in the store's writer thread, before any other write, outside any transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+
+import orjson
+
+from core.codec import decode_incident, encode_alert_batch, encode_incident
+from core.incident import OPEN_STATES
+
+LAYOUT = 4
+_ALERTS_APART = 1  # the first layout with the alerts out of the incident's body
+_SWEEP_INDEXED = 2  # the first layout with sweep_at
+
+# Created here, not in the schema: on an older database the schema runs before the
+# column exists. Partial: most incidents, and every closed one, have nothing to sweep.
+_SWEEP_INDEX = """
+CREATE INDEX IF NOT EXISTS incident_by_sweep ON incident (sweep_at, id)
+WHERE sweep_at IS NOT NULL
+"""
+
+# The states come as one JSON array.
+_SWEEP_OPEN_AT_ONCE = """
+UPDATE incident SET sweep_at = opened_at WHERE state IN (SELECT value FROM json_each(?))
+"""
+
+_INSERT_BATCH = "INSERT INTO incident_alert_batch (incident_id, body) VALUES (?, ?)"
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Brings the database up to :data:`LAYOUT`, all steps in one transaction.
+
+    Missing columns come first, as the other steps write them. The alerts then move
+    into batches, from the incident bodies (layout 0) or from ``incident_alert``
+    (layouts 1-3); incidents written before ``sweep_at`` existed are made due at once.
+    A new database only gets the sweep index. Run it after the schema.
+    """
+    (layout,) = conn.execute("PRAGMA user_version").fetchone()
+    if layout >= LAYOUT:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another connection may have migrated meanwhile.
+        (layout,) = conn.execute("PRAGMA user_version").fetchone()
+        if layout < LAYOUT:
+            added = _add_missing_columns(conn)
+            if layout < _ALERTS_APART:
+                _move_inline_alerts_to_batches(conn)
+            _move_alert_rows_to_batches(conn)
+            if "sweep_at" in added:
+                _make_open_incidents_due(conn)
+            conn.execute(_SWEEP_INDEX)
+            conn.execute(f"PRAGMA user_version = {LAYOUT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> set[str]:
+    """Adds the incident columns an earlier layout lacks; returns the names it added."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(incident)")}
+    added: set[str] = set()
+    if "sweep_at" not in columns:
+        conn.execute("ALTER TABLE incident ADD COLUMN sweep_at INTEGER")
+        added.add("sweep_at")
+    if "alert_documents" not in columns:
+        conn.execute("ALTER TABLE incident ADD COLUMN alert_documents INTEGER NOT NULL DEFAULT 0")
+        added.add("alert_documents")
+    return added
+
+
+def _move_inline_alerts_to_batches(conn: sqlite3.Connection) -> None:
+    """Moves the alerts held in incident bodies (layout 0) into one batch per incident."""
+    for incident_id, body in conn.execute("SELECT id, body FROM incident").fetchall():
+        incident = decode_incident(body)
+        conn.execute(
+            "UPDATE incident SET body = ?, alert_documents = ? WHERE id = ?",
+            (encode_incident(incident), len(incident.alerts), incident_id),
+        )
+        if incident.alerts:
+            conn.execute(_INSERT_BATCH, (incident_id, encode_alert_batch(incident.alerts.values())))
+
+
+def _move_alert_rows_to_batches(conn: sqlite3.Connection) -> None:
+    """Moves the rows of ``incident_alert`` (layouts 1-3) into one batch per incident."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incident_alert'"
+    ).fetchone()
+    if exists is None:
+        return
+    documents: dict[str, list[bytes]] = defaultdict(list)
+    for incident_id, body in conn.execute("SELECT incident_id, body FROM incident_alert"):
+        documents[incident_id].append(body)
+    for incident_id, bodies in documents.items():
+        # The documents are JSON objects already: the batch is their array.
+        conn.execute(_INSERT_BATCH, (incident_id, b"[" + b",".join(bodies) + b"]"))
+        conn.execute(
+            "UPDATE incident SET alert_documents = ? WHERE id = ?", (len(bodies), incident_id)
+        )
+    conn.execute("DROP TABLE incident_alert")
+
+
+def _make_open_incidents_due(conn: sqlite3.Connection) -> None:
+    # Nobody computed when these incidents need the sweep: decode_incident reads an open
+    # one whose body lacks sweep_at as due at its opening, and the column agrees, so
+    # that the next sweep looks at each and sets a real value.
+    open_states = orjson.dumps(sorted(state.value for state in OPEN_STATES))
+    conn.execute(_SWEEP_OPEN_AT_ONCE, (open_states,))
