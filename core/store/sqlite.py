@@ -33,6 +33,7 @@ from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
 from core.store import sqlite_incidents as sql
 from core.store.sqlite_migrations import migrate
+from core.store.writer_lock import WriterLock
 from core.timestamps import micros
 
 _SCHEMA = """
@@ -78,6 +79,7 @@ class SQLiteStore:
         self._writer: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self._writer_lock = WriterLock(path)
 
     @property
     def path(self) -> Path:
@@ -105,17 +107,21 @@ class SQLiteStore:
 
     def _write_loop(self, ready: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
         try:
+            self._writer_lock.open()
             conn = self._connect()
-            conn.executescript(_SCHEMA)
-            conn.executescript(sql.SCHEMA)
-            migrate(conn)
-        except sqlite3.Error as exc:
+            with self._writer_lock:
+                conn.executescript(_SCHEMA)
+                conn.executescript(sql.SCHEMA)
+                migrate(conn)
+        except (sqlite3.Error, OSError) as exc:
+            self._writer_lock.close()
             loop.call_soon_threadsafe(
                 _fail, ready, StoreUnavailable(f"cannot open {self._path}"), exc
             )
             return
         except Exception as exc:
             # An incident the migration cannot read: open() must fail, not wait forever.
+            self._writer_lock.close()
             loop.call_soon_threadsafe(
                 _fail, ready, StoreError(f"cannot bring {self._path} up to date"), exc
             )
@@ -133,10 +139,12 @@ class SQLiteStore:
                     break
             stop_after = _STOP in batch
             writes = [w for w in batch if isinstance(w, _PendingWrite)]
-            self._commit(conn, writes)
+            with self._writer_lock:
+                self._commit(conn, writes)
             if stop_after:
                 break
         conn.close()
+        self._writer_lock.close()
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, writes: list[_PendingWrite]) -> None:
