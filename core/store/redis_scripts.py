@@ -43,28 +43,32 @@ from core.timestamps import micros
 # KEYS: stream, opened index, sweep index, then one incident hash per incident, one alerts
 #       hash per incident, one head key per head, one events list per incident that gets
 #       events.
-# ARGV: group, number of incidents, heads, event lists and consumed positions; then
-#       per incident (id, version, opened micros, record, number of alerts written, sweep
-#       micros or "" for none); per head (has expected, expected, new id); per incident its
-#       alerts (fingerprint, body pairs); per event list (count, bodies...); then the
-#       consumed positions.
+# ARGV: group, number of incidents, heads and event lists; then per incident (id,
+#       version, opened micros, record, sweep micros or "" for none, the fingerprints of
+#       the alerts written and their bodies, each as one newline-separated list); per
+#       head (has expected, expected, new id); per event list (count, bodies...); then the
+#       consumed positions, as one newline-separated list.
+# A storm step writes thousands of alerts and consumes thousands of positions: as one
+# argument per list instead of one per item, the client packs a few arguments instead
+# of thousands. JSON as orjson writes it holds no newline, nor do ids and fingerprints.
 COMMIT_LUA = """
+local function lines(s)
+    local items = {}
+    for item in string.gmatch(s, '[^\\n]+') do items[#items + 1] = item end
+    return items
+end
+
 local group = ARGV[1]
 local n_incidents = tonumber(ARGV[2])
 local n_heads = tonumber(ARGV[3])
 local n_lists = tonumber(ARGV[4])
-local n_consumed = tonumber(ARGV[5])
-local incident_arg, incident_key = 6, 4
+local incident_arg, incident_key = 5, 4
 local alerts_key = incident_key + n_incidents
-local head_arg, head_key = incident_arg + 6 * n_incidents, alerts_key + n_incidents
-local alert_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
-local list_arg = alert_arg
-for i = 0, n_incidents - 1 do
-    list_arg = list_arg + 2 * tonumber(ARGV[incident_arg + 6 * i + 4])
-end
+local head_arg, head_key = incident_arg + 7 * n_incidents, alerts_key + n_incidents
+local list_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
 
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 6 * i
+    local a = incident_arg + 7 * i
     local stored = tonumber(redis.call('HGET', KEYS[incident_key + i], 'version') or '0')
     if stored ~= tonumber(ARGV[a + 1]) - 1 then
         return 'incident ' .. ARGV[a] .. ' is at version ' .. stored
@@ -86,27 +90,30 @@ local consumed_arg = list_arg
 for i = 0, n_lists - 1 do
     consumed_arg = consumed_arg + tonumber(ARGV[consumed_arg]) + 1
 end
-for first = consumed_arg, consumed_arg + n_consumed - 1, 500 do
-    local last = math.min(first + 499, consumed_arg + n_consumed - 1)
-    redis.call('XACK', KEYS[1], group, unpack(ARGV, first, last))
+-- In slices: unpack() of thousands of items would overflow Lua's stack.
+local consumed = lines(ARGV[consumed_arg])
+for first = 1, #consumed, 500 do
+    redis.call('XACK', KEYS[1], group, unpack(consumed, first, math.min(first + 499, #consumed)))
 end
 
-local alert = alert_arg
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 6 * i
+    local a = incident_arg + 7 * i
     redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3])
     redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
-    if ARGV[a + 5] == '' then
+    if ARGV[a + 4] == '' then
         redis.call('ZREM', KEYS[3], ARGV[a])
     else
-        redis.call('ZADD', KEYS[3], ARGV[a + 5], ARGV[a])
+        redis.call('ZADD', KEYS[3], ARGV[a + 4], ARGV[a])
     end
-    -- In slices: unpack() of thousands of arguments would overflow Lua's stack.
-    local last = alert + 2 * tonumber(ARGV[a + 4]) - 1
-    for first = alert, last, 1000 do
-        redis.call('HSET', KEYS[alerts_key + i], unpack(ARGV, first, math.min(first + 999, last)))
+    local fingerprints, bodies = lines(ARGV[a + 5]), lines(ARGV[a + 6])
+    for first = 1, #fingerprints, 500 do
+        local fields = {}
+        for j = first, math.min(first + 499, #fingerprints) do
+            fields[#fields + 1] = fingerprints[j]
+            fields[#fields + 1] = bodies[j]
+        end
+        redis.call('HSET', KEYS[alerts_key + i], unpack(fields))
     end
-    alert = last + 1
 end
 for i = 0, n_heads - 1 do
     redis.call('SET', KEYS[head_key + i], ARGV[head_arg + 3 * i + 2])
@@ -207,7 +214,8 @@ def commit_arguments(
 ) -> tuple[list[str], list[str | bytes | int]]:
     """Returns the KEYS and ARGV of :data:`COMMIT_LUA` for ``commit``.
 
-    Raises ValueError for a consumed position that is not a stream entry ID.
+    Raises ValueError for a consumed position that is not a stream entry ID, or a
+    fingerprint with a newline (Tocsin's are hex digests; the script splits on newlines).
     """
     for position in commit.consumed:
         if not _STREAM_ID.fullmatch(position):
@@ -216,9 +224,13 @@ def commit_arguments(
     for event in commit.events:
         events.setdefault(event.incident_id, []).append(encode_event(event))
     # CorrelationCommit checked that each alert's incident is one of the commit's.
-    alerts: dict[str, list[str | bytes]] = {incident.id: [] for incident in commit.incidents}
+    fingerprints: dict[str, list[str]] = {incident.id: [] for incident in commit.incidents}
+    bodies: dict[str, list[bytes]] = {incident.id: [] for incident in commit.incidents}
     for write in commit.alerts:
-        alerts[write.incident_id] += [write.alert.fingerprint, encode_alert(write.alert)]
+        if "\n" in write.alert.fingerprint:
+            raise ValueError(f"{write.alert.fingerprint!r} is not a fingerprint")
+        fingerprints[write.incident_id].append(write.alert.fingerprint)
+        bodies[write.incident_id].append(encode_alert(write.alert))
     lua_keys = [keys.alerts, keys.opened, keys.sweep]
     lua_keys += [keys.incident(i.id) for i in commit.incidents]
     lua_keys += [keys.incident_alerts(i.id) for i in commit.incidents]
@@ -229,19 +241,18 @@ def commit_arguments(
         len(commit.incidents),
         len(commit.heads),
         len(events),
-        len(commit.consumed),
     ]
     for incident in commit.incidents:
         args += [incident.id, incident.version, micros(incident.opened_at)]
-        args += [encode_incident(incident), len(alerts[incident.id]) // 2]
+        args.append(encode_incident(incident))
         args.append("" if incident.sweep_at is None else micros(incident.sweep_at))
+        args.append("\n".join(fingerprints[incident.id]))
+        args.append(b"\n".join(bodies[incident.id]))
     for head in commit.heads:
         has_expected = head.expected is not None
         args += [int(has_expected), head.expected or "", head.incident_id]
-    for fields in alerts.values():
-        args += fields
-    for bodies in events.values():
-        args.append(len(bodies))
-        args += bodies
-    args += list(commit.consumed)
+    for timeline in events.values():
+        args.append(len(timeline))
+        args += timeline
+    args.append("\n".join(commit.consumed))
     return lua_keys, args
