@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from correlate.firing import FiringIndex
-from correlate.routes import RouteCache
+from correlate.routes import RouteCache, RoutedGroups
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
 from rules.matchers import Matcher
@@ -30,15 +30,17 @@ class MuteInForce:
 class CorrelationContext:
     """What the stages know about the entries being correlated (one per alert: see rounds).
 
-    ``positions`` maps each alert's fingerprint to the log position of its entry.
+    ``positions`` maps each alert's fingerprint to the log position of its entry, and
+    ``groups`` to the routes it ends in, each with its group key, in tree order.
     ``mutes`` maps a fingerprint to why its notifications are muted (silence, maintenance,
     inhibition); ``flaps`` maps a fingerprint to the recent times it changed state.
-    ``routes`` remembers the group keys of each alert. Stages add to these with
-    ``dataclasses.replace``.
+    ``routes`` remembers the group keys and inhibit targets of every alert seen. Stages
+    add to these with ``dataclasses.replace``.
     """
 
     now: datetime
     positions: Mapping[str, str]
+    groups: Mapping[str, RoutedGroups]
     rules: Rules
     tuning: Tuning
     mutes_in_force: tuple[MuteInForce, ...]
@@ -48,12 +50,15 @@ class CorrelationContext:
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
 
-    def at(self, positions: Mapping[str, str]) -> CorrelationContext:
-        """The context for entries at ``positions`` (by fingerprint), nothing decided yet."""
+    def at(
+        self, positions: Mapping[str, str], groups: Mapping[str, RoutedGroups]
+    ) -> CorrelationContext:
+        """The context for alerts at ``positions`` with ``groups``, nothing decided yet."""
         # A direct call: dataclasses.replace costs several times more, once per round.
         return CorrelationContext(
             self.now,
             positions,
+            groups,
             self.rules,
             self.tuning,
             self.mutes_in_force,

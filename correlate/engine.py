@@ -40,7 +40,7 @@ from correlate.firing import FiringIndex
 from correlate.heads import HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.metrics import CorrelatorMetrics
-from correlate.rounds import round_end
+from correlate.rounds import next_round
 from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
@@ -56,8 +56,10 @@ from rules.model import Rules
 
 GROUP = "correlate"
 _MAX_ATTEMPTS = 8
-# The largest step a correlator takes while catching up.
-_MAX_BATCH = 8_000
+# The largest step a correlator takes while catching up: about 0.4 s of a storm. From
+# 8,000 to 16,000 entries, the per-step costs (silences, incident rows, the commit)
+# took 4% less of a storm backlog's time.
+_MAX_BATCH = 16_000
 _OPEN_SCAN_LIMIT = 100_000
 # How often the firing alerts of other members' incidents are re-read for inhibition.
 _FIRING_REFRESH_SECONDS = 10.0
@@ -206,11 +208,9 @@ class Correlator:
         base = await self._context(working, now)
         start = 0
         while start < len(entries):
-            end = await round_end(base, entries, start)
-            run = entries[start:end]
-            positions = {entry.alert.fingerprint: entry.cursor for entry in run}
-            await self._pipeline(base.at(positions), [entry.alert for entry in run])
-            start = end
+            run = await next_round(base, entries, start)
+            await self._pipeline(base.at(run.positions, run.groups), run.alerts)
+            start = run.end
         tuning = base.tuning
         commit = working.commit(
             group,
@@ -250,6 +250,7 @@ class Correlator:
         return CorrelationContext(
             now=now,
             positions={},
+            groups={},
             rules=rules,
             tuning=self._tuning or rules.correlation,
             mutes_in_force=tuple(mutes),

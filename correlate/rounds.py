@@ -22,13 +22,29 @@ rounds shrink towards single entries, which is what entry-by-entry correlation c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from core.model import AlertStatus, LogEntry
+from core.model import Alert, AlertStatus, LogEntry
 from correlate.context import CorrelationContext
+from correlate.routes import RoutedGroups
 
 
-async def round_end(ctx: CorrelationContext, entries: Sequence[LogEntry], start: int) -> int:
-    """Returns the end (exclusive) of the round of ``entries`` that begins at ``start``.
+@dataclass(frozen=True, slots=True)
+class Round:
+    """A run of entries to correlate together, with what each stage looks up per alert.
+
+    ``positions`` and ``groups`` map each alert's fingerprint to its log position and to
+    its routes with their group keys: worked out once here, not once per stage.
+    """
+
+    alerts: list[Alert]
+    positions: dict[str, str]
+    groups: dict[str, RoutedGroups]
+    end: int  # the index after the round's last entry
+
+
+async def next_round(ctx: CorrelationContext, entries: Sequence[LogEntry], start: int) -> Round:
+    """Returns the round of ``entries`` that begins at ``start``.
 
     The heads it looks at are those the stages will find: no entry it lets into the
     round before the last one changes them.
@@ -37,22 +53,28 @@ async def round_end(ctx: CorrelationContext, entries: Sequence[LogEntry], start:
     routes = ctx.routes
     working = ctx.working
     inhibiting = bool(rules.inhibit_rules)
-    seen: set[str] = set()
+    alerts: list[Alert] = []
+    positions: dict[str, str] = {}
+    groups: dict[str, RoutedGroups] = {}
     for index in range(start, len(entries)):
-        alert = entries[index].alert
+        entry = entries[index]
+        alert = entry.alert
         fingerprint = alert.fingerprint
-        if fingerprint in seen:
-            return index
+        if fingerprint in positions:
+            return Round(alerts, positions, groups, index)
         if (
             inhibiting
             and index > start
             and routes.inhibit_targets(rules, fingerprint, alert.labels)
         ):
-            return index
-        seen.add(fingerprint)
+            return Round(alerts, positions, groups, index)
+        routed = routes.groups(rules, fingerprint, alert.labels)
+        alerts.append(alert)
+        positions[fingerprint] = entry.cursor
+        groups[fingerprint] = routed
         firing = alert.status is AlertStatus.FIRING
-        for _route, group_key in routes.groups(rules, fingerprint, alert.labels):
+        for _route, group_key in routed:
             head = await working.head(group_key)
             if firing is not (head is not None and head.is_open):
-                return index + 1
-    return len(entries)
+                return Round(alerts, positions, groups, index + 1)
+    return Round(alerts, positions, groups, len(entries))

@@ -26,7 +26,7 @@ class DedupStage:
         kept: list[Alert] = []
         for alert in alerts:
             heads: list[Incident] = []
-            for _route, group_key in ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels):
+            for _route, group_key in ctx.groups[alert.fingerprint]:
                 head = await ctx.working.head(group_key)
                 if head is None or not _repeats(ctx, head, alert):
                     break

@@ -24,7 +24,7 @@ class FlapStage:
         flaps = dict(ctx.flaps)
         window_start = ctx.now - ctx.tuning.flap_window
         for alert in alerts:
-            groups = ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels)
+            groups = ctx.groups[alert.fingerprint]
             # The alert's history lives in the incident of its first route.
             head = await ctx.working.head(groups[0][1])
             known = None if head is None else head.alerts.get(alert.fingerprint)

@@ -30,7 +30,7 @@ class GroupStage:
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         for alert in alerts:
-            for route, group_key in ctx.routes.groups(ctx.rules, alert.fingerprint, alert.labels):
+            for route, group_key in ctx.groups[alert.fingerprint]:
                 await _apply(ctx, alert, route, group_key)
         return ctx, alerts
 
