@@ -13,11 +13,12 @@ The lifecycle follows ITIL with PagerDuty's names for the pager::
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from core.direct_init import direct_init
 from core.errors import Conflict
 from core.model import AlertStatus
 
@@ -77,6 +78,25 @@ class IncidentAlert:
     # Times the alert changed between firing and resolved within the flap window.
     transitions: tuple[datetime, ...] = ()
     muted_by: str | None = None
+
+
+# IncidentAlert(...) with all its fields in order, built directly (see core.direct_init):
+# the correlator builds one for every entry it applies to an incident.
+new_incident_alert: Callable[
+    [
+        str,
+        Mapping[str, str],
+        AlertStatus,
+        datetime,
+        datetime,
+        int,
+        str,
+        datetime | None,
+        tuple[datetime, ...],
+        str | None,
+    ],
+    IncidentAlert,
+] = direct_init(IncidentAlert)
 
 
 @dataclass(frozen=True, slots=True)

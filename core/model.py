@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from core.direct_init import direct_init
 from core.timestamps import from_micros, micros
 
 
@@ -87,8 +88,8 @@ class Alert:
         raw: dict[str, Any] = orjson.loads(data)
         ends = raw["ends_at"]
         status = raw["status"]
-        # Positional, in field order: the correlator reads every log entry back.
-        return cls(
+        # Built directly, in field order: the correlator reads every log entry back.
+        return _new_alert(
             raw["source"],
             raw["fingerprint"],
             raw["labels"],
@@ -101,6 +102,25 @@ class Alert:
             raw["dedup_key"],
             raw["acknowledged"],
         )
+
+
+# Alert(...) with all its fields in order, built directly (see core.direct_init).
+_new_alert: Callable[
+    [
+        str,
+        str,
+        Mapping[str, str],
+        Mapping[str, str],
+        AlertStatus,
+        datetime,
+        datetime | None,
+        str,
+        datetime,
+        str | None,
+        bool,
+    ],
+    Alert,
+] = direct_init(Alert)
 
 
 @dataclass(frozen=True, slots=True)

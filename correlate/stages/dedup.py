@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.incident import Incident, IncidentAlert
+from core.incident import Incident, new_incident_alert
 from core.model import Alert
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
@@ -52,18 +52,18 @@ def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
 
 def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
     known = incident.alerts[alert.fingerprint]
-    # Built directly: dataclasses.replace costs several times more, and most of the log
-    # is repeats.
-    counted = IncidentAlert(
-        fingerprint=known.fingerprint,
-        labels=known.labels,
-        status=known.status,
-        first_seen=known.first_seen,
-        last_seen=ctx.now,
-        count=known.count + 1,
-        position=ctx.positions[alert.fingerprint],
-        ends_at=alert.ends_at,
-        transitions=known.transitions,
-        muted_by=known.muted_by,
+    # Built directly (core.direct_init): dataclasses.replace costs several times more,
+    # and most of the log is repeats.
+    counted = new_incident_alert(
+        known.fingerprint,
+        known.labels,
+        known.status,
+        known.first_seen,
+        ctx.now,  # last seen
+        known.count + 1,
+        ctx.positions[alert.fingerprint],
+        alert.ends_at,
+        known.transitions,
+        known.muted_by,
     )
     ctx.working.with_alert(incident, counted)

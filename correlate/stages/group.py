@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from core.incident import Incident, IncidentAlert, IncidentState, transition
+from core.incident import Incident, IncidentAlert, IncidentState, new_incident_alert, transition
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
@@ -116,16 +116,18 @@ def _update_alert(
     if known is not None and not is_after(position, known.position):
         return incident, None  # an older entry arriving late never overrides a newer one
     if known is None:
-        entry = IncidentAlert(
-            fingerprint=alert.fingerprint,
-            labels=alert.labels,
-            status=alert.status,
-            first_seen=now,
-            last_seen=now,
-            count=1,
-            position=position,
-            ends_at=alert.ends_at,
-            muted_by=muted_by,
+        # Positional, built directly: one per entry (core.direct_init).
+        entry = new_incident_alert(
+            alert.fingerprint,
+            alert.labels,
+            alert.status,
+            now,  # first seen
+            now,  # last seen
+            1,  # count
+            position,
+            alert.ends_at,
+            (),  # transitions
+            muted_by,
         )
         ctx.working.joined(incident, now, entry)
     else:
@@ -135,17 +137,17 @@ def _update_alert(
                 incident, now, f"alert_{alert.status.value}", fingerprint=alert.fingerprint
             )
         # Built directly: dataclasses.replace costs several times more, once per entry.
-        entry = IncidentAlert(
-            fingerprint=known.fingerprint,
-            labels=known.labels,
-            status=alert.status,
-            first_seen=known.first_seen,
-            last_seen=now,
-            count=known.count + 1,
-            position=position,
-            ends_at=alert.ends_at,
-            transitions=transitions,
-            muted_by=muted_by,
+        entry = new_incident_alert(
+            known.fingerprint,
+            known.labels,
+            alert.status,
+            known.first_seen,
+            now,  # last seen
+            known.count + 1,
+            position,
+            alert.ends_at,
+            transitions,
+            muted_by,
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)

@@ -1,0 +1,84 @@
+"""direct_init builds the very objects the dataclass constructors build, and refuses others."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.direct_init import direct_init
+from core.incident import IncidentAlert, new_incident_alert
+from core.model import Alert, AlertStatus
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def test_an_incident_alert_built_directly_equals_the_constructed_one() -> None:
+    values = (
+        "0123456789abcdef",
+        {"alertname": "DiskFull", "instance": "db1"},
+        AlertStatus.RESOLVED,
+        T0,
+        T0 + timedelta(minutes=1),
+        7,
+        "42",
+        T0 + timedelta(minutes=5),
+        (T0, T0 + timedelta(seconds=30)),
+        "silence s1 by alice: maintenance",
+    )
+    built = new_incident_alert(*values)
+    constructed = IncidentAlert(*values)
+    assert built == constructed
+    assert type(built) is IncidentAlert
+    # Every field in its place, not merely equal as a whole.
+    assert [getattr(built, f.name) for f in dataclasses.fields(IncidentAlert)] == list(values)
+    # Still frozen.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.count = 8  # type: ignore[misc]
+
+
+def test_an_alert_read_from_the_log_equals_the_one_written() -> None:
+    alert = Alert(
+        source="am",
+        fingerprint="0123456789abcdef",
+        labels={"alertname": "DiskFull"},
+        annotations={"summary": "disk full"},
+        status=AlertStatus.FIRING,
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=4),
+        generator_url="http://prometheus/graph",
+        received_at=T0 + timedelta(seconds=1),
+        dedup_key="disk-db1",
+        acknowledged=True,
+    )
+    read = Alert.from_json(alert.to_json())
+    assert read == alert
+    assert [getattr(read, f.name) for f in dataclasses.fields(Alert)] == [
+        getattr(alert, f.name) for f in dataclasses.fields(Alert)
+    ]
+
+
+@dataclasses.dataclass(slots=True)
+class _Mutable:
+    value: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _WithoutSlots:
+    value: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checked:
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("negative")
+
+
+@pytest.mark.parametrize("cls", [_Mutable, _WithoutSlots, _Checked, dict])
+def test_classes_it_cannot_build_faithfully_are_refused(cls: type) -> None:
+    with pytest.raises(TypeError):
+        direct_init(cls)
