@@ -129,3 +129,7 @@ class LogEntry:
 
     cursor: str
     alert: Alert
+
+
+# LogEntry(cursor, alert), built directly: the stores build one per entry they read.
+new_log_entry: Callable[[str, Alert], LogEntry] = direct_init(LogEntry)

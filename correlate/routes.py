@@ -12,7 +12,6 @@ only in ``instance`` are routed once.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
@@ -27,10 +26,12 @@ _Answer = TypeVar("_Answer")
 
 
 class _Memo(Generic[_Answer]):
-    """Answers by fingerprint and by the values of the labels they depend on, oldest out first.
+    """Answers by fingerprint and by the values of the labels they depend on.
 
     ``reads`` names those labels, or is None when an answer may depend on every label
-    (``group_by: ['...']``); then only the fingerprint is a key.
+    (``group_by: ['...']``); then only the fingerprint is a key. When full, it forgets
+    everything at once: cheaper per entry than keeping an order to evict by, and a
+    storm of new fingerprints fills it only every ``capacity`` alerts.
     """
 
     def __init__(
@@ -42,7 +43,7 @@ class _Memo(Generic[_Answer]):
         self._capacity = capacity
         self._reads = reads
         self._work_out = work_out
-        self._answers: OrderedDict[str | tuple[str, ...], _Answer] = OrderedDict()
+        self._answers: dict[str | tuple[str, ...], _Answer] = {}
 
     def get(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> _Answer:
         """Returns the remembered answer for the alert, working it out on a miss."""
@@ -62,9 +63,9 @@ class _Memo(Generic[_Answer]):
         return found
 
     def _keep(self, key: str | tuple[str, ...], answer: _Answer) -> None:
+        if len(self._answers) >= self._capacity:
+            self._answers.clear()
         self._answers[key] = answer
-        if len(self._answers) > self._capacity:
-            self._answers.popitem(last=False)
 
 
 class RouteCache:

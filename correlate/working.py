@@ -14,7 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from core.incident import Incident, IncidentAlert, IncidentEvent
-from core.store import CorrelationCommit, GroupHead, IncidentAlertWrite, IncidentStore
+from core.store import (
+    CorrelationCommit,
+    GroupHead,
+    IncidentAlertWrite,
+    IncidentStore,
+    new_alert_write,
+)
 from correlate.heads import HeadCache
 
 ACTOR = "tocsin"
@@ -199,7 +205,7 @@ class WorkingSet:
             # thousands of alerts need not be compared alert by alert every step.
             alerts = incident.alerts
             return [
-                IncidentAlertWrite(incident.id, alerts[fingerprint])
+                new_alert_write(incident.id, alerts[fingerprint])
                 for fingerprint in self._changed_fingerprints[incident.id]
                 if loaded.alerts.get(fingerprint) is not alerts[fingerprint]
             ]

@@ -7,11 +7,12 @@ Tocsin processes). Code outside this package sees only the protocols.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from core.direct_init import direct_init
 from core.errors import StoreError
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
@@ -77,6 +78,12 @@ class IncidentAlertWrite:
 
     incident_id: str
     alert: IncidentAlert
+
+
+# IncidentAlertWrite(incident_id, alert), built directly: a storm step writes thousands.
+new_alert_write: Callable[[str, IncidentAlert], IncidentAlertWrite] = direct_init(
+    IncidentAlertWrite
+)
 
 
 def every_alert(*incidents: Incident) -> tuple[IncidentAlertWrite, ...]:

@@ -32,7 +32,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
-from core.model import Alert, LogEntry
+from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
 from core.store.redis_incidents import RedisIncidents
@@ -123,7 +123,7 @@ class RedisStore:
         for entry_id, fields in rows or []:
             if entry_id is None or fields is None:
                 raise StoreError(f"malformed entry in {self._log_key}")
-            entries.append(LogEntry(cursor=text(entry_id), alert=Alert.from_json(fields[_BODY])))
+            entries.append(new_log_entry(text(entry_id), Alert.from_json(fields[_BODY])))
         return entries
 
     async def load_cursor(self, consumer: str) -> str | None:
@@ -203,7 +203,7 @@ class RedisStore:
             if not fields or _BODY not in fields:
                 gone.append(entry_id)
                 continue
-            entries.append(LogEntry(cursor=text(entry_id), alert=Alert.from_json(fields[_BODY])))
+            entries.append(new_log_entry(text(entry_id), Alert.from_json(fields[_BODY])))
         if gone:
             await client.xack(self._log_key, group, *gone)
         return entries

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from core.codec import decode_event, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
-from core.model import Alert, LogEntry
+from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
 from core.store import sqlite_incidents as sql
@@ -206,7 +206,7 @@ class SQLiteStore:
         rows = await self._query(
             "SELECT seq, body FROM alert_log WHERE seq > ? ORDER BY seq LIMIT ?", (start, limit)
         )
-        return [LogEntry(cursor=str(seq), alert=Alert.from_json(body)) for seq, body in rows]
+        return [new_log_entry(str(seq), Alert.from_json(body)) for seq, body in rows]
 
     async def load_cursor(self, consumer: str) -> str | None:
         """Returns the consumer's saved cursor, or None."""
@@ -236,7 +236,7 @@ class SQLiteStore:
         consumes must be all those up to that one.
         """
         rows = await self._query(sql.CLAIM, (group, limit))
-        return [LogEntry(cursor=str(seq), alert=Alert.from_json(body)) for seq, body in rows]
+        return [new_log_entry(str(seq), Alert.from_json(body)) for seq, body in rows]
 
     async def commit(self, commit: CorrelationCommit) -> None:
         """Writes the commit in the next group commit; raises VersionConflict if it is stale."""

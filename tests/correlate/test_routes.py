@@ -52,7 +52,7 @@ def test_a_reload_forgets_what_the_old_rules_said(tmp_path: Path) -> None:
     assert after[0][1] == '{}:{alertname="DiskFull",instance="api1",service="api"}'
 
 
-def test_a_full_cache_drops_its_oldest_answers_and_still_answers(tmp_path: Path) -> None:
+def test_a_full_cache_forgets_its_answers_and_still_answers(tmp_path: Path) -> None:
     rules = load_test_rules(tmp_path)
     cache = RouteCache(capacity=2)
     for labels in CASES * 2:
