@@ -142,10 +142,9 @@ class WorkingSet:
             self._events.append(
                 IncidentEvent(incident.id, at, ACTOR, "alerts_joined", {"alerts": joining})
             )
-        # The labels are not copied: nothing changes an alert's labels once logged.
-        joining.append(
-            {"fingerprint": alert.fingerprint, "status": alert.status.value, "labels": alert.labels}
-        )
+        # Not the labels: the incident keeps each alert's labels (they never change), and
+        # the operator API shows them beside each join; a storm would store them twice.
+        joining.append({"fingerprint": alert.fingerprint, "status": alert.status.value})
 
     @property
     def incidents(self) -> Mapping[str, Incident]:

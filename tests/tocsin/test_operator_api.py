@@ -73,6 +73,10 @@ async def test_incident_detail_has_alerts_counts_flags_and_timeline(ingest: Inge
         "87f8f93154ff3b2a",
         "e5cb976153386091",
     ]
+    # Each join shows the alert's labels, as the incident's alerts list has them.
+    labels = {a["fingerprint"]: a["labels"] for a in detail["alerts"]}
+    assert all(a["labels"] == labels[a["fingerprint"]] for alerts in joined for a in alerts)
+    assert all(a["labels"]["alertname"] == "DiskFull" for alerts in joined for a in alerts)
     assert "categorised" in kinds
 
 

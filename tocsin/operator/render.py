@@ -54,10 +54,30 @@ def incident_detail(incident: Incident, timeline: list[IncidentEvent]) -> dict[s
         **incident_summary(incident),
         "alerts": [_alert(a) for a in incident.alerts.values()],
         "timeline": [
-            {"at": _time(e.at), "actor": e.actor, "kind": e.kind, "detail": dict(e.detail)}
+            {"at": _time(e.at), "actor": e.actor, "kind": e.kind, "detail": _detail(incident, e)}
             for e in timeline
         ],
     }
+
+
+def _detail(incident: Incident, event: IncidentEvent) -> dict[str, Any]:
+    """The event's detail; each alert of an ``alerts_joined`` with its labels.
+
+    The store keeps a join as the alert's fingerprint and status only: the labels are
+    the incident's alert's, which never change, and a storm would store them twice.
+    """
+    detail = dict(event.detail)
+    if event.kind == "alerts_joined":
+        detail["alerts"] = [
+            {**joined, "labels": _labels_of(incident, joined["fingerprint"])}
+            for joined in detail["alerts"]
+        ]
+    return detail
+
+
+def _labels_of(incident: Incident, fingerprint: str) -> dict[str, str]:
+    alert = incident.alerts.get(fingerprint)
+    return {} if alert is None else dict(alert.labels)
 
 
 def _alert(alert: IncidentAlert) -> dict[str, Any]:
