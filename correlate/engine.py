@@ -205,22 +205,27 @@ class Correlator:
     ) -> None:
         now = self._clock.now()
         working = WorkingSet(self._store, self._heads)
-        base = await self._context(working, now)
-        start = 0
-        while start < len(entries):
-            run = await next_round(base, entries, start)
-            await self._pipeline(base.at(run.positions, run.groups), run.alerts)
-            start = run.end
-        tuning = base.tuning
-        commit = working.commit(
-            group,
-            consumed,
-            lambda before, after, changed: sweep_after_step(tuning, before, after, changed, now),
-        )
         try:
+            base = await self._context(working, now)
+            start = 0
+            while start < len(entries):
+                run = await next_round(base, entries, start)
+                await self._pipeline(base.at(run.positions, run.groups), run.alerts)
+                start = run.end
+            tuning = base.tuning
+            commit = working.commit(
+                group,
+                consumed,
+                lambda before, after, changed: sweep_after_step(
+                    tuning, before, after, changed, now
+                ),
+            )
             await self._store.commit(commit)
-        except VersionConflict:
-            # Another writer was at work: what this member remembers may be stale.
+        except BaseException:
+            # Not committed (a conflict: another writer was at work; or a failure): the
+            # alerts the step set in cached incidents go back, and what this member
+            # remembers is forgotten, to be read again.
+            working.abandon()
             self._heads.clear()
             self._firing = None
             raise

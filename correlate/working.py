@@ -4,6 +4,12 @@ A step reads each group's head incident at most once, changes it in memory as ma
 times as its entries require, and commits everything at the end with the versions it
 read, so that a concurrent writer makes the whole step fail and retry instead of one
 update silently overwriting another.
+
+Incidents are immutable but for one thing: a step sets alerts in the very dict the
+incident it read holds (the one the head cache keeps), since copying a storm incident's
+thousands of alerts at every step cost more than the step's own work. It notes what
+each alert was before, so that it knows what to write and, if the step fails, so that
+:meth:`WorkingSet.abandon` puts every alert back.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ class WorkingSet:
     def __init__(self, store: IncidentStore, cache: HeadCache | None = None) -> None:
         self._store = store
         self._cache = cache if cache is not None else HeadCache(capacity=0)
-        self._step_alerts: dict[str, dict[str, IncidentAlert]] = {}
-        # Per incident, the fingerprints with_alert() set in its step-private alerts, in
-        # the order it first set them (a dict as an ordered set: writes stay in join order).
-        self._changed_fingerprints: dict[str, dict[str, None]] = {}
+        # Per incident, each alert with_alert() set, with what it was before the step
+        # (None: new), in the order it was first set (writes stay in join order).
+        self._before: dict[str, dict[str, IncidentAlert | None]] = {}
+        # Per incident whose alerts are not a plain dict: the dict this step changes.
+        self._own_alerts: dict[str, dict[str, IncidentAlert]] = {}
         self._opened_by: dict[str, list[str]] = {}
         self._read_versions: dict[str, int] = {}
         self._loaded: dict[str, Incident] = {}
@@ -93,27 +100,42 @@ class WorkingSet:
         """Returns (and forgets) the incidents the alert opened since the last call."""
         return [self._incidents[i] for i in self._opened_by.pop(fingerprint, [])]
 
-    def alerts_to_update(self, incident: Incident) -> dict[str, IncidentAlert]:
-        """Returns a copy of the incident's alerts private to this step, to change in place.
-
-        Copied once per incident and step, not once per entry: a storm incident with
-        hundreds of alerts would otherwise be copied for each of its entries.
-        """
-        alerts = self._step_alerts.get(incident.id)
-        if alerts is None or alerts is not incident.alerts:
-            alerts = dict(incident.alerts)
-            self._step_alerts[incident.id] = alerts
-        return alerts
-
     def with_alert(self, incident: Incident, entry: IncidentAlert) -> Incident:
         """Returns the incident with ``entry`` set among its alerts, and records it."""
-        alerts = self.alerts_to_update(incident)
-        alerts[entry.fingerprint] = entry
-        self._changed_fingerprints.setdefault(incident.id, {})[entry.fingerprint] = None
+        alerts = self._alerts_to_change(incident)
+        fingerprint = entry.fingerprint
+        before = self._before.setdefault(incident.id, {})
+        if fingerprint not in before:
+            before[fingerprint] = alerts.get(fingerprint)
+        alerts[fingerprint] = entry
         if incident.alerts is not alerts:
             incident = replace(incident, alerts=alerts)
         self.put(incident)
         return incident
+
+    def _alerts_to_change(self, incident: Incident) -> dict[str, IncidentAlert]:
+        """The incident's own alerts dict, set in place; a copy if they are not a dict."""
+        alerts = incident.alerts
+        if type(alerts) is dict:
+            return alerts
+        own = self._own_alerts.get(incident.id)
+        if own is None:
+            own = self._own_alerts[incident.id] = dict(alerts)
+        return own
+
+    def abandon(self) -> None:
+        """Puts back every alert the step set in incidents it read; call it if the step fails."""
+        for incident_id, before in self._before.items():
+            loaded = self._loaded.get(incident_id)
+            if loaded is None or type(loaded.alerts) is not dict:
+                continue  # opened by the step, or changed in a copy: nothing shared
+            alerts: dict[str, IncidentAlert] = loaded.alerts
+            for fingerprint, was in before.items():
+                if was is None:
+                    alerts.pop(fingerprint, None)
+                else:
+                    alerts[fingerprint] = was
+        self._before.clear()
 
     def committed(self, commit: CorrelationCommit) -> None:
         """Teaches the head cache what a successful commit wrote."""
@@ -197,26 +219,27 @@ class WorkingSet:
         loaded = self._loaded.get(incident.id)
         if loaded is None:
             return [IncidentAlertWrite(incident.id, a) for a in incident.alerts.values()]
-        if incident.alerts is loaded.alerts:
-            return []
-        if incident.alerts is self._step_alerts.get(incident.id):
+        before = self._before.get(incident.id, {})
+        alerts = incident.alerts
+        if alerts is loaded.alerts or alerts is self._own_alerts.get(incident.id):
             # Only with_alert() changed them, and it noted which: a storm incident with
             # thousands of alerts need not be compared alert by alert every step.
-            alerts = incident.alerts
             return [
                 new_alert_write(incident.id, alerts[fingerprint])
-                for fingerprint in self._changed_fingerprints[incident.id]
-                if loaded.alerts.get(fingerprint) is not alerts[fingerprint]
+                for fingerprint, was in before.items()
+                if alerts[fingerprint] is not was
             ]
-        # Alerts are immutable and replaced to change: identity tells which changed.
-        # Nothing removes an alert from an incident, so the new alerts hold every change.
-        before = loaded.alerts
+        # Replaced as a whole (the sweep's expiries): compared with the alerts as read.
+        # Alerts are replaced to change, so identity tells which changed; nothing
+        # removes an alert from an incident, so the new alerts hold every change.
+        read = loaded.alerts
         return [
             IncidentAlertWrite(incident.id, alert)
-            for fingerprint, alert in incident.alerts.items()
-            if before.get(fingerprint) is not alert
+            for fingerprint, alert in alerts.items()
+            if (before[fingerprint] if fingerprint in before else read.get(fingerprint))
+            is not alert
         ]
 
     def _is_changed(self, incident_id: str, incident: Incident) -> bool:
-        # Incidents are immutable and only replaced by put(): identity tells a change.
-        return incident is not self._loaded.get(incident_id)
+        # Incidents are only replaced by put(), and their alerts only set by with_alert().
+        return incident is not self._loaded.get(incident_id) or incident_id in self._before

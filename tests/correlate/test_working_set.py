@@ -1,12 +1,21 @@
-"""A step's commit lists only the alerts the step added or changed."""
+"""A step's commit lists only the alerts the step added or changed; a failed step leaves none."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from core.incident import Incident
-from core.store import CorrelationCommit, GroupHead, IncidentAlertWrite, every_alert
+from core.store import (
+    CorrelationCommit,
+    GroupHead,
+    IncidentAlertWrite,
+    VersionConflict,
+    every_alert,
+)
 from core.store.sqlite import SQLiteStore
+from correlate.heads import HeadCache
 from correlate.working import WorkingSet
 from tests.contract.builders import make_incident
 
@@ -66,3 +75,70 @@ async def test_new_incident_writes_all_its_alerts(sqlite_store: SQLiteStore) -> 
     commit = working.commit("correlate", ())
 
     assert commit.alerts == every_alert(incident)
+
+
+async def test_alert_set_back_to_what_it_was_is_not_written(sqlite_store: SQLiteStore) -> None:
+    incident = with_alerts(make_incident(1), 10)
+    await stored(sqlite_store, incident)
+    working = WorkingSet(sqlite_store)
+    head = await working.head(incident.group_key)
+    assert head is not None
+    original = head.alerts[f"{3:016x}"]
+
+    head = working.with_alert(head, replace(original, count=5))
+    working.with_alert(head, original)
+    commit = working.commit("correlate", ())
+
+    assert commit.alerts == ()
+
+
+async def test_abandoned_step_leaves_the_cached_incident_as_it_was(
+    sqlite_store: SQLiteStore,
+) -> None:
+    incident = with_alerts(make_incident(1), 10)
+    await stored(sqlite_store, incident)
+    cache = HeadCache()
+    working = WorkingSet(sqlite_store, cache)
+    head = await working.head(incident.group_key)
+    assert head is not None
+    as_read = dict(head.alerts)
+    changed = replace(head.alerts[f"{2:016x}"], count=7)
+    [template] = make_incident(1).alerts.values()
+    joining = replace(template, fingerprint="ffffffffffffffff")
+
+    head = working.with_alert(head, changed)
+    head = working.with_alert(head, joining)
+    # The step changes the alerts in place: the cached incident shows them meanwhile.
+    known, cached = cache.lookup(incident.group_key)
+    assert known
+    assert cached is not None
+    assert cached.alerts[changed.fingerprint] is changed
+    working.abandon()
+
+    assert dict(cached.alerts) == as_read
+    assert list(cached.alerts) == list(as_read)  # the order too: the new one is gone
+
+
+async def test_failed_commit_leaves_the_correlator_reading_afresh(
+    sqlite_store: SQLiteStore,
+) -> None:
+    # A commit that conflicts (another writer moved the incident on) must not leave the
+    # step's changes in what the correlator remembers: the next step reads the store.
+    incident = with_alerts(make_incident(1), 10)
+    await stored(sqlite_store, incident)
+    cache = HeadCache()
+    working = WorkingSet(sqlite_store, cache)
+    head = await working.head(incident.group_key)
+    assert head is not None
+    working.with_alert(head, replace(head.alerts[f"{4:016x}"], count=3))
+    moved_on = replace(incident, version=2, assignee="bob")
+    await sqlite_store.commit(CorrelationCommit("correlate", incidents=(moved_on,)))
+
+    with pytest.raises(VersionConflict):
+        await sqlite_store.commit(working.commit("correlate", ()))
+    working.abandon()
+
+    _known, cached = cache.lookup(incident.group_key)
+    assert cached is not None
+    assert cached.alerts == incident.alerts
+    assert await sqlite_store.get_incident(incident.id) == moved_on
