@@ -1,13 +1,15 @@
 """``python -m bench correlation``: Tocsin's correlation stage, measured in-process.
 
-Two parts, each on SQLite and on Redis (a ``redis-server`` the bench starts on a free
-port), each time on a fresh store:
+Three parts, each on SQLite and on Redis (a ``redis-server`` the bench starts on a free
+port), each time on a fresh store, with the garbage collector tuned as the CLI tunes it:
 
 - ``noise`` (bench/noise_run.py): a seeded alert timeline with known truth goes through
   the real correlator on a manual clock; the incidents are scored against the truth.
 - ``throughput`` (bench/correlator_load.py): the ingest bench's ``resend`` and ``storm``
   shapes are appended to the log as fast as possible while the correlator consumes it;
   reports entries/s and how far behind the log the correlator is.
+- ``drain`` (bench/correlator_drain.py): the log is filled first, then one correlator
+  works it off alone: its capacity, in entries per second and per CPU-second.
 
 The figures are printed and merged into bench/results/latest.json under ``correlation``.
 See bench/README.md for how to read them.
@@ -28,15 +30,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.correlator_drain import DRAIN_SHAPES, DrainResult, render_drain, run_drain
 from bench.correlator_harness import STORE_NAMES, fresh_store, opened, write_rules
 from bench.correlator_load import SHAPES, LoadResult, render_load, run_load
 from bench.noise import NoiseWorkload, generate
 from bench.noise_run import NoiseResult, render_noise, run_noise
 from bench.servers import ServerError
 from core.errors import TocsinError
+from tocsin.cli import tune_garbage_collector
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "latest.json"
-PART_NAMES = ("noise", "throughput")
+PART_NAMES = ("noise", "throughput", "drain")
 _T = TypeVar("_T")
 
 
@@ -49,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     existing = _read_json(args.output)
     noise: list[NoiseResult] = []
     load: list[LoadResult] = []
+    drains: list[DrainResult] = []
     profiler = cProfile.Profile() if args.profile else None
+    tune_garbage_collector()
     if "noise" in parts:
         workload = generate(args.seed)
         for store in stores:
@@ -63,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"correlation throughput {shape} -> {store}")
                 load.append(_load(store, shape, profiler))
         print(render_load(load, existing))
+    if "drain" in parts:
+        for store in stores:
+            for shape in DRAIN_SHAPES:
+                _say(f"correlation drain {shape} -> {store}")
+                drains.append(_drain(store, shape, profiler))
+        print(render_drain(drains, existing))
     if profiler is not None:
         print(_profile_text(profiler, args.output.parent / "profile-correlation.txt"))
     report: dict[str, Any] = {
@@ -74,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tocsin_worktree_dirty": bool(_git("status", "--porcelain")),
         "noise": [asdict(r) for r in noise],
         "throughput": [asdict(r) for r in load],
+        "drain": [asdict(r) for r in drains],
         "profiled": profiler is not None,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.write_text(json.dumps(merged, indent=2) + "\n")
     _say(f"merged correlation results into {args.output}")
     failed = any(r.error for r in noise) or any(r.error for r in load)
+    failed = failed or any(r.error for r in drains)
     return 1 if failed else 0
 
 
@@ -130,6 +144,20 @@ def _load(store_name: str, shape: str, profiler: cProfile.Profile | None) -> Loa
             return _profiled(profiler, go)
     except (ServerError, TocsinError, OSError, RuntimeError) as exc:
         return LoadResult(store=store_name, shape=shape, error=str(exc))
+
+
+def _drain(store_name: str, shape: str, profiler: cProfile.Profile | None) -> DrainResult:
+    try:
+        with fresh_store(store_name) as (store, workdir):
+            rules = write_rules(workdir)
+
+            async def go() -> DrainResult:
+                async with opened(store):
+                    return await run_drain(store_name, store, rules, shape)
+
+            return _profiled(profiler, go)
+    except (ServerError, TocsinError, OSError, RuntimeError) as exc:
+        return DrainResult(store=store_name, shape=shape, error=str(exc))
 
 
 def _profiled(profiler: cProfile.Profile | None, go: Callable[[], Coroutine[Any, Any, _T]]) -> _T:

@@ -78,7 +78,7 @@ class LoadResult:
     rate_windows: list[tuple[int, float]] = field(default_factory=list)
 
 
-def batches(shape: str) -> list[list[Alert]]:
+def batches(shape: str, storm_alerts: int = STORM_ALERTS) -> list[list[Alert]]:
     """The batches of 64 alerts that ``shape`` appends, in order."""
     now = datetime.now(UTC)
     if shape == "resend":
@@ -86,7 +86,7 @@ def batches(shape: str) -> list[list[Alert]]:
         one_round = [alerts[i : i + BATCH_SIZE] for i in range(0, len(alerts), BATCH_SIZE)]
         return one_round * RESEND_ROUNDS
     if shape == "storm":
-        alerts = [_alert(n, f"storm-{n:06d}:9100", now) for n in range(STORM_ALERTS)]
+        alerts = [_alert(n, f"storm-{n:06d}:9100", now) for n in range(storm_alerts)]
         return [alerts[i : i + BATCH_SIZE] for i in range(0, len(alerts), BATCH_SIZE)]
     raise ValueError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
 
@@ -268,12 +268,17 @@ def render_load(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> s
     return "\n".join(lines)
 
 
-def _against_ingest(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> list[str]:
-    ingest = {
+def ingest_rates(existing: Mapping[str, Any]) -> dict[tuple[Any, Any], float]:
+    """(workload, target) -> alerts/s of the ingest runs in a ``latest.json``."""
+    return {
         (run.get("workload"), run.get("target")): run.get("alerts_per_s") or 0.0
         for run in existing.get("results", [])
         if isinstance(run, dict) and not run.get("error")
     }
+
+
+def _against_ingest(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> list[str]:
+    ingest = ingest_rates(existing)
     lines = ["", "correlator against ingest (bench/results/latest.json):"]
     for r in results:
         if r.error:

@@ -137,11 +137,12 @@ def _application(
             "rules are invalid", problems=[str(p) for p in exc.problems]
         )
         return None
-    _tune_garbage_collector()
+    tune_garbage_collector()
     return app
 
 
-def _tune_garbage_collector() -> None:
+def tune_garbage_collector() -> None:
+    """Freezes what exists at start-up out of collections and collects far less often."""
     # Ingest and correlation allocate many short-lived containers per alert; with the
     # default threshold (700) the collector runs every few requests and rescans
     # long-lived state. Objects that exist at start-up are frozen out of collections.
