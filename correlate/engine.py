@@ -12,9 +12,9 @@ at a time (see ``correlate.rounds``), and commits the incident changes, their ti
 events and the consumed positions in one atomic write. If
 another correlator or an operator changed one of those incidents first, the commit is
 refused and the whole step is redone from fresh reads; nothing is applied twice and no
-update is lost. A sweep, driven by the same clock, handles what time alone decides:
-expiry of alerts no longer refreshed, delayed and flap hold-down resolves, released
-hold-backs.
+update is lost. A sweep, driven by the same clock, handles what time alone decides
+(``correlate.sweeping``): expiry of alerts no longer refreshed, delayed and flap
+hold-down resolves, released hold-backs.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ import contextlib
 import random
 import zlib
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
 from core.clock import Clock
-from core.incident import OPEN_STATES, Incident
-from core.model import Alert, AlertStatus, LogEntry
+from core.incident import OPEN_STATES
+from core.model import Alert, LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import SilenceState
 from core.store import IncidentQuery, Store, VersionConflict
@@ -45,10 +44,11 @@ from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
 from correlate.stages.flap import FlapStage
-from correlate.stages.group import GroupStage, last_change, release_due, resolve_if_due
+from correlate.stages.group import GroupStage
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
-from correlate.sweep_due import next_sweep, sweep_after_step
+from correlate.sweep_due import sweep_after_step
+from correlate.sweeping import sweep_incident
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
 from rules.matchers import parse_matcher
@@ -311,17 +311,8 @@ class Correlator:
         changed = written = 0
         for incident in incidents:
             working.add_loaded(incident)
-            updated = self._expire(ctx, incident, now)
-            if updated.held and release_due(ctx.tuning, updated, now):
-                updated = replace(updated, held=False)
-                working.event(updated, now, "released", firing=updated.firing_count())
-            if updated.is_open and updated.firing_count() == 0:
-                updated = resolve_if_due(ctx, updated, now, stale=updated is not incident)
-            if updated is not incident:
-                changed += 1
-            due = next_sweep(ctx.tuning, updated, last_change(updated))
-            if due != updated.sweep_at:
-                updated = replace(updated, sweep_at=due)
+            updated, decided = sweep_incident(ctx, incident)
+            changed += decided
             if updated is not incident:
                 working.put(updated)
                 written += 1
@@ -346,33 +337,6 @@ class Correlator:
         self._swept_rules = rules
         self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
         return IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
-
-    def _expire(self, ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:
-        """Resolves alerts whose end passed, or that were not refreshed for the resolve timeout."""
-        timeout = ctx.tuning.resolve_timeout
-        alerts = dict(incident.alerts)
-        for fingerprint, alert in incident.alerts.items():
-            if alert.status is not AlertStatus.FIRING:
-                continue
-            expired = (alert.ends_at is not None and alert.ends_at <= now) or (
-                alert.ends_at is None
-                and timeout.total_seconds() > 0
-                and now - alert.last_seen >= timeout
-            )
-            if expired:
-                alerts[fingerprint] = replace(
-                    alert, status=AlertStatus.RESOLVED, transitions=(*alert.transitions, now)
-                )
-                ctx.working.event(
-                    incident,
-                    now,
-                    "alert_expired",
-                    fingerprint=fingerprint,
-                    reason="not refreshed before its end; the source may have died",
-                )
-        if alerts == dict(incident.alerts):
-            return incident
-        return replace(incident, alerts=alerts)
 
     async def run(self, stop: asyncio.Event, *, poll_seconds: float, sweep_seconds: float) -> None:
         """Correlates until ``stop`` is set: steps while there is work, sweeps periodically."""
