@@ -37,6 +37,8 @@ from bench.noise import NoiseWorkload, generate
 from bench.noise_run import NoiseResult, render_noise, run_noise
 from bench.servers import ServerError
 from core.errors import TocsinError
+from core.store import Store
+from rules.model import Rules
 from tocsin.cli import tune_garbage_collector
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -119,45 +121,50 @@ def _parser() -> argparse.ArgumentParser:
 def _noise(
     store_name: str, workload: NoiseWorkload, via_ingest: bool, profiler: cProfile.Profile | None
 ) -> NoiseResult:
-    try:
-        with fresh_store(store_name) as (store, workdir):
-            rules = write_rules(workdir)
-
-            async def go() -> NoiseResult:
-                async with opened(store):
-                    return await run_noise(store_name, store, rules, workload, via_ingest)
-
-            return _profiled(profiler, go)
-    except (ServerError, TocsinError, OSError, RuntimeError) as exc:
-        return NoiseResult.failed(store_name, via_ingest, str(exc))
+    return _on_fresh_store(
+        store_name,
+        profiler,
+        lambda store, rules: run_noise(store_name, store, rules, workload, via_ingest),
+        lambda error: NoiseResult.failed(store_name, via_ingest, error),
+    )
 
 
 def _load(store_name: str, shape: str, profiler: cProfile.Profile | None) -> LoadResult:
-    try:
-        with fresh_store(store_name) as (store, workdir):
-            rules = write_rules(workdir)
-
-            async def go() -> LoadResult:
-                async with opened(store):
-                    return await run_load(store_name, store, rules, shape)
-
-            return _profiled(profiler, go)
-    except (ServerError, TocsinError, OSError, RuntimeError) as exc:
-        return LoadResult(store=store_name, shape=shape, error=str(exc))
+    return _on_fresh_store(
+        store_name,
+        profiler,
+        lambda store, rules: run_load(store_name, store, rules, shape),
+        lambda error: LoadResult(store=store_name, shape=shape, error=error),
+    )
 
 
 def _drain(store_name: str, shape: str, profiler: cProfile.Profile | None) -> DrainResult:
+    return _on_fresh_store(
+        store_name,
+        profiler,
+        lambda store, rules: run_drain(store_name, store, rules, shape),
+        lambda error: DrainResult(store=store_name, shape=shape, error=error),
+    )
+
+
+def _on_fresh_store(
+    store_name: str,
+    profiler: cProfile.Profile | None,
+    run: Callable[[Store, Rules], Coroutine[Any, Any, _T]],
+    failed: Callable[[str], _T],
+) -> _T:
+    """Runs ``run`` on a fresh, open store with the bench rules; ``failed(why)`` if it fails."""
     try:
         with fresh_store(store_name) as (store, workdir):
             rules = write_rules(workdir)
 
-            async def go() -> DrainResult:
+            async def go() -> _T:
                 async with opened(store):
-                    return await run_drain(store_name, store, rules, shape)
+                    return await run(store, rules)
 
             return _profiled(profiler, go)
     except (ServerError, TocsinError, OSError, RuntimeError) as exc:
-        return DrainResult(store=store_name, shape=shape, error=str(exc))
+        return failed(str(exc))
 
 
 def _profiled(profiler: cProfile.Profile | None, go: Callable[[], Coroutine[Any, Any, _T]]) -> _T:

@@ -92,15 +92,23 @@ async def test_alert_set_back_to_what_it_was_is_not_written(sqlite_store: SQLite
     assert commit.alerts == ()
 
 
+async def read_through_a_cache(
+    store: SQLiteStore,
+) -> tuple[Incident, HeadCache, WorkingSet, Incident]:
+    """Stores an incident of 10 alerts; returns it, a cache, a step on it, and its head."""
+    incident = with_alerts(make_incident(1), 10)
+    await stored(store, incident)
+    cache = HeadCache()
+    working = WorkingSet(store, cache)
+    head = await working.head(incident.group_key)
+    assert head is not None
+    return incident, cache, working, head
+
+
 async def test_abandoned_step_leaves_the_cached_incident_as_it_was(
     sqlite_store: SQLiteStore,
 ) -> None:
-    incident = with_alerts(make_incident(1), 10)
-    await stored(sqlite_store, incident)
-    cache = HeadCache()
-    working = WorkingSet(sqlite_store, cache)
-    head = await working.head(incident.group_key)
-    assert head is not None
+    incident, cache, working, head = await read_through_a_cache(sqlite_store)
     as_read = dict(head.alerts)
     changed = replace(head.alerts[f"{2:016x}"], count=7)
     [template] = make_incident(1).alerts.values()
@@ -124,12 +132,7 @@ async def test_failed_commit_leaves_the_correlator_reading_afresh(
 ) -> None:
     # A commit that conflicts (another writer moved the incident on) must not leave the
     # step's changes in what the correlator remembers: the next step reads the store.
-    incident = with_alerts(make_incident(1), 10)
-    await stored(sqlite_store, incident)
-    cache = HeadCache()
-    working = WorkingSet(sqlite_store, cache)
-    head = await working.head(incident.group_key)
-    assert head is not None
+    incident, cache, working, head = await read_through_a_cache(sqlite_store)
     working.with_alert(head, replace(head.alerts[f"{4:016x}"], count=3))
     moved_on = replace(incident, version=2, assignee="bob")
     await sqlite_store.commit(CorrelationCommit("correlate", incidents=(moved_on,)))
