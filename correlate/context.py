@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.silence import Silence, SilenceState
 from correlate.firing import FiringIndex
 from correlate.routes import RouteCache, RoutedGroups
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
-from rules.matchers import Matcher
+from rules.matchers import Matcher, parse_matcher
 from rules.model import Rules
 
 
@@ -24,6 +25,31 @@ class MuteInForce:
 
     matchers: tuple[Matcher, ...]
     reason: str
+
+
+def mutes_in_force(
+    silences: Iterable[Silence], rules: Rules, now: datetime
+) -> tuple[MuteInForce, ...]:
+    """The operators' active silences, then the rules' silences and maintenance windows."""
+    mutes = [
+        MuteInForce(
+            tuple(parse_matcher(str(m)) for m in s.matchers),
+            f"silence {s.id} by {s.created_by}: {s.comment}",
+        )
+        for s in silences
+        if s.state(now) is SilenceState.ACTIVE
+    ]
+    mutes.extend(
+        MuteInForce(s.matchers, f"silence {s.name or 'from rules'}: {s.comment}")
+        for s in rules.silences
+        if s.active_at(now)
+    )
+    mutes.extend(
+        MuteInForce(w.matchers, f"maintenance window {w.name} ({w.describe()})")
+        for w in rules.maintenance_windows
+        if w.active_at(now)
+    )
+    return tuple(mutes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,23 +22,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 
 import structlog
 
 from core.clock import Clock
-from core.incident import OPEN_STATES
-from core.model import Alert, LogEntry
+from core.model import LogEntry
 from core.pipeline import Stage, sequence
-from core.silence import SilenceState
-from core.store import IncidentQuery, Store, VersionConflict
-from correlate.context import CorrelationContext, MuteInForce
-from correlate.firing import FiringIndex
+from core.silence import Silence
+from core.store import CorrelationCommit, Store, VersionConflict
+from correlate.context import CorrelationContext, mutes_in_force
+from correlate.firing import FiringCache
 from correlate.heads import HeadCache
 from correlate.heartbeats import log_missing_heartbeats
+from correlate.in_flight import InFlight
 from correlate.metrics import CorrelatorMetrics
+from correlate.partitions import GROUP, group_of, partition_of, take_partitions
+from correlate.read_ahead import ReadAhead
 from correlate.rounds import next_round
 from correlate.routes import RouteCache
 from correlate.stages.categorise import CategoriseStage
@@ -48,23 +49,16 @@ from correlate.stages.group import GroupStage
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
 from correlate.sweep_due import sweep_after_step
-from correlate.sweeping import sweep_incident
+from correlate.sweeping import SweepScope, sweep_incident
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
-from rules.matchers import parse_matcher
 from rules.model import Rules
 
-GROUP = "correlate"
 _MAX_ATTEMPTS = 8
 # The largest step a correlator takes while catching up: about 0.4 s of a storm. From
 # 8,000 to 16,000 entries, the per-step costs (silences, incident rows, the commit)
 # took 4% less of a storm backlog's time.
 _MAX_BATCH = 16_000
-_OPEN_SCAN_LIMIT = 100_000
-# How often the firing alerts of other members' incidents are re-read for inhibition.
-_FIRING_REFRESH_SECONDS = 10.0
-# How often the sweep reads every open incident, not only those due (see _sweep_query).
-_FULL_SWEEP_SECONDS = 300.0
 
 log = structlog.get_logger("tocsin.correlate")
 
@@ -72,20 +66,6 @@ log = structlog.get_logger("tocsin.correlate")
 async def _back_off(attempt: int) -> None:
     # Jittered, growing pauses stop two members from colliding on every retry.
     await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311  (not security)
-
-
-def partition_of(rules: Rules, routes: RouteCache, alert: Alert, partitions: int) -> int:
-    """Returns the partition of an alert: the group of its first route, hashed stably.
-
-    All entries of one alert (same labels) land in one partition, so they are correlated
-    in log order even with several correlators (a resolve is never applied before the
-    firing it ends); and a group's alerts share a partition, so members rarely compete
-    for one incident (only through ``continue`` routes).
-    """
-    if partitions <= 1:
-        return 0
-    group_key = routes.groups(rules, alert.fingerprint, alert.labels)[0][1]
-    return zlib.crc32(group_key.encode()) % partitions
 
 
 def correlation_pipeline() -> Stage[CorrelationContext]:
@@ -127,59 +107,77 @@ class Correlator:
         self._pipeline = correlation_pipeline()
         self._heads = HeadCache()
         self._routes = RouteCache()
-        self._firing: FiringIndex | None = None
-        # The sweep reads every open incident at first, after a reload, and every
-        # _FULL_SWEEP_SECONDS; otherwise only the due ones (see _sweep_query).
-        self._swept_rules: Rules | None = None
-        self._full_sweep_at = 0.0
-        self._firing_expires = 0.0
+        self._firing = FiringCache()
+        self._sweep_scope = SweepScope()
+        # The commit of the last step while the next one runs, and that next step's
+        # entries and silences, read while the last one was correlated.
+        self._in_flight: InFlight | None = None
+        self._read_ahead = ReadAhead(store, member)
+        # Entries consumed by commits that landed, for drain()'s count.
+        self._landed_entries = 0
 
-    async def step(self) -> int:
-        """Correlates the next batch of every partition it holds; returns entries consumed."""
+    async def step(self, *, overlap: bool = False) -> int:
+        """Correlates the next batch of every partition it holds; returns entries claimed.
+
+        Its commit has landed when it returns, unless ``overlap``: then it may still be in
+        flight while the next step runs (correlate.in_flight), and :meth:`settle` waits
+        for it.
+        """
+        if not overlap:
+            await self.settle()
         consumed = 0
         for partition in await self.take_partitions():
-            group = GROUP if self._partitions == 1 else f"{GROUP}-p{partition}"
-            consumed += await self._step_partition(group, partition)
+            group = group_of(partition, self._partitions)
+            consumed += await self._step_partition(group, partition, overlap)
         return consumed
 
-    async def take_partitions(self) -> list[int]:
-        """Takes and keeps this member's fair share of the partition leases.
+    async def settle(self) -> bool:
+        """Waits for the commit in flight, if any; False if it failed (it is then undone).
 
-        Each live member aims at ceil(partitions / members), starting at a different
-        partition, and gives up leases beyond its share when others join, so the work
-        spreads over every replica; a dead member's leases expire and are taken over.
+        A failed commit's entries are claimed again by the next step. A conflict is
+        counted; any other failure is raised once the step is undone.
         """
-        if self._partitions == 1:
-            return [0]
-        members = await self._store.live_members(GROUP, self._member, self._lease_seconds)
-        share = -(-self._partitions // max(1, len(members)))
-        start = members.index(self._member) * share if self._member in members else 0
-        order = [(start + i) % self._partitions for i in range(self._partitions)]
-        mine: list[int] = []
-        for partition in order:
-            name = f"{GROUP}-p{partition}"
-            if len(mine) >= share:
-                await self._store.release_lease(name, self._member)
-            elif await self._store.hold_lease(name, self._member, self._lease_seconds):
-                mine.append(partition)
-        return mine
+        in_flight, self._in_flight = self._in_flight, None
+        return True if in_flight is None else await self._landed(in_flight, None)
 
-    async def _step_partition(self, group: str, partition: int) -> int:
+    async def take_partitions(self) -> list[int]:
+        """Takes and keeps this member's fair share of the partition leases (partitions.py)."""
+        return await take_partitions(
+            self._store, self._member, self._partitions, self._lease_seconds
+        )
+
+    async def _step_partition(self, group: str, partition: int, overlap: bool) -> int:
         limit = self._claim_size.get(group, self._batch_size)
-        entries = await self._store.claim(group, self._member, limit)
+        in_flight = self._in_flight
+        after = None if in_flight is None or in_flight.group != group else in_flight.last_position
+        read = await self._read_ahead.take(group, after)
+        if read is None:
+            entries = await self._store.claim(group, self._member, limit, after=after)
+            silences: list[Silence] | None = None
+        else:
+            entries, silences = read
         behind = len(entries) == limit
         self._claim_size[group] = min(limit * 2, _MAX_BATCH) if behind else self._batch_size
         if not entries:
             return 0
+        if overlap and behind:
+            # More is waiting: it is read while this batch is correlated (read_ahead).
+            self._read_ahead.start(group, entries[-1].cursor, self._claim_size[group])
+            await asyncio.sleep(0)  # lets the reads go out now, ahead of this step's commit
         rules = self._rules()
         mine = [
             e
             for e in entries
             if partition_of(rules, self._routes, e.alert, self._partitions) == partition
         ]
+        if overlap:
+            return await self._step_overlapping(group, entries, mine, silences)
+        consumed = tuple(e.cursor for e in entries)
+        newest = entries[-1].alert.received_at
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                await self._correlate(group, mine, tuple(e.cursor for e in entries))
+                working, commit = await self._prepare(group, mine, consumed, silences)
+                await self._commit(working, commit)
                 break
             except VersionConflict:
                 self._metrics.conflicts.inc()
@@ -188,25 +186,82 @@ class Correlator:
             # The entries stay claimed by this member and come back at its next step.
             log.warning("correlation step kept conflicting; will retry", group=group)
             return 0
-        self._metrics.entries.inc(len(mine))
-        newest = entries[-1].alert.received_at
-        self._metrics.lag.set(max(0.0, (self._clock.now() - newest).total_seconds()))
+        self._count(commit, len(entries), len(mine), newest)
         return len(entries)
 
-    async def drain(self) -> int:
-        """Steps until the log holds nothing more for this member; returns entries consumed."""
-        total = 0
-        while consumed := await self.step():
-            total += consumed
-        return total
+    async def _step_overlapping(
+        self,
+        group: str,
+        entries: list[LogEntry],
+        mine: list[LogEntry],
+        silences: list[Silence] | None,
+    ) -> int:
+        """Correlates on top of the commit in flight, then leaves its own in flight."""
+        consumed = tuple(e.cursor for e in entries)
+        working, commit = await self._prepare(group, mine, consumed, silences)
+        prior, self._in_flight = self._in_flight, None
+        if prior is not None and not await self._landed(prior, working):
+            return 0  # both batches are claimed again, in order
+        self._in_flight = InFlight.start(
+            self._store,
+            group,
+            entries[-1].cursor,
+            working,
+            commit,
+            (len(entries), len(mine)),
+            entries[-1].alert.received_at,
+        )
+        return len(entries)
 
-    async def _correlate(
-        self, group: str, entries: list[LogEntry], consumed: tuple[str, ...]
+    async def _landed(self, in_flight: InFlight, later: WorkingSet | None) -> bool:
+        """Waits for a commit in flight; if it failed, undoes it and ``later``, built on it."""
+        try:
+            await in_flight.landed()
+        except BaseException as exc:
+            if later is not None:
+                later.abandon()
+            self._abandon(in_flight.working)
+            if not isinstance(exc, VersionConflict):
+                raise
+            self._metrics.conflicts.inc()
+            return False
+        self._count(in_flight.commit, in_flight.claimed, in_flight.correlated, in_flight.newest)
+        return True
+
+    def _count(
+        self, commit: CorrelationCommit, claimed: int, correlated: int, newest: datetime
     ) -> None:
+        """Records a commit that landed: its entries, its new incidents, the lag."""
+        self._landed_entries += claimed
+        self._metrics.entries.inc(correlated)
+        self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
+        self._metrics.lag.set(max(0.0, (self._clock.now() - newest).total_seconds()))
+
+    async def drain(self) -> int:
+        """Steps until the log holds nothing more for this member; returns entries consumed.
+
+        Each step's commit overlaps the next step; all have landed when it returns.
+        """
+        before = self._landed_entries
+        while await self.step(overlap=True) or not await self.settle():
+            pass
+        return self._landed_entries - before
+
+    async def _prepare(
+        self,
+        group: str,
+        entries: list[LogEntry],
+        consumed: tuple[str, ...],
+        silences: list[Silence] | None,
+    ) -> tuple[WorkingSet, CorrelationCommit]:
+        """Runs the entries through the stages; returns the working set and its commit.
+
+        ``silences`` are the operators' silences read with the entries (None: read now).
+        """
         now = self._clock.now()
         working = WorkingSet(self._store, self._heads)
         try:
-            base = await self._context(working, now)
+            base = await self._context(working, now, silences)
             start = 0
             while start < len(entries):
                 run = await next_round(base, entries, start)
@@ -220,72 +275,54 @@ class Correlator:
                     tuning, before, after, changed, now
                 ),
             )
+        except BaseException:
+            self._abandon(working)
+            raise
+        return working, commit
+
+    async def _commit(self, working: WorkingSet, commit: CorrelationCommit) -> None:
+        """Writes the step's commit and waits for it."""
+        try:
             await self._store.commit(commit)
         except BaseException:
-            # Not committed (a conflict: another writer was at work; or a failure): the
-            # alerts the step set in cached incidents go back, and what this member
-            # remembers is forgotten, to be read again.
-            working.abandon()
-            self._heads.clear()
-            self._firing = None
+            self._abandon(working)
             raise
         working.committed(commit)
-        self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
 
-    async def _context(self, working: WorkingSet, now: datetime) -> CorrelationContext:
+    def _abandon(self, working: WorkingSet) -> None:
+        # Not committed (a conflict: another writer was at work; or a failure): the alerts
+        # the step set in cached incidents go back, and what this member remembers is
+        # forgotten, to be read again.
+        working.abandon()
+        self._heads.clear()
+        self._firing.forget()
+        self._read_ahead.drop()
+
+    async def _context(
+        self, working: WorkingSet, now: datetime, silences: list[Silence] | None = None
+    ) -> CorrelationContext:
         rules = self._rules()
-        mutes = [
-            MuteInForce(
-                tuple(parse_matcher(str(m)) for m in s.matchers),
-                f"silence {s.id} by {s.created_by}: {s.comment}",
-            )
-            for s in await self._store.list_silences()
-            if s.state(now) is SilenceState.ACTIVE
-        ]
-        mutes.extend(
-            MuteInForce(s.matchers, f"silence {s.name or 'from rules'}: {s.comment}")
-            for s in rules.silences
-            if s.active_at(now)
-        )
-        mutes.extend(
-            MuteInForce(w.matchers, f"maintenance window {w.name} ({w.describe()})")
-            for w in rules.maintenance_windows
-            if w.active_at(now)
-        )
+        if silences is None:
+            silences = await self._store.list_silences()
         return CorrelationContext(
             now=now,
             positions={},
             groups={},
             rules=rules,
             tuning=self._tuning or rules.correlation,
-            mutes_in_force=tuple(mutes),
-            firing=await self._firing_index(rules),
+            mutes_in_force=mutes_in_force(silences, rules, now),
+            firing=await self._firing.get(self._store, rules),
             working=working,
             routes=self._routes,
         )
 
-    async def _firing_index(self, rules: Rules) -> FiringIndex:
-        """Returns the firing alerts inhibition needs, re-read from the store now and then.
-
-        Only inhibit rules need it. Between refreshes this member keeps it up to date
-        with its own changes; other members' changes arrive with the next refresh.
-        """
-        if not rules.inhibit_rules:
-            return FiringIndex()
-        loop = asyncio.get_running_loop()
-        if self._firing is None or loop.time() >= self._firing_expires:
-            open_incidents = await self._store.list_incidents(
-                IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
-            )
-            self._firing = FiringIndex.of(open_incidents)
-            self._firing_expires = loop.time() + _FIRING_REFRESH_SECONDS
-        return self._firing
-
     async def sweep(self) -> int:
         """Applies what time alone decides to open incidents; returns how many changed.
 
-        With several correlators, only the holder of the sweep lease sweeps.
+        With several correlators, only the holder of the sweep lease sweeps. A commit in
+        flight lands first: the sweep reads the incidents from the store.
         """
+        await self.settle()
         if self._partitions > 1 and not await self._store.hold_lease(
             f"{GROUP}-sweep", self._member, self._lease_seconds
         ):
@@ -307,7 +344,7 @@ class Correlator:
         await log_missing_heartbeats(self._store, rules, now)
         working = WorkingSet(self._store)
         ctx = await self._context(working, now)
-        incidents = await self._store.list_incidents(self._sweep_query(rules, now))
+        incidents = await self._store.list_incidents(self._sweep_scope.query(rules, now))
         changed = written = 0
         for incident in incidents:
             working.add_loaded(incident)
@@ -322,29 +359,22 @@ class Correlator:
             finally:
                 # Swept incidents changed behind the caches' back.
                 self._heads.clear()
-                self._firing = None
+                self._firing.forget()
         return changed
 
-    def _sweep_query(self, rules: Rules, now: datetime) -> IncidentQuery:
-        """Only the incidents due now; all open ones now and then, and after a reload.
-
-        The full pass makes up for times worked out under other rules (a reload that
-        shortens ``resolve_timeout``) and for incidents written by older versions.
-        """
-        loop_now = asyncio.get_running_loop().time()
-        if rules is self._swept_rules and loop_now < self._full_sweep_at:
-            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=_OPEN_SCAN_LIMIT)
-        self._swept_rules = rules
-        self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
-        return IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
-
     async def run(self, stop: asyncio.Event, *, poll_seconds: float, sweep_seconds: float) -> None:
-        """Correlates until ``stop`` is set: steps while there is work, sweeps periodically."""
+        """Correlates until ``stop`` is set: steps while there is work, sweeps periodically.
+
+        Steps overlap their commits while there is more to do; the last one lands before
+        the correlator idles, sweeps or stops.
+        """
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while not stop.is_set():
             try:
-                consumed = await self.step()
+                consumed = await self.step(overlap=True)
+                if consumed == 0 and not await self.settle():
+                    continue  # the commit in flight failed: its entries come again now
                 if loop.time() >= next_sweep:
                     await self.sweep()
                     next_sweep = loop.time() + sweep_seconds
@@ -354,3 +384,8 @@ class Correlator:
             if consumed == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)
+        try:
+            await self.settle()
+        except Exception:
+            log.exception("the last correlation commit failed; its entries come again")
+        self._read_ahead.drop()

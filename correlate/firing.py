@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
-from core.incident import Incident
+from core.incident import OPEN_STATES, Incident
 from core.model import AlertStatus
+from core.store import IncidentQuery, IncidentStore
+from rules.model import Rules
+
+# How often the firing alerts of other members' incidents are re-read for inhibition.
+_REFRESH_SECONDS = 10.0
+_OPEN_SCAN_LIMIT = 100_000
 
 
 class FiringIndex:
@@ -40,3 +47,32 @@ class FiringIndex:
     def items(self) -> Iterable[tuple[str, Mapping[str, str]]]:
         """Yields (fingerprint, labels) of the firing alerts."""
         return self._labels.items()
+
+
+class FiringCache:
+    """The firing alerts inhibition needs, re-read from the store now and then.
+
+    Only inhibit rules need them. Between refreshes the correlator keeps the index up
+    to date with its own changes; other members' changes arrive with the next refresh.
+    """
+
+    def __init__(self) -> None:
+        self._index: FiringIndex | None = None
+        self._expires = 0.0
+
+    async def get(self, store: IncidentStore, rules: Rules) -> FiringIndex:
+        """The index to use now (an empty one if no inhibit rule needs it)."""
+        if not rules.inhibit_rules:
+            return FiringIndex()
+        loop = asyncio.get_running_loop()
+        if self._index is None or loop.time() >= self._expires:
+            open_incidents = await store.list_incidents(
+                IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
+            )
+            self._index = FiringIndex.of(open_incidents)
+            self._expires = loop.time() + _REFRESH_SECONDS
+        return self._index
+
+    def forget(self) -> None:
+        """Drops the index (it may hold changes that were not committed): read it again."""
+        self._index = None

@@ -9,13 +9,43 @@ next sweep is worked out again, exactly (``sweep_due.next_sweep``).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from datetime import datetime
 
-from core.incident import Incident, IncidentAlert
+from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.model import AlertStatus
+from core.store import IncidentQuery
 from correlate.context import CorrelationContext
 from correlate.stages.group import last_change, release_due, resolve_if_due
 from correlate.sweep_due import next_sweep
+from rules.model import Rules
+
+_OPEN_SCAN_LIMIT = 100_000
+# How often the sweep reads every open incident, not only those due (see SweepScope).
+_FULL_SWEEP_SECONDS = 300.0
+
+
+class SweepScope:
+    """Which incidents a sweep reads: the due ones; all open ones now and then.
+
+    All of them at first, after a reload, and every 5 minutes: the full pass makes up
+    for times worked out under other rules (a reload that shortens ``resolve_timeout``)
+    and for incidents written by older versions.
+    """
+
+    def __init__(self) -> None:
+        self._swept_rules: Rules | None = None
+        self._full_sweep_at = 0.0
+
+    def query(self, rules: Rules, now: datetime) -> IncidentQuery:
+        """The query of the incidents to sweep at ``now`` under ``rules``."""
+        loop_now = asyncio.get_running_loop().time()
+        if rules is self._swept_rules and loop_now < self._full_sweep_at:
+            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=_OPEN_SCAN_LIMIT)
+        self._swept_rules = rules
+        self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
+        return IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
 
 
 def sweep_incident(ctx: CorrelationContext, incident: Incident) -> tuple[Incident, bool]:

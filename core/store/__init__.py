@@ -54,8 +54,16 @@ class LogConsumer(Protocol):
     and not consumed. SQLite allows one member per group; Redis any number.
     """
 
-    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
-        """Returns up to ``limit`` entries for ``member`` of ``group``, oldest first."""
+    async def claim(
+        self, group: str, member: str, limit: int, *, after: str | None = None
+    ) -> list[LogEntry]:
+        """Returns up to ``limit`` entries for ``member`` of ``group``, oldest first.
+
+        ``after`` is the last position of a batch this member claimed and is committing
+        right now: the entries come after it, as they will once that commit landed,
+        and none the member claimed before is handed out again. Without it, those come
+        first (see above).
+        """
         ...
 
 

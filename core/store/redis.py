@@ -139,13 +139,17 @@ class RedisStore:
         with translated("save a cursor"):
             await client.hset(self._cursors_key, consumer, cursor)
 
-    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
+    async def claim(
+        self, group: str, member: str, limit: int, *, after: str | None = None
+    ) -> list[LogEntry]:
         """Returns up to ``limit`` entries for ``member`` of consumer group ``group``.
 
         In this order, whichever gives entries first: the entries the member claimed
         before and did not commit (so a restarted member resumes), entries another member
         left unacknowledged longer than ``claim_idle_seconds`` (that member is taken to be
-        dead), and entries no member got yet. It does not wait for new entries.
+        dead), and entries no member got yet. With ``after`` (the member's batch in
+        flight), only entries no member got yet: the member's own unacknowledged ones are
+        that batch. It does not wait for new entries.
         """
         if limit <= 0:
             return []
@@ -154,13 +158,13 @@ class RedisStore:
             if group not in self._groups:
                 await self._create_group(client, group)
             try:
-                return await self._claim(client, group, member, limit)
+                return await self._claim(client, group, member, limit, after)
             except redis_errors.ResponseError as exc:
                 # The group vanished (the data was flushed or lost): start it again.
                 if not str(exc).startswith("NOGROUP"):
                     raise
             await self._create_group(client, group)
-            return await self._claim(client, group, member, limit)
+            return await self._claim(client, group, member, limit, after)
 
     async def _create_group(self, client: Redis, group: str) -> None:
         try:
@@ -170,7 +174,12 @@ class RedisStore:
                 raise
         self._groups.add(group)
 
-    async def _claim(self, client: Redis, group: str, member: str, limit: int) -> list[LogEntry]:
+    async def _claim(
+        self, client: Redis, group: str, member: str, limit: int, after: str | None
+    ) -> list[LogEntry]:
+        if after is not None:
+            new = await client.xreadgroup(group, member, {self._log_key: ">"}, count=limit)
+            return await self._live_entries(client, group, _read_rows(new))
         # Reading its pending entries again resets their idle time: a member that keeps
         # polling keeps them, however long it works on them.
         own = await client.xreadgroup(group, member, {self._log_key: "0"}, count=limit)

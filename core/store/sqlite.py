@@ -227,15 +227,17 @@ class SQLiteStore:
 
         await self._write(upsert)
 
-    async def claim(self, group: str, member: str, limit: int) -> list[LogEntry]:
-        """Returns up to ``limit`` entries after the group's cursor, oldest first.
+    async def claim(
+        self, group: str, member: str, limit: int, *, after: str | None = None
+    ) -> list[LogEntry]:
+        """Returns up to ``limit`` entries after the group's cursor (or ``after``), oldest first.
 
         SQLite has one member per group, so ``member`` is not recorded: claims are not
         stored, and claiming again before a commit returns the same entries. A commit
         moves the cursor to the highest position it consumed, so the positions a commit
         consumes must be all those up to that one.
         """
-        rows = await self._query(sql.CLAIM, (group, limit))
+        rows = await self._query(sql.CLAIM, (group, 0 if after is None else int(after), limit))
         return [new_log_entry(str(seq), Alert.from_json(body)) for seq, body in rows]
 
     async def commit(self, commit: CorrelationCommit) -> None:

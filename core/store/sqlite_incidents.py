@@ -67,11 +67,12 @@ CREATE TABLE IF NOT EXISTS silence (
 );
 """
 
-# The group's entries after its saved cursor; a group that never committed starts at 0.
+# The group's entries after its saved cursor, or after a later position the caller
+# gives (its batch in flight); a group that never committed starts at 0.
 CLAIM = """
 SELECT seq, body FROM alert_log
-WHERE seq > COALESCE(
-    (SELECT CAST(cursor AS INTEGER) FROM consumer_cursor WHERE consumer = ?), 0)
+WHERE seq > MAX(COALESCE(
+    (SELECT CAST(cursor AS INTEGER) FROM consumer_cursor WHERE consumer = ?), 0), ?)
 ORDER BY seq LIMIT ?
 """
 

@@ -65,6 +65,33 @@ async def test_consumed_entries_are_not_claimed_again(store: Store) -> None:
     assert fingerprints(after_append) == alert_fingerprints(5)
 
 
+async def test_claim_after_a_batch_in_flight_returns_the_entries_after_it(
+    store: Store,
+) -> None:
+    await store.append([make_alert(n) for n in range(7)])
+    in_flight = await store.claim(GROUP, "m1", 3)
+
+    following = await store.claim(GROUP, "m1", 3, after=in_flight[-1].cursor)
+    await store.commit(consuming(in_flight))
+    further = await store.claim(GROUP, "m1", 3, after=following[-1].cursor)
+
+    assert fingerprints(following) == alert_fingerprints(3, 4, 5)
+    assert fingerprints(further) == alert_fingerprints(6)
+
+
+async def test_batches_claimed_after_one_that_fails_come_again_in_order(store: Store) -> None:
+    # The batch in flight was not committed (its commit failed): a plain claim hands out
+    # its entries again, then those claimed after it, none lost and none out of order.
+    await store.append([make_alert(n) for n in range(6)])
+    failed = await store.claim(GROUP, "m1", 2)
+    following = await store.claim(GROUP, "m1", 2, after=failed[-1].cursor)
+
+    again = await store.claim(GROUP, "m1", 10)
+
+    assert fingerprints(following) == alert_fingerprints(2, 3)
+    assert fingerprints(again)[:4] == alert_fingerprints(0, 1, 2, 3)
+
+
 async def test_a_restarted_member_gets_its_unconsumed_entries_again(
     open_store: StoreOpener,
 ) -> None:

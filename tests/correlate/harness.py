@@ -138,12 +138,22 @@ class Harness:
 
 
 def make_harness(
-    store: Store, rules: Rules, tuning: Tuning | None = None, member: str = "c1"
+    store: Store,
+    rules: Rules,
+    tuning: Tuning | None = None,
+    member: str = "c1",
+    batch_size: int = 500,
 ) -> Harness:
-    """Builds a harness around an open store."""
+    """Builds a harness around an open store; ``batch_size`` is the correlator's first claim."""
     clock = ManualClock(T0)
     registry = CollectorRegistry()
     correlator = Correlator(
-        store, lambda: rules, tuning or IMMEDIATE, clock, CorrelatorMetrics(registry), member=member
+        store,
+        lambda: rules,
+        tuning or IMMEDIATE,
+        clock,
+        CorrelatorMetrics(registry),
+        member=member,
+        batch_size=batch_size,
     )
     return Harness(store, clock, correlator, registry)
