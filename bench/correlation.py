@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for shape in SHAPES:
                 _say(f"correlation throughput {shape} -> {store}")
                 load.append(_load(store, shape, profiler))
-        print(render_load(load, existing))
+        print(render_load(load))
     if "drain" in parts:
         for store in stores:
             for shape in DRAIN_SHAPES:

@@ -231,8 +231,8 @@ def _per_s(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
-def render_load(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> str:
-    """The throughput table, then each row against the ingest rate in ``existing``."""
+def render_load(results: Sequence[LoadResult]) -> str:
+    """The throughput table (the correlator's capacity against ingest is the drain part's)."""
     header = (
         f"{'shape':<7}{'store':<7}{'appended':>9}{'append/s':>9}{'corr/s':>8}{'lag':>8}"
         f"{'lag s':>7}{'alone/s':>8}{'backlog s':>10}{'left':>8}{'1st 5th/s':>10}"
@@ -264,7 +264,6 @@ def render_load(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> s
         f"still behind after {CATCH_UP_LIMIT_S:g}s alone (0: caught up); 1st/last 5th = rate "
         "over the first/last fifth of the entries correlated; slowest = longest step"
     )
-    lines += _against_ingest(results, existing)
     return "\n".join(lines)
 
 
@@ -277,37 +276,7 @@ def ingest_rates(existing: Mapping[str, Any]) -> dict[tuple[Any, Any], float]:
     }
 
 
-def _against_ingest(results: Sequence[LoadResult], existing: Mapping[str, Any]) -> list[str]:
-    ingest = ingest_rates(existing)
-    lines = ["", "correlator against ingest (bench/results/latest.json):"]
-    for r in results:
-        if r.error:
-            continue
-        rate = ingest.get((r.shape, f"tocsin-{r.store}"), 0.0)
-        if not rate:
-            lines.append(f"  {r.shape:<7}{r.store:<7}no ingest figure to compare with")
-            continue
-        correlator = max(r.correlate_per_s_alone, r.correlate_per_s)
-        line = (
-            f"  {r.shape:<7}{r.store:<7}ingest {rate:>7,.0f} alerts/s, correlator "
-            f"{correlator:>7,.0f} entries/s: x{correlator / rate:.2f}"
-        )
-        every = "keeps up" if correlator >= rate else "falls behind"
-        if r.shape == "resend":
-            # Ingest writes an unchanged resend only as a freshness refresh.
-            logged = RESEND_ALERTS / _resend_refresh_s()
-            verdict = "keeps up" if correlator >= logged else "falls behind"
-            line += (
-                f"; ingest logs only refreshes of these (~{logged:,.0f}/s): {verdict}; "
-                f"if every resend were logged: {every}"
-            )
-        else:
-            line += f", {every}"
-        lines.append(line)
-    return lines
-
-
-def _resend_refresh_s() -> float:
+def resend_refresh_s() -> float:
     """Seconds between two log writes of an unchanged firing alert through ingest's filter.
 
     ingest/dedup.py writes it again three quarters of the way to its written ``endsAt``
