@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ def _received(sent: Alert, now: Any) -> Alert:
     )
 
 
-async def outcome(harness: Harness) -> list[tuple[dict[str, Any], list[tuple[Any, ...]]]]:
+async def outcome(harness: Harness) -> Outcome:
     """Every incident without its version, and its timeline, in a stable order."""
     incidents = await harness.store.list_incidents(IncidentQuery(limit=10_000))
     found = []
@@ -129,6 +129,32 @@ async def outcome(harness: Harness) -> list[tuple[dict[str, Any], list[tuple[Any
         timeline = [entry for e in events for entry in _each_join(e)]
         found.append((_fields(incident), timeline))
     return found
+
+
+Outcome = list[tuple[dict[str, Any], list[tuple[Any, ...]]]]
+_RUNS = itertools.count()  # each run its own database file
+
+
+async def outcome_of(
+    tmp_path: Path,
+    tuning: Tuning,
+    feed: Callable[[Harness], Awaitable[None]],
+    monkeypatch: pytest.MonkeyPatch,
+    batch_size: int = 500,
+) -> Outcome:
+    """Runs ``feed`` against a correlator on a fresh SQLite store; returns the outcome.
+
+    Incident ids count from 0 in every run, so that the outcomes of two runs compare.
+    """
+    monkeypatch.setattr(uuid, "uuid4", counting_uuids())
+    store = SQLiteStore(tmp_path / f"tocsin-{next(_RUNS)}.db")
+    await store.open()
+    try:
+        harness = make_harness(store, load_test_rules(tmp_path), tuning, batch_size=batch_size)
+        await feed(harness)
+        return await outcome(harness)
+    finally:
+        await store.close()
 
 
 def _each_join(event: IncidentEvent) -> list[tuple[Any, ...]]:
@@ -154,20 +180,12 @@ def _fields(incident: Incident) -> dict[str, Any]:
 async def test_big_steps_correlate_exactly_as_entry_by_entry(
     tmp_path: Path, seed: int, tuning: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rules = load_test_rules(tmp_path)
     ticks = random_ticks(seed)
-    results = []
-    for one_by_one in (True, False):
-        # The same incident ids in both runs, so that they compare equal.
-        monkeypatch.setattr(uuid, "uuid4", counting_uuids())
-        store = SQLiteStore(tmp_path / f"tocsin-{one_by_one}.db")
-        await store.open()
-        try:
-            harness = make_harness(store, rules, TUNINGS[tuning])
-            await correlate(harness, ticks, one_by_one)
-            results.append(await outcome(harness))
-        finally:
-            await store.close()
-    one_by_one_result, batched_result = results
+    one_by_one_result, batched_result = [
+        await outcome_of(
+            tmp_path, TUNINGS[tuning], lambda h, one=one: correlate(h, ticks, one), monkeypatch
+        )
+        for one in (True, False)
+    ]
     assert len(one_by_one_result) > 5
     assert batched_result == one_by_one_result

@@ -7,7 +7,6 @@ make every tick of these workloads take that path.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from core.incident import IncidentState
 from core.store import CorrelationCommit
 from core.store.sqlite import SQLiteStore
 from tests.correlate.harness import T0, Harness, alert, load_test_rules, make_harness
-from tests.correlate.test_batching import TUNINGS, counting_uuids, outcome, random_ticks
+from tests.correlate.test_batching import TUNINGS, outcome_of, random_ticks
 
 
 async def correlate(harness: Harness, seed: int, overlap: bool) -> None:
@@ -39,19 +38,16 @@ async def correlate(harness: Harness, seed: int, overlap: bool) -> None:
 async def test_overlapping_steps_correlate_exactly_as_waiting_ones(
     tmp_path: Path, seed: int, tuning: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rules = load_test_rules(tmp_path)
-    results = []
-    for overlap in (False, True):
-        monkeypatch.setattr(uuid, "uuid4", counting_uuids())
-        store = SQLiteStore(tmp_path / f"tocsin-{overlap}.db")
-        await store.open()
-        try:
-            harness = make_harness(store, rules, TUNINGS[tuning], batch_size=2)
-            await correlate(harness, seed, overlap)
-            results.append(await outcome(harness))
-        finally:
-            await store.close()
-    waiting, overlapping = results
+    waiting, overlapping = [
+        await outcome_of(
+            tmp_path,
+            TUNINGS[tuning],
+            lambda h, overlap=overlap: correlate(h, seed, overlap),
+            monkeypatch,
+            batch_size=2,
+        )
+        for overlap in (False, True)
+    ]
     assert len(waiting) > 5
     assert overlapping == waiting
 
