@@ -12,7 +12,8 @@ from rules.model import Rules
 
 # How often the firing alerts of other members' incidents are re-read for inhibition.
 _REFRESH_SECONDS = 10.0
-_OPEN_SCAN_LIMIT = 100_000
+# The most open incidents the correlator reads at once (here, and in a full sweep).
+OPEN_SCAN_LIMIT = 100_000
 
 
 class FiringIndex:
@@ -67,7 +68,7 @@ class FiringCache:
         loop = asyncio.get_running_loop()
         if self._index is None or loop.time() >= self._expires:
             open_incidents = await store.list_incidents(
-                IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
+                IncidentQuery(states=OPEN_STATES, limit=OPEN_SCAN_LIMIT)
             )
             self._index = FiringIndex.of(open_incidents)
             self._expires = loop.time() + _REFRESH_SECONDS

@@ -17,11 +17,11 @@ from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.model import AlertStatus
 from core.store import IncidentQuery
 from correlate.context import CorrelationContext
+from correlate.firing import OPEN_SCAN_LIMIT
 from correlate.stages.group import last_change, release_due, resolve_if_due
 from correlate.sweep_due import next_sweep
 from rules.model import Rules
 
-_OPEN_SCAN_LIMIT = 100_000
 # How often the sweep reads every open incident, not only those due (see SweepScope).
 _FULL_SWEEP_SECONDS = 300.0
 
@@ -42,10 +42,10 @@ class SweepScope:
         """The query of the incidents to sweep at ``now`` under ``rules``."""
         loop_now = asyncio.get_running_loop().time()
         if rules is self._swept_rules and loop_now < self._full_sweep_at:
-            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=_OPEN_SCAN_LIMIT)
+            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=OPEN_SCAN_LIMIT)
         self._swept_rules = rules
         self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
-        return IncidentQuery(states=OPEN_STATES, limit=_OPEN_SCAN_LIMIT)
+        return IncidentQuery(states=OPEN_STATES, limit=OPEN_SCAN_LIMIT)
 
 
 def sweep_incident(ctx: CorrelationContext, incident: Incident) -> tuple[Incident, bool]:

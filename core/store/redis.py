@@ -177,9 +177,17 @@ class RedisStore:
     async def _claim(
         self, client: Redis, group: str, member: str, limit: int, after: str | None
     ) -> list[LogEntry]:
-        if after is not None:
-            new = await client.xreadgroup(group, member, {self._log_key: ">"}, count=limit)
-            return await self._live_entries(client, group, _read_rows(new))
+        if after is None:
+            entries = await self._claimed_before(client, group, member, limit)
+            if entries:
+                return entries
+        new = await client.xreadgroup(group, member, {self._log_key: ">"}, count=limit)
+        return await self._live_entries(client, group, _read_rows(new))
+
+    async def _claimed_before(
+        self, client: Redis, group: str, member: str, limit: int
+    ) -> list[LogEntry]:
+        """The member's own unacknowledged entries, else those a dead member left behind."""
         # Reading its pending entries again resets their idle time: a member that keeps
         # polling keeps them, however long it works on them.
         own = await client.xreadgroup(group, member, {self._log_key: "0"}, count=limit)
@@ -193,12 +201,8 @@ class RedisStore:
             )
             entries = await self._live_entries(client, group, rows)
             if entries or text(next_start) == "0-0":
-                break
+                return entries
             start = next_start
-        if entries:
-            return entries
-        new = await client.xreadgroup(group, member, {self._log_key: ">"}, count=limit)
-        return await self._live_entries(client, group, _read_rows(new))
 
     async def _live_entries(
         self, client: Redis, group: str, rows: list[tuple[Any, Any]]

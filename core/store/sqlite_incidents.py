@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from core.codec import decode_incident, encode_alert_batch, encode_event, encode_incident
-from core.incident import Incident
+from core.incident import Incident, IncidentAlert
 from core.store import CorrelationCommit, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
@@ -98,7 +98,7 @@ WHERE incident_id IN (SELECT value FROM json_each(?))
 ORDER BY id
 """
 
-_INSERT_BATCH = "INSERT INTO incident_alert_batch (incident_id, body) VALUES (?, ?)"
+INSERT_ALERT_BATCH = "INSERT INTO incident_alert_batch (incident_id, body) VALUES (?, ?)"
 
 INCIDENT_EVENTS = "SELECT body FROM incident_event WHERE incident_id = ? ORDER BY seq"
 
@@ -239,7 +239,7 @@ class CommitRows:
     def of(cls, commit: CorrelationCommit) -> CommitRows:
         """Encodes ``commit``; the cursor becomes the highest consumed position."""
         cursor = max((int(position) for position in commit.consumed), default=None)
-        alerts_of: dict[str, list[Any]] = {}
+        alerts_of: dict[str, list[IncidentAlert]] = {}
         for write in commit.alerts:
             alerts_of.setdefault(write.incident_id, []).append(write.alert)
         return cls(
@@ -317,13 +317,13 @@ def _write_batch(
     """Adds the incident's batch, or merges it with the stored ones; returns the documents."""
     body, count = batch
     if stored + count <= 2 * row.alert_count + _MERGE_SLACK:
-        conn.execute(_INSERT_BATCH, (row.id, body))
+        conn.execute(INSERT_ALERT_BATCH, (row.id, body))
         return stored + count
     merged = _merged(
         [stored_body for (_, stored_body) in conn.execute(_ALERTS, (row.id,))] + [body]
     )
     conn.execute("DELETE FROM incident_alert_batch WHERE incident_id = ?", (row.id,))
-    conn.execute(_INSERT_BATCH, (row.id, orjson.dumps(merged)))
+    conn.execute(INSERT_ALERT_BATCH, (row.id, orjson.dumps(merged)))
     return len(merged)
 
 

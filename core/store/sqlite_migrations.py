@@ -21,6 +21,7 @@ import orjson
 
 from core.codec import decode_incident, encode_alert_batch, encode_incident
 from core.incident import OPEN_STATES
+from core.store.sqlite_incidents import INSERT_ALERT_BATCH
 
 LAYOUT = 4
 _ALERTS_APART = 1  # the first layout with the alerts out of the incident's body
@@ -37,8 +38,6 @@ WHERE sweep_at IS NOT NULL
 _SWEEP_OPEN_AT_ONCE = """
 UPDATE incident SET sweep_at = opened_at WHERE state IN (SELECT value FROM json_each(?))
 """
-
-_INSERT_BATCH = "INSERT INTO incident_alert_batch (incident_id, body) VALUES (?, ?)"
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -94,7 +93,8 @@ def _move_inline_alerts_to_batches(conn: sqlite3.Connection) -> None:
             (encode_incident(incident), len(incident.alerts), incident_id),
         )
         if incident.alerts:
-            conn.execute(_INSERT_BATCH, (incident_id, encode_alert_batch(incident.alerts.values())))
+            batch = encode_alert_batch(incident.alerts.values())
+            conn.execute(INSERT_ALERT_BATCH, (incident_id, batch))
 
 
 def _move_alert_rows_to_batches(conn: sqlite3.Connection) -> None:
@@ -109,7 +109,7 @@ def _move_alert_rows_to_batches(conn: sqlite3.Connection) -> None:
         documents[incident_id].append(body)
     for incident_id, bodies in documents.items():
         # The documents are JSON objects already: the batch is their array.
-        conn.execute(_INSERT_BATCH, (incident_id, b"[" + b",".join(bodies) + b"]"))
+        conn.execute(INSERT_ALERT_BATCH, (incident_id, b"[" + b",".join(bodies) + b"]"))
         conn.execute(
             "UPDATE incident SET alert_documents = ? WHERE id = ?", (len(bodies), incident_id)
         )

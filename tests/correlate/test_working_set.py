@@ -38,12 +38,21 @@ async def stored(store: SQLiteStore, incident: Incident) -> None:
     )
 
 
-async def test_changed_alert_is_the_only_one_written(sqlite_store: SQLiteStore) -> None:
-    incident = with_alerts(make_incident(1), 100)
-    await stored(sqlite_store, incident)
-    working = WorkingSet(sqlite_store)
+async def read_through_a_cache(
+    store: SQLiteStore, alerts: int = 10
+) -> tuple[Incident, HeadCache, WorkingSet, Incident]:
+    """Stores an incident of ``alerts`` alerts; returns it, a cache, a step on it, its head."""
+    incident = with_alerts(make_incident(1), alerts)
+    await stored(store, incident)
+    cache = HeadCache()
+    working = WorkingSet(store, cache)
     head = await working.head(incident.group_key)
     assert head is not None
+    return incident, cache, working, head
+
+
+async def test_changed_alert_is_the_only_one_written(sqlite_store: SQLiteStore) -> None:
+    incident, _, working, head = await read_through_a_cache(sqlite_store, alerts=100)
     changed = replace(head.alerts[f"{5:016x}"], count=9)
 
     working.with_alert(head, changed)
@@ -54,11 +63,7 @@ async def test_changed_alert_is_the_only_one_written(sqlite_store: SQLiteStore) 
 
 
 async def test_incident_changed_without_its_alerts_writes_none(sqlite_store: SQLiteStore) -> None:
-    incident = with_alerts(make_incident(1), 10)
-    await stored(sqlite_store, incident)
-    working = WorkingSet(sqlite_store)
-    head = await working.head(incident.group_key)
-    assert head is not None
+    _, _, working, head = await read_through_a_cache(sqlite_store)
 
     working.put(replace(head, assignee="alice"))
     commit = working.commit("correlate", ())
@@ -78,11 +83,7 @@ async def test_new_incident_writes_all_its_alerts(sqlite_store: SQLiteStore) -> 
 
 
 async def test_alert_set_back_to_what_it_was_is_not_written(sqlite_store: SQLiteStore) -> None:
-    incident = with_alerts(make_incident(1), 10)
-    await stored(sqlite_store, incident)
-    working = WorkingSet(sqlite_store)
-    head = await working.head(incident.group_key)
-    assert head is not None
+    _, _, working, head = await read_through_a_cache(sqlite_store)
     original = head.alerts[f"{3:016x}"]
 
     head = working.with_alert(head, replace(original, count=5))
@@ -90,19 +91,6 @@ async def test_alert_set_back_to_what_it_was_is_not_written(sqlite_store: SQLite
     commit = working.commit("correlate", ())
 
     assert commit.alerts == ()
-
-
-async def read_through_a_cache(
-    store: SQLiteStore,
-) -> tuple[Incident, HeadCache, WorkingSet, Incident]:
-    """Stores an incident of 10 alerts; returns it, a cache, a step on it, and its head."""
-    incident = with_alerts(make_incident(1), 10)
-    await stored(store, incident)
-    cache = HeadCache()
-    working = WorkingSet(store, cache)
-    head = await working.head(incident.group_key)
-    assert head is not None
-    return incident, cache, working, head
 
 
 async def test_abandoned_step_leaves_the_cached_incident_as_it_was(
