@@ -20,6 +20,8 @@ class SourceGate:
     def __init__(self, rules: Rules, now: datetime) -> None:
         self.authenticator = SourceAuthenticator(rules)
         self.heartbeats = {h.name: h for h in rules.heartbeats}
+        # The heartbeats pinged by deliveries of an alert (ingest.heartbeat_pings).
+        self.alert_heartbeats = tuple(h for h in rules.heartbeats if h.expect_alert)
         self._buckets = {
             s.name: TokenBucket(s.rate_limit, now)
             for s in rules.sources

@@ -34,6 +34,7 @@ from ingest.decode.alertmanager_webhook import decode_alertmanager_webhook
 from ingest.decode.pagerduty import decode_pagerduty, routing_key_of
 from ingest.decode.webhook import decode_webhook
 from ingest.gate import SourceGate
+from ingest.heartbeat_pings import HeartbeatPings
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from rules.model import SourceConfig
@@ -62,9 +63,11 @@ class IngestHandlers:
         metrics: IngestMetrics,
         clock: Clock,
         max_body_bytes: int,
+        pings: HeartbeatPings,
     ) -> None:
         self._gate = gate
         self._service = service
+        self._pings = pings
         self._metrics = metrics
         self._clock = clock
         self._max_body_bytes = max_body_bytes
@@ -134,8 +137,12 @@ class IngestHandlers:
     async def _store(self, source: SourceConfig, decoded: Decoded) -> tuple[int, int]:
         self._metrics.received.labels(source.name).inc(len(decoded.alerts) + len(decoded.problems))
         now = self._clock.now()
-        self._gate().admit(source, len(decoded.alerts), now)
-        result = await self._service.store(source.name, decoded.alerts, now)
+        gate = self._gate()
+        gate.admit(source, len(decoded.alerts), now)
+        alerts = await self._pings.take_expected(
+            gate.alert_heartbeats, source.name, decoded.alerts, now
+        )
+        result = await self._service.store(source.name, alerts, now)
         if decoded.problems:
             self._metrics.rejected.labels(source.name, "invalid").inc(len(decoded.problems))
             log.info(

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from rules.matchers import Matcher, matches_all
+
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
@@ -44,12 +46,24 @@ HEARTBEAT_ALERTNAME = "HeartbeatMissing"
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """A dead man's switch: a ping expected every ``interval``; silence opens an incident."""
+    """A dead man's switch: a ping expected every ``interval``; silence opens an incident.
+
+    A ping is a ``POST /ingest/heartbeat/NAME``, or, when ``expect_alert`` is set, any
+    delivery of a firing alert those matchers select (Prometheus' always-firing
+    ``Watchdog`` through Alertmanager), a duplicate included. With ``consume_alerts`` such
+    alerts are taken by the heartbeat and open no incident of their own.
+    """
 
     name: str
     interval: timedelta
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     summary: str = ""
+    expect_alert: tuple[Matcher, ...] = ()
+    consume_alerts: bool = True
+
+    def expects(self, labels: Mapping[str, str]) -> bool:
+        """Tells whether an alert with these labels counts as a ping of this heartbeat."""
+        return bool(self.expect_alert) and matches_all(self.expect_alert, labels)
 
     @property
     def cursor(self) -> str:

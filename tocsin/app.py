@@ -13,6 +13,7 @@ from core.clock import Clock, SystemClock
 from core.settings import Settings
 from ingest.dedup import DuplicateFilter
 from ingest.heartbeat import HeartbeatHandler
+from ingest.heartbeat_pings import HeartbeatPings
 from ingest.http import IngestHandlers
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
@@ -54,9 +55,12 @@ def create_app(
         timedelta(seconds=settings.dedup_refresh_seconds), settings.dedup_capacity
     )
     service = IngestService(store, duplicates, metrics)
-    handlers = IngestHandlers(rules_state.gate, service, metrics, clock, settings.max_body_bytes)
+    pings = HeartbeatPings(store, service)
+    handlers = IngestHandlers(
+        rules_state.gate, service, metrics, clock, settings.max_body_bytes, pings
+    )
     handlers.add_routes(app.router)
-    HeartbeatHandler(rules_state.gate, store, service, clock).add_routes(app.router)
+    HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)
     health.add_routes(app.router)
     add_operator_api(app)
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 import yaml
 
 from rules.correlation import HEARTBEAT_ALERTNAME, Heartbeat, Tuning
+from rules.matchers import Matcher
 from rules.sections import values as read
 from rules.sections.context import FileContext
 from rules.yamlread import join
@@ -98,7 +99,7 @@ def read_heartbeats(ctx: FileContext, node: yaml.Node, key: str) -> list[Heartbe
 def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | None:
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "interval", "labels", "summary"}, {"name", "interval"}
+        node, key, {"name", "interval", "labels", "summary", "alert"}, {"name", "interval"}
     )
     if values is None:
         return None
@@ -108,6 +109,7 @@ def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | 
         values, "interval", key, lambda n, k: read.duration(reader, n, k, timedelta(seconds=1))
     )
     summary = read.optional(values, "summary", key, reader.string)
+    expected = _read_expected_alert(ctx, values.get("alert"), join(key, "alert"))
     labels: dict[str, str] = {}
     if "labels" in values:
         labels_key = join(key, "labels")
@@ -126,12 +128,34 @@ def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | 
                 labels[label] = value
     if name is None or interval is None or len(reader.problems) > before:
         return None
+    matchers, consume = expected
     return Heartbeat(
         name=name,
         interval=interval,
         labels=MappingProxyType(labels),
         summary=summary or f"{HEARTBEAT_ALERTNAME}: no ping from {name} for {interval}",
+        expect_alert=matchers,
+        consume_alerts=consume,
     )
+
+
+def _read_expected_alert(
+    ctx: FileContext, node: yaml.Node | None, key: str
+) -> tuple[tuple[Matcher, ...], bool]:
+    """Reads a heartbeat's ``alert`` (the alert whose deliveries count as pings), if any."""
+    if node is None:
+        return (), True
+    reader = ctx.reader
+    values = reader.mapping(node, key, {"matchers", "consume"}, {"matchers"})
+    if values is None:
+        return (), True
+    matchers = read.optional(
+        values, "matchers", key, lambda n, k: read.matchers(reader, n, k)
+    )
+    if matchers is not None and not matchers:
+        reader.problem(values["matchers"], join(key, "matchers"), "give at least one matcher")
+    consume = read.optional(values, "consume", key, reader.boolean)
+    return matchers or (), True if consume is None else consume
 
 
 class _AnyKey(set[str]):
