@@ -81,6 +81,11 @@ def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
         "ends_at": _opt_micros(alert.ends_at),
         "transitions": [micros(t) for t in alert.transitions],
         "muted_by": alert.muted_by,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "starts_at": _opt_micros(alert.starts_at),
+        "first_received_at": _opt_micros(alert.first_received_at),
+        "last_received_at": _opt_micros(alert.last_received_at),
     }
 
 
@@ -167,17 +172,32 @@ def _in_joining_order(alerts: dict[str, IncidentAlert]) -> dict[str, IncidentAle
 
 
 def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
+    """Reads one alert document, also one written before its source fields were kept.
+
+    Such a document has no annotations, generator URL or source start (left empty and
+    None: they were never stored), and its receipt times are read from ``first_seen`` and
+    ``last_seen``, which recorded when the correlator applied the alert: the nearest
+    record of receipt there is.
+    """
+    first_seen = from_micros(raw["first_seen"])
+    last_seen = from_micros(raw["last_seen"])
+    old_layout = "first_received_at" not in raw
     return IncidentAlert(
         fingerprint=raw["fingerprint"],
         labels=raw["labels"],
         status=AlertStatus(raw["status"]),
-        first_seen=from_micros(raw["first_seen"]),
-        last_seen=from_micros(raw["last_seen"]),
+        first_seen=first_seen,
+        last_seen=last_seen,
         count=raw["count"],
         position=raw["position"],
         ends_at=_opt_instant(raw["ends_at"]),
         transitions=tuple(from_micros(t) for t in raw["transitions"]),
         muted_by=raw["muted_by"],
+        annotations=raw.get("annotations", {}),
+        generator_url=raw.get("generator_url", ""),
+        starts_at=_opt_instant(raw.get("starts_at")),
+        first_received_at=first_seen if old_layout else _opt_instant(raw["first_received_at"]),
+        last_received_at=last_seen if old_layout else _opt_instant(raw["last_received_at"]),
     )
 
 

@@ -64,7 +64,14 @@ class InvalidTransition(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class IncidentAlert:
-    """One alert as part of an incident: its last status and how often it was seen."""
+    """One alert as part of an incident: its last status and how often it was seen.
+
+    Three kinds of time, kept apart so that nobody reads one for another: ``starts_at``
+    is when the source says the condition began (its last ``startsAt``);
+    ``first_received_at`` and ``last_received_at`` are when Tocsin received the first
+    and the latest report of it; ``first_seen`` and ``last_seen`` are when the correlator
+    applied them (later than receipt while it is behind).
+    """
 
     fingerprint: str
     labels: Mapping[str, str]
@@ -78,6 +85,13 @@ class IncidentAlert:
     # Times the alert changed between firing and resolved within the flap window.
     transitions: tuple[datetime, ...] = ()
     muted_by: str | None = None
+    # The latest report's annotations, by reference (the log entry's own mapping, never copied).
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    generator_url: str = ""
+    # None only for alerts stored before these were kept (the source's start was not kept).
+    starts_at: datetime | None = None
+    first_received_at: datetime | None = None
+    last_received_at: datetime | None = None
 
 
 # IncidentAlert(...) with all its fields in order, built directly (see core.direct_init):
@@ -94,6 +108,11 @@ new_incident_alert: Callable[
         datetime | None,
         tuple[datetime, ...],
         str | None,
+        Mapping[str, str],
+        str,
+        datetime | None,
+        datetime | None,
+        datetime | None,
     ],
     IncidentAlert,
 ] = direct_init(IncidentAlert)

@@ -65,5 +65,10 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         alert.ends_at,
         known.transitions,
         known.muted_by,
+        alert.annotations,  # the latest report's, by reference
+        alert.generator_url,
+        alert.starts_at,
+        known.first_received_at,
+        alert.received_at,  # last received
     )
     ctx.working.with_alert(incident, counted)

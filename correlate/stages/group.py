@@ -128,6 +128,11 @@ def _update_alert(
             alert.ends_at,
             (),  # transitions
             muted_by,
+            alert.annotations,  # by reference: one mapping per alert, never copied
+            alert.generator_url,
+            alert.starts_at,
+            alert.received_at,  # first received
+            alert.received_at,  # last received
         )
         ctx.working.joined(incident, now, entry)
     else:
@@ -148,6 +153,11 @@ def _update_alert(
             alert.ends_at,
             transitions,
             muted_by,
+            alert.annotations,
+            alert.generator_url,
+            alert.starts_at,
+            known.first_received_at,
+            alert.received_at,  # last received
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)

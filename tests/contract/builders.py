@@ -45,6 +45,11 @@ def make_incident(n: int, **changes: Any) -> Incident:
         count=3,
         position=str(n),
         transitions=(T0 + timedelta(minutes=n, seconds=10),),
+        annotations={"summary": f"latency on web-{n}", "runbook": "https://wiki/Übertragung"},
+        generator_url=f"http://prometheus:9090/graph?g0.expr=up&n={n}",
+        starts_at=T0 + timedelta(minutes=n, seconds=-90),
+        first_received_at=T0 + timedelta(minutes=n, seconds=-1),
+        last_received_at=T0 + timedelta(minutes=n, seconds=29),
     )
     incident = Incident(
         id=f"inc-{n:04d}",

@@ -285,12 +285,25 @@ def old_incident() -> Incident:
         count=1,
         position="7",
         ends_at=T0 + timedelta(minutes=3),
+        first_received_at=T0,
+        last_received_at=T0 + timedelta(minutes=3),
     )
     incident = make_incident(1)
+    (firing,) = incident.alerts.values()
+    # Stored before alerts kept their source's fields: none of them, and receipt read from
+    # when the correlator saw the alert.
+    firing = replace(
+        firing,
+        annotations={},
+        generator_url="",
+        starts_at=None,
+        first_received_at=firing.first_seen,
+        last_received_at=firing.last_seen,
+    )
     # Open, and stored before sweep_at existed: due at once, so that the sweep looks at it.
     return replace(
         incident,
-        alerts={**incident.alerts, resolved.fingerprint: resolved},
+        alerts={firing.fingerprint: firing, resolved.fingerprint: resolved},
         sweep_at=incident.opened_at,
     )
 

@@ -29,6 +29,11 @@ def test_an_incident_alert_built_directly_equals_the_constructed_one() -> None:
         T0 + timedelta(minutes=5),
         (T0, T0 + timedelta(seconds=30)),
         "silence s1 by alice: maintenance",
+        {"summary": "Disk almost full on db1"},
+        "http://prometheus:9090/graph?g0.expr=disk",
+        T0 - timedelta(minutes=3),
+        T0 - timedelta(seconds=1),
+        T0 + timedelta(seconds=59),
     )
     built = new_incident_alert(*values)
     constructed = IncidentAlert(*values)

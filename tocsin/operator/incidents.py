@@ -12,7 +12,7 @@ from core.incident import IncidentState
 from core.store import IncidentQuery
 from core.timestamps import parse_rfc3339
 from rules.api_keys import Role
-from tocsin.keys import STORE
+from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.render import incident_detail, incident_summary
 
@@ -31,7 +31,8 @@ async def list_incidents(request: web.Request) -> web.Response:
     require(request, Role.VIEWER)
     query = parse_query(request.query)
     incidents = await request.app[STORE].list_incidents(query)
-    return web.json_response({"incidents": [incident_summary(i) for i in incidents]})
+    matrix = request.app[RULES].current.rules.priority.matrix
+    return web.json_response({"incidents": [incident_summary(i, matrix) for i in incidents]})
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -42,7 +43,9 @@ async def get_incident(request: web.Request) -> web.Response:
     incident = await store.get_incident(incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id!r}")
-    return web.json_response(incident_detail(incident, await store.incident_events(incident_id)))
+    timeline = await store.incident_events(incident_id)
+    matrix = request.app[RULES].current.rules.priority.matrix
+    return web.json_response(incident_detail(incident, timeline, matrix))
 
 
 def parse_query(params: Mapping[str, str]) -> IncidentQuery:

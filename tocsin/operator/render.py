@@ -9,14 +9,26 @@ from core.incident import Incident, IncidentAlert, IncidentEvent
 from core.model import AlertStatus
 from core.silence import Silence
 from core.timestamps import format_rfc3339
+from rules.priority import PriorityMatrix
 
 
 def _time(instant: datetime | None) -> str | None:
     return None if instant is None else format_rfc3339(instant)
 
 
-def incident_summary(incident: Incident) -> dict[str, Any]:
-    """The incident without its alerts and timeline, as lists show it."""
+def _level_name(level: int | None, names: tuple[str, ...]) -> str | None:
+    # Named as the rules and --explain name it; a level the rules in force no longer
+    # have (they were reloaded with fewer) is shown as its number.
+    if level is None:
+        return None
+    return names[level - 1] if 1 <= level <= len(names) else str(level)
+
+
+def incident_summary(incident: Incident, matrix: PriorityMatrix) -> dict[str, Any]:
+    """The incident without its alerts and timeline, as lists show it.
+
+    Impact and urgency are given by their names in ``matrix`` (the rules in force).
+    """
     firing = sum(1 for a in incident.alerts.values() if a.status is AlertStatus.FIRING)
     return {
         "id": incident.id,
@@ -25,8 +37,8 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
         "priority": incident.priority,
         "category": incident.category,
         "service": incident.service,
-        "impact": incident.impact,
-        "urgency": incident.urgency,
+        "impact": _level_name(incident.impact, matrix.impacts),
+        "urgency": _level_name(incident.urgency, matrix.urgencies),
         "team": incident.team,
         "route": incident.route,
         "policy": incident.policy,
@@ -48,10 +60,12 @@ def incident_summary(incident: Incident) -> dict[str, Any]:
     }
 
 
-def incident_detail(incident: Incident, timeline: list[IncidentEvent]) -> dict[str, Any]:
+def incident_detail(
+    incident: Incident, timeline: list[IncidentEvent], matrix: PriorityMatrix
+) -> dict[str, Any]:
     """The incident with its alerts and its whole timeline."""
     return {
-        **incident_summary(incident),
+        **incident_summary(incident, matrix),
         "alerts": [_alert(a) for a in incident.alerts.values()],
         "timeline": [
             {"at": _time(e.at), "actor": e.actor, "kind": e.kind, "detail": _detail(incident, e)}
@@ -81,14 +95,24 @@ def _labels_of(incident: Incident, fingerprint: str) -> dict[str, str]:
 
 
 def _alert(alert: IncidentAlert) -> dict[str, Any]:
+    """One alert of an incident: what its source said, and when Tocsin received it.
+
+    ``starts_at``, ``ends_at`` and ``generator_url`` are the source's (``startsAt``,
+    ``endsAt``, ``generatorURL`` of its latest report); ``first_received_at`` and
+    ``last_received_at`` are when Tocsin received its first and latest report;
+    ``starts_at`` is null for an alert stored before Tocsin kept it.
+    """
     return {
         "fingerprint": alert.fingerprint,
         "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
         "status": alert.status.value,
         "count": alert.count,
-        "first_seen": _time(alert.first_seen),
-        "last_seen": _time(alert.last_seen),
+        "starts_at": _time(alert.starts_at),
         "ends_at": _time(alert.ends_at),
+        "generator_url": alert.generator_url,
+        "first_received_at": _time(alert.first_received_at),
+        "last_received_at": _time(alert.last_received_at),
         "muted_by": alert.muted_by,
     }
 
