@@ -1,7 +1,8 @@
 """Label matchers in Alertmanager's syntax: ``name="value"``, ``!=``, ``=~``, ``!~``.
 
 As in Alertmanager, a label that is absent has the empty string as its value, and a
-regular expression must match the whole value (it is anchored as ``^(?:re)$``).
+regular expression must match the whole value (it is anchored as ``^(?:re)$``). Regular
+expressions have Go's syntax and RE2's linear-time matching (see ``rules.regex``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from rules.regex import GoRegex
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
 _MATCHER = re.compile(r"\s*(?P<name>[^\s=!~\"]+)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*", re.S)
@@ -32,7 +35,7 @@ class Matcher:
     name: str
     type: MatchType
     value: str
-    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    pattern: GoRegex | None = field(default=None, compare=False, repr=False)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Tells whether the label set satisfies this matcher (absent means empty)."""
@@ -42,7 +45,7 @@ class Matcher:
         if self.type is MatchType.NOT_EQUAL:
             return actual != self.value
         assert self.pattern is not None  # set for both regex types by parse_matcher
-        found = self.pattern.fullmatch(actual) is not None
+        found = self.pattern.fullmatch(actual)
         return found if self.type is MatchType.REGEX else not found
 
     def __str__(self) -> str:
@@ -51,7 +54,11 @@ class Matcher:
 
 
 def parse_matcher(text: str) -> Matcher:
-    """Parses one matcher such as ``severity=~"critical|page"``; raises ValueError."""
+    """Parses one matcher such as ``severity=~"critical|page"``; raises ValueError.
+
+    A regular expression that RE2 (and so Go's regexp) cannot compile is a ValueError
+    naming the pattern and the reason, e.g. a lookahead ``(?=``.
+    """
     found = _MATCHER.fullmatch(text)
     if found is None:
         raise ValueError(f'{text!r} is not a matcher (write e.g. severity="critical")')
@@ -62,12 +69,9 @@ def parse_matcher(text: str) -> Matcher:
     value = _unquote(found.group("value"))
     pattern = None
     if kind in (MatchType.REGEX, MatchType.NOT_REGEX):
-        try:
-            # fullmatch gives Alertmanager's ^(?:re)$ anchoring without rewriting the
-            # pattern, so a leading (?i) still works and "a)|(b" cannot escape the group.
-            pattern = re.compile(value)
-        except (re.error, OverflowError, RecursionError) as exc:
-            raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from exc
+        # A whole-value match gives Alertmanager's ^(?:re)$ anchoring without rewriting
+        # the pattern, so a leading (?i) still works and "a)|(b" cannot escape the group.
+        pattern = GoRegex(value)
     return Matcher(name, kind, value, pattern)
 
 

@@ -221,6 +221,23 @@ CASES = [
     ),
     # A sequence where the file's top level should be a mapping.
     pytest.param("- a  #<\n- b\n", "", "must be a mapping", id="top-level-list"),
+    # A lookahead: Python's re has it, RE2 and Go's regexp (Alertmanager) do not.
+    pytest.param(
+        "silences:\n  - matchers:\n      - 'a=\"x\"'\n      - 'instance=~\"(?=db)db1\"'  #<\n"
+        "    starts_at: 2026-01-01T00:00:00Z\n    ends_at: 2026-01-02T00:00:00Z\n"
+        "    comment: c\n",
+        "silences[0].matchers[1]",
+        "is not a valid regular expression: invalid perl operator: (?=",
+        id="regex-lookahead",
+    ),
+    # Likewise in an inhibit rule: a backreference.
+    pytest.param(
+        "inhibit_rules:\n  - source_matchers: ['a=\"x\"']\n"
+        "    target_matchers: ['b=~\"(x)\\\\1\"']  #<\n",
+        "inhibit_rules[0].target_matchers[0]",
+        "is not a valid regular expression: invalid escape sequence",
+        id="regex-backreference",
+    ),
 ]
 
 

@@ -86,3 +86,58 @@ BAD = [
 def test_malformed_matchers_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_matcher(text)
+
+
+def test_nested_quantifiers_match_in_linear_time() -> None:
+    # With backtracking, (a+)+b against 40 a's tries about 2**40 ways to split them:
+    # hours. RE2 answers at once; this test would hang on Python's re.
+    matcher = parse_matcher('instance=~"(a+)+b"')
+    assert matcher.matches({"instance": "a" * 40}) is False
+    assert matcher.matches({"instance": "a" * 40 + "b"}) is True
+
+
+GO_SYNTAX = [
+    # POSIX classes inside brackets are Go syntax; Python's re reads [[:digit:]] as a set.
+    ('v=~"[[:digit:]]+"', "123", True),
+    # Unicode classes (\pL) are Go syntax; Python's re rejects \p.
+    ('v=~"\\\\pL+"', "ünïcödé", True),
+    # \d is ASCII-only in Go; Python's re matches the Arabic-Indic five too.
+    ('v=~"\\\\d"', "\u0665", False),
+    # \z is Go's end of text; Python's re (before 3.14) rejects it.
+    ('v=~"a\\\\z"', "a", True),
+    # . does not match a newline, and the anchoring leaves no room for a trailing one.
+    ('v=~"a.b"', "a\nb", False),
+    ('v=~"abc"', "abc\n", False),
+    # (?s) lets . match a newline, as in Go.
+    ('v=~"(?s)a.b"', "a\nb", True),
+    # Go's named groups, both spellings.
+    ('v=~"(?P<x>a)(?<y>b)"', "ab", True),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "expected"), GO_SYNTAX)
+def test_regexes_have_gos_syntax(text: str, value: str, expected: bool) -> None:
+    assert parse_matcher(text).matches({"v": value}) is expected
+
+
+PYTHON_ONLY = [
+    # Lookahead needs backtracking: neither RE2 nor Go has it.
+    ('v=~"(?=a)a"', "invalid perl operator"),
+    # Lookbehind, likewise.
+    ('v=~"(?<=a)b"', "invalid perl operator"),
+    # Backreferences, likewise.
+    ('v=~"(a)\\\\1"', "invalid escape"),
+    # \Z is Python's end of text; Go writes \z.
+    ('v=~"a\\\\Z"', "invalid escape"),
+    # RE2 accepts \C (one byte); Go does not.
+    ('v=~"a\\\\C"', "invalid escape"),
+    # Repetition counts above 1000 are refused by Go and RE2 alike.
+    ('v=~"a{1001}"', "invalid repetition"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), PYTHON_ONLY)
+def test_constructs_go_lacks_are_rejected_with_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match="is not a valid regular expression") as caught:
+        parse_matcher(text)
+    assert reason in str(caught.value)
