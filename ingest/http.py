@@ -142,6 +142,8 @@ class IngestHandlers:
         alerts = await self._pings.take_expected(
             gate.alert_heartbeats, source.name, decoded.alerts, now
         )
+        # Alerts a heartbeat consumed are accepted: their ping is durable.
+        self._metrics.accepted.labels(source.name).inc(len(decoded.alerts) - len(alerts))
         result = await self._service.store(source.name, alerts, now)
         if decoded.problems:
             self._metrics.rejected.labels(source.name, "invalid").inc(len(decoded.problems))

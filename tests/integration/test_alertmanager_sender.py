@@ -43,7 +43,7 @@ route:
   group_by: ['alertname']
   group_wait: 1s
   group_interval: 1s
-  repeat_interval: 1h
+  repeat_interval: {repeat_interval}
 receivers:
   - name: tocsin
     webhook_configs:
@@ -54,19 +54,29 @@ receivers:
 """
 
 
-def write_config(directory: Path, tocsin: TocsinProcess, token: str) -> Path:
+def write_config(
+    directory: Path, tocsin: TocsinProcess, token: str, repeat_interval: str = "1h"
+) -> Path:
     """Writes an alertmanager.yml whose only receiver is Tocsin's webhook endpoint."""
     directory.mkdir()
     config = directory / "alertmanager.yml"
-    config.write_text(_CONFIG.format(url=tocsin.url, token=token))
+    config.write_text(
+        _CONFIG.format(url=tocsin.url, token=token, repeat_interval=repeat_interval)
+    )
     return config
 
 
 async def start_alertmanager(
-    start_peer: StartPeer, binary: str, directory: Path, tocsin: TocsinProcess, token: str
+    start_peer: StartPeer,
+    binary: str,
+    directory: Path,
+    tocsin: TocsinProcess,
+    token: str,
+    *,
+    repeat_interval: str = "1h",
 ) -> tuple[str, OutsideProcess]:
     """Starts Alertmanager on loopback, without clustering, notifying Tocsin; returns its URL."""
-    config = write_config(directory, tocsin, token)
+    config = write_config(directory, tocsin, token, repeat_interval)
     url = f"http://127.0.0.1:{free_port()}"
     argv = [
         binary,
