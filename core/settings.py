@@ -40,6 +40,18 @@ class Settings:
     correlator_member: str = ""  # empty: host name and process id
     correlator_poll_seconds: float = 0.2
     correlator_sweep_seconds: float = 5.0
+    # A correlator child that shows no progress (not even an idle poll) this long is
+    # taken to be hung: it is killed and started again.
+    correlator_heartbeat_timeout_seconds: float = 30.0
+    # Operators' silences: at most this many stored (expired ones count until their
+    # retention ends, as in Alertmanager), each at most this many bytes; 0: no limit.
+    max_silences: int = 10_000
+    max_silence_bytes: int = 64 * 1024
+    # How long an expired silence is kept (to be read back) before it is deleted.
+    silence_retention_seconds: float = 5 * 24 * 3600.0
+    # Alerts the correlator keeps in memory with the incidents it last touched (about 1 KB
+    # each); past this the least recently used incidents are read back from the store.
+    correlator_cache_alerts: int = 500_000
 
     def __post_init__(self) -> None:
         if self.correlator_mode not in CORRELATOR_MODES:
@@ -100,6 +112,32 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--correlator-sweep-seconds", type=float, help="TOCSIN_CORRELATOR_SWEEP_SECONDS"
+    )
+    parser.add_argument(
+        "--correlator-heartbeat-timeout-seconds",
+        type=float,
+        help="restart a correlator child that is silent this long "
+        "(TOCSIN_CORRELATOR_HEARTBEAT_TIMEOUT_SECONDS)",
+    )
+    parser.add_argument(
+        "--max-silences", type=int, help="most silences stored, 0: no limit (TOCSIN_MAX_SILENCES)"
+    )
+    parser.add_argument(
+        "--max-silence-bytes",
+        type=int,
+        help="largest silence, 0: no limit (TOCSIN_MAX_SILENCE_BYTES)",
+    )
+    parser.add_argument(
+        "--silence-retention",
+        dest="silence_retention_seconds",
+        type=float,
+        metavar="SECONDS",
+        help="keep expired silences this long (TOCSIN_SILENCE_RETENTION_SECONDS, default 5 days)",
+    )
+    parser.add_argument(
+        "--correlator-cache-alerts",
+        type=int,
+        help="alerts the correlator keeps in memory (TOCSIN_CORRELATOR_CACHE_ALERTS)",
     )
 
 

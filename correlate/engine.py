@@ -34,7 +34,7 @@ from core.silence import Silence
 from core.store import CorrelationCommit, Store, VersionConflict
 from correlate.context import CorrelationContext, mutes_in_force
 from correlate.firing import FiringCache
-from correlate.heads import HeadCache
+from correlate.heads import DEFAULT_ALERT_BUDGET, HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.in_flight import InFlight
 from correlate.metrics import CorrelatorMetrics
@@ -90,6 +90,7 @@ class Correlator:
         batch_size: int = 500,
         partitions: int = 1,
         lease_seconds: float = 30.0,
+        cache_alerts: int = DEFAULT_ALERT_BUDGET,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -105,7 +106,8 @@ class Correlator:
         self._partitions = partitions
         self._lease_seconds = lease_seconds
         self._pipeline = correlation_pipeline()
-        self._heads = HeadCache()
+        # Bounded by the alerts the cached heads hold (correlate.heads): the memory it keeps.
+        self._heads = HeadCache(alert_budget=cache_alerts)
         self._routes = RouteCache()
         self._firing = FiringCache()
         self._sweep_scope = SweepScope()
@@ -139,6 +141,11 @@ class Correlator:
         """
         in_flight, self._in_flight = self._in_flight, None
         return True if in_flight is None else await self._landed(in_flight, None)
+
+    @property
+    def cached_alerts(self) -> int:
+        """How many alerts the head cache holds now (bounded by ``cache_alerts``)."""
+        return self._heads.alerts
 
     async def take_partitions(self) -> list[int]:
         """Takes and keeps this member's fair share of the partition leases (partitions.py)."""

@@ -37,6 +37,7 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
         CorrelatorMetrics(app[REGISTRY]),
         member=settings.correlator_member or default_member_name(),
         partitions=settings.correlator_partitions,
+        cache_alerts=settings.correlator_cache_alerts,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(
