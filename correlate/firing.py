@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping
 from core.incident import OPEN_STATES, Incident
 from core.model import AlertStatus
 from core.store import IncidentQuery, IncidentStore
+from correlate.inhibit_index import InhibitIndex
 from rules.model import Rules
+from rules.muting import InhibitRule
 
 # How often the firing alerts of other members' incidents are re-read for inhibition.
 _REFRESH_SECONDS = 10.0
@@ -17,15 +19,21 @@ OPEN_SCAN_LIMIT = 100_000
 
 
 class FiringIndex:
-    """Fingerprint -> labels of every firing alert of the open incidents the step knows."""
+    """Fingerprint -> labels of every firing alert of the open incidents the step knows.
 
-    def __init__(self) -> None:
+    ``inhibition`` indexes them by inhibit rule and equal-label values (inhibit_index).
+    """
+
+    def __init__(self, inhibit_rules: tuple[InhibitRule, ...] = ()) -> None:
         self._labels: dict[str, Mapping[str, str]] = {}
+        self.inhibition = InhibitIndex(inhibit_rules)
 
     @classmethod
-    def of(cls, incidents: Iterable[Incident]) -> FiringIndex:
+    def of(
+        cls, incidents: Iterable[Incident], inhibit_rules: tuple[InhibitRule, ...] = ()
+    ) -> FiringIndex:
         """Builds the index from incidents (their firing alerts)."""
-        index = cls()
+        index = cls(inhibit_rules)
         for incident in incidents:
             index.update(incident)
         return index
@@ -33,17 +41,24 @@ class FiringIndex:
     def update(self, incident: Incident) -> None:
         """Takes in an incident's alerts as they now stand."""
         for alert in incident.alerts.values():
-            if alert.status is AlertStatus.FIRING and incident.is_open:
-                self._labels[alert.fingerprint] = alert.labels
-            else:
-                self._labels.pop(alert.fingerprint, None)
+            self.set(
+                alert.fingerprint,
+                alert.labels,
+                alert.status is AlertStatus.FIRING and incident.is_open,
+            )
 
     def set(self, fingerprint: str, labels: Mapping[str, str], firing: bool) -> None:
         """Takes in one alert's new state."""
         if firing:
+            if fingerprint not in self._labels:
+                self.inhibition.add(fingerprint, labels)
             self._labels[fingerprint] = labels
-        else:
-            self._labels.pop(fingerprint, None)
+        elif self._labels.pop(fingerprint, None) is not None:
+            self.inhibition.remove(fingerprint, labels)
+
+    def labels(self, fingerprint: str) -> Mapping[str, str] | None:
+        """The labels of the alert if it fires, else None."""
+        return self._labels.get(fingerprint)
 
     def items(self) -> Iterable[tuple[str, Mapping[str, str]]]:
         """Yields (fingerprint, labels) of the firing alerts."""
@@ -66,11 +81,15 @@ class FiringCache:
         if not rules.inhibit_rules:
             return FiringIndex()
         loop = asyncio.get_running_loop()
-        if self._index is None or loop.time() >= self._expires:
+        if (
+            self._index is None
+            or loop.time() >= self._expires
+            or self._index.inhibition.rules is not rules.inhibit_rules  # a reload
+        ):
             open_incidents = await store.list_incidents(
                 IncidentQuery(states=OPEN_STATES, limit=OPEN_SCAN_LIMIT)
             )
-            self._index = FiringIndex.of(open_incidents)
+            self._index = FiringIndex.of(open_incidents, rules.inhibit_rules)
             self._expires = loop.time() + _REFRESH_SECONDS
         return self._index
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from core.model import Alert
 from correlate.context import CorrelationContext
+from correlate.firing import FiringIndex
+from correlate.routes import RouteCache
+from rules.model import Rules
+from rules.muting import InhibitRule
 
 
 class InhibitStage:
@@ -15,26 +19,56 @@ class InhibitStage:
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
-        rules = ctx.rules.inhibit_rules
-        if not rules:
+        if not ctx.rules.inhibit_rules:
             return ctx, alerts
         mutes = dict(ctx.mutes)
         for alert in alerts:
             if alert.fingerprint in mutes:
                 continue
-            for rule in ctx.routes.inhibit_targets(ctx.rules, alert.fingerprint, alert.labels):
-                source = next(
-                    (
-                        fp
-                        for fp, labels in ctx.firing.items()
-                        if fp != alert.fingerprint and rule.inhibits(labels, alert.labels)
-                    ),
-                    None,
-                )
-                if source is not None:
-                    name = rule.name or "inhibit rule"
-                    mutes[alert.fingerprint] = f"inhibited by {name} (firing alert {source})"
-                    break
+            reason = inhibited_by(
+                ctx.rules, ctx.routes, ctx.firing, alert.fingerprint, alert.labels
+            )
+            if reason is not None:
+                mutes[alert.fingerprint] = reason
         if len(mutes) == len(ctx.mutes):
             return ctx, alerts
         return replace(ctx, mutes=mutes), alerts
+
+
+def inhibited_by(
+    rules: Rules,
+    routes: RouteCache,
+    firing: FiringIndex,
+    fingerprint: str,
+    labels: Mapping[str, str],
+    prefer: str | None = None,
+) -> str | None:
+    """Why the alert is inhibited now (rule and firing source), or None if it is not.
+
+    One index lookup per inhibit rule whose targets the alert matches (inhibit_index).
+    ``prefer``, the reason the alert is muted for now, is kept while it still holds.
+    """
+    for rule in routes.inhibit_targets(rules, fingerprint, labels):
+        preferred = _source_named(rule, prefer)
+        source = firing.inhibition.source_for(rule, fingerprint, labels, preferred)
+        if source is not None:
+            return _reason(rule, source)
+    return None
+
+
+def _reason(rule: InhibitRule, source: str) -> str:
+    return f"{_prefix(rule)}{source})"
+
+
+def _prefix(rule: InhibitRule) -> str:
+    return f"inhibited by {rule.name or 'inhibit rule'} (firing alert "
+
+
+def _source_named(rule: InhibitRule, reason: str | None) -> str | None:
+    """The source a reason of :func:`_reason` for ``rule`` names, if it is one."""
+    if reason is None:
+        return None
+    prefix = _prefix(rule)
+    if reason.startswith(prefix) and reason.endswith(")"):
+        return reason[len(prefix) : -1]
+    return None
