@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rules.correlation import TuningOverride
 from rules.matchers import Matcher, first_mismatch
 from rules.priority import PriorityMatrix, priority_name
 from rules.services import Service
@@ -35,6 +36,8 @@ class CategoryRule:
     runbook: str | None = None  # a link to the runbook
     title: Template | None = None
     continue_matching: bool = False  # ``continue`` in YAML
+    # Correlation timings for incidents of ``category`` (over the route's and the section's).
+    correlation: TuningOverride | None = None
 
 
 @dataclass(frozen=True, slots=True)

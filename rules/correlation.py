@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from types import MappingProxyType
 
@@ -39,6 +39,45 @@ class Tuning:
     flap_hold_down: timedelta = timedelta(minutes=5)
     hold_alerts: int = 0
     hold_duration: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class TuningOverride:
+    """Correlation timings that a route or a category sets; None keeps what applies above.
+
+    The global ``correlation`` section applies to every incident; a route's ``correlation``
+    (inherited down the routing tree) overrides it for the route's incidents, and a
+    category rule's ``correlation`` overrides both for the incidents of that category, so
+    a P1 database route need not wait for the hold meant for noisy blips.
+    """
+
+    resolve_timeout: timedelta | None = None
+    resolve_delay: timedelta | None = None
+    flap_changes: int | None = None
+    flap_window: timedelta | None = None
+    flap_hold_down: timedelta | None = None
+    hold_alerts: int | None = None
+    hold_duration: timedelta | None = None
+
+    def over(self, base: Tuning) -> Tuning:
+        """Returns ``base`` with the timings this override sets."""
+        given = self.given()
+        return replace(base, **given) if given else base
+
+    def then(self, child: TuningOverride) -> TuningOverride:
+        """Returns this override with ``child``'s settings on top (a subtree inherits)."""
+        return replace(self, **child.given())
+
+    def given(self) -> dict[str, object]:
+        """The timings this override sets, by field name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is not None
+        }
+
+
+NO_OVERRIDE = TuningOverride()
 
 
 HEARTBEAT_ALERTNAME = "HeartbeatMissing"

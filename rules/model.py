@@ -24,7 +24,7 @@ from rules.muting import InhibitRule, MaintenanceWindow, Silence
 from rules.people import Person, Team
 from rules.policies import EscalationPolicy
 from rules.priority import DEFAULT_PRIORITY, PriorityRules
-from rules.routing import Route, default_route, route_for
+from rules.routing import Route, default_route, find_route, route_for
 from rules.schedules import Schedule
 from rules.services import Service
 from rules.status import StatusPage
@@ -94,6 +94,10 @@ class Rules:
     api_keys: tuple[ApiKey, ...] = ()
     status_page: StatusPage = field(default_factory=_default_status_page)
     templates: IncidentTemplates = field(default_factory=_default_templates)
+    # (route key, category, base timings) -> the timings in force; filled on first use.
+    _tunings: dict[tuple[str | None, str | None, Tuning], Tuning] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def sources_of_kind(self, kind: SourceKind) -> tuple[SourceConfig, ...]:
         """Returns the sources that send in the wire format ``kind``."""
@@ -115,6 +119,29 @@ class Rules:
     def route_for(self, labels: Mapping[str, str]) -> tuple[Route, ...]:
         """Returns the routes an alert with these labels ends in (see ``rules.routing``)."""
         return route_for(self.route, labels)
+
+    def tuning_for(
+        self, route_key: str | None, category: str | None, base: Tuning | None = None
+    ) -> Tuning:
+        """The correlation timings of an incident on ``route_key`` in ``category``.
+
+        The ``correlation`` section (or ``base``), then the route's ``correlation`` with
+        what it inherits, then the ``correlation`` of the category rules naming
+        ``category``, in rule order: the most specific setting wins.
+        """
+        base = self.correlation if base is None else base
+        key = (route_key, category, base)
+        found = self._tunings.get(key)
+        if found is None:
+            found = base
+            route = find_route(self.route, route_key) if route_key is not None else None
+            if route is not None:
+                found = route.correlation.over(found)
+            for rule in self.categories:
+                if category is not None and rule.category == category and rule.correlation:
+                    found = rule.correlation.over(found)
+            self._tunings[key] = found
+        return found
 
     def silences_for(self, labels: Mapping[str, str], now: datetime) -> tuple[Silence, ...]:
         """Returns the silences in force at ``now`` that cover these labels."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rules.correlation import NO_OVERRIDE, TuningOverride
 from rules.matchers import Matcher, first_mismatch, matches_all
 
 GROUP_BY_ALL = "..."
@@ -40,6 +41,8 @@ class Route:
     reopen_window: timedelta  # a resolved incident firing again within this reopens
     continue_matching: bool = False
     routes: tuple[Route, ...] = ()
+    # Correlation timings of this route and its ancestors, over the ``correlation`` section.
+    correlation: TuningOverride = NO_OVERRIDE
 
     def group_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
         """Returns the labels that decide the group, sorted by name (absent ones omitted)."""
@@ -69,6 +72,17 @@ def route_for(root: Route, labels: Mapping[str, str]) -> tuple[Route, ...]:
     # The same walk as trace_routes without recording visits: this runs for every new
     # alert, --explain only now and then.
     return tuple(_ends(root, labels) or (root,))
+
+
+def find_route(root: Route, key: str) -> Route | None:
+    """Returns the route whose key is ``key`` (incidents record it); None if a reload removed it."""
+    if root.key == key:
+        return root
+    for child in root.routes:
+        found = find_route(child, key)
+        if found is not None:
+            return found
+    return None
 
 
 def _ends(route: Route, labels: Mapping[str, str]) -> list[Route]:

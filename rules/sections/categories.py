@@ -7,6 +7,7 @@ import yaml
 from rules.categorise import CategoryRule
 from rules.sections import values as read
 from rules.sections.context import FileContext
+from rules.sections.correlation import read_tuning_override
 from rules.services import Service
 from rules.templates import TemplateKind
 from rules.yamlread import join
@@ -24,6 +25,7 @@ _RULE_KEYS = {
     "runbook",
     "title",
     "continue",
+    "correlation",
 }
 
 
@@ -78,6 +80,14 @@ def _read_rule(ctx: FileContext, node: yaml.Node, key: str) -> CategoryRule | No
         values, "title", key, lambda n, k: read.template(ctx, n, k, TemplateKind.TITLE)
     )
     keep_going = read.optional(values, "continue", key, reader.boolean)
+    correlation = read.optional(
+        values, "correlation", key, lambda n, k: read_tuning_override(ctx, n, k)
+    )
+    if correlation is not None and category is None:
+        # The timings follow the incident's category, which this rule must then name.
+        reader.problem(
+            values["correlation"], join(key, "correlation"), "needs `category` on the same rule"
+        )
     if matchers is None or len(reader.problems) > before:
         return None
     return CategoryRule(
@@ -93,6 +103,7 @@ def _read_rule(ctx: FileContext, node: yaml.Node, key: str) -> CategoryRule | No
         runbook=runbook,
         title=title,
         continue_matching=bool(keep_going),
+        correlation=correlation,
     )
 
 

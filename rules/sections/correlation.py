@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from types import MappingProxyType
+from typing import Any
 
 import yaml
 
-from rules.correlation import HEARTBEAT_ALERTNAME, Heartbeat, Tuning
+from rules.correlation import HEARTBEAT_ALERTNAME, Heartbeat, Tuning, TuningOverride
 from rules.matchers import Matcher
 from rules.sections import values as read
 from rules.sections.context import FileContext
@@ -20,6 +21,15 @@ _RESERVED = {"alertname", "heartbeat"}
 
 def read_correlation(ctx: FileContext, node: yaml.Node, key: str) -> Tuning | None:
     """Reads the ``correlation`` section; absent keys keep their defaults."""
+    override = read_tuning_override(ctx, node, key)
+    return None if override is None else override.over(Tuning())
+
+
+def read_tuning_override(ctx: FileContext, node: yaml.Node, key: str) -> TuningOverride | None:
+    """Reads correlation timings (the section, or a route's or category's ``correlation``).
+
+    Only the keys given are set; None if any of them is invalid.
+    """
     reader = ctx.reader
     values = reader.mapping(
         node, key, {"resolve_timeout", "resolve_delay", "flap_detection", "hold"}
@@ -27,68 +37,48 @@ def read_correlation(ctx: FileContext, node: yaml.Node, key: str) -> Tuning | No
     if values is None:
         return None
     before = len(reader.problems)
-    defaults = Tuning()
-    resolve_timeout = read.optional(
-        values, "resolve_timeout", key, lambda n, k: read.duration(reader, n, k)
-    )
-    resolve_delay = read.optional(
-        values, "resolve_delay", key, lambda n, k: read.duration(reader, n, k)
-    )
-    flap = (defaults.flap_changes, defaults.flap_window, defaults.flap_hold_down)
+    given: dict[str, Any] = {
+        "resolve_timeout": read.optional(
+            values, "resolve_timeout", key, lambda n, k: read.duration(reader, n, k)
+        ),
+        "resolve_delay": read.optional(
+            values, "resolve_delay", key, lambda n, k: read.duration(reader, n, k)
+        ),
+    }
     if "flap_detection" in values:
         flap_key = join(key, "flap_detection")
         flap_values = reader.mapping(
             values["flap_detection"], flap_key, {"changes", "window", "hold_down"}
         )
         if flap_values is not None:
-            changes = read.optional(
+            given["flap_changes"] = read.optional(
                 flap_values, "changes", flap_key, lambda n, k: read.integer(reader, n, k, 2, 1000)
             )
-            window = read.optional(
+            given["flap_window"] = read.optional(
                 flap_values,
                 "window",
                 flap_key,
                 lambda n, k: read.duration(reader, n, k, timedelta(seconds=1)),
             )
-            hold_down = read.optional(
+            given["flap_hold_down"] = read.optional(
                 flap_values, "hold_down", flap_key, lambda n, k: read.duration(reader, n, k)
             )
-            flap = (
-                changes or flap[0],
-                window or flap[1],
-                hold_down if hold_down is not None else flap[2],
-            )
-    hold = (defaults.hold_alerts, defaults.hold_duration)
     if "hold" in values:
         hold_key = join(key, "hold")
         hold_values = reader.mapping(values["hold"], hold_key, {"alerts", "duration"})
         if hold_values is not None:
-            alerts = read.optional(
+            given["hold_alerts"] = read.optional(
                 hold_values,
                 "alerts",
                 hold_key,
                 lambda n, k: read.integer(reader, n, k, 0, 1_000_000),
             )
-            duration = read.optional(
+            given["hold_duration"] = read.optional(
                 hold_values, "duration", hold_key, lambda n, k: read.duration(reader, n, k)
-            )
-            hold = (
-                alerts if alerts is not None else hold[0],
-                duration if duration is not None else hold[1],
             )
     if len(reader.problems) > before:
         return None
-    return Tuning(
-        resolve_timeout=resolve_timeout
-        if resolve_timeout is not None
-        else defaults.resolve_timeout,
-        resolve_delay=resolve_delay if resolve_delay is not None else defaults.resolve_delay,
-        flap_changes=flap[0],
-        flap_window=flap[1],
-        flap_hold_down=flap[2],
-        hold_alerts=hold[0],
-        hold_duration=hold[1],
-    )
+    return TuningOverride(**given)
 
 
 def read_heartbeats(ctx: FileContext, node: yaml.Node, key: str) -> list[Heartbeat]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import yaml
 
+from rules.correlation import NO_OVERRIDE, TuningOverride
 from rules.matchers import Matcher
 from rules.routing import (
     DEFAULT_GROUP_BY,
@@ -19,6 +20,7 @@ from rules.routing import (
 )
 from rules.sections import values as read
 from rules.sections.context import FileContext
+from rules.sections.correlation import read_tuning_override
 from rules.yamlread import join
 
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
@@ -34,6 +36,7 @@ _KEYS = {
     "reopen_window",
     "continue",
     "routes",
+    "correlation",
 }
 
 
@@ -46,6 +49,7 @@ class _Inherited:
     group_wait: timedelta
     group_interval: timedelta
     reopen_window: timedelta
+    correlation: TuningOverride = NO_OVERRIDE
 
 
 def read_route(ctx: FileContext, node: yaml.Node, key: str) -> Route | None:
@@ -105,6 +109,8 @@ def _read_node(
             values.get("group_interval", node), join(key, "group_interval"), "must be at least 1s"
         )
     keep_going = read.optional(values, "continue", key, reader.boolean)
+    own = read.optional(values, "correlation", key, lambda n, k: read_tuning_override(ctx, n, k))
+    correlation = parent.correlation if own is None else parent.correlation.then(own)
     if is_root:
         route_key = parent.key
     elif name is not None:
@@ -125,6 +131,7 @@ def _read_node(
         group_wait=timing["group_wait"],
         group_interval=timing["group_interval"],
         reopen_window=timing["reopen_window"],
+        correlation=correlation,
     )
     children = _children(ctx, values.get("routes"), join(key, "routes"), inherited, depth, seen)
     if len(reader.problems) > before:
@@ -142,6 +149,7 @@ def _read_node(
         reopen_window=inherited.reopen_window,
         continue_matching=bool(keep_going),
         routes=children,
+        correlation=correlation,
     )
 
 
