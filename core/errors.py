@@ -123,9 +123,11 @@ class RateLimited(InputError):
 
     status = 429
 
-    def __init__(self, source: str, retry_after: float) -> None:
+    def __init__(self, source: str, retry_after: float, accepted: int | None = None) -> None:
         self.source = source
         self.retry_after = retry_after
+        # Set when a batch larger than the burst had its first ``accepted`` alerts stored.
+        self.accepted = accepted
         super().__init__(f"source {source!r} is over its rate limit")
 
 

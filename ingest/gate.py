@@ -7,7 +7,7 @@ from datetime import datetime
 from core.errors import RateLimited
 from core.model import SourceKind
 from ingest.auth import SourceAuthenticator
-from ingest.ratelimit import TokenBucket
+from ingest.ratelimit import Admission, TokenBucket
 from rules.model import Rules, SourceConfig
 
 
@@ -36,11 +36,16 @@ class SourceGate:
         """Returns the PagerDuty-format source owning ``routing_key``; raises Unauthenticated."""
         return self.authenticator.by_routing_key(routing_key)
 
-    def admit(self, source: SourceConfig, count: int, now: datetime) -> None:
-        """Charges ``count`` alerts to the source's bucket; raises RateLimited when over."""
+    def admit(self, source: SourceConfig, count: int, now: datetime) -> Admission:
+        """Charges the alerts the source's bucket grants; raises RateLimited if it grants none.
+
+        A batch larger than the bucket's burst may be granted only its first alerts: the
+        caller stores those and refuses the rest (see :class:`TokenBucket`).
+        """
         bucket = self._buckets.get(source.name)
         if bucket is None or count == 0:
-            return
-        wait = bucket.take(count, now)
-        if wait > 0:
-            raise RateLimited(source.name, wait)
+            return Admission(count)
+        admission = bucket.take(count, now)
+        if admission.granted == 0:
+            raise RateLimited(source.name, admission.retry_after)
+        return admission

@@ -44,6 +44,7 @@ class HeartbeatHandler:
         if heartbeat is None:
             raise UnknownHeartbeat(f"no heartbeat named {name!r} in the rules")
         now = self._clock.now()
+        gate.admit(source, 1, now)  # a ping costs one alert of the source's rate limit
         await self._pings.record(heartbeat, source.name, now)
         return web.json_response(
             {

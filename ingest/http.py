@@ -138,13 +138,16 @@ class IngestHandlers:
         self._metrics.received.labels(source.name).inc(len(decoded.alerts) + len(decoded.problems))
         now = self._clock.now()
         gate = self._gate()
-        gate.admit(source, len(decoded.alerts), now)
-        alerts = await self._pings.take_expected(
-            gate.alert_heartbeats, source.name, decoded.alerts, now
-        )
+        admission = gate.admit(source, len(decoded.alerts), now)
+        granted = decoded.alerts[: admission.granted]
+        alerts = await self._pings.take_expected(gate.alert_heartbeats, source.name, granted, now)
         # Alerts a heartbeat consumed are accepted: their ping is durable.
-        self._metrics.accepted.labels(source.name).inc(len(decoded.alerts) - len(alerts))
+        self._metrics.accepted.labels(source.name).inc(len(granted) - len(alerts))
         result = await self._service.store(source.name, alerts, now)
+        if len(granted) < len(decoded.alerts):
+            refused = len(decoded.alerts) - len(granted)
+            self._metrics.rejected.labels(source.name, "rate_limited").inc(refused)
+            raise RateLimited(source.name, admission.retry_after, accepted=len(granted))
         if decoded.problems:
             self._metrics.rejected.labels(source.name, "invalid").inc(len(decoded.problems))
             log.info(
@@ -175,6 +178,8 @@ class IngestHandlers:
         reason = _REASONS.get(type(error))
         if reason is None or reason == "invalid":
             return  # invalid items are counted one by one where they are found
+        if isinstance(error, RateLimited) and error.accepted is not None:
+            return  # the refused rest of a batch is counted alert by alert
         self._metrics.rejected.labels(source, reason).inc()
 
 

@@ -1,113 +1,99 @@
-"""Five-field cron expressions (``minute hour day-of-month month day-of-week``).
+"""Five-field cron expressions (``minute hour day-of-month month day-of-week``), by croniter.
 
-Only the definition and the question "does this minute match" live here; maintenance
-windows use it to decide when a window starts.
+croniter reads the expression as cron does (names such as ``sun`` and ``jan``, ranges,
+steps, ``7`` for Sunday, either day field matching when both are restricted, the
+``@daily``-style macros) and steps through a time zone's DST changes: a start in a gap
+happens when the clocks jump past it, a start in a repeated hour happens in both. Only
+the five classic fields are allowed: no seconds or years columns, no hashed ``H``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-# (name, lowest, highest, names for values starting at lowest)
-_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
+from croniter import CroniterBadDateError, CroniterError, croniter
+
+# Each field's name and what it takes, for error messages.
+_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_ALLOWED = ("0-59", "0-23", "1-31", "1-12 or jan-dec", "0-7 or sun-sat")
+_MACROS = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
+_ONE_MINUTE = timedelta(minutes=1)
+# An expression that selects no minute in this many years selects none at all
+# (``0 0 30 2 *``); croniter gives up searching after as long.
+_REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class CronSpec:
-    """The minutes a cron expression selects; read in the owner's time zone."""
+    """A valid cron expression; its times are read in the zone its owner gives."""
 
     text: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days_of_month: frozenset[int]
-    months: frozenset[int]
-    days_of_week: frozenset[int]  # 0 = Sunday, as in cron
-    any_day_of_month: bool
-    any_day_of_week: bool
 
     def matches(self, local: datetime) -> bool:
         """Tells whether the wall-clock minute ``local`` is one the expression selects."""
-        if local.minute not in self.minutes or local.hour not in self.hours:
-            return False
-        if local.month not in self.months:
-            return False
-        dom = local.day in self.days_of_month
-        dow = (local.isoweekday() % 7) in self.days_of_week
-        # Classic cron: when both day fields are restricted, either one may match.
-        if self.any_day_of_month:
-            return dow
-        if self.any_day_of_week:
-            return dom
-        return dom or dow
+        return bool(croniter.match(self.text, local.replace(second=0, microsecond=0)))
+
+    def last_start(self, now: datetime, zone: ZoneInfo) -> datetime | None:
+        """Returns the latest minute at or before ``now`` (aware) that the expression selects.
+
+        One croniter step, whatever the gap since: the expression's fields are searched,
+        not the minutes. None if it selected none in croniter's search range.
+        """
+        # Minutes are counted in UTC and only then read in the zone: adding a minute to a
+        # wall-clock time in a repeated hour would jump an hour.
+        after = (now.astimezone(UTC).replace(second=0, microsecond=0) + _ONE_MINUTE).astimezone(
+            zone
+        )
+        try:
+            found: datetime = croniter(self.text, after).get_prev(datetime)
+        except CroniterBadDateError:
+            return None
+        return found.astimezone(UTC)
+
+    def next_start(self, now: datetime, zone: ZoneInfo) -> datetime | None:
+        """Returns the first selected minute after ``now`` (aware), or None if there is none."""
+        try:
+            found: datetime = croniter(self.text, now.astimezone(zone)).get_next(datetime)
+        except CroniterBadDateError:
+            return None
+        return found.astimezone(UTC)
 
 
 def parse_cron(text: str) -> CronSpec:
-    """Parses ``"0 2 * * sun"`` or a macro such as ``@daily``; raises ValueError."""
-    expression = _MACROS.get(text.strip().lower(), text)
+    """Checks ``"0 2 * * sun"`` or a macro such as ``@daily``; raises ValueError saying why."""
+    expression = text.strip()
+    if expression.lower() in _MACROS:
+        return CronSpec(expression.lower())
     fields = expression.split()
     if len(fields) != len(_FIELDS):
         raise ValueError(f"{text!r} needs 5 fields: minute hour day-of-month month day-of-week")
-    sets = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS, strict=True)]
-    days_of_week = frozenset(d % 7 for d in sets[4])  # 7 is Sunday too
-    return CronSpec(
-        text=text,
-        minutes=sets[0],
-        hours=sets[1],
-        days_of_month=sets[2],
-        months=sets[3],
-        days_of_week=days_of_week,
-        any_day_of_month=fields[2] == "*",
-        any_day_of_week=fields[4] == "*",
-    )
+    for index, (name, value) in enumerate(zip(_FIELDS, fields, strict=True)):
+        allowed = _ALLOWED[index]
+        # Each field alone in an otherwise open expression, so the message can name it.
+        alone = ["*"] * len(_FIELDS)
+        alone[index] = value
+        if not _valid(" ".join(alone)) or value.upper().startswith(("H", "R")):
+            raise ValueError(
+                f"{name}: {value!r} is not a valid cron field (values {allowed}, "
+                "with lists, ranges and steps such as 1,15 or 9-17 or */5)"
+            )
+    normalised = " ".join(fields)
+    if not _valid(normalised):
+        raise ValueError(f"{text!r} is not a valid cron expression")
+    try:
+        croniter(normalised, _REFERENCE).get_next(datetime)
+    except CroniterBadDateError as exc:
+        raise ValueError(f"{text!r} selects no time at all (e.g. 30 February)") from exc
+    return CronSpec(normalised)
 
 
-def _parse_field(
-    text: str, name: str, low: int, high: int, names: tuple[str, ...]
-) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.lower().split(","):
-        base, slash, step_text = part.partition("/")
-        step = _number(step_text, name, 1, high) if slash else 1
-        if base == "*":
-            start, end = low, high
-        else:
-            first, dash, last = base.partition("-")
-            start = _value(first, name, low, high, names)
-            end = _value(last, name, low, high, names) if dash else (high if slash else start)
-            if end < start:
-                raise ValueError(f"{name}: range {base!r} runs backwards")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
-
-
-def _value(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> int:
-    if text in names:
-        return low + names.index(text)
-    return _number(text, name, low, high)
-
-
-def _number(text: str, name: str, low: int, high: int) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 3:
-        raise ValueError(f"{name}: {text!r} is not a number")
-    value = int(text)
-    if not low <= value <= high:
-        raise ValueError(f"{name}: {value} is outside {low}-{high}")
-    return value
+def _valid(expression: str) -> bool:
+    try:
+        croniter(expression, _REFERENCE)
+    except (CroniterError, ValueError, KeyError, IndexError):
+        return False
+    return True

@@ -38,8 +38,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         body["accepted"] = exc.accepted
         return web.json_response(body, status=400)
     except RateLimited as exc:
+        limited = error_body(429, str(exc))
+        if exc.accepted is not None:
+            limited["accepted"] = exc.accepted  # the first alerts of an oversized batch
         return web.json_response(
-            error_body(429, str(exc)),
+            limited,
             status=429,
             headers={"Retry-After": retry_after_header(exc.retry_after)},
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -16,8 +18,9 @@ from rules.sections.context import FileContext
 from rules.yamlread import join
 
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
-# Cron windows are checked minute by minute over their length; a week bounds the work.
-_MAX_CRON_DURATION = timedelta(days=7)
+# Longer than a year is a mistake: the window would be open for good.
+_MAX_CRON_DURATION = timedelta(days=366)
+_UTC = ZoneInfo("UTC")
 
 
 def read_silences(ctx: FileContext, node: yaml.Node, key: str) -> list[Silence]:
@@ -56,47 +59,43 @@ def read_maintenance(ctx: FileContext, node: yaml.Node, key: str) -> list[Mainte
     return ctx.read_named(node, key, "maintenance window", _read_window)
 
 
+_WINDOW_KEYS = {
+    "name",
+    "matchers",
+    "time_zone",
+    "weekly",
+    "cron",
+    "duration",
+    "from",
+    "to",
+    "components",
+    "comment",
+}
+_SCHEDULES = "give exactly one schedule: weekly, cron (with duration), or from and to"
+
+
 def _read_window(ctx: FileContext, node: yaml.Node, key: str) -> MaintenanceWindow | None:
     reader = ctx.reader
-    values = reader.mapping(
-        node,
-        key,
-        {"name", "matchers", "time_zone", "weekly", "cron", "duration", "components", "comment"},
-        {"name", "matchers", "time_zone"},
-    )
+    values = reader.mapping(node, key, _WINDOW_KEYS, {"name", "matchers"})
     if values is None:
         return None
     before = len(reader.problems)
     name = read.optional(values, "name", key, lambda n, k: read.name(reader, n, k))
     matchers = _muting_matchers(ctx, values, "matchers", key)
     zone = read.optional(values, "time_zone", key, lambda n, k: read.zone(reader, n, k))
-    weekly: list[WeeklyWindow] = []
-    cron: CronSpec | None = None
-    duration = timedelta(0)
-    if ("weekly" in values) == ("cron" in values):
-        reader.problem(node, key, "give exactly one of weekly or cron")
-    elif "weekly" in values:
-        if "duration" in values:
-            reader.problem(values["duration"], join(key, "duration"), "only cron windows take one")
-        for item_key, item in reader.sequence(values["weekly"], join(key, "weekly")):
-            window = read.weekly_window(reader, item, item_key)
-            if window is not None:
-                weekly.append(window)
-        if not weekly and len(reader.problems) == before:
-            reader.problem(values["weekly"], join(key, "weekly"), "give at least one window")
+    one_off = "from" in values or "to" in values
+    schedule = MaintenanceWindow(name or "", (), zone or _UTC)
+    if sum(("weekly" in values, "cron" in values, one_off)) != 1:
+        reader.problem(node, key, _SCHEDULES)
+    elif one_off:
+        schedule = _one_off(ctx, node, values, key, zone) or schedule
     else:
-        cron = _cron(ctx, values["cron"], join(key, "cron"))
-        if "duration" not in values:
-            reader.problem(node, join(key, "duration"), "is required with cron")
+        if "time_zone" not in values:
+            reader.problem(node, join(key, "time_zone"), "is required with weekly or cron")
+        if "weekly" in values:
+            schedule = _weekly(ctx, values, key) or schedule
         else:
-            duration = (
-                read.duration(
-                    reader, values["duration"], join(key, "duration"), timedelta(minutes=1)
-                )
-                or duration
-            )
-            if duration > _MAX_CRON_DURATION:
-                reader.problem(values["duration"], join(key, "duration"), "must be at most 1w")
+            schedule = _cron_window(ctx, node, values, key) or schedule
     components: list[str] = []
     if "components" in values:
         for item_key, component, item in reader.strings(
@@ -105,18 +104,76 @@ def _read_window(ctx: FileContext, node: yaml.Node, key: str) -> MaintenanceWind
             ctx.refer("component", component, item, item_key)
             components.append(component)
     comment = read.optional(values, "comment", key, reader.string)
-    if name is None or matchers is None or zone is None or len(reader.problems) > before:
+    if name is None or matchers is None or len(reader.problems) > before:
         return None
-    return MaintenanceWindow(
+    return replace(
+        schedule,
         name=name,
         matchers=matchers,
-        time_zone=zone,
-        weekly=tuple(weekly),
-        cron=cron,
-        duration=duration,
+        time_zone=zone or _UTC,
         components=tuple(components),
         comment=comment or "",
     )
+
+
+def _weekly(ctx: FileContext, values: dict[str, yaml.Node], key: str) -> MaintenanceWindow | None:
+    reader = ctx.reader
+    before = len(reader.problems)
+    if "duration" in values:
+        reader.problem(values["duration"], join(key, "duration"), "only cron windows take one")
+    weekly: list[WeeklyWindow] = []
+    for item_key, item in reader.sequence(values["weekly"], join(key, "weekly")):
+        window = read.weekly_window(reader, item, item_key)
+        if window is not None:
+            weekly.append(window)
+    if not weekly and len(reader.problems) == before:
+        reader.problem(values["weekly"], join(key, "weekly"), "give at least one window")
+    return MaintenanceWindow("", (), _UTC, weekly=tuple(weekly)) if weekly else None
+
+
+def _cron_window(
+    ctx: FileContext, node: yaml.Node, values: dict[str, yaml.Node], key: str
+) -> MaintenanceWindow | None:
+    reader = ctx.reader
+    cron = _cron(ctx, values["cron"], join(key, "cron"))
+    if "duration" not in values:
+        reader.problem(node, join(key, "duration"), "is required with cron")
+        return None
+    duration = read.duration(
+        reader, values["duration"], join(key, "duration"), timedelta(minutes=1)
+    )
+    if duration is not None and duration > _MAX_CRON_DURATION:
+        reader.problem(values["duration"], join(key, "duration"), "must be at most 366d")
+        return None
+    if cron is None or duration is None:
+        return None
+    return MaintenanceWindow("", (), _UTC, cron=cron, duration=duration)
+
+
+def _one_off(
+    ctx: FileContext,
+    node: yaml.Node,
+    values: dict[str, yaml.Node],
+    key: str,
+    zone: ZoneInfo | None,
+) -> MaintenanceWindow | None:
+    reader = ctx.reader
+    for other in ("duration", "from", "to"):
+        if other == "duration" and other in values:
+            reader.problem(values[other], join(key, other), "only cron windows take one")
+        elif other != "duration" and other not in values:
+            reader.problem(node, join(key, other), "is required with a one-off window")
+    if "from" not in values or "to" not in values:
+        return None
+    # Instants without an offset are wall-clock times in time_zone, which they then need.
+    starts = read.instant(reader, values["from"], join(key, "from"), zone)
+    ends = read.instant(reader, values["to"], join(key, "to"), zone)
+    if starts is None or ends is None:
+        return None
+    if ends <= starts:
+        reader.problem(values["to"], join(key, "to"), "must be after from")
+        return None
+    return MaintenanceWindow("", (), _UTC, starts_at=starts, ends_at=ends)
 
 
 def _cron(ctx: FileContext, node: yaml.Node, key: str) -> CronSpec | None:

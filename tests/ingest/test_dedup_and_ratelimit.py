@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.model import Alert, AlertStatus
 from ingest.dedup import DuplicateFilter
-from ingest.ratelimit import TokenBucket
+from ingest.ratelimit import Admission, TokenBucket
 from rules.model import RateLimit
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -84,12 +84,6 @@ async def test_capacity_forgets_the_least_recently_written() -> None:
 
 def test_bucket_allows_the_burst_then_the_rate() -> None:
     bucket = TokenBucket(RateLimit(alerts_per_second=10, burst=20), NOW)
-    assert bucket.take(20, NOW) == 0
-    assert bucket.take(5, NOW) == 0.5
-    assert bucket.take(5, NOW + timedelta(seconds=0.5)) == 0
-
-
-def test_bucket_lets_an_oversized_batch_through_when_full() -> None:
-    bucket = TokenBucket(RateLimit(alerts_per_second=1, burst=5), NOW)
-    assert bucket.take(50, NOW) == 0
-    assert bucket.take(1, NOW) == 1.0
+    assert bucket.take(20, NOW) == Admission(20)
+    assert bucket.take(5, NOW) == Admission(0, 0.5)
+    assert bucket.take(5, NOW + timedelta(seconds=0.5)) == Admission(5)

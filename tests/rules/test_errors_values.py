@@ -228,7 +228,7 @@ CASES = [
         "maintenance_windows:\n  - name: w  #<\n    matchers: ['job=\"x\"']\n    time_zone: UTC\n"
         "    weekly: [{days: [sun]}]\n    cron: '0 2 * * *'\n    duration: 1h\n",
         "maintenance_windows[0]",
-        "give exactly one of weekly or cron",
+        "give exactly one schedule: weekly, cron (with duration), or from and to",
         id="window-weekly-and-cron",
     ),
     # A cron expression with a minute out of range.
@@ -236,8 +236,56 @@ CASES = [
         "maintenance_windows:\n  - name: w\n    matchers: ['job=\"x\"']\n    time_zone: UTC\n"
         "    cron: '61 2 * * *'  #<\n    duration: 1h\n",
         "maintenance_windows[0].cron",
-        "minute: 61 is outside 0-59",
+        "minute: '61' is not a valid cron field (values 0-59",
         id="bad-cron",
+    ),
+    # A cron expression for a day that never comes.
+    pytest.param(
+        "maintenance_windows:\n  - name: w\n    matchers: ['job=\"x\"']\n    time_zone: UTC\n"
+        "    cron: '0 0 30 2 *'  #<\n    duration: 1h\n",
+        "maintenance_windows[0].cron",
+        "selects no time at all",
+        id="cron-never",
+    ),
+    # A one-off window that ends before it starts.
+    pytest.param(
+        "maintenance_windows:\n  - name: w\n    matchers: ['job=\"x\"']\n"
+        "    from: 2026-12-24T22:00:00Z\n    to: 2026-12-24T21:00:00Z  #<\n",
+        "maintenance_windows[0].to",
+        "must be after from",
+        id="one-off-backwards",
+    ),
+    # A one-off window with a start and no end.
+    pytest.param(
+        "maintenance_windows:\n  - name: w  #<\n    matchers: ['job=\"x\"']\n"
+        "    from: 2026-12-24T22:00:00Z\n",
+        "maintenance_windows[0].to",
+        "is required with a one-off window",
+        id="one-off-without-end",
+    ),
+    # A one-off window that also recurs weekly.
+    pytest.param(
+        "maintenance_windows:\n  - name: w  #<\n    matchers: ['job=\"x\"']\n    time_zone: UTC\n"
+        "    weekly: [{days: [sun]}]\n    from: 2026-12-24T22:00:00Z\n    to: 2026-12-25T01:00:00Z\n",
+        "maintenance_windows[0]",
+        "give exactly one schedule",
+        id="one-off-and-weekly",
+    ),
+    # Wall-clock instants without a time zone to read them in.
+    pytest.param(
+        "maintenance_windows:\n  - name: w\n    matchers: ['job=\"x\"']\n"
+        "    from: '2026-12-24T22:00'  #<\n    to: 2026-12-25T01:00:00Z\n",
+        "maintenance_windows[0].from",
+        "needs a UTC offset",
+        id="one-off-without-zone",
+    ),
+    # A weekly window needs its zone: 02:00 where?
+    pytest.param(
+        "maintenance_windows:\n  - name: w  #<\n    matchers: ['job=\"x\"']\n"
+        "    weekly: [{days: [sun], from: '02:00', to: '04:00'}]\n",
+        "maintenance_windows[0].time_zone",
+        "is required with weekly or cron",
+        id="weekly-without-zone",
     ),
     # An inhibit rule equal label that is not a label name.
     pytest.param(

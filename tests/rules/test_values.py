@@ -93,7 +93,9 @@ def test_cron(expression: str, minute: datetime, expected: bool) -> None:
     assert parse_cron(expression).matches(minute) is expected
 
 
-@pytest.mark.parametrize("expression", ["0 2 * *", "0 25 * * *", "0 2 * * funday", "5-1 * * * *"])
+@pytest.mark.parametrize(
+    "expression", ["0 2 * *", "0 25 * * *", "0 2 * * funday", "0 0 30 2 *", "0 0 * * * *", "H 2 * * *"]
+)
 def test_bad_cron(expression: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_cron(expression)
