@@ -8,6 +8,7 @@ errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
     ├── RuleError              the rules are invalid (names file, line and key)
     ├── InputError             a request cannot be accepted as sent (4xx)
     │   ├── MalformedInput     the body, or items of a batch, are invalid (400)
+    │   ├── InvalidFields      operator API parameters or fields are invalid (400)
     │   ├── Unauthenticated    no or wrong credentials (401)
     │   ├── Forbidden          credentials without the needed role (403)
     │   ├── NotFound           no such incident, silence or heartbeat (404)
@@ -63,6 +64,14 @@ class ItemProblem:
     """One invalid item of a request: its index in the batch (None for the body), field, reason."""
 
     index: int | None
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def details(self) -> dict[str, object]:
+        """Members the JSON error body adds to its status and message: the field at fault."""
+        return {} if self.field is None else {"field": self.field}
+
     field: str
     reason: str
 
@@ -86,6 +95,39 @@ class Unauthenticated(InputError):
     """The request carries no credentials, or credentials no source accepts."""
 
     status = 401
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One invalid parameter or field of an operator API request, and why."""
+
+    field: str
+    reason: str
+
+    def as_json(self) -> dict[str, object]:
+        """Returns the problem as the JSON object the HTTP error body lists."""
+        return {"field": self.field, "reason": self.reason}
+
+
+class InvalidFields(InputError):
+    """Parameters or fields of an operator API request are invalid (400); each is named.
+
+    Unlike :class:`MalformedInput` (a batch of alerts, some of which may be stored),
+    an operator request is done whole or not at all: no ``index``, no ``accepted``.
+    """
+
+    status = 400
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            "; ".join(f"{p.field}: {p.reason}" for p in self.problems),
+            field=self.problems[0].field if self.problems else None,
+        )
+
+    def details(self) -> dict[str, object]:
+        """The first field at fault, and every problem."""
+        return {**super().details(), "problems": [p.as_json() for p in self.problems]}
 
 
 class Forbidden(InputError):

@@ -25,6 +25,7 @@ from tocsin.middleware import errors_middleware, latency_middleware, request_id_
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
+from tocsin.silence_retention import silence_retention_context
 from tocsin.wiring import install_foundation
 
 
@@ -69,6 +70,7 @@ def create_app(
     # Reloading is an operator action: an admin key (SIGHUP stays for the local machine).
     app.router.add_post("/-/reload", admin_only(reloader.handle_post))
     app.cleanup_ctx.append(reloader.sighup_context)
+    app.cleanup_ctx.append(silence_retention_context)
     if settings.correlate and settings.correlator_mode == "inline":
         app.cleanup_ctx.append(correlator_context)
     elif settings.correlate:

@@ -48,8 +48,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         )
     except InputError as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="tocsin"'} if exc.status == 401 else {}
+        # The field at fault (and, for the operator API, each problem); no ingest members.
         return web.json_response(
-            error_body(exc.status, str(exc)), status=exc.status, headers=headers
+            {**error_body(exc.status, str(exc)), **exc.details()},
+            status=exc.status,
+            headers=headers,
         )
     except StoreUnavailable as exc:
         log.warning("store unavailable", error=str(exc), cause=repr(exc.__cause__))

@@ -23,6 +23,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis import exceptions as redis_errors
@@ -280,6 +281,14 @@ class RedisStore:
         """Checks that Redis answers a PING."""
         client = self._open_client()
         with translated("ping Redis"):
+    async def count_silences(self) -> int:
+        """Returns how many silences are stored, expired ones included."""
+        return await self._incidents.count_silences()
+
+    async def delete_expired_silences(self, ended_before: datetime) -> int:
+        """Deletes the silences that ended before ``ended_before``; returns how many."""
+        return await self._incidents.delete_expired_silences(ended_before)
+
             await client.ping()
 
     async def close(self) -> None:

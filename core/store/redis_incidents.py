@@ -8,6 +8,7 @@ the same commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -213,6 +214,27 @@ class RedisIncidents:
             bodies = await client.hvals(self._keys.silences)
         silences = [decode_silence(body) for body in bodies]
         return sorted(silences, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    async def count_silences(self) -> int:
+        """Returns how many silences are stored, expired ones included."""
+        client = self._client()
+        with translated("count silences"):
+            return int(await client.hlen(self._keys.silences))
+
+    async def delete_expired_silences(self, ended_before: datetime) -> int:
+        """Deletes the silences that ended before ``ended_before``; returns how many.
+
+        An ended silence is never saved again (expiring one that ended is refused), so
+        deleting by id what the read found ended deletes nothing still in use.
+        """
+        client = self._client()
+        with translated("list silences"):
+            bodies = await client.hvals(self._keys.silences)
+        ended = [s.id for s in map(decode_silence, bodies) if s.ends_at < ended_before]
+        if not ended:
+            return 0
+        with translated("delete expired silences"):
+            return int(await client.hdel(self._keys.silences, *ended))
 
 
 def _incident(record: bytes | None, body: bytes | None, alerts: Iterable[bytes]) -> Incident | None:

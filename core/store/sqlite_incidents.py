@@ -106,6 +106,13 @@ SILENCE = "SELECT body FROM silence WHERE id = ?"
 
 SILENCES = "SELECT body FROM silence ORDER BY created_at DESC, id DESC"
 
+SILENCE_COUNT = "SELECT count(*) FROM silence"
+
+# The body is orjson's bytes: read as text, since SQLite takes a BLOB for its binary JSONB.
+DELETE_SILENCES_ENDED_BEFORE = """
+DELETE FROM silence WHERE json_extract(CAST(body AS TEXT), '$.ends_at') < ?
+"""
+
 UPSERT_SILENCE = """
 INSERT INTO silence (id, created_at, body) VALUES (?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, body = excluded.body

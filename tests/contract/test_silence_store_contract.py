@@ -55,3 +55,34 @@ async def test_silences_survive_close_and_reopen(open_store: StoreOpener) -> Non
         await second.close()
 
     assert listed == [make_silence(1)]
+
+
+async def test_count_silences_counts_expired_ones_too(store: Store) -> None:
+    assert await store.count_silences() == 0
+    await store.save_silence(make_silence(1))
+    # Ended long ago: still stored (and counted) until retention deletes it.
+    await store.save_silence(make_silence(2, ends_at=T0 + timedelta(minutes=3)))
+    await store.save_silence(make_silence(1))  # saved again: the same silence
+
+    assert await store.count_silences() == 2
+
+
+async def test_delete_expired_silences_deletes_only_those_ended_before_the_cutoff(
+    store: Store,
+) -> None:
+    cutoff = T0 + timedelta(days=1)
+    # Ended a microsecond before the cutoff: past its retention.
+    gone = make_silence(1, ends_at=cutoff - timedelta(microseconds=1))
+    # Ended exactly at the cutoff: kept (its retention ends now, not before).
+    at_cutoff = make_silence(2, ends_at=cutoff)
+    # Still active after the cutoff.
+    active = make_silence(3, ends_at=cutoff + timedelta(hours=1))
+    for silence in (gone, at_cutoff, active):
+        await store.save_silence(silence)
+
+    assert await store.delete_expired_silences(cutoff) == 1
+    assert await store.get_silence(gone.id) is None
+    assert await store.list_silences() == [active, at_cutoff]
+    assert await store.count_silences() == 2
+    # Nothing more to delete: idempotent.
+    assert await store.delete_expired_silences(cutoff) == 0

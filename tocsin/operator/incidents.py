@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 
 from aiohttp import web
 
-from core.errors import ItemProblem, MalformedInput, NotFound
+from core.errors import FieldProblem, InvalidFields, NotFound
 from core.incident import IncidentState
 from core.store import IncidentQuery
-from core.timestamps import parse_rfc3339
 from rules.api_keys import Role
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
+from tocsin.operator.params import int_param, time_param
 from tocsin.operator.render import incident_detail, incident_summary
 
 _STATES = {s.value: s for s in IncidentState}
@@ -50,35 +49,25 @@ async def get_incident(request: web.Request) -> web.Response:
 
 def parse_query(params: Mapping[str, str]) -> IncidentQuery:
     """Turns the list filters into a query; every bad parameter is named in a 400."""
-    problems: list[ItemProblem] = []
+    problems: list[FieldProblem] = []
     states = None
     if "state" in params:
         names = [n.strip() for n in params["state"].split(",") if n.strip()]
         unknown = [n for n in names if n not in _STATES]
         if unknown or not names:
             problems.append(
-                ItemProblem(
-                    None,
+                FieldProblem(
                     "state",
                     f"unknown state {', '.join(unknown) or '(empty)'}; use {', '.join(_STATES)}",
                 )
             )
         else:
             states = frozenset(_STATES[n] for n in names)
-    since = _time(params, "since", problems)
-    until = _time(params, "until", problems)
-    limit = 100
-    if "limit" in params:
-        try:
-            limit = int(params["limit"])
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_LIMIT:
-            problems.append(
-                ItemProblem(None, "limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-            )
+    since = time_param(params, "since", problems)
+    until = time_param(params, "until", problems)
+    limit = int_param(params, "limit", 100, 1, MAX_LIMIT, problems)
     if problems:
-        raise MalformedInput(problems)
+        raise InvalidFields(problems)
     return IncidentQuery(
         states=states,
         service=params.get("service"),
@@ -86,15 +75,3 @@ def parse_query(params: Mapping[str, str]) -> IncidentQuery:
         opened_before=until,
         limit=limit,
     )
-
-
-def _time(params: Mapping[str, str], name: str, problems: list[ItemProblem]) -> datetime | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        instant = parse_rfc3339(raw)
-    except ValueError as exc:
-        problems.append(ItemProblem(None, name, f"invalid RFC 3339 timestamp: {exc}"))
-        return None
-    return instant

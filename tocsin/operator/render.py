@@ -128,4 +128,7 @@ def silence_view(silence: Silence, now: datetime) -> dict[str, Any]:
         "comment": silence.comment,
         "created_at": _time(silence.created_at),
         "state": silence.state(now).value,
+        # Created through the API (the rules files' own are read-only: rules_silences).
+        "source": "api",
+        "read_only": False,
     }
