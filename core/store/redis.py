@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
+from core.store.redis_freshness import RedisFreshness
 from core.store.redis_incidents import RedisIncidents
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translate, translated
@@ -60,6 +61,8 @@ _CONNECT_TIMEOUT_SECONDS = 2.0
 class _PendingAppend:
     bodies: list[bytes]
     future: asyncio.Future[None]
+    # Alerts' later ends (AlertEnds), written in the same MULTI/EXEC as the appends.
+    ends: Mapping[str, datetime] | None = None
 
 
 class RedisStore:
@@ -77,6 +80,7 @@ class RedisStore:
         self._groups: set[str] = set()
         self._client: Redis | None = None
         self._incidents = RedisIncidents(self._keys, self._open_client)
+        self._freshness = RedisFreshness(prefix, self._open_client)
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -111,6 +115,29 @@ class RedisStore:
         self._pending.append(_PendingAppend([alert.to_json() for alert in alerts], future))
         self._wakeup.set()
         await future
+
+    async def extend_ends(self, ends: Mapping[str, datetime]) -> None:
+        """Records later ends in the next pipeline of appends; returns once Redis answered."""
+        if not ends:
+            return
+        if self._closing or self._wakeup is None or self._flusher is None or self._flusher.done():
+            raise StoreUnavailable("the Redis store is not open")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_PendingAppend([], future, ends))
+        self._wakeup.set()
+        await future
+
+    async def latest_ends(self, fingerprints: Collection[str]) -> dict[str, datetime]:
+        """Returns the recorded end of each of ``fingerprints`` that has one."""
+        return await self._freshness.latest_ends(fingerprints)
+
+    async def forget_ends(self, before: datetime) -> None:
+        """Deletes the recorded ends earlier than ``before``."""
+        await self._freshness.forget_ends(before)
+
+    async def identity(self) -> str:
+        """The store's generation token and the server's run_id (see redis_freshness)."""
+        return await self._freshness.identity()
 
     async def read(self, after: str | None, limit: int) -> list[LogEntry]:
         """Returns up to ``limit`` entries after cursor ``after`` (a stream ID) in log order."""
@@ -337,7 +364,7 @@ class RedisStore:
             if pending.future.done():
                 continue
             batch.append(pending)
-            alerts += len(pending.bodies)
+            alerts += len(pending.bodies) + (len(pending.ends) if pending.ends else 0)
         return batch
 
     async def _flush(self, batch: list[_PendingAppend]) -> None:
@@ -350,6 +377,8 @@ class RedisStore:
                 for pending in batch:
                     for body in pending.bodies:
                         pipe.xadd(self._log_key, {_BODY: body})
+                    if pending.ends:
+                        self._freshness.queue_extend(pipe, pending.ends)
                 await pipe.execute()
         except redis_errors.RedisError as exc:
             for pending in batch:

@@ -20,7 +20,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentQuery
+from core.store import sqlite_freshness as freshness
 from core.store import sqlite_incidents as sql
 from core.store.sqlite_migrations import migrate
 from core.store.writer_lock import WriterLock
@@ -81,6 +82,7 @@ class SQLiteStore:
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         self._writer_lock = WriterLock(path)
+        self._identity: str | None = None
 
     @property
     def path(self) -> Path:
@@ -113,7 +115,9 @@ class SQLiteStore:
             with self._writer_lock:
                 conn.executescript(_SCHEMA)
                 conn.executescript(sql.SCHEMA)
+                conn.executescript(freshness.SCHEMA)
                 migrate(conn)
+                freshness.ensure_identity(conn)
         except (sqlite3.Error, OSError) as exc:
             self._writer_lock.close()
             loop.call_soon_threadsafe(
@@ -200,6 +204,30 @@ class SQLiteStore:
             )
 
         await self._write(insert)
+
+    async def extend_ends(self, ends: Mapping[str, datetime]) -> None:
+        """Records later ends in the next group commit (beside concurrent appends)."""
+        if not ends:
+            return
+        rows = freshness.extend_op(ends)
+        await self._write(lambda conn: freshness.extend(conn, rows))
+
+    async def latest_ends(self, fingerprints: Collection[str]) -> dict[str, datetime]:
+        """Returns the recorded end of each of ``fingerprints`` that has one."""
+        if not fingerprints:
+            return {}
+        return await self._read(lambda conn: freshness.latest_ends(conn, fingerprints))
+
+    async def forget_ends(self, before: datetime) -> None:
+        """Deletes the recorded ends earlier than ``before``."""
+        await self._write(lambda conn: freshness.forget(conn, before))
+
+    async def identity(self) -> str:
+        """The token made when the file was created: the file keeps its data while it exists."""
+        if self._identity is None:
+            rows = await self._query(freshness.IDENTITY, ())
+            self._identity = str(rows[0][0])
+        return self._identity
 
     async def read(self, after: str | None, limit: int) -> list[LogEntry]:
         """Returns up to ``limit`` entries after cursor ``after`` in append order."""
