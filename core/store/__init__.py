@@ -252,43 +252,6 @@ class StoreIdentity(Protocol):
         ...
 
 
-class AlertEnds(Protocol):
-    """The latest end each sender gave a firing alert, kept beside the log.
-
-    Ingest does not log an unchanged resend again, but the later ``endsAt`` it carries
-    still counts: ingest records it here (in the group commit of its appends), and the
-    correlator's sweep looks here before it expires an alert whose logged end passed.
-    An alert therefore expires at the latest end its sender sent, as in Alertmanager.
-    """
-
-    async def extend_ends(self, ends: Mapping[str, datetime]) -> None:
-        """Records each fingerprint's end unless a later one is recorded; durable on return."""
-        ...
-
-    async def latest_ends(self, fingerprints: Collection[str]) -> dict[str, datetime]:
-        """Returns the recorded end of each of ``fingerprints`` that has one."""
-        ...
-
-    async def forget_ends(self, before: datetime) -> None:
-        """Deletes the recorded ends earlier than ``before`` (they can extend nothing)."""
-        ...
-
-
-class StoreIdentity(Protocol):
-    """Tells whether the store still holds what it held: a token per life of its data."""
-
-    async def identity(self) -> str:
-        """Returns a token that stays the same while the store keeps its data.
-
-        A store that lost its data (a Redis restarted without persistence, flushed, or
-        replaced by a failover) answers a new token, so that a cache of what the store
-        holds (ingest's duplicate filter) knows to forget itself. A new token may also
-        come when nothing was lost (a Redis restart with AOF); forgetting then only costs
-        a write of each alert's next copy.
-        """
-        ...
-
-
 class LeaseStore(Protocol):
     """Named leases that let one of several processes own a piece of work for a while."""
 

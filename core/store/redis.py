@@ -281,6 +281,14 @@ class RedisStore:
         """Returns every silence, newest first by creation time, then id."""
         return await self._incidents.list_silences()
 
+    async def count_silences(self) -> int:
+        """Returns how many silences are stored, expired ones included."""
+        return await self._incidents.count_silences()
+
+    async def delete_expired_silences(self, ended_before: datetime) -> int:
+        """Deletes the silences that ended before ``ended_before``; returns how many."""
+        return await self._incidents.delete_expired_silences(ended_before)
+
     async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Takes the lease if it is free, or renews it if ``holder`` has it (Redis' clock)."""
         client = self._open_client()
@@ -308,14 +316,6 @@ class RedisStore:
         """Checks that Redis answers a PING."""
         client = self._open_client()
         with translated("ping Redis"):
-    async def count_silences(self) -> int:
-        """Returns how many silences are stored, expired ones included."""
-        return await self._incidents.count_silences()
-
-    async def delete_expired_silences(self, ended_before: datetime) -> int:
-        """Deletes the silences that ended before ``ended_before``; returns how many."""
-        return await self._incidents.delete_expired_silences(ended_before)
-
             await client.ping()
 
     async def close(self) -> None:

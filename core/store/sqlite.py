@@ -311,6 +311,24 @@ class SQLiteStore:
         rows = await self._query(sql.SILENCES, ())
         return [decode_silence(body) for (body,) in rows]
 
+    async def count_silences(self) -> int:
+        """Returns how many silences the file holds, expired ones included."""
+        rows = await self._query(sql.SILENCE_COUNT, ())
+        return int(rows[0][0])
+
+    async def delete_expired_silences(self, ended_before: datetime) -> int:
+        """Deletes, in the next group commit, the silences that ended before ``ended_before``."""
+        deleted = 0
+
+        def delete(conn: sqlite3.Connection) -> None:
+            nonlocal deleted
+            deleted = conn.execute(
+                sql.DELETE_SILENCES_ENDED_BEFORE, (micros(ended_before),)
+            ).rowcount
+
+        await self._write(delete)
+        return deleted
+
     async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Always True: one process owns an SQLite file, and so every lease."""
         return True
@@ -339,24 +357,6 @@ class SQLiteStore:
         """
 
         def snapshot(reader: sqlite3.Connection) -> _T:
-    async def count_silences(self) -> int:
-        """Returns how many silences the file holds, expired ones included."""
-        rows = await self._query(sql.SILENCE_COUNT, ())
-        return int(rows[0][0])
-
-    async def delete_expired_silences(self, ended_before: datetime) -> int:
-        """Deletes, in the next group commit, the silences that ended before ``ended_before``."""
-        deleted = 0
-
-        def delete(conn: sqlite3.Connection) -> None:
-            nonlocal deleted
-            deleted = conn.execute(
-                sql.DELETE_SILENCES_ENDED_BEFORE, (micros(ended_before),)
-            ).rowcount
-
-        await self._write(delete)
-        return deleted
-
             reader.execute("BEGIN")
             try:
                 return read(reader)
