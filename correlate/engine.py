@@ -23,25 +23,29 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
 from core.clock import Clock
+from core.incident import Incident
 from core.model import LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import Silence
 from core.store import CorrelationCommit, Store, VersionConflict
-from correlate.context import CorrelationContext, mutes_in_force
+from correlate.context import CompiledSilences, CorrelationContext, mutes_in_force
 from correlate.firing import FiringCache
 from correlate.heads import DEFAULT_ALERT_BUDGET, HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.in_flight import InFlight
 from correlate.metrics import CorrelatorMetrics
+from correlate.mute_follow import MuteFollower, follow_mutes
 from correlate.partitions import GROUP, group_of, partition_of, take_partitions
 from correlate.read_ahead import ReadAhead
 from correlate.rounds import next_round
 from correlate.routes import RouteCache
+from correlate.stages.acknowledge import SourceAcknowledgeStage
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
 from correlate.stages.flap import FlapStage
@@ -69,9 +73,18 @@ async def _back_off(attempt: int) -> None:
 
 
 def correlation_pipeline() -> Stage[CorrelationContext]:
-    """The stages in Tocsin's order: mutes before dedup, then flaps, grouping, categorisation."""
+    """The stages in Tocsin's order: mutes before dedup, then flaps, grouping, categorisation.
+
+    A source's acknowledgement goes on its incident's timeline first, and goes no further.
+    """
     return sequence(
-        SilenceStage(), InhibitStage(), DedupStage(), FlapStage(), GroupStage(), CategoriseStage()
+        SourceAcknowledgeStage(),
+        SilenceStage(),
+        InhibitStage(),
+        DedupStage(),
+        FlapStage(),
+        GroupStage(),
+        CategoriseStage(),
     )
 
 
@@ -111,6 +124,11 @@ class Correlator:
         self._routes = RouteCache()
         self._firing = FiringCache()
         self._sweep_scope = SweepScope()
+        # Operator silences compiled once per version; what the open incidents' mutes
+        # were last brought in line with, and whether a step saw that change since.
+        self._silences = CompiledSilences()
+        self._mutes = MuteFollower()
+        self._mutes_changed = False
         # The commit of the last step while the next one runs, and that next step's
         # entries and silences, read while the last one was correlated.
         self._in_flight: InFlight | None = None
@@ -274,6 +292,9 @@ class Correlator:
                 run = await next_round(base, entries, start)
                 await self._pipeline(base.at(run.positions, run.groups), run.alerts)
                 start = run.end
+            # Mutes in force or inhibiting alerts changed: the sweep brings open incidents
+            # in line at once (see run), not at its next period.
+            self._mutes_changed = self._mutes_changed or self._mutes.pending(base)
             tuning = base.tuning
             commit = working.commit(
                 group,
@@ -317,7 +338,7 @@ class Correlator:
             groups={},
             rules=rules,
             tuning=self._tuning or rules.correlation,
-            mutes_in_force=mutes_in_force(silences, rules, now),
+            mutes_in_force=mutes_in_force(silences, rules, now, self._silences),
             firing=await self._firing.get(self._store, rules),
             working=working,
             routes=self._routes,
@@ -330,6 +351,7 @@ class Correlator:
         flight lands first: the sweep reads the incidents from the store.
         """
         await self.settle()
+        self._mutes_changed = False
         if self._partitions > 1 and not await self._store.hold_lease(
             f"{GROUP}-sweep", self._member, self._lease_seconds
         ):
@@ -351,13 +373,27 @@ class Correlator:
         await log_missing_heartbeats(self._store, rules, now)
         working = WorkingSet(self._store)
         ctx = await self._context(working, now)
-        incidents = await self._store.list_incidents(self._sweep_scope.query(rules, now))
-        changed = written = 0
-        for incident in incidents:
+        query = self._sweep_scope.query(rules, now)
+        # The mutes in force changed: every open incident's mutes are brought in line
+        # (correlate.mute_follow), and so they are whenever the sweep reads them all.
+        everything = self._mutes.needs_all(ctx) or query.sweep_due_by is None
+        if everything:
+            query = replace(query, sweep_due_by=None)
+        read: dict[str, Incident] = {}
+        swept: dict[str, Incident] = {}
+        decided_ids: set[str] = set()
+        for incident in await self._store.list_incidents(query):
             working.add_loaded(incident)
             updated, decided = sweep_incident(ctx, incident)
-            changed += decided
-            if updated is not incident:
+            if decided:
+                decided_ids.add(incident.id)
+                ctx.firing.update(updated)  # expiries may end an inhibition
+            read[incident.id] = incident
+            swept[incident.id] = updated
+        remuted = await follow_mutes(ctx, self._mutes, swept, everything)
+        written = 0
+        for incident_id, updated in swept.items():
+            if updated is not read.get(incident_id, working.incidents.get(incident_id)):
                 working.put(updated)
                 written += 1
         if written:
@@ -367,7 +403,8 @@ class Correlator:
                 # Swept incidents changed behind the caches' back.
                 self._heads.clear()
                 self._firing.forget()
-        return changed
+        self._mutes.applied(ctx)
+        return len(decided_ids | remuted)
 
     async def run(self, stop: asyncio.Event, *, poll_seconds: float, sweep_seconds: float) -> None:
         """Correlates until ``stop`` is set: steps while there is work, sweeps periodically.
@@ -382,7 +419,7 @@ class Correlator:
                 consumed = await self.step(overlap=True)
                 if consumed == 0 and not await self.settle():
                     continue  # the commit in flight failed: its entries come again now
-                if loop.time() >= next_sweep:
+                if loop.time() >= next_sweep or self._mutes_changed:
                     await self.sweep()
                     next_sweep = loop.time() + sweep_seconds
             except Exception:

@@ -62,11 +62,11 @@ class InhibitIndex:
         self._by_rule = {id(index.rule): index for index in self._indexes}
         # The labels the rules' matchers read: roles are remembered by their values.
         self._reads = tuple(
-            sorted(
-                {m.name for r in rules for m in (*r.source_matchers, *r.target_matchers)}
-            )
+            sorted({m.name for r in rules for m in (*r.source_matchers, *r.target_matchers)})
         )
         self._roles: dict[tuple[str, ...], _Roles] = {}
+        # How many times a source was added or removed: mutes may then have changed.
+        self.changes = 0
 
     def roles(self, labels: Mapping[str, str]) -> _Roles:
         """Per rule, whether an alert with these labels is a source and a target of it."""
@@ -87,7 +87,10 @@ class InhibitIndex:
             key = index.key(labels)
             if source:
                 sides = index.two_sided if target else index.one_sided
-                sides.setdefault(key, {})[fingerprint] = None
+                found = sides.setdefault(key, {})
+                if fingerprint not in found:
+                    found[fingerprint] = None
+                    self.changes += 1
             if target:
                 index.targets.setdefault(key, {})[fingerprint] = None
 
@@ -97,8 +100,10 @@ class InhibitIndex:
             if not (source or target):
                 continue
             key = index.key(labels)
-            if source:
-                _discard(index.two_sided if target else index.one_sided, key, fingerprint)
+            if source and _discard(
+                index.two_sided if target else index.one_sided, key, fingerprint
+            ):
+                self.changes += 1
             if target:
                 _discard(index.targets, key, fingerprint)
 
@@ -145,10 +150,12 @@ class InhibitIndex:
         yield from self._indexes[position].targets.get(key, ())
 
 
-def _discard(sets: dict[Key, dict[str, None]], key: Key, fingerprint: str) -> None:
+def _discard(sets: dict[Key, dict[str, None]], key: Key, fingerprint: str) -> bool:
+    """Removes the fingerprint from the key's set; tells whether it was there."""
     found = sets.get(key)
-    if found is None:
-        return
-    found.pop(fingerprint, None)
+    if found is None or fingerprint not in found:
+        return False
+    del found[fingerprint]
     if not found:
         del sets[key]
+    return True

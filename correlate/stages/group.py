@@ -161,6 +161,15 @@ def _update_alert(
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
+    elif muted_by is None and known is not None and known.muted_by is not None:
+        # What muted it ended before the sweep saw it (correlate.mute_follow): say so.
+        ctx.working.event(
+            incident,
+            now,
+            "unmuted",
+            fingerprint=alert.fingerprint,
+            reason=f"no longer in force: {known.muted_by}",
+        )
     return ctx.working.with_alert(incident, entry), entry
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from core.model import Alert
-from correlate.context import CorrelationContext
+from correlate.context import CorrelationContext, MuteInForce
 from rules.matchers import matches_all
 
 
@@ -20,10 +20,17 @@ class SilenceStage:
             return ctx, alerts  # nothing mutes now: the common case costs nothing
         mutes = dict(ctx.mutes)
         for alert in alerts:
-            for mute in ctx.mutes_in_force:
-                if matches_all(mute.matchers, alert.labels):
-                    mutes[alert.fingerprint] = mute.reason
-                    break
+            reason = silenced_by(ctx.mutes_in_force, alert.labels)
+            if reason is not None:
+                mutes[alert.fingerprint] = reason
         if len(mutes) == len(ctx.mutes):
             return ctx, alerts
         return replace(ctx, mutes=mutes), alerts
+
+
+def silenced_by(mutes: Sequence[MuteInForce], labels: Mapping[str, str]) -> str | None:
+    """Why a silence or maintenance window in force mutes these labels (the first), or None."""
+    for mute in mutes:
+        if matches_all(mute.matchers, labels):
+            return mute.reason
+    return None
