@@ -148,7 +148,8 @@ async def test_inhibition_follows_its_source_firing_and_resolving(harness: Harne
     assert source.fingerprint in event.detail["reason"]
 
     harness.advance(minutes=1)
-    await harness.send(alert(harness.clock.now(), RESOLVED, **source.labels))
+    gone = alert(harness.clock.now(), RESOLVED, alertname="ClusterDown", cluster="eu1")
+    await harness.send(replace(gone, labels=source.labels, fingerprint=source.fingerprint))
     await harness.correlator.sweep()
     pod = next(i for i in await harness.incidents() if "PodCrash" in i.group_key)
     assert all(a.muted_by is None for a in pod.alerts.values())
