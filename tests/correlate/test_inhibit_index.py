@@ -114,7 +114,7 @@ def test_the_index_agrees_with_the_rule_over_random_alerts(seed: int) -> None:
         _rule('severity=~"critical|warning"', 'severity=~"warning|info"', "cluster"),
     )
     index = InhibitIndex(rules)
-    alerts = []
+    alerts: list[dict[str, str]] = []
     for _ in range(60):
         labels = {
             k: rng.choice(values)
