@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from sys import intern
 from typing import Any
 
 import orjson
@@ -88,16 +89,22 @@ class Alert:
         raw: dict[str, Any] = orjson.loads(data)
         ends = raw["ends_at"]
         status = raw["status"]
+        labels: dict[str, str] = raw["labels"]
+        # The correlator keeps each alert's labels as long as its incident is cached. Most
+        # values (alertname, job, severity, service) and the generator URL repeat across
+        # thousands of alerts: interned, they are held once, not once per alert.
+        for name, value in labels.items():
+            labels[name] = intern(value)
         # Built directly, in field order: the correlator reads every log entry back.
         return _new_alert(
             raw["source"],
             raw["fingerprint"],
-            raw["labels"],
+            labels,
             raw["annotations"],
             _STATUSES.get(status) or AlertStatus(status),
             _instant(raw["starts_at"]),
             None if ends is None else _instant(ends),
-            raw["generator_url"],
+            intern(raw["generator_url"]),
             _instant(raw["received_at"]),
             raw["dedup_key"],
             raw["acknowledged"],

@@ -8,6 +8,7 @@ which changes no decision.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.incident import Incident, IncidentAlert, IncidentState
-from core.model import AlertStatus
+from core.model import Alert, AlertStatus
 from core.store.sqlite import SQLiteStore
 from correlate.engine import Correlator
 from correlate.heads import HeadCache
@@ -150,3 +151,21 @@ async def test_a_small_budget_bounds_the_cache_and_decides_the_same(tmp_path: Pa
     unbounded, bounded = results
     assert len(unbounded) == 5
     assert bounded == unbounded
+
+
+def test_label_values_and_generator_urls_read_from_the_log_are_held_once() -> None:
+    # A storm's alerts differ in one label; the rest, read back from the log for each
+    # entry, would otherwise be a copy per alert in every cached incident.
+    first, second = (
+        Alert.from_json(
+            replace(
+                alert(T, alertname="HighLatency", service="checkout", instance=host),
+                generator_url="http://prometheus:9090/graph?g0.expr=latency",
+            ).to_json()
+        )
+        for host in ("web-1:9100", "web-2:9100")
+    )
+    assert first.labels["alertname"] is second.labels["alertname"]
+    assert first.labels["service"] is second.labels["service"]
+    assert first.generator_url is second.generator_url
+    assert first.labels["instance"] != second.labels["instance"]
