@@ -6,34 +6,53 @@ unchanged duplicate when its version (status, start, labels, annotations, link,
 acknowledgement, and the end of a resolved alert) matches the last version written for
 its fingerprint and no freshness refresh is due. A refresh is due after ``refresh``
 seconds, or sooner, three quarters of the way to the written ``ends_at`` (one write
-in three Prometheus resends, whose ``endsAt`` is four resends ahead), so the log never
-shows a firing alert as expired while its sender still reports it.
+in three Prometheus resends, whose ``endsAt`` is four resends ahead).
+
+A duplicate is not written to the log, but the later ``endsAt`` it carries counts: the
+filter remembers the latest end recorded for each alert, and :meth:`DuplicateFilter.triage`
+lists the duplicates whose end moved later, which ingest records beside the log
+(``core.store.AlertEnds``, one small upsert per alert and resend). The correlator expires
+an alert only once the latest end its sender sent has passed.
+
+An alert without a start time of its own (the webhook and ``/api/v2/alerts`` give it its
+receipt time, or its end) that repeats a firing alert the filter knows keeps that alert's
+start, as Alertmanager merges it, so that its resends are duplicates too.
 
 A duplicate of a version whose write is still in flight is not acknowledged before that
 write is durable: the caller gets the pending write to wait for.
 
-Memory: each remembered alert costs one small tuple of two numbers (a 64-bit version
-hash and the refresh time), which the garbage collector stops tracking, so a million
-remembered alerts neither cost a gigabyte nor slow every collection.
+Memory: each remembered alert costs one small tuple (a version hash, the refresh time,
+the end recorded, and the start of a firing version, shared with the alert it came
+from), which the garbage collector stops tracking once it holds no container, so a
+million remembered alerts neither cost a gigabyte nor slow every collection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from core.model import Alert, AlertStatus
 
 # How far towards a firing alert's written end its refresh falls due.
 _REFRESH_FRACTION = 0.75
+_FIRING = AlertStatus.FIRING
+_NO_END = -math.inf
+
+# fingerprint -> (version hash, refresh due as Unix seconds, latest end recorded as Unix
+# seconds or -inf, start of the written version if it was firing)
+_Known = tuple[int, float, float, datetime | None]
 
 
 def version_of(alert: Alert) -> int:
     """Returns a hash of everything that makes an alert a new version for the log.
 
-    A firing alert's ``ends_at`` moves on every Prometheus resend and is handled by the
-    refresh, so it is not part of the version; a resolved alert's end is.
+    A firing alert's ``ends_at`` moves on every Prometheus resend and is recorded apart
+    (AlertEnds), so it is not part of the version; a resolved alert's end is.
     """
     ends = alert.ends_at if alert.status is AlertStatus.RESOLVED else None
     return hash(
@@ -49,35 +68,83 @@ def version_of(alert: Alert) -> int:
     )
 
 
+def has_no_start(alert: Alert) -> bool:
+    """Tells whether the sender gave no start: the decoders then use the receipt or the end."""
+    return alert.starts_at == alert.received_at or alert.starts_at == alert.ends_at
+
+
+@dataclass(slots=True)
+class Triage:
+    """What a request's alerts need: writing, waiting for a write, or a later end recorded."""
+
+    # In the request's order; a start-less copy of a known firing alert carries its start.
+    to_write: list[Alert] = field(default_factory=list)
+    # Writes in flight, of versions that some alerts repeat.
+    pending: set[asyncio.Future[None]] = field(default_factory=set)
+    # The later ends of duplicates, to record beside the log (AlertEnds).
+    ends: dict[str, datetime] = field(default_factory=dict)
+    duplicates: int = 0
+
+
 class DuplicateFilter:
     """Remembers the last written version of each alert, at most ``capacity`` of them."""
 
     def __init__(self, refresh: timedelta, capacity: int) -> None:
         self._refresh = refresh.total_seconds()
         self._capacity = capacity
-        # fingerprint -> (version hash, refresh due as Unix seconds)
-        self._written: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._written: OrderedDict[str, _Known] = OrderedDict()
         # fingerprint -> the write in flight for its last version
         self._in_flight: dict[str, asyncio.Future[None]] = {}
 
     def __len__(self) -> int:
         return len(self._written)
 
+    def triage(self, alerts: Sequence[Alert], now: datetime) -> Triage:
+        """Sorts a request's alerts: those to write, the writes to wait for, the ends to record."""
+        result = Triage()
+        now_ts = now.timestamp()
+        written = self._written
+        for alert in alerts:
+            last = written.get(alert.fingerprint)
+            if last is None:
+                result.to_write.append(alert)
+                continue
+            version, due, end_ts, start = last
+            if (
+                start is not None
+                and alert.status is _FIRING
+                and alert.starts_at != start
+                and has_no_start(alert)
+            ):
+                alert = replace(alert, starts_at=start)
+            if now_ts >= due or version != version_of(alert):
+                result.to_write.append(alert)
+                continue
+            pending = self._in_flight.get(alert.fingerprint)
+            if pending is not None:
+                if pending.done() and pending.exception() is not None:
+                    result.to_write.append(alert)
+                    continue
+                if not pending.done():
+                    result.pending.add(pending)
+            result.duplicates += 1
+            ends = alert.ends_at
+            if alert.status is _FIRING and ends is not None and ends.timestamp() > end_ts:
+                known = result.ends.get(alert.fingerprint)
+                if known is None or ends > known:
+                    result.ends[alert.fingerprint] = ends
+        return result
+
     def check(self, alert: Alert, now: datetime) -> asyncio.Future[None] | bool:
-        """Says whether ``alert`` must be written.
+        """Says whether ``alert`` alone must be written (see :meth:`triage`).
 
         Returns True if it must be written, False if it is an unchanged duplicate of a
         durable version, or the in-flight write a duplicate must wait for.
         """
-        last = self._written.get(alert.fingerprint)
-        if last is None or now.timestamp() >= last[1] or last[0] != version_of(alert):
+        triage = self.triage([alert], now)
+        if triage.to_write:
             return True
-        pending = self._in_flight.get(alert.fingerprint)
-        if pending is None:
-            return False
-        if pending.done() and pending.exception() is not None:
-            return True
-        return pending
+        return next(iter(triage.pending)) if triage.pending else False
 
     def remember(self, alerts: list[Alert], now: datetime, durable: asyncio.Future[None]) -> None:
         """Records alerts that are being written; ``durable`` resolves when the write commits."""
@@ -87,11 +154,28 @@ class DuplicateFilter:
         for alert in alerts:
             fingerprint = alert.fingerprint
             written.pop(fingerprint, None)
-            written[fingerprint] = (version_of(alert), self._refresh_due(alert, now_ts))
+            firing = alert.status is _FIRING
+            ends = alert.ends_at
+            written[fingerprint] = (
+                version_of(alert),
+                self._refresh_due(alert, now_ts),
+                ends.timestamp() if firing and ends is not None else _NO_END,
+                alert.starts_at if firing else None,
+            )
             in_flight[fingerprint] = durable
         while len(written) > self._capacity:
             fingerprint, _ = written.popitem(last=False)
             in_flight.pop(fingerprint, None)
+
+    def extended(self, ends: Mapping[str, datetime]) -> None:
+        """Records that later ends were made durable (AlertEnds), so they are not sent again."""
+        written = self._written
+        for fingerprint, end in ends.items():
+            last = written.get(fingerprint)
+            end_ts = end.timestamp()
+            if last is not None and end_ts > last[2]:
+                # In place: recording an end does not make the alert recently written.
+                written[fingerprint] = (last[0], last[1], end_ts, last[3])
 
     def settled(self, alerts: list[Alert], durable: asyncio.Future[None]) -> None:
         """Forgets the in-flight write of alerts once it committed."""
@@ -105,6 +189,14 @@ class DuplicateFilter:
             if self._in_flight.get(alert.fingerprint) is durable:
                 del self._in_flight[alert.fingerprint]
                 self._written.pop(alert.fingerprint, None)
+
+    def clear(self) -> None:
+        """Forgets every alert: the store may have lost what was written (its identity changed).
+
+        Writes in flight keep their waiters; only what the filter remembers goes.
+        """
+        self._written.clear()
+        self._in_flight.clear()
 
     def _refresh_due(self, alert: Alert, now_ts: float) -> float:
         due = now_ts + self._refresh

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from core.errors import StoreError, StoreUnavailable
 from core.model import Alert
-from core.store import AlertLog
+from core.store import AlertEnds, AlertLog
 from ingest.dedup import DuplicateFilter
 from ingest.metrics import IngestMetrics
+from ingest.store_identity import IdentitySource, StoreIdentityWatch
+
+
+class IngestStore(AlertLog, AlertEnds, IdentitySource, Protocol):
+    """What ingest writes to: the log, alerts' latest ends, and the store's identity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,34 +31,42 @@ class StoreResult:
 class IngestService:
     """The write path every ingest endpoint shares."""
 
-    def __init__(self, log: AlertLog, duplicates: DuplicateFilter, metrics: IngestMetrics) -> None:
+    def __init__(
+        self, log: IngestStore, duplicates: DuplicateFilter, metrics: IngestMetrics
+    ) -> None:
         self._log = log
         self._duplicates = duplicates
         self._metrics = metrics
+        self._identity = StoreIdentityWatch(log, duplicates)
 
     async def store(self, source: str, alerts: list[Alert], now: datetime) -> StoreResult:
         """Makes every alert durable (written now, or already written) before returning.
 
-        Raises StoreUnavailable if the store cannot take them; then nothing is acknowledged.
+        New versions are appended; the later ends of duplicates are recorded in the same
+        group commit (AlertEnds). Raises StoreUnavailable if the store cannot take them;
+        then nothing is acknowledged.
         """
-        to_write: list[Alert] = []
-        pending: set[asyncio.Future[None]] = set()
-        for alert in alerts:
-            verdict = self._duplicates.check(alert, now)
-            if verdict is True:
-                to_write.append(alert)
-            elif verdict is not False and not verdict.done():
-                pending.add(verdict)
-        if to_write:
-            await self._write(to_write, now)
-        for write in pending:
+        await self._identity.confirm(now)
+        triage = self._duplicates.triage(alerts, now)
+        writes = []
+        if triage.to_write:
+            writes.append(self._write(triage.to_write, now))
+        if triage.ends:
+            writes.append(self._extend(triage.ends))
+        if writes:
+            # Queued together, so that SQLite's writer (or Redis' flusher) takes both
+            # into one commit.
+            outcomes = await asyncio.gather(*writes, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        for write in triage.pending:
             await _wait_for_earlier(write)
-        deduplicated = len(alerts) - len(to_write)
-        self._metrics.stored.labels(source).inc(len(to_write))
-        self._metrics.deduplicated.labels(source).inc(deduplicated)
+        self._metrics.stored.labels(source).inc(len(triage.to_write))
+        self._metrics.deduplicated.labels(source).inc(triage.duplicates)
         self._metrics.accepted.labels(source).inc(len(alerts))
         self._metrics.remembered.set(len(self._duplicates))
-        return StoreResult(stored=len(to_write), deduplicated=deduplicated)
+        return StoreResult(stored=len(triage.to_write), deduplicated=triage.duplicates)
 
     async def _write(self, alerts: list[Alert], now: datetime) -> None:
         durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -60,6 +75,7 @@ class IngestService:
             await self._log.append(alerts)
         except StoreError as exc:
             self._duplicates.forget(alerts, durable)
+            self._identity.doubt()
             durable.set_exception(exc)
             durable.exception()  # retrieved here, so asyncio does not warn when nobody waits
             raise
@@ -69,6 +85,14 @@ class IngestService:
             raise
         durable.set_result(None)
         self._duplicates.settled(alerts, durable)
+
+    async def _extend(self, ends: Mapping[str, datetime]) -> None:
+        try:
+            await self._log.extend_ends(ends)
+        except StoreError:
+            self._identity.doubt()
+            raise
+        self._duplicates.extended(ends)
 
 
 async def _wait_for_earlier(write: asyncio.Future[None]) -> None:
