@@ -7,7 +7,9 @@ child on, whose progress is sampled from ``/metrics`` (bench/pipeline.py). Print
 table, the pipeline table and the Tocsin/Alertmanager ratios; writes everything to
 bench/results/latest.json. Then it measures the correlation stage in-process
 (``python -m bench correlation``, bench/correlation.py; ``--no-correlation`` skips it) and
-merges those figures into the same file. See bench/README.md for how to read the numbers.
+merges those figures into the same file. Last, the memory per open alert of Tocsin's
+correlator beside Alertmanager's (``python -m bench memory``, bench/memory.py;
+``--no-memory`` skips it). See bench/README.md for how to read the numbers.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import correlation, pipeline
+from bench import correlation, memory, pipeline
 from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
@@ -99,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if arguments[:1] == ["correlation"]:
         return correlation.main(arguments[1:])
+    if arguments[:1] == ["memory"]:
+        return memory.main(arguments[1:])
     args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd
@@ -141,13 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.write_text(json.dumps(report, indent=2) + "\n")
     _say(f"wrote {output}")
     status = 1 if any(result.error for result in results) else 0
-    if args.no_correlation:
-        return status
     if args.tocsin_tree is not None:
-        # The correlation bench imports the correlator in-process, from this tree.
-        _say("correlation: skipped with --tocsin-tree; run `python -m bench correlation` there")
+        # The correlation and memory benches run the working tree's Tocsin.
+        _say("correlation, memory: skipped with --tocsin-tree; run `python -m bench correlation`")
         return status
-    return max(status, correlation.main(["--output", str(output)]))
+    if not args.no_correlation:
+        status = max(status, correlation.main(["--output", str(output)]))
+    if not args.no_memory:
+        status = max(status, memory.main(["--output", str(output)]))
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,6 +186,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-correlation",
         action="store_true",
         help="skip the correlation bench that otherwise runs after the ingest workloads",
+    )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the memory bench (memory per open alert) that runs last",
     )
     parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file"

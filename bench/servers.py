@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,13 +209,19 @@ def free_port() -> int:
 
 @contextmanager
 def deploy(
-    target: str, workdir: Path, token: str, tocsin_tree: Path | None = None
+    target: str,
+    workdir: Path,
+    token: str,
+    tocsin_tree: Path | None = None,
+    tocsin_env: Mapping[str, str] | None = None,
 ) -> Iterator[Deployment]:
     """Starts ``target`` (one of TARGET_NAMES) in ``workdir``; stops everything on exit.
 
     ``tocsin_tree`` runs Tocsin from another source tree (e.g. a ``git archive`` of an
     older commit) instead of the installed one, to compare before and after a change.
+    ``tocsin_env`` adds ``TOCSIN_*`` settings to a Tocsin target's environment.
     """
+    extra = dict(tocsin_env or {})
     if target not in TARGET_NAMES:
         raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGET_NAMES)}")
     correlating = target.endswith(CORRELATING_SUFFIX)
@@ -223,12 +229,16 @@ def deploy(
     with ExitStack() as stack:
         if base == "tocsin-sqlite":
             store = f"sqlite://{workdir / 'bench.db'}"
-            server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree, correlating))
+            server = stack.enter_context(
+                _tocsin(workdir, store, token, tocsin_tree, correlating, extra)
+            )
             yield Deployment(target, _url(server), server.process, (), correlating)
         elif base == "tocsin-redis":
             redis_listening = stack.enter_context(redis(workdir))
             store = f"redis://127.0.0.1:{redis_listening.port}/0"
-            server = stack.enter_context(_tocsin(workdir, store, token, tocsin_tree, correlating))
+            server = stack.enter_context(
+                _tocsin(workdir, store, token, tocsin_tree, correlating, extra)
+            )
             helpers = (redis_listening.process,)
             yield Deployment(target, _url(server), server.process, helpers, correlating)
         elif base == "alertmanager":
@@ -250,7 +260,12 @@ def _url(server: _Listening) -> str:
 
 @contextmanager
 def _tocsin(
-    workdir: Path, store: str, token: str, tree: Path | None, correlating: bool
+    workdir: Path,
+    store: str,
+    token: str,
+    tree: Path | None,
+    correlating: bool,
+    extra_env: Mapping[str, str],
 ) -> Iterator[_Listening]:
     rules = workdir / "rules.yml"
     rules.write_text(_RULES_YAML)
@@ -261,7 +276,7 @@ def _tocsin(
         "--rules", str(rules), "--store", store,
         "--log-level", "warning",
     ]  # fmt: skip
-    env = {**os.environ, AUTH_ENV_VARIABLE: token}
+    env = {**os.environ, **extra_env, AUTH_ENV_VARIABLE: token}
     if correlating:
         # The whole pipeline, as deployed: the correlator in a child process of its own.
         env |= {"TOCSIN_CORRELATE": "true", "TOCSIN_CORRELATOR_MODE": "process"}
