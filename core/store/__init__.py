@@ -206,6 +206,14 @@ class SilenceStore(Protocol):
         """Returns every silence, expired ones included, newest first."""
         ...
 
+    async def silences_revision(self) -> str:
+        """Returns a token that changes whenever a silence is saved or deleted.
+
+        Cheap to read, so that a reader (the correlator, every step) reads and compiles
+        the silences again only when they changed. "" if they never changed.
+        """
+        ...
+
     async def count_silences(self) -> int:
         """Returns how many silences are stored, expired ones included."""
         ...

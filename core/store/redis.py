@@ -281,6 +281,10 @@ class RedisStore:
         """Returns every silence, newest first by creation time, then id."""
         return await self._incidents.list_silences()
 
+    async def silences_revision(self) -> str:
+        """Returns a token that changes whenever a silence is saved or deleted."""
+        return await self._incidents.silences_revision()
+
     async def count_silences(self) -> int:
         """Returns how many silences are stored, expired ones included."""
         return await self._incidents.count_silences()

@@ -7,6 +7,7 @@ the same commit.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -198,7 +199,10 @@ class RedisIncidents:
         """Creates or replaces the silence."""
         client = self._client()
         with translated("save a silence"):
-            await client.hset(self._keys.silences, silence.id, encode_silence(silence))
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hset(self._keys.silences, silence.id, encode_silence(silence))
+                pipe.set(self._keys.silences_revision, uuid.uuid4().hex)
+                await pipe.execute()
 
     async def get_silence(self, silence_id: str) -> Silence | None:
         """Returns the silence, or None."""
@@ -214,6 +218,13 @@ class RedisIncidents:
             bodies = await client.hvals(self._keys.silences)
         silences = [decode_silence(body) for body in bodies]
         return sorted(silences, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    async def silences_revision(self) -> str:
+        """Returns the token set with the last change of the silences ("" if none)."""
+        client = self._client()
+        with translated("read the silences' revision"):
+            token = await client.get(self._keys.silences_revision)
+        return "" if token is None else text(token)
 
     async def count_silences(self) -> int:
         """Returns how many silences are stored, expired ones included."""
@@ -234,7 +245,11 @@ class RedisIncidents:
         if not ended:
             return 0
         with translated("delete expired silences"):
-            return int(await client.hdel(self._keys.silences, *ended))
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._keys.silences, *ended)
+                pipe.set(self._keys.silences_revision, uuid.uuid4().hex)
+                deleted, _ = await pipe.execute()
+        return int(deleted)
 
 
 def _incident(record: bytes | None, body: bytes | None, alerts: Iterable[bytes]) -> Incident | None:

@@ -190,6 +190,11 @@ class RedisKeys:
         """The hash of silences by id."""
         return f"{self.prefix}silences"
 
+    @property
+    def silences_revision(self) -> str:
+        """A random token set again with every change of the silences."""
+        return f"{self.prefix}silences:revision"
+
     def member(self, group: str, member: str) -> str:
         """The presence key of one member of a consumer group (expires unless refreshed)."""
         return f"{self.prefix}member:{group}:{member}"

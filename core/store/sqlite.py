@@ -298,6 +298,7 @@ class SQLiteStore:
 
         def upsert(conn: sqlite3.Connection) -> None:
             conn.execute(sql.UPSERT_SILENCE, row)
+            conn.execute(sql.BUMP_SILENCE_REVISION)
 
         await self._write(upsert)
 
@@ -310,6 +311,11 @@ class SQLiteStore:
         """Returns every silence, newest first by creation time, then id."""
         rows = await self._query(sql.SILENCES, ())
         return [decode_silence(body) for (body,) in rows]
+
+    async def silences_revision(self) -> str:
+        """Returns the token written with the last change of the silences ("" if none)."""
+        rows = await self._query(sql.SILENCE_REVISION, ())
+        return str(rows[0][0]) if rows else ""
 
     async def count_silences(self) -> int:
         """Returns how many silences the file holds, expired ones included."""
@@ -325,6 +331,8 @@ class SQLiteStore:
             deleted = conn.execute(
                 sql.DELETE_SILENCES_ENDED_BEFORE, (micros(ended_before),)
             ).rowcount
+            if deleted:
+                conn.execute(sql.BUMP_SILENCE_REVISION)
 
         await self._write(delete)
         return deleted

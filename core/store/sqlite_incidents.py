@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS silence (
     created_at INTEGER NOT NULL,
     body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS silence_revision (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    revision TEXT NOT NULL
+);
 """
 
 # The group's entries after its saved cursor, or after a later position the caller
@@ -107,6 +111,14 @@ SILENCE = "SELECT body FROM silence WHERE id = ?"
 SILENCES = "SELECT body FROM silence ORDER BY created_at DESC, id DESC"
 
 SILENCE_COUNT = "SELECT count(*) FROM silence"
+
+SILENCE_REVISION = "SELECT revision FROM silence_revision WHERE id = 0"
+
+# A new random token in the transaction that changes the silences (see silences_revision).
+BUMP_SILENCE_REVISION = """
+INSERT INTO silence_revision (id, revision) VALUES (0, hex(randomblob(8)))
+ON CONFLICT(id) DO UPDATE SET revision = excluded.revision
+"""
 
 # The body is orjson's bytes: read as text, since SQLite takes a BLOB for its binary JSONB.
 DELETE_SILENCES_ENDED_BEFORE = """

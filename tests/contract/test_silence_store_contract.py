@@ -86,3 +86,22 @@ async def test_delete_expired_silences_deletes_only_those_ended_before_the_cutof
     assert await store.count_silences() == 2
     # Nothing more to delete: idempotent.
     assert await store.delete_expired_silences(cutoff) == 0
+
+
+async def test_the_silences_revision_changes_with_every_change_and_only_then(
+    store: Store,
+) -> None:
+    assert await store.silences_revision() == ""
+    silence = make_silence(1)
+    await store.save_silence(silence)
+    saved = await store.silences_revision()
+    assert saved != ""
+    assert await store.silences_revision() == saved  # reading changes nothing
+    await store.save_silence(replace(silence, ends_at=T0 + timedelta(minutes=1)))
+    expired = await store.silences_revision()
+    assert expired != saved
+    assert await store.delete_expired_silences(T0 + timedelta(days=1)) == 1
+    assert await store.silences_revision() != expired
+    deleted = await store.silences_revision()
+    assert await store.delete_expired_silences(T0 + timedelta(days=1)) == 0
+    assert await store.silences_revision() == deleted  # nothing deleted, nothing changed
