@@ -13,6 +13,8 @@ errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
     │   ├── Forbidden          credentials without the needed role (403)
     │   ├── NotFound           no such incident, silence or heartbeat (404)
     │   ├── Conflict           the thing is not in a state that allows this (409)
+    │   ├── RequestTimeout     the body did not arrive in time (408)
+    │   ├── ClientDisconnected the client left before its body arrived (499, never sent)
     │   ├── PayloadTooLarge    the body is over the size limit (413)
     │   ├── UnsupportedMedia   the content type is not JSON (415)
     │   └── RateLimited        the source sent more than its limit (429)
@@ -146,6 +148,21 @@ class Conflict(InputError):
     """The request is valid, but the thing it names is not in a state that allows it."""
 
     status = 409
+
+
+class RequestTimeout(InputError):
+    """The client did not send its whole body within the deadline (a slow or stalled client)."""
+
+    status = 408
+
+
+class ClientDisconnected(InputError):
+    """The client closed the connection before its body arrived; nobody reads the answer.
+
+    499 is nginx's "client closed request": it shows in metrics, never on the wire.
+    """
+
+    status = 499
 
 
 class PayloadTooLarge(InputError):

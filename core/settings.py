@@ -19,6 +19,19 @@ class Settings:
     log_format: str = "auto"  # auto: console on a terminal, JSON otherwise
     log_level: str = "info"
     max_body_bytes: int = 4 * 1024 * 1024
+    # Slow clients: a connection must send a request's headers within this long of opening
+    # (or of its previous answer; also the keep-alive idle time), and its body within
+    # ``body_timeout_seconds`` of the headers.
+    header_timeout_seconds: float = 30.0
+    body_timeout_seconds: float = 30.0
+    # Open connections kept at most; past it the oldest is closed. 0: derived from the
+    # file-descriptor limit (RLIMIT_NOFILE), leaving room for the store and the logs.
+    max_connections: int = 0
+    # Per-alert size limits (UTF-8 bytes); an alert over one is refused with a 400 naming it.
+    max_label_name_bytes: int = 1024
+    max_label_value_bytes: int = 16 * 1024
+    max_annotation_value_bytes: int = 64 * 1024
+    max_alert_bytes: int = 512 * 1024
     # How often an unchanged, still-firing alert is written again so that its
     # freshness (and auto-resolve by staleness) can be judged downstream.
     dedup_refresh_seconds: float = 300.0
@@ -80,6 +93,21 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-body-bytes", type=int, help="largest request body (TOCSIN_MAX_BODY_BYTES)"
     )
+    parser.add_argument(
+        "--header-timeout-seconds", type=float, help="TOCSIN_HEADER_TIMEOUT_SECONDS (default 30)"
+    )
+    parser.add_argument(
+        "--body-timeout-seconds", type=float, help="TOCSIN_BODY_TIMEOUT_SECONDS (default 30)"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, help="TOCSIN_MAX_CONNECTIONS (default from RLIMIT_NOFILE)"
+    )
+    parser.add_argument("--max-label-name-bytes", type=int, help="TOCSIN_MAX_LABEL_NAME_BYTES")
+    parser.add_argument("--max-label-value-bytes", type=int, help="TOCSIN_MAX_LABEL_VALUE_BYTES")
+    parser.add_argument(
+        "--max-annotation-value-bytes", type=int, help="TOCSIN_MAX_ANNOTATION_VALUE_BYTES"
+    )
+    parser.add_argument("--max-alert-bytes", type=int, help="TOCSIN_MAX_ALERT_BYTES")
     parser.add_argument("--dedup-refresh-seconds", type=float, help="TOCSIN_DEDUP_REFRESH_SECONDS")
     parser.add_argument("--dedup-capacity", type=int, help="TOCSIN_DEDUP_CAPACITY")
     parser.add_argument(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 # Go's zero time.Time: Alertmanager sends it as endsAt of every firing alert.
-_GO_ZERO_YEAR = 1
+_GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def parse_rfc3339(text: str) -> datetime | None:
@@ -21,7 +21,8 @@ def parse_rfc3339(text: str) -> datetime | None:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError("timestamp has no time zone offset")
-    if parsed.year == _GO_ZERO_YEAR:
+    # Only the zero instant itself means "absent"; any other year-1 time is a time.
+    if parsed.year == 1 and parsed == _GO_ZERO_TIME:
         return None
     try:
         return parsed.astimezone(UTC)

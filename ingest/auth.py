@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from core.errors import Unauthenticated
 from core.model import SourceKind
@@ -21,6 +20,9 @@ class SourceAuthenticator:
         """Returns the source an ``Authorization`` header proves; raises Unauthenticated."""
         if not authorization:
             raise Unauthenticated("missing Authorization header (Bearer or Basic)")
+        if not authorization.isascii():
+            # HTTP credentials are ASCII (RFC 9110); other bytes reach us as undecodable text.
+            raise Unauthenticated("the Authorization header is not ASCII")
         scheme, _, credentials = authorization.partition(" ")
         scheme = scheme.lower()
         credentials = credentials.strip()
@@ -48,7 +50,7 @@ def _matches(auth: BearerAuth | BasicAuth | None, scheme: str, credentials: str)
     if isinstance(auth, BasicAuth) and scheme == "basic":
         try:
             decoded = base64.b64decode(credentials, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
             return False
         username, _, password = decoded.partition(":")
         # Both halves are always compared (no short-circuit on the user name).

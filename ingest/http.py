@@ -18,34 +18,41 @@ from aiohttp import web
 
 from core.clock import Clock
 from core.errors import (
+    ClientDisconnected,
     InputError,
     ItemProblem,
     MalformedInput,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     StoreUnavailable,
     Unauthenticated,
     UnsupportedMedia,
 )
 from core.model import SourceKind
+from ingest.body import read_body
 from ingest.decode import Decoded
 from ingest.decode.alertmanager_api import decode_alertmanager_api
 from ingest.decode.alertmanager_webhook import decode_alertmanager_webhook
+from ingest.decode.fields import AlertLimits
 from ingest.decode.pagerduty import decode_pagerduty, routing_key_of
 from ingest.decode.webhook import decode_webhook
 from ingest.gate import SourceGate
 from ingest.heartbeat_pings import HeartbeatPings
+from ingest.limits import IngestLimits
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from rules.model import SourceConfig
 
-Decoder = Callable[[Any, str, datetime], Decoded]
+Decoder = Callable[[Any, str, datetime, AlertLimits], Decoded]
 
 _REASONS: dict[type[Exception], str] = {
     MalformedInput: "invalid",
     Unauthenticated: "unauthenticated",
     RateLimited: "rate_limited",
     PayloadTooLarge: "too_large",
+    RequestTimeout: "timeout",
+    ClientDisconnected: "disconnected",
     UnsupportedMedia: "unsupported_media",
     StoreUnavailable: "store_unavailable",
 }
@@ -62,7 +69,7 @@ class IngestHandlers:
         service: IngestService,
         metrics: IngestMetrics,
         clock: Clock,
-        max_body_bytes: int,
+        limits: IngestLimits,
         pings: HeartbeatPings,
     ) -> None:
         self._gate = gate
@@ -70,7 +77,7 @@ class IngestHandlers:
         self._pings = pings
         self._metrics = metrics
         self._clock = clock
-        self._max_body_bytes = max_body_bytes
+        self._limits = limits
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the ingest endpoints."""
@@ -103,7 +110,7 @@ class IngestHandlers:
             source = self._gate().by_header(kind, request.headers.get("Authorization"))
             source_name = source.name
             structlog.contextvars.bind_contextvars(source=source.name)
-            body = await self._read_json(request)
+            body = await self._read_json(request, self._limits.max_body_bytes)
             stored, deduplicated = await self._accept(source, body, decode)
         except (InputError, StoreUnavailable) as exc:
             self._count_rejection(source_name, exc)
@@ -116,11 +123,11 @@ class IngestHandlers:
         """PagerDuty Events API v2: answers with PagerDuty's bodies and status codes."""
         source_name = "unknown"
         try:
-            body = await self._read_json(request)
+            body = await self._read_json(request, self._limits.pagerduty_body_bytes)
             source = self._gate().by_routing_key(routing_key_of(body))
             source_name = source.name
             structlog.contextvars.bind_contextvars(source=source.name)
-            decoded = decode_pagerduty(body, source.name, self._clock.now())
+            decoded = decode_pagerduty(body, source.name, self._clock.now(), self._limits.alert)
             await self._store(source, decoded)
         except (InputError, StoreUnavailable) as exc:
             self._count_rejection(source_name, exc)
@@ -131,7 +138,7 @@ class IngestHandlers:
         )
 
     async def _accept(self, source: SourceConfig, body: Any, decode: Decoder) -> tuple[int, int]:
-        decoded = decode(body, source.name, self._clock.now())
+        decoded = decode(body, source.name, self._clock.now(), self._limits.alert)
         return await self._store(source, decoded)
 
     async def _store(self, source: SourceConfig, decoded: Decoded) -> tuple[int, int]:
@@ -156,19 +163,16 @@ class IngestHandlers:
             raise MalformedInput(decoded.problems, accepted=len(decoded.alerts))
         return result.stored, result.deduplicated
 
-    async def _read_json(self, request: web.Request) -> Any:
-        if request.content_length is not None and request.content_length > self._max_body_bytes:
-            raise PayloadTooLarge(f"body is larger than {self._max_body_bytes} bytes")
+    async def _read_json(self, request: web.Request, max_bytes: int) -> Any:
+        if request.content_length is not None and request.content_length > max_bytes:
+            raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
         if request.content_type != "application/json" and not request.content_type.endswith(
             "+json"
         ):
             raise UnsupportedMedia(
                 f"Content-Type must be application/json, not {request.content_type!r}"
             )
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            raise PayloadTooLarge(f"body is larger than {self._max_body_bytes} bytes") from exc
+        raw = await read_body(request, max_bytes, self._limits.body_timeout_seconds)
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -36,7 +36,7 @@ class IngestMetrics:
         self.rejected = Counter(
             "tocsin_alerts_rejected_total",
             "Alerts or requests refused, by reason (invalid, unauthenticated, rate_limited, "
-            "too_large, unsupported_media, store_unavailable).",
+            "too_large, timeout, disconnected, unsupported_media, store_unavailable).",
             ["source", "reason"],
             registry=registry,
         )

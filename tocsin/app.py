@@ -15,6 +15,7 @@ from ingest.dedup import DuplicateFilter
 from ingest.heartbeat import HeartbeatHandler
 from ingest.heartbeat_pings import HeartbeatPings
 from ingest.http import IngestHandlers
+from ingest.limits import IngestLimits
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from tocsin import health
@@ -58,7 +59,7 @@ def create_app(
     service = IngestService(store, duplicates, metrics)
     pings = HeartbeatPings(store, service)
     handlers = IngestHandlers(
-        rules_state.gate, service, metrics, clock, settings.max_body_bytes, pings
+        rules_state.gate, service, metrics, clock, IngestLimits.from_settings(settings), pings
     )
     handlers.add_routes(app.router)
     HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)

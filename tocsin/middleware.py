@@ -11,7 +11,13 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry, Histogram
 
-from core.errors import InputError, MalformedInput, RateLimited, StoreUnavailable
+from core.errors import (
+    ClientDisconnected,
+    InputError,
+    MalformedInput,
+    RateLimited,
+    StoreUnavailable,
+)
 from ingest.http import retry_after_header
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,6 +52,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             status=429,
             headers={"Retry-After": retry_after_header(exc.retry_after)},
         )
+    except ClientDisconnected as exc:
+        # Nobody reads this answer: a quiet line, not a 500 with a traceback.
+        log.debug("client disconnected mid-request", path=request.path, error=str(exc))
+        return web.json_response(error_body(exc.status, str(exc)), status=exc.status)
     except InputError as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="tocsin"'} if exc.status == 401 else {}
         # The field at fault (and, for the operator API, each problem); no ingest members.

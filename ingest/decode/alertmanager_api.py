@@ -15,10 +15,12 @@ from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
-from ingest.decode.fields import ItemChecker, not_an_object
+from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 
-def decode_alertmanager_api(body: Any, source: str, now: datetime) -> Decoded:
+def decode_alertmanager_api(
+    body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
+) -> Decoded:
     """Decodes a JSON list of postable alerts."""
     decoded = Decoded()
     if not isinstance(body, list):
@@ -28,7 +30,7 @@ def decode_alertmanager_api(body: Any, source: str, now: datetime) -> Decoded:
         if not isinstance(item, dict):
             not_an_object(index, decoded.problems)
             continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
         if alert is not None:
             decoded.alerts.append(alert)
     return decoded
@@ -53,6 +55,8 @@ def _decode_one(
         and ends_at < starts_at
     ):
         check.fail("endsAt", "must not be before startsAt")
+    if labels is not None and annotations is not None and generator_url is not None:
+        check.alert_size(labels, annotations, generator_url)
     if (
         len(check.problems) > failures
         or labels is None

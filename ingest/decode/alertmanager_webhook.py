@@ -15,12 +15,14 @@ from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
-from ingest.decode.fields import ItemChecker, not_an_object
+from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 _STATUSES = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
 
 
-def decode_alertmanager_webhook(body: Any, source: str, now: datetime) -> Decoded:
+def decode_alertmanager_webhook(
+    body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
+) -> Decoded:
     """Decodes one webhook message; problems name the index in ``alerts``."""
     decoded = Decoded()
     if not isinstance(body, dict):
@@ -42,7 +44,7 @@ def decode_alertmanager_webhook(body: Any, source: str, now: datetime) -> Decode
         if not isinstance(item, dict):
             not_an_object(index, decoded.problems)
             continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
         if alert is not None:
             decoded.alerts.append(alert)
     return decoded
@@ -66,6 +68,11 @@ def _decode_one(
         check.fail("startsAt", "is required")
     if status is AlertStatus.RESOLVED and ends_ok and ends_at is None:
         check.fail("endsAt", "a resolved alert needs its end time")
+    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+        # As Alertmanager's own validation: an alert cannot end before it started.
+        check.fail("endsAt", "must not be before startsAt")
+    if labels is not None and annotations is not None and generator_url is not None:
+        check.alert_size(labels, annotations, generator_url)
     if (
         len(check.problems) > failures
         or status is None

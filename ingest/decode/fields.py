@@ -7,6 +7,7 @@ and the field, so that one bad alert in a batch never hides the others.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -16,36 +17,93 @@ from core.timestamps import parse_rfc3339_cached
 
 # Prometheus' classic label name rule, which Alertmanager 0.25 enforces.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# A name quoted in an error's field path is cut to this many characters.
+_QUOTED_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLimits:
+    """The largest label name, label value, annotation value and whole alert, in UTF-8 bytes.
+
+    Defaults (documented in the README): label names 1 KiB, as Grafana Mimir's and Loki's
+    ``max_label_name_length``; label values 16 KiB, eight times Mimir's default, since an
+    alert's labels are mostly series labels plus a few rule labels; annotation values
+    64 KiB of human-read text; the whole alert 512 KiB, PagerDuty's limit for one event.
+    """
+
+    label_name: int = 1024
+    label_value: int = 16 * 1024
+    annotation_value: int = 64 * 1024
+    alert: int = 512 * 1024
+
+
+DEFAULT_LIMITS = AlertLimits()
 
 
 class ItemChecker:
     """Collects the problems of one item of a batch."""
 
-    __slots__ = ("index", "problems")
+    __slots__ = ("index", "limits", "problems")
 
-    def __init__(self, index: int | None, problems: list[ItemProblem]) -> None:
+    def __init__(
+        self, index: int | None, problems: list[ItemProblem], limits: AlertLimits = DEFAULT_LIMITS
+    ) -> None:
         self.index = index
         self.problems = problems
+        self.limits = limits
 
     def fail(self, field: str, reason: str) -> None:
         """Records that ``field`` of this item is invalid for ``reason``."""
         self.problems.append(ItemProblem(self.index, field, reason))
 
     def string_map(self, value: Any, field: str, *, label_names: bool) -> dict[str, str] | None:
-        """Returns a map of strings; with ``label_names``, keys must be valid label names."""
+        """Returns a map of strings; with ``label_names``, keys must be valid label names.
+
+        Names are held to the label name limit; values to the label value limit when
+        ``field`` is ``labels``, else to the annotation value limit.
+        """
         if value is None:
             return {}
         if not isinstance(value, dict):
             self.fail(field, "must be an object of strings")
             return None
+        name_limit = self.limits.label_name
+        value_limit = self.limits.label_value if field == "labels" else self.limits.annotation_value
         for name, item in value.items():
+            if over_limit(name, name_limit):
+                self.fail(field, f"a name is longer than {name_limit} bytes: {quoted(name)}")
+                return None
             if label_names and not valid_label_name(name):
-                self.fail(f"{field}.{name}", "invalid name: use [a-zA-Z_][a-zA-Z0-9_]*")
+                self.fail(field_path(field, name), "invalid name: use [a-zA-Z_][a-zA-Z0-9_]*")
                 return None
             if not isinstance(item, str):
-                self.fail(f"{field}.{name}", "value must be a string")
+                self.fail(field_path(field, name), "value must be a string")
+                return None
+            if over_limit(item, value_limit):
+                self.fail(field_path(field, name), f"value is longer than {value_limit} bytes")
                 return None
         return value
+
+    def within_limit(self, field: str, value: str, limit: int) -> bool:
+        """Tells whether ``value`` fits ``limit`` bytes; records a problem naming ``field``."""
+        if over_limit(value, limit):
+            self.fail(field, f"longer than {limit} bytes")
+            return False
+        return True
+
+    def alert_size(self, labels: dict[str, str], annotations: dict[str, str], *extra: str) -> bool:
+        """Tells whether a whole alert fits the alert limit; records a problem if not."""
+        limit = self.limits.alert
+        parts = [*labels, *labels.values(), *annotations, *annotations.values(), *extra]
+        characters = sum(map(len, parts))
+        # A character is at most 4 bytes in UTF-8: most alerts are judged without encoding.
+        if characters * 4 <= limit:
+            return True
+        size = sum(len(p.encode("utf-8", "surrogatepass")) for p in parts)
+        if size > limit:
+            self.fail("", f"the alert is {size} bytes, more than the limit of {limit}")
+            return False
+        return True
 
     def optional_string(self, value: Any, field: str, *, max_length: int = 65_536) -> str | None:
         """Returns a string or "" when absent; records a problem for any other type."""
@@ -77,6 +135,30 @@ class ItemChecker:
 def valid_label_name(name: str) -> bool:
     """Tells whether ``name`` is a valid label name; memoised, as senders reuse a few names."""
     return _LABEL_NAME.match(name) is not None
+
+
+def over_limit(text: str, limit: int) -> bool:
+    """Tells whether ``text`` is longer than ``limit`` bytes in UTF-8 (cheap when far from it)."""
+    length = len(text)
+    if length > limit:
+        return True
+    if length * 4 <= limit:
+        return False
+    return len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def quoted(name: str) -> str:
+    """Quotes a name for an error message, cut short: the sender's 3 MB name is not echoed."""
+    if len(name) <= _QUOTED_NAME:
+        return repr(name)
+    return repr(name[:_QUOTED_NAME]) + f"... ({len(name)} characters)"
+
+
+def field_path(field: str, name: str) -> str:
+    """The path of a map entry in an error, e.g. ``labels.instance``; long names are cut."""
+    if len(name) <= _QUOTED_NAME:
+        return f"{field}.{name}"
+    return f"{field}.{name[:_QUOTED_NAME]}..."
 
 
 def not_an_object(index: int | None, problems: list[ItemProblem]) -> None:

@@ -18,7 +18,7 @@ from core.errors import ItemProblem
 from core.fingerprint import dedup_key_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
-from ingest.decode.fields import ItemChecker
+from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -36,13 +36,15 @@ def routing_key_of(body: Any) -> str | None:
     return None
 
 
-def decode_pagerduty(body: Any, source: str, now: datetime) -> Decoded:
+def decode_pagerduty(
+    body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
+) -> Decoded:
     """Decodes one event; problems name fields the way PagerDuty does (``payload.summary``)."""
     decoded = Decoded()
     if not isinstance(body, dict):
         decoded.problems.append(ItemProblem(None, "", "body must be a JSON object (one event)"))
         return decoded
-    check = ItemChecker(None, decoded.problems)
+    check = ItemChecker(None, decoded.problems, limits)
     action = body.get("event_action")
     if action not in ACTIONS:
         check.fail("event_action", f"must be one of {', '.join(ACTIONS)}")
@@ -98,6 +100,10 @@ def _trigger(
         value = payload.get(name)
         if value is not None and not isinstance(value, str):
             check.fail(f"payload.{name}", "must be a string")
+    for name in _CEF_LABELS:  # they become labels
+        value = payload.get(name)
+        if isinstance(value, str):
+            check.within_limit(f"payload.{name}", value, check.limits.label_value)
     ok, timestamp = check.timestamp(payload.get("timestamp"), "payload.timestamp")
     details = payload.get("custom_details")
     client_url = check.optional_string(body.get("client_url"), "client_url")
@@ -106,9 +112,12 @@ def _trigger(
     labels = {name: payload[name] for name in _CEF_LABELS if isinstance(payload.get(name), str)}
     annotations = {"summary": summary}
     if details is not None:
-        annotations["details"] = (
-            details if isinstance(details, str) else orjson.dumps(details).decode()
-        )
+        text = details if isinstance(details, str) else orjson.dumps(details).decode()
+        if not check.within_limit("payload.custom_details", text, check.limits.annotation_value):
+            return None
+        annotations["details"] = text
+    if not check.alert_size(labels, annotations, client_url, dedup_key):  # type: ignore[arg-type]
+        return None
     return Alert(
         source=source,
         fingerprint=dedup_key_fingerprint(source, dedup_key),

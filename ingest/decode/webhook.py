@@ -25,7 +25,7 @@ from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint, dedup_key_fingerprint
 from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
-from ingest.decode.fields import ItemChecker, not_an_object
+from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 SEVERITIES = ("critical", "error", "warning", "info")
 _STATUSES = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
@@ -44,7 +44,9 @@ MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 
 
-def decode_webhook(body: Any, source: str, now: datetime) -> Decoded:
+def decode_webhook(
+    body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
+) -> Decoded:
     """Decodes a single alert object (problems without index) or a list (problems by index)."""
     decoded = Decoded()
     if isinstance(body, dict):
@@ -60,7 +62,7 @@ def decode_webhook(body: Any, source: str, now: datetime) -> Decoded:
         if not isinstance(item, dict):
             not_an_object(index, decoded.problems)
             continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems), source, now)
+        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
         if alert is not None:
             decoded.alerts.append(alert)
     return decoded
@@ -91,6 +93,10 @@ def _decode_one(
         check.fail("summary", "is required (or annotations.summary)")
     if dedup_key == "" and labels is not None and not labels:
         check.fail("labels", "give dedup_key or at least one label to identify the alert")
+    if None not in (labels, annotations, summary, dedup_key, source_url):
+        check.alert_size(
+            labels or {}, annotations or {}, summary or "", dedup_key or "", source_url or ""
+        )
     if (
         len(check.problems) > failures
         or dedup_key is None
@@ -107,15 +113,19 @@ def _decode_one(
     fingerprint = (
         dedup_key_fingerprint(source, dedup_key) if dedup_key else cached_labels_fingerprint(labels)
     )
+    # Defaults never make an alert end before it starts: a resolved alert without an end
+    # ends now or at its (future) start; one without a start starts now or at its end.
+    if starts_at is None:
+        starts_at = now if ends_at is None else min(now, ends_at)
     if status is AlertStatus.RESOLVED and ends_at is None:
-        ends_at = now
+        ends_at = max(now, starts_at)
     return Alert(
         source=source,
         fingerprint=fingerprint,
         labels=labels,
         annotations=annotations,
         status=status,
-        starts_at=starts_at or now,
+        starts_at=starts_at,
         ends_at=ends_at,
         generator_url=source_url or "",
         received_at=now,

@@ -1,0 +1,69 @@
+"""Reads a request body within a size limit and a deadline; bad bytes become 4xx, not 500s.
+
+aiohttp decompresses ``Content-Encoding: gzip`` and ``deflate`` bodies as they are read
+and counts the decompressed size, so the limit also stops a decompression bomb. What can
+go wrong while reading is translated here, at the boundary:
+
+- the body is larger than the limit: 413 (``PayloadTooLarge``);
+- it does not arrive within the deadline (a slow or stalled client): 408;
+- it does not decompress: 400 naming ``Content-Encoding``;
+- the client goes away before it is complete: :class:`ClientDisconnected`, a debug line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError
+
+from core.errors import (
+    ClientDisconnected,
+    ItemProblem,
+    MalformedInput,
+    PayloadTooLarge,
+    RequestTimeout,
+)
+
+
+async def read_body(request: web.Request, max_bytes: int, deadline_seconds: float) -> bytes:
+    """Returns the whole (decompressed) body, or raises the InputError that says why not."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
+    body = bytearray()
+    try:
+        async with asyncio.timeout(deadline_seconds):
+            while chunk := await request.content.readany():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
+    except TimeoutError as exc:
+        _close_after_answer(request)
+        raise RequestTimeout(
+            f"the body did not arrive within {deadline_seconds:g} s of the headers"
+        ) from exc
+    except web.RequestPayloadError as exc:
+        _close_after_answer(request)
+        raise MalformedInput([_payload_problem(request, exc)]) from exc
+    except ConnectionResetError as exc:
+        raise ClientDisconnected(
+            "the client closed the connection before its body arrived"
+        ) from exc
+    return bytes(body)
+
+
+def _payload_problem(request: web.Request, error: web.RequestPayloadError) -> ItemProblem:
+    encoding = request.headers.get("Content-Encoding", "")
+    if isinstance(error.__cause__, ContentEncodingError):
+        return ItemProblem(
+            None, "Content-Encoding", f"the body is not valid {encoding or 'compressed'} data"
+        )
+    return ItemProblem(None, "", f"the body could not be read: {error}")
+
+
+def _close_after_answer(request: web.Request) -> None:
+    # The rest of the body is unusable (undecodable, or trickling in): answer and close,
+    # instead of letting aiohttp linger to read and discard it. Closing first makes the
+    # connection ignore further bytes, so none are fed after the end.
+    request.protocol.close()
+    request.content.feed_eof()
