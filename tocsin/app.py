@@ -75,7 +75,7 @@ def create_app(
     if settings.correlate and settings.correlator_mode == "inline":
         app.cleanup_ctx.append(correlator_context)
     elif settings.correlate:
-        child = CorrelatorProcess(settings, registry, environment)
+        child = CorrelatorProcess(settings, registry, environment, clock)
         app[CORRELATOR_PROCESS] = child
         reloader.listeners.append(child.reload)
         app.cleanup_ctx.append(child.context)

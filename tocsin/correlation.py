@@ -13,6 +13,7 @@ from aiohttp import web
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
 from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.progress import ProgressReportingStore, StepClock
 
 log = structlog.get_logger("tocsin.correlation")
 
@@ -29,8 +30,10 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
     """
     settings = app[SETTINGS]
     rules_state = app[RULES]
+    # The heartbeat a supervising parent (or an alert rule) watches: see tocsin/progress.py.
+    store = ProgressReportingStore(app[STORE], StepClock(app[CLOCK], app[REGISTRY]))
     correlator = Correlator(
-        app[STORE],
+        store,
         lambda: rules_state.current.rules,
         None,  # the rules' correlation section, as reloaded
         app[CLOCK],

@@ -5,8 +5,9 @@ the same event loop falls behind a storm; as a child process (``tocsin correlate
 has the second core. The child reads the same rules and store; its settings reach it as
 ``TOCSIN_*`` variables (never on the command line, where a store password would show).
 It dies with its parent (PR_SET_PDEATHSIG), is restarted with a growing pause if it
-exits on its own, gets SIGHUP whenever the parent's rules reload, and serves its metrics
-on a private UNIX socket that the parent's ``/metrics`` includes.
+exits on its own or stops making progress (a heartbeat: see ``CorrelatorProcess``),
+gets SIGHUP whenever the parent's rules reload, and serves its metrics on a private
+UNIX socket that the parent's ``/metrics`` includes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -25,7 +27,9 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from core.clock import Clock
 from core.settings import Settings, settings_to_env
+from tocsin.correlator_health import ChildHealth, ChildState, RestartReason
 
 log = structlog.get_logger("tocsin.correlator_process")
 
@@ -36,30 +40,57 @@ _LONGEST_RESTART_PAUSE = 30.0
 # A step in flight finishes its commit before the child exits; give it time.
 _STOP_DEADLINE_SECONDS = 15.0
 _METRICS_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
+# How often the parent reads the child's heartbeat (its metrics).
+_POLL_SECONDS = 1.0
 
 
 class CorrelatorProcess:
-    """Supervises the ``tocsin correlate`` child of one ``tocsin serve``."""
+    """Supervises the ``tocsin correlate`` child of one ``tocsin serve``.
+
+    Besides restarting a child that exits, it watches the child's heartbeat: every
+    ``poll_seconds`` it reads the child's metrics over the socket, whose last-step gauge
+    moves at each completed step, idle polls included (``tocsin.progress``). A child
+    whose gauge has not moved for ``--correlator-heartbeat-timeout-seconds`` (on the
+    injected clock), or that no longer answers, is hung: it is killed and started
+    again. The last metrics read stay on the parent's ``/metrics`` while the child is
+    down or hung, so ``tocsin_correlator_lag_seconds`` never vanishes.
+    """
 
     def __init__(
-        self, settings: Settings, registry: CollectorRegistry, env: Mapping[str, str]
+        self,
+        settings: Settings,
+        registry: CollectorRegistry,
+        env: Mapping[str, str],
+        clock: Clock,
+        *,
+        poll_seconds: float = _POLL_SECONDS,
     ) -> None:
         self._settings = settings
         # The parent's environment (where the rules' secrets come from), and its settings.
         self._env = {**env, **settings_to_env(settings)}
+        self._clock = clock
+        self._poll_seconds = poll_seconds
         self._process: asyncio.subprocess.Process | None = None
         self._socket: Path | None = None
         self._stopping = asyncio.Event()
+        self.health = ChildHealth(timedelta(seconds=settings.correlator_heartbeat_timeout_seconds))
+        # The child's metrics as last read; served while it cannot answer.
+        self._last_metrics = b""
+        self._answering = False
         self._up = Gauge(
             "tocsin_correlator_process_up",
-            "Whether the correlator child process is running (1) or not (0).",
+            "Whether the correlator child process is running and making progress (1) or not (0).",
             registry=registry,
         )
         self._restarts = Counter(
             "tocsin_correlator_process_restarts_total",
-            "Times the correlator child process exited on its own and was started again.",
+            "Times the correlator child process was started again, by reason: it exited "
+            "(or was killed) on its own, or it made no progress and the parent killed it.",
+            ["reason"],
             registry=registry,
         )
+        for reason in RestartReason:
+            self._restarts.labels(reason.value)
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
         """Cleanup context: runs the child while the application runs, then stops it."""
@@ -72,6 +103,12 @@ class CorrelatorProcess:
             await supervisor
             self._socket = None
 
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id, if one runs."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
     def reload(self) -> None:
         """Tells the child to reload its rules, as the parent just did."""
         process = self._process
@@ -79,10 +116,20 @@ class CorrelatorProcess:
             process.send_signal(signal.SIGHUP)
 
     async def metrics_text(self) -> bytes:
-        """Returns the child's metrics in the text format; empty if it cannot be reached."""
+        """Returns the child's metrics in the text format: fresh if it answers, else as last read.
+
+        Empty only before the first child ever answered.
+        """
+        if self._answering:
+            await self._read_metrics()
+        return self._last_metrics
+
+    async def _read_metrics(self) -> bool:
+        """Reads and keeps the child's metrics, noting its progress; False if it did not answer."""
         process, socket = self._process, self._socket
         if process is None or process.returncode is not None or socket is None:
-            return b""
+            self._answering = False
+            return False
         try:
             connector = aiohttp.UnixConnector(path=str(socket))
             async with (
@@ -90,11 +137,16 @@ class CorrelatorProcess:
                 session.get("http://correlator/metrics") as response,
             ):
                 response.raise_for_status()
-                return await response.read()
+                text = await response.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            # Starting up, or restarting: the parent's own metrics still answer.
+            # Starting up, restarting, or hung: the last metrics read stay on /metrics.
             log.debug("correlator metrics unavailable", error=str(exc))
-            return b""
+            self._answering = False
+            return False
+        self._answering = True
+        self._last_metrics = text
+        self.health.saw_metrics(text, self._clock.now())
+        return True
 
     def _command(self) -> list[str]:
         assert self._socket is not None
@@ -116,25 +168,68 @@ class CorrelatorProcess:
             started = loop.time()
             process = await _spawn_with_sighup_blocked(self._command(), self._env)
             self._process = process
+            self.health.started(process.pid, self._clock.now())
             self._up.set(1)
             log.info("correlator process started", pid=process.pid)
-            exited = asyncio.ensure_future(process.wait())
-            stopping = asyncio.ensure_future(self._stopping.wait())
-            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if self._stopping.is_set():
+            reason = await self._watch(process)
+            self._answering = False
+            if reason is None:
                 await self._terminate(process)
                 self._up.set(0)
+                self.health.state = ChildState.STOPPED
                 return
-            code = exited.result()
+            if reason is RestartReason.HUNG:
+                log.error(
+                    "correlator process made no progress; killing it",
+                    pid=process.pid,
+                    timeout_seconds=self.health.timeout.total_seconds(),
+                    last_progress_at=str(self.health.last_progress_at),
+                )
+                await self._kill(process)
             self._up.set(0)
+            self.health.restarted(reason, self._clock.now())
+            self._restarts.labels(reason.value).inc()
             if loop.time() - started >= _HEALTHY_RUN_SECONDS:
                 pause = _FIRST_RESTART_PAUSE
-            log.error("correlator process exited; restarting", code=code, pause_seconds=pause)
-            self._restarts.inc()
+            log.error(
+                "correlator process is gone; restarting",
+                reason=reason.value,
+                code=process.returncode,
+                pause_seconds=pause,
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), pause)
             pause = min(pause * 2, _LONGEST_RESTART_PAUSE)
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> RestartReason | None:
+        """Waits until the child exits or hangs (the reason), or the server stops (None)."""
+        exited = asyncio.ensure_future(process.wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while True:
+                await asyncio.wait(
+                    {exited, stopping},
+                    timeout=self._poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if stopping.done():
+                    return None
+                if exited.done():
+                    return RestartReason.EXITED
+                await self._read_metrics()
+                if self.health.is_hung(self._clock.now()):
+                    return RestartReason.HUNG
+        finally:
+            stopping.cancel()
+            exited.cancel()
+
+    @staticmethod
+    async def _kill(process: asyncio.subprocess.Process) -> None:
+        # SIGKILL: a stopped process, or one spinning in C code, handles no other signal.
+        # Its step in flight is lost whole (commits are atomic) and done again.
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
 
     @staticmethod
     async def _terminate(process: asyncio.subprocess.Process) -> None:

@@ -11,6 +11,7 @@ from core.store import Store
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
+from tocsin.write_health import WriteHealth
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -19,3 +20,4 @@ STORE = web.AppKey("store", Store)
 RULES = web.AppKey("rules", RulesState)
 RELOADER = web.AppKey("reloader", RulesReloader)
 CORRELATOR_PROCESS = web.AppKey("correlator_process", CorrelatorProcess)
+WRITE_HEALTH = web.AppKey("write_health", WriteHealth)

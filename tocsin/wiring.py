@@ -17,8 +17,9 @@ from core.settings import Settings
 from core.store.factory import store_from_url
 from ingest.gate import SourceGate
 from rules.loader import load_rules
-from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE, WRITE_HEALTH
 from tocsin.state import RulesState, RulesVersion
+from tocsin.write_health import WriteHealth, WriteWatchingStore
 
 log = structlog.get_logger("tocsin.store")
 
@@ -40,7 +41,11 @@ def install_foundation(
     app[CLOCK] = clock
     app[REGISTRY] = registry
     app[RULES] = rules_state
-    app[STORE] = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
+    # Every write's outcome is seen, so that /-/ready can tell a store that cannot write.
+    write_health = WriteHealth(clock)
+    app[WRITE_HEALTH] = write_health
+    store = store_from_url(settings.store, sqlite_synchronous=settings.sqlite_synchronous)
+    app[STORE] = WriteWatchingStore(store, write_health)
     app.cleanup_ctx.append(store_context)
     return rules_state
 
@@ -49,6 +54,6 @@ async def store_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: opens the store, and closes it after in-flight writes commit."""
     store = app[STORE]
     await store.open()
-    log.info("store opened", backend=type(store).__name__)
+    log.info("store opened", backend=app[SETTINGS].store.partition(":")[0])
     yield
     await store.close()

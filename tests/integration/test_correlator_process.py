@@ -6,15 +6,24 @@ child's pid is read from the kernel (``/proc/PID/task/*/children``), never guess
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
 
+from core.clock import ManualClock
+from core.settings import Settings
 from core.store import IncidentQuery
 from core.store.factory import store_from_url
+from tests.app_harness import ENV, START
 from tests.server_process import (
     CREDENTIALS_ENV,
     HOOK_AUTH,
@@ -25,6 +34,9 @@ from tests.server_process import (
     scrape_metric,
 )
 from tests.support import free_port, poll_until
+from tocsin.app import create_app
+from tocsin.correlator_health import ChildState, RestartReason
+from tocsin.keys import CORRELATOR_PROCESS
 
 
 def children_of(pid: int) -> list[int]:
@@ -180,3 +192,112 @@ async def test_correlate_runs_on_its_own_beside_an_ingest_only_serve(
         assert await tocsin.metric("tocsin_correlator_entries_total") == 0
     finally:
         correlator.stop()
+
+
+Client = TestClient  # type: ignore[type-arg]
+TIMEOUT = timedelta(seconds=30)
+
+
+@contextlib.asynccontextmanager
+async def supervised(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Settings]
+) -> Any:
+    """A serve in this process, on a manual clock, whose correlator is a real child."""
+    clock = ManualClock(START)
+    settings = make_settings(
+        correlator_mode="process",
+        correlator_heartbeat_timeout_seconds=TIMEOUT.total_seconds(),
+        log_format="json",
+    )
+    app = create_app(settings, clock=clock, registry=CollectorRegistry(), env=ENV)
+    client = await aiohttp_client(app)
+    yield client, clock
+
+
+async def running_child(client: Client, other_than: int | None = None) -> int:
+    """Waits until a child (not ``other_than``) shows progress; returns its pid."""
+    child = client.app[CORRELATOR_PROCESS]
+
+    async def running() -> int | None:
+        pid = child.pid
+        moving = child.health.state is ChildState.RUNNING
+        return pid if moving and pid is not None and pid != other_than else None
+
+    return await poll_until(running, deadline_seconds=30, interval=0.05)
+
+
+async def test_a_hung_correlator_is_killed_restarted_and_reported(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Settings]
+) -> None:
+    async with supervised(aiohttp_client, make_settings) as (client, clock):
+        child = client.app[CORRELATOR_PROCESS]
+        first = await running_child(client)
+        before = await (await client.get("/metrics")).text()
+        assert "tocsin_correlator_lag_seconds " in before
+        assert "tocsin_correlator_last_step_timestamp_seconds " in before
+        # A stopped process makes no progress at all, as one spinning in a regex did.
+        os.kill(first, signal.SIGSTOP)
+        try:
+            # While it is hung, the child's last known metrics stay on /metrics.
+            during = await (await client.get("/metrics")).text()
+            assert "tocsin_correlator_lag_seconds " in during
+            assert "tocsin_correlator_last_step_timestamp_seconds " in during
+
+            async def killed() -> bool | None:
+                if child.health.restarts[RestartReason.HUNG]:
+                    return True
+                # The parent decides on its clock: move it past the heartbeat timeout.
+                clock.advance(TIMEOUT + timedelta(seconds=1))
+                return None
+
+            await poll_until(killed, deadline_seconds=30, interval=0.05)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first, signal.SIGCONT)
+        assert not is_alive(first)
+        second = await running_child(client, other_than=first)
+        ready = await client.get("/-/ready")
+        body = await ready.json()
+        assert ready.status == 200
+        assert body["correlator"]["state"] == "running"
+        assert body["correlator"]["pid"] == second
+        assert body["correlator"]["restarts"] == {"exited": 0, "hung": 1}
+        assert body["correlator"]["last_restart"]["reason"] == "hung"
+        text = await (await client.get("/metrics")).text()
+        assert 'tocsin_correlator_process_restarts_total{reason="hung"} 1.0' in text
+        assert 'tocsin_correlator_process_restarts_total{reason="exited"} 0.0' in text
+
+
+async def test_a_killed_correlator_is_restarted_and_reported(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Settings]
+) -> None:
+    async with supervised(aiohttp_client, make_settings) as (client, _):
+        first = await running_child(client)
+        os.kill(first, signal.SIGKILL)
+        second = await running_child(client, other_than=first)
+        body = await (await client.get("/-/ready")).json()
+        assert body["status"] == "ready"
+        assert body["correlator"]["pid"] == second
+        assert body["correlator"]["restarts"] == {"exited": 1, "hung": 0}
+        assert body["correlator"]["last_restart"]["reason"] == "exited"
+        assert body["correlator"]["last_restart"]["at"] == "2026-11-27T15:12:00Z"
+
+
+async def test_an_idle_correlator_is_not_taken_for_a_hung_one(
+    aiohttp_client: Callable[..., Awaitable[Client]], make_settings: Callable[..., Settings]
+) -> None:
+    async with supervised(aiohttp_client, make_settings) as (client, clock):
+        child = client.app[CORRELATOR_PROCESS]
+        first = await running_child(client)
+        # Nothing to correlate, and much more than the timeout passes, in small steps:
+        # the idle child's polls move its heartbeat each time the parent looks.
+        for _ in range(4):
+            seen = child.health.last_progress_at
+            clock.advance(TIMEOUT / 2)
+
+            async def moved(seen: object = seen) -> bool | None:
+                return True if child.health.last_progress_at != seen else None
+
+            await poll_until(moved, deadline_seconds=30, interval=0.05)
+        assert child.pid == first
+        assert child.health.restarts == {RestartReason.EXITED: 0, RestartReason.HUNG: 0}
