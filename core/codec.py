@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -69,23 +70,33 @@ def encode_alert_batch(alerts: Iterable[IncidentAlert]) -> bytes:
     return orjson.dumps([_alert_document(alert) for alert in alerts])
 
 
+# The instants of one commit's alerts are mostly the same few (the step's time, each
+# request's receipt, the source's start shared by a group), and a commit writes thousands
+# of documents with seven instants each: converted once each here, not once per field.
+_shared_micros = lru_cache(maxsize=4_096)(micros)
+# And back, when an incident's thousands of alerts are read: one datetime per instant.
+_shared_instant = lru_cache(maxsize=4_096)(from_micros)
+
+
 def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
+    ends_at, starts_at = alert.ends_at, alert.starts_at
+    first_received, last_received = alert.first_received_at, alert.last_received_at
     return {
         "fingerprint": alert.fingerprint,
         "labels": alert.labels,
         "status": alert.status.value,
-        "first_seen": micros(alert.first_seen),
-        "last_seen": micros(alert.last_seen),
+        "first_seen": _shared_micros(alert.first_seen),
+        "last_seen": _shared_micros(alert.last_seen),
         "count": alert.count,
         "position": alert.position,
-        "ends_at": _opt_micros(alert.ends_at),
+        "ends_at": None if ends_at is None else _shared_micros(ends_at),
         "transitions": [micros(t) for t in alert.transitions],
         "muted_by": alert.muted_by,
         "annotations": alert.annotations,
         "generator_url": alert.generator_url,
-        "starts_at": _opt_micros(alert.starts_at),
-        "first_received_at": _opt_micros(alert.first_received_at),
-        "last_received_at": _opt_micros(alert.last_received_at),
+        "starts_at": None if starts_at is None else _shared_micros(starts_at),
+        "first_received_at": None if first_received is None else _shared_micros(first_received),
+        "last_received_at": None if last_received is None else _shared_micros(last_received),
     }
 
 
@@ -179,9 +190,9 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
     ``last_seen``, which recorded when the correlator applied the alert: the nearest
     record of receipt there is.
     """
-    first_seen = from_micros(raw["first_seen"])
-    last_seen = from_micros(raw["last_seen"])
-    old_layout = "first_received_at" not in raw
+    first_seen = _shared_instant(raw["first_seen"])
+    last_seen = _shared_instant(raw["last_seen"])
+    ends_at, starts_at = raw["ends_at"], raw.get("starts_at")
     return IncidentAlert(
         fingerprint=raw["fingerprint"],
         labels=raw["labels"],
@@ -190,15 +201,23 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
         last_seen=last_seen,
         count=raw["count"],
         position=raw["position"],
-        ends_at=_opt_instant(raw["ends_at"]),
+        ends_at=None if ends_at is None else _shared_instant(ends_at),
         transitions=tuple(from_micros(t) for t in raw["transitions"]),
         muted_by=raw["muted_by"],
         annotations=raw.get("annotations", {}),
         generator_url=raw.get("generator_url", ""),
-        starts_at=_opt_instant(raw.get("starts_at")),
-        first_received_at=first_seen if old_layout else _opt_instant(raw["first_received_at"]),
-        last_received_at=last_seen if old_layout else _opt_instant(raw["last_received_at"]),
+        starts_at=None if starts_at is None else _shared_instant(starts_at),
+        first_received_at=_received(raw, "first_received_at", first_seen),
+        last_received_at=_received(raw, "last_received_at", last_seen),
     )
+
+
+def _received(raw: dict[str, Any], name: str, seen: datetime) -> datetime | None:
+    """The receipt time ``name`` of an alert document; ``seen`` for one of the older layout."""
+    if name not in raw:
+        return seen
+    value = raw[name]
+    return None if value is None else _shared_instant(value)
 
 
 def encode_event(event: IncidentEvent) -> bytes:
