@@ -1,11 +1,13 @@
 """Text templates in the rules: incident titles, notification text, public incident text.
 
 Templates are Jinja2, compiled once when the rules load, in a sandbox (no attribute
-access to Python internals, no mutation, bounded arithmetic) with StrictUndefined. Each
+access to Python internals, no mutation) with StrictUndefined, and every render is held
+to a resource budget of steps, characters and time (``rules.template_budget``). Each
 kind of template sees a fixed set of variables; a template that names another one, fails
-to compile, or fails on sample values is a load error, so a mistake is found by
-``tocsin check`` and not when an incident opens. Public text sees no alert data at all:
-labels and annotations are internal (hostnames, IPs, tokens) and never reach customers.
+to compile, or fails or exceeds its budget on sample values is a load error, so a
+mistake is found by ``tocsin check`` and not when an incident opens. Public text sees no
+alert data at all: labels and annotations are internal (hostnames, IPs, tokens) and never
+reach customers.
 """
 
 from __future__ import annotations
@@ -13,16 +15,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
 import jinja2.meta
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-# Results of * and ** larger than this are refused: a template must not eat the memory.
-_MAX_REPEAT = 100_000
-_MAX_EXPONENT = 64
+from rules.template_budget import BudgetExceeded, BudgetSandbox, add_budget, render_within_budget
 
 
 class TemplateKind(enum.Enum):
@@ -92,22 +89,6 @@ _SAMPLES: Mapping[TemplateKind, Mapping[str, object]] = {
 }
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with repetition and powers bounded."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
-            raise SecurityError("exponent too large")
-        if operator == "*":
-            for value, count in ((left, right), (right, left)):
-                sized = isinstance(value, str | list | tuple) and isinstance(count, int)
-                if sized and len(value) * count > _MAX_REPEAT:
-                    raise SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
-
-
 @dataclass(frozen=True, slots=True)
 class Template:
     """One compiled template and its source text."""
@@ -128,8 +109,8 @@ class Template:
             if isinstance(given, Mapping):
                 values[name] = LabelView(given)
         try:
-            return self.compiled.render(values)
-        except Exception:  # any template failure degrades to the fallback
+            return render_within_budget(lambda: self.compiled.render(values))
+        except Exception:  # any template failure, or going over budget, gives the fallback
             return fallback
 
 
@@ -137,7 +118,7 @@ class TemplateCompiler:
     """Compiles and checks templates; one per load, so nothing is shared between loads."""
 
     def __init__(self) -> None:
-        self._env = _Sandbox(
+        self._env = BudgetSandbox(
             undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self._compiled: dict[tuple[str, TemplateKind], Template] = {}
@@ -153,13 +134,16 @@ class TemplateCompiler:
     def _compile(self, source: str, kind: TemplateKind) -> Template:
         try:
             parsed = self._env.parse(source)
-            compiled = self._env.from_string(parsed)
         except jinja2.TemplateSyntaxError as exc:
             raise ValueError(f"template line {exc.lineno}: {exc.message}") from exc
         except RecursionError as exc:
             raise ValueError("template is nested too deeply") from exc
         allowed = VARIABLES[kind]
-        unknown = sorted(jinja2.meta.find_undeclared_variables(parsed) - allowed)
+        try:
+            used = jinja2.meta.find_undeclared_variables(parsed)
+        except jinja2.TemplateSyntaxError as exc:  # e.g. an unknown filter
+            raise ValueError(f"template line {exc.lineno}: {exc.message}") from exc
+        unknown = sorted(used - allowed)
         if unknown:
             hint = " (public text may not use alert data)" if kind is TemplateKind.PUBLIC else ""
             raise ValueError(
@@ -167,7 +151,16 @@ class TemplateCompiler:
                 f"{kind.value} templates may use {', '.join(sorted(allowed))}"
             )
         try:
-            compiled.render(dict(_SAMPLES[kind]))
+            compiled = self._env.from_string(add_budget(parsed))
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"template line {exc.lineno}: {exc.message}") from exc
+        except RecursionError as exc:
+            raise ValueError("template is nested too deeply") from exc
+        samples = dict(_SAMPLES[kind])
+        try:
+            render_within_budget(lambda: compiled.render(samples))
+        except BudgetExceeded as exc:
+            raise ValueError(f"template exceeds its resource budget: {exc}") from exc
         except Exception as exc:  # any failure on samples is a load error
             raise ValueError(f"template fails on sample values: {exc}") from exc
         return Template(source, kind, compiled)
