@@ -150,7 +150,7 @@ def test_check_rejects_them_in_little_memory(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=limit_memory,  # noqa: PLW1509 - a limit set before exec, no threads here
+        preexec_fn=limit_memory,  # the limit is set in the child before it runs Python
         check=False,
     )
     assert finished.returncode == 1, finished.stderr
