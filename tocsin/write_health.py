@@ -50,8 +50,10 @@ class WriteHealth:
     def failed(self, error: StoreError) -> None:
         """A write failed; the reason is kept for ``/-/ready``."""
         self._failed_at = self._clock.now()
-        cause = error.__cause__
-        self._failure = f"{error}: {cause}" if cause is not None else str(error)
+        # The cause says what the disk or server said (SQLITE_FULL, Redis' OOM), unless
+        # the error's own text carries it already.
+        cause = "" if error.__cause__ is None else str(error.__cause__)
+        self._failure = f"{error}: {cause}" if cause and cause not in str(error) else str(error)
 
     async def problem(self, store: Store) -> str | None:
         """Why the store does not accept writes now, or None if it does.
