@@ -41,6 +41,7 @@ from ingest.gate import SourceGate
 from ingest.heartbeat_pings import HeartbeatPings
 from ingest.limits import IngestLimits
 from ingest.metrics import IngestMetrics
+from ingest.relabel import without_labels
 from ingest.service import IngestService
 from rules.model import SourceConfig
 
@@ -142,6 +143,8 @@ class IngestHandlers:
         return await self._store(source, decoded)
 
     async def _store(self, source: SourceConfig, decoded: Decoded) -> tuple[int, int]:
+        if source.drop_labels:
+            decoded.alerts = without_labels(decoded.alerts, source.drop_labels)
         self._metrics.received.labels(source.name).inc(len(decoded.alerts) + len(decoded.problems))
         now = self._clock.now()
         gate = self._gate()

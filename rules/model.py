@@ -54,6 +54,9 @@ class SourceConfig:
     auth: BearerAuth | BasicAuth | None
     routing_key: Secret | None
     rate_limit: RateLimit | None
+    # Labels removed from this source's alerts before the fingerprint (alert_relabel_configs'
+    # labeldrop): two HA Prometheus replicas differing only in these make one alert.
+    drop_labels: frozenset[str] = frozenset()
 
 
 def _empty() -> Mapping[str, Any]:

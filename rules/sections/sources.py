@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rules.sections.secrets import read_secret
 from rules.yamlread import Reader
 
 _KINDS = [k.value for k in SourceKind]
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
 
 
 def read_sources(ctx: FileContext, node: yaml.Node, key: str) -> list[SourceConfig]:
@@ -33,7 +35,10 @@ def _read_source(
     reader: Reader, node: yaml.Node, key: str, env: Mapping[str, str], base: Path
 ) -> SourceConfig | None:
     values = reader.mapping(
-        node, key, {"name", "kind", "auth", "routing_key", "rate_limit"}, {"name", "kind"}
+        node,
+        key,
+        {"name", "kind", "auth", "routing_key", "rate_limit", "drop_labels"},
+        {"name", "kind"},
     )
     if values is None:
         return None
@@ -73,11 +78,38 @@ def _read_source(
         if "rate_limit" in values
         else None
     )
-    if len(reader.problems) > before or name is None or kind is None:
+    drop_labels = (
+        _read_drop_labels(reader, values["drop_labels"], f"{key}.drop_labels")
+        if "drop_labels" in values
+        else frozenset[str]()
+    )
+    if len(reader.problems) > before or name is None or kind is None or drop_labels is None:
         return None
     return SourceConfig(
-        name=name, kind=kind, auth=auth, routing_key=routing_key, rate_limit=rate_limit
+        name=name,
+        kind=kind,
+        auth=auth,
+        routing_key=routing_key,
+        rate_limit=rate_limit,
+        drop_labels=drop_labels,
     )
+
+
+def _read_drop_labels(reader: Reader, node: yaml.Node, key: str) -> frozenset[str] | None:
+    """Reads the label names a source drops before the fingerprint, e.g. ``[replica]``."""
+    names: set[str] = set()
+    for item_key, label, item in reader.strings(node, key):
+        if not _LABEL_NAME.fullmatch(label):
+            reader.problem(item, item_key, f"{label!r} is not a valid label name")
+            return None
+        if label == "alertname":
+            reader.problem(item, item_key, "alertname names the alert and cannot be dropped")
+            return None
+        if label in names:
+            reader.problem(item, item_key, f"{label!r} is listed twice")
+            return None
+        names.add(label)
+    return frozenset(names)
 
 
 def read_auth(
