@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from aiohttp import web
 
 from core.clock import Clock
-from core.errors import NotFound
+from core.errors import NotFound, Unauthenticated
 from core.model import SourceKind
 from core.timestamps import format_rfc3339
 from ingest.gate import SourceGate
 from ingest.heartbeat_pings import HeartbeatPings
+from ingest.throttled_log import ThrottledLog, log_unauthenticated
+
+log = structlog.get_logger("tocsin.ingest")
 
 
 class UnknownHeartbeat(NotFound):
@@ -30,6 +34,7 @@ class HeartbeatHandler:
         self._gate = gate
         self._pings = pings
         self._clock = clock
+        self._refusals = ThrottledLog(log, clock)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the ping endpoint."""
@@ -38,7 +43,11 @@ class HeartbeatHandler:
     async def ping(self, request: web.Request) -> web.Response:
         """Takes one ping; 200 once it is stored."""
         gate = self._gate()
-        source = gate.by_header(SourceKind.WEBHOOK, request.headers.get("Authorization"))
+        try:
+            source = gate.by_header(SourceKind.WEBHOOK, request.headers.get("Authorization"))
+        except Unauthenticated as exc:
+            log_unauthenticated(self._refusals, request, exc)
+            raise
         name = request.match_info["name"]
         heartbeat = gate.heartbeats.get(name)
         if heartbeat is None:

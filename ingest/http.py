@@ -43,6 +43,7 @@ from ingest.limits import IngestLimits
 from ingest.metrics import IngestMetrics
 from ingest.relabel import without_labels
 from ingest.service import IngestService
+from ingest.throttled_log import ThrottledLog, log_unauthenticated
 from rules.model import SourceConfig
 
 Decoder = Callable[[Any, str, datetime, AlertLimits], Decoded]
@@ -79,6 +80,7 @@ class IngestHandlers:
         self._metrics = metrics
         self._clock = clock
         self._limits = limits
+        self._refusals = ThrottledLog(log, clock)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the ingest endpoints."""
@@ -114,7 +116,7 @@ class IngestHandlers:
             body = await self._read_json(request, self._limits.max_body_bytes)
             stored, deduplicated = await self._accept(source, body, decode)
         except (InputError, StoreUnavailable) as exc:
-            self._count_rejection(source_name, exc)
+            self._count_rejection(request, source_name, exc)
             raise
         return web.json_response(
             {"status": "success", "stored": stored, "deduplicated": deduplicated}
@@ -131,7 +133,7 @@ class IngestHandlers:
             decoded = decode_pagerduty(body, source.name, self._clock.now(), self._limits.alert)
             await self._store(source, decoded)
         except (InputError, StoreUnavailable) as exc:
-            self._count_rejection(source_name, exc)
+            self._count_rejection(request, source_name, exc)
             return pagerduty_error(exc)
         dedup_key = decoded.alerts[0].dedup_key
         return web.json_response(
@@ -181,7 +183,9 @@ class IngestHandlers:
         except orjson.JSONDecodeError as exc:
             raise MalformedInput([ItemProblem(None, "", f"body is not valid JSON: {exc}")]) from exc
 
-    def _count_rejection(self, source: str, error: Exception) -> None:
+    def _count_rejection(self, request: web.Request, source: str, error: Exception) -> None:
+        if isinstance(error, Unauthenticated):
+            log_unauthenticated(self._refusals, request, error)
         reason = _REASONS.get(type(error))
         if reason is None or reason == "invalid":
             return  # invalid items are counted one by one where they are found
