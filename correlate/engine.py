@@ -34,13 +34,14 @@ from core.model import LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import Silence
 from core.store import CorrelationCommit, Store, VersionConflict
-from correlate.context import CompiledSilences, CorrelationContext, mutes_in_force
+from correlate.context import CorrelationContext
 from correlate.firing import FiringCache
 from correlate.heads import DEFAULT_ALERT_BUDGET, HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.in_flight import InFlight
 from correlate.metrics import CorrelatorMetrics
 from correlate.mute_follow import MuteFollower, follow_mutes
+from correlate.mutes import CompiledSilences, SilenceReader, mutes_in_force
 from correlate.partitions import GROUP, group_of, partition_of, take_partitions
 from correlate.read_ahead import ReadAhead
 from correlate.rounds import next_round
@@ -132,7 +133,8 @@ class Correlator:
         # The commit of the last step while the next one runs, and that next step's
         # entries and silences, read while the last one was correlated.
         self._in_flight: InFlight | None = None
-        self._read_ahead = ReadAhead(store, member)
+        self._silence_reader = SilenceReader(store)
+        self._read_ahead = ReadAhead(store, member, self._silence_reader.read)
         # Entries consumed by commits that landed, for drain()'s count.
         self._landed_entries = 0
 
@@ -331,7 +333,7 @@ class Correlator:
     ) -> CorrelationContext:
         rules = self._rules()
         if silences is None:
-            silences = await self._store.list_silences()
+            silences = await self._silence_reader.read()
         return CorrelationContext(
             now=now,
             positions={},

@@ -15,7 +15,9 @@ own rules (on Redis, the member's unacknowledged entries come first, in order).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from core.model import LogEntry
 from core.silence import Silence
@@ -32,9 +34,16 @@ class _Ahead:
 class ReadAhead:
     """Per consumer group, the batch after a given position, read ahead, with the silences."""
 
-    def __init__(self, store: Store, member: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        member: str,
+        read_silences: Callable[[], Coroutine[Any, Any, list[Silence]]],
+    ) -> None:
         self._store = store
         self._member = member
+        # The correlator's reader: the silences are read again only if they changed.
+        self._read_silences = read_silences
         self._ahead: dict[str, _Ahead] = {}
 
     def start(self, group: str, after: str, limit: int) -> None:
@@ -42,7 +51,7 @@ class ReadAhead:
         loop = asyncio.get_running_loop()
         claim = self._store.claim(group, self._member, limit, after=after)
         self._ahead[group] = _Ahead(
-            after, loop.create_task(claim), loop.create_task(self._store.list_silences())
+            after, loop.create_task(claim), loop.create_task(self._read_silences())
         )
 
     async def take(

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from core.model import Alert
-from correlate.context import CorrelationContext, MuteInForce
+from correlate.context import CorrelationContext
+from correlate.mutes import MuteInForce
 from rules.matchers import matches_all
 
 
