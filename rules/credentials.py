@@ -12,14 +12,20 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Secret:
-    """A credential read from an environment variable or a file; never printed."""
+    """A credential read from an environment variable or a file; never printed.
+
+    ``tocsin check`` checks the rules without reading secrets (as ``amtool
+    check-config`` does in CI, where they are absent): such a secret is not
+    ``resolved``, holds its origin as its value, and matches nothing.
+    """
 
     value: str
     origin: str  # "env:NAME" or "file:PATH", safe to show
+    resolved: bool = True
 
     def matches(self, given: str) -> bool:
         """Tells whether ``given`` is this secret, comparing in constant time."""
-        return equal_in_constant_time(self.value, given)
+        return equal_in_constant_time(self.value, given) and self.resolved
 
     def __repr__(self) -> str:
         return f"Secret(<hidden>, from {self.origin})"

@@ -40,6 +40,7 @@ from rules.sections.policies import read_policies
 from rules.sections.priority import read_priority
 from rules.sections.routes import read_route
 from rules.sections.schedules import read_schedules
+from rules.sections.secrets import UNRESOLVED
 from rules.sections.sources import read_sources
 from rules.sections.status import read_status_page, read_templates
 from rules.services import Service
@@ -94,14 +95,20 @@ class _Merged:
     problems: list[RuleProblem] = field(default_factory=list)
 
 
-def load_rules(path: Path, env: Mapping[str, str] | None = None) -> Rules:
+def load_rules(
+    path: Path, env: Mapping[str, str] | None = None, *, resolve_secrets: bool = True
+) -> Rules:
     """Loads and validates rules from a ``.yml``/``.yaml`` file or a directory of them.
 
     A directory's files are read in name order and merged; a name defined twice is an
     error naming both places. Secrets are read from ``env`` (default: the process
-    environment) and files. Raises RuleError listing every problem found.
+    environment) and files. Without ``resolve_secrets`` only their references are
+    checked (``tocsin check`` in CI): the secrets are not read and match nothing.
+    Raises RuleError listing every problem found.
     """
     environment = os.environ if env is None else env
+    if not resolve_secrets:
+        environment = UNRESOLVED
     merged = _Merged()
     compiler = TemplateCompiler()
     for file in _rule_files(path):

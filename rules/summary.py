@@ -6,9 +6,12 @@ that nothing uses, which is usually a typo somewhere else or leftover configurat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from rules.credentials import Secret
 from rules.durations import format_duration
 from rules.model import Rules
 from rules.policies import TargetKind
@@ -124,6 +127,40 @@ def _warnings(rules: Rules) -> list[str]:
         if component.name not in shown:
             warnings.append(f"component {component.name!r} is affected by no service or rule")
     return warnings
+
+
+def ended(rules: Rules, now: datetime) -> list[str]:
+    """Warns about silences and one-off maintenance windows that are over at ``now``."""
+    warnings = [
+        f"silence {s.name or s.comment!r} ended at {s.ends_at.isoformat()}: it mutes "
+        "nothing any more; remove it"
+        for s in rules.silences
+        if s.ends_at <= now
+    ]
+    warnings += [
+        f"maintenance window {w.name!r} ended at {w.ends_at.isoformat()}: remove it"
+        for w in rules.maintenance_windows
+        if w.ends_at is not None and w.ends_at <= now
+    ]
+    return warnings
+
+
+def find_secrets(rules: Rules) -> list[Secret]:
+    """Returns the secrets the rules reference (env or file), each origin once."""
+    found: dict[str, Secret] = {}
+    pending: list[object] = [rules]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Secret):
+            if value.origin != "inline":
+                found.setdefault(value.origin, value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pending.extend(getattr(value, f.name) for f in dataclasses.fields(value))
+        elif isinstance(value, Mapping):
+            pending.extend(value.values())
+        elif isinstance(value, tuple | list):
+            pending.extend(value)
+    return sorted(found.values(), key=lambda s: s.origin)
 
 
 def _names(names: Iterable[object]) -> str:

@@ -1,4 +1,8 @@
-"""``tocsin check PATH [--format json] [--explain ALERT.json]``: validate and explain rules.
+"""``tocsin check PATH [--format json] [--explain ALERT.json] [--resolve-secrets]``.
+
+Validates and explains rules. Like ``amtool check-config`` in a CI job, it checks
+structure and references without reading secrets (the environment variables and files
+they name); ``--resolve-secrets`` reads them too, as ``tocsin serve`` does at start.
 
 Exit codes: 0 the rules are valid, 1 they are not (every problem listed), 2 the alert
 file for ``--explain`` cannot be read.
@@ -6,7 +10,9 @@ file for ``--explain`` cannot be read.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,7 +24,7 @@ from rules.durations import format_duration
 from rules.explain import Explanation, alerts_from_json, explain
 from rules.loader import load_rules
 from rules.priority import SlaClock, SlaTarget, priority_name
-from rules.summary import summarise
+from rules.summary import ended, find_secrets, summarise
 
 
 def run_check(
@@ -30,12 +36,49 @@ def run_check(
     now: datetime | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    resolve_secrets: bool = False,
 ) -> int:
-    """Loads the rules at ``path``, prints a summary or the problems, and explains alerts."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    """Loads the rules at ``path``, prints a summary or the problems, and explains alerts.
+
+    Secrets are only checked as references unless ``resolve_secrets``. The output is
+    written when complete, and a reader that went away (``tocsin check ... | head``)
+    ends it quietly with the same exit code.
+    """
+    text_out, text_err = io.StringIO(), io.StringIO()
+    code = _check(path, fmt, explain_path, env, now, text_out, text_err, resolve_secrets)
+    _deliver(text_err.getvalue(), err or sys.stderr)
+    _deliver(text_out.getvalue(), out or sys.stdout)
+    return code
+
+
+def _deliver(text: str, stream: TextIO) -> None:
     try:
-        rules = load_rules(path, env)
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        # The reader has closed the pipe. What was not written is dropped; the stream
+        # is pointed at /dev/null so that the interpreter's last flush cannot fail too.
+        try:
+            fileno = stream.fileno()
+        except (OSError, ValueError):
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
+
+
+def _check(
+    path: Path,
+    fmt: str,
+    explain_path: Path | None,
+    env: Mapping[str, str] | None,
+    now: datetime | None,
+    out: TextIO,
+    err: TextIO,
+    resolve_secrets: bool,
+) -> int:
+    try:
+        rules = load_rules(path, env, resolve_secrets=resolve_secrets)
     except RuleError as exc:
         if fmt == "json":
             problems = [
@@ -48,7 +91,10 @@ def run_check(
                 print(problem, file=err)
             print(f"{len(exc.problems)} problem(s) in {path}", file=err)
         return 1
+    at = now or datetime.now(UTC)  # the edge of the program: the wall clock is read here
     summary = summarise(rules)
+    warnings = [*summary.warnings, *ended(rules, at)]
+    secrets = [s.origin for s in find_secrets(rules)]
     explanations: list[Explanation] = []
     if explain_path is not None:
         try:
@@ -57,14 +103,14 @@ def run_check(
             # json.JSONDecodeError is a ValueError too.
             print(f"tocsin check: cannot read {explain_path}: {exc}", file=err)
             return 2
-        at = now or datetime.now(UTC)  # the edge of the program: the wall clock is read here
         explanations = [explain(rules, alert, at) for alert in alerts]
     if fmt == "json":
         document: dict[str, Any] = {
             "valid": True,
             "path": str(path),
             "summary": {name: {"count": n, "detail": d} for name, n, d in summary.sections},
-            "warnings": list(summary.warnings),
+            "secrets": {"resolved": resolve_secrets, "references": secrets},
+            "warnings": warnings,
         }
         if explain_path is not None:
             document["explain"] = [_explanation_json(e) for e in explanations]
@@ -73,12 +119,26 @@ def run_check(
     print(f"{path}: OK", file=out)
     for name, count, detail in summary.sections:
         print(f"  {name}: {count}" + (f" ({detail})" if detail else ""), file=out)
-    for warning in summary.warnings:
+    print(f"  secrets: {_secrets_text(secrets, resolve_secrets)}", file=out)
+    for warning in warnings:
         print(f"  warning: {warning}", file=out)
     for index, explanation in enumerate(explanations):
         print("", file=out)
         _print_explanation(explanation, index, out)
     return 0
+
+
+def _secrets_text(origins: list[str], resolved: bool) -> str:
+    if not origins:
+        return "none referenced"
+    kinds = {kind: sum(o.startswith(f"{kind}:") for o in origins) for kind in ("env", "file")}
+    counted = f"{kinds['env']} environment variable(s), {kinds['file']} file(s)"
+    if resolved:
+        return f"{len(origins)} resolved ({counted})"
+    return (
+        f"{len(origins)} referenced, not read ({counted}); "
+        "check them too with --resolve-secrets, as `tocsin serve` reads them at start"
+    )
 
 
 def _print_json(document: object, out: TextIO) -> None:

@@ -55,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="ALERT.json",
         help="show what the rules do with this alert ({labels, annotations} or a list)",
     )
+    check.add_argument(
+        "--resolve-secrets",
+        action="store_true",
+        help="also read the secrets the rules reference (environment variables, files), "
+        "as serve does; by default only their references are checked",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -155,7 +161,7 @@ def tune_garbage_collector() -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    return run_check(args.path, args.format, args.explain)
+    return run_check(args.path, args.format, args.explain, resolve_secrets=args.resolve_secrets)
 
 
 def _redact(url: str) -> str:

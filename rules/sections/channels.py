@@ -113,7 +113,7 @@ def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
     )
     if secret is None:
         return None
-    if not secret.value.startswith("https://"):
+    if secret.resolved and not secret.value.startswith("https://"):
         # The value is secret, so the message names only where it came from.
         ctx.reader.problem(
             values["webhook_url"],

@@ -1,9 +1,14 @@
-"""Reads secrets that the rules reference: ``{env: NAME}`` or ``{file: PATH}``, never inline."""
+"""Reads secrets that the rules reference: ``{env: NAME}`` or ``{file: PATH}``, never inline.
+
+Given the :data:`UNRESOLVED` environment, only the reference is checked: the variable or
+file is not read, and the secret is marked not resolved (``tocsin check`` without
+``--resolve-secrets``, for CI jobs that do not have the secrets).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import yaml
@@ -13,6 +18,22 @@ from rules.yamlread import Reader
 
 # A secret is a token or a password; a larger file is the wrong file (or /dev/zero).
 _MAX_SECRET_BYTES = 64 * 1024
+
+
+class _Unresolved(Mapping[str, str]):
+    """An environment that stands for "check secret references, do not read them"."""
+
+    def __getitem__(self, name: str) -> str:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+UNRESOLVED: Mapping[str, str] = _Unresolved()
 
 
 def read_secret(
@@ -32,6 +53,8 @@ def read_secret(
         name = reader.string(values["env"], f"{key}.env")
         if name is None:
             return None
+        if env is UNRESOLVED:
+            return Secret(f"env:{name}", f"env:{name}", resolved=False)
         value = env.get(name)
         if not value:
             reader.problem(
@@ -43,6 +66,8 @@ def read_secret(
     if path_text is None:
         return None
     path = (base / path_text) if not os.path.isabs(path_text) else Path(path_text)
+    if env is UNRESOLVED:
+        return Secret(f"file:{path}", f"file:{path}", resolved=False)
     try:
         with path.open("rb") as handle:
             raw = handle.read(_MAX_SECRET_BYTES + 1)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from rules.credentials import BearerAuth
+from rules.loader import load_rules
 from tests.rules.helpers import EXAMPLE_ENV, EXAMPLES
 from tocsin.check import run_check
 from tocsin.cli import main
@@ -73,12 +78,102 @@ def test_json_for_invalid_rules(broken: Path, capsys: pytest.CaptureFixture[str]
     }
 
 
-def test_json_for_valid_rules(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(EXAMPLES), "--format", "json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+def test_json_for_valid_rules() -> None:
+    out = io.StringIO()
+    assert run_check(EXAMPLES, "json", now=datetime(2026, 12, 1, tzinfo=UTC), out=out) == 0
+    document = json.loads(out.getvalue())
     assert document["valid"] is True
     assert document["summary"]["teams"] == {"count": 2, "detail": "web, payments"}
     assert document["warnings"] == []
+    assert document["secrets"]["resolved"] is False
+    assert "env:TOCSIN_WEBHOOK_TOKEN" in document["secrets"]["references"]
+
+
+SECRET_VARIABLES = [
+    "TOCSIN_ALERTMANAGER_TOKEN",
+    "TOCSIN_PROMETHEUS_PASSWORD",
+    "TOCSIN_WEBHOOK_TOKEN",
+    "TOCSIN_PAGERDUTY_ROUTING_KEY",
+]
+
+
+def test_check_as_the_readme_gives_it_needs_no_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A CI job checks the rules without the production secrets, as with amtool
+    # check-config; the output says they were not read and how to check them too.
+    for name in SECRET_VARIABLES:
+        monkeypatch.delenv(name)
+    assert main(["check", str(EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  secrets: 9 referenced, not read (4 environment variable(s), 5 file(s)); "
+        "check them too with --resolve-secrets" in out
+    )
+
+
+def test_resolve_secrets_reads_them_as_serve_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(EXAMPLES), "--resolve-secrets"]) == 0
+    assert "  secrets: 9 resolved (4 environment variable(s), 5 file(s))" in capsys.readouterr().out
+    for name in SECRET_VARIABLES:
+        monkeypatch.delenv(name)
+    assert main(["check", str(EXAMPLES), "--resolve-secrets"]) == 1
+    missing = [line for line in capsys.readouterr().err.splitlines() if "is not set" in line]
+    assert [line.rsplit(" environment variable ", 1)[1] for line in missing] == [
+        f"{name} is not set or empty" for name in SECRET_VARIABLES
+    ]
+
+
+def test_an_unresolved_secret_matches_nothing() -> None:
+    rules = load_rules(EXAMPLES, {}, resolve_secrets=False)
+    token = rules.sources[0].auth
+    assert isinstance(token, BearerAuth)
+    assert token.token.resolved is False
+    assert not token.token.matches(token.token.value)
+    assert not token.token.matches("")
+
+
+def test_check_warns_about_silences_and_windows_that_already_ended(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "silences:\n"
+        "  - {name: old, matchers: ['a=\"b\"'], comment: c,\n"
+        "     starts_at: 2026-01-01T00:00:00Z, ends_at: 2026-02-01T00:00:00Z}\n"
+        "maintenance_windows:\n"
+        "  - {name: migration, matchers: ['a=\"b\"'],\n"
+        "     from: 2026-03-01T00:00:00Z, to: 2026-03-02T00:00:00Z}\n"
+    )
+    before, after = io.StringIO(), io.StringIO()
+    assert run_check(rules, now=datetime(2026, 1, 15, tzinfo=UTC), out=before) == 0
+    assert run_check(rules, now=datetime(2026, 3, 5, tzinfo=UTC), out=after) == 0
+    assert "warning" not in before.getvalue()
+    assert [line for line in after.getvalue().splitlines() if "warning" in line] == [
+        "  warning: silence 'old' ended at 2026-02-01T00:00:00+00:00: it mutes nothing any "
+        "more; remove it",
+        "  warning: maintenance window 'migration' ended at 2026-03-02T00:00:00+00:00: remove it",
+    ]
+
+
+def test_check_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    # Far more output than a pipe holds, so the writer meets the closed pipe.
+    alerts = tmp_path / "alerts.json"
+    alerts.write_text(json.dumps([ALERT] * 500))
+    command = [sys.executable, "-m", "tocsin.cli", "check", str(EXAMPLES), "--explain", str(alerts)]
+    env = {**os.environ, **EXAMPLE_ENV}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # what head does after its lines
+        errors = process.stderr.read()
+        code = process.wait(timeout=60)
+    assert first == f"{EXAMPLES}: OK\n".encode()
+    assert errors == b""
+    assert code == 0
 
 
 def test_explain_in_text(tmp_path: Path) -> None:
