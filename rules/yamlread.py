@@ -7,6 +7,7 @@ problems instead of stopping at the first, so that ``tocsin check`` lists every 
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -78,7 +79,9 @@ class Reader:
             path = join(key, name)
             if name not in allowed:
                 known = ", ".join(sorted(allowed))
-                self.problem(key_node, path, f"unknown key (allowed: {known})")
+                close = difflib.get_close_matches(name, sorted(allowed), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.problem(key_node, path, f"unknown key{hint} (allowed: {known})")
             elif name in values:
                 self.problem(key_node, path, "key given twice")
             else:

@@ -27,8 +27,17 @@ def mark(text: str, old: str, new: str) -> str:
 
 
 CASES = [
-    # A misspelt top-level section.
-    pytest.param("sourcs: []  #<\n", "sourcs", "unknown key", id="unknown-section"),
+    # A misspelt top-level section, with the likely one named.
+    pytest.param(
+        "sourcs: []  #<\n", "sourcs", "unknown key; did you mean 'sources'?", id="unknown-section"
+    ),
+    # A misspelt key inside an item, likewise.
+    pytest.param(
+        "teams:\n  - name: dev\n    member: [ana]  #<\n",
+        "teams[0].member",
+        "unknown key; did you mean 'members'? (allowed: ",
+        id="misspelt-key",
+    ),
     # A key that people do not have.
     pytest.param(
         "people:\n  - name: cy\n    contacts: [{channel: mail, address: c@x.org}]\n"
