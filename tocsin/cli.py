@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from tocsin.app import create_app
 from tocsin.check import run_check
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
+from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
 
 # Where a `tocsin correlate` of its own serves /metrics unless told otherwise.
 CORRELATOR_PORT = 9798
@@ -73,8 +75,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return 2
+    sockets = _preflight(settings, listen=True)
+    if sockets is None:
+        return 2
     app = _application(create_app, settings)
     if app is None:
+        for sock in sockets:
+            sock.close()
         return 1
     structlog.get_logger("tocsin").info(
         "serving",
@@ -83,14 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
         store=_redact(settings.store),
         rules=str(settings.rules),
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        reuse_port=settings.reuse_port or None,
-    )
+    web.run_app(app, sock=sockets, print=None, access_log=None)
     return 0
 
 
@@ -103,23 +103,44 @@ def _correlate(args: argparse.Namespace) -> int:
         settings = replace(settings, port=CORRELATOR_PORT)
     if args.parent_pid is not None and not die_with_parent(args.parent_pid):
         return 0
+    metrics_socket = args.metrics_socket
+    sockets = _preflight(settings, listen=metrics_socket is None)
+    if sockets is None:
+        return 2
     # Its lines share the parent's output: say which process wrote each.
     structlog.contextvars.bind_contextvars(process="correlator")
     app = _application(create_correlator_app, settings)
     if app is None:
+        for sock in sockets:
+            sock.close()
         return 1
-    socket = args.metrics_socket
     structlog.get_logger("tocsin").info(
         "correlating",
         store=_redact(settings.store),
         rules=str(settings.rules),
-        metrics=str(socket) if socket else f"{settings.host}:{settings.port}",
+        metrics=str(metrics_socket) if metrics_socket else f"{settings.host}:{settings.port}",
     )
-    if socket is not None:
-        web.run_app(app, path=str(socket), print=None, access_log=None)
+    if metrics_socket is not None:
+        web.run_app(app, path=str(metrics_socket), print=None, access_log=None)
     else:
-        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+        web.run_app(app, sock=sockets, print=None, access_log=None)
     return 0
+
+
+def _preflight(settings: Settings, *, listen: bool) -> list[socket.socket] | None:
+    """Checks the store's directory and takes the port, before anything is created.
+
+    None (after one line on stderr) if the server cannot start as configured: a
+    traceback after the store file and the correlator child were created helped nobody.
+    """
+    try:
+        check_store_directory(settings.store)
+        if not listen:
+            return []
+        return listening_sockets(settings.host, settings.port, reuse_port=settings.reuse_port)
+    except PreflightError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return None
 
 
 def _settings(args: argparse.Namespace) -> Settings | None:
