@@ -97,6 +97,7 @@ def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
         "starts_at": None if starts_at is None else _shared_micros(starts_at),
         "first_received_at": None if first_received is None else _shared_micros(first_received),
         "last_received_at": None if last_received is None else _shared_micros(last_received),
+        "expired": alert.expired,
     }
 
 
@@ -209,6 +210,7 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
         starts_at=None if starts_at is None else _shared_instant(starts_at),
         first_received_at=_received(raw, "first_received_at", first_seen),
         last_received_at=_received(raw, "last_received_at", last_seen),
+        expired=raw.get("expired", False),
     )
 
 

@@ -92,6 +92,9 @@ class IncidentAlert:
     starts_at: datetime | None = None
     first_received_at: datetime | None = None
     last_received_at: datetime | None = None
+    # Resolved by Tocsin because it was not refreshed before its end (or resolve_timeout),
+    # not by its sender; an incident whose last alert expired is stale-resolved.
+    expired: bool = False
 
 
 # IncidentAlert(...) with all its fields in order, built directly (see core.direct_init):
@@ -113,6 +116,7 @@ new_incident_alert: Callable[
         datetime | None,
         datetime | None,
         datetime | None,
+        bool,
     ],
     IncidentAlert,
 ] = direct_init(IncidentAlert)

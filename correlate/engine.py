@@ -24,7 +24,7 @@ import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -54,7 +54,7 @@ from correlate.stages.group import GroupStage
 from correlate.stages.inhibit import InhibitStage
 from correlate.stages.mute import SilenceStage
 from correlate.sweep_due import sweep_after_step
-from correlate.sweeping import SweepScope, sweep_incident
+from correlate.sweeping import SweepScope, expiring, sweep_incident
 from correlate.working import WorkingSet
 from rules.correlation import Tuning
 from rules.model import Rules
@@ -64,6 +64,9 @@ _MAX_ATTEMPTS = 8
 # 8,000 to 16,000 entries, the per-step costs (silences, incident rows, the commit)
 # took 4% less of a storm backlog's time.
 _MAX_BATCH = 16_000
+# How long alerts' latest ends are kept after they passed (AlertEnds): longer than any
+# correlator lag, so that an end is never forgotten before the sweep judged it.
+_KEEP_ENDS = timedelta(hours=1)
 
 log = structlog.get_logger("tocsin.correlate")
 
@@ -73,7 +76,7 @@ async def _back_off(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311  (not security)
 
 
-def correlation_pipeline() -> Stage[CorrelationContext]:
+def correlation_pipeline(metrics: CorrelatorMetrics | None = None) -> Stage[CorrelationContext]:
     """The stages in Tocsin's order: mutes before dedup, then flaps, grouping, categorisation.
 
     A source's acknowledgement goes on its incident's timeline first, and goes no further.
@@ -82,7 +85,7 @@ def correlation_pipeline() -> Stage[CorrelationContext]:
         SourceAcknowledgeStage(),
         SilenceStage(),
         InhibitStage(),
-        DedupStage(),
+        DedupStage(None if metrics is None else metrics.late_copies),
         FlapStage(),
         GroupStage(),
         CategoriseStage(),
@@ -119,7 +122,7 @@ class Correlator:
         self._claim_size: dict[str, int] = {}
         self._partitions = partitions
         self._lease_seconds = lease_seconds
-        self._pipeline = correlation_pipeline()
+        self._pipeline = correlation_pipeline(metrics)
         # Bounded by the alerts the cached heads hold (correlate.heads): the memory it keeps.
         self._heads = HeadCache(alert_budget=cache_alerts)
         self._routes = RouteCache()
@@ -137,6 +140,10 @@ class Correlator:
         self._read_ahead = ReadAhead(store, member, self._silence_reader.read)
         # Entries consumed by commits that landed, for drain()'s count.
         self._landed_entries = 0
+        # Per consumer group, the log's time up to which every entry has been correlated
+        # (correlate.sweeping judges by it), and the groups the last step held.
+        self._log_time: dict[str, datetime] = {}
+        self._stepped: set[str] = set()
 
     async def step(self, *, overlap: bool = False) -> int:
         """Correlates the next batch of every partition it holds; returns entries claimed.
@@ -148,9 +155,12 @@ class Correlator:
         if not overlap:
             await self.settle()
         consumed = 0
+        stepped: set[str] = set()
         for partition in await self.take_partitions():
             group = group_of(partition, self._partitions)
+            stepped.add(group)
             consumed += await self._step_partition(group, partition, overlap)
+        self._stepped = stepped
         return consumed
 
     async def settle(self) -> bool:
@@ -177,6 +187,7 @@ class Correlator:
         limit = self._claim_size.get(group, self._batch_size)
         in_flight = self._in_flight
         after = None if in_flight is None or in_flight.group != group else in_flight.last_position
+        claimed_at = self._clock.now()
         read = await self._read_ahead.take(group, after)
         if read is None:
             entries = await self._store.claim(group, self._member, limit, after=after)
@@ -186,7 +197,13 @@ class Correlator:
         behind = len(entries) == limit
         self._claim_size[group] = min(limit * 2, _MAX_BATCH) if behind else self._batch_size
         if not entries:
+            if after is None:  # nothing in flight either: correlated up to the claim
+                self._log_time[group] = claimed_at
+                self._metrics.lag.set(0.0)
             return 0
+        # How far the log is correlated once this batch lands: up to the claim if it read
+        # the log to its end, else (behind, or read ahead earlier) up to its last entry.
+        newest = claimed_at if not behind and read is None else entries[-1].alert.received_at
         if overlap and behind:
             # More is waiting: it is read while this batch is correlated (read_ahead).
             self._read_ahead.start(group, entries[-1].cursor, self._claim_size[group])
@@ -198,9 +215,8 @@ class Correlator:
             if partition_of(rules, self._routes, e.alert, self._partitions) == partition
         ]
         if overlap:
-            return await self._step_overlapping(group, entries, mine, silences)
+            return await self._step_overlapping(group, entries, mine, silences, newest)
         consumed = tuple(e.cursor for e in entries)
-        newest = entries[-1].alert.received_at
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 working, commit = await self._prepare(group, mine, consumed, silences)
@@ -213,7 +229,7 @@ class Correlator:
             # The entries stay claimed by this member and come back at its next step.
             log.warning("correlation step kept conflicting; will retry", group=group)
             return 0
-        self._count(commit, len(entries), len(mine), newest)
+        self._count(group, commit, len(entries), len(mine), newest)
         return len(entries)
 
     async def _step_overlapping(
@@ -222,6 +238,7 @@ class Correlator:
         entries: list[LogEntry],
         mine: list[LogEntry],
         silences: list[Silence] | None,
+        newest: datetime,
     ) -> int:
         """Correlates on top of the commit in flight, then leaves its own in flight."""
         consumed = tuple(e.cursor for e in entries)
@@ -236,7 +253,7 @@ class Correlator:
             working,
             commit,
             (len(entries), len(mine)),
-            entries[-1].alert.received_at,
+            newest,
         )
         return len(entries)
 
@@ -252,13 +269,28 @@ class Correlator:
                 raise
             self._metrics.conflicts.inc()
             return False
-        self._count(in_flight.commit, in_flight.claimed, in_flight.correlated, in_flight.newest)
+        self._count(
+            in_flight.group,
+            in_flight.commit,
+            in_flight.claimed,
+            in_flight.correlated,
+            in_flight.newest,
+        )
         return True
 
     def _count(
-        self, commit: CorrelationCommit, claimed: int, correlated: int, newest: datetime
+        self,
+        group: str,
+        commit: CorrelationCommit,
+        claimed: int,
+        correlated: int,
+        newest: datetime,
     ) -> None:
-        """Records a commit that landed: its entries, its new incidents, the lag."""
+        """Records a commit that landed: its entries, its new incidents, the log's time, the lag.
+
+        ``newest`` is the log's time up to which the group is now correlated.
+        """
+        self._log_time[group] = max(newest, self._log_time.get(group, newest))
         self._landed_entries += claimed
         self._metrics.entries.inc(correlated)
         self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
@@ -349,10 +381,14 @@ class Correlator:
     async def sweep(self) -> int:
         """Applies what time alone decides to open incidents; returns how many changed.
 
-        With several correlators, only the holder of the sweep lease sweeps. A commit in
-        flight lands first: the sweep reads the incidents from the store.
+        With several correlators, only the holder of the sweep lease sweeps. It takes a
+        step first (a commit in flight lands: the sweep reads the incidents from the
+        store), and judges at the log's time: up to now if that step read the log to its
+        end, else the receipt of the last entry correlated. A correlator behind the log
+        thus never expires an alert whose refresh it has not read yet, nor cuts a delay
+        short (issue 9 item 10).
         """
-        await self.settle()
+        await self.step()
         self._mutes_changed = False
         if self._partitions > 1 and not await self._store.hold_lease(
             f"{GROUP}-sweep", self._member, self._lease_seconds
@@ -369,10 +405,16 @@ class Correlator:
                 await _back_off(attempt)
         return 0
 
-    async def _sweep_once(self) -> int:
+    def log_time(self) -> datetime:
+        """The log's time up to which this member has correlated every entry (at most now)."""
         now = self._clock.now()
+        times = [self._log_time[g] for g in self._stepped if g in self._log_time]
+        return min([now, *times])
+
+    async def _sweep_once(self) -> int:
         rules = self._rules()
-        await log_missing_heartbeats(self._store, rules, now)
+        await log_missing_heartbeats(self._store, rules, self._clock.now())
+        now = self.log_time()
         working = WorkingSet(self._store)
         ctx = await self._context(working, now)
         query = self._sweep_scope.query(rules, now)
@@ -384,9 +426,16 @@ class Correlator:
         read: dict[str, Incident] = {}
         swept: dict[str, Incident] = {}
         decided_ids: set[str] = set()
-        for incident in await self._store.list_incidents(query):
+        incidents = await self._store.list_incidents(query)
+        # The latest ends senders gave since (duplicates are not logged): read before
+        # any alert whose logged end passed is expired.
+        latest_ends = await self._store.latest_ends(expiring(incidents, now))
+        if query.sweep_due_by is None:
+            # Now and then: ends that passed long ago can extend nothing any more.
+            await self._store.forget_ends(now - _KEEP_ENDS)
+        for incident in incidents:
             working.add_loaded(incident)
-            updated, decided = sweep_incident(ctx, incident)
+            updated, decided = sweep_incident(ctx, incident, latest_ends)
             if decided:
                 decided_ids.add(incident.id)
                 ctx.firing.update(updated)  # expiries may end an inhibition

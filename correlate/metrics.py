@@ -20,6 +20,13 @@ class CorrelatorMetrics:
             "Steps retried because another writer changed an incident first.",
             registry=registry,
         )
+        self.late_copies = Counter(
+            "tocsin_correlator_late_copies_total",
+            "Late copies dropped, by status: a firing copy of an alert its sender already "
+            "resolved (same startsAt), or a resolve of an earlier episode (older startsAt).",
+            ["status"],
+            registry=registry,
+        )
         self.lag = Gauge(
             "tocsin_correlator_lag_seconds",
             "Age of the newest alert log entry correlated in the last step.",

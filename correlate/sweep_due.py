@@ -30,7 +30,7 @@ def alert_expiry(tuning: Tuning, alert: IncidentAlert) -> datetime | None:
     if alert.ends_at is not None:
         return alert.ends_at
     if tuning.resolve_timeout.total_seconds() > 0:
-        return alert.last_seen + tuning.resolve_timeout
+        return (alert.last_received_at or alert.last_seen) + tuning.resolve_timeout
     return None
 
 

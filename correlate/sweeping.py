@@ -1,29 +1,35 @@
 """What the sweep does to one open incident: the decisions time alone makes.
 
-A firing alert whose end passed, or that was not refreshed for ``resolve_timeout``,
-expires (resolved; the source may have died); a held incident whose threshold is met is
-released; an incident whose alerts all resolved resolves once its delay or flap
-hold-down passed (marked stale-resolved if expiry resolved its last alert); and its
-next sweep is worked out again, exactly (``sweep_due.next_sweep``).
+A firing alert whose latest end passed (the later of its logged end and the latest its
+sender gave since, ``core.store.AlertEnds``), or that was not refreshed for
+``resolve_timeout``, expires (resolved; the source may have died); a held incident
+whose threshold is met is released (never with nothing firing); an incident whose
+alerts all resolved resolves once its delay or flap hold-down passed (marked
+stale-resolved if expiry resolved its last alert); and its next sweep is worked out
+again, exactly (``sweep_due.next_sweep``). All of it is judged at the log's time.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 
 from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.model import AlertStatus
 from core.store import IncidentQuery
+from core.timestamps import format_rfc3339
 from correlate.context import CorrelationContext
 from correlate.firing import OPEN_SCAN_LIMIT
-from correlate.stages.group import last_change, release_due, resolve_if_due
+from correlate.stages.group import expiry_reason, last_change, release_due, resolve_if_due
 from correlate.sweep_due import next_sweep
 from rules.model import Rules
 
 # How often the sweep reads every open incident, not only those due (see SweepScope).
 _FULL_SWEEP_SECONDS = 300.0
+_NO_ENDS: Mapping[str, datetime] = MappingProxyType({})
 
 
 class SweepScope:
@@ -48,51 +54,99 @@ class SweepScope:
         return IncidentQuery(states=OPEN_STATES, limit=OPEN_SCAN_LIMIT)
 
 
-def sweep_incident(ctx: CorrelationContext, incident: Incident) -> tuple[Incident, bool]:
-    """Returns the incident after what is due at ``ctx.now``, and whether that changed it.
+def expiring(incidents: Iterable[Incident], now: datetime) -> set[str]:
+    """The fingerprints of firing alerts whose logged end passed by ``now``.
 
-    The incident comes back as the same object if nothing changed, not even its next
-    sweep time (which alone does not count as a change). Timeline events go to
-    ``ctx.working``; the caller puts the result there.
+    The sweep reads their latest ends (AlertEnds) before it expires any of them.
+    """
+    return {
+        fingerprint
+        for incident in incidents
+        for fingerprint, alert in incident.alerts.items()
+        if alert.status is AlertStatus.FIRING and alert.ends_at is not None and alert.ends_at <= now
+    }
+
+
+def sweep_incident(
+    ctx: CorrelationContext,
+    incident: Incident,
+    latest_ends: Mapping[str, datetime] = _NO_ENDS,
+) -> tuple[Incident, bool]:
+    """Returns the incident after what is due at ``ctx.now``, and whether that decided anything.
+
+    ``ctx.now`` is the log's time (see ``Correlator.sweep``); ``latest_ends`` holds the
+    latest end each sender gave (AlertEnds), at least for the alerts of
+    :func:`expiring`. The incident comes back as the same object if nothing changed,
+    not even its next sweep time; an alert's end moved later is a change, though not
+    a decision. Timeline events go to ``ctx.working``; the caller puts the result there.
     """
     now = ctx.now
-    updated = _expire(ctx, incident)
+    updated, decided = _expire(ctx, incident, latest_ends)
     if updated.held and release_due(ctx.tuning, updated, now):
         updated = replace(updated, held=False)
         ctx.working.event(updated, now, "released", firing=updated.firing_count())
+        decided = True
     if updated.is_open and updated.firing_count() == 0:
-        updated = resolve_if_due(ctx, updated, now, stale=updated is not incident)
-    changed = updated is not incident
+        resolved = resolve_if_due(ctx, updated, now)
+        decided = decided or resolved is not updated
+        updated = resolved
     due = next_sweep(ctx.tuning, updated, last_change(updated))
     if due != updated.sweep_at:
         updated = replace(updated, sweep_at=due)
-    return updated, changed
+    return updated, decided
 
 
-def _expire(ctx: CorrelationContext, incident: Incident) -> Incident:
-    """Resolves alerts whose end passed, or that were not refreshed for the resolve timeout."""
+def _expire(
+    ctx: CorrelationContext, incident: Incident, latest_ends: Mapping[str, datetime]
+) -> tuple[Incident, bool]:
+    """Resolves alerts whose latest end passed, or not refreshed for the resolve timeout.
+
+    An alert whose logged end passed but whose sender sent a later one since (a
+    duplicate, not logged again) gets that end instead. An expiry is timed at the end
+    that passed (or the timeout after the last receipt), the log's time, and the alert
+    is marked ``expired``: Tocsin resolved it, not its sender. Returns the incident and
+    whether an alert expired.
+    """
     now = ctx.now
-    timeout = ctx.tuning.resolve_timeout
-    expired: dict[str, IncidentAlert] = {}
+    tuning = ctx.tuning
+    timeout = tuning.resolve_timeout
+    changed: dict[str, IncidentAlert] = {}
+    expired_any = False
     for fingerprint, alert in incident.alerts.items():
         if alert.status is not AlertStatus.FIRING:
             continue
-        if (alert.ends_at is not None and alert.ends_at <= now) or (
-            alert.ends_at is None
-            and timeout.total_seconds() > 0
-            and now - alert.last_seen >= timeout
-        ):
-            expired[fingerprint] = replace(
-                alert, status=AlertStatus.RESOLVED, transitions=(*alert.transitions, now)
-            )
-            ctx.working.event(
-                incident,
-                now,
-                "alert_expired",
-                fingerprint=fingerprint,
-                reason="not refreshed before its end; the source may have died",
-            )
-    if not expired:
-        return incident
+        end = alert.ends_at
+        if end is not None:
+            latest = latest_ends.get(fingerprint)
+            if latest is not None and latest > end:
+                end = latest
+                alert = replace(alert, ends_at=end)
+                changed[fingerprint] = alert
+            if end > now:
+                continue
+            at = end
+        elif timeout.total_seconds() > 0:
+            at = (alert.last_received_at or alert.last_seen) + timeout
+            if at > now:
+                continue
+        else:
+            continue
+        changed[fingerprint] = replace(
+            alert,
+            status=AlertStatus.RESOLVED,
+            transitions=(*alert.transitions, at),
+            expired=True,
+        )
+        expired_any = True
+        ctx.working.event(
+            incident,
+            now,
+            "alert_expired",
+            fingerprint=fingerprint,
+            reason=expiry_reason(alert, tuning),
+            expired_at=format_rfc3339(at),
+        )
+    if not changed:
+        return incident, False
     # A new dict: the incident as read stays as it was (WorkingSet compares the two).
-    return replace(incident, alerts={**incident.alerts, **expired})
+    return replace(incident, alerts={**incident.alerts, **changed}), expired_any

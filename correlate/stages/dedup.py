@@ -5,26 +5,47 @@ A repeat whose status and muting did not change, for an alert already in the ope
 incident of every group it belongs to, is counted here (count, last seen, its new
 ``ends_at`` so that it does not expire) and leaves the pipeline: it cannot change an
 incident's state, so flap counting, grouping and categorisation never see it.
+
+A late copy is dropped too, and counted: an Alertmanager HA pair delivers every
+notification from both peers, with jitter and out of order. Prometheus gives an alert
+that fires again a new ``startsAt``, so a firing copy with the start of an alert its
+sender already resolved is a stale copy of that episode, never a re-fire (an alert that
+only expired, which its sender never resolved, fires again with it: the sender is
+back). Likewise a resolve whose start is older than the firing alert's is a stale copy
+of an earlier episode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+
+from prometheus_client import Counter
 
 from core.incident import Incident, new_incident_alert
-from core.model import Alert
+from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
 
 
 class DedupStage:
-    """Counts unchanged repeats on their incidents and drops them from the pipeline."""
+    """Counts unchanged repeats on their incidents; drops them and late copies from the pipeline.
+
+    ``late_copies`` counts the late copies by status (``tocsin_correlator_late_copies_total``).
+    """
+
+    def __init__(self, late_copies: Counter | None = None) -> None:
+        self._late_copies = late_copies
 
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         kept: list[Alert] = []
         for alert in alerts:
+            if await _late_copy(ctx, alert):
+                if self._late_copies is not None:
+                    self._late_copies.labels(alert.status.value).inc()
+                continue
             heads: list[Incident] = []
             for _route, group_key in ctx.groups[alert.fingerprint]:
                 head = await ctx.working.head(group_key)
@@ -37,6 +58,22 @@ class DedupStage:
                 continue
             kept.append(alert)
         return ctx, kept
+
+
+async def _late_copy(ctx: CorrelationContext, alert: Alert) -> bool:
+    """Tells whether the entry is a late copy of an episode that already ended (see above)."""
+    head = await ctx.working.head(ctx.groups[alert.fingerprint][0][1])
+    known = None if head is None else head.alerts.get(alert.fingerprint)
+    if (
+        known is None
+        or known.starts_at is None
+        or known.status is alert.status
+        or not is_after(ctx.positions[alert.fingerprint], known.position)
+    ):
+        return False
+    if alert.status is AlertStatus.FIRING:
+        return not known.expired and alert.starts_at == known.starts_at
+    return alert.starts_at < known.starts_at
 
 
 def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
@@ -62,7 +99,7 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         ctx.now,  # last seen
         known.count + 1,
         ctx.positions[alert.fingerprint],
-        alert.ends_at,
+        _later_end(known.ends_at, alert),
         known.transitions,
         known.muted_by,
         alert.annotations,  # the latest report's, by reference
@@ -70,5 +107,15 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         alert.starts_at,
         known.first_received_at,
         alert.received_at,  # last received
+        False,  # the sender repeated it: not expired
     )
     ctx.working.with_alert(incident, counted)
+
+
+def _later_end(known: datetime | None, alert: Alert) -> datetime | None:
+    # A firing alert keeps the later of its ends (as Alertmanager merges them): the sweep
+    # may have extended it from a later resend's end (AlertEnds) than this entry carries.
+    ends = alert.ends_at
+    if alert.status is AlertStatus.FIRING and known is not None and ends is not None:
+        return max(known, ends)
+    return ends

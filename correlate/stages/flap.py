@@ -3,6 +3,10 @@
 The count is what the grouping stage records on the alert; an incident whose alert
 changed state ``flap_changes`` times within ``flap_window`` is marked flapping there and
 then resolves only after a quiet hold-down (see ``resolve_if_due``).
+
+Changes are timed by the log (when Tocsin received each entry), not by when the
+correlator got to them: a correlator catching up on a backlog sees the changes of
+twenty minutes in a second, and must not call them a flap.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ class FlapStage:
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         flaps = dict(ctx.flaps)
-        window_start = ctx.now - ctx.tuning.flap_window
+        window = ctx.tuning.flap_window
         for alert in alerts:
             groups = ctx.groups[alert.fingerprint]
             # The alert's history lives in the incident of its first route.
@@ -35,8 +39,9 @@ class FlapStage:
             )
             if not changed and not known.transitions:
                 continue  # a plain resend of a steady alert: nothing to count
-            recent = tuple(t for t in known.transitions if t > window_start)
-            flaps[alert.fingerprint] = (*recent, ctx.now) if changed else recent
+            at = alert.received_at
+            recent = tuple(t for t in known.transitions if t > at - window)
+            flaps[alert.fingerprint] = (*recent, at) if changed else recent
         if len(flaps) == len(ctx.flaps):
             return ctx, alerts
         return replace(ctx, flaps=flaps), alerts

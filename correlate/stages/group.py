@@ -133,6 +133,7 @@ def _update_alert(
             alert.starts_at,
             alert.received_at,  # first received
             alert.received_at,  # last received
+            False,  # expired
         )
         ctx.working.joined(incident, now, entry)
     else:
@@ -158,6 +159,7 @@ def _update_alert(
             alert.starts_at,
             known.first_received_at,
             alert.received_at,  # last received
+            False,  # expired: the sender reported it
         )
     if muted_by is not None and (known is None or known.muted_by != muted_by):
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
@@ -207,13 +209,22 @@ def _judge(
         incident = replace(incident, held=False)
         ctx.working.event(incident, now, "released", firing=incident.firing_count())
     if not is_firing and incident.is_open and incident.firing_count() == 0:
-        incident = resolve_if_due(ctx, incident, now, stale=False)
+        # Judged at the entry's own time (when Tocsin received it), not when the
+        # correlator got to it: a correlator behind the log must not cut a delay short.
+        incident = resolve_if_due(ctx, incident, entry.last_received_at or now)
     return incident
 
 
 def release_due(tuning: Tuning, incident: Incident, now: datetime) -> bool:
-    """Tells whether a held incident has met its threshold (enough alerts, or open long enough)."""
-    if tuning.hold_alerts > 1 and incident.firing_count() >= tuning.hold_alerts:
+    """Tells whether a held incident has met its threshold (enough alerts, or open long enough).
+
+    Never with nothing firing: an incident whose alerts all resolved while it was held
+    (a blip) is never released, so it never pages, as PagerDuty's auto-pause.
+    """
+    firing = incident.firing_count()
+    if firing == 0:
+        return False
+    if tuning.hold_alerts > 1 and firing >= tuning.hold_alerts:
         return True
     return (
         tuning.hold_duration.total_seconds() > 0
@@ -221,28 +232,49 @@ def release_due(tuning: Tuning, incident: Incident, now: datetime) -> bool:
     )
 
 
+def _changed_at(alert: IncidentAlert) -> datetime:
+    # Transitions are log times (receipt, or the end an expiry passed); an alert that
+    # never changed counts from its first receipt.
+    if alert.transitions:
+        return max(alert.transitions)
+    return alert.first_received_at or alert.first_seen
+
+
 def last_change(incident: Incident) -> datetime:
-    """Returns when any of the incident's alerts last changed state (or joined)."""
-    return max(
-        (max(a.transitions) if a.transitions else a.first_seen for a in incident.alerts.values()),
-        default=incident.opened_at,
-    )
+    """Returns when any of the incident's alerts last changed state (or joined), in log time."""
+    return max((_changed_at(a) for a in incident.alerts.values()), default=incident.opened_at)
 
 
-def resolve_if_due(
-    ctx: CorrelationContext, incident: Incident, now: datetime, *, stale: bool
-) -> Incident:
-    """Resolves an incident whose alerts all resolved, once any delay or hold-down passed."""
+def expiry_reason(alert: IncidentAlert, tuning: Tuning) -> str:
+    """Says why an expired alert was resolved by Tocsin rather than by its sender."""
+    if alert.ends_at is not None:
+        return "expired: not refreshed before its end (the source may have died)"
+    return f"expired: not refreshed within resolve_timeout ({tuning.resolve_timeout})"
+
+
+def _stale_by(incident: Incident) -> IncidentAlert | None:
+    """The alert whose expiry resolved the incident's last firing alert, if it was one.
+
+    An incident is stale-resolved when expiry, not a sender, ended it: the alert that
+    resolved last was expired. An explicit resolve is never stale.
+    """
+    last = max(incident.alerts.values(), key=_changed_at, default=None)
+    return last if last is not None and last.expired else None
+
+
+def resolve_if_due(ctx: CorrelationContext, incident: Incident, now: datetime) -> Incident:
+    """Resolves an incident whose alerts all resolved, once any delay or hold-down passed.
+
+    It is marked stale-resolved, with the expiry's reason, when the alert that resolved
+    last expired (see :func:`_stale_by`), however long the delay was.
+    """
     tuning = ctx.tuning
     wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
     if now - last_change(incident) < wait:
         return incident
     resolved = transition(incident, IncidentState.RESOLVED, now)
-    resolved = replace(resolved, stale_resolved=stale or incident.stale_resolved)
-    reason = (
-        "its alerts stopped being refreshed (the source may have died)"
-        if resolved.stale_resolved
-        else "all its alerts resolved"
-    )
+    stale_by = _stale_by(incident)
+    resolved = replace(resolved, stale_resolved=stale_by is not None)
+    reason = "all its alerts resolved" if stale_by is None else expiry_reason(stale_by, tuning)
     ctx.working.event(resolved, now, "resolved", reason=reason, flapping=incident.flapping)
     return resolved

@@ -23,13 +23,19 @@ class InhibitStage:
             return ctx, alerts
         mutes = dict(ctx.mutes)
         for alert in alerts:
-            if alert.fingerprint in mutes:
+            fingerprint = alert.fingerprint
+            if fingerprint in mutes or not ctx.routes.inhibit_targets(
+                ctx.rules, fingerprint, alert.labels
+            ):
                 continue
+            # The source its mute names now stays named while it fires: the sweep keeps
+            # it so too (correlate.mute_follow), and a resend is then a plain repeat.
+            prefer = await _muted_by_now(ctx, fingerprint)
             reason = inhibited_by(
-                ctx.rules, ctx.routes, ctx.firing, alert.fingerprint, alert.labels
+                ctx.rules, ctx.routes, ctx.firing, fingerprint, alert.labels, prefer
             )
             if reason is not None:
-                mutes[alert.fingerprint] = reason
+                mutes[fingerprint] = reason
         if len(mutes) == len(ctx.mutes):
             return ctx, alerts
         return replace(ctx, mutes=mutes), alerts
@@ -53,6 +59,16 @@ def inhibited_by(
         source = firing.inhibition.source_for(rule, fingerprint, labels, preferred)
         if source is not None:
             return _reason(rule, source)
+    return None
+
+
+async def _muted_by_now(ctx: CorrelationContext, fingerprint: str) -> str | None:
+    """Why the alert is muted in its open incident now, if it is (the first one it is in)."""
+    for _route, group_key in ctx.groups[fingerprint]:
+        head = await ctx.working.head(group_key)
+        known = None if head is None or not head.is_open else head.alerts.get(fingerprint)
+        if known is not None:
+            return known.muted_by
     return None
 
 

@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from core.incident import Incident, IncidentEvent
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
-from tests.correlate.harness import T0, Harness, alert
+from core.store.sqlite import SQLiteStore
+from tests.correlate.harness import RULES, T0, Harness, alert, load_test_rules, make_harness
 
 RESOLVED = AlertStatus.RESOLVED
 # Far enough that no alert of these tests expires.
@@ -230,3 +232,31 @@ async def test_a_resend_after_the_silence_ended_unmutes_with_the_reason(harness:
     assert unmuted.kind == "unmuted"
     assert unmuted.detail["fingerprint"] == db1.fingerprint
     assert "silence s1" in unmuted.detail["reason"]
+
+
+async def test_a_mute_keeps_naming_its_source_across_a_restart(
+    sqlite_store: SQLiteStore, tmp_path: Path
+) -> None:
+    # Criticals of any alertname mute warnings of their cluster; the two criticals open
+    # two incidents, and a restarted correlator reads the newer one's source first.
+    rules = load_test_rules(
+        tmp_path, RULES.replace("""['alertname="ClusterDown"']""", """['severity="critical"']""")
+    )
+    first = make_harness(sqlite_store, rules)
+    s1 = alert(T0, ends_at=LATER, alertname="NodeDown", cluster="eu1", severity="critical")
+    await first.send(s1)
+    first.advance(minutes=1)
+    await first.send(
+        alert(T0, ends_at=LATER, alertname="NetDown", cluster="eu1", severity="critical")
+    )
+    pod = alert(T0, ends_at=LATER, alertname="PodCrash", cluster="eu1", severity="warning")
+    await first.send(pod)
+    reason = f"inhibited by cluster-down (firing alert {s1.fingerprint})"
+
+    again = make_harness(sqlite_store, rules)
+    again.clock.set(first.clock.now() + timedelta(minutes=1))
+    await again.send(pod)  # a resend: still muted by the same source, nothing new
+    await again.correlator.sweep()
+    incident = next(i for i in await again.incidents() if "PodCrash" in i.group_key)
+    assert incident.alerts[pod.fingerprint].muted_by == reason
+    assert [e.kind for e in await _mute_events(again, incident)] == ["muted"]
