@@ -3,7 +3,8 @@
 A pure function of the rules, the alert and an instant; the command line only prints
 the result. It shows the mutes that could apply, every categorisation rule and route
 tried in order, and the resulting incident(s): group key, category, service, impact,
-urgency, priority, SLA and escalation policy.
+urgency, priority, SLA, the escalation policy and where it came from, and who that
+policy would page. Paging is not built yet: nothing is sent to anyone today.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rules.assignment import PolicyChoice
 from rules.categorise import Categorisation
 from rules.model import Rules
 from rules.muting import InhibitRule
@@ -64,7 +66,8 @@ class RoutedIncident:
     group_key: str
     group_labels: Mapping[str, str]
     policy: EscalationPolicy | None
-    steps: tuple[EscalationStep, ...]
+    steps: tuple[EscalationStep, ...]  # who the policy would page, once paging is built
+    policy_choice: PolicyChoice | None = None  # where ``policy`` came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ def explain(rules: Rules, alert: AlertInput, now: datetime) -> Explanation:
     categorisation = rules.categorise(labels, alert.annotations)
     matrix = rules.priority.matrix
     routes, visits = trace_routes(rules.route, labels)
-    incidents = tuple(_incident(rules, route, labels) for route in routes)
+    incidents = tuple(_incident(rules, route, labels, categorisation) for route in routes)
     return Explanation(
         alert=alert,
         mutes=tuple(mutes),
@@ -124,8 +127,11 @@ def explain(rules: Rules, alert: AlertInput, now: datetime) -> Explanation:
     )
 
 
-def _incident(rules: Rules, route: Route, labels: Mapping[str, str]) -> RoutedIncident:
-    policy = rules.escalation_policies.get(route.policy) if route.policy else None
+def _incident(
+    rules: Rules, route: Route, labels: Mapping[str, str], categorisation: Categorisation
+) -> RoutedIncident:
+    choice = rules.policy_for(route, categorisation)
+    policy = rules.escalation_policies.get(choice.policy) if choice.policy else None
     steps: list[EscalationStep] = []
     elapsed = timedelta(0)
     for level in policy.levels if policy else ():
@@ -137,6 +143,7 @@ def _incident(rules: Rules, route: Route, labels: Mapping[str, str]) -> RoutedIn
         group_labels=route.group_labels(labels),
         policy=policy,
         steps=tuple(steps),
+        policy_choice=choice,
     )
 
 

@@ -116,14 +116,17 @@ def load_rules(
     tables = _definitions(merged)
     priority: PriorityRules = _single(merged, "priority", DEFAULT_PRIORITY)
     _check_references(merged, tables, priority)
-    if "route" not in merged.singles and merged.lists["escalation_policies"]:
+    policy_named = any(ref.kind == "policy" for ref in merged.references)
+    if merged.lists["escalation_policies"] and not policy_named:
+        # A route, a service or a team must name a policy, or none is ever used.
         first = next(d for d in merged.definitions if d.kind == "policy")
         merged.problems.append(
             RuleProblem(
                 first.place.file,
                 first.place.line,
                 "route",
-                "escalation policies are defined but no route sends alerts to them",
+                "escalation policies are defined but no route sends alerts to them "
+                "(and no service or team names one)",
             )
         )
     _check_api_keys_differ(merged)

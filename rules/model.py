@@ -16,6 +16,7 @@ from typing import Any
 from core.model import SourceKind
 from rules import defaults
 from rules.api_keys import ApiKey
+from rules.assignment import PolicyChoice, choose_policy
 from rules.categorise import Categorisation, CategoryRule, categorise
 from rules.channels import Channel
 from rules.correlation import Heartbeat, Tuning
@@ -118,6 +119,17 @@ class Rules:
             matrix=self.priority.matrix,
             default_title=self.templates.title,
         )
+
+    def policy_for(self, route: Route | str, categorisation: Categorisation) -> PolicyChoice:
+        """Chooses the escalation policy of an incident on ``route`` (or the route's key).
+
+        A route below the root that names a policy wins; else the incident's service's,
+        else its team's, else the root's (see ``rules.assignment``).
+        """
+        found = route if isinstance(route, Route) else find_route(self.route, route)
+        service = self.services.get(categorisation.service or "")
+        team = self.teams.get(categorisation.team or "")
+        return choose_policy(found or self.route, service, team)
 
     def route_for(self, labels: Mapping[str, str]) -> tuple[Route, ...]:
         """Returns the routes an alert with these labels ends in (see ``rules.routing``)."""

@@ -38,3 +38,4 @@ class Team:
     display_name: str
     members: tuple[str, ...]  # person names
     channel: str | None = None  # a channel the whole team reads (e.g. its chat room)
+    policy: str | None = None  # its incidents' escalation policy, unless a route names one

@@ -43,6 +43,10 @@ class Route:
     routes: tuple[Route, ...] = ()
     # Correlation timings of this route and its ancestors, over the ``correlation`` section.
     correlation: TuningOverride = NO_OVERRIDE
+    # The path of the route that names ``policy``: this one or an ancestor (None: none).
+    # The root's policy is the tree's default, which a service's or team's policy
+    # overrides (see ``rules.assignment``); a policy named below the root is not.
+    policy_from: str | None = None
 
     def group_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
         """Returns the labels that decide the group, sorted by name (absent ones omitted)."""

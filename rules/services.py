@@ -14,3 +14,4 @@ class Service:
     description: str = ""
     team: str | None = None  # the owning team
     components: tuple[str, ...] = ()  # public status page components it affects
+    policy: str | None = None  # its incidents' escalation policy, unless a route names one

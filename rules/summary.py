@@ -98,10 +98,12 @@ def summarise(rules: Rules) -> Summary:
 def _warnings(rules: Rules) -> list[str]:
     warnings: list[str] = []
     used_policies = {r.policy for r in walk(rules.route)}
+    used_policies |= {s.policy for s in rules.services.values()}
+    used_policies |= {t.policy for t in rules.teams.values()}
     targets = [t for p in rules.escalation_policies.values() for lv in p.levels for t in lv.targets]
     for name in rules.escalation_policies:
         if name not in used_policies:
-            warnings.append(f"escalation policy {name!r} is not used by any route")
+            warnings.append(f"escalation policy {name!r} is named by no route, service or team")
     paged = {t.name for t in targets if t.kind is TargetKind.PERSON}
     for team in rules.teams.values():
         paged.update(team.members)

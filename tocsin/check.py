@@ -128,6 +128,10 @@ def _check(
     return 0
 
 
+# Said wherever explain names who would be paged, so that nobody relies on it yet.
+_NOT_BUILT = "paging is not built yet: nothing is sent today"
+
+
 def _secrets_text(origins: list[str], resolved: bool) -> str:
     if not origins:
         return "none referenced"
@@ -229,10 +233,14 @@ def _print_explanation(e: Explanation, index: int, out: TextIO) -> None:
             f"{format_duration(route.reopen_window)}",
             3,
         )
+        choice = incident.policy_choice
+        origin = choice.describe() if choice is not None else ""
         if incident.policy is None:
-            say("escalation policy: none, nobody is paged", 3)
+            say(f"escalation policy: {origin or 'none'}; nobody would be paged", 3)
             continue
-        say(f"escalation policy: {incident.policy.name} (repeat {incident.policy.repeat})", 3)
+        policy = incident.policy
+        say(f"escalation policy: {policy.name} ({origin}), repeat {policy.repeat}", 3)
+        say(f"would page ({_NOT_BUILT}):", 3)
         for step in incident.steps:
             say(f"at +{format_duration(step.after)}: {', '.join(step.targets)}", 4)
 
@@ -290,6 +298,9 @@ def _explanation_json(e: Explanation) -> dict[str, Any]:
                 "group_interval_seconds": i.route.group_interval.total_seconds(),
                 "reopen_window_seconds": i.route.reopen_window.total_seconds(),
                 "policy": None if i.policy is None else i.policy.name,
+                "policy_source": None if i.policy_choice is None else i.policy_choice.source.value,
+                "policy_from": None if i.policy_choice is None else i.policy_choice.detail,
+                "paging_built": False,
                 "escalation": [
                     {"after_seconds": s.after.total_seconds(), "targets": list(s.targets)}
                     for s in i.steps

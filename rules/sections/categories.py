@@ -37,7 +37,10 @@ def read_services(ctx: FileContext, node: yaml.Node, key: str) -> list[Service]:
 def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None:
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "display_name", "description", "team", "components"}, {"name"}
+        node,
+        key,
+        {"name", "display_name", "description", "team", "components", "policy"},
+        {"name"},
     )
     if values is None:
         return None
@@ -47,9 +50,10 @@ def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None
     description = read.optional(values, "description", key, reader.string)
     team = _reference(ctx, values, "team", key, "team")
     components = _components(ctx, values, key)
+    policy = _reference(ctx, values, "policy", key, "policy")
     if name is None or len(reader.problems) > before:
         return None
-    return Service(name, display or name, description or "", team, components or ())
+    return Service(name, display or name, description or "", team, components or (), policy)
 
 
 def read_categories(ctx: FileContext, node: yaml.Node, key: str) -> list[CategoryRule]:

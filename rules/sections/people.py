@@ -70,7 +70,10 @@ def read_teams(ctx: FileContext, node: yaml.Node, key: str) -> list[Team]:
 def _read_team(ctx: FileContext, node: yaml.Node, key: str) -> Team | None:
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "display_name", "members", "channel"}, {"name", "members"}
+        node,
+        key,
+        {"name", "display_name", "members", "channel", "policy"},
+        {"name", "members"},
     )
     if values is None:
         return None
@@ -91,6 +94,9 @@ def _read_team(ctx: FileContext, node: yaml.Node, key: str) -> Team | None:
     channel = read.optional(values, "channel", key, lambda n, k: read.name(reader, n, k))
     if channel is not None:
         ctx.refer("channel", channel, values["channel"], join(key, "channel"))
+    policy = read.optional(values, "policy", key, lambda n, k: read.name(reader, n, k))
+    if policy is not None:
+        ctx.refer("policy", policy, values["policy"], join(key, "policy"))
     if name is None or len(reader.problems) > before:
         return None
-    return Team(name, display or name, tuple(members), channel)
+    return Team(name, display or name, tuple(members), channel, policy)

@@ -50,11 +50,16 @@ class _Inherited:
     group_interval: timedelta
     reopen_window: timedelta
     correlation: TuningOverride = NO_OVERRIDE
+    policy_from: str | None = None  # the path of the route that named the policy
 
 
 def read_route(ctx: FileContext, node: yaml.Node, key: str) -> Route | None:
-    """Reads the root route and its subtree; the root matches every alert."""
-    values = ctx.reader.mapping(node, key, _KEYS - {"matchers", "continue"}, {"policy"})
+    """Reads the root route and its subtree; the root matches every alert.
+
+    The root's ``policy`` is optional: without it, incidents that no route sends to a
+    policy take their service's or team's, if any.
+    """
+    values = ctx.reader.mapping(node, key, _KEYS - {"matchers", "continue"})
     if values is None:
         return None
     root = _Inherited(
@@ -126,6 +131,7 @@ def _read_node(
     inherited = _Inherited(
         key=route_key,
         policy=policy or parent.policy,
+        policy_from=key if policy is not None else parent.policy_from,
         group_by=group_by,
         group_by_all=group_by_all,
         group_wait=timing["group_wait"],
@@ -142,6 +148,7 @@ def _read_node(
         name=name,
         matchers=matchers,
         policy=inherited.policy,
+        policy_from=inherited.policy_from,
         group_by=group_by,
         group_by_all=group_by_all,
         group_wait=inherited.group_wait,

@@ -189,6 +189,8 @@ def test_explain_in_text(tmp_path: Path) -> None:
         'alert 0: {alertname="CheckoutLatencyHigh", cluster="eu1", service="checkout", '
         'severity="warning", team="payments"}',
         "  muting:",
+        "    maintenance window vault-migration: matches; not active now "
+        "(from 2027-01-17T02:00:00+01:00 to 2027-01-17T05:00:00+01:00)",
         "    inhibit rule provider-down-mutes-checkout-warnings: muted while an alert fires "
         'matching alertname="PaymentProviderDown", severity="critical" with equal cluster',
         "  categorisation (first match wins unless continue):",
@@ -215,14 +217,16 @@ def test_explain_in_text(tmp_path: Path) -> None:
         '      group key: checkout-latency-for-web:{alertname="CheckoutLatencyHigh",'
         'service="checkout"}',
         "      group_wait 30s, group_interval 5m, reopen_window 1h",
-        "      escalation policy: web (repeat 2)",
+        "      escalation policy: web (from the route at route.routes[0]), repeat 2",
+        "      would page (paging is not built yet: nothing is sent today):",
         "        at +0s: schedule web-weekly",
         "        at +10m: team web, channel slack",
         "        at +25m: person hana",
         "    route.routes[1] [payments]",
         '      group key: payments:{alertname="CheckoutLatencyHigh",cluster="eu1"}',
         "      group_wait 15s, group_interval 5m, reopen_window 1h",
-        "      escalation policy: payments (repeat 3)",
+        "      escalation policy: payments (from the route at route.routes[1]), repeat 3",
+        "      would page (paging is not built yet: nothing is sent today):",
         "        at +0s: schedule payments-follow-the-sun, channel incident-bot",
         "        at +5m: team payments",
         "        at +15m: person hana",
@@ -287,4 +291,19 @@ def test_explain_runs_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     alert = tmp_path / "alert.json"
     alert.write_text(json.dumps(ALERT))
     assert main(["check", str(EXAMPLES), "--explain", str(alert)]) == 0
-    assert "escalation policy: payments (repeat 3)" in capsys.readouterr().out
+    assert "escalation policy: payments (from the route at route.routes[1]), repeat 3" in (
+        capsys.readouterr().out
+    )
+
+
+def test_explain_shows_a_policy_from_the_catalogue_for_the_documented_example(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # docs/examples/checkout-down.json: only `service: checkout`, so no route below the
+    # root matches; the catalogue's owner of checkout, payments, supplies the policy.
+    example = EXAMPLES.parents[1] / "docs" / "examples" / "checkout-down.json"
+    assert main(["check", str(EXAMPLES), "--explain", str(example), "--format", "json"]) == 0
+    [incident] = json.loads(capsys.readouterr().out)["explain"][0]["incidents"]
+    assert (incident["route"], incident["policy"]) == ("route", "payments")
+    assert (incident["policy_source"], incident["policy_from"]) == ("team", "team payments")
+    assert incident["paging_built"] is False

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import RuleError
 from core.model import SourceKind
 from core.settings import Settings
 from rules.channels import ChannelKind
@@ -66,13 +67,49 @@ def test_routes_use_continue_nesting_and_group_by_all(rules: Rules) -> None:
     assert [r.policy for r in both] == ["web", "payments"]
 
 
-def test_muting_inhibition_silence_and_both_kinds_of_maintenance(rules: Rules) -> None:
+def test_the_catalogue_and_the_routes_agree_on_who_is_paged(rules: Rules) -> None:
+    # (labels, policy, where it comes from): every alert about a service reaches the
+    # policy of the team that owns it in the catalogue, unless a route says otherwise.
+    cases = [
+        # CheckoutDown names only its service: the owner of checkout, payments.
+        ({"alertname": "CheckoutDown", "service": "checkout"}, ["payments"], ["team"]),
+        # Slow checkouts: the web team by its route (continue), payments by theirs.
+        (
+            {"alertname": "CheckoutLatencyHigh", "service": "checkout", "team": "payments"},
+            ["web", "payments"],
+            ["route", "route"],
+        ),
+        # The storefront and search are the web team's.
+        ({"alertname": "SiteDown", "service": "storefront"}, ["web"], ["team"]),
+        ({"alertname": "IndexStale", "service": "search"}, ["web"], ["team"]),
+        # Nothing in the catalogue: the root's default.
+        ({"alertname": "NodeDown"}, ["web"], ["default"]),
+    ]
+    for labels, policies, sources in cases:
+        decided = rules.categorise(labels)
+        chosen = [rules.policy_for(route, decided) for route in rules.route_for(labels)]
+        assert [c.policy for c in chosen] == policies, labels
+        assert [c.source.value for c in chosen] == sources, labels
+    for service in rules.services.values():
+        assert service.team is not None
+        assert rules.teams[service.team].policy in rules.escalation_policies
+
+
+def test_muting_inhibition_silence_and_every_kind_of_maintenance(rules: Rules) -> None:
     assert len(rules.inhibit_rules) == 1
     assert len(rules.silences) == 1
     windows = rules.maintenance_windows
-    assert {bool(w.weekly) for w in windows} == {True, False}
+    assert [(bool(w.weekly), w.cron is not None, w.starts_at is not None) for w in windows] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
     sunday_3am = datetime(2026, 3, 8, 2, 0, tzinfo=UTC)  # 03:00 in Berlin
     assert rules.maintenance_for({"service": "checkout", "alertname": "PostgresDown"}, sunday_3am)
+    vault_move = datetime(2027, 1, 17, 2, 30, tzinfo=UTC)  # 03:30 in Berlin
+    assert [w.name for w in rules.maintenance_for({"service": "checkout"}, vault_move)] == [
+        "vault-migration"
+    ]
 
 
 def test_channels_of_every_kind_with_secrets_from_env_and_files(rules: Rules) -> None:
@@ -102,3 +139,12 @@ def test_make_run_serves_with_the_examples(tmp_path: Path) -> None:
     settings = Settings(rules=EXAMPLES, store=f"sqlite://{tmp_path / 'tocsin.db'}")
     app = create_app(settings, env=EXAMPLE_ENV)
     assert app is not None
+
+
+def test_the_server_still_resolves_secrets_at_start(tmp_path: Path) -> None:
+    # Unlike `tocsin check`, serve must have every secret: it authenticates with them.
+    settings = Settings(rules=EXAMPLES, store=f"sqlite://{tmp_path / 'tocsin.db'}")
+    without = {k: v for k, v in EXAMPLE_ENV.items() if k != "TOCSIN_WEBHOOK_TOKEN"}
+    with pytest.raises(RuleError) as raised:
+        create_app(settings, env=without)
+    assert [p.key for p in raised.value.problems] == ["sources[2].auth.bearer_token.env"]
