@@ -318,6 +318,7 @@ class Correlator:
         ``silences`` are the operators' silences read with the entries (None: read now).
         """
         now = self._clock.now()
+        self._heads.new_step()
         working = WorkingSet(self._store, self._heads)
         try:
             base = await self._context(working, now, silences)

@@ -38,10 +38,17 @@ def head(name: str, alerts: int) -> Incident:
     return Incident(name, name, name, IncidentState.TRIGGERED, T, members)
 
 
+def steps(cache: HeadCache, count: int = 2) -> None:
+    """Moves the cache on by ``count`` correlation steps."""
+    for _ in range(count):
+        cache.new_step()
+
+
 def test_heads_past_the_alert_budget_are_forgotten_least_recently_used_first() -> None:
     cache = HeadCache(alert_budget=25)
     cache.remember("a", head("a", 9))  # each weighs its alerts + 1: 10
     cache.remember("b", head("b", 9))
+    steps(cache)
     cache.lookup("a")  # a is now the most recently used
     cache.remember("c", head("c", 9))
     assert cache.lookup("b") == (False, None)
@@ -55,18 +62,25 @@ def test_a_head_that_grew_is_weighed_again_when_remembered() -> None:
     cache.remember("a", head("a", 4))
     cache.remember("b", head("b", 4))
     assert cache.alerts == 10
+    steps(cache)
     cache.remember("b", head("b", 20))  # its commit brought 16 more alerts
     assert cache.alerts == 21
     assert cache.lookup("a") == (False, None)
 
 
-def test_the_most_recent_head_stays_even_over_the_budget() -> None:
-    # A storm incident bigger than the budget is read once, not at every step.
+def test_heads_the_last_two_steps_used_stay_even_over_the_budget() -> None:
+    # A step holds the incidents it touches anyway: forgetting them would free nothing,
+    # and a storm touching them all at every step would read them all again each time.
     cache = HeadCache(alert_budget=10)
     cache.remember("small", head("small", 2))
+    cache.new_step()
     cache.remember("storm", head("storm", 100))
+    assert cache.lookup("small")[0]
     assert cache.lookup("storm")[0]
+    steps(cache)
+    cache.remember("storm", head("storm", 101))
     assert cache.lookup("small") == (False, None)
+    assert cache.lookup("storm")[0]
     assert len(cache) == 1
 
 
