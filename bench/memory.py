@@ -2,7 +2,9 @@
 
 Each target gets the same N distinct firing alerts (the ingest bench's storm shape:
 20 alertnames x 12 services, a new ``instance`` each; ``endsAt`` an hour ahead so that
-none expires during the run), posted once to ``POST /api/v2/alerts`` in batches of 500:
+none expires during the run), posted once to ``POST /api/v2/alerts`` in batches of 500,
+one alertname after another (Tocsin groups by alertname here, so its 20 incidents
+fill one at a time and then go quiet, as incidents pile up over a day):
 
 - ``alertmanager``: Alertmanager 0.25, which keeps every active alert in memory. Read
   after it reports N active alerts (``alertmanager_alerts{state="active"}``): its RSS
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import secrets
 import sys
@@ -43,7 +46,7 @@ from bench.servers import (
     deploy,
     process_usage,
 )
-from bench.workloads import INGEST_PATH
+from bench.workloads import ALERTNAMES, INGEST_PATH
 from bench.workloads import _alert as wire_alert
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -237,13 +240,27 @@ def _post_all(result: MemoryResult, base_url: str, token: str) -> None:
 
 def _bodies(alerts: int, now: datetime) -> Iterator[bytes]:
     ends = (now + ENDS_AFTER).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    numbers = list(group_after_group(alerts))
     for first in range(0, alerts, POST_BATCH):
         batch = []
-        for n in range(first, min(first + POST_BATCH, alerts)):
+        for n in numbers[first : first + POST_BATCH]:
             alert = wire_alert(n, f"mem-{n:07d}:9100", now)
             alert["endsAt"] = ends
             batch.append(alert)
         yield json.dumps(batch, separators=(",", ":")).encode()
+
+
+def group_after_group(alerts: int) -> Iterator[int]:
+    """The numbers of ``alerts`` storm alerts, one alertname (one incident) after another.
+
+    Alert n of the storm shape has alertname n mod 20, and Tocsin's default route groups
+    by alertname: so incidents fill one at a time and then go quiet, as incidents pile
+    up over a day, rather than all growing at every step (which keeps them all in use).
+    """
+    names = len(ALERTNAMES)
+    per_name = -(-alerts // names)
+    numbers = (k * names + name for name in range(names) for k in range(per_name))
+    return itertools.islice(numbers, alerts)
 
 
 def _metric(base_url: str, name: str, labels: str = "") -> float:

@@ -30,7 +30,7 @@ ENDS_AFTER = timedelta(minutes=4)
 STORM_WARMUP_REQUESTS = 16
 WORKLOAD_NAMES = ("resend", "storm")
 
-_ALERTNAMES = (
+ALERTNAMES = (
     "HostDown", "DiskFull", "HighLatency", "ErrorRateHigh", "MemoryPressure",
     "CPUThrottled", "CertificateExpiring", "QueueBacklog", "ReplicationLag", "PodCrashLoop",
     "TargetMissing", "NTPDrift", "InodesLow", "ConnectionsSaturated", "SlowQueries",
@@ -120,8 +120,8 @@ def _prepare_storm(workdir: Path, token: str, now: datetime) -> Workload:
 
 def _alert(n: int, instance: str, starts: datetime) -> dict[str, Any]:
     """Returns alert number ``n`` in the shape Prometheus POSTs (keys in its order)."""
-    alertname = _ALERTNAMES[n % len(_ALERTNAMES)]
-    service = _SERVICES[(n // len(_ALERTNAMES)) % len(_SERVICES)]
+    alertname = ALERTNAMES[n % len(ALERTNAMES)]
+    service = _SERVICES[(n // len(ALERTNAMES)) % len(_SERVICES)]
     expr = f'{alertname.lower()}{{service="{service}"}} > 0'
     return {
         "annotations": {"summary": f"{alertname} on {instance} ({service})"},
