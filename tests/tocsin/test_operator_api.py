@@ -54,7 +54,7 @@ async def test_incident_detail_has_alerts_counts_flags_and_timeline(ingest: Inge
     detail = await (
         await ingest.client.get(f"/api/v1/incidents/{disk['id']}", headers=VIEWER)
     ).json()
-    assert detail["counts"] == {"alerts": 2, "firing": 2}
+    assert detail["counts"] == {"alerts": 2, "firing": 2, "resolved": 0}
     assert detail["flags"] == {
         "flapping": False,
         "stale_resolved": False,

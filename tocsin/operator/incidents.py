@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -12,8 +13,9 @@ from core.store import IncidentQuery
 from rules.api_keys import Role
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
+from tocsin.operator.incident_pages import parse_page, render_page
 from tocsin.operator.params import int_param, time_param
-from tocsin.operator.render import incident_detail, incident_summary
+from tocsin.operator.render import incident_summary
 
 _STATES = {s.value: s for s in IncidentState}
 MAX_LIMIT = 1000
@@ -35,16 +37,23 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    """Returns one incident with its alerts, counts, flags and timeline."""
+    """Returns one incident with a page of its alerts and timeline, its counts and flags.
+
+    ``?alerts_limit=N&alerts_cursor=C&timeline_limit=N&timeline_cursor=N``; see
+    ``incident_pages``.
+    """
     require(request, Role.VIEWER)
     store = request.app[STORE]
     incident_id = request.match_info["id"]
+    page = parse_page(request.query)
     incident = await store.get_incident(incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id!r}")
     timeline = await store.incident_events(incident_id)
     matrix = request.app[RULES].current.rules.priority.matrix
-    return web.json_response(incident_detail(incident, timeline, matrix))
+    # Choosing and encoding a page of a storm incident is CPU work: not on the event loop.
+    body = await asyncio.to_thread(render_page, incident, timeline, matrix, page, request.rel_url)
+    return web.Response(body=body, content_type="application/json")
 
 
 def parse_query(params: Mapping[str, str]) -> IncidentQuery:

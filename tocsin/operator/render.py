@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,10 @@ from core.model import AlertStatus
 from core.silence import Silence
 from core.timestamps import format_rfc3339
 from rules.priority import PriorityMatrix
+
+# The most alerts an ``alerts_joined`` timeline entry lists; the incident's alerts
+# (paged) have them all.
+JOINED_ALERTS_LISTED = 20
 
 
 def _time(instant: datetime | None) -> str | None:
@@ -48,7 +53,12 @@ def incident_summary(incident: Incident, matrix: PriorityMatrix) -> dict[str, An
         "acknowledged_at": _time(incident.acknowledged_at),
         "resolved_at": _time(incident.resolved_at),
         "closed_at": _time(incident.closed_at),
-        "counts": {"alerts": len(incident.alerts), "firing": firing},
+        # Always of the whole incident, whatever page of its alerts a detail shows.
+        "counts": {
+            "alerts": len(incident.alerts),
+            "firing": firing,
+            "resolved": len(incident.alerts) - firing,
+        },
         "flags": {
             "flapping": incident.flapping,
             "stale_resolved": incident.stale_resolved,
@@ -61,12 +71,15 @@ def incident_summary(incident: Incident, matrix: PriorityMatrix) -> dict[str, An
 
 
 def incident_detail(
-    incident: Incident, timeline: list[IncidentEvent], matrix: PriorityMatrix
+    incident: Incident,
+    alerts: Iterable[IncidentAlert],
+    timeline: Iterable[IncidentEvent],
+    matrix: PriorityMatrix,
 ) -> dict[str, Any]:
-    """The incident with its alerts and its whole timeline."""
+    """The incident with the given alerts and timeline events (a page of each)."""
     return {
         **incident_summary(incident, matrix),
-        "alerts": [_alert(a) for a in incident.alerts.values()],
+        "alerts": [_alert(a) for a in alerts],
         "timeline": [
             {"at": _time(e.at), "actor": e.actor, "kind": e.kind, "detail": _detail(incident, e)}
             for e in timeline
@@ -82,10 +95,14 @@ def _detail(incident: Incident, event: IncidentEvent) -> dict[str, Any]:
     """
     detail = dict(event.detail)
     if event.kind == "alerts_joined":
+        # A storm step joins thousands at once: list the first few, count the rest.
+        joined = detail["alerts"]
         detail["alerts"] = [
-            {**joined, "labels": _labels_of(incident, joined["fingerprint"])}
-            for joined in detail["alerts"]
+            {**alert, "labels": _labels_of(incident, alert["fingerprint"])}
+            for alert in joined[:JOINED_ALERTS_LISTED]
         ]
+        if len(joined) > JOINED_ALERTS_LISTED:
+            detail["more_alerts"] = len(joined) - JOINED_ALERTS_LISTED
     return detail
 
 
