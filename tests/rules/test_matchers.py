@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import re2
 
 from rules.matchers import MatchType, parse_matcher
+from rules.regex import _matcher
 
 LABELS = {"alertname": "DiskFull", "severity": "critical", "env": "prod", "empty": ""}
 
@@ -141,3 +145,15 @@ def test_constructs_go_lacks_are_rejected_with_the_reason(text: str, reason: str
     with pytest.raises(ValueError, match="is not a valid regular expression") as caught:
         parse_matcher(text)
     assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "value", "expected"), GO_SYNTAX)
+def test_the_public_re2_call_agrees_with_the_fast_one(
+    text: str, value: str, expected: bool
+) -> None:
+    # rules.regex calls the compiled pattern's own Match and falls back to google-re2's
+    # public fullmatch if a release renames it: both must give the same answers.
+    pattern = parse_matcher(text).pattern
+    assert pattern is not None
+    public = SimpleNamespace(fullmatch=re2.compile(pattern.pattern).fullmatch)
+    assert _matcher(public)(value) is expected
