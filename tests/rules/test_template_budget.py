@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from rules.templates import TemplateCompiler, TemplateKind
+from tests.app_harness import ADMIN, RULES, Ingest
 from tests.rules.helpers import problems
+from tocsin.keys import SETTINGS
 
 HEAVY = [
     # The issue's example: 100,000 iterations of a 99,999-character string (10 GB).
@@ -158,6 +160,20 @@ def test_check_rejects_them_in_little_memory(tmp_path: Path) -> None:
     assert [line.split(": ")[0] for line in reported] == [
         f"{rules}:{3 + 2 * index}" for index in range(len(HEAVY))
     ]
+
+
+async def test_reload_refuses_a_template_over_budget_and_keeps_the_old_rules(
+    ingest: Ingest,
+) -> None:
+    issue = HEAVY[0].values[0]
+    heavy = RULES + f"categories:\n  - matchers: ['a=\"b\"']\n    title: {_quoted(issue)}\n"
+    ingest.client.app[SETTINGS].rules.write_text(heavy)
+    response = await ingest.client.post("/-/reload", headers=ADMIN)
+    assert response.status == 400
+    [problem] = (await response.json())["problems"]
+    assert (problem["key"], problem["line"]) == ("categories[0].title", len(heavy.splitlines()))
+    assert "exceeds its resource budget" in problem["message"]
+    assert ingest.metric("tocsin_config_last_reload_successful") == 0
 
 
 def _quoted(source: str) -> str:
