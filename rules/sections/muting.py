@@ -158,12 +158,12 @@ def _one_off(
     zone: ZoneInfo | None,
 ) -> MaintenanceWindow | None:
     reader = ctx.reader
-    for other in ("duration", "from", "to"):
-        if other == "duration" and other in values:
-            reader.problem(values[other], join(key, other), "only cron windows take one")
-        elif other != "duration" and other not in values:
-            reader.problem(node, join(key, other), "is required with a one-off window")
-    if "from" not in values or "to" not in values:
+    if "duration" in values:
+        reader.problem(values["duration"], join(key, "duration"), "only cron windows take one")
+    missing = [end for end in ("from", "to") if end not in values]
+    for end in missing:
+        reader.problem(node, join(key, end), "is required with a one-off window")
+    if missing:
         return None
     # Instants without an offset are wall-clock times in time_zone, which they then need.
     starts = read.instant(reader, values["from"], join(key, "from"), zone)
