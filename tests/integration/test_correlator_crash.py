@@ -24,7 +24,6 @@ import asyncio
 import os
 import signal
 import time
-from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,8 @@ import aiohttp
 import pytest
 
 from core.fingerprint import labels_fingerprint
-from core.incident import Incident
-from core.model import LogEntry
 from core.store import IncidentQuery, Store
-from core.store.factory import store_from_url
+from tests.integration.integrity import assert_complete, assert_no_duplicates, open_store
 from tests.server_process import PROM_AUTH, StartTocsin, TocsinProcess
 from tests.support import poll_until
 
@@ -141,86 +138,9 @@ async def storm(tocsin: TocsinProcess, round_: int, count: int = STORM) -> set[s
     return acknowledged
 
 
-async def open_store(url: str) -> Store:
-    store = store_from_url(url)
-    await store.open()
-    return store
-
-
-async def log_entries(store: Store) -> list[LogEntry]:
-    """The whole alert log, in order."""
-    entries: list[LogEntry] = []
-    cursor: str | None = None
-    while batch := await store.read(after=cursor, limit=10_000):
-        entries.extend(batch)
-        cursor = batch[-1].cursor
-    return entries
-
-
 async def applied(store: Store) -> int:
     """How many commits have landed on the incidents (the sum of their versions)."""
     return sum(i.version for i in await store.list_incidents(IncidentQuery(limit=1_000)))
-
-
-def _fingerprinted(detail: Any) -> list[tuple[str, str]]:
-    """(fingerprint, status or "") of each alert an event names."""
-    if not isinstance(detail, dict):
-        return []
-    named = [detail] if "fingerprint" in detail else []
-    named += [a for a in detail.get("alerts", ()) if isinstance(a, dict) and "fingerprint" in a]
-    return [(str(a["fingerprint"]), str(a.get("status", ""))) for a in named]
-
-
-async def assert_no_duplicates(store: Store) -> list[Incident]:
-    """Checks the incidents and timelines hold nothing twice; returns the incidents."""
-    incidents = await store.list_incidents(IncidentQuery(limit=1_000))
-    open_by_group: dict[str, list[str]] = defaultdict(list)
-    holders: dict[str, list[str]] = defaultdict(list)
-    for incident in incidents:
-        if incident.is_open:
-            open_by_group[incident.group_key].append(incident.id)
-        for fingerprint in incident.alerts:
-            holders[fingerprint].append(incident.id)
-    twice_open = {g: ids for g, ids in open_by_group.items() if len(ids) > 1}
-    assert not twice_open, f"groups with more than one open incident: {twice_open}"
-    shared = {fp: ids for fp, ids in holders.items() if len(ids) > 1}
-    assert not shared, f"{len(shared)} alerts are in more than one incident"
-    for incident in incidents:
-        events = await store.incident_events(incident.id)
-        kinds = Counter(e.kind for e in events)
-        assert kinds["opened"] == 1, f"incident {incident.id} opened {kinds['opened']} times"
-        seen = Counter(
-            (event.kind, fingerprint, status)
-            for event in events
-            for fingerprint, status in _fingerprinted(event.detail)
-        )
-        repeated = [key for key, n in seen.items() if n > 1]
-        assert not repeated, f"incident {incident.id} repeats timeline entries: {repeated[:5]}"
-    return incidents
-
-
-async def assert_complete(store_url: str, acknowledged: set[str]) -> None:
-    """Waits until every acknowledged alert is correlated, then checks each was applied once."""
-    store = await open_store(store_url)
-    try:
-
-        async def all_in() -> bool | None:
-            incidents = await store.list_incidents(IncidentQuery(limit=1_000))
-            held = {fp for incident in incidents for fp in incident.alerts}
-            return True if acknowledged <= held else None
-
-        await poll_until(all_in, deadline_seconds=DEADLINE_SECONDS, interval=0.2)
-        incidents = await assert_no_duplicates(store)
-        entries = await log_entries(store)
-        logged = Counter(e.alert.fingerprint for e in entries)
-        last_position = {e.alert.fingerprint: e.cursor for e in entries}
-        for incident in incidents:
-            for fingerprint, alert in incident.alerts.items():
-                assert alert.count == logged[fingerprint], (fingerprint, alert.count)
-                assert alert.position == last_position[fingerprint], fingerprint
-        assert sum(len(i.alerts) for i in incidents) == len(logged)
-    finally:
-        await store.close()
 
 
 async def stop_outside_a_write(pid: int, database: Path | None) -> None:

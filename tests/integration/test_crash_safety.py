@@ -5,7 +5,9 @@ half to ``/ingest/webhook``) and note each batch that got a 2xx. Meanwhile the t
 a process with SIGKILL after a number of acknowledgements, restarts it, and the senders
 carry on. In the end the alert log must hold every acknowledged alert. Batches that failed
 (connection reset, 503 while the store was down) may be missing or present: nobody was told
-they were stored.
+they were stored. After every crash the incidents hold nothing twice, and once Tocsin is
+started again after the last one, every logged alert is in its incident exactly once
+(tests/integration/integrity.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import aiohttp
 import pytest
 
 from core.fingerprint import labels_fingerprint
+from tests.integration.integrity import assert_complete, assert_no_duplicates, open_store
 from tests.redis_server import RedisServer
 from tests.server_process import (
     HOOK_AUTH,
@@ -193,6 +196,7 @@ async def test_every_acknowledged_alert_survives_sigkill_mid_stream(
             await wait_for_acknowledged(ledger, threshold, deadline)
             in_flight_at_crash.append(ledger.in_flight)
             await crash(tocsin, redis, what, up)
+            await _check_no_duplicates(tocsin.store)
         await wait_for_acknowledged(ledger, TOTAL_ACKNOWLEDGED, deadline)
     finally:
         done.set()
@@ -213,3 +217,14 @@ async def test_every_acknowledged_alert_survives_sigkill_mid_stream(
     assert len(ledger.acknowledged) >= TOTAL_ACKNOWLEDGED
     # Mid-stream: requests were on their way each time something was killed.
     assert all(n > 0 for n in in_flight_at_crash), in_flight_at_crash
+    # Correlation resumes where its last commit left it, and applies nothing twice.
+    await tocsin.start()
+    await assert_complete(tocsin.store, ledger.acknowledged)
+
+
+async def _check_no_duplicates(store_url: str) -> None:
+    store = await open_store(store_url)
+    try:
+        await assert_no_duplicates(store)
+    finally:
+        await store.close()
