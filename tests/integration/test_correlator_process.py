@@ -122,7 +122,12 @@ async def test_a_dead_correlator_is_restarted_and_goes_on(start_tocsin: StartToc
         return True if children else None
 
     await poll_until(restarted, deadline_seconds=30, interval=0.1)
-    assert await tocsin.metric("tocsin_correlator_process_restarts_total") == 1
+    assert await tocsin.metric("tocsin_correlator_process_restarts_total", reason="exited") == 1
+    assert await tocsin.metric("tocsin_correlator_process_restarts_total", reason="hung") == 0
+    async with aiohttp.ClientSession() as session, session.get(f"{tocsin.url}/-/ready") as ready:
+        correlator = (await ready.json())["correlator"]
+    assert correlator["restarts"] == {"exited": 1, "hung": 0}
+    assert correlator["last_restart"]["reason"] == "exited"
     await post_alert(tocsin, "CertExpiring")
     await wait_correlated(tocsin, 1)
     assert await incident_titles(tocsin.store) == ["CertExpiring"]
