@@ -9,18 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.incident import Incident, IncidentEvent
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
+from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from tests.correlate.harness import RULES, T0, Harness, alert, load_test_rules, make_harness
 
 RESOLVED = AlertStatus.RESOLVED
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def harness(
+    request: pytest.FixtureRequest, sqlite_store: SQLiteStore, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    """The correlator harness on SQLite, and on a real redis-server."""
+    if request.param == "sqlite":
+        yield make_harness(sqlite_store, load_test_rules(tmp_path))
+        return
+    store = RedisStore(request.getfixturevalue("redis_url"))
+    await store.open()
+    try:
+        yield make_harness(store, load_test_rules(tmp_path))
+    finally:
+        await store.close()
+
+
 # Far enough that no alert of these tests expires.
 LATER = T0 + timedelta(days=30)
 
