@@ -113,7 +113,3 @@ class SilenceReader:
             self._silences = await self._store.list_silences()
             self._revision = revision
         return self._silences
-
-    def forget(self) -> None:
-        """Reads them again next time (the store may have lost or replaced them)."""
-        self._revision = None
