@@ -292,7 +292,7 @@ def render(results: Sequence[MemoryResult]) -> str:
     reference = next((r for r in results if r.target == REFERENCE and not r.error), None)
     header = (
         f"{'target':<22}{'alerts':>9}{'cache':>9}{'before':>9}{'after':>9}{'B/alert':>9}"
-        f"{'heap B/alert':>13}{'serve B/alert':>14}{'x AM':>7}{'settle s':>9}"
+        f"{'heap B/alert':>13}{'serve B/alert':>14}{'x AM':>7}{'x heap':>7}{'settle s':>9}"
     )
     lines = [
         "",
@@ -306,23 +306,26 @@ def render(results: Sequence[MemoryResult]) -> str:
             continue
         heap = r.heap_per_alert_bytes
         serve = r.serve_per_alert_bytes
-        ratio = (
-            f"{r.per_alert_bytes / reference.per_alert_bytes:.2f}"
-            if reference is not None and r is not reference and reference.per_alert_bytes
-            else "-"
-        )
+        ratio = _ratio(r, reference, reference.per_alert_bytes if reference else None)
+        heap_ratio = _ratio(r, reference, reference.heap_per_alert_bytes if reference else None)
         lines.append(
             f"{r.target:<22}{r.alerts:>9,}{_or_dash(r.cache_alerts):>9}"
             f"{r.rss_before_kb / 1024:>8.0f}M{r.rss_after_kb / 1024:>8.0f}M"
             f"{r.per_alert_bytes:>9,.0f}{_or_dash(heap):>13}{_or_dash(serve):>14}"
-            f"{ratio:>7}{r.settle_s:>9.1f}"
+            f"{ratio:>7}{heap_ratio:>7}{r.settle_s:>9.1f}"
         )
     lines.append(
         "before/after = RSS of Alertmanager or of Tocsin's correlator child; heap = Go heap "
         "in use; serve = Tocsin's ingest process (its duplicate filter); x AM = B/alert "
-        "over Alertmanager's (target < 0.5)"
+        "over Alertmanager's (target < 0.5); x heap = over Alertmanager's heap B/alert"
     )
     return "\n".join(lines)
+
+
+def _ratio(result: MemoryResult, reference: MemoryResult | None, per_alert: float | None) -> str:
+    if reference is None or result is reference or not per_alert:
+        return "-"
+    return f"{result.per_alert_bytes / per_alert:.2f}"
 
 
 def _or_dash(value: float | None) -> str:
