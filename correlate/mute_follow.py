@@ -13,8 +13,9 @@ Alertmanager re-evaluates every alert against the silences and inhibitions in fo
   the equal-label values of the sources that changed, found through the inhibit index.
 
 Each change goes on the incident's timeline, one ``muted`` or ``unmuted`` event per
-incident and reason, listing the alerts. The cost per sweep with nothing changed is one
-comparison of the mutes' keys and of the inhibiting alerts.
+incident and reason, listing the alerts (the first :data:`LISTED`) and counting them.
+The cost per sweep with nothing changed is one comparison of the mutes' keys and of the
+inhibiting alerts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from correlate.inhibit_index import InhibitIndex, Key
 from correlate.stages.inhibit import inhibited_by
 from correlate.stages.mute import silenced_by
 from rules.model import Rules
+
+# The alerts a muted or unmuted entry lists; ``count`` says how many changed. A window
+# closing over a storm incident changes thousands, and a timeline entry stays small.
+LISTED = 20
 
 # The inhibiting alerts per (rule position, equal-label values).
 Sources = dict[tuple[int, Key], frozenset[str]]
@@ -144,7 +149,14 @@ def remute(
     if muted != updated.muted:
         updated = replace(updated, muted=muted)
     for (kind, reason), muted_alerts in events.items():
-        ctx.working.event(updated, ctx.now, kind, reason=reason, fingerprints=muted_alerts)
+        ctx.working.event(
+            updated,
+            ctx.now,
+            kind,
+            reason=reason,
+            fingerprints=muted_alerts[:LISTED],
+            count=len(muted_alerts),
+        )
     return updated
 
 

@@ -282,3 +282,18 @@ async def test_a_mute_keeps_naming_its_source_across_a_restart(
     incident = next(i for i in await again.incidents() if "PodCrash" in i.group_key)
     assert incident.alerts[pod.fingerprint].muted_by == reason
     assert [e.kind for e in await _mute_events(again, incident)] == ["muted"]
+
+
+async def test_a_window_over_a_storm_makes_one_bounded_entry(harness: Harness) -> None:
+    hosts = [
+        alert(T0, ends_at=LATER, alertname="JobFailed", service="batch", instance=f"h{n}")
+        for n in range(300)
+    ]
+    await harness.send(*hosts)
+    harness.advance(hours=2)  # tuesday-batch closes over all 300
+    await harness.correlator.sweep()
+    incident = await harness.only_incident()
+    [unmuted] = [e for e in await _mute_events(harness, incident) if e.kind == "unmuted"]
+    assert unmuted.detail["count"] == 300
+    assert len(unmuted.detail["fingerprints"]) == 20
+    assert not incident.muted
