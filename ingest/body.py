@@ -7,7 +7,8 @@ go wrong while reading is translated here, at the boundary:
 - the body is larger than the limit: 413 (``PayloadTooLarge``);
 - it does not arrive within the deadline (a slow or stalled client): 408;
 - it does not decompress: 400 naming ``Content-Encoding``;
-- the client goes away before it is complete: :class:`ClientDisconnected`, a debug line.
+- the connection closes before it is complete (the client left, or the connection cap
+  closed it): :class:`ClientDisconnected`, a debug line.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ async def read_body(request: web.Request, max_bytes: int, deadline_seconds: floa
     except web.RequestPayloadError as exc:
         _close_after_answer(request)
         raise MalformedInput([_payload_problem(request, exc)]) from exc
-    except ConnectionResetError as exc:
-        raise ClientDisconnected(
-            "the client closed the connection before its body arrived"
-        ) from exc
+    except (ConnectionResetError, RuntimeError) as exc:
+        # aiohttp raises RuntimeError("Connection closed.") when the server closed it
+        # (the connection cap closes the oldest), ConnectionResetError when the client did.
+        raise ClientDisconnected("the connection closed before the body arrived") from exc
     return bytes(body)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -100,12 +101,14 @@ class OutsideProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        max_open_files: int | None = None,
     ) -> None:
         self.name = name
         self._argv = list(argv)
         self.log_path = log_path
         self._env = None if env is None else dict(env)
         self._cwd = cwd
+        self._max_open_files = max_open_files
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -133,7 +136,13 @@ class OutsideProcess:
                 stdin=subprocess.DEVNULL,
                 env=self._env,
                 cwd=self._cwd,
+                preexec_fn=self._limit_open_files if self._max_open_files else None,
             )
+
+    def _limit_open_files(self) -> None:
+        # Runs in the child before exec: a lowered RLIMIT_NOFILE, as a small server has.
+        limit = self._max_open_files or resource.RLIM_INFINITY
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
     def kill(self) -> None:
         """Kills the process with SIGKILL, as a crash would, and reaps it."""
@@ -205,6 +214,7 @@ class TocsinProcess:
         work_dir: Path,
         env: Mapping[str, str] = CREDENTIALS_ENV,
         extra_args: Sequence[str] = (),
+        max_open_files: int | None = None,
     ) -> None:
         self.port = free_port()
         self.store = store
@@ -224,7 +234,12 @@ class TocsinProcess:
         environment.update(env)
         environment["PYTHONUNBUFFERED"] = "1"
         self._process = OutsideProcess(
-            "tocsin", argv, work_dir / "tocsin.log", env=environment, cwd=work_dir
+            "tocsin",
+            argv,
+            work_dir / "tocsin.log",
+            env=environment,
+            cwd=work_dir,
+            max_open_files=max_open_files,
         )
 
     @property

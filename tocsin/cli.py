@@ -23,6 +23,7 @@ from tocsin.check import run_check
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
+from tocsin.serving import run_server
 
 # Where a `tocsin correlate` of its own serves /metrics unless told otherwise.
 CORRELATOR_PORT = 9798
@@ -90,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         store=_redact(settings.store),
         rules=str(settings.rules),
     )
-    web.run_app(app, sock=sockets, print=None, access_log=None)
+    run_server(app, settings, sockets)
     return 0
 
 
