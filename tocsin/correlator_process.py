@@ -124,12 +124,12 @@ class CorrelatorProcess:
             await self._read_metrics()
         return self._last_metrics
 
-    async def _read_metrics(self) -> bool:
-        """Reads and keeps the child's metrics, noting its progress; False if it did not answer."""
+    async def _read_metrics(self) -> None:
+        """Reads and keeps the child's metrics, noting its progress (or that it did not answer)."""
         process, socket = self._process, self._socket
         if process is None or process.returncode is not None or socket is None:
             self._answering = False
-            return False
+            return
         try:
             connector = aiohttp.UnixConnector(path=str(socket))
             async with (
@@ -142,11 +142,10 @@ class CorrelatorProcess:
             # Starting up, restarting, or hung: the last metrics read stay on /metrics.
             log.debug("correlator metrics unavailable", error=str(exc))
             self._answering = False
-            return False
+            return
         self._answering = True
         self._last_metrics = text
         self.health.saw_metrics(text, self._clock.now())
-        return True
 
     def _command(self) -> list[str]:
         assert self._socket is not None
