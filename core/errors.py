@@ -56,16 +56,14 @@ class RuleError(TocsinError):
 
 
 class InputError(TocsinError):
-    """A request that cannot be accepted as it was sent; retrying it will not help."""
+    """A request that cannot be accepted as it was sent; retrying it will not help.
+
+    ``field`` names the parameter, field or limit at fault, when there is one; the
+    HTTP error body carries it (see :meth:`details`).
+    """
 
     status = 400
 
-
-@dataclass(frozen=True, slots=True)
-class ItemProblem:
-    """One invalid item of a request: its index in the batch (None for the body), field, reason."""
-
-    index: int | None
     def __init__(self, message: str = "", *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
@@ -74,6 +72,12 @@ class ItemProblem:
         """Members the JSON error body adds to its status and message: the field at fault."""
         return {} if self.field is None else {"field": self.field}
 
+
+@dataclass(frozen=True, slots=True)
+class ItemProblem:
+    """One invalid item of a request: its index in the batch (None for the body), field, reason."""
+
+    index: int | None
     field: str
     reason: str
 
@@ -91,12 +95,6 @@ class MalformedInput(InputError):
         self.problems = tuple(problems)
         self.accepted = accepted
         super().__init__("; ".join(f"{p.field}: {p.reason}" for p in self.problems))
-
-
-class Unauthenticated(InputError):
-    """The request carries no credentials, or credentials no source accepts."""
-
-    status = 401
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +128,12 @@ class InvalidFields(InputError):
     def details(self) -> dict[str, object]:
         """The first field at fault, and every problem."""
         return {**super().details(), "problems": [p.as_json() for p in self.problems]}
+
+
+class Unauthenticated(InputError):
+    """The request carries no credentials, or credentials no source accepts."""
+
+    status = 401
 
 
 class Forbidden(InputError):
