@@ -49,8 +49,13 @@ class BasicAuth:
 
 
 def equal_in_constant_time(expected: str, given: str) -> bool:
-    """Compares two credentials without leaking through timing where they differ."""
-    return hmac.compare_digest(expected.encode(), given.encode())
+    """Compares two credentials without leaking through timing where they differ.
+
+    A header's undecodable bytes (and a JSON string's lone escapes) reach us as lone
+    surrogates; they are encoded as they are, so they simply do not match, instead of
+    failing the request.
+    """
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def first_accepted(candidates: Iterable[T], accepts: Callable[[T], bool]) -> T | None:

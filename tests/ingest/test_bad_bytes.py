@@ -86,3 +86,13 @@ async def test_valid_gzip_body_is_stored(ingest: Ingest) -> None:
     status, _ = await raw_exchange(ingest, post({**HOOK, "Content-Encoding": b"gzip"}, compressed))
     assert status == 200
     assert len(await ingest.stored()) == 1
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"GET /api/v1/incidents HTTP/1.1", b"POST /-/reload HTTP/1.1"]
+)
+async def test_undecodable_operator_key_is_401(ingest: Ingest, request_line: bytes) -> None:
+    # The operator API shares the constant-time comparison that failed on these bytes.
+    request = request_line + b"\r\nHost: t\r\nAuthorization: Bearer \xc3\xa9\xff\r\n"
+    status, _ = await raw_exchange(ingest, request + b"Content-Length: 0\r\n\r\n")
+    assert status == 401
