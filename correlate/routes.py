@@ -1,8 +1,9 @@
 """What an alert's labels lead to under the rules, remembered per fingerprint and per labels read.
 
 An alert's labels never change (they define its fingerprint), so for one version of the
-rules its routes, group keys and the inhibit rules that may mute it never change either;
-resends and resolves, most of the log, need not test matchers again.
+rules its routes, group keys, the inhibit rules that may mute it and the urgency the
+category rules give it never change either; resends and resolves, most of the log, need
+not test matchers again.
 
 A storm brings new fingerprints, though, each with a label (``instance``) that no route
 and no grouping reads. The answers depend only on the labels the rules do read, so they
@@ -15,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
+from rules.categorise import urgency_of
 from rules.matchers import Matcher
 from rules.model import Rules
 from rules.muting import InhibitRule
-from rules.routing import Route, walk
+from rules.routing import Route, identity_group_key, walk
 
 RoutedGroups = tuple[tuple[Route, str], ...]
 
@@ -39,10 +41,13 @@ class _Memo(Generic[_Answer]):
         capacity: int,
         reads: tuple[str, ...] | None,
         work_out: Callable[[Rules, Mapping[str, str]], _Answer],
+        own: Callable[[_Answer, str], _Answer] = lambda answer, _fingerprint: answer,
     ) -> None:
         self._capacity = capacity
         self._reads = reads
         self._work_out = work_out
+        # Makes an answer shared by the labels read the fingerprint's own (see _own_groups).
+        self._own = own
         self._answers: dict[str | tuple[str, ...], _Answer] = {}
 
     def get(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> _Answer:
@@ -59,6 +64,7 @@ class _Memo(Generic[_Answer]):
             if found is None:
                 found = self._work_out(rules, labels)
                 self._keep(values, found)
+        found = self._own(found, fingerprint)
         self._keep(fingerprint, found)
         return found
 
@@ -69,13 +75,14 @@ class _Memo(Generic[_Answer]):
 
 
 class RouteCache:
-    """Fingerprint -> (route, group key) pairs and inhibit targets, for the rules filled under."""
+    """Remembers each alert's routes with group keys, inhibit targets and urgency, per rules."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._capacity = capacity
         self._rules: Rules | None = None
-        self._groups: _Memo[RoutedGroups] = _Memo(0, None, _routed_groups)
+        self._groups: _Memo[RoutedGroups] = _Memo(0, None, _routed_groups, _own_groups)
         self._targets: _Memo[tuple[InhibitRule, ...]] = _Memo(0, None, _targets_of)
+        self._urgencies: _Memo[tuple[int, str]] = _Memo(0, None, _urgency_of)
 
     def groups(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> RoutedGroups:
         """Returns the routes the alert ends in, each with its group key, in tree order."""
@@ -91,6 +98,12 @@ class RouteCache:
             self._follow(rules)
         return self._targets.get(rules, fingerprint, labels)
 
+    def urgency(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> tuple[int, str]:
+        """Returns the urgency level the category rules give the alert, and what decided it."""
+        if rules is not self._rules:
+            self._follow(rules)
+        return self._urgencies.get(rules, fingerprint, labels)
+
     def _follow(self, rules: Rules) -> None:
         # A reload: routes, keys and inhibit rules may have changed.
         self._rules = rules
@@ -99,19 +112,46 @@ class RouteCache:
         if not any(route.group_by_all for route in routes):
             route_reads = _names(
                 (m for route in routes for m in route.matchers),
-                (name for route in routes for name in route.group_by),
+                # alertname too: whether an alert groups by its identity depends on it.
+                ("alertname", *(name for route in routes for name in route.group_by)),
             )
         target_reads = _names((m for rule in rules.inhibit_rules for m in rule.target_matchers), ())
-        self._groups = _Memo(self._capacity, route_reads, _routed_groups)
+        self._groups = _Memo(self._capacity, route_reads, _routed_groups, _own_groups)
         self._targets = _Memo(self._capacity, target_reads, _targets_of)
+        category_reads = _names((m for rule in rules.categories for m in rule.matchers), ())
+        self._urgencies = _Memo(self._capacity, category_reads, _urgency_of)
+
+
+# In an answer shared by the labels read: "this alert is an incident of its own here".
+_BY_IDENTITY = ""
 
 
 def _routed_groups(rules: Rules, labels: Mapping[str, str]) -> RoutedGroups:
-    return tuple((route, route.group_key(labels)) for route in rules.route_for(labels))
+    return tuple(
+        (route, _BY_IDENTITY if route.groups_by_identity(labels) else route.group_key(labels))
+        for route in rules.route_for(labels)
+    )
+
+
+def _own_groups(routed: RoutedGroups, fingerprint: str) -> RoutedGroups:
+    """Fills in the group keys that are the alert's own (``Route.groups_by_identity``).
+
+    Alerts that differ only in labels no route reads share one answer; those keys
+    depend on the fingerprint as well, so they are written per alert here.
+    """
+    if all(key for _route, key in routed):
+        return routed  # the usual case: grouped by labels only, shared as it is
+    return tuple(
+        (route, key or identity_group_key(route.key, fingerprint)) for route, key in routed
+    )
 
 
 def _targets_of(rules: Rules, labels: Mapping[str, str]) -> tuple[InhibitRule, ...]:
     return tuple(rule for rule in rules.inhibit_rules if rule.is_target(labels))
+
+
+def _urgency_of(rules: Rules, labels: Mapping[str, str]) -> tuple[int, str]:
+    return urgency_of(rules.categories, labels, rules.priority.matrix)
 
 
 def _names(matchers: Iterable[Matcher], names: Iterable[str]) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 Rules are tried in order. A rule matches when all its matchers match; it sets the fields
 it names that no earlier matching rule set, and adds its tasks. The first matching rule
-ends the search unless it says ``continue: true`` (as routes do). Fields still unset
-then come from the service (its team and components) and finally from the defaults.
+ends the search unless it says ``continue: true`` (as routes do). A service no rule set
+comes from the alert's ``service`` label when that names a service of the catalogue.
+Fields still unset then come from the service (its team and components) and finally
+from the defaults.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rules.services import Service
 from rules.templates import Template
 
 UNCATEGORISED = "uncategorised"
+# The label that may name the incident's service (see categorise).
+SERVICE_LABEL = "service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,10 @@ def categorise(
         outcomes.append(RuleOutcome(index, rule.name, True, None, tuple(applied)))
         if not rule.continue_matching:
             break
+    if "service" not in chosen and labels.get(SERVICE_LABEL, "") in services:
+        # Named by the alert itself: no category rule per service is needed.
+        chosen["service"] = labels[SERVICE_LABEL]
+        decided["service"] = f"label {SERVICE_LABEL}"
     service_name = _text(chosen.get("service"))
     service = services.get(service_name) if service_name else None
     if service is not None:
@@ -136,7 +144,7 @@ def categorise(
             "priority": priority_name(priority),
             "alert_count": 1,
         },
-        fallback=labels.get("alertname") or "Incident",
+        fallback=_plain_title(labels, annotations),
     )
     return Categorisation(
         category=category,
@@ -148,10 +156,34 @@ def categorise(
         components=components if isinstance(components, tuple) else (),
         tasks=tuple(tasks),
         runbook=_text(chosen.get("runbook")),
-        title=title.strip() or labels.get("alertname") or "Incident",
+        title=title.strip() or _plain_title(labels, annotations),
         decided_by=tuple(sorted(decided.items())),
         outcomes=tuple(outcomes),
     )
+
+
+def urgency_of(
+    rules: Sequence[CategoryRule], labels: Mapping[str, str], matrix: PriorityMatrix
+) -> tuple[int, str]:
+    """Returns the urgency level :func:`categorise` gives these labels, and what decided it.
+
+    The same search for this one field, without rendering the title: the correlator asks
+    it for every alert that joins an incident, to raise the incident's urgency.
+    """
+    for index, rule in enumerate(rules):
+        if first_mismatch(rule.matchers, labels) is not None:
+            continue
+        if rule.urgency is not None:
+            level = matrix.urgency_level(rule.urgency) or matrix.default_urgency
+            return level, f"categories[{index}]"
+        if not rule.continue_matching:
+            break
+    return matrix.default_urgency, "default"
+
+
+def _plain_title(labels: Mapping[str, str], annotations: Mapping[str, str]) -> str:
+    # The title when no template gives one: what the alert is called, or what it says.
+    return labels.get("alertname") or annotations.get("summary") or "Incident"
 
 
 def _text(value: object) -> str | None:

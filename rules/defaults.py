@@ -12,7 +12,11 @@ from rules.templates import (
     TemplateKind,
 )
 
-TITLE = "{{ labels.alertname or 'Alert' }}{% if service %} ({{ service }}){% endif %}"
+# Prometheus alerts have an alertname; PagerDuty and webhook alerts a summary instead.
+TITLE = (
+    "{{ labels.alertname or annotations.summary or 'Alert' }}"
+    "{% if service %} ({{ service }}){% endif %}"
+)
 NOTIFICATION_SUBJECT = "[{{ incident.priority }}] {{ incident.title }}"
 NOTIFICATION_BODY = """\
 {{ incident.title }}

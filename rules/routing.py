@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.fingerprint import labels_fingerprint
 from rules.correlation import NO_OVERRIDE, TuningOverride
 from rules.matchers import Matcher, first_mismatch, matches_all
 
@@ -53,10 +54,36 @@ class Route:
         names = sorted(labels) if self.group_by_all else sorted(self.group_by)
         return {n: labels[n] for n in names if labels.get(n, "") != ""}
 
-    def group_key(self, labels: Mapping[str, str]) -> str:
-        """Returns the group key, as Alertmanager writes it: ``{route}:{label="value",...}``."""
+    def groups_by_identity(self, labels: Mapping[str, str]) -> bool:
+        """Tells whether an alert with these labels is an incident of its own on this route.
+
+        An alert with an ``alertname`` (every Prometheus alert has one) groups as in
+        Alertmanager: a missing ``group_by`` label counts as empty. One without (a
+        PagerDuty event, a webhook alert that sets none) says nothing about the labels
+        it lacks, so it groups by them only if it carries all of them (and never under
+        ``['...']``): alerts must never share an incident just because they lack the
+        same labels.
+        """
+        if labels.get("alertname", "") != "":
+            return False
+        return self.group_by_all or any(labels.get(n, "") == "" for n in self.group_by)
+
+    def group_key(self, labels: Mapping[str, str], fingerprint: str | None = None) -> str:
+        """Returns the group key, as Alertmanager writes it: ``{route}:{label="value",...}``.
+
+        An alert that :meth:`groups_by_identity` has ``{route}:fingerprint:<fingerprint>``
+        (the hash of its dedup key, or of its labels when it has none); without
+        ``fingerprint`` given, that of its labels is used.
+        """
+        if self.groups_by_identity(labels):
+            return identity_group_key(self.key, fingerprint or labels_fingerprint(labels))
         pairs = ",".join(f'{n}="{_escape(v)}"' for n, v in self.group_labels(labels).items())
         return f"{self.key}:{{{pairs}}}"
+
+
+def identity_group_key(route_key: str, fingerprint: str) -> str:
+    """The group key of an alert that is an incident of its own on the route ``route_key``."""
+    return f"{route_key}:fingerprint:{fingerprint}"
 
 
 @dataclass(frozen=True, slots=True)

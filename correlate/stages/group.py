@@ -92,7 +92,8 @@ def _open(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -
     incident = Incident(
         id=uuid.uuid4().hex,
         group_key=group_key,
-        title=alert.labels.get("alertname", group_key),
+        # Until the categorise stage renders the title: what the alert is called or says.
+        title=alert.labels.get("alertname") or alert.annotations.get("summary") or group_key,
         state=IncidentState.TRIGGERED,
         opened_at=ctx.now,
         alerts={},

@@ -49,7 +49,8 @@ async def test_alerts_carry_annotations_source_times_and_receipts(ingest: Ingest
     assert db1["first_received_at"] == format_rfc3339(START)
     assert db1["last_received_at"] == format_rfc3339(START)
     assert db1["ends_at"] is None
-    assert "first_seen" not in db1 and "last_seen" not in db1
+    assert "first_seen" not in db1
+    assert "last_seen" not in db1
     assert alerts[DB2_FINGERPRINT]["annotations"] == {"summary": "Disk almost full on db2"}
 
     # Two minutes later the source resends db1 with a changed annotation.
