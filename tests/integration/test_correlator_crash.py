@@ -16,6 +16,10 @@ exclusive ``flock`` the child holds on ``<database>-writer`` around each write
 transaction, and kills it while it holds it, later in the backlog each round (so in
 bigger steps). On Redis, where a commit is one script, the child is killed once a
 commit of the backlog has landed, while the next one (the steps overlap) is in flight.
+
+Every child runs as the same ``--correlator-member``, so on Redis a new child takes the
+entries its killed predecessor had claimed back at once; under another name it would
+wait for them to be idle for 30 s (the store's claim timeout, contract-tested).
 """
 
 from __future__ import annotations
@@ -184,6 +188,9 @@ def _store_for(backend: str, request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("redis_url") if backend == "redis" else None
 
 
+MEMBER = ("--correlator-member", "crash-test")
+
+
 def _database(tocsin: TocsinProcess) -> Path | None:
     prefix = "sqlite://"
     return Path(tocsin.store.removeprefix(prefix)) if tocsin.store.startswith(prefix) else None
@@ -199,7 +206,7 @@ BACKENDS = [
 async def test_killing_the_correlator_mid_commit_duplicates_nothing(
     backend: str, start_tocsin: StartTocsin, request: pytest.FixtureRequest
 ) -> None:
-    tocsin = await start_tocsin(_store_for(backend, request))
+    tocsin = await start_tocsin(_store_for(backend, request), *MEMBER)
     database = _database(tocsin)
     store = await open_store(tocsin.store)
     acknowledged: set[str] = set()
@@ -251,7 +258,7 @@ async def test_a_hung_correlator_duplicates_nothing(
     backend: str, then: str, start_tocsin: StartTocsin, request: pytest.FixtureRequest
 ) -> None:
     extra = ("--correlator-heartbeat-timeout-seconds", "2") if then == "parent" else ()
-    tocsin = await start_tocsin(_store_for(backend, request), *extra)
+    tocsin = await start_tocsin(_store_for(backend, request), *MEMBER, *extra)
     store = await open_store(tocsin.store)
     try:
         acknowledged, hung = await _hang(tocsin, then, _database(tocsin), store)
