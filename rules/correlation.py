@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from types import MappingProxyType
+from typing import Any
 
 from rules.matchers import Matcher, matches_all
 
@@ -68,8 +69,8 @@ class TuningOverride:
         """Returns this override with ``child``'s settings on top (a subtree inherits)."""
         return replace(self, **child.given())
 
-    def given(self) -> dict[str, object]:
-        """The timings this override sets, by field name."""
+    def given(self) -> dict[str, Any]:
+        """The timings this override sets, by field name (each a timedelta or an int)."""
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
