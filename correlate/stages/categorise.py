@@ -18,7 +18,7 @@ from correlate.context import CorrelationContext
 from rules.priority import priority_name
 
 # The decisions written to the timeline, so that a later recategorisation can be traced.
-_RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "team")
+_RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "team", "policy")
 
 
 class CategoriseStage:
@@ -31,13 +31,18 @@ class CategoriseStage:
             opened = ctx.working.opened_by(alert.fingerprint)
             for incident in opened:
                 _categorise(ctx, incident, alert)
-            if alert.status is AlertStatus.FIRING:
-                await _raise_urgency(ctx, alert, {incident.id for incident in opened})
+            # An alert that opened its only incident has nothing to raise (most of them).
+            if alert.status is AlertStatus.FIRING and len(opened) < len(
+                ctx.groups[alert.fingerprint]
+            ):
+                await _raise_urgency(ctx, alert, opened)
         return ctx, alerts
 
 
 def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
     decided = ctx.rules.categorise(alert.labels, alert.annotations)
+    # The route, else the incident's service or team, else the root (rules.assignment).
+    policy = ctx.rules.policy_for(incident.route or ctx.rules.route, decided)
     categorised = replace(
         incident,
         title=decided.title,
@@ -49,6 +54,7 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
         team=decided.team,
         components=decided.components,
         public=bool(decided.components),
+        policy=policy.policy,
     )
     ctx.working.put(categorised)
     ctx.working.event(
@@ -57,17 +63,18 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
         "categorised",
         **{name: getattr(categorised, name) for name in _RECORDED},
         decided_by=dict(decided.decided_by),
+        policy_from=policy.describe(),
     )
 
 
-async def _raise_urgency(ctx: CorrelationContext, alert: Alert, opened: set[str]) -> None:
+async def _raise_urgency(ctx: CorrelationContext, alert: Alert, opened: list[Incident]) -> None:
     """Raises the urgency of each open incident the firing alert is in, if it is more urgent."""
     for _route, group_key in ctx.groups[alert.fingerprint]:
         incident = await ctx.working.head(group_key)
         if (
             incident is None
-            or incident.id in opened
             or not incident.is_open
+            or any(incident.id == o.id for o in opened)
             or incident.impact is None
             or incident.urgency is None
             or incident.urgency == 1  # already the most urgent: nothing to look up
@@ -76,7 +83,7 @@ async def _raise_urgency(ctx: CorrelationContext, alert: Alert, opened: set[str]
         joined = incident.alerts.get(alert.fingerprint)
         if joined is None or joined.status is not AlertStatus.FIRING or joined.muted_by:
             continue  # a muted alert asks for nobody's attention, so it raises nothing
-        urgency, decided_by = ctx.routes.urgency(ctx.rules, alert.fingerprint, alert.labels)
+        urgency, decided_by = ctx.routes.urgency(ctx.rules, alert.labels)
         if urgency >= incident.urgency:
             continue
         matrix = ctx.rules.priority.matrix
