@@ -13,7 +13,7 @@ heartbeat to find. After every crash, and once the last child has caught up:
 
 To land a kill inside a commit on SQLite, the test watches ``/proc/locks`` for the
 exclusive ``flock`` the child holds on ``<database>-writer`` around each write
-transaction, and kills it while it holds it, later in the backlog each round (so in
+transaction, and kills it while it holds it, one write later each round (so in
 bigger steps). On Redis, where a commit is one script, the child is killed once a
 commit of the backlog has landed, while the next one (the steps overlap) is in flight.
 
@@ -219,7 +219,7 @@ async def test_killing_the_correlator_mid_commit_duplicates_nothing(
             await stop_outside_a_write(child, database)
             acknowledged |= await storm(tocsin, round_)
             os.kill(child, signal.SIGCONT)
-            await kill_mid_commit(child, store, database, skip=round_ + 1, deadline=deadline)
+            await kill_mid_commit(child, store, database, skip=round_, deadline=deadline)
             killed.append(child)
             await assert_no_duplicates(store)
     finally:
