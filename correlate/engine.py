@@ -295,6 +295,7 @@ class Correlator:
         self._metrics.entries.inc(correlated)
         self._metrics.opened.inc(sum(1 for i in commit.incidents if i.version == 1))
         self._metrics.lag.set(max(0.0, (self._clock.now() - newest).total_seconds()))
+        self._metrics.cached_alerts.set(self._heads.alerts)
 
     async def drain(self) -> int:
         """Steps until the log holds nothing more for this member; returns entries consumed.

@@ -27,6 +27,12 @@ class CorrelatorMetrics:
             ["status"],
             registry=registry,
         )
+        self.cached_alerts = Gauge(
+            "tocsin_correlator_cached_alerts",
+            "Alerts held in memory with the incidents the correlator used last "
+            "(bounded by --correlator-cache-alerts but for those of its last two steps).",
+            registry=registry,
+        )
         self.lag = Gauge(
             "tocsin_correlator_lag_seconds",
             "Age of the newest alert log entry correlated in the last step.",

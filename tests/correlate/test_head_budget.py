@@ -159,6 +159,8 @@ async def test_a_small_budget_bounds_the_cache_and_decides_the_same(tmp_path: Pa
             if name == "bounded":
                 # One head of 7 (6 alerts + 1) fits; two do not.
                 assert harness.correlator.cached_alerts <= 10
+                gauge = harness.registry.get_sample_value("tocsin_correlator_cached_alerts")
+                assert gauge == harness.correlator.cached_alerts
             results.append(_summary(await harness.incidents()))
         finally:
             await store.close()
