@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from core.errors import ItemProblem
@@ -21,7 +21,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _QUOTED_NAME = 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AlertLimits:
     """The largest label name, label value, annotation value and whole alert, in UTF-8 bytes.
 
@@ -36,6 +36,14 @@ class AlertLimits:
     annotation_value: int = 64 * 1024
     alert: int = 512 * 1024
 
+    @cached_property
+    def safe_characters(self) -> int:
+        """Characters a map may hold in all that are within every per-entry limit in bytes.
+
+        UTF-8 takes at most 4 bytes a character: an ordinary map is judged by its length.
+        """
+        return min(self.label_name, self.label_value, self.annotation_value) // 4
+
 
 DEFAULT_LIMITS = AlertLimits()
 
@@ -43,7 +51,7 @@ DEFAULT_LIMITS = AlertLimits()
 class ItemChecker:
     """Collects the problems of one item of a batch."""
 
-    __slots__ = ("index", "limits", "problems")
+    __slots__ = ("characters", "index", "limits", "problems")
 
     def __init__(
         self, index: int | None, problems: list[ItemProblem], limits: AlertLimits = DEFAULT_LIMITS
@@ -51,6 +59,8 @@ class ItemChecker:
         self.index = index
         self.problems = problems
         self.limits = limits
+        # Characters of the string maps checked so far, towards the whole-alert limit.
+        self.characters = 0
 
     def fail(self, field: str, reason: str) -> None:
         """Records that ``field`` of this item is invalid for ``reason``."""
@@ -67,22 +77,31 @@ class ItemChecker:
         if not isinstance(value, dict):
             self.fail(field, "must be an object of strings")
             return None
-        name_limit = self.limits.label_name
-        value_limit = self.limits.label_value if field == "labels" else self.limits.annotation_value
+        characters = 0
         for name, item in value.items():
-            if over_limit(name, name_limit):
-                self.fail(field, f"a name is longer than {name_limit} bytes: {quoted(name)}")
-                return None
             if label_names and not valid_label_name(name):
                 self.fail(field_path(field, name), "invalid name: use [a-zA-Z_][a-zA-Z0-9_]*")
                 return None
             if not isinstance(item, str):
                 self.fail(field_path(field, name), "value must be a string")
                 return None
+            characters += len(name) + len(item)
+        if characters > self.limits.safe_characters and not self._entries_fit(value, field):
+            return None
+        self.characters += characters
+        return value
+
+    def _entries_fit(self, value: dict[str, str], field: str) -> bool:
+        name_limit = self.limits.label_name
+        value_limit = self.limits.label_value if field == "labels" else self.limits.annotation_value
+        for name, item in value.items():
+            if over_limit(name, name_limit):
+                self.fail(field, f"a name is longer than {name_limit} bytes: {quoted(name)}")
+                return False
             if over_limit(item, value_limit):
                 self.fail(field_path(field, name), f"value is longer than {value_limit} bytes")
-                return None
-        return value
+                return False
+        return True
 
     def within_limit(self, field: str, value: str, limit: int) -> bool:
         """Tells whether ``value`` fits ``limit`` bytes; records a problem naming ``field``."""
@@ -92,13 +111,17 @@ class ItemChecker:
         return True
 
     def alert_size(self, labels: dict[str, str], annotations: dict[str, str], *extra: str) -> bool:
-        """Tells whether a whole alert fits the alert limit; records a problem if not."""
+        """Tells whether a whole alert fits the alert limit; records a problem if not.
+
+        ``labels`` and ``annotations`` are the maps :meth:`string_map` returned (it counted
+        their characters); ``extra`` are the alert's other strings.
+        """
         limit = self.limits.alert
-        parts = [*labels, *labels.values(), *annotations, *annotations.values(), *extra]
-        characters = sum(map(len, parts))
+        characters = self.characters + sum(map(len, extra))
         # A character is at most 4 bytes in UTF-8: most alerts are judged without encoding.
         if characters * 4 <= limit:
             return True
+        parts = [*labels, *labels.values(), *annotations, *annotations.values(), *extra]
         size = sum(len(p.encode("utf-8", "surrogatepass")) for p in parts)
         if size > limit:
             self.fail("", f"the alert is {size} bytes, more than the limit of {limit}")

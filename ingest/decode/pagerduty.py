@@ -116,6 +116,8 @@ def _trigger(
         if not check.within_limit("payload.custom_details", text, check.limits.annotation_value):
             return None
         annotations["details"] = text
+    # These maps were not built by check.string_map: count their characters here.
+    check.characters += sum(len(k) + len(v) for k, v in (*labels.items(), *annotations.items()))
     if not check.alert_size(labels, annotations, client_url, dedup_key):  # type: ignore[arg-type]
         return None
     return Alert(
