@@ -41,7 +41,7 @@ class _Memo(Generic[_Answer]):
         capacity: int,
         reads: tuple[str, ...] | None,
         work_out: Callable[[Rules, Mapping[str, str]], _Answer],
-        own: Callable[[_Answer, str], _Answer] = lambda answer, _fingerprint: answer,
+        own: Callable[[_Answer, str], _Answer] | None = None,
     ) -> None:
         self._capacity = capacity
         self._reads = reads
@@ -64,7 +64,8 @@ class _Memo(Generic[_Answer]):
             if found is None:
                 found = self._work_out(rules, labels)
                 self._keep(values, found)
-        found = self._own(found, fingerprint)
+        if self._own is not None:
+            found = self._own(found, fingerprint)
         self._keep(fingerprint, found)
         return found
 
@@ -82,7 +83,8 @@ class RouteCache:
         self._rules: Rules | None = None
         self._groups: _Memo[RoutedGroups] = _Memo(0, None, _routed_groups, _own_groups)
         self._targets: _Memo[tuple[InhibitRule, ...]] = _Memo(0, None, _targets_of)
-        self._urgencies: _Memo[tuple[int, str]] = _Memo(0, None, _urgency_of)
+        self._category_reads: tuple[str, ...] = ()
+        self._urgencies: dict[tuple[str, ...], tuple[int, str]] = {}
 
     def groups(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> RoutedGroups:
         """Returns the routes the alert ends in, each with its group key, in tree order."""
@@ -98,11 +100,22 @@ class RouteCache:
             self._follow(rules)
         return self._targets.get(rules, fingerprint, labels)
 
-    def urgency(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> tuple[int, str]:
-        """Returns the urgency level the category rules give the alert, and what decided it."""
+    def urgency(self, rules: Rules, labels: Mapping[str, str]) -> tuple[int, str]:
+        """Returns the urgency level the category rules give the alert, and what decided it.
+
+        Asked once per alert joining an incident, rarely again for the same alert: kept
+        by the values of the labels the categories read only, not per fingerprint.
+        """
         if rules is not self._rules:
             self._follow(rules)
-        return self._urgencies.get(rules, fingerprint, labels)
+        values = tuple([labels.get(name, "") for name in self._category_reads])
+        found = self._urgencies.get(values)
+        if found is None:
+            found = urgency_of(rules.categories, labels, rules.priority.matrix)
+            if len(self._urgencies) >= self._capacity:
+                self._urgencies.clear()
+            self._urgencies[values] = found
+        return found
 
     def _follow(self, rules: Rules) -> None:
         # A reload: routes, keys and inhibit rules may have changed.
@@ -118,19 +131,26 @@ class RouteCache:
         target_reads = _names((m for rule in rules.inhibit_rules for m in rule.target_matchers), ())
         self._groups = _Memo(self._capacity, route_reads, _routed_groups, _own_groups)
         self._targets = _Memo(self._capacity, target_reads, _targets_of)
-        category_reads = _names((m for rule in rules.categories for m in rule.matchers), ())
-        self._urgencies = _Memo(self._capacity, category_reads, _urgency_of)
+        self._category_reads = _names((m for rule in rules.categories for m in rule.matchers), ())
+        self._urgencies = {}
 
 
 # In an answer shared by the labels read: "this alert is an incident of its own here".
 _BY_IDENTITY = ""
 
 
+class _KeysToFill(tuple[tuple[Route, str], ...]):
+    """Routes of an alert some of which group it by its identity (keys ``_BY_IDENTITY``)."""
+
+    __slots__ = ()
+
+
 def _routed_groups(rules: Rules, labels: Mapping[str, str]) -> RoutedGroups:
-    return tuple(
+    routed = tuple(
         (route, _BY_IDENTITY if route.groups_by_identity(labels) else route.group_key(labels))
         for route in rules.route_for(labels)
     )
+    return _KeysToFill(routed) if any(not key for _route, key in routed) else routed
 
 
 def _own_groups(routed: RoutedGroups, fingerprint: str) -> RoutedGroups:
@@ -139,8 +159,8 @@ def _own_groups(routed: RoutedGroups, fingerprint: str) -> RoutedGroups:
     Alerts that differ only in labels no route reads share one answer; those keys
     depend on the fingerprint as well, so they are written per alert here.
     """
-    if all(key for _route, key in routed):
-        return routed  # the usual case: grouped by labels only, shared as it is
+    if type(routed) is not _KeysToFill:
+        return routed  # the usual case, once per storm alert: grouped by labels only
     return tuple(
         (route, key or identity_group_key(route.key, fingerprint)) for route, key in routed
     )
@@ -148,10 +168,6 @@ def _own_groups(routed: RoutedGroups, fingerprint: str) -> RoutedGroups:
 
 def _targets_of(rules: Rules, labels: Mapping[str, str]) -> tuple[InhibitRule, ...]:
     return tuple(rule for rule in rules.inhibit_rules if rule.is_target(labels))
-
-
-def _urgency_of(rules: Rules, labels: Mapping[str, str]) -> tuple[int, str]:
-    return urgency_of(rules.categories, labels, rules.priority.matrix)
 
 
 def _names(matchers: Iterable[Matcher], names: Iterable[str]) -> tuple[str, ...]:
