@@ -7,6 +7,7 @@ tested), with a lowered RLIMIT_NOFILE where the test is about running out of des
 from __future__ import annotations
 
 import asyncio
+import resource
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.app_harness import HOOK_AUTH as HARNESS_HOOK_AUTH
 from tests.server_process import HOOK_AUTH, TocsinProcess, write_test_rules
 from tests.support import poll_until
 from tocsin.app import create_app
+from tocsin.serving import connection_cap
 
 # 256 descriptors leave a cap of 128 connections (tocsin.serving.connection_cap).
 MAX_OPEN_FILES = 256
@@ -204,3 +206,22 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_and_the_connection_clo
     assert b"did not arrive within 0.2 s" in answer
     writer.close()
     assert impatient.metric("tocsin_alerts_rejected_total", source="hooks", reason="timeout") == 1
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "descriptors", "cap"),
+    [
+        # The machine: 1,024 descriptors leave 832 connections and a reserve of 192
+        # (one accept burst of 128, the store, the logs, the correlator's pipes).
+        (0, 1024, 832),
+        # Small limits keep half for the rest.
+        (0, 256, 128),
+        # An operator's own cap wins.
+        (50, 1024, 50),
+    ],
+)
+def test_the_connection_cap_leaves_descriptors_for_everything_else(
+    monkeypatch: pytest.MonkeyPatch, max_connections: int, descriptors: int, cap: int
+) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (descriptors, descriptors))
+    assert connection_cap(Settings(max_connections=max_connections)) == cap
