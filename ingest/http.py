@@ -134,6 +134,8 @@ class IngestHandlers:
             await self._store(source, decoded)
         except (InputError, StoreUnavailable) as exc:
             self._count_rejection(request, source_name, exc)
+            if isinstance(exc, ClientDisconnected):
+                raise  # nobody reads an answer: the middleware's debug line is all
             return pagerduty_error(exc)
         dedup_key = decoded.alerts[0].dedup_key
         return web.json_response(
