@@ -64,6 +64,9 @@ _MAX_ATTEMPTS = 8
 # 8,000 to 16,000 entries, the per-step costs (silences, incident rows, the commit)
 # took 4% less of a storm backlog's time.
 _MAX_BATCH = 16_000
+# The least time between two sweeps that a change of mutes calls for: while criticals
+# fire one step after another, a sweep per step would cost more than it tells.
+_MUTE_SWEEP_GAP = 0.5
 # How long alerts' latest ends are kept after they passed (AlertEnds): longer than any
 # correlator lag, so that an end is never forgotten before the sweep judged it.
 _KEEP_ENDS = timedelta(hours=1)
@@ -466,15 +469,20 @@ class Correlator:
         the correlator idles, sweeps or stops.
         """
         loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
+        next_sweep = last_sweep = loop.time()
         while not stop.is_set():
             try:
                 consumed = await self.step(overlap=True)
                 if consumed == 0 and not await self.settle():
                     continue  # the commit in flight failed: its entries come again now
-                if loop.time() >= next_sweep or self._mutes_changed:
+                if loop.time() >= next_sweep or (
+                    # A step saw the mutes in force or the inhibiting alerts change: the
+                    # sweep brings open incidents in line soon, not at its next period.
+                    self._mutes_changed and loop.time() >= last_sweep + _MUTE_SWEEP_GAP
+                ):
                     await self.sweep()
-                    next_sweep = loop.time() + sweep_seconds
+                    last_sweep = loop.time()
+                    next_sweep = last_sweep + sweep_seconds
             except Exception:
                 log.exception("correlation step failed; retrying")
                 consumed = 0
