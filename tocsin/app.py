@@ -19,6 +19,7 @@ from ingest.limits import IngestLimits
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from tocsin import health
+from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STORE
@@ -65,6 +66,8 @@ def create_app(
     HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)
     health.add_routes(app.router)
     add_operator_api(app)
+    # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.
+    add_alertmanager_api(app)
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
     app[RELOADER] = reloader

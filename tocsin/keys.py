@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -21,3 +23,5 @@ RULES = web.AppKey("rules", RulesState)
 RELOADER = web.AppKey("reloader", RulesReloader)
 CORRELATOR_PROCESS = web.AppKey("correlator_process", CorrelatorProcess)
 WRITE_HEALTH = web.AppKey("write_health", WriteHealth)
+# When this process started serving (Alertmanager API v2 status: uptime).
+STARTED_AT = web.AppKey("started_at", datetime)

@@ -1,7 +1,13 @@
-"""Operator authentication: a bearer API key from the rules, compared in constant time."""
+"""Operator authentication: an API key from the rules, compared in constant time.
+
+The key comes as a bearer token, or as the password of basic auth (the user name is not
+checked): the tools of Alertmanager's API (amtool, Grafana, Karma) can send either.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -26,14 +32,27 @@ def admin_only(handler: Handler) -> Handler:
 
 def require(request: web.Request, role: Role) -> ApiKey:
     """Returns the request's API key if it has at least ``role``; raises 401 or 403."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise Unauthenticated("missing Authorization: Bearer <API key>")
-    key = given.strip()
+    key = _given_key(request.headers.get("Authorization", ""))
     found = first_accepted(request.app[RULES].current.rules.api_keys, lambda k: k.key.matches(key))
     if found is None:
         raise Unauthenticated("API key not accepted")
     if not found.role.allows(role):
         raise Forbidden(f"API key {found.name!r} has role {found.role}; this needs {role}")
     return found
+
+
+def _given_key(header: str) -> str:
+    """The API key an ``Authorization`` header carries: a bearer token or a basic password."""
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() == "bearer" and given:
+        return given
+    if scheme.lower() == "basic" and given:
+        try:
+            decoded = base64.b64decode(given, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Unauthenticated("basic credentials that are not base64 of user:key") from exc
+        _user, colon, password = decoded.partition(":")
+        if colon and password:
+            return password
+    raise Unauthenticated("missing Authorization: Bearer <API key>, or basic auth with the key")
