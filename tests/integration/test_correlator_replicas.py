@@ -10,6 +10,7 @@ update lost).
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +18,7 @@ import pytest
 
 from core.store import IncidentQuery
 from core.store.redis import RedisStore
+from core.timestamps import format_rfc3339
 from tests.server_process import HOOK_AUTH, HOOK_SOURCE, TocsinProcess
 from tests.support import poll_until
 
@@ -26,15 +28,23 @@ Outcome = dict[str, tuple[int, frozenset[tuple[str, str]]]]
 
 
 def random_events(seed: int, count: int = 240) -> list[dict[str, object]]:
-    """Generic-webhook alerts over 5 groups of 6 alerts, 70% firing."""
+    """Generic-webhook alerts over 5 groups of 6 alerts, 70% firing.
+
+    Each event has a start of its own, later than the one before: a copy without a start
+    that repeats a firing alert keeps its known start (ingest's merge), and each replica
+    knows only what it wrote, so start-less copies could be merged on one replica and
+    not on the other; here every event is a new version for both.
+    """
     rng = random.Random(seed)
+    base = datetime.now(UTC) - timedelta(days=1)
     return [
         {
             "summary": "s",
             "status": "firing" if rng.random() < 0.7 else "resolved",
             "labels": {"alertname": f"Alert{rng.randrange(5)}", "instance": f"i{rng.randrange(6)}"},
+            "starts_at": format_rfc3339(base + timedelta(seconds=index)),
         }
-        for _ in range(count)
+        for index in range(count)
     ]
 
 
