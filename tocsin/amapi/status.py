@@ -65,7 +65,7 @@ async def get_status(request: web.Request) -> web.Response:
     tocsin = _tocsin_version()
     body = {
         "cluster": {
-            "name": member,
+            "name": _peer(member)["name"],
             "status": "ready",
             "peers": [_peer(m) for m in sorted(set(members) | {member})],
         },

@@ -1,0 +1,44 @@
+"""GET /api/v2/status and /api/v2/receivers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.amapi.harness import VIEWER, AmApi, at
+
+
+async def test_status_reports_the_api_version_and_tocsins(amapi: AmApi) -> None:
+    response = await amapi.client.get("/api/v2/status", headers=VIEWER)
+    assert response.status == 200
+    status = await response.json()
+    version = status["versionInfo"]
+    # Karma wants 0.22 or later; this is the version whose API Tocsin answers.
+    assert version["version"] == "0.25.0"
+    assert version["revision"].startswith("tocsin-")
+    assert set(version) == {
+        "version", "revision", "branch", "buildUser", "buildDate", "goVersion"
+    }  # fmt: skip
+    assert status["uptime"] == at(timedelta(0))
+    # The rules files in force, in place of Alertmanager's configuration.
+    assert "node-down-mutes-disk" in status["config"]["original"]
+    cluster = status["cluster"]
+    assert cluster["status"] == "ready"
+    [peer] = cluster["peers"]  # one process on SQLite
+    assert cluster["name"] == peer["name"]
+    assert peer["address"].startswith("127.0.0.1:")
+
+
+async def test_receivers_are_policies_and_routes_without_one(amapi: AmApi) -> None:
+    response = await amapi.client.get("/api/v2/receivers", headers=VIEWER)
+    assert await response.json() == [
+        {"name": "db-oncall"},
+        {"name": "{}"},
+        {"name": "db-dashboards"},
+    ]
+
+
+async def test_status_needs_a_key(amapi: AmApi) -> None:
+    for path in ["/api/v2/status", "/api/v2/receivers"]:
+        response = await amapi.client.get(path)
+        assert response.status == 401
+        assert isinstance(await response.json(), str)
