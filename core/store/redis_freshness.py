@@ -65,10 +65,16 @@ class RedisFreshness:
             await self._client().zremrangebyscore(self._ends, "-inf", f"({micros(before)}")
 
     async def identity(self) -> str:
-        """The generation token and the server's run_id, in one round trip."""
+        """The generation token and the server's run_id, in one round trip.
+
+        A server that refuses INFO (an ACL, a renamed command) is known by its token alone.
+        """
         with translated("read the store's identity"):
             async with self._client().pipeline(transaction=False) as pipe:
                 pipe.eval(_GENERATION_LUA, 1, self._generation, uuid.uuid4().hex)
                 pipe.info("server")
-                token, info = await pipe.execute()
-        return f"{text(token)}:{info.get('run_id', '')}"
+                token, info = await pipe.execute(raise_on_error=False)
+            if isinstance(token, Exception):
+                raise token
+        run_id = info.get("run_id", "") if isinstance(info, dict) else ""
+        return f"{text(token)}:{run_id}"
