@@ -77,24 +77,34 @@ async def assert_no_duplicates(store: Store) -> list[Incident]:
 
 
 async def assert_complete(store_url: str, acknowledged: set[str]) -> None:
-    """Waits until every acknowledged alert is correlated, then checks each was applied once."""
+    """Waits until the whole alert log is correlated, then checks each entry was applied once.
+
+    The log is final (nothing is sent any more); it holds every acknowledged alert and
+    maybe some whose request failed after they were stored.
+    """
     store = await open_store(store_url)
     try:
+        entries = await log_entries(store)
+        logged = Counter(e.alert.fingerprint for e in entries)
+        last_position = {e.alert.fingerprint: e.cursor for e in entries}
+        missing = acknowledged - logged.keys()
+        assert not missing, f"{len(missing)} acknowledged alerts are not in the log"
 
         async def all_in() -> bool | None:
             incidents = await store.list_incidents(IncidentQuery(limit=1_000))
             held = {fp for incident in incidents for fp in incident.alerts}
-            return True if acknowledged <= held else None
+            return True if logged.keys() <= held else None
 
-        await poll_until(all_in, deadline_seconds=CATCH_UP_SECONDS, interval=0.2)
+        try:
+            await poll_until(all_in, deadline_seconds=CATCH_UP_SECONDS, interval=0.2)
+        except TimeoutError as exc:
+            raise AssertionError("the correlator did not catch up with the log") from exc
         incidents = await assert_no_duplicates(store)
-        entries = await log_entries(store)
-        logged = Counter(e.alert.fingerprint for e in entries)
-        last_position = {e.alert.fingerprint: e.cursor for e in entries}
         for incident in incidents:
             for fingerprint, alert in incident.alerts.items():
                 assert alert.count == logged[fingerprint], (fingerprint, alert.count)
                 assert alert.position == last_position[fingerprint], fingerprint
-        assert sum(len(i.alerts) for i in incidents) == len(logged)
+        held = sum(len(i.alerts) for i in incidents)
+        assert held == len(logged), f"{held} alerts in incidents, {len(logged)} in the log"
     finally:
         await store.close()
