@@ -107,3 +107,28 @@ async def test_a_restart_that_kept_the_data_is_harmless(
         clock.advance(CHECK_INTERVAL)
     # At most one extra copy per restart; nothing is missing.
     assert 1 <= len(await app[STORE].read(None, 100)) <= 2
+
+
+async def test_after_a_failed_write_the_identity_is_checked_before_the_next_answer(
+    aiohttp_client: Callable[..., Awaitable[TestClient]],  # type: ignore[type-arg]
+    make_settings: Callable[..., Settings],
+    volatile_redis: RedisServer,
+) -> None:
+    clock = ManualClock(START)
+    app = create_app(
+        make_settings(store=volatile_redis.url, correlate=False),
+        clock=clock,
+        registry=CollectorRegistry(),
+        env=ENV,
+    )
+    client = await aiohttp_client(app)
+    other = [{"labels": {"alertname": "Other"}, "startsAt": "2026-11-27T15:00:00Z"}]
+    assert (await client.post("/api/v2/alerts", json=ALERT, headers=PROM_AUTH)).status == 200
+    volatile_redis.stop()
+    # Redis is gone: a new alert cannot be stored (503), and the filter is in doubt.
+    assert (await client.post("/api/v2/alerts", json=other, headers=PROM_AUTH)).status == 503
+    restart_without_data(volatile_redis)
+    # Not a second later on the clock: the doubt alone makes ingest look first.
+    response = await client.post("/api/v2/alerts", json=ALERT, headers=PROM_AUTH)
+    assert response.status == 200
+    assert len(await app[STORE].read(None, 100)) == 1
