@@ -166,7 +166,11 @@ class WorkingSet:
             )
         # Not the labels: the incident keeps each alert's labels (they never change), and
         # the operator API shows them beside each join; a storm would store them twice.
-        joining.append({"fingerprint": alert.fingerprint, "status": alert.status.value})
+        joined: dict[str, Any] = {"fingerprint": alert.fingerprint, "status": alert.status.value}
+        if alert.muted_by is not None:
+            # Why it joined muted: a storm under a maintenance window stays one entry.
+            joined["muted_by"] = alert.muted_by
+        joining.append(joined)
 
     @property
     def incidents(self) -> Mapping[str, Incident]:

@@ -162,7 +162,9 @@ def _update_alert(
             alert.received_at,  # last received
             False,  # expired: the sender reported it
         )
-    if muted_by is not None and (known is None or known.muted_by != muted_by):
+    if muted_by is not None and known is not None and known.muted_by != muted_by:
+        # A new alert's mute is in its join record (WorkingSet.joined): one entry per
+        # step for a storm that joins muted, not one per alert.
         ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
     elif muted_by is None and known is not None and known.muted_by is not None:
         # What muted it ended before the sweep saw it (correlate.mute_follow): say so.
