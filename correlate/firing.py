@@ -27,6 +27,7 @@ class FiringIndex:
     def __init__(self, inhibit_rules: tuple[InhibitRule, ...] = ()) -> None:
         self._labels: dict[str, Mapping[str, str]] = {}
         self.inhibition = InhibitIndex(inhibit_rules)
+        self._indexed = bool(inhibit_rules)  # without rules, nothing to index (most steps)
 
     @classmethod
     def of(
@@ -50,10 +51,10 @@ class FiringIndex:
     def set(self, fingerprint: str, labels: Mapping[str, str], firing: bool) -> None:
         """Takes in one alert's new state."""
         if firing:
-            if fingerprint not in self._labels:
+            if self._indexed and fingerprint not in self._labels:
                 self.inhibition.add(fingerprint, labels)
             self._labels[fingerprint] = labels
-        elif self._labels.pop(fingerprint, None) is not None:
+        elif self._labels.pop(fingerprint, None) is not None and self._indexed:
             self.inhibition.remove(fingerprint, labels)
 
     def labels(self, fingerprint: str) -> Mapping[str, str] | None:
