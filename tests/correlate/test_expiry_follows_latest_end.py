@@ -9,7 +9,7 @@ and the sends arrive a little after the evaluation (network and queue jitter).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry
 from core.fingerprint import labels_fingerprint
 from core.incident import IncidentState
 from core.model import Alert, AlertStatus
+from core.store import Store
+from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from ingest.dedup import DuplicateFilter
 from ingest.metrics import IngestMetrics
@@ -113,19 +115,26 @@ class Pipeline:
 START = datetime.fromisoformat("2026-11-24T10:00:00+00:00")
 
 
-@pytest.fixture
-def pipeline(sqlite_store: SQLiteStore, tmp_path: Path) -> Pipeline:
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def pipeline(
+    request: pytest.FixtureRequest, sqlite_store: SQLiteStore, tmp_path: Path
+) -> AsyncIterator[Pipeline]:
+    """Ingest and the correlator on SQLite, or on Redis."""
+    store: Store = sqlite_store
+    if request.param == "redis":
+        store = RedisStore(request.getfixturevalue("redis_url"))
+        await store.open()
     # Resolve delay 0: an expiry would resolve the incident in the same sweep.
-    harness = make_harness(
-        sqlite_store, load_test_rules(tmp_path), Tuning(resolve_delay=timedelta(0))
-    )
+    harness = make_harness(store, load_test_rules(tmp_path), Tuning(resolve_delay=timedelta(0)))
     harness.clock.set(START)
     ingest = IngestService(
-        sqlite_store,
+        store,
         DuplicateFilter(timedelta(seconds=300), capacity=1000),
         IngestMetrics(CollectorRegistry()),
     )
-    return Pipeline(harness, ingest)
+    yield Pipeline(harness, ingest)
+    if store is not sqlite_store:
+        await store.close()
 
 
 @pytest.mark.parametrize("prometheus", CASES)
