@@ -84,6 +84,7 @@ class RouteCache:
         self._groups: _Memo[RoutedGroups] = _Memo(0, None, _routed_groups, _own_groups)
         self._targets: _Memo[tuple[InhibitRule, ...]] = _Memo(0, None, _targets_of)
         self._category_reads: tuple[str, ...] = ()
+        self._most_urgent = 1
         self._urgencies: dict[tuple[str, ...], tuple[int, str]] = {}
 
     def groups(self, rules: Rules, fingerprint: str, labels: Mapping[str, str]) -> RoutedGroups:
@@ -99,6 +100,15 @@ class RouteCache:
         if rules is not self._rules:
             self._follow(rules)
         return self._targets.get(rules, fingerprint, labels)
+
+    def most_urgent(self, rules: Rules) -> int:
+        """Returns the most urgent level the category rules give any alert.
+
+        An incident already that urgent cannot be raised: no alert needs looking up.
+        """
+        if rules is not self._rules:
+            self._follow(rules)
+        return self._most_urgent
 
     def urgency(self, rules: Rules, labels: Mapping[str, str]) -> tuple[int, str]:
         """Returns the urgency level the category rules give the alert, and what decided it.
@@ -133,6 +143,10 @@ class RouteCache:
         self._targets = _Memo(self._capacity, target_reads, _targets_of)
         self._category_reads = _names((m for rule in rules.categories for m in rule.matchers), ())
         self._urgencies = {}
+        matrix = rules.priority.matrix
+        # The default counts too: an alert no urgency rule matches gets it.
+        levels = [matrix.urgency_level(r.urgency) for r in rules.categories if r.urgency]
+        self._most_urgent = min([level for level in levels if level] + [matrix.default_urgency])
 
 
 # In an answer shared by the labels read: "this alert is an incident of its own here".

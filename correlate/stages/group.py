@@ -19,6 +19,7 @@ from core.incident import Incident, IncidentAlert, IncidentState, new_incident_a
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
+from correlate.stages.urgency import raise_urgency
 from rules.correlation import Tuning
 from rules.routing import Route
 
@@ -62,7 +63,7 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
     if entry is None:
         ctx.working.put(incident)
         return
-    incident = _judge(ctx.tuning, ctx, incident, entry)
+    incident = raise_urgency(ctx, _judge(ctx.tuning, ctx, incident, entry), entry)
     ctx.working.put(incident)
     if incident.is_open:
         ctx.firing.set(entry.fingerprint, entry.labels, entry.status is AlertStatus.FIRING)

@@ -47,7 +47,7 @@ async def test_unrelated_pagerduty_triggers_are_two_incidents(harness: Harness) 
         pagerduty("Queue consumer dead", "mq1", "mq1-consumer"),
     )
     incidents = await harness.incidents()
-    assert [i.title for i in incidents] == ["DB latency high", "Queue consumer dead"]
+    assert sorted(i.title for i in incidents) == ["DB latency high", "Queue consumer dead"]
     assert [len(i.alerts) for i in incidents] == [1, 1]
     assert all(i.group_key.startswith("{}:fingerprint:") for i in incidents)
     assert incidents[0].group_key != incidents[1].group_key
