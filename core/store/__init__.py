@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.direct_init import direct_init
 from core.errors import StoreError
@@ -167,6 +167,18 @@ class IncidentQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentDocuments:
+    """An incident (without its alerts) and its alerts as stored documents, by fingerprint.
+
+    See :func:`core.codec.decode_incident_documents`: what a reader of every open alert
+    needs, at a fraction of the cost of decoding the alerts.
+    """
+
+    incident: Incident
+    alerts: Mapping[str, dict[str, Any]]
+
+
 class IncidentStore(Protocol):
     """Incidents, their timelines and the head incident of each group."""
 
@@ -184,6 +196,15 @@ class IncidentStore(Protocol):
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline, oldest first."""
+        ...
+
+    async def open_incident_documents(self) -> list[IncidentDocuments]:
+        """Returns every open incident with its alerts as documents, newest first.
+
+        The order and the incidents of ``list_incidents`` with the open states and no
+        limit; the alerts are left as stored (:class:`IncidentDocuments`), decoded off
+        the event loop where the backend reads off it.
+        """
         ...
 
     async def commit(self, commit: CorrelationCommit) -> None:

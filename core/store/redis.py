@@ -35,7 +35,7 @@ from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentQuery
+from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
 from core.store.redis_freshness import RedisFreshness
 from core.store.redis_incidents import RedisIncidents
 from core.store.redis_scripts import RedisKeys
@@ -264,6 +264,10 @@ class RedisStore:
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
         """Returns the incidents the query selects, in the order IncidentQuery describes."""
         return await self._incidents.list_incidents(query)
+
+    async def open_incident_documents(self) -> list[IncidentDocuments]:
+        """Returns every open incident with its alerts as documents, newest first."""
+        return await self._incidents.open_incident_documents()
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

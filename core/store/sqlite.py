@@ -31,7 +31,7 @@ from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentQuery
+from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
 from core.store import sqlite_freshness as freshness
 from core.store import sqlite_incidents as sql
 from core.store.sqlite_migrations import migrate
@@ -286,6 +286,10 @@ class SQLiteStore:
         if query.limit <= 0 or query.states == frozenset():
             return []
         return await self._read(lambda conn: sql.read_incidents(conn, query))
+
+    async def open_incident_documents(self) -> list[IncidentDocuments]:
+        """Returns every open incident with its alert documents (decoded in the reader thread)."""
+        return await self._read(sql.read_open_incident_documents)
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

@@ -25,9 +25,15 @@ from typing import Any
 
 import orjson
 
-from core.codec import decode_incident, encode_alert_batch, encode_event, encode_incident
-from core.incident import Incident, IncidentAlert
-from core.store import CorrelationCommit, IncidentQuery, VersionConflict
+from core.codec import (
+    decode_incident,
+    decode_incident_documents,
+    encode_alert_batch,
+    encode_event,
+    encode_incident,
+)
+from core.incident import OPEN_STATES, Incident, IncidentAlert
+from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
 from core.timestamps import micros
 
 SCHEMA = """
@@ -209,6 +215,25 @@ def read_incidents(conn: sqlite3.Connection, query: IncidentQuery) -> list[Incid
         return []
     ids = orjson.dumps([incident_id for incident_id, _ in rows])
     return _assemble(rows, conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall())
+
+
+# Every open incident: list_incidents' statement for the open states, without a limit.
+_OPEN = IncidentQuery(states=OPEN_STATES, limit=-1)
+
+
+def read_open_incident_documents(conn: sqlite3.Connection) -> list[IncidentDocuments]:
+    """Returns every open incident, newest first, with its alerts as documents."""
+    rows = conn.execute(*_list_incidents_sql(_OPEN)).fetchall()
+    if not rows:
+        return []
+    ids = orjson.dumps([incident_id for incident_id, _ in rows])
+    alerts: dict[str, list[bytes]] = {}
+    for incident_id, body in conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall():
+        alerts.setdefault(incident_id, []).append(body)
+    return [
+        IncidentDocuments(*decode_incident_documents(body, alerts.get(incident_id, ())))
+        for incident_id, body in rows
+    ]
 
 
 def _one(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> Incident | None:
