@@ -172,11 +172,12 @@ class IncidentDocuments:
     """An incident (without its alerts) and its alerts as stored documents, by fingerprint.
 
     See :func:`core.codec.decode_incident_documents`: what a reader of every open alert
-    needs, at a fraction of the cost of decoding the alerts.
+    needs, at a fraction of the cost of decoding the alerts. ``alerts`` is None when the
+    reader said it holds this version of the incident already (``known``).
     """
 
     incident: Incident
-    alerts: Mapping[str, dict[str, Any]]
+    alerts: Mapping[str, dict[str, Any]] | None
 
 
 class IncidentStore(Protocol):
@@ -198,12 +199,17 @@ class IncidentStore(Protocol):
         """Returns the incident's timeline, oldest first."""
         ...
 
-    async def open_incident_documents(self) -> list[IncidentDocuments]:
+    async def open_incident_documents(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentDocuments]:
         """Returns every open incident with its alerts as documents, newest first.
 
         The order and the incidents of ``list_incidents`` with the open states and no
         limit; the alerts are left as stored (:class:`IncidentDocuments`), decoded off
-        the event loop where the backend reads off it.
+        the event loop where the backend reads off it. ``known`` maps incident ids to
+        the versions the caller holds: those incidents come without their alerts (every
+        change of an alert makes a new version), so a reader that keeps what it read
+        reads again only what changed.
         """
         ...
 

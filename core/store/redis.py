@@ -265,9 +265,11 @@ class RedisStore:
         """Returns the incidents the query selects, in the order IncidentQuery describes."""
         return await self._incidents.list_incidents(query)
 
-    async def open_incident_documents(self) -> list[IncidentDocuments]:
+    async def open_incident_documents(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentDocuments]:
         """Returns every open incident with its alerts as documents, newest first."""
-        return await self._incidents.open_incident_documents()
+        return await self._incidents.open_incident_documents(known or {})
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

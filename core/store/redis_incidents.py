@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,12 +106,13 @@ class RedisIncidents:
                     break
         return list(found.values())[: query.limit]
 
-    async def open_incident_documents(self) -> list[IncidentDocuments]:
+    async def open_incident_documents(self, known: Mapping[str, int]) -> list[IncidentDocuments]:
         """Returns every open incident, newest first, with its alerts as documents.
 
         Page by page of the opening-time index, as ``list_incidents``: the incidents' own
-        fields pick the open ones, whose records and alerts then come in one MULTI/EXEC
-        and are decoded in a worker thread, so that 100,000 alerts never hold the loop.
+        fields pick the open ones; the records and alerts of those whose version is not
+        in ``known`` then come in one MULTI/EXEC and are decoded in a worker thread, so
+        that 100,000 alerts never hold the loop. The others come without alerts.
         """
         client = self._client()
         query = IncidentQuery(states=OPEN_STATES, limit=_LIST_PAGE)
@@ -121,17 +122,25 @@ class RedisIncidents:
             while True:
                 ids = await self._candidates(client, query, offset, _LIST_PAGE)
                 offset += len(ids)
-                heads = await self._read(client, ids, with_alerts=False)
-                selected = [i.id for i in heads if i is not None and i.is_open]
-                if selected:
+                heads = [i for i in await self._read(client, ids, with_alerts=False) if i]
+                page = {
+                    h.id: IncidentDocuments(h, None)
+                    for h in heads
+                    if h.is_open and known.get(h.id) == h.version
+                }
+                changed = [h.id for h in heads if h.is_open and h.id not in page]
+                if changed:
                     async with client.pipeline(transaction=True) as pipe:
-                        for incident_id in selected:
+                        for incident_id in changed:
                             pipe.hmget(self._keys.incident(incident_id), "record", "body")
                             pipe.hgetall(self._keys.incident_alerts(incident_id))
                         replies: list[Any] = await pipe.execute()
                     for read in await asyncio.to_thread(_decode_documents, replies):
                         if read is not None and read.incident.is_open:
-                            found.setdefault(read.incident.id, read)
+                            page[read.incident.id] = read
+                for head in heads:  # in the index's order, newest first
+                    if head.id in page:
+                        found.setdefault(head.id, page[head.id])
                 if len(ids) < _LIST_PAGE:
                     break
         return list(found.values())

@@ -287,9 +287,12 @@ class SQLiteStore:
             return []
         return await self._read(lambda conn: sql.read_incidents(conn, query))
 
-    async def open_incident_documents(self) -> list[IncidentDocuments]:
+    async def open_incident_documents(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentDocuments]:
         """Returns every open incident with its alert documents (decoded in the reader thread)."""
-        return await self._read(sql.read_open_incident_documents)
+        held = known or {}
+        return await self._read(lambda conn: sql.read_open_incident_documents(conn, held))
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

@@ -19,7 +19,7 @@ its reader connection within one read transaction each.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,18 +221,26 @@ def read_incidents(conn: sqlite3.Connection, query: IncidentQuery) -> list[Incid
 _OPEN = IncidentQuery(states=OPEN_STATES, limit=-1)
 
 
-def read_open_incident_documents(conn: sqlite3.Connection) -> list[IncidentDocuments]:
-    """Returns every open incident, newest first, with its alerts as documents."""
+def read_open_incident_documents(
+    conn: sqlite3.Connection, known: Mapping[str, int]
+) -> list[IncidentDocuments]:
+    """Returns every open incident, newest first, with its alerts as documents.
+
+    The alerts of an incident whose version is in ``known`` are not read (None).
+    """
     rows = conn.execute(*_list_incidents_sql(_OPEN)).fetchall()
-    if not rows:
-        return []
-    ids = orjson.dumps([incident_id for incident_id, _ in rows])
+    heads = [decode_incident(body) for _, body in rows]
+    changed = [h.id for h in heads if known.get(h.id) != h.version]
     alerts: dict[str, list[bytes]] = {}
-    for incident_id, body in conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall():
-        alerts.setdefault(incident_id, []).append(body)
+    if changed:
+        ids = orjson.dumps(changed)
+        for incident_id, body in conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall():
+            alerts.setdefault(incident_id, []).append(body)
     return [
-        IncidentDocuments(*decode_incident_documents(body, alerts.get(incident_id, ())))
-        for incident_id, body in rows
+        IncidentDocuments(head, None)
+        if known.get(head.id) == head.version
+        else IncidentDocuments(*decode_incident_documents(body, alerts.get(head.id, ())))
+        for head, (_, body) in zip(heads, rows, strict=True)
     ]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.fingerprint import labels_fingerprint
-from tests.amapi.harness import RESPONDER, VIEWER, AmApi, at, basic
+from tests.amapi.harness import PROM, RESPONDER, VIEWER, AmApi, at, basic
+from tocsin.keys import SETTINGS
 
 DISK = {"alertname": "DiskFull", "instance": "db1:9100", "team": "db"}
 NODE_DOWN = {"alertname": "NodeDown", "instance": "db1:9100", "team": "db"}
@@ -168,3 +169,18 @@ async def test_reads_need_a_key_as_bearer_or_basic_password(amapi: AmApi) -> Non
         for path in ["/api/v2/alerts", "/api/v2/alerts/groups", "/api/v2/silences"]:
             response = await amapi.client.get(path, headers=headers)
             assert response.status == status, (path, headers)
+
+
+async def test_a_reload_of_the_rules_renders_the_alerts_again(amapi: AmApi) -> None:
+    body = [{"labels": WEB, "startsAt": at(timedelta(0))}]  # no end: firing until resolved
+    response = await amapi.client.post("/api/v2/alerts", json=body, headers=PROM)
+    assert response.status == 200
+    [alert] = await amapi.wait_for_alerts(1)
+    assert alert["endsAt"] == "0001-01-01T00:00:00Z"  # Go's zero time: no end
+    rules = amapi.client.app[SETTINGS].rules
+    rules.write_text(rules.read_text() + "correlation: {resolve_timeout: 5m}\n")
+    reloaded = await amapi.client.post("/-/reload", headers={"Authorization": "Bearer admin-key"})
+    assert reloaded.status == 200, await reloaded.text()
+    [alert] = await amapi.alerts()
+    # Now an alert without an end expires resolve_timeout after its last report.
+    assert alert["endsAt"] == at(timedelta(minutes=5))

@@ -70,3 +70,29 @@ async def test_documents_are_of_the_latest_write(store: Store) -> None:
 async def test_without_open_incidents_there_is_nothing(store: Store) -> None:
     await create(store, make_incident(1, state=IncidentState.RESOLVED))
     assert await store.open_incident_documents() == []
+
+
+async def test_incidents_of_known_versions_come_without_alerts(store: Store) -> None:
+    first, second = big_incident(5), make_incident(2)
+    await create(store, first)
+    await create(store, second)
+    [newer, older] = await store.open_incident_documents()
+    held = {newer.incident.id: newer.incident.version, older.incident.id: older.incident.version}
+
+    unchanged = await store.open_incident_documents(held)
+    assert [(r.incident.id, r.alerts) for r in unchanged] == [(second.id, None), (first.id, None)]
+
+    # A change to one alert is a new version of its incident: that one is read again.
+    alert = next(iter(first.alerts.values()))
+    resolved = replace(alert, status=AlertStatus.RESOLVED)
+    updated = replace(first, version=2, alerts={**first.alerts, alert.fingerprint: resolved})
+    writes = (IncidentAlertWrite(first.id, resolved),)
+    await store.commit(CorrelationCommit(GROUP, incidents=(updated,), alerts=writes))
+
+    after = await store.open_incident_documents(held)
+    assert [(r.incident.id, r.alerts is None) for r in after] == [
+        (second.id, True),
+        (first.id, False),
+    ]
+    assert after[1].alerts == as_documents(updated)
+    assert after[1].incident.version == 2

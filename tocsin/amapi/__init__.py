@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tocsin.amapi.alerts import add_alert_routes
+from tocsin.amapi.alerts import AlertEndpoints
 from tocsin.amapi.silences import add_silence_routes
 from tocsin.amapi.status import add_status_routes, status_context
 
 
 def add_alertmanager_api(app: web.Application) -> None:
     """Registers the API v2 read endpoints and silences, and the replica announcer."""
-    add_alert_routes(app.router)
+    AlertEndpoints().add_routes(app.router)
     add_silence_routes(app.router)
     add_status_routes(app.router)
     app.cleanup_ctx.append(status_context)
