@@ -9,7 +9,9 @@ bench/results/latest.json. Then it measures the correlation stage in-process
 (``python -m bench correlation``, bench/correlation.py; ``--no-correlation`` skips it) and
 merges those figures into the same file. Last, the memory per open alert of Tocsin's
 correlator beside Alertmanager's (``python -m bench memory``, bench/memory.py;
-``--no-memory`` skips it). See bench/README.md for how to read the numbers.
+``--no-memory`` skips it). ``python -m bench amapi`` (bench/amapi.py) runs on its own:
+``GET /api/v2/alerts`` with 100,000 open alerts beside Alertmanager. See bench/README.md
+for how to read the numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import correlation, memory, pipeline
+from bench import amapi, correlation, memory, pipeline
 from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
@@ -103,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return correlation.main(arguments[1:])
     if arguments[:1] == ["memory"]:
         return memory.main(arguments[1:])
+    if arguments[:1] == ["amapi"]:
+        return amapi.main(arguments[1:])
     args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd

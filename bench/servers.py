@@ -45,6 +45,9 @@ sources:
     kind: alertmanager_api
     auth:
       bearer_token: {env: TOCSIN_BENCH_TOKEN}
+# The same token reads the Alertmanager API (python -m bench amapi).
+api_keys:
+  - {name: bench, role: viewer, key: {env: TOCSIN_BENCH_TOKEN}}
 """
 
 # A route to a receiver without integrations: Alertmanager stores and groups, sends nothing.

@@ -8,17 +8,18 @@ checked first: a bad one is a 400 before anything is sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from rules.api_keys import Role
-from tocsin.amapi.alert_view import AlertRenderer, group_labels
+from tocsin.amapi.alert_view import AlertRenderer, RenderedAlert, group_labels
 from tocsin.amapi.errors import am_errors
 from tocsin.amapi.filters import AlertFilter, parse_filter
 from tocsin.amapi.open_alerts import OpenAlerts, Shown, every_alert, shared_receivers
-from tocsin.amapi.stream import Slicer, stream_array
+from tocsin.amapi.stream import Slicer, stream_array, stream_groups
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
 
@@ -56,7 +57,7 @@ class AlertEndpoints:
         rules = request.app[RULES].current.rules
         renderer, incidents = await self._open.read(request.app[STORE], rules, slicer)
         shared = await shared_receivers(incidents, slicer)
-        groups = []
+        groups: list[_Group] = []
         for held in incidents:
             if wanted.receiver is not None and not wanted.receiver.fullmatch(held.receiver):
                 continue
@@ -65,20 +66,21 @@ class AlertEndpoints:
         # Alertmanager's order: by the group's labels, then receiver.
         groups.sort(key=lambda g: (g[0], g[1]))
 
-        def render(group: tuple[Any, str, dict[str, str], list[Any]]) -> bytes | None:
-            _key, receiver, labels, alerts = group
+        def members(group: _Group) -> Iterator[bytes | None]:
+            _key, receiver, _labels, alerts = group
             mine = (receiver,)
-            shown = [
-                renderer.finish(a, shared.get(a.fingerprint, mine))
-                for a in alerts
-                if _wanted(wanted, renderer, (a, shared.get(a.fingerprint, mine)))
-            ]
-            if not shown:
-                return None  # Alertmanager leaves out a group none of whose alerts is shown
-            head = orjson.dumps({"labels": labels, "receiver": {"name": receiver}})[:-1]
-            return head + b',"alerts":[' + b",".join(shown) + b"]}"
+            for alert in alerts:
+                shown = (alert, shared.get(alert.fingerprint, mine))
+                yield renderer.finish(*shown) if _wanted(wanted, renderer, shown) else None
 
-        return await stream_array(request, groups, render, slicer)
+        def head(group: _Group) -> bytes:
+            _key, receiver, labels, _alerts = group
+            return orjson.dumps({"labels": labels, "receiver": {"name": receiver}})[:-1]
+
+        return await stream_groups(request, groups, head, members, slicer)
+
+
+_Group = tuple[Any, str, dict[str, str], list[RenderedAlert]]
 
 
 def _wanted(wanted: AlertFilter, renderer: AlertRenderer, shown: Shown) -> bool:

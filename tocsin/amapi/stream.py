@@ -79,3 +79,47 @@ def _pieces(
             yield b",".join(batch)
             batch = []
     yield b",".join(batch)
+
+
+async def stream_groups(
+    request: web.Request,
+    groups: Iterable[T],
+    head: Callable[[T], bytes],
+    members: Callable[[T], Iterable[bytes | None]],
+    slicer: Slicer,
+) -> web.StreamResponse:
+    """Answers 200 with a JSON array of groups, each ``head`` and its ``"alerts"`` array.
+
+    A group's alerts are sent slice by slice too (a storm incident is one group of
+    100,000); a group none of whose members is shown (None) is left out, as Alertmanager
+    leaves out a group whose alerts a filter hides all.
+    """
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    opening = b"["
+    for group in groups:
+        started = False
+        batch: list[bytes] = []
+        for count, member in enumerate(members(group), start=1):
+            if member is not None:
+                batch.append(member)
+            if count % CHECK_EVERY == 0 and slicer.over():
+                if batch:
+                    if not started:
+                        await response.write(opening + head(group) + b',"alerts":[')
+                        opening, started = b",", True
+                        await response.write(b",".join(batch))
+                    else:
+                        await response.write(b"," + b",".join(batch))
+                    batch = []
+                await slicer.pause()
+        if batch and not started:
+            await response.write(opening + head(group) + b',"alerts":[' + b",".join(batch))
+            opening, started = b",", True
+        elif batch:
+            await response.write(b"," + b",".join(batch))
+        if started:
+            await response.write(b"]}")
+    await response.write(b"[]" if opening == b"[" else b"]")
+    await response.write_eof()
+    return response

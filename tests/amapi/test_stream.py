@@ -1,0 +1,56 @@
+"""Streamed JSON arrays stay valid JSON however the work is sliced."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tocsin.amapi.stream import Slicer, stream_array, stream_groups
+
+Client = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
+
+
+def member(n: int) -> bytes | None:
+    """Every third one is left out, as a filter leaves alerts out."""
+    return None if n % 3 == 0 else orjson.dumps({"n": n})
+
+
+@pytest.mark.parametrize("seconds", [0.0, 10.0])  # a pause after every 64 items; none
+@pytest.mark.parametrize("count", [0, 1, 3, 64, 65, 1000])
+async def test_an_array(aiohttp_client: Client, seconds: float, count: int) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream_array(request, range(count), member, Slicer(seconds))
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).read()
+    assert orjson.loads(body) == [{"n": n} for n in range(count) if n % 3]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 10.0])
+async def test_groups(aiohttp_client: Client, seconds: float) -> None:
+    # (group name, its members): one empty after filtering, one large, one small.
+    groups = [("none", [0, 3, 6]), ("big", list(range(500))), ("small", [1, 2])]
+
+    def members(group: tuple[str, list[int]]) -> Iterable[bytes | None]:
+        return (member(n) for n in group[1])
+
+    def head(group: tuple[str, list[int]]) -> bytes:
+        return orjson.dumps({"name": group[0]})[:-1]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream_groups(request, groups, head, members, Slicer(seconds))
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).read()
+    assert orjson.loads(body) == [
+        {"name": name, "alerts": [{"n": n} for n in numbers if n % 3]}
+        for name, numbers in groups[1:]
+    ]
