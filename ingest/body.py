@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 from aiohttp.http_exceptions import ContentEncodingError
 
 from core.errors import (
@@ -31,13 +31,13 @@ async def read_body(request: web.Request, max_bytes: int, deadline_seconds: floa
     """Returns the whole (decompressed) body, or raises the InputError that says why not."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
-    body = bytearray()
+    stream = request.content
     try:
-        async with asyncio.timeout(deadline_seconds):
-            while chunk := await request.content.readany():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
+        if stream.is_eof():
+            # The whole body came with the headers, as most do: no deadline to arm.
+            body = stream.read_nowait()
+        else:
+            body = await _read_within(stream, max_bytes, deadline_seconds)
     except TimeoutError as exc:
         _close_after_answer(request)
         raise RequestTimeout(
@@ -50,6 +50,18 @@ async def read_body(request: web.Request, max_bytes: int, deadline_seconds: floa
         # aiohttp raises RuntimeError("Connection closed.") when the server closed it
         # (the connection cap closes the oldest), ConnectionResetError when the client did.
         raise ClientDisconnected("the connection closed before the body arrived") from exc
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
+    return body
+
+
+async def _read_within(stream: StreamReader, max_bytes: int, deadline_seconds: float) -> bytes:
+    body = bytearray()
+    async with asyncio.timeout(deadline_seconds):
+        while chunk := await stream.readany():
+            body += chunk
+            if len(body) > max_bytes:
+                break  # the caller refuses it; reading on would only fill memory
     return bytes(body)
 
 
