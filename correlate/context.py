@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.incident import Incident
 from correlate.firing import FiringIndex
 from correlate.mutes import MuteInForce
 from correlate.routes import RouteCache, RoutedGroups
@@ -37,6 +38,10 @@ class CorrelationContext:
     routes: RouteCache
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
+
+    def tuning_of(self, incident: Incident) -> Tuning:
+        """The timings of ``incident``: its route's and category's over ``tuning``."""
+        return self.rules.tuning_for(incident.route, incident.category, self.tuning)
 
     def at(
         self, positions: Mapping[str, str], groups: Mapping[str, RoutedGroups]

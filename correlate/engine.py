@@ -334,12 +334,11 @@ class Correlator:
             # Mutes in force or inhibiting alerts changed: the sweep brings open incidents
             # in line at once (see run), not at its next period.
             self._mutes_changed = self._mutes_changed or self._mutes.pending(base)
-            tuning = base.tuning
             commit = working.commit(
                 group,
                 consumed,
                 lambda before, after, changed: sweep_after_step(
-                    tuning, before, after, changed, now
+                    base.tuning_of(after), before, after, changed, now
                 ),
             )
         except BaseException:

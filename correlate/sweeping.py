@@ -82,7 +82,8 @@ def sweep_incident(
     """
     now = ctx.now
     updated, decided = _expire(ctx, incident, latest_ends)
-    if updated.held and release_due(ctx.tuning, updated, now):
+    tuning = ctx.tuning_of(incident)
+    if updated.held and release_due(tuning, updated, now):
         updated = replace(updated, held=False)
         ctx.working.event(updated, now, "released", firing=updated.firing_count())
         decided = True
@@ -90,7 +91,7 @@ def sweep_incident(
         resolved = resolve_if_due(ctx, updated, now)
         decided = decided or resolved is not updated
         updated = resolved
-    due = next_sweep(ctx.tuning, updated, last_change(updated))
+    due = next_sweep(tuning, updated, last_change(updated))
     if due != updated.sweep_at:
         updated = replace(updated, sweep_at=due)
     return updated, decided
@@ -108,7 +109,7 @@ def _expire(
     whether an alert expired.
     """
     now = ctx.now
-    tuning = ctx.tuning
+    tuning = ctx.tuning_of(incident)
     timeout = tuning.resolve_timeout
     changed: dict[str, IncidentAlert] = {}
     expired_any = False

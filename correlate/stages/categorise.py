@@ -13,6 +13,7 @@ from dataclasses import replace
 from core.incident import Incident
 from core.model import Alert
 from correlate.context import CorrelationContext
+from correlate.stages.group import holds, release_due
 from correlate.stages.urgency import raise_urgency
 
 # The decisions written to the timeline, so that a later recategorisation can be traced.
@@ -35,6 +36,10 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
     decided = ctx.rules.categorise(alert.labels, alert.annotations)
     # The route, else the incident's service or team, else the root (rules.assignment).
     policy = ctx.rules.policy_for(incident.route or ctx.rules.route, decided)
+    # The category may set its own hold (rules.correlation.TuningOverride): the incident,
+    # opened in this step, is held back by it or let go, as if it had opened that way.
+    tuning = ctx.rules.tuning_for(incident.route, decided.category, ctx.tuning)
+    held = holds(tuning) and not release_due(tuning, incident, ctx.now)
     categorised = replace(
         incident,
         title=decided.title,
@@ -47,6 +52,7 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
         components=decided.components,
         public=bool(decided.components),
         policy=policy.policy,
+        held=held,
     )
     ctx.working.put(categorised)
     ctx.working.event(

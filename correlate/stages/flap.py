@@ -26,13 +26,12 @@ class FlapStage:
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         flaps = dict(ctx.flaps)
-        window = ctx.tuning.flap_window
         for alert in alerts:
             groups = ctx.groups[alert.fingerprint]
             # The alert's history lives in the incident of its first route.
             head = await ctx.working.head(groups[0][1])
             known = None if head is None else head.alerts.get(alert.fingerprint)
-            if known is None:
+            if head is None or known is None:
                 continue  # a new alert has no history yet
             changed = known.status is not alert.status and is_after(
                 ctx.positions[alert.fingerprint], known.position
@@ -40,6 +39,7 @@ class FlapStage:
             if not changed and not known.transitions:
                 continue  # a plain resend of a steady alert: nothing to count
             at = alert.received_at
+            window = ctx.tuning_of(head).flap_window
             recent = tuple(t for t in known.transitions if t > at - window)
             flaps[alert.fingerprint] = (*recent, at) if changed else recent
         if len(flaps) == len(ctx.flaps):

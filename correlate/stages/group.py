@@ -63,7 +63,7 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
     if entry is None:
         ctx.working.put(incident)
         return
-    incident = raise_urgency(ctx, _judge(ctx.tuning, ctx, incident, entry), entry)
+    incident = raise_urgency(ctx, _judge(ctx.tuning_of(incident), ctx, incident, entry), entry)
     ctx.working.put(incident)
     if incident.is_open:
         ctx.firing.set(entry.fingerprint, entry.labels, entry.status is AlertStatus.FIRING)
@@ -100,7 +100,8 @@ def _open(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -
         alerts={},
         route=route.key,
         policy=route.policy,
-        held=ctx.tuning.hold_alerts > 1 or ctx.tuning.hold_duration.total_seconds() > 0,
+        # The route's timings; categorisation, later in the step, may lift the hold.
+        held=holds(ctx.rules.tuning_for(route.key, None, ctx.tuning)),
     )
     ctx.working.opened(incident, alert.fingerprint)
     ctx.working.event(incident, ctx.now, "opened", group_key=group_key, route=route.key)
@@ -219,6 +220,11 @@ def _judge(
     return incident
 
 
+def holds(tuning: Tuning) -> bool:
+    """Tells whether incidents with these timings open held back (a hold is set)."""
+    return tuning.hold_alerts > 1 or tuning.hold_duration.total_seconds() > 0
+
+
 def release_due(tuning: Tuning, incident: Incident, now: datetime) -> bool:
     """Tells whether a held incident has met its threshold (enough alerts, or open long enough).
 
@@ -272,7 +278,7 @@ def resolve_if_due(ctx: CorrelationContext, incident: Incident, now: datetime) -
     It is marked stale-resolved, with the expiry's reason, when the alert that resolved
     last expired (see :func:`_stale_by`), however long the delay was.
     """
-    tuning = ctx.tuning
+    tuning = ctx.tuning_of(incident)
     wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
     if now - last_change(incident) < wait:
         return incident
