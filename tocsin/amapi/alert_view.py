@@ -14,10 +14,9 @@ the alert is part of.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -33,12 +32,11 @@ NO_END = "0001-01-01T00:00:00Z"
 DEFAULT_RECEIVER = "tocsin"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedAlert:
+class RenderedAlert(NamedTuple):
     """One firing alert, rendered but for its receivers, with what filters look at."""
 
     fingerprint: str
-    labels: Mapping[str, str]
+    labels: Mapping[str, str]  # the stored document's own (no copy: a storm has 100,000)
     muted_by: str | None
     last_seen: int  # microseconds; the latest of an alert's copies in several incidents wins
     head: bytes  # the alert's JSON object without its closing brace and its receivers
@@ -90,7 +88,8 @@ class AlertRenderer:
             # Alertmanager omits an empty generatorURL (a ``uri``, which "" is not).
             view["generatorURL"] = url
         head = orjson.dumps(view)[:-1]
-        return RenderedAlert(fingerprint, document["labels"], muted_by, document["last_seen"], head)
+        labels = document["labels"]
+        return RenderedAlert(fingerprint, labels, muted_by, document["last_seen"], head)
 
     def finish(self, alert: RenderedAlert, receivers: tuple[str, ...]) -> bytes:
         """The alert's whole JSON object, with its receivers."""
