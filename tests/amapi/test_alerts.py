@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from core.fingerprint import labels_fingerprint
@@ -184,3 +185,13 @@ async def test_a_reload_of_the_rules_renders_the_alerts_again(amapi: AmApi) -> N
     [alert] = await amapi.alerts()
     # Now an alert without an end expires resolve_timeout after its last report.
     assert alert["endsAt"] == at(timedelta(minutes=5))
+
+
+async def test_concurrent_reads_give_the_same_answer(amapi: AmApi) -> None:
+    await amapi.post_alerts(*({"alertname": "Many", "instance": f"h{n}"} for n in range(50)))
+    await amapi.wait_for_alerts(50)
+    await amapi.post_alerts(WEB)  # a change: the next reads render its incident again
+    await amapi.wait_for_alerts(51)
+    first, second = await asyncio.gather(amapi.alerts(), amapi.alerts())
+    assert first == second
+    assert len(first) == 51

@@ -10,6 +10,7 @@ alerts costs a read of the incidents' own rows and the sending of what is render
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,11 +45,20 @@ class OpenAlerts:
     def __init__(self) -> None:
         self._renderer: AlertRenderer | None = None
         self._held: dict[str, HeldIncident] = {}
+        # One read at a time: Karma and Grafana polling together after a storm would
+        # otherwise both render the same 100,000 alerts; the second finds them rendered.
+        self._reading = asyncio.Lock()
 
     async def read(
         self, store: IncidentStore, rules: Rules, slicer: Slicer
     ) -> tuple[AlertRenderer, list[HeldIncident]]:
         """Every open incident, newest first, with its firing alerts rendered."""
+        async with self._reading:
+            return await self._read(store, rules, slicer)
+
+    async def _read(
+        self, store: IncidentStore, rules: Rules, slicer: Slicer
+    ) -> tuple[AlertRenderer, list[HeldIncident]]:
         if self._renderer is None or self._renderer.rules is not rules:
             self._renderer, self._held = AlertRenderer(rules), {}
         renderer, held = self._renderer, self._held
