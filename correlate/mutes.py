@@ -36,13 +36,16 @@ class MuteInForce:
 class CompiledSilences:
     """The operators' active silences, compiled once per version and kept by id.
 
-    A silence is compiled when it becomes active or changes (its times), never again
-    each step, and never while pending or once expired: a big silence that ended costs
-    nothing here.
+    A silence is compiled when it becomes active or changes (any field: an update may
+    change a pending silence's matchers in place), never again each step, and never
+    while pending or once expired: a big silence that ended costs nothing here. The
+    silences of a step are the very objects of the last read while the store's revision
+    holds (SilenceReader), so telling them unchanged is an identity test.
     """
 
     def __init__(self) -> None:
-        self._compiled: dict[str, tuple[tuple[object, ...], MuteInForce]] = {}
+        self._compiled: dict[str, tuple[Silence, MuteInForce]] = {}
+        self._compilations = 0  # numbers each compilation: its key says it is new
 
     def in_force(self, silences: Iterable[Silence], now: datetime) -> list[MuteInForce]:
         """The active silences among ``silences``, compiled; forgets the others."""
@@ -51,11 +54,13 @@ class CompiledSilences:
         for silence in silences:
             if silence.state(now) is not SilenceState.ACTIVE:
                 continue
-            version = (silence.starts_at, silence.ends_at, silence.created_at)
             found = self._compiled.get(silence.id)
-            if found is None or found[0] != version:
-                found = (version, _compile(silence, version))
-                self._compiled[silence.id] = found
+            if found is None or (found[0] is not silence and found[0] != silence):
+                self._compilations += 1
+                found = (silence, _compile(silence, self._compilations))
+            elif found[0] is not silence:
+                found = (silence, found[1])  # read again, unchanged: the next test is cheap
+            self._compiled[silence.id] = found
             seen.add(silence.id)
             active.append(found[1])
         for gone in self._compiled.keys() - seen:
@@ -63,11 +68,11 @@ class CompiledSilences:
         return active
 
 
-def _compile(silence: Silence, version: tuple[object, ...]) -> MuteInForce:
+def _compile(silence: Silence, compilation: int) -> MuteInForce:
     return MuteInForce(
         tuple(parse_matcher(str(m)) for m in silence.matchers),
         f"silence {silence.id} by {silence.created_by}: {silence.comment}",
-        f"silence {silence.id} {version}",
+        f"silence {silence.id} #{compilation}",
     )
 
 

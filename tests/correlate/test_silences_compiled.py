@@ -76,3 +76,18 @@ async def test_a_step_sees_a_new_silence_at_once(harness: Harness) -> None:
     incident = await harness.only_incident()
     muted = {a.labels["instance"]: a.muted_by for a in incident.alerts.values()}
     assert muted == {"db0": None, "db1": "silence s1 by ana: x"}
+
+
+def test_a_silence_updated_in_place_is_compiled_again() -> None:
+    # Alertmanager updates a pending silence in place, matchers included.
+    compiled = CompiledSilences()
+    before = _silence("s", timedelta(0), timedelta(hours=1), value="db1")
+    [first] = compiled.in_force([before], T0)
+    after = _silence("s", timedelta(0), timedelta(hours=1), value="db2")
+    [second] = compiled.in_force([after], T0)
+    assert second is not first
+    assert second.key != first.key  # the sweep sees the mutes in force changed
+    assert second.matchers[0].value == "db2"
+    # Read again, equal: not compiled again.
+    [third] = compiled.in_force([_silence("s", timedelta(0), timedelta(hours=1), value="db2")], T0)
+    assert third is second
