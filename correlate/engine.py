@@ -39,6 +39,7 @@ from correlate.firing import FiringCache
 from correlate.heads import DEFAULT_ALERT_BUDGET, HeadCache
 from correlate.heartbeats import log_missing_heartbeats
 from correlate.in_flight import InFlight
+from correlate.known_labels import KnownLabels
 from correlate.metrics import CorrelatorMetrics
 from correlate.mute_follow import MuteFollower, follow_mutes
 from correlate.mutes import CompiledSilences, SilenceReader, mutes_in_force
@@ -140,6 +141,7 @@ class Correlator:
         # entries and silences, read while the last one was correlated.
         self._in_flight: InFlight | None = None
         self._silence_reader = SilenceReader(store)
+        self._known_labels = KnownLabels(store, clock)
         self._read_ahead = ReadAhead(store, member, self._silence_reader.read)
         # Entries consumed by commits that landed, for drain()'s count.
         self._landed_entries = 0
@@ -199,6 +201,7 @@ class Correlator:
             entries, silences = read
         behind = len(entries) == limit
         self._claim_size[group] = min(limit * 2, _MAX_BATCH) if behind else self._batch_size
+        entries = await self._known_labels.fill(entries)
         if not entries:
             if after is None:  # nothing in flight either: correlated up to the claim
                 self._log_time[group] = claimed_at
