@@ -33,7 +33,11 @@ lint: $(BIN)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The load generator and the peers the bench compares against (Debian packages).
 bench: $(BIN)/.installed-test
+	@command -v wrk >/dev/null && command -v prometheus-alertmanager >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends wrk redis-server prometheus-alertmanager)
 	$(BIN)/python -m bench
 
 clean:
