@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -57,6 +57,16 @@ def encode_incident(incident: Incident) -> bytes:
             "public": incident.public,
             "components": list(incident.components),
             "sweep_at": _opt_micros(incident.sweep_at),
+            "acknowledged_by": incident.acknowledged_by,
+            "resolved_by": incident.resolved_by,
+            "closed_by": incident.closed_by,
+            "resolution_code": incident.resolution_code,
+            "resolution_notes": incident.resolution_notes,
+            "auto_resolved": incident.auto_resolved,
+            "hold_reason": incident.hold_reason,
+            "on_hold_since": _opt_micros(incident.on_hold_since),
+            "on_hold_total": incident.on_hold_total // timedelta(microseconds=1),
+            "reopen_count": incident.reopen_count,
         }
     )
 
@@ -137,7 +147,7 @@ def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> In
     they joined the incident.
     """
     raw = orjson.loads(data)
-    state = IncidentState(raw["state"])
+    state, reopened = _state(raw["state"])
     opened_at = from_micros(raw["opened_at"])
     documents = {a["fingerprint"]: a for a in raw.get("alerts", ())}
     for body in alerts:
@@ -172,7 +182,46 @@ def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> In
         public=raw["public"],
         components=tuple(raw["components"]),
         sweep_at=_sweep_at(raw, state, opened_at),
+        # What the lifecycle records; absent from documents written before it existed.
+        acknowledged_by=raw.get("acknowledged_by"),
+        resolved_by=raw.get("resolved_by"),
+        closed_by=raw.get("closed_by"),
+        resolution_code=raw.get("resolution_code"),
+        resolution_notes=raw.get("resolution_notes"),
+        auto_resolved=raw.get("auto_resolved", False),
+        hold_reason=raw.get("hold_reason"),
+        on_hold_since=_opt_instant(raw.get("on_hold_since")),
+        on_hold_total=timedelta(microseconds=raw.get("on_hold_total", 0)),
+        reopen_count=max(raw.get("reopen_count", 0), reopened),
     )
+
+
+# The state a reopened incident had before reopening went back to triggered, counted.
+_FORMER_REOPENED = "reopened"
+
+
+def _state(name: str) -> tuple[IncidentState, int]:
+    """The state a document names, and 1 if it is the former ``reopened`` (reopened once).
+
+    Reopen now goes back to triggered and counts in ``reopen_count``; a document written
+    before reads as triggered, reopened at least once. It is written back that way on
+    its next change.
+    """
+    if name == _FORMER_REOPENED:
+        return IncidentState.TRIGGERED, 1
+    return IncidentState(name), 0
+
+
+def stored_state_names(states: Iterable[IncidentState]) -> list[str]:
+    """The state names stored incidents in ``states`` may carry, former names included.
+
+    A store that filters on a stored state column (SQLite) asks for these, so that an
+    incident last written as ``reopened`` is found as the triggered one it is.
+    """
+    names = {state.value for state in states}
+    if IncidentState.TRIGGERED.value in names:
+        names.add(_FORMER_REOPENED)
+    return sorted(names)
 
 
 def _sweep_at(raw: dict[str, Any], state: IncidentState, opened_at: datetime) -> datetime | None:

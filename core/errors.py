@@ -13,6 +13,7 @@ errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
     │   ├── Forbidden          credentials without the needed role (403)
     │   ├── NotFound           no such incident, silence or heartbeat (404)
     │   ├── Conflict           the thing is not in a state that allows this (409)
+    │   │   └── InvalidTransition  the incident's state does not allow the action (409)
     │   ├── RequestTimeout     the body did not arrive in time (408)
     │   ├── ClientDisconnected the client left before its body arrived (499, never sent)
     │   ├── PayloadTooLarge    the body is over the size limit (413)
@@ -152,6 +153,24 @@ class Conflict(InputError):
     """The request is valid, but the thing it names is not in a state that allows it."""
 
     status = 409
+
+
+class InvalidTransition(Conflict):
+    """The incident's state does not allow the action; ``allowed`` lists what it does allow.
+
+    The JSON body carries the state and the allowed actions, so a client can offer them.
+    """
+
+    def __init__(self, action: str, state: str, allowed: Sequence[str]) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = tuple(allowed)
+        can = ", ".join(self.allowed) if self.allowed else "nothing (it is final)"
+        super().__init__(f"cannot {action} an incident that is {state}; it allows: {can}")
+
+    def details(self) -> dict[str, object]:
+        """The incident's state and the actions it allows."""
+        return {"state": self.state, "allowed": list(self.allowed)}
 
 
 class RequestTimeout(InputError):

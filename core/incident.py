@@ -2,24 +2,26 @@
 
 The lifecycle follows ITIL with PagerDuty's names for the pager::
 
-    triggered -> acknowledged -> resolved -> closed
-        |  ^          |  ^          |
-        v  |          v  |          v
-       on_hold      on_hold      reopened (alerts fired again within the reopen window)
+    triggered -> acknowledged -> resolved -> closed (final)
 
-:func:`transition` is the one place a state changes; every other module asks it.
+- ``on_hold`` (with a reason; SLA clocks pause) from triggered or acknowledged, and
+  back to where it was on resume; resolving from on_hold is allowed;
+- reopen: resolved -> triggered, counted in ``reopen_count``.
+
+:mod:`core.lifecycle` owns the transitions: it is the one place a state changes.
+Incidents stored in the former ``reopened`` state read back as triggered
+(``core.codec``).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.direct_init import direct_init
-from core.errors import Conflict
 from core.model import AlertStatus
 
 
@@ -30,7 +32,6 @@ class IncidentState(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ON_HOLD = "on_hold"
     RESOLVED = "resolved"
-    REOPENED = "reopened"
     CLOSED = "closed"
 
 
@@ -39,28 +40,8 @@ OPEN_STATES = frozenset(
         IncidentState.TRIGGERED,
         IncidentState.ACKNOWLEDGED,
         IncidentState.ON_HOLD,
-        IncidentState.REOPENED,
     }
 )
-
-# Which states each state may move to.
-_ALLOWED: Mapping[IncidentState, frozenset[IncidentState]] = {
-    IncidentState.TRIGGERED: frozenset(
-        {IncidentState.ACKNOWLEDGED, IncidentState.ON_HOLD, IncidentState.RESOLVED}
-    ),
-    IncidentState.REOPENED: frozenset(
-        {IncidentState.ACKNOWLEDGED, IncidentState.ON_HOLD, IncidentState.RESOLVED}
-    ),
-    IncidentState.ACKNOWLEDGED: frozenset({IncidentState.ON_HOLD, IncidentState.RESOLVED}),
-    IncidentState.ON_HOLD: frozenset({IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}),
-    IncidentState.RESOLVED: frozenset({IncidentState.REOPENED, IncidentState.CLOSED}),
-    IncidentState.CLOSED: frozenset(),
-}
-
-
-class InvalidTransition(Conflict):
-    """The incident cannot move to the requested state from the one it is in (409)."""
-
 
 @dataclass(frozen=True, slots=True)
 class IncidentAlert:
@@ -156,6 +137,19 @@ class Incident:
     # is pending. The correlator sets it, earlier than needed if it must (the sweep then
     # just computes it again), never later. The stores index it: IncidentQuery.sweep_due_by.
     sweep_at: datetime | None = None
+    # What the lifecycle records (core.lifecycle sets these; nothing else does).
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    closed_by: str | None = None
+    resolution_code: str | None = None
+    resolution_notes: str | None = None
+    # Resolved by Tocsin (all its alerts resolved), not by a person.
+    auto_resolved: bool = False
+    hold_reason: str | None = None
+    # When the current hold began, and the holds before it in total: SLA clocks pause.
+    on_hold_since: datetime | None = None
+    on_hold_total: timedelta = timedelta(0)
+    reopen_count: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -176,22 +170,3 @@ class IncidentEvent:
     actor: str
     kind: str
     detail: Mapping[str, Any] = field(default_factory=dict)
-
-
-def transition(incident: Incident, to: IncidentState, now: datetime) -> Incident:
-    """Returns the incident moved to state ``to``, with the matching timestamps set.
-
-    Raises InvalidTransition when the lifecycle does not allow the move.
-    """
-    if to not in _ALLOWED[incident.state]:
-        raise InvalidTransition(f"an incident cannot go from {incident.state} to {to}")
-    changes: dict[str, Any] = {"state": to}
-    if to is IncidentState.ACKNOWLEDGED and incident.acknowledged_at is None:
-        changes["acknowledged_at"] = now
-    elif to is IncidentState.RESOLVED:
-        changes["resolved_at"] = now
-    elif to is IncidentState.REOPENED:
-        changes.update(resolved_at=None, stale_resolved=False, acknowledged_at=None)
-    elif to is IncidentState.CLOSED:
-        changes["closed_at"] = now
-    return replace(incident, **changes)

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from core.roles import Role
 from rules.credentials import Secret
 
-
-class Role(enum.StrEnum):
-    """What a key may do: read; also silence (and later work incidents); everything."""
-
-    VIEWER = "viewer"
-    RESPONDER = "responder"
-    ADMIN = "admin"
-
-    def allows(self, needed: Role) -> bool:
-        """Tells whether this role includes ``needed``."""
-        order = [Role.VIEWER, Role.RESPONDER, Role.ADMIN]
-        return order.index(self) >= order.index(needed)
+__all__ = ["ApiKey", "Role"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from core.errors import RuleError, RuleProblem
+from core.lifecycle import LifecyclePolicy
 from rules import defaults
 from rules.api_keys import ApiKey
 from rules.channels import Channel
@@ -34,6 +35,7 @@ from rules.sections.categories import read_categories, read_services
 from rules.sections.channels import read_channels
 from rules.sections.context import Definition, FileContext, Place, Reference
 from rules.sections.correlation import read_correlation, read_heartbeats
+from rules.sections.lifecycle import read_lifecycle
 from rules.sections.muting import read_inhibit_rules, read_maintenance, read_silences
 from rules.sections.people import read_people, read_teams
 from rules.sections.policies import read_policies
@@ -74,6 +76,7 @@ SINGLE_SECTIONS: Mapping[str, SectionReader] = {
     "status_page": read_status_page,
     "templates": read_templates,
     "correlation": read_correlation,
+    "lifecycle": read_lifecycle,
 }
 SECTIONS = set(LIST_SECTIONS) | set(SINGLE_SECTIONS)
 # Items looked at for names by _declare; bounds the work on documents full of aliases.
@@ -157,6 +160,7 @@ def load_rules(
         api_keys=tuple(merged.lists["api_keys"]),
         status_page=status_page,
         templates=templates,
+        lifecycle=_single(merged, "lifecycle", None) or LifecyclePolicy(),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from core.lifecycle import LifecyclePolicy
 from core.model import SourceKind
 from rules import defaults
 from rules.api_keys import ApiKey
@@ -98,6 +99,7 @@ class Rules:
     api_keys: tuple[ApiKey, ...] = ()
     status_page: StatusPage = field(default_factory=_default_status_page)
     templates: IncidentTemplates = field(default_factory=_default_templates)
+    lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     # (route key, category, base timings) -> the timings in force; filled on first use.
     _tunings: dict[tuple[str | None, str | None, Tuning], Tuning] = field(
         default_factory=dict, init=False, repr=False

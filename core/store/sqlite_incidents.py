@@ -31,9 +31,11 @@ from core.codec import (
     encode_alert_batch,
     encode_event,
     encode_incident,
+    stored_state_names,
 )
 from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
+from core.store import sqlite_events as stream
 from core.timestamps import micros
 
 SCHEMA = """
@@ -167,7 +169,8 @@ def _list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
     where: list[str] = []
     params: list[Any] = []
     if query.states is not None:
-        states = sorted(state.value for state in query.states)
+        # Former names too: an incident last written as "reopened" is a triggered one.
+        states = stored_state_names(query.states)
         where.append(f"state IN ({', '.join('?' * len(states))})")
         params.extend(states)
     if query.service is not None:
@@ -289,7 +292,8 @@ class CommitRows:
     # _ROW_DOCUMENTS), and how many it holds.
     alert_batches: dict[str, tuple[list[bytes], int]]
     heads: list[tuple[str, str | None, str]]
-    events: list[tuple[str, bytes]]
+    # Timeline events with their stream entry's snapshot (core.store.sqlite_events).
+    events: list[stream.StreamRow]
     cursor: str | None
 
     @classmethod
@@ -367,9 +371,7 @@ class CommitRows:
             )
         conn.executemany(_UPSERT_INCIDENT, incident_rows)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
-        conn.executemany(
-            "INSERT INTO incident_event (incident_id, body) VALUES (?, ?)", self.events
-        )
+        stream.append(conn, self.events)
         if self.cursor is not None:
             conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))
 

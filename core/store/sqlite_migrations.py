@@ -19,7 +19,12 @@ from collections import defaultdict
 
 import orjson
 
-from core.codec import decode_incident, encode_alert_batch, encode_incident
+from core.codec import (
+    decode_incident,
+    encode_alert_batch,
+    encode_incident,
+    stored_state_names,
+)
 from core.incident import OPEN_STATES
 from core.store.sqlite_incidents import INSERT_ALERT_BATCH
 
@@ -120,5 +125,5 @@ def _make_open_incidents_due(conn: sqlite3.Connection) -> None:
     # Nobody computed when these incidents need the sweep: decode_incident reads an open
     # one whose body lacks sweep_at as due at its opening, and the column agrees, so
     # that the next sweep looks at each and sets a real value.
-    open_states = orjson.dumps(sorted(state.value for state in OPEN_STATES))
+    open_states = orjson.dumps(stored_state_names(OPEN_STATES))
     conn.execute(_SWEEP_OPEN_AT_ONCE, (open_states,))

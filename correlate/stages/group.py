@@ -14,8 +14,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from core.incident import Incident, IncidentAlert, IncidentState, new_incident_alert, transition
+from core.incident import Incident, IncidentAlert, IncidentState, new_incident_alert
+from core.lifecycle import Transitioned, apply, tocsin
+from core.lifecycle_requests import AutoReopen, AutoResolve, Request
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
@@ -49,14 +52,8 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
         and firing
         and _changes(head, alert, ctx.positions[alert.fingerprint])
     ):
-        incident = transition(head, IncidentState.REOPENED, now)
-        ctx.working.event(
-            incident,
-            now,
-            "reopened",
-            fingerprint=alert.fingerprint,
-            reason="an alert fired again within the reopen window",
-        )
+        reason = "an alert fired again within the reopen window"
+        incident = _record(ctx, _lifecycle(ctx, head, AutoReopen(reason, alert.fingerprint), now))
     else:
         incident = head
     incident, entry = _update_alert(ctx, incident, alert)
@@ -282,9 +279,21 @@ def resolve_if_due(ctx: CorrelationContext, incident: Incident, now: datetime) -
     wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
     if now - last_change(incident) < wait:
         return incident
-    resolved = transition(incident, IncidentState.RESOLVED, now)
     stale_by = _stale_by(incident)
-    resolved = replace(resolved, stale_resolved=stale_by is not None)
     reason = "all its alerts resolved" if stale_by is None else expiry_reason(stale_by, tuning)
-    ctx.working.event(resolved, now, "resolved", reason=reason, flapping=incident.flapping)
-    return resolved
+    change = _lifecycle(ctx, incident, AutoResolve(reason, stale=stale_by is not None), now)
+    return _record(ctx, change, flapping=incident.flapping)
+
+
+def _lifecycle(
+    ctx: CorrelationContext, incident: Incident, request: Request, now: datetime
+) -> Transitioned:
+    """The incident after an automatic transition (core.lifecycle owns them all)."""
+    return apply(incident, request, tocsin(), now, ctx.rules.lifecycle)
+
+
+def _record(ctx: CorrelationContext, change: Transitioned, **more: Any) -> Incident:
+    """Puts the transition's event on the timeline; returns the changed incident."""
+    event = change.event
+    ctx.working.event(change.incident, event.at, event.kind, **event.detail, **more)
+    return change.incident

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import StoreUnavailable
-from core.incident import OPEN_STATES, Incident, IncidentState, transition
+from core.incident import OPEN_STATES, Incident, IncidentState
+from core.lifecycle import Actor, LifecyclePolicy, apply
+from core.lifecycle_requests import Acknowledge
+from core.roles import Role
 from core.store import (
     CorrelationCommit,
     GroupHead,
@@ -57,7 +60,13 @@ async def test_commit_of_the_next_version_replaces_the_incident(store: Store) ->
     opened = make_incident(1)
     await store.commit(opening(opened))
     acknowledged = replace(
-        transition(opened, IncidentState.ACKNOWLEDGED, T0 + timedelta(minutes=5)),
+        apply(
+            opened,
+            Acknowledge(),
+            Actor("alice", Role.RESPONDER),
+            T0 + timedelta(minutes=5),
+            LifecyclePolicy(),
+        ).incident,
         version=2,
         assignee="alice",
     )

@@ -29,7 +29,7 @@ async def test_open_incidents_come_with_their_alert_documents(store: Store) -> N
     for n, state in [
         (2, IncidentState.ACKNOWLEDGED),
         (3, IncidentState.RESOLVED),
-        (4, IncidentState.REOPENED),
+        (4, IncidentState.ON_HOLD),
     ]:
         await create(store, make_incident(n, state=state))
     listed = await store.list_incidents(IncidentQuery(states=OPEN_STATES, limit=100))

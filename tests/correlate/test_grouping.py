@@ -98,7 +98,8 @@ async def test_alert_firing_again_within_the_reopen_window_reopens_the_incident(
         alert(harness.clock.now(), alertname="DiskFull", service="db", instance="db1")
     )
     incident = await harness.only_incident()
-    assert incident.state is IncidentState.REOPENED
+    # Reopened: back to triggered, counted.
+    assert (incident.state, incident.reopen_count) == (IncidentState.TRIGGERED, 1)
     assert "reopened" in await harness.timeline(incident)
 
 

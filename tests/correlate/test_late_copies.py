@@ -60,7 +60,7 @@ async def test_a_late_firing_copy_after_the_resolve_is_counted_and_never_refires
     again = T0 + timedelta(minutes=5)
     await deliver(harness, copy(FIRING, again, again))
     incident = await harness.only_incident()
-    assert incident.state is IncidentState.REOPENED
+    assert (incident.state, incident.reopen_count) == (IncidentState.TRIGGERED, 1)
     assert late_copies(harness, "firing") == 1
 
 
@@ -94,7 +94,7 @@ async def test_an_alert_that_only_expired_fires_again_with_its_start(harness: Ha
         replace(alert(now, ends_at=now + timedelta(minutes=4), **LABELS), starts_at=T0)
     )
     incident = await harness.only_incident()
-    assert incident.state is IncidentState.REOPENED
+    assert (incident.state, incident.reopen_count) == (IncidentState.TRIGGERED, 1)
     assert late_copies(harness, "firing") == 0
 
 

@@ -123,7 +123,7 @@ async def v1(tocsin: TocsinProcess, path: str) -> Any:
 
 async def v1_alerts(tocsin: TocsinProcess) -> dict[str, str | None]:
     """Each firing alert of the open incidents, by fingerprint, with why it is muted (v1)."""
-    listed = await v1(tocsin, "/api/v1/incidents?state=triggered,acknowledged,on_hold,reopened")
+    listed = await v1(tocsin, "/api/v1/incidents?state=triggered,acknowledged,on_hold")
     alerts: dict[str, str | None] = {}
     for incident in listed["incidents"]:
         detail = await v1(tocsin, f"/api/v1/incidents/{incident['id']}")

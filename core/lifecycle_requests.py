@@ -1,0 +1,199 @@
+"""What each lifecycle action takes: one typed request per action, read strictly from JSON.
+
+:func:`parse_request` is the edge for the operator API: it turns a JSON body into the
+request of the action named, or raises :class:`~core.errors.InvalidFields` naming every
+field at fault (missing, of the wrong type, empty, too long, or unknown). What needs the
+rules (is the resolution code in their list?) is checked by ``core.lifecycle.apply``.
+
+The automatic requests (:class:`AutoResolve`, :class:`AutoReopen`, :class:`AutoClose`)
+are made by Tocsin itself, never read from a body.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from core.errors import FieldProblem, InvalidFields
+
+# Size limits, in characters: a reason is a sentence, notes are a few paragraphs.
+MAX_REASON = 1_000
+MAX_NOTES = 10_000
+MAX_CODE = 63
+
+
+class Action(enum.StrEnum):
+    """What can happen to an incident's state; the ``auto_`` ones only Tocsin does."""
+
+    ACKNOWLEDGE = "acknowledge"
+    HOLD = "hold"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    AUTO_RESOLVE = "auto_resolve"
+    AUTO_REOPEN = "auto_reopen"
+    AUTO_CLOSE = "auto_close"
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """Someone owns the incident now; ``note`` optional."""
+
+    action: ClassVar[Action] = Action.ACKNOWLEDGE
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The incident waits on something outside (a vendor, a change): ``reason`` says what."""
+
+    action: ClassVar[Action] = Action.HOLD
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """The wait is over; the incident goes back to where it was."""
+
+    action: ClassVar[Action] = Action.RESUME
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """A person resolved it: a resolution code from the rules' list, and notes."""
+
+    action: ClassVar[Action] = Action.RESOLVE
+    resolution_code: str
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """A person confirms the resolution, before the auto-close delay ends it anyway."""
+
+    action: ClassVar[Action] = Action.CLOSE
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    """A person says the resolution did not hold: ``reason`` says why."""
+
+    action: ClassVar[Action] = Action.REOPEN
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AutoResolve:
+    """Tocsin resolves: all its alerts resolved (``stale``: an expiry resolved the last)."""
+
+    action: ClassVar[Action] = Action.AUTO_RESOLVE
+    reason: str
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AutoReopen:
+    """Tocsin reopens: alert ``fingerprint`` fired again within the reopen window."""
+
+    action: ClassVar[Action] = Action.AUTO_REOPEN
+    reason: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class AutoClose:
+    """Tocsin closes a resolved incident once the rules' ``auto_close_after`` passed."""
+
+    action: ClassVar[Action] = Action.AUTO_CLOSE
+
+
+Request = (
+    Acknowledge | Hold | Resume | Resolve | Close | Reopen | AutoResolve | AutoReopen | AutoClose
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One text field of a request body: its size limit and whether it must be given."""
+
+    name: str
+    limit: int
+    required: bool
+
+
+# The body each person's action takes; the request class is built from the fields read.
+_BODIES: Mapping[Action, tuple[type[Any], tuple[_Field, ...]]] = {
+    Action.ACKNOWLEDGE: (Acknowledge, (_Field("note", MAX_NOTES, False),)),
+    Action.HOLD: (Hold, (_Field("reason", MAX_REASON, True),)),
+    Action.RESUME: (Resume, (_Field("note", MAX_NOTES, False),)),
+    Action.RESOLVE: (
+        Resolve,
+        (_Field("resolution_code", MAX_CODE, True), _Field("notes", MAX_NOTES, True)),
+    ),
+    Action.CLOSE: (Close, (_Field("note", MAX_NOTES, False),)),
+    Action.REOPEN: (Reopen, (_Field("reason", MAX_REASON, True),)),
+}
+
+PERSON_ACTIONS = tuple(_BODIES)
+
+
+def request_fields(action: Action) -> Mapping[str, tuple[int, bool]]:
+    """The body fields of a person's action: name -> (size limit, required); for OpenAPI."""
+    return {f.name: (f.limit, f.required) for f in _BODIES[action][1]}
+
+
+def parse_request(action: str, body: object) -> Request:
+    """Reads the request of the person's action ``action`` from a decoded JSON body.
+
+    Raises InvalidFields naming each field at fault: ``action`` if there is no such
+    action, ``body`` if it is not an object, then every unknown, missing, non-string,
+    empty or over-long field. No body (None) counts as an empty object.
+    """
+    if action not in PERSON_ACTIONS:
+        names = ", ".join(PERSON_ACTIONS)
+        raise InvalidFields([FieldProblem("action", f"unknown action {action!r}; use {names}")])
+    cls, fields = _BODIES[Action(action)]
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidFields([FieldProblem("body", "must be a JSON object")])
+    known = {f.name for f in fields}
+    problems = [
+        FieldProblem(str(name), f"unknown field; {_allowed(known)}")
+        for name in body
+        if name not in known
+    ]
+    values: dict[str, str] = {}
+    for spec in fields:
+        value = body.get(spec.name)
+        problem = _check(spec, value)
+        if problem is not None:
+            problems.append(FieldProblem(spec.name, problem))
+        elif isinstance(value, str):
+            values[spec.name] = value.strip()
+    if problems:
+        raise InvalidFields(problems)
+    request: Request = cls(**values)
+    return request
+
+
+def _check(spec: _Field, value: object) -> str | None:
+    """Says what is wrong with one field's value, or None."""
+    if value is None:
+        return "required" if spec.required else None
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > spec.limit:
+        return f"at most {spec.limit} characters, not {len(value)}"
+    return None
+
+
+def _allowed(known: set[str]) -> str:
+    return f"allowed: {', '.join(sorted(known))}" if known else "this action takes none"
