@@ -53,6 +53,9 @@ class WorkingSet:
         self._heads_read: dict[str, str | None] = {}
         self._heads: dict[str, str | None] = {}
         self._events: list[IncidentEvent] = []
+        # Incidents with an event this step: written even if nothing else of theirs
+        # changed, since each event goes to the stream with its incident's new version.
+        self._evented: set[str] = set()
         # Per incident, the alert list of its "alerts_joined" event that is still last
         # among its events this step: further joins go in there.
         self._joining: dict[str, list[dict[str, Any]]] = {}
@@ -146,6 +149,7 @@ class WorkingSet:
     def event(self, incident: Incident, at: datetime, kind: str, **detail: Any) -> None:
         """Appends a timeline event for the incident."""
         self._joining.pop(incident.id, None)
+        self._evented.add(incident.id)
         self._events.append(IncidentEvent(incident.id, at, ACTOR, kind, detail))
 
     def joined(self, incident: Incident, at: datetime, alert: IncidentAlert) -> None:
@@ -246,4 +250,8 @@ class WorkingSet:
 
     def _is_changed(self, incident_id: str, incident: Incident) -> bool:
         # Incidents are only replaced by put(), and their alerts only set by with_alert().
-        return incident is not self._loaded.get(incident_id) or incident_id in self._before
+        return (
+            incident is not self._loaded.get(incident_id)
+            or incident_id in self._before
+            or incident_id in self._evented
+        )

@@ -17,6 +17,7 @@ from core.errors import StoreError
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
 from core.silence import Silence
+from core.store.events import IncidentEventStream
 
 
 class AlertLog(Protocol):
@@ -128,6 +129,13 @@ class CorrelationCommit:
     alerts: tuple[IncidentAlertWrite, ...] = ()
 
     def __post_init__(self) -> None:
+        # Each event goes to the incident event stream with its incident as written here
+        # (core.store.events): an event of an incident not written would have none.
+        if self.events:
+            written = {incident.id for incident in self.incidents}
+            for event in self.events:
+                if event.incident_id not in written:
+                    raise ValueError(f"event of incident {event.incident_id}, which is not written")
         # An alert written apart from its incident's version check could overwrite a
         # newer one unseen; one that differs from its incident would read back changed.
         if not self.alerts:
@@ -143,6 +151,21 @@ class CorrelationCommit:
                     f"alert {write.alert.fingerprint} is not the one incident "
                     f"{write.incident_id} holds"
                 )
+
+
+# The group of :func:`incident_change`'s commits: they consume no alert log entry.
+OPERATOR_GROUP = "operator"
+
+
+def incident_change(incident: Incident, *events: IncidentEvent) -> CorrelationCommit:
+    """Returns the commit of a person's change to one incident, with its timeline events.
+
+    ``incident`` carries its new version, one more than it was read at: ``commit``
+    refuses it with VersionConflict if another writer came first, and otherwise writes
+    the incident, its events and their entries in the incident event stream
+    (core.store.events) atomically. The incident's alerts are left as stored.
+    """
+    return CorrelationCommit(OPERATOR_GROUP, incidents=(incident,), events=events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +339,7 @@ class Store(
     CursorStore,
     LogConsumer,
     IncidentStore,
+    IncidentEventStream,
     SilenceStore,
     LeaseStore,
     Protocol,

@@ -23,7 +23,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import exceptions as redis_errors
@@ -36,6 +36,8 @@ from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
+from core.store.events import ConsumerWrite, EventBatch
+from core.store.redis_events import RedisEvents
 from core.store.redis_freshness import RedisFreshness
 from core.store.redis_incidents import RedisIncidents
 from core.store.redis_scripts import RedisKeys
@@ -80,6 +82,7 @@ class RedisStore:
         self._groups: set[str] = set()
         self._client: Redis | None = None
         self._incidents = RedisIncidents(self._keys, self._open_client)
+        self._events = RedisEvents(self._keys, self._open_client)
         self._freshness = RedisFreshness(prefix, self._open_client)
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup: asyncio.Event | None = None
@@ -274,6 +277,34 @@ class RedisStore:
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""
         return await self._incidents.incident_events(incident_id)
+
+    async def claim_events(
+        self, group: str, member: str, limit: int, *, now: datetime, lease: timedelta
+    ) -> EventBatch:
+        """Returns the events after the group's cursor if ``member`` holds its lease."""
+        return await self._events.claim_events(group, member, limit, now=now, lease=lease)
+
+    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
+        """Writes the consumer's documents and moves its cursor, or raises StreamConflict."""
+        await self._events.commit_events(batch, writes)
+
+    async def release_events(self, group: str, member: str) -> None:
+        """Frees the group's lease if ``member`` holds it."""
+        await self._events.release_events(group, member)
+
+    async def event_cursor(self, group: str) -> str | None:
+        """Returns the group's committed cursor, or None."""
+        return await self._events.event_cursor(group)
+
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Returns the documents of the collection stored under ``keys``."""
+        return await self._events.consumer_documents(collection, keys)
+
+    async def trim_events(self, written_before: datetime) -> int:
+        """Deletes the stream entries every group consumed that are older than the instant."""
+        return await self._events.trim_events(written_before)
 
     async def save_silence(self, silence: Silence) -> None:
         """Creates or replaces the silence."""

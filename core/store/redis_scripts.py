@@ -11,6 +11,11 @@ Keys, after the store's prefix::
     incidents:sweep        sorted set: incident ids scored by sweep_at in microseconds, if set
     incidents:sweep:ready  string: set once incidents:sweep holds every older incident too
     silences               hash: silence id -> body
+    incident-events        stream: the incident event stream (core.store.events), fields
+                           ``version``, ``state``, ``priority`` (if any) and ``event``
+    incident-events:group:{group}  hash: a consumer group's ``cursor``, ``holder``, ``lease_until``
+    incident-events:groups set: the names of the consumer groups
+    consumer:{collection}  hash: key -> a consumer's document (ConsumerWrite)
 
 (JSON as core.codec writes it.) An incident written before alerts were kept apart has a
 ``body`` field instead of ``record``: the whole incident, its alerts inline. A commit
@@ -42,12 +47,14 @@ from core.timestamps import micros
 
 # KEYS: stream, opened index, sweep index, then one incident hash per incident, one alerts
 #       hash per incident, one head key per head, one events list per incident that gets
-#       events.
+#       events, and last the incident event stream.
 # ARGV: group, number of incidents, heads and event lists; then per incident (id,
 #       version, opened micros, record, sweep micros or "" for none, the fingerprints of
 #       the alerts written and their bodies, each as one newline-separated list); per
-#       head (has expected, expected, new id); per event list (count, bodies...); then the
-#       consumed positions, as one newline-separated list.
+#       head (has expected, expected, new id); per event list (count, the incident's
+#       version, state and priority or "", bodies...); then the consumed positions, as one
+#       newline-separated list; then the number of the event list of each event in the
+#       commit's order, as one newline-separated list: the stream's order.
 # A storm step writes thousands of alerts and consumes thousands of positions: as one
 # argument per list instead of one per item, the client packs a few arguments instead
 # of thousands. JSON as orjson writes it holds no newline, nor do ids and fingerprints.
@@ -94,7 +101,7 @@ end
 -- malformed one stops the script before anything else is written.
 local consumed_arg = list_arg
 for i = 0, n_lists - 1 do
-    consumed_arg = consumed_arg + tonumber(ARGV[consumed_arg]) + 1
+    consumed_arg = consumed_arg + tonumber(ARGV[consumed_arg]) + 4
 end
 -- In slices: unpack() of thousands of items would overflow Lua's stack.
 local consumed = lines(ARGV[consumed_arg])
@@ -125,12 +132,28 @@ for i = 0, n_heads - 1 do
     redis.call('SET', KEYS[head_key + i], ARGV[head_arg + 3 * i + 2])
 end
 local a = list_arg
+local list_args = {}
 for i = 0, n_lists - 1 do
     local count = tonumber(ARGV[a])
     for j = 1, count do
-        redis.call('RPUSH', KEYS[list_key + i], ARGV[a + j])
+        redis.call('RPUSH', KEYS[list_key + i], ARGV[a + 3 + j])
     end
-    a = a + count + 1
+    list_args[i + 1] = a
+    a = a + count + 4
+end
+-- The incident event stream, in the commit's order of events across incidents.
+local taken = {}
+for _, number in ipairs(lines(ARGV[consumed_arg + 1])) do
+    local i = tonumber(number)
+    local h = list_args[i]
+    taken[i] = (taken[i] or 0) + 1
+    if ARGV[h + 3] == '' then
+        redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
+            'event', ARGV[h + 3 + taken[i]])
+    else
+        redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
+            'priority', ARGV[h + 3], 'event', ARGV[h + 3 + taken[i]])
+    end
 end
 return 'OK'
 """
@@ -219,6 +242,24 @@ class RedisKeys:
         """The string holding one group's head incident id."""
         return f"{self.prefix}group:{group_key}"
 
+    @property
+    def incident_events(self) -> str:
+        """The incident event stream."""
+        return f"{self.prefix}incident-events"
+
+    @property
+    def event_groups(self) -> str:
+        """The set of the incident event stream's consumer group names."""
+        return f"{self.prefix}incident-events:groups"
+
+    def event_group(self, group: str) -> str:
+        """The hash of one consumer group of the incident event stream."""
+        return f"{self.prefix}incident-events:group:{group}"
+
+    def consumer_documents(self, collection: str) -> str:
+        """The hash of one collection of consumers' documents."""
+        return f"{self.prefix}consumer:{collection}"
+
 
 def commit_arguments(
     keys: RedisKeys, commit: CorrelationCommit
@@ -232,8 +273,16 @@ def commit_arguments(
         if not _STREAM_ID.fullmatch(position):
             raise ValueError(f"{position!r} is not an alert log position")
     events: dict[str, list[bytes]] = {}
+    # The number of each event's list (from 1, in order of first appearance), event by event.
+    numbers: dict[str, str] = {}
+    order: list[str] = []
     for event in commit.events:
-        events.setdefault(event.incident_id, []).append(encode_event(event))
+        timeline = events.get(event.incident_id)
+        if timeline is None:
+            timeline = events[event.incident_id] = []
+            numbers[event.incident_id] = str(len(events))
+        timeline.append(encode_event(event))
+        order.append(numbers[event.incident_id])
     # CorrelationCommit checked that each alert's incident is one of the commit's.
     fingerprints: dict[str, list[str]] = {incident.id: [] for incident in commit.incidents}
     bodies: dict[str, list[bytes]] = {incident.id: [] for incident in commit.incidents}
@@ -247,6 +296,7 @@ def commit_arguments(
     lua_keys += [keys.incident_alerts(i.id) for i in commit.incidents]
     lua_keys += [keys.group(h.group_key) for h in commit.heads]
     lua_keys += [keys.events(incident_id) for incident_id in events]
+    lua_keys.append(keys.incident_events)
     args: list[str | bytes | int] = [
         commit.group,
         len(commit.incidents),
@@ -262,8 +312,12 @@ def commit_arguments(
     for head in commit.heads:
         has_expected = head.expected is not None
         args += [int(has_expected), head.expected or "", head.incident_id]
-    for timeline in events.values():
-        args.append(len(timeline))
+    # CorrelationCommit checked that every event's incident is written.
+    written = {incident.id: incident for incident in commit.incidents}
+    for incident_id, timeline in events.items():
+        incident = written[incident_id]
+        args += [len(timeline), incident.version, incident.state.value, incident.priority or ""]
         args += timeline
     args.append("\n".join(commit.consumed))
+    args.append("\n".join(order))
     return lua_keys, args

@@ -22,9 +22,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from core.codec import decode_event, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
@@ -32,8 +34,10 @@ from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
+from core.store import sqlite_events as stream
 from core.store import sqlite_freshness as freshness
 from core.store import sqlite_incidents as sql
+from core.store.events import ConsumerWrite, EventBatch
 from core.store.sqlite_migrations import migrate
 from core.store.writer_lock import WriterLock
 from core.timestamps import micros
@@ -115,6 +119,7 @@ class SQLiteStore:
             with self._writer_lock:
                 conn.executescript(_SCHEMA)
                 conn.executescript(sql.SCHEMA)
+                conn.executescript(stream.SCHEMA)
                 conn.executescript(freshness.SCHEMA)
                 migrate(conn)
                 freshness.ensure_identity(conn)
@@ -298,6 +303,57 @@ class SQLiteStore:
         """Returns the incident's timeline in the order it was written."""
         rows = await self._query(sql.INCIDENT_EVENTS, (incident_id,))
         return [decode_event(body) for (body,) in rows]
+
+    async def claim_events(
+        self, group: str, member: str, limit: int, *, now: datetime, lease: timedelta
+    ) -> EventBatch:
+        """Takes the lease in the next group commit, then reads the events after the cursor."""
+        held = stream.Lease()
+        now_us, until_us = micros(now), micros(now + lease)
+
+        def hold(conn: sqlite3.Connection) -> None:
+            nonlocal held
+            held = stream.hold(conn, group, member, now_us, until_us)
+
+        await self._write(hold)
+        after = None if held.cursor is None else str(held.cursor)
+        if held.holder != member or limit <= 0:
+            return EventBatch(group, member, after, holder=held.holder)
+        rows = await self._query(stream.CLAIM, (held.cursor or 0, limit))
+        return EventBatch(group, member, after, stream.events(rows), member)
+
+    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
+        """Writes the documents and the cursor in the next group commit, or StreamConflict."""
+        await self._write(lambda conn: stream.commit(conn, batch, writes))
+
+    async def release_events(self, group: str, member: str) -> None:
+        """Frees the group's lease if ``member`` holds it."""
+        await self._write(lambda conn: stream.release(conn, group, member))
+
+    async def event_cursor(self, group: str) -> str | None:
+        """Returns the group's committed cursor, or None."""
+        rows = await self._query(stream.CURSOR, (group,))
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Returns the documents of the collection stored under ``keys``."""
+        if not keys:
+            return {}
+        rows = await self._query(stream.DOCUMENTS, (collection, orjson.dumps(list(keys))))
+        return {key: orjson.loads(body) for key, body in rows}
+
+    async def trim_events(self, written_before: datetime) -> int:
+        """Deletes, in the next group commit, the stream entries every group consumed."""
+        trimmed = 0
+
+        def trim(conn: sqlite3.Connection) -> None:
+            nonlocal trimmed
+            trimmed = stream.trim(conn, micros(written_before))
+
+        await self._write(trim)
+        return trimmed
 
     async def save_silence(self, silence: Silence) -> None:
         """Creates or replaces the silence in the next group commit."""

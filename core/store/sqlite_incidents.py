@@ -300,6 +300,7 @@ class CommitRows:
     def of(cls, commit: CorrelationCommit) -> CommitRows:
         """Encodes ``commit``; the cursor becomes the highest consumed position."""
         cursor = max((int(position) for position in commit.consumed), default=None)
+        written = {incident.id: incident for incident in commit.incidents}
         alerts_of: dict[str, list[IncidentAlert]] = {}
         for write in commit.alerts:
             alerts_of.setdefault(write.incident_id, []).append(write.alert)
@@ -329,7 +330,18 @@ class CommitRows:
                 for incident_id, alerts in alerts_of.items()
             },
             heads=[(h.group_key, h.expected, h.incident_id) for h in commit.heads],
-            events=[(e.incident_id, encode_event(e)) for e in commit.events],
+            # CorrelationCommit checked that every event's incident is written.
+            events=[
+                (
+                    e.incident_id,
+                    encode_event(e),
+                    micros(e.at),
+                    written[e.incident_id].version,
+                    written[e.incident_id].state.value,
+                    written[e.incident_id].priority,
+                )
+                for e in commit.events
+            ],
             cursor=None if cursor is None else str(cursor),
         )
 

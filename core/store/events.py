@@ -1,0 +1,146 @@
+"""The incident event stream: every change of every incident, in one durable order.
+
+Every write of an incident (a correlation step, or a person's change through
+:func:`core.store.incident_change`) appends its timeline events to the stream in the
+same atomic write as the incident itself: an event is in the stream if and only if its
+change is stored. Each stream event carries the incident's version, state and priority as that
+write stored them, so that a consumer (the escalation stage, the status page) follows
+incidents without reading each one again. All events of one write carry the same
+snapshot: the incident after the whole write.
+
+Consumers read the stream through consumer groups. A group has one cursor (the last
+position it consumed) and one lease: :meth:`IncidentEventStream.claim_events` gives the
+events after the cursor to the member that holds the lease, or takes it when it is free
+or expired, and an empty batch to the others, so that one member works at a time and
+each incident's events are handled in order. A member that stops (or is killed) loses
+nothing: the cursor did not move, and whoever holds the lease next (the same member
+restarted at once, another one once the lease expired) claims the same events again.
+
+:meth:`IncidentEventStream.commit_events` writes the consumer's own effects
+(:class:`ConsumerWrite`, documents in named collections) and moves the cursor past the
+batch, all or nothing, if the cursor is still where the batch started: a member whose
+lease expired while it worked cannot apply a batch twice (:class:`StreamConflict`).
+Effects plus cursor in one write make every event's effects happen exactly once.
+
+Retention: :meth:`IncidentEventStream.trim_events` deletes the events that every group
+has consumed and that were written before a given instant (with no group, every event
+older than that). The timeline (``IncidentStore.incident_events``) is kept apart and is
+never trimmed. A group that never claimed starts at the oldest event kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from core.errors import StoreError
+from core.incident import IncidentEvent, IncidentState
+
+
+class StreamConflict(StoreError):
+    """The group's cursor moved since the batch was claimed: its effects were not written."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One incident change as the stream hands it out.
+
+    ``position`` orders the stream (an opaque token: SQLite's row number, a Redis stream
+    ID); the event's fields follow; ``version``, ``state`` and ``priority`` are the
+    incident's after the write that recorded the event.
+    """
+
+    position: str
+    incident_id: str
+    kind: str
+    at: datetime
+    actor: str
+    detail: Mapping[str, Any]
+    version: int
+    state: IncidentState
+    priority: str | None
+
+    @property
+    def event(self) -> IncidentEvent:
+        """The timeline event this stream event carries."""
+        return IncidentEvent(self.incident_id, self.at, self.actor, self.kind, self.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Events claimed by one member of a group, after the group's cursor ``after``.
+
+    Empty when another member holds the group's lease, or nothing is new. ``holder``
+    is who holds the lease (this member when it got the events).
+    """
+
+    group: str
+    member: str
+    after: str | None
+    events: tuple[StreamEvent, ...] = ()
+    holder: str | None = None
+
+    @property
+    def last(self) -> str | None:
+        """The position the cursor moves to when the batch is committed (None: no move)."""
+        return self.events[-1].position if self.events else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerWrite:
+    """One document a consumer writes with its cursor: set, or deleted when None.
+
+    Documents live in named collections (e.g. ``escalation``), by key (e.g. an incident
+    id): consumers keep their own state there without knowing which store runs.
+    """
+
+    collection: str
+    key: str
+    document: Mapping[str, Any] | None = field(default=None)
+
+
+class IncidentEventStream(Protocol):
+    """The incident event stream and its consumer groups (see the module docstring)."""
+
+    async def claim_events(
+        self, group: str, member: str, limit: int, *, now: datetime, lease: timedelta
+    ) -> EventBatch:
+        """Returns up to ``limit`` events after the group's cursor, oldest first.
+
+        Only to the member holding the group's lease: it takes or renews it until
+        ``now + lease`` when it is free, expired at ``now``, or its own. Another member
+        gets an empty batch naming the holder.
+        """
+        ...
+
+    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
+        """Writes ``writes`` and moves the group's cursor to ``batch.last``, atomically.
+
+        Raises StreamConflict, writing nothing, if the cursor is no longer
+        ``batch.after`` (another member committed meanwhile).
+        """
+        ...
+
+    async def release_events(self, group: str, member: str) -> None:
+        """Gives up the group's lease if ``member`` holds it, for another to take at once."""
+        ...
+
+    async def event_cursor(self, group: str) -> str | None:
+        """Returns the group's cursor: the last position it committed, None if none."""
+        ...
+
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Returns the documents of ``collection`` stored under ``keys`` (absent: left out)."""
+        ...
+
+    async def trim_events(self, written_before: datetime) -> int:
+        """Deletes the events every group consumed that were written before that instant.
+
+        Returns how many it deleted. SQLite dates an event by its ``at``; Redis by its
+        stream ID (the Redis server's clock when it was written).
+        """
+        ...

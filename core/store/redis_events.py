@@ -1,0 +1,178 @@
+"""The incident event stream's consumer groups on Redis (see core.store.events).
+
+The stream is the Redis stream ``incident-events``, appended by the correlation commit
+script (``redis_scripts.COMMIT_LUA``) in the same script as the change. A consumer
+group is a hash with its cursor (the last stream ID it consumed) and its lease; the
+lease and the commit are Lua scripts, so the checks and the writes that follow them are
+atomic. Leases are judged by the caller's clock (``now``), as on SQLite, so that
+replicas and tests agree on them; the commit's check of the cursor, not the lease,
+keeps a batch from being applied twice.
+
+Groups are not Redis consumer groups (XREADGROUP): those hand entries to members side by
+side, and a group here must see each incident's events in order; one member works at a
+time and reads with XRANGE after the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from core.codec import decode_event
+from core.incident import IncidentState
+from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
+from core.store.redis_scripts import RedisKeys
+from core.store.redis_support import text, translated
+from core.timestamps import micros
+
+# KEYS: group hash, groups set. ARGV: member, now, lease end (micros), group name.
+# Answers {1 if the member holds the lease, holder, cursor or ""}.
+_HOLD_LUA = """
+local holder = redis.call('HGET', KEYS[1], 'holder')
+local cursor = redis.call('HGET', KEYS[1], 'cursor') or ''
+local lease_until = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+if holder and holder ~= ARGV[1] and lease_until > tonumber(ARGV[2]) then
+    return {0, holder, cursor}
+end
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'lease_until', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+return {1, ARGV[1], cursor}
+"""
+
+_RELEASE_LUA = """
+if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then
+    redis.call('HDEL', KEYS[1], 'holder', 'lease_until')
+end
+return 'OK'
+"""
+
+# KEYS: group hash, then one collection hash per write.
+# ARGV: the cursor expected ("" for none), the new cursor ("" for no move), then per
+#       write its key and its document ("" to delete: a document is never empty).
+# Everything is checked before the first write: Redis does not roll a script back.
+_COMMIT_LUA = """
+local cursor = redis.call('HGET', KEYS[1], 'cursor') or ''
+if cursor ~= ARGV[1] then
+    return 'the group is at ' .. cursor .. ', not ' .. ARGV[1]
+end
+for i = 2, #KEYS do
+    local key, document = ARGV[2 * i - 1], ARGV[2 * i]
+    if document == '' then
+        redis.call('HDEL', KEYS[i], key)
+    else
+        redis.call('HSET', KEYS[i], key, document)
+    end
+end
+if ARGV[2] ~= '' then
+    redis.call('HSET', KEYS[1], 'cursor', ARGV[2])
+end
+return 'OK'
+"""
+
+
+class RedisEvents:
+    """The consumer side of the incident event stream, on the store's connection pool."""
+
+    def __init__(self, keys: RedisKeys, client: Callable[[], Redis]) -> None:
+        """``client`` returns the open pool, or raises StoreUnavailable once it is closed."""
+        self._keys = keys
+        self._client = client
+
+    async def claim_events(
+        self, group: str, member: str, limit: int, *, now: datetime, lease: timedelta
+    ) -> EventBatch:
+        """Takes or renews the group's lease, then reads the events after its cursor."""
+        client = self._client()
+        keys = [self._keys.event_group(group), self._keys.event_groups]
+        with translated("claim incident events"):
+            held, holder, cursor = await client.eval(
+                _HOLD_LUA, 2, *keys, member, micros(now), micros(now + lease), group
+            )
+            after = text(cursor) or None
+            if not held or limit <= 0:
+                return EventBatch(group, member, after, holder=text(holder))
+            start = "-" if after is None else f"({after}"
+            rows = await client.xrange(self._keys.incident_events, start, "+", count=limit)
+        return EventBatch(group, member, after, tuple(map(_event, rows or [])), member)
+
+    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite]) -> None:
+        """Runs the commit script; raises StreamConflict if the cursor moved."""
+        client = self._client()
+        keys = [self._keys.event_group(batch.group)]
+        args: list[str | bytes] = [batch.after or "", batch.last or ""]
+        for write in writes:
+            keys.append(self._keys.consumer_documents(write.collection))
+            document = b"" if write.document is None else orjson.dumps(write.document)
+            args += [write.key, document]
+        with translated("commit incident events"):
+            outcome = await client.eval(_COMMIT_LUA, len(keys), *keys, *args)
+        if text(outcome) != "OK":
+            raise StreamConflict(f"group {batch.group}: {text(outcome)}")
+
+    async def release_events(self, group: str, member: str) -> None:
+        """Frees the group's lease if ``member`` holds it."""
+        client = self._client()
+        with translated("release an incident event lease"):
+            await client.eval(_RELEASE_LUA, 1, self._keys.event_group(group), member)
+
+    async def event_cursor(self, group: str) -> str | None:
+        """Returns the group's committed cursor, or None."""
+        client = self._client()
+        with translated("read an incident event cursor"):
+            cursor = await client.hget(self._keys.event_group(group), "cursor")
+        return None if cursor is None else text(cursor)
+
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Returns the documents of the collection stored under ``keys``."""
+        if not keys:
+            return {}
+        client = self._client()
+        with translated("read consumer documents"):
+            bodies = await client.hmget(self._keys.consumer_documents(collection), list(keys))
+        return {k: orjson.loads(b) for k, b in zip(keys, bodies, strict=True) if b is not None}
+
+    async def trim_events(self, written_before: datetime) -> int:
+        """Trims the stream below every group's cursor and the instant (XTRIM MINID).
+
+        Cursors only move forward, so a bound computed from them stays safe while it is
+        applied; a group that never committed holds everything.
+        """
+        client = self._client()
+        bound = (micros(written_before) // 1000, 0)
+        with translated("trim the incident event stream"):
+            groups = await client.smembers(self._keys.event_groups)
+            for group in sorted(text(g) for g in groups):
+                cursor = await client.hget(self._keys.event_group(group), "cursor")
+                if cursor is None:
+                    return 0
+                ms, _, seq = text(cursor).partition("-")
+                # Everything up to the cursor is consumed: keep from the next ID on.
+                bound = min(bound, (int(ms), int(seq or 0) + 1))
+            trimmed = await client.xtrim(
+                self._keys.incident_events, minid=f"{bound[0]}-{bound[1]}", approximate=False
+            )
+        return int(trimmed)
+
+
+def _event(row: tuple[Any, Any]) -> StreamEvent:
+    """Decodes one XRANGE entry of the incident event stream."""
+    entry_id, fields = row
+    event = decode_event(fields[b"event"])
+    priority = fields.get(b"priority")
+    return StreamEvent(
+        text(entry_id),
+        event.incident_id,
+        event.kind,
+        event.at,
+        event.actor,
+        event.detail,
+        int(fields[b"version"]),
+        IncidentState(text(fields[b"state"])),
+        None if priority is None else text(priority),
+    )

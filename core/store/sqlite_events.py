@@ -1,0 +1,187 @@
+"""SQL of the incident event stream in the SQLite store (see core.store.events).
+
+A stream entry is a timeline row (``incident_event``) and a row of ``incident_stream``
+with the same ``seq``: the incident's version, state and priority after the write, and
+the event's time, by which retention trims. The body is not copied: a storm's
+``alerts_joined`` events list thousands of alerts. Positions are ``seq`` as text.
+
+Each write numbers its events itself, after the highest ``seq`` of both tables: one
+writer thread commits one write at a time, so positions grow in commit order and a
+reader never sees a lower one appear behind a higher one; taking the highest of both
+tables keeps them growing even if timelines were ever deleted. Events written before
+the stream existed have no ``incident_stream`` row and are not in it.
+
+Each consumer group is a row of ``incident_stream_group``: its cursor and its lease.
+Consumers' documents are in ``consumer_document``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from core.codec import decode_event
+from core.incident import IncidentState
+from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS incident_stream (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    priority TEXT
+);
+CREATE TABLE IF NOT EXISTS incident_stream_group (
+    grp TEXT PRIMARY KEY,
+    cursor INTEGER,
+    holder TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS consumer_document (
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (collection, key)
+) WITHOUT ROWID;
+"""
+
+_LAST_SEQ = """
+SELECT MAX(COALESCE((SELECT MAX(seq) FROM incident_event), 0),
+           COALESCE((SELECT MAX(seq) FROM incident_stream), 0))
+"""
+
+_INSERT_EVENT = "INSERT INTO incident_event (seq, incident_id, body) VALUES (?, ?, ?)"
+
+_INSERT_STREAM = (
+    "INSERT INTO incident_stream (seq, at, version, state, priority) VALUES (?, ?, ?, ?, ?)"
+)
+
+CLAIM = """
+SELECT s.seq, e.body, s.version, s.state, s.priority
+FROM incident_stream AS s JOIN incident_event AS e ON e.seq = s.seq
+WHERE s.seq > ? ORDER BY s.seq LIMIT ?
+"""
+
+CURSOR = "SELECT cursor FROM incident_stream_group WHERE grp = ?"
+
+_GROUP = "SELECT cursor, holder, lease_until FROM incident_stream_group WHERE grp = ?"
+
+_HOLD = """
+INSERT INTO incident_stream_group (grp, holder, lease_until) VALUES (?, ?, ?)
+ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
+"""
+
+_RELEASE = """
+UPDATE incident_stream_group SET holder = NULL, lease_until = 0 WHERE grp = ? AND holder = ?
+"""
+
+_ADVANCE = "UPDATE incident_stream_group SET cursor = ? WHERE grp = ?"
+
+_PUT_DOCUMENT = """
+INSERT INTO consumer_document (collection, key, body) VALUES (?, ?, ?)
+ON CONFLICT(collection, key) DO UPDATE SET body = excluded.body
+"""
+
+_DELETE_DOCUMENT = "DELETE FROM consumer_document WHERE collection = ? AND key = ?"
+
+# The keys come as one JSON array: any number in one statement.
+DOCUMENTS = """
+SELECT key, body FROM consumer_document
+WHERE collection = ? AND key IN (SELECT value FROM json_each(?))
+"""
+
+# A group that never committed has consumed nothing (0); no group: no bound but time.
+_TRIM = """
+DELETE FROM incident_stream
+WHERE at < ? AND seq <= COALESCE((SELECT MIN(COALESCE(cursor, 0)) FROM incident_stream_group), ?)
+"""
+
+_NO_BOUND = 2**63 - 1
+
+# One stream entry as a write stores it: incident id, event body, at (micros), version,
+# state, priority.
+StreamRow = tuple[str, bytes, int, int, str, str | None]
+
+
+def append(conn: sqlite3.Connection, rows: Sequence[StreamRow]) -> None:
+    """Writes the events to the incident timelines and to the stream, in order."""
+    if not rows:
+        return
+    (last,) = conn.execute(_LAST_SEQ).fetchone()
+    conn.executemany(
+        _INSERT_EVENT,
+        [(last + n, incident_id, body) for n, (incident_id, body, *_) in enumerate(rows, 1)],
+    )
+    conn.executemany(
+        _INSERT_STREAM,
+        [(last + n, *snapshot) for n, (_, _, *snapshot) in enumerate(rows, 1)],
+    )
+
+
+@dataclass(slots=True)
+class Lease:
+    """What a claim found: who holds the group's lease now, and the group's cursor."""
+
+    holder: str | None = None
+    cursor: int | None = None
+
+
+def hold(conn: sqlite3.Connection, group: str, member: str, now: int, until: int) -> Lease:
+    """Takes or renews the group's lease for ``member`` unless another holds it at ``now``."""
+    found = conn.execute(_GROUP, (group,)).fetchone()
+    cursor, holder, lease_until = (None, None, 0) if found is None else found
+    if holder is not None and holder != member and lease_until > now:
+        return Lease(holder, cursor)
+    conn.execute(_HOLD, (group, member, until))
+    return Lease(member, cursor)
+
+
+def release(conn: sqlite3.Connection, group: str, member: str) -> None:
+    """Frees the group's lease if ``member`` holds it."""
+    conn.execute(_RELEASE, (group, member))
+
+
+def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[ConsumerWrite]) -> None:
+    """Writes the documents and moves the cursor past the batch, if it is still at its start."""
+    found = conn.execute(CURSOR, (batch.group,)).fetchone()
+    current = None if found is None or found[0] is None else str(found[0])
+    if current != batch.after:
+        raise StreamConflict(f"group {batch.group} is at {current}, not {batch.after}")
+    for write in writes:
+        if write.document is None:
+            conn.execute(_DELETE_DOCUMENT, (write.collection, write.key))
+        else:
+            conn.execute(_PUT_DOCUMENT, (write.collection, write.key, orjson.dumps(write.document)))
+    if batch.last is not None:
+        conn.execute(_ADVANCE, (int(batch.last), batch.group))
+
+
+def trim(conn: sqlite3.Connection, written_before: int) -> int:
+    """Deletes the stream rows older than ``written_before`` that every group consumed."""
+    return conn.execute(_TRIM, (written_before, _NO_BOUND)).rowcount
+
+
+def events(rows: Sequence[tuple[Any, ...]]) -> tuple[StreamEvent, ...]:
+    """Decodes rows of :data:`CLAIM`."""
+    decoded = []
+    for seq, body, version, state, priority in rows:
+        event = decode_event(body)
+        decoded.append(
+            StreamEvent(
+                str(seq),
+                event.incident_id,
+                event.kind,
+                event.at,
+                event.actor,
+                event.detail,
+                version,
+                IncidentState(state),
+                priority,
+            )
+        )
+    return tuple(decoded)
