@@ -18,7 +18,7 @@ import pytest
 
 from core.store import CorrelationCommit, GroupHead, Store, every_alert
 from tests.contract import stream_consumer as consumer
-from tests.contract.builders import make_event, make_incident
+from tests.contract.builders import T0, make_event, make_incident
 
 ROOT = Path(__file__).resolve().parents[2]
 INCIDENTS = 5  # two events each: opened, then alerts_joined
@@ -88,9 +88,7 @@ async def test_a_consumer_killed_mid_batch_sees_every_event_once(backend: tuple[
 
         await consumer.drain(store, "m1")
 
-        every = (
-            await store.claim_events("audit", "a", 100, now=consumer.T0, lease=consumer.LEASE)
-        ).events
+        every = (await store.claim_events("audit", "a", 100, now=T0, lease=consumer.LEASE)).events
         positions = [event.position for event in every]
         applied = await store.consumer_documents(consumer.COLLECTION, [*positions, consumer.TALLY])
     finally:
