@@ -64,10 +64,27 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 async def _live_one_incident(harness: Harness) -> None:
-    db = {"alertname": "DiskFull", "service": "db"}
-    await harness.send(alert(T0, ends_at=LATER, instance="db1", severity="warning", **db))
+    await harness.send(
+        alert(
+            T0,
+            ends_at=LATER,
+            instance="db1",
+            severity="warning",
+            alertname="DiskFull",
+            service="db",
+        )
+    )
     harness.advance(minutes=1)
-    await harness.send(alert(T0, ends_at=LATER, instance="db2", severity="critical", **db))
+    await harness.send(
+        alert(
+            T0,
+            ends_at=LATER,
+            instance="db2",
+            severity="critical",
+            alertname="DiskFull",
+            service="db",
+        )
+    )
     harness.advance(minutes=1)
     now = harness.clock.now()
     matcher = LabelMatcher("instance", "=", "db1")
@@ -80,11 +97,29 @@ async def _live_one_incident(harness: Harness) -> None:
     harness.advance(minutes=1)
     resolved = AlertStatus.RESOLVED
     await harness.send(
-        alert(harness.clock.now(), resolved, instance="db1", severity="warning", **db),
-        alert(harness.clock.now(), resolved, instance="db2", severity="critical", **db),
+        alert(
+            harness.clock.now(),
+            resolved,
+            instance="db1",
+            severity="warning",
+            alertname="DiskFull",
+            service="db",
+        ),
+        alert(
+            harness.clock.now(),
+            resolved,
+            instance="db2",
+            severity="critical",
+            alertname="DiskFull",
+            service="db",
+        ),
     )
     harness.advance(minutes=10)  # within the route's reopen window of 1h
-    await harness.send(alert(harness.clock.now(), ends_at=LATER, instance="db1", **db))
+    await harness.send(
+        alert(
+            harness.clock.now(), ends_at=LATER, instance="db1", alertname="DiskFull", service="db"
+        )
+    )
 
 
 async def _whole_stream(harness: Harness) -> list[StreamEvent]:
