@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from core.fingerprint import labels_fingerprint
 from tests.amapi.harness import PROM, RESPONDER, VIEWER, AmApi, at, basic
+from tests.support import poll_until
 from tocsin.keys import SETTINGS
 
 DISK = {"alertname": "DiskFull", "instance": "db1:9100", "team": "db"}
@@ -195,3 +197,37 @@ async def test_concurrent_reads_give_the_same_answer(amapi: AmApi) -> None:
     first, second = await asyncio.gather(amapi.alerts(), amapi.alerts())
     assert first == second
     assert len(first) == 51
+
+
+async def test_a_changed_incident_shows_its_changes_and_keeps_the_rest(amapi: AmApi) -> None:
+    hosts = [{"alertname": "Many", "instance": f"h{n:02d}"} for n in range(30)]
+    await amapi.post_alerts(*hosts)
+    before = await amapi.wait_for_alerts(30)  # rendered now, kept for the next reads
+    # One alert of the incident resolves, and a silence mutes another from the sweep on.
+    body = [{"labels": hosts[0], "startsAt": at(timedelta(0)), "endsAt": at(timedelta(0))}]
+    assert (await amapi.client.post("/api/v2/alerts", json=body, headers=PROM)).status == 200
+    silence = {
+        "matchers": [{"name": "instance", "value": "h01", "isRegex": False}],
+        "startsAt": at(timedelta(0)),
+        "endsAt": at(timedelta(hours=1)),
+        "createdBy": "ana",
+        "comment": "one host",
+    }
+    created = await amapi.client.post("/api/v2/silences", json=silence, headers=RESPONDER)
+    silence_id = (await created.json())["silenceID"]
+
+    async def changed() -> list[dict[str, Any]] | None:
+        amapi.clock.advance(timedelta(seconds=5))  # the sweep re-evaluates the mutes
+        shown: list[dict[str, Any]] = await amapi.alerts()
+        muted = [a for a in shown if a["status"]["silencedBy"] == [silence_id]]
+        return shown if len(shown) == 29 and muted else None
+
+    after = await poll_until(changed, deadline_seconds=10, interval=0.05)
+    by_instance = {a["labels"]["instance"]: a for a in after}
+    assert "h00" not in by_instance
+    assert by_instance["h01"]["status"]["state"] == "suppressed"
+    # The others are what they were.
+    unchanged = {
+        a["fingerprint"]: a for a in before if a["labels"]["instance"] not in {"h00", "h01"}
+    }
+    assert [a for a in after if a["fingerprint"] in unchanged] == list(unchanged.values())

@@ -40,6 +40,7 @@ class RenderedAlert(NamedTuple):
     muted_by: str | None
     last_seen: int  # microseconds; the latest of an alert's copies in several incidents wins
     head: bytes  # the alert's JSON object without its closing brace and its receivers
+    stamp: tuple[Any, ...]  # what changes whenever the document does (``stamp``)
 
 
 def receiver_of(incident: Incident, rules: Rules) -> str:
@@ -89,7 +90,8 @@ class AlertRenderer:
             view["generatorURL"] = url
         head = orjson.dumps(view)[:-1]
         labels = document["labels"]
-        return RenderedAlert(fingerprint, labels, muted_by, document["last_seen"], head)
+        last_seen = document["last_seen"]
+        return RenderedAlert(fingerprint, labels, muted_by, last_seen, head, stamp(document))
 
     def finish(self, alert: RenderedAlert, receivers: tuple[str, ...]) -> bytes:
         """The alert's whole JSON object, with its receivers."""
@@ -117,6 +119,21 @@ class AlertRenderer:
         if self._resolve_timeout > timedelta(0):
             return format_rfc3339(from_micros(updated) + self._resolve_timeout)
         return NO_END
+
+
+def stamp(document: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What tells one version of an alert document from another.
+
+    Every report applied moves ``position`` and ``last_seen``; a mute that follows its
+    cause changes ``muted_by``; a resend's later end moves ``ends_at``.
+    """
+    return (
+        document["position"],
+        document["last_seen"],
+        document.get("muted_by"),
+        document.get("ends_at"),
+        document.get("last_received_at"),
+    )
 
 
 @lru_cache(maxsize=65_536)
