@@ -71,6 +71,9 @@ _MUTE_SWEEP_GAP = 0.5
 # How long alerts' latest ends are kept after they passed (AlertEnds): longer than any
 # correlator lag, so that an end is never forgotten before the sweep judged it.
 _KEEP_ENDS = timedelta(hours=1)
+# How long the incident event stream keeps what every consumer group has consumed
+# (core.store.events): a consumer group created later starts with this much history.
+KEEP_INCIDENT_EVENTS = timedelta(days=7)
 
 log = structlog.get_logger("tocsin.correlate")
 
@@ -440,6 +443,7 @@ class Correlator:
         if query.sweep_due_by is None:
             # Now and then: ends that passed long ago can extend nothing any more.
             await self._store.forget_ends(now - _KEEP_ENDS)
+            await self._store.trim_events(now - KEEP_INCIDENT_EVENTS)
         for incident in incidents:
             working.add_loaded(incident)
             updated, decided = sweep_incident(ctx, incident, latest_ends)

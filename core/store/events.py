@@ -22,10 +22,12 @@ batch, all or nothing, if the cursor is still where the batch started: a member 
 lease expired while it worked cannot apply a batch twice (:class:`StreamConflict`).
 Effects plus cursor in one write make every event's effects happen exactly once.
 
-Retention: :meth:`IncidentEventStream.trim_events` deletes the events that every group
-has consumed and that were written before a given instant (with no group, every event
-older than that). The timeline (``IncidentStore.incident_events``) is kept apart and is
-never trimmed. A group that never claimed starts at the oldest event kept.
+Retention: :meth:`IncidentEventStream.trim_events` deletes the oldest events, those that
+every group has consumed, up to the first one written at or after a given instant (with
+no group, only the instant counts); the correlator's full sweep trims what is older than
+``correlate.engine.KEEP_INCIDENT_EVENTS``. The timeline
+(``IncidentStore.incident_events``) is kept apart and is never trimmed. A group that
+never claimed starts at the oldest event kept.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ class IncidentEventStream(Protocol):
         ...
 
     async def trim_events(self, written_before: datetime) -> int:
-        """Deletes the events every group consumed that were written before that instant.
+        """Deletes the oldest events every group consumed, up to one written at or after then.
 
         Returns how many it deleted. SQLite dates an event by its ``at``; Redis by its
         stream ID (the Redis server's clock when it was written).

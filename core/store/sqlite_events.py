@@ -95,10 +95,14 @@ SELECT key, body FROM consumer_document
 WHERE collection = ? AND key IN (SELECT value FROM json_each(?))
 """
 
-# A group that never committed has consumed nothing (0); no group: no bound but time.
+# The oldest events up to the first one not older than the cutoff: found by reading the
+# stream from its start (times grow with positions, as writes follow the clock), so that
+# a trim reads what it deletes and one row more, not a retention's worth of rows. A group
+# that never committed has consumed nothing (0); no group: no bound but time.
 _TRIM = """
 DELETE FROM incident_stream
-WHERE at < ? AND seq <= COALESCE((SELECT MIN(COALESCE(cursor, 0)) FROM incident_stream_group), ?)
+WHERE seq < COALESCE((SELECT seq FROM incident_stream WHERE at >= ? ORDER BY seq LIMIT 1), ?)
+AND seq <= COALESCE((SELECT MIN(COALESCE(cursor, 0)) FROM incident_stream_group), ?)
 """
 
 _NO_BOUND = 2**63 - 1
@@ -163,7 +167,7 @@ def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[Consume
 
 def trim(conn: sqlite3.Connection, written_before: int) -> int:
     """Deletes the stream rows older than ``written_before`` that every group consumed."""
-    return conn.execute(_TRIM, (written_before, _NO_BOUND)).rowcount
+    return conn.execute(_TRIM, (written_before, _NO_BOUND, _NO_BOUND)).rowcount
 
 
 def events(rows: Sequence[tuple[Any, ...]]) -> tuple[StreamEvent, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from core.silence import LabelMatcher, Silence
 from core.store.events import StreamEvent
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
+from correlate.engine import KEEP_INCIDENT_EVENTS
 from tests.correlate.harness import RULES, T0, Harness, alert, load_test_rules, make_harness
 
 # A critical alert is more urgent than the db category's medium: it raises the priority.
@@ -46,6 +47,7 @@ KINDS = {
 }
 
 LATER = T0 + timedelta(days=30)
+LEASE = timedelta(seconds=30)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
@@ -123,9 +125,7 @@ async def _live_one_incident(harness: Harness) -> None:
 
 
 async def _whole_stream(harness: Harness) -> list[StreamEvent]:
-    batch = await harness.store.claim_events(
-        "test", "m", 10_000, now=T0, lease=timedelta(seconds=30)
-    )
+    batch = await harness.store.claim_events("test", "m", 10_000, now=T0, lease=LEASE)
     return list(batch.events)
 
 
@@ -164,3 +164,21 @@ async def test_each_event_carries_the_state_its_step_left(harness: Harness) -> N
     assert first("resolved").state.value == "resolved"
     assert first("reopened").state.value == "triggered"
     assert first("opened").version < first("priority_raised").version < first("resolved").version
+
+
+async def test_the_sweep_trims_what_every_group_consumed_past_the_retention(
+    harness: Harness,
+) -> None:
+    await _live_one_incident(harness)
+    consumed = await harness.store.claim_events("escalation", "m", 10_000, now=T0, lease=LEASE)
+    await harness.store.commit_events(consumed)
+    # The cutoff must pass the write time too, which Redis takes from its own clock.
+    harness.clock.set(datetime.now(UTC) + KEEP_INCIDENT_EVENTS + timedelta(days=1))
+
+    await harness.correlator.sweep()  # a correlator's first sweep reads every incident
+
+    fresh = await harness.store.claim_events("status-page", "m", 10_000, now=T0, lease=LEASE)
+    # What every group had consumed went; what the sweep itself wrote (expiries) is new.
+    assert {e.position for e in fresh.events} & {e.position for e in consumed.events} == set()
+    timeline = await harness.store.incident_events(consumed.events[0].incident_id)
+    assert len(timeline) > 0  # timelines are never trimmed
