@@ -38,8 +38,12 @@ local lease_until = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
 if holder and holder ~= ARGV[1] and lease_until > tonumber(ARGV[2]) then
     return {0, holder, cursor}
 end
-redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'lease_until', ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[4])
+-- The member's own lease is renewed once half of it passed, not at every poll.
+local now, renewed_until = tonumber(ARGV[2]), tonumber(ARGV[3])
+if holder ~= ARGV[1] or lease_until - now < (renewed_until - now) / 2 then
+    redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'lease_until', ARGV[3])
+    redis.call('SADD', KEYS[2], ARGV[4])
+end
 return {1, ARGV[1], cursor}
 """
 

@@ -136,12 +136,17 @@ class Lease:
 
 
 def hold(conn: sqlite3.Connection, group: str, member: str, now: int, until: int) -> Lease:
-    """Takes or renews the group's lease for ``member`` unless another holds it at ``now``."""
+    """Takes or renews the group's lease for ``member`` unless another holds it at ``now``.
+
+    The member's own lease is renewed only once half of it has passed: a consumer polling
+    an idle stream then writes (and fsyncs) now and then, not at every poll.
+    """
     found = conn.execute(_GROUP, (group,)).fetchone()
     cursor, holder, lease_until = (None, None, 0) if found is None else found
     if holder is not None and holder != member and lease_until > now:
         return Lease(holder, cursor)
-    conn.execute(_HOLD, (group, member, until))
+    if holder != member or lease_until - now < (until - now) // 2:
+        conn.execute(_HOLD, (group, member, until))
     return Lease(member, cursor)
 
 

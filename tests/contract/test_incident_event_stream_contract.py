@@ -246,3 +246,16 @@ async def test_the_stream_and_the_cursors_survive_a_restart(open_store: StoreOpe
     assert rest.after == batch.last
     assert [e.kind for e in rest.events] == ["alerts_joined", "acknowledged"]
     assert documents == {"k": {"n": 1}}
+
+
+async def test_claiming_again_renews_the_lease(store: Store) -> None:
+    await _write_three(store)
+    await store.claim_events("escalation", "a", 10, now=T0, lease=LEASE)
+    renewed_at = T0 + LEASE * 2 / 3
+    await store.claim_events("escalation", "a", 10, now=renewed_at, lease=LEASE)
+
+    # Past the first lease, within the renewed one: still a's.
+    waiting = await store.claim_events("escalation", "b", 10, now=T0 + LEASE * 1.1, lease=LEASE)
+    assert waiting.holder == "a"
+    taken = await store.claim_events("escalation", "b", 10, now=renewed_at + LEASE, lease=LEASE)
+    assert taken.holder == "b"
