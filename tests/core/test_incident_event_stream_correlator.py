@@ -21,6 +21,7 @@ from core.store.events import StreamEvent
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from correlate.engine import KEEP_INCIDENT_EVENTS
+from correlate.working import WorkingSet
 from tests.correlate.harness import RULES, T0, Harness, alert, load_test_rules, make_harness
 
 # A critical alert is more urgent than the db category's medium: it raises the priority.
@@ -182,3 +183,21 @@ async def test_the_sweep_trims_what_every_group_consumed_past_the_retention(
     assert {e.position for e in fresh.events} & {e.position for e in consumed.events} == set()
     timeline = await harness.store.incident_events(consumed.events[0].incident_id)
     assert len(timeline) > 0  # timelines are never trimmed
+
+
+async def test_an_incident_that_only_gains_an_event_is_written_one_version_up(
+    harness: Harness,
+) -> None:
+    await harness.send(alert(T0, ends_at=LATER, instance="db1", alertname="DiskFull"))
+    incident = await harness.only_incident()
+    working = WorkingSet(harness.store)
+    working.add_loaded(incident)
+
+    working.event(incident, T0, "source_acknowledged", fingerprint="f")
+    commit = working.commit("correlator", ())
+
+    # Without it the event would reach the stream with no version of its own.
+    assert commit.incidents == (replace(incident, version=incident.version + 1),)
+    await harness.store.commit(commit)
+    stream = await _whole_stream(harness)
+    assert (stream[-1].kind, stream[-1].version) == ("source_acknowledged", incident.version + 1)
