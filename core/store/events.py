@@ -23,8 +23,9 @@ lease expired while it worked cannot apply a batch twice (:class:`StreamConflict
 Effects plus cursor in one write make every event's effects happen exactly once.
 
 Retention: :meth:`IncidentEventStream.trim_events` deletes the oldest events, those that
-every group has consumed, up to the first one written at or after a given instant (with
-no group, only the instant counts); the correlator's full sweep trims what is older than
+every group has consumed, up to the first one written at or after a given instant (a
+group whose lease ended before that instant is abandoned and does not count; with no
+group, only the instant counts); the correlator's full sweep trims what is older than
 ``correlate.engine.KEEP_INCIDENT_EVENTS``. The timeline
 (``IncidentStore.incident_events``) is kept apart and is never trimmed. A group that
 never claimed starts at the oldest event kept.

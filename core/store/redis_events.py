@@ -49,7 +49,8 @@ return {1, ARGV[1], cursor}
 
 _RELEASE_LUA = """
 if redis.call('HGET', KEYS[1], 'holder') == ARGV[1] then
-    redis.call('HDEL', KEYS[1], 'holder', 'lease_until')
+    -- lease_until stays: when the group was last worked on (see trim_events).
+    redis.call('HDEL', KEYS[1], 'holder')
 end
 return 'OK'
 """
@@ -142,17 +143,23 @@ class RedisEvents:
         return {k: orjson.loads(b) for k, b in zip(keys, bodies, strict=True) if b is not None}
 
     async def trim_events(self, written_before: datetime) -> int:
-        """Trims the stream below every group's cursor and the instant (XTRIM MINID).
+        """Trims the stream below every live group's cursor and the instant (XTRIM MINID).
 
         Cursors only move forward, so a bound computed from them stays safe while it is
-        applied; a group that never committed holds everything.
+        applied; a group that never committed holds everything, one whose lease ended
+        before the instant (abandoned) nothing.
         """
         client = self._client()
-        bound = (micros(written_before) // 1000, 0)
+        cutoff = micros(written_before)
+        bound = (cutoff // 1000, 0)
         with translated("trim the incident event stream"):
             groups = await client.smembers(self._keys.event_groups)
             for group in sorted(text(g) for g in groups):
-                cursor = await client.hget(self._keys.event_group(group), "cursor")
+                cursor, lease_until = await client.hmget(
+                    self._keys.event_group(group), ["cursor", "lease_until"]
+                )
+                if lease_until is None or int(lease_until) < cutoff:
+                    continue
                 if cursor is None:
                     return 0
                 ms, _, seq = text(cursor).partition("-")

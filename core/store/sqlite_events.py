@@ -76,8 +76,9 @@ INSERT INTO incident_stream_group (grp, holder, lease_until) VALUES (?, ?, ?)
 ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until
 """
 
+# The lease's end stays: it says when the group was last worked on (see _TRIM).
 _RELEASE = """
-UPDATE incident_stream_group SET holder = NULL, lease_until = 0 WHERE grp = ? AND holder = ?
+UPDATE incident_stream_group SET holder = NULL WHERE grp = ? AND holder = ?
 """
 
 _ADVANCE = "UPDATE incident_stream_group SET cursor = ? WHERE grp = ?"
@@ -98,11 +99,13 @@ WHERE collection = ? AND key IN (SELECT value FROM json_each(?))
 # The oldest events up to the first one not older than the cutoff: found by reading the
 # stream from its start (times grow with positions, as writes follow the clock), so that
 # a trim reads what it deletes and one row more, not a retention's worth of rows. A group
-# that never committed has consumed nothing (0); no group: no bound but time.
+# that never committed has consumed nothing (0); a group whose lease ended before the
+# cutoff is abandoned and holds nothing back; no group: no bound but time.
 _TRIM = """
 DELETE FROM incident_stream
-WHERE seq < COALESCE((SELECT seq FROM incident_stream WHERE at >= ? ORDER BY seq LIMIT 1), ?)
-AND seq <= COALESCE((SELECT MIN(COALESCE(cursor, 0)) FROM incident_stream_group), ?)
+WHERE seq < COALESCE((SELECT seq FROM incident_stream WHERE at >= ?1 ORDER BY seq LIMIT 1), ?2)
+AND seq <= COALESCE(
+    (SELECT MIN(COALESCE(cursor, 0)) FROM incident_stream_group WHERE lease_until >= ?1), ?2)
 """
 
 _NO_BOUND = 2**63 - 1
@@ -171,8 +174,8 @@ def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[Consume
 
 
 def trim(conn: sqlite3.Connection, written_before: int) -> int:
-    """Deletes the stream rows older than ``written_before`` that every group consumed."""
-    return conn.execute(_TRIM, (written_before, _NO_BOUND, _NO_BOUND)).rowcount
+    """Deletes the stream rows older than ``written_before`` that every live group consumed."""
+    return conn.execute(_TRIM, (written_before, _NO_BOUND)).rowcount
 
 
 def events(rows: Sequence[tuple[Any, ...]]) -> tuple[StreamEvent, ...]:

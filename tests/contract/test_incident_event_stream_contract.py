@@ -193,24 +193,44 @@ async def test_a_commit_refuses_an_event_of_an_incident_it_does_not_write() -> N
         CorrelationCommit("c", incidents=(one,), events=(make_event(two, 1),))
 
 
-async def test_trim_keeps_what_a_group_has_not_consumed(store: Store) -> None:
+async def test_trim_keeps_what_a_live_group_has_not_consumed(store: Store) -> None:
     await _write_three(store)
-    ahead = await store.claim_events("ahead", "m1", 10, now=T0, lease=LEASE)
+    # Claimed at LATER: the groups' leases last past the cutoffs below (they are live).
+    ahead = await store.claim_events("ahead", "m1", 10, now=LATER, lease=LEASE)
     await store.commit_events(ahead)
-    behind = await store.claim_events("behind", "m1", 1, now=T0, lease=LEASE)
+    behind = await store.claim_events("behind", "m1", 1, now=LATER, lease=LEASE)
     await store.commit_events(behind)
     # A group that claimed and never committed holds every event.
-    await store.claim_events("idle", "m1", 10, now=T0, lease=LEASE)
+    await store.claim_events("idle", "m1", 10, now=LATER, lease=LEASE)
     assert await store.trim_events(LATER) == 0
-    await store.commit_events(await store.claim_events("idle", "m1", 10, now=T0, lease=LEASE))
+    idle = await store.claim_events("idle", "m1", 10, now=LATER, lease=LEASE)
+    await store.commit_events(idle)
 
     # Within the retention: nothing goes, consumed or not.
     assert await store.trim_events(T0 - timedelta(days=1)) == 0
     assert await store.trim_events(LATER) == 1
 
-    left = await store.claim_events("behind", "m1", 10, now=T0, lease=LEASE)
+    left = await store.claim_events("behind", "m1", 10, now=LATER, lease=LEASE)
     assert left.events == ahead.events[1:]
-    assert (await store.claim_events("new", "m1", 10, now=T0, lease=LEASE)).events == left.events
+    fresh = await store.claim_events("new", "m1", 10, now=LATER, lease=LEASE)
+    assert fresh.events == left.events
+
+
+async def test_a_group_nobody_worked_on_for_the_retention_holds_nothing_back(
+    store: Store,
+) -> None:
+    await _write_three(store)
+    # Claimed long before the cutoff, never committed, and its member is gone.
+    await store.claim_events("abandoned", "m1", 10, now=T0, lease=LEASE)
+    # Released just now: the group was worked on within the retention.
+    await store.claim_events("resting", "m1", 10, now=LATER, lease=LEASE)
+    await store.release_events("resting", "m1")
+    assert await store.trim_events(LATER) == 0
+
+    resting = await store.claim_events("resting", "m2", 10, now=LATER, lease=LEASE)
+    await store.commit_events(resting)
+
+    assert await store.trim_events(LATER) == 4
 
 
 async def test_positions_keep_growing_after_everything_was_trimmed(store: Store) -> None:
