@@ -1,14 +1,17 @@
 """``POST /api/v2/alerts`` as Alertmanager's own API takes it, so Prometheus can send to Tocsin.
 
-Defaults follow Alertmanager's ``postAlertsHandler``: a missing ``startsAt`` becomes
-``endsAt`` or now; a missing ``endsAt`` means "firing until told otherwise" (Alertmanager
-adds ``resolve_timeout``; Tocsin leaves the end open and lets correlation apply the
-timeout). An alert whose ``endsAt`` is not after now is resolved.
+Defaults follow Alertmanager 0.25's ``postAlertsHandler`` (api/v2/api.go): a missing
+``startsAt`` becomes ``endsAt`` or now; a missing ``endsAt`` becomes now plus
+:data:`RESOLVE_TIMEOUT` (its ``global.resolve_timeout``), so an alert posted once, as
+``amtool alert add`` or a hand-written curl does, resolves by itself unless it is sent
+again before then. Each resend moves the end on (the latest end a sender gave counts,
+``core.store.AlertEnds``); Prometheus always sends an ``endsAt`` of its own. An alert
+whose ``endsAt`` is not after now is resolved.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import ItemProblem
@@ -17,11 +20,19 @@ from core.model import Alert, AlertStatus
 from ingest.decode import Decoded
 from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
+# Alertmanager's default ``global.resolve_timeout`` (config/config.go): how long an alert
+# posted without ``endsAt`` stays firing unless it is sent again.
+RESOLVE_TIMEOUT = timedelta(minutes=5)
+
 
 def decode_alertmanager_api(
-    body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
+    body: Any,
+    source: str,
+    now: datetime,
+    limits: AlertLimits = DEFAULT_LIMITS,
+    resolve_timeout: timedelta = RESOLVE_TIMEOUT,
 ) -> Decoded:
-    """Decodes a JSON list of postable alerts."""
+    """Decodes a JSON list of postable alerts (no ``endsAt``: now + ``resolve_timeout``)."""
     decoded = Decoded()
     if not isinstance(body, list):
         decoded.problems.append(ItemProblem(None, "", "body must be a JSON list of alerts"))
@@ -30,14 +41,19 @@ def decode_alertmanager_api(
         if not isinstance(item, dict):
             not_an_object(index, decoded.problems)
             continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
+        check = ItemChecker(index, decoded.problems, limits)
+        alert = _decode_one(item, check, source, now, resolve_timeout)
         if alert is not None:
             decoded.alerts.append(alert)
     return decoded
 
 
 def _decode_one(
-    item: dict[str, Any], check: ItemChecker, source: str, now: datetime
+    item: dict[str, Any],
+    check: ItemChecker,
+    source: str,
+    now: datetime,
+    resolve_timeout: timedelta,
 ) -> Alert | None:
     failures = len(check.problems)
     labels = check.string_map(item.get("labels"), "labels", label_names=True)
@@ -66,7 +82,9 @@ def _decode_one(
         return None
     if starts_at is None:
         starts_at = ends_at if ends_at is not None else now
-    resolved = ends_at is not None and ends_at <= now
+    if ends_at is None:
+        ends_at = now + resolve_timeout
+    resolved = ends_at <= now
     return Alert(
         source=source,
         fingerprint=cached_labels_fingerprint(labels),

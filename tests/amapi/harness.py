@@ -27,6 +27,9 @@ sources:
     kind: alertmanager_api
     auth:
       basic: {username: prometheus, password: {env: PROM_PASSWORD}}
+  - name: hook
+    kind: webhook
+    auth: {bearer_token: {env: HOOK_TOKEN}}
 api_keys:
   - {name: root, role: admin, key: {env: ADMIN_KEY}}
   - {name: ana, role: responder, key: {env: RESPONDER_KEY}}
@@ -67,6 +70,7 @@ silences:
 
 ENV = {
     "PROM_PASSWORD": "prom-secret",
+    "HOOK_TOKEN": "hook-secret",
     "ADMIN_KEY": "admin-key",
     "RESPONDER_KEY": "responder-key",
     "VIEWER_KEY": "viewer-key",
@@ -74,6 +78,8 @@ ENV = {
 VIEWER = {"Authorization": "Bearer viewer-key"}
 RESPONDER = {"Authorization": "Bearer responder-key"}
 PROM = {"Authorization": "Basic " + base64.b64encode(b"prometheus:prom-secret").decode()}
+# A webhook source: its alerts have no end (/api/v2/alerts gives one: now + 5m).
+HOOK = {"Authorization": "Bearer hook-secret"}
 START = datetime(2026, 11, 27, 15, 12, tzinfo=UTC)
 
 

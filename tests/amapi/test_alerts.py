@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.fingerprint import labels_fingerprint
-from tests.amapi.harness import PROM, RESPONDER, VIEWER, AmApi, at, basic
+from tests.amapi.harness import HOOK, PROM, RESPONDER, VIEWER, AmApi, at, basic
 from tests.support import poll_until
 from tocsin.keys import SETTINGS
 
@@ -175,8 +175,8 @@ async def test_reads_need_a_key_as_bearer_or_basic_password(amapi: AmApi) -> Non
 
 
 async def test_a_reload_of_the_rules_renders_the_alerts_again(amapi: AmApi) -> None:
-    body = [{"labels": WEB, "startsAt": at(timedelta(0))}]  # no end: firing until resolved
-    response = await amapi.client.post("/api/v2/alerts", json=body, headers=PROM)
+    body = {"labels": WEB, "summary": "slow"}  # a webhook alert has no end: firing until resolved
+    response = await amapi.client.post("/ingest/webhook", json=body, headers=HOOK)
     assert response.status == 200
     [alert] = await amapi.wait_for_alerts(1)
     assert alert["endsAt"] == "0001-01-01T00:00:00Z"  # Go's zero time: no end

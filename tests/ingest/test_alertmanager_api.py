@@ -25,7 +25,7 @@ async def test_prometheus_batch_is_stored_firing_with_its_end_time(ingest: Inges
 @pytest.mark.parametrize(
     ("starts", "ends", "want_status", "want_starts"),
     [
-        # Neither time: starts now, fires until told otherwise.
+        # Neither time: starts now, fires until resolve_timeout (5m) after receipt.
         (None, None, AlertStatus.FIRING, START),
         # Only an end in the past: Alertmanager takes it as the start too, and it is resolved.
         (None, START - timedelta(minutes=1), AlertStatus.RESOLVED, START - timedelta(minutes=1)),
