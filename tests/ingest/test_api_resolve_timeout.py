@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -75,7 +75,7 @@ async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
 def test_an_alert_without_ends_at_ends_five_minutes_after_receipt() -> None:
     decoded = decode_alertmanager_api(AMTOOL_ADD, "prometheus", T0)
     [alert] = decoded.alerts
-    assert RESOLVE_TIMEOUT == timedelta(minutes=5)
+    assert timedelta(minutes=5) == RESOLVE_TIMEOUT
     assert alert.status is AlertStatus.FIRING
     assert alert.starts_at == T0
     assert alert.ends_at == T0 + timedelta(minutes=5)
