@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from core.errors import FieldProblem, InvalidFields, NotFound
-from core.incident import IncidentState
+from core.incident import OPEN_STATES, IncidentState
 from core.store import IncidentQuery
 from rules.api_keys import Role
 from tocsin.keys import RULES, STORE
@@ -17,7 +17,12 @@ from tocsin.operator.incident_pages import parse_page, render_page
 from tocsin.operator.params import int_param, time_param
 from tocsin.operator.render import incident_summary
 
-_STATES = {s.value: s for s in IncidentState}
+# Each state by its name, and ``open`` for every state of an open incident (the states
+# change as the lifecycle grows; ``?state=open`` keeps selecting all that need work).
+_STATES: dict[str, frozenset[IncidentState]] = {
+    **{s.value: frozenset({s}) for s in IncidentState},
+    "open": OPEN_STATES,
+}
 MAX_LIMIT = 1000
 
 
@@ -71,7 +76,7 @@ def parse_query(params: Mapping[str, str]) -> IncidentQuery:
                 )
             )
         else:
-            states = frozenset(_STATES[n] for n in names)
+            states = frozenset[IncidentState]().union(*(_STATES[n] for n in names))
     since = time_param(params, "since", problems)
     until = time_param(params, "until", problems)
     limit = int_param(params, "limit", 100, 1, MAX_LIMIT, problems)
