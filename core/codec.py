@@ -67,6 +67,7 @@ def encode_incident(incident: Incident) -> bytes:
             "on_hold_since": _opt_micros(incident.on_hold_since),
             "on_hold_total": incident.on_hold_total // timedelta(microseconds=1),
             "reopen_count": incident.reopen_count,
+            "state_changed_at": _opt_micros(incident.state_changed_at),
         }
     )
 
@@ -193,6 +194,7 @@ def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> In
         on_hold_since=_opt_instant(raw.get("on_hold_since")),
         on_hold_total=timedelta(microseconds=raw.get("on_hold_total", 0)),
         reopen_count=max(raw.get("reopen_count", 0), reopened),
+        state_changed_at=_opt_instant(raw.get("state_changed_at")),
     )
 
 

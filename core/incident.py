@@ -43,6 +43,7 @@ OPEN_STATES = frozenset(
     }
 )
 
+
 @dataclass(frozen=True, slots=True)
 class IncidentAlert:
     """One alert as part of an incident: its last status and how often it was seen.
@@ -150,6 +151,8 @@ class Incident:
     on_hold_since: datetime | None = None
     on_hold_total: timedelta = timedelta(0)
     reopen_count: int = 0
+    # When a transition last changed the state; None: not since it opened.
+    state_changed_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:

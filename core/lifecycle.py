@@ -168,7 +168,7 @@ def apply(
         )
     at = max(now, _latest(incident))
     changes, detail = _changes(incident, request, at, policy, actor.name)
-    changed = replace(incident, **changes)
+    changed = replace(incident, **changes, state_changed_at=at)
     detail = {"from": incident.state.value, "to": changed.state.value, **detail}
     if actor.automatic:
         detail["automatic"] = True
@@ -187,8 +187,16 @@ def _check_role(spec: Transition, actor: Actor) -> None:
 
 
 def _latest(incident: Incident) -> datetime:
-    """The latest of the incident's lifecycle times (opened, acknowledged, held, resolved)."""
-    times = (incident.acknowledged_at, incident.on_hold_since, incident.resolved_at)
+    """The incident's latest lifecycle time: its last transition, or when it opened.
+
+    The other times count too, for incidents written before ``state_changed_at`` was.
+    """
+    times = (
+        incident.state_changed_at,
+        incident.acknowledged_at,
+        incident.on_hold_since,
+        incident.resolved_at,
+    )
     return max((t for t in times if t is not None), default=incident.opened_at)
 
 

@@ -30,6 +30,7 @@ LIFECYCLE_KEYS = (
     "on_hold_since",
     "on_hold_total",
     "reopen_count",
+    "state_changed_at",
 )
 
 
@@ -70,6 +71,7 @@ def test_the_lifecycle_fields_survive_a_round_trip() -> None:
         on_hold_since=T0 + timedelta(minutes=5),
         on_hold_total=timedelta(minutes=12, microseconds=7),
         reopen_count=4,
+        state_changed_at=T0 + timedelta(minutes=5),
     )
     assert decode_incident(encode_incident(incident)) == incident
 

@@ -40,6 +40,9 @@ def assert_invariants(incident: Incident) -> None:
     ]
     present = [t for t in times if t is not None]
     assert present == sorted(present), incident
+    # The last transition is the latest of them.
+    if incident.state_changed_at is not None:
+        assert incident.state_changed_at >= max(present)
     state = incident.state
     # Each state has exactly the marks it should.
     assert (incident.resolved_at is not None) is (
