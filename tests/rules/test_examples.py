@@ -148,3 +148,85 @@ def test_the_server_still_resolves_secrets_at_start(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as raised:
         create_app(settings, env=without)
     assert [p.key for p in raised.value.problems] == ["sources[2].auth.bearer_token.env"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "title", "priority", "team"),
+    [
+        # A down target names its instance and, though critical, has no service: P2.
+        (
+            {"alertname": "TargetDown", "instance": "web-3:9100", "severity": "critical"},
+            "TargetDown on web-3:9100",
+            "P2",
+            None,
+        ),
+        # The README's Alertmanager example: a full disk on db1.
+        (
+            {"alertname": "DiskFull", "instance": "db1:9100", "severity": "critical"},
+            "DiskFull on db1:9100",
+            "P2",
+            None,
+        ),
+        # A warning about one service ranks below the critical TargetDown: P3.
+        (
+            {"alertname": "TestAlert", "service": "storefront", "severity": "warning"},
+            "TestAlert on storefront",
+            "P3",
+            "web",
+        ),
+        # PagerDuty's severities in order: error (P4) above warning (P5).
+        ({"source": "db1.example", "severity": "error"}, "Alert", "P4", None),
+        ({"source": "db1.example", "severity": "warning"}, "Alert", "P5", None),
+        # The Prometheus watchdog's heartbeat: the web team's on purpose, P2 when critical.
+        (
+            {
+                "alertname": "HeartbeatMissing",
+                "heartbeat": "prometheus-watchdog",
+                "severity": "critical",
+            },
+            "HeartbeatMissing: prometheus-watchdog",
+            "P2",
+            "web",
+        ),
+        # The nightly backup's: checkout's team, but a missed backup is not a P1.
+        (
+            {
+                "alertname": "HeartbeatMissing",
+                "heartbeat": "nightly-backup",
+                "service": "checkout",
+                "severity": "critical",
+                "team": "payments",
+            },
+            "HeartbeatMissing: nightly-backup",
+            "P2",
+            "payments",
+        ),
+    ],
+)
+def test_titles_say_where_and_priorities_follow_severity(
+    rules: Rules, labels: dict[str, str], title: str, priority: str, team: str | None
+) -> None:
+    result = rules.categorise(labels)
+    assert (result.title, result.priority_name, result.team) == (title, priority, team)
+
+
+def test_the_watchdog_heartbeat_pages_the_web_team_by_its_team_not_by_default(
+    rules: Rules,
+) -> None:
+    labels = {"alertname": "HeartbeatMissing", "heartbeat": "prometheus-watchdog"}
+    [route] = rules.route_for(labels)
+    choice = rules.policy_for(route, rules.categorise(labels))
+    assert (choice.policy, choice.source.value) == ("web", "team")
+
+
+def test_host_alerts_are_one_incident_per_instance(rules: Rules) -> None:
+    keys = {
+        route.group_key(labels)
+        for instance in ("web-1:9100", "web-2:9100")
+        for labels in [{"alertname": "TargetDown", "instance": instance}]
+        for route in rules.route_for(labels)
+    }
+    assert keys == {
+        'hosts:{alertname="TargetDown",instance="web-1:9100"}',
+        'hosts:{alertname="TargetDown",instance="web-2:9100"}',
+    }
