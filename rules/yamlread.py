@@ -257,6 +257,11 @@ _LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
 )
 
 
+# The key of a problem with a whole file (unreadable, not YAML): no key inside it is at
+# fault, and an empty key would read "broken.yml:2: : not valid YAML".
+DOCUMENT_KEY = "(document)"
+
+
 def compose_file(path: Path) -> yaml.Node | None:
     """Parses one YAML file into nodes with the safe loader; raises RuleError if it is not YAML."""
     name = str(path)
@@ -264,21 +269,27 @@ def compose_file(path: Path) -> yaml.Node | None:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
             raise RuleError(
-                [RuleProblem(name, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+                [RuleProblem(name, 1, DOCUMENT_KEY, f"file is larger than {MAX_FILE_BYTES} bytes")]
             )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RuleError([RuleProblem(name, 1, "", f"cannot read: {exc.strerror}")]) from exc
+        raise RuleError(
+            [RuleProblem(name, 1, DOCUMENT_KEY, f"cannot read: {exc.strerror}")]
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise RuleError([RuleProblem(name, 1, "", "not UTF-8 text")]) from exc
+        raise RuleError([RuleProblem(name, 1, DOCUMENT_KEY, "not UTF-8 text")]) from exc
     try:
         return yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise RuleError([RuleProblem(name, line, "", f"not valid YAML: {exc.problem}")]) from exc
+        raise RuleError(
+            [RuleProblem(name, line, DOCUMENT_KEY, f"not valid YAML: {exc.problem}")]
+        ) from exc
     except yaml.YAMLError as exc:
-        raise RuleError([RuleProblem(name, 1, "", f"not valid YAML: {exc}")]) from exc
+        raise RuleError([RuleProblem(name, 1, DOCUMENT_KEY, f"not valid YAML: {exc}")]) from exc
     except RecursionError as exc:
         # The composer recurses once per nesting level; thousands of '[' get here.
-        raise RuleError([RuleProblem(name, 1, "", "not valid YAML: nested too deeply")]) from exc
+        raise RuleError(
+            [RuleProblem(name, 1, DOCUMENT_KEY, "not valid YAML: nested too deeply")]
+        ) from exc

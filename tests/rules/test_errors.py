@@ -221,10 +221,11 @@ CASES = [
         "not a valid name",
         id="bad-name",
     ),
-    # A YAML syntax error (a tab in the indentation): reported where the parser stopped.
+    # A YAML syntax error (a tab in the indentation): reported where the parser stopped,
+    # the whole document named as the key (never an empty one).
     pytest.param(
         "teams:\n  - name: dev\n\tmembers: [ana]  #<\n",
-        "",
+        "(document)",
         "not valid YAML",
         id="yaml-syntax",
     ),
