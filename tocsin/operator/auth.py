@@ -20,6 +20,26 @@ from tocsin.keys import RULES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class RoleTooLow(Forbidden):
+    """A valid API key whose role does not include the one the request needs (403).
+
+    The JSON error body names the header at fault (``field``), the key's ``role`` and the
+    ``required_role``, so a client can say which key it needs.
+    """
+
+    def __init__(self, key: ApiKey, required: Role) -> None:
+        super().__init__(
+            f"API key {key.name!r} has role {key.role}; this needs {required}",
+            field="Authorization",
+        )
+        self.role = key.role
+        self.required_role = required
+
+    def details(self) -> dict[str, object]:
+        """The field at fault, the key's role and the role the request needs."""
+        return {**super().details(), "role": self.role, "required_role": self.required_role}
+
+
 def admin_only(handler: Handler) -> Handler:
     """Wraps a handler so that only an admin API key may call it (e.g. ``POST /-/reload``)."""
 
@@ -37,7 +57,7 @@ def require(request: web.Request, role: Role) -> ApiKey:
     if found is None:
         raise Unauthenticated("API key not accepted")
     if not found.role.allows(role):
-        raise Forbidden(f"API key {found.name!r} has role {found.role}; this needs {role}")
+        raise RoleTooLow(found, role)
     return found
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from core.errors import Conflict, NotFound
 from core.silence import Silence, SilenceState
+from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from tocsin.keys import CLOCK, RULES, SETTINGS, STORE
 from tocsin.operator.auth import require
@@ -96,7 +97,8 @@ async def expire_silence(request: web.Request) -> web.Response:
     silence = await _find(request, silence_id)
     state = silence.state(now)
     if state is SilenceState.EXPIRED:
-        raise Conflict(f"silence {silence.id} has already expired")
+        ended = format_rfc3339(silence.ends_at)
+        raise Conflict(f"silence {silence.id} has already expired at {ended}", field="ends_at")
     expired = replace(silence, ends_at=now, starts_at=min(silence.starts_at, now))
     await request.app[STORE].save_silence(expired)
     return web.json_response(silence_view(expired, now))
