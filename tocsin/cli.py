@@ -84,15 +84,25 @@ def _serve(args: argparse.Namespace) -> int:
         for sock in sockets:
             sock.close()
         return 1
-    structlog.get_logger("tocsin").info(
+    log = structlog.get_logger("tocsin")
+    log.info(
         "serving",
         host=settings.host,
         port=settings.port,
         store=_redact(settings.store),
         rules=str(settings.rules),
     )
+    app.on_shutdown.append(_log_stopping)
     run_server(app, settings, sockets)
+    log.info("stopped")
     return 0
+
+
+async def _log_stopping(app: web.Application) -> None:
+    # The first thing the shutdown that SIGINT or SIGTERM starts runs, before open
+    # requests are waited for and the correlator and the store are closed: an operator
+    # who pressed Ctrl-C sees at once that it was heard.
+    structlog.get_logger("tocsin").info("stopping", reason="SIGINT or SIGTERM")
 
 
 def _correlate(args: argparse.Namespace) -> int:
