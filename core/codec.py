@@ -110,6 +110,7 @@ def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
         "first_received_at": None if first_received is None else _shared_micros(first_received),
         "last_received_at": None if last_received is None else _shared_micros(last_received),
         "expired": alert.expired,
+        "dedup_key": alert.dedup_key,
     }
 
 
@@ -288,6 +289,8 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
         first_received_at=_received(raw, "first_received_at", first_seen),
         last_received_at=_received(raw, "last_received_at", last_seen),
         expired=raw.get("expired", False),
+        # Absent from documents written before the key was kept.
+        dedup_key=raw.get("dedup_key"),
     )
 
 

@@ -77,6 +77,8 @@ class IncidentAlert:
     # Resolved by Tocsin because it was not refreshed before its end (or resolve_timeout),
     # not by its sender; an incident whose last alert expired is stale-resolved.
     expired: bool = False
+    # The sender's own key for the alert (a PagerDuty or webhook ``dedup_key``), if any.
+    dedup_key: str | None = None
 
 
 # IncidentAlert(...) with all its fields in order, built directly (see core.direct_init):
@@ -99,6 +101,7 @@ new_incident_alert: Callable[
         datetime | None,
         datetime | None,
         bool,
+        str | None,
     ],
     IncidentAlert,
 ] = direct_init(IncidentAlert)

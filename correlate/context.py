@@ -22,7 +22,9 @@ class CorrelationContext:
     ``positions`` maps each alert's fingerprint to the log position of its entry, and
     ``groups`` to the routes it ends in, each with its group key, in tree order.
     ``mutes`` maps a fingerprint to why its notifications are muted (silence, maintenance,
-    inhibition); ``flaps`` maps a fingerprint to the recent times it changed state.
+    inhibition); ``flaps`` maps a fingerprint to the recent times it changed state;
+    ``expiries`` maps the fingerprint of a resolve that confirms an expiry to the end
+    that passed (``correlate.stages.expiry``).
     ``routes`` remembers the group keys and inhibit targets of every alert seen. Stages
     add to these with ``dataclasses.replace``.
     """
@@ -38,6 +40,7 @@ class CorrelationContext:
     routes: RouteCache
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
+    expiries: Mapping[str, datetime] = field(default_factory=dict)
 
     def tuning_of(self, incident: Incident) -> Tuning:
         """The timings of ``incident``: its route's and category's over ``tuning``."""

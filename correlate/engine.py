@@ -33,7 +33,7 @@ from core.incident import Incident
 from core.model import LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import Silence
-from core.store import CorrelationCommit, Store, VersionConflict
+from core.store import AlertEnds, CorrelationCommit, Store, VersionConflict
 from correlate.context import CorrelationContext
 from correlate.firing import FiringCache
 from correlate.heads import DEFAULT_ALERT_BUDGET, HeadCache
@@ -50,6 +50,7 @@ from correlate.routes import RouteCache
 from correlate.stages.acknowledge import SourceAcknowledgeStage
 from correlate.stages.categorise import CategoriseStage
 from correlate.stages.dedup import DedupStage
+from correlate.stages.expiry import ExpiryConfirmStage
 from correlate.stages.flap import FlapStage
 from correlate.stages.group import GroupStage
 from correlate.stages.inhibit import InhibitStage
@@ -83,15 +84,19 @@ async def _back_off(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311  (not security)
 
 
-def correlation_pipeline(metrics: CorrelatorMetrics | None = None) -> Stage[CorrelationContext]:
+def correlation_pipeline(
+    metrics: CorrelatorMetrics | None = None, ends: AlertEnds | None = None
+) -> Stage[CorrelationContext]:
     """The stages in Tocsin's order: mutes before dedup, then flaps, grouping, categorisation.
 
     A source's acknowledgement goes on its incident's timeline first, and goes no further.
+    Resolves that confirm an expiry are found (reading ``ends``) before dedup counts them.
     """
     return sequence(
         SourceAcknowledgeStage(),
         SilenceStage(),
         InhibitStage(),
+        ExpiryConfirmStage(ends),
         DedupStage(None if metrics is None else metrics.late_copies),
         FlapStage(),
         GroupStage(),
@@ -129,7 +134,7 @@ class Correlator:
         self._claim_size: dict[str, int] = {}
         self._partitions = partitions
         self._lease_seconds = lease_seconds
-        self._pipeline = correlation_pipeline(metrics)
+        self._pipeline = correlation_pipeline(metrics, store)
         # Bounded by the alerts the cached heads hold (correlate.heads): the memory it keeps.
         self._heads = HeadCache(alert_budget=cache_alerts)
         self._routes = RouteCache()

@@ -13,7 +13,8 @@ Alertmanager re-evaluates every alert against the silences and inhibitions in fo
   the equal-label values of the sources that changed, found through the inhibit index.
 
 Each change goes on the incident's timeline, one ``muted`` or ``unmuted`` event per
-incident and reason, listing the alerts (the first :data:`LISTED`) and counting them.
+incident and reason, listing the alerts and counting them (``group.mute_event``: the
+same shape as a step's own ``muted`` and ``unmuted`` events).
 The cost per sweep with nothing changed is one comparison of the mutes' keys and of the
 inhibiting alerts.
 """
@@ -27,13 +28,10 @@ from core.incident import Incident, IncidentAlert
 from core.model import AlertStatus
 from correlate.context import CorrelationContext
 from correlate.inhibit_index import InhibitIndex, Key
+from correlate.stages.group import mute_event
 from correlate.stages.inhibit import inhibited_by
 from correlate.stages.mute import silenced_by
 from rules.model import Rules
-
-# The alerts a muted or unmuted entry lists; ``count`` says how many changed. A window
-# closing over a storm incident changes thousands, and a timeline entry stays small.
-LISTED = 20
 
 # The inhibiting alerts per (rule position, equal-label values).
 Sources = dict[tuple[int, Key], frozenset[str]]
@@ -149,14 +147,7 @@ def remute(
     if muted != updated.muted:
         updated = replace(updated, muted=muted)
     for (kind, reason), muted_alerts in events.items():
-        ctx.working.event(
-            updated,
-            ctx.now,
-            kind,
-            reason=reason,
-            fingerprints=muted_alerts[:LISTED],
-            count=len(muted_alerts),
-        )
+        mute_event(ctx, updated, kind, reason, muted_alerts)
     return updated
 
 

@@ -54,7 +54,10 @@ class HeartbeatPings:
                 source=source,
                 fingerprint=labels_fingerprint(labels),
                 labels=labels,
-                annotations={"summary": f"heartbeat {heartbeat.name} is back"},
+                # None of its own: the incident keeps what the HeartbeatMissing alert
+                # said (its summary, the last ping before the gap), as for any resolve
+                # without annotations (correlate.resolves).
+                annotations={},
                 status=AlertStatus.RESOLVED,
                 starts_at=now,
                 ends_at=now,

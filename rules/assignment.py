@@ -49,7 +49,7 @@ class PolicyChoice:
         if self.source is PolicySource.ROUTE:
             return f"from the route at {self.detail}"
         if self.source is PolicySource.DEFAULT:
-            return f"the default, from the root route at {self.detail}"
+            return "the root route's default"
         if self.source is PolicySource.NONE:
             return "none: no route, service or team names one"
         return f"from {self.detail}, as no route below the root names one"

@@ -39,13 +39,17 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """Writes a duration the way :func:`parse_duration` reads it (``90m`` -> ``1h30m``)."""
-    if value <= timedelta(0):
-        return "0s"
+    """Writes a duration the way :func:`parse_duration` reads it (``90m`` -> ``1h30m``).
+
+    Every duration Tocsin puts into text (summaries, reasons, messages) is written with
+    it, in the rules' own syntax rather than Python's ``0:10:00``. What is below a
+    millisecond is dropped (the syntax has no smaller unit); a duration of less than
+    that, or a negative one, is ``0s``.
+    """
     rest = value
     parts: list[str] = []
     for unit, size in _UNITS[1:]:  # years are ambiguous next to weeks; stop at weeks
         count, rest = divmod(rest, size)
-        if count:
+        if count > 0:
             parts.append(f"{count}{unit}")
-    return "".join(parts)
+    return "".join(parts) if value > timedelta(0) and parts else "0s"

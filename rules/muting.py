@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rules.calendar import ONE_MINUTE, WeeklyWindow, minute_floor
 from rules.cron import CronSpec
+from rules.durations import format_duration
 from rules.matchers import Matcher, matches_all
 
 
@@ -128,7 +129,8 @@ class MaintenanceWindow:
         if self.starts_at is not None and self.ends_at is not None:
             return f"from {self.starts_at.isoformat()} to {self.ends_at.isoformat()}"
         if self.cron is not None:
-            return f"cron {self.cron.text!r} for {self.duration} ({self.time_zone.key})"
+            duration = format_duration(self.duration)
+            return f"cron {self.cron.text!r} for {duration} ({self.time_zone.key})"
         return "; ".join(str(w) for w in self.weekly) + f" ({self.time_zone.key})"
 
 

@@ -14,7 +14,7 @@ from core.incident import Incident
 from core.model import Alert
 from correlate.context import CorrelationContext
 from correlate.stages.group import holds, release_due
-from correlate.stages.urgency import raise_urgency
+from correlate.stages.urgency import level_name, raise_urgency
 
 # The decisions written to the timeline, so that a later recategorisation can be traced.
 _RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "team", "policy")
@@ -55,11 +55,16 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
         held=held,
     )
     ctx.working.put(categorised)
+    recorded = {name: getattr(categorised, name) for name in _RECORDED}
+    # Impact and urgency by the names the rules give them, as the incident API shows them.
+    matrix = ctx.rules.priority.matrix
+    recorded["impact"] = level_name(decided.impact, matrix.impacts)
+    recorded["urgency"] = level_name(decided.urgency, matrix.urgencies)
     ctx.working.event(
         categorised,
         ctx.now,
         "categorised",
-        **{name: getattr(categorised, name) for name in _RECORDED},
+        **recorded,
         decided_by=dict(decided.decided_by),
         policy_from=policy.describe(),
     )

@@ -26,6 +26,7 @@ from core.incident import Incident, new_incident_alert
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
+from correlate.resolves import kept_annotations, kept_start
 
 
 class DedupStage:
@@ -102,12 +103,14 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         _later_end(known.ends_at, alert),
         known.transitions,
         known.muted_by,
-        alert.annotations,  # the latest report's, by reference
+        kept_annotations(known, alert),  # the latest report's, by reference
         alert.generator_url,
-        alert.starts_at,
+        kept_start(known, alert),
         known.first_received_at,
         alert.received_at,  # last received
-        False,  # the sender repeated it: not expired
+        # The sender repeated it: not expired, unless it confirms the expiry (a relay).
+        alert.fingerprint in ctx.expiries,
+        alert.dedup_key or known.dedup_key,
     )
     ctx.working.with_alert(incident, counted)
 

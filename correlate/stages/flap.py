@@ -6,7 +6,8 @@ then resolves only after a quiet hold-down (see ``resolve_if_due``).
 
 Changes are timed by the log (when Tocsin received each entry), not by when the
 correlator got to them: a correlator catching up on a backlog sees the changes of
-twenty minutes in a second, and must not call them a flap.
+twenty minutes in a second, and must not call them a flap. A resolve that confirms an
+expiry (``correlate.stages.expiry``) is timed at the end that passed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class FlapStage:
             )
             if not changed and not known.transitions:
                 continue  # a plain resend of a steady alert: nothing to count
-            at = alert.received_at
+            # A resolve confirming an expiry changed the alert when its end passed, as
+            # the sweep's expiry would have: the two are one change, timed alike.
+            at = ctx.expiries.get(alert.fingerprint, alert.received_at)
             window = ctx.tuning_of(head).flap_window
             recent = tuple(t for t in known.transitions if t > at - window)
             flaps[alert.fingerprint] = (*recent, at) if changed else recent

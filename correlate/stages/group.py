@@ -20,11 +20,18 @@ from core.incident import Incident, IncidentAlert, IncidentState, new_incident_a
 from core.lifecycle import Transitioned, apply, tocsin
 from core.lifecycle_requests import AutoReopen, AutoResolve, Request
 from core.model import Alert, AlertStatus
+from core.timestamps import format_rfc3339
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
+from correlate.resolves import kept_annotations, kept_start
 from correlate.stages.urgency import raise_urgency
 from rules.correlation import Tuning
+from rules.durations import format_duration
 from rules.routing import Route
+
+# The alerts a ``muted`` or ``unmuted`` event lists; ``count`` says how many changed. A
+# window closing over a storm incident changes thousands, and a timeline entry stays small.
+MUTES_LISTED = 20
 
 
 class GroupStage:
@@ -134,11 +141,16 @@ def _update_alert(
             alert.received_at,  # first received
             alert.received_at,  # last received
             False,  # expired
+            alert.dedup_key,
         )
         ctx.working.joined(incident, now, entry)
     else:
         transitions = ctx.flaps.get(alert.fingerprint, known.transitions)
-        if known.status is not alert.status:
+        # A resolve confirming an expiry (correlate.stages.expiry): Tocsin's expiry, late.
+        expired_at = ctx.expiries.get(alert.fingerprint)
+        if known.status is not alert.status and expired_at is not None:
+            _expired_event(ctx, incident, known, expired_at)
+        elif known.status is not alert.status:
             ctx.working.event(
                 incident, now, f"alert_{alert.status.value}", fingerprint=alert.fingerprint
             )
@@ -154,27 +166,55 @@ def _update_alert(
             alert.ends_at,
             transitions,
             muted_by,
-            alert.annotations,
+            kept_annotations(known, alert),
             alert.generator_url,
-            alert.starts_at,
+            kept_start(known, alert),
             known.first_received_at,
             alert.received_at,  # last received
-            False,  # expired: the sender reported it
+            expired_at is not None,  # else not expired: the sender reported it
+            alert.dedup_key or known.dedup_key,
         )
     if muted_by is not None and known is not None and known.muted_by != muted_by:
         # A new alert's mute is in its join record (WorkingSet.joined): one entry per
         # step for a storm that joins muted, not one per alert.
-        ctx.working.event(incident, now, "muted", fingerprint=alert.fingerprint, reason=muted_by)
+        mute_event(ctx, incident, "muted", muted_by, [alert.fingerprint])
     elif muted_by is None and known is not None and known.muted_by is not None:
         # What muted it ended before the sweep saw it (correlate.mute_follow): say so.
-        ctx.working.event(
-            incident,
-            now,
-            "unmuted",
-            fingerprint=alert.fingerprint,
-            reason=f"no longer in force: {known.muted_by}",
-        )
+        reason = f"no longer in force: {known.muted_by}"
+        mute_event(ctx, incident, "unmuted", reason, [alert.fingerprint])
     return ctx.working.with_alert(incident, entry), entry
+
+
+def _expired_event(
+    ctx: CorrelationContext, incident: Incident, known: IncidentAlert, at: datetime
+) -> None:
+    """Puts an ``alert_expired`` on the timeline, as the sweep's expiry does."""
+    ctx.working.event(
+        incident,
+        ctx.now,
+        "alert_expired",
+        fingerprint=known.fingerprint,
+        reason=expiry_reason(known, ctx.tuning_of(incident)),
+        expired_at=format_rfc3339(at),
+    )
+
+
+def mute_event(
+    ctx: CorrelationContext, incident: Incident, kind: str, reason: str, fingerprints: list[str]
+) -> None:
+    """Puts a ``muted`` or ``unmuted`` event on the timeline: one shape whatever caused it.
+
+    ``fingerprints`` are the alerts that changed; the first :data:`MUTES_LISTED` are
+    listed and ``count`` says how many there were.
+    """
+    ctx.working.event(
+        incident,
+        ctx.now,
+        kind,
+        reason=reason,
+        fingerprints=fingerprints[:MUTES_LISTED],
+        count=len(fingerprints),
+    )
 
 
 def _judge(
@@ -193,7 +233,8 @@ def _judge(
             incident,
             now,
             "flapping",
-            reason=f"{tuning.flap_changes} state changes within {tuning.flap_window}",
+            reason=f"{tuning.flap_changes} state changes within "
+            f"{format_duration(tuning.flap_window)}",
         )
     is_firing = entry.status is AlertStatus.FIRING
     if is_firing and entry.muted_by is None:
@@ -256,7 +297,8 @@ def expiry_reason(alert: IncidentAlert, tuning: Tuning) -> str:
     """Says why an expired alert was resolved by Tocsin rather than by its sender."""
     if alert.ends_at is not None:
         return "expired: not refreshed before its end (the source may have died)"
-    return f"expired: not refreshed within resolve_timeout ({tuning.resolve_timeout})"
+    timeout = format_duration(tuning.resolve_timeout)
+    return f"expired: not refreshed within resolve_timeout ({timeout})"
 
 
 def _stale_by(incident: Incident) -> IncidentAlert | None:

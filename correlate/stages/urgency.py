@@ -43,7 +43,10 @@ def raise_urgency(ctx: CorrelationContext, incident: Incident, entry: IncidentAl
         ctx.now,
         "priority_raised",
         fingerprint=entry.fingerprint,
-        urgency={"from": _name(current, matrix.urgencies), "to": _name(urgency, matrix.urgencies)},
+        urgency={
+            "from": level_name(current, matrix.urgencies),
+            "to": level_name(urgency, matrix.urgencies),
+        },
         priority={"from": incident.priority, "to": raised.priority},
         decided_by=decided_by,
     )
@@ -56,5 +59,6 @@ def _level(priority: str | None) -> int:
     return int(digits) if digits.isascii() and digits.isdigit() else 1_000
 
 
-def _name(level: int, names: tuple[str, ...]) -> str:
+def level_name(level: int, names: tuple[str, ...]) -> str:
+    """An impact or urgency level as the rules name it (its number if they have no such level)."""
     return names[level - 1] if 1 <= level <= len(names) else str(level)

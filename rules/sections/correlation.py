@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from rules.correlation import HEARTBEAT_ALERTNAME, Heartbeat, Tuning, TuningOverride
+from rules.durations import format_duration
 from rules.matchers import Matcher
 from rules.sections import values as read
 from rules.sections.context import FileContext
@@ -123,7 +124,8 @@ def _read_heartbeat(ctx: FileContext, node: yaml.Node, key: str) -> Heartbeat | 
         name=name,
         interval=interval,
         labels=MappingProxyType(labels),
-        summary=summary or f"{HEARTBEAT_ALERTNAME}: no ping from {name} for {interval}",
+        summary=summary
+        or f"{HEARTBEAT_ALERTNAME}: no ping from {name} for {format_duration(interval)}",
         expect_alert=matchers,
         consume_alerts=consume,
     )

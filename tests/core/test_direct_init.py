@@ -35,6 +35,7 @@ def test_an_incident_alert_built_directly_equals_the_constructed_one() -> None:
         T0 - timedelta(seconds=1),
         T0 + timedelta(seconds=59),
         True,
+        "backup-db1",
     )
     built = new_incident_alert(*values)
     constructed = IncidentAlert(*values)

@@ -256,7 +256,9 @@ async def test_a_resend_after_the_silence_ended_unmutes_with_the_reason(harness:
     assert not incident.muted
     [unmuted] = await _mute_events(harness, incident)  # it joined muted
     assert unmuted.kind == "unmuted"
-    assert unmuted.detail["fingerprint"] == db1.fingerprint
+    # The same shape as the sweep's unmuted events (one per incident and reason).
+    assert unmuted.detail["fingerprints"] == [db1.fingerprint]
+    assert unmuted.detail["count"] == 1
     assert "silence s1" in unmuted.detail["reason"]
 
 

@@ -75,7 +75,7 @@ async def test_a_resolve_timeout_expiry_names_the_timeout(
     await harness.correlator.sweep()
     assert (await harness.only_incident()).stale_resolved
     assert (await resolved_event(harness)).detail["reason"] == (
-        "expired: not refreshed within resolve_timeout (0:05:00)"
+        "expired: not refreshed within resolve_timeout (5m)"
     )
 
 

@@ -88,12 +88,26 @@ def incident_detail(
 
 
 def _detail(incident: Incident, event: IncidentEvent) -> dict[str, Any]:
-    """The event's detail; each alert of an ``alerts_joined`` with its labels.
+    """The event's detail, each alert it names with its labels.
 
-    The store keeps a join as the alert's fingerprint and status only: the labels are
-    the incident's alert's, which never change, and a storm would store them twice.
+    The store keeps an alert's event by its fingerprint only: the labels are the
+    incident's alert's, which never change, and a storm would store them twice. So an
+    event about one alert (``alert_firing``, ``alert_resolved``, ``alert_expired``,
+    ``priority_raised``, ``reopened``...) gets ``labels``; one listing ``fingerprints``
+    (``muted``, ``unmuted``) gets ``alerts`` with each one's labels; and each alert of an
+    ``alerts_joined`` gets its labels.
     """
     detail = dict(event.detail)
+    fingerprint = detail.get("fingerprint")
+    if isinstance(fingerprint, str) and "labels" not in detail:
+        detail["labels"] = _labels_of(incident, fingerprint)
+    listed = detail.get("fingerprints")
+    if isinstance(listed, list) and "alerts" not in detail:
+        detail["alerts"] = [
+            {"fingerprint": f, "labels": _labels_of(incident, f)}
+            for f in listed
+            if isinstance(f, str)
+        ]
     if event.kind == "alerts_joined":
         # A storm step joins thousands at once: list the first few, count the rest.
         joined = detail["alerts"]
@@ -117,7 +131,9 @@ def _alert(alert: IncidentAlert) -> dict[str, Any]:
     ``starts_at``, ``ends_at`` and ``generator_url`` are the source's (``startsAt``,
     ``endsAt``, ``generatorURL`` of its latest report); ``first_received_at`` and
     ``last_received_at`` are when Tocsin received its first and latest report;
-    ``starts_at`` is null for an alert stored before Tocsin kept it.
+    ``starts_at`` is null for an alert stored before Tocsin kept it; ``expired`` says
+    Tocsin resolved it when its end passed, not its sender; ``dedup_key`` is the
+    sender's key for it, if it gave one.
     """
     return {
         "fingerprint": alert.fingerprint,
@@ -131,6 +147,9 @@ def _alert(alert: IncidentAlert) -> dict[str, Any]:
         "first_received_at": _time(alert.first_received_at),
         "last_received_at": _time(alert.last_received_at),
         "muted_by": alert.muted_by,
+        "expired": alert.expired,
+        # The sender's own key (PagerDuty's or a webhook's dedup_key), else null.
+        "dedup_key": alert.dedup_key,
     }
 
 
