@@ -96,12 +96,15 @@ class ConsumerWrite:
     """One document a consumer writes with its cursor: set, or deleted when None.
 
     Documents live in named collections (e.g. ``escalation``), by key (e.g. an incident
-    id): consumers keep their own state there without knowing which store runs.
+    id): consumers keep their own state there without knowing which store runs. ``due``
+    files the document under that time (an escalation's next step), found again by
+    :meth:`IncidentEventStream.due_documents`; None files it under none.
     """
 
     collection: str
     key: str
     document: Mapping[str, Any] | None = field(default=None)
+    due: datetime | None = None
 
 
 class IncidentEventStream(Protocol):
@@ -138,6 +141,15 @@ class IncidentEventStream(Protocol):
         self, collection: str, keys: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         """Returns the documents of ``collection`` stored under ``keys`` (absent: left out)."""
+        ...
+
+    async def due_documents(
+        self, collection: str, by: datetime, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Returns up to ``limit`` (key, document) of the collection due by ``by``.
+
+        Most overdue first (by due time, then key), found through an index, not a scan.
+        """
         ...
 
     async def trim_events(self, written_before: datetime) -> int:

@@ -302,6 +302,12 @@ class RedisStore:
         """Returns the documents of the collection stored under ``keys``."""
         return await self._events.consumer_documents(collection, keys)
 
+    async def due_documents(
+        self, collection: str, by: datetime, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Returns the collection's documents due by ``by``, most overdue first."""
+        return await self._events.due_documents(collection, by, limit)
+
     async def trim_events(self, written_before: datetime) -> int:
         """Deletes the stream entries every group consumed that are older than the instant."""
         return await self._events.trim_events(written_before)

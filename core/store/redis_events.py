@@ -55,21 +55,28 @@ end
 return 'OK'
 """
 
-# KEYS: group hash, then one collection hash per write.
+# KEYS: group hash, then per write its collection's hash and due index.
 # ARGV: the cursor expected ("" for none), the new cursor ("" for no move), then per
-#       write its key and its document ("" to delete: a document is never empty).
+#       write its key, its document ("" to delete: a document is never empty) and its
+#       due time in microseconds ("" for none).
 # Everything is checked before the first write: Redis does not roll a script back.
 _COMMIT_LUA = """
 local cursor = redis.call('HGET', KEYS[1], 'cursor') or ''
 if cursor ~= ARGV[1] then
     return 'the group is at ' .. cursor .. ', not ' .. ARGV[1]
 end
-for i = 2, #KEYS do
-    local key, document = ARGV[2 * i - 1], ARGV[2 * i]
+for i = 0, (#KEYS - 1) / 2 - 1 do
+    local documents, due_index = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+    local key, document, due = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
     if document == '' then
-        redis.call('HDEL', KEYS[i], key)
+        redis.call('HDEL', documents, key)
     else
-        redis.call('HSET', KEYS[i], key, document)
+        redis.call('HSET', documents, key, document)
+    end
+    if document == '' or due == '' then
+        redis.call('ZREM', due_index, key)
+    else
+        redis.call('ZADD', due_index, due, key)
     end
 end
 if ARGV[2] ~= '' then
@@ -108,11 +115,12 @@ class RedisEvents:
         """Runs the commit script; raises StreamConflict if the cursor moved."""
         client = self._client()
         keys = [self._keys.event_group(batch.group)]
-        args: list[str | bytes] = [batch.after or "", batch.last or ""]
+        args: list[str | bytes | int] = [batch.after or "", batch.last or ""]
         for write in writes:
             keys.append(self._keys.consumer_documents(write.collection))
+            keys.append(self._keys.consumer_due(write.collection))
             document = b"" if write.document is None else orjson.dumps(write.document)
-            args += [write.key, document]
+            args += [write.key, document, "" if write.due is None else micros(write.due)]
         with translated("commit incident events"):
             outcome = await client.eval(_COMMIT_LUA, len(keys), *keys, *args)
         if text(outcome) != "OK":
@@ -141,6 +149,25 @@ class RedisEvents:
         with translated("read consumer documents"):
             bodies = await client.hmget(self._keys.consumer_documents(collection), list(keys))
         return {k: orjson.loads(b) for k, b in zip(keys, bodies, strict=True) if b is not None}
+
+    async def due_documents(
+        self, collection: str, by: datetime, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Returns the collection's documents due by ``by``, from its due index (a sorted set).
+
+        Equal due times come in key order, as Redis orders members of equal score.
+        """
+        if limit <= 0:
+            return []
+        client = self._client()
+        with translated("read due consumer documents"):
+            members = await client.zrangebyscore(
+                self._keys.consumer_due(collection), "-inf", micros(by), start=0, num=limit
+            )
+            keys = [text(member) for member in members if isinstance(member, bytes | str)]
+        found = await self.consumer_documents(collection, keys)
+        # A document deleted between the two reads is left out.
+        return [(key, found[key]) for key in keys if key in found]
 
     async def trim_events(self, written_before: datetime) -> int:
         """Trims the stream below every live group's cursor and the instant (XTRIM MINID).

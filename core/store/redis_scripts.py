@@ -16,6 +16,7 @@ Keys, after the store's prefix::
     incident-events:group:{group}  hash: a consumer group's ``cursor``, ``holder``, ``lease_until``
     incident-events:groups set: the names of the consumer groups
     consumer:{collection}  hash: key -> a consumer's document (ConsumerWrite)
+    consumer:{collection}:due  sorted set: document keys by due time in microseconds
 
 (JSON as core.codec writes it.) An incident written before alerts were kept apart has a
 ``body`` field instead of ``record``: the whole incident, its alerts inline. A commit
@@ -259,6 +260,10 @@ class RedisKeys:
     def consumer_documents(self, collection: str) -> str:
         """The hash of one collection of consumers' documents."""
         return f"{self.prefix}consumer:{collection}"
+
+    def consumer_due(self, collection: str) -> str:
+        """The sorted set of one collection's document keys by due time."""
+        return f"{self.prefix}consumer:{collection}:due"
 
 
 def commit_arguments(

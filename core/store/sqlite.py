@@ -344,6 +344,13 @@ class SQLiteStore:
         rows = await self._query(stream.DOCUMENTS, (collection, orjson.dumps(list(keys))))
         return {key: orjson.loads(body) for key, body in rows}
 
+    async def due_documents(
+        self, collection: str, by: datetime, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Returns the collection's documents due by ``by``, most overdue first."""
+        rows = await self._query(stream.DUE_DOCUMENTS, (collection, micros(by), limit))
+        return [(key, orjson.loads(body)) for key, body in rows]
+
     async def trim_events(self, written_before: datetime) -> int:
         """Deletes, in the next group commit, the stream entries every group consumed."""
         trimmed = 0

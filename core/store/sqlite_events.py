@@ -12,7 +12,8 @@ tables keeps them growing even if timelines were ever deleted. Events written be
 the stream existed have no ``incident_stream`` row and are not in it.
 
 Each consumer group is a row of ``incident_stream_group``: its cursor and its lease.
-Consumers' documents are in ``consumer_document``.
+Consumers' documents are in ``consumer_document``, indexed by due time where they have
+one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 from core.codec import decode_event
 from core.incident import IncidentState
 from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
+from core.timestamps import micros
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incident_stream (
@@ -46,8 +48,11 @@ CREATE TABLE IF NOT EXISTS consumer_document (
     collection TEXT NOT NULL,
     key TEXT NOT NULL,
     body BLOB NOT NULL,
+    due INTEGER,
     PRIMARY KEY (collection, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS consumer_document_by_due ON consumer_document (collection, due, key)
+WHERE due IS NOT NULL;
 """
 
 _LAST_SEQ = """
@@ -84,8 +89,13 @@ UPDATE incident_stream_group SET holder = NULL WHERE grp = ? AND holder = ?
 _ADVANCE = "UPDATE incident_stream_group SET cursor = ? WHERE grp = ?"
 
 _PUT_DOCUMENT = """
-INSERT INTO consumer_document (collection, key, body) VALUES (?, ?, ?)
-ON CONFLICT(collection, key) DO UPDATE SET body = excluded.body
+INSERT INTO consumer_document (collection, key, body, due) VALUES (?, ?, ?, ?)
+ON CONFLICT(collection, key) DO UPDATE SET body = excluded.body, due = excluded.due
+"""
+
+DUE_DOCUMENTS = """
+SELECT key, body FROM consumer_document INDEXED BY consumer_document_by_due
+WHERE collection = ? AND due IS NOT NULL AND due <= ? ORDER BY due, key LIMIT ?
 """
 
 _DELETE_DOCUMENT = "DELETE FROM consumer_document WHERE collection = ? AND key = ?"
@@ -168,7 +178,9 @@ def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[Consume
         if write.document is None:
             conn.execute(_DELETE_DOCUMENT, (write.collection, write.key))
         else:
-            conn.execute(_PUT_DOCUMENT, (write.collection, write.key, orjson.dumps(write.document)))
+            due = None if write.due is None else micros(write.due)
+            body = orjson.dumps(write.document)
+            conn.execute(_PUT_DOCUMENT, (write.collection, write.key, body, due))
     if batch.last is not None:
         conn.execute(_ADVANCE, (int(batch.last), batch.group))
 

@@ -279,3 +279,38 @@ async def test_claiming_again_renews_the_lease(store: Store) -> None:
     assert waiting.holder == "a"
     taken = await store.claim_events("escalation", "b", 10, now=renewed_at + LEASE, lease=LEASE)
     assert taken.holder == "b"
+
+
+async def test_documents_filed_by_due_time_come_back_most_overdue_first(store: Store) -> None:
+    await _write_three(store)
+    batch = await store.claim_events("escalation", "m1", 10, now=T0, lease=LEASE)
+    minute = timedelta(minutes=1)
+    await store.commit_events(
+        batch,
+        [
+            ConsumerWrite("escalation", "late", {"level": 2}, due=T0 + 3 * minute),
+            ConsumerWrite("escalation", "b-soon", {"level": 1}, due=T0 + minute),
+            ConsumerWrite("escalation", "a-soon", {"level": 1}, due=T0 + minute),
+            ConsumerWrite("escalation", "undated", {"level": 0}),
+            ConsumerWrite("other", "elsewhere", {"level": 1}, due=T0),
+        ],
+    )
+
+    assert await store.due_documents("escalation", T0 + 2 * minute, 10) == [
+        ("a-soon", {"level": 1}),
+        ("b-soon", {"level": 1}),
+    ]
+    assert await store.due_documents("escalation", T0 + 3 * minute, 1) == [("a-soon", {"level": 1})]
+
+    # Rewritten without a due time, or deleted: no longer due; moved later: due later.
+    idle = await store.claim_events("escalation", "m1", 10, now=T0, lease=LEASE)
+    await store.commit_events(
+        idle,
+        [
+            ConsumerWrite("escalation", "a-soon", {"level": 1, "done": True}),
+            ConsumerWrite("escalation", "b-soon"),
+            ConsumerWrite("escalation", "late", {"level": 3}, due=T0 + 10 * minute),
+        ],
+    )
+    assert await store.due_documents("escalation", T0 + 5 * minute, 10) == []
+    assert await store.due_documents("escalation", T0 + 10 * minute, 10) == [("late", {"level": 3})]
