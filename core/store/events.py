@@ -3,10 +3,11 @@
 Every write of an incident (a correlation step, or a person's change through
 :func:`core.store.incident_change`) appends its timeline events to the stream in the
 same atomic write as the incident itself: an event is in the stream if and only if its
-change is stored. Each stream event carries the incident's version, state and priority as that
-write stored them, so that a consumer (the escalation stage, the status page) follows
-incidents without reading each one again. All events of one write carry the same
-snapshot: the incident after the whole write.
+change is stored. Each stream event carries what the escalation stage and the status
+page decide on (the incident's version, state, priority, mute and hold, policy, team,
+assignee and service) as that write stored them, so that they follow incidents without
+reading each one again. All events of one write carry the same snapshot: the incident
+after the whole write.
 
 Consumers read the stream through consumer groups. A group has one cursor (the last
 position it consumed) and one lease: :meth:`IncidentEventStream.claim_events` gives the
@@ -38,8 +39,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
+
+from core.codec import decode_event
 from core.errors import StoreError
-from core.incident import IncidentEvent, IncidentState
+from core.incident import Incident, IncidentEvent, IncidentState
 
 
 class StreamConflict(StoreError):
@@ -51,8 +55,8 @@ class StreamEvent:
     """One incident change as the stream hands it out.
 
     ``position`` orders the stream (an opaque token: SQLite's row number, a Redis stream
-    ID); the event's fields follow; ``version``, ``state`` and ``priority`` are the
-    incident's after the write that recorded the event.
+    ID); the event's fields follow; from ``version`` on, the incident's fields after the
+    write that recorded the event.
     """
 
     position: str
@@ -64,11 +68,57 @@ class StreamEvent:
     version: int
     state: IncidentState
     priority: str | None
+    muted: bool
+    held: bool
+    policy: str | None
+    team: str | None
+    assignee: str | None
+    service: str | None
 
     @property
     def event(self) -> IncidentEvent:
         """The timeline event this stream event carries."""
         return IncidentEvent(self.incident_id, self.at, self.actor, self.kind, self.detail)
+
+
+def encode_snapshot(incident: Incident) -> bytes:
+    """Returns the incident's fields a stream event carries besides version and state."""
+    return orjson.dumps(
+        {
+            "priority": incident.priority,
+            "muted": incident.muted,
+            "held": incident.held,
+            "policy": incident.policy,
+            "team": incident.team,
+            "assignee": incident.assignee,
+            "service": incident.service,
+        }
+    )
+
+
+def decode_stream_event(
+    position: str, event: bytes | str, version: int, state: str, snapshot: bytes | str
+) -> StreamEvent:
+    """Returns the stream event a store kept as a timeline event and a snapshot."""
+    timeline = decode_event(event)
+    fields = orjson.loads(snapshot)
+    return StreamEvent(
+        position,
+        timeline.incident_id,
+        timeline.kind,
+        timeline.at,
+        timeline.actor,
+        timeline.detail,
+        version,
+        IncidentState(state),
+        fields["priority"],
+        fields["muted"],
+        fields["held"],
+        fields["policy"],
+        fields["team"],
+        fields["assignee"],
+        fields["service"],
+    )
 
 
 @dataclass(frozen=True, slots=True)

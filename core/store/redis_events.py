@@ -22,9 +22,13 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from core.codec import decode_event
-from core.incident import IncidentState
-from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
+from core.store.events import (
+    ConsumerWrite,
+    EventBatch,
+    StreamConflict,
+    StreamEvent,
+    decode_stream_event,
+)
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translated
 from core.timestamps import micros
@@ -201,16 +205,10 @@ class RedisEvents:
 def _event(row: tuple[Any, Any]) -> StreamEvent:
     """Decodes one XRANGE entry of the incident event stream."""
     entry_id, fields = row
-    event = decode_event(fields[b"event"])
-    priority = fields.get(b"priority")
-    return StreamEvent(
+    return decode_stream_event(
         text(entry_id),
-        event.incident_id,
-        event.kind,
-        event.at,
-        event.actor,
-        event.detail,
+        fields[b"event"],
         int(fields[b"version"]),
-        IncidentState(text(fields[b"state"])),
-        None if priority is None else text(priority),
+        text(fields[b"state"]),
+        fields[b"incident"],
     )

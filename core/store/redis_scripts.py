@@ -12,7 +12,8 @@ Keys, after the store's prefix::
     incidents:sweep:ready  string: set once incidents:sweep holds every older incident too
     silences               hash: silence id -> body
     incident-events        stream: the incident event stream (core.store.events), fields
-                           ``version``, ``state``, ``priority`` (if any) and ``event``
+                           ``version``, ``state``, ``incident`` (the rest of the
+                           snapshot, core.store.events) and ``event``
     incident-events:group:{group}  hash: a consumer group's ``cursor``, ``holder``, ``lease_until``
     incident-events:groups set: the names of the consumer groups
     consumer:{collection}  hash: key -> a consumer's document (ConsumerWrite)
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 
 from core.codec import encode_alert, encode_event, encode_incident
 from core.store import CorrelationCommit
+from core.store.events import encode_snapshot
 from core.timestamps import micros
 
 # KEYS: stream, opened index, sweep index, then one incident hash per incident, one alerts
@@ -53,7 +55,7 @@ from core.timestamps import micros
 #       version, opened micros, record, sweep micros or "" for none, the fingerprints of
 #       the alerts written and their bodies, each as one newline-separated list); per
 #       head (has expected, expected, new id); per event list (count, the incident's
-#       version, state and priority or "", bodies...); then the consumed positions, as one
+#       version, state and snapshot, bodies...); then the consumed positions, as one
 #       newline-separated list; then the number of the event list of each event in the
 #       commit's order, as one newline-separated list: the stream's order.
 # A storm step writes thousands of alerts and consumes thousands of positions: as one
@@ -148,13 +150,8 @@ for _, number in ipairs(lines(ARGV[consumed_arg + 1])) do
     local i = tonumber(number)
     local h = list_args[i]
     taken[i] = (taken[i] or 0) + 1
-    if ARGV[h + 3] == '' then
-        redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
-            'event', ARGV[h + 3 + taken[i]])
-    else
-        redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
-            'priority', ARGV[h + 3], 'event', ARGV[h + 3 + taken[i]])
-    end
+    redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
+        'incident', ARGV[h + 3], 'event', ARGV[h + 3 + taken[i]])
 end
 return 'OK'
 """
@@ -321,7 +318,8 @@ def commit_arguments(
     written = {incident.id: incident for incident in commit.incidents}
     for incident_id, timeline in events.items():
         incident = written[incident_id]
-        args += [len(timeline), incident.version, incident.state.value, incident.priority or ""]
+        args += [len(timeline), incident.version, incident.state.value]
+        args.append(encode_snapshot(incident))
         args += timeline
     args.append("\n".join(commit.consumed))
     args.append("\n".join(order))

@@ -1,8 +1,9 @@
 """SQL of the incident event stream in the SQLite store (see core.store.events).
 
 A stream entry is a timeline row (``incident_event``) and a row of ``incident_stream``
-with the same ``seq``: the incident's version, state and priority after the write, and
-the event's time, by which retention trims. The body is not copied: a storm's
+with the same ``seq``: the incident's version, state and the rest of its snapshot
+(``core.store.events.encode_snapshot``) after the write, and the event's time, by which
+retention trims. The body is not copied: a storm's
 ``alerts_joined`` events list thousands of alerts. Positions are ``seq`` as text.
 
 Each write numbers its events itself, after the highest ``seq`` of both tables: one
@@ -25,9 +26,13 @@ from typing import Any
 
 import orjson
 
-from core.codec import decode_event
-from core.incident import IncidentState
-from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
+from core.store.events import (
+    ConsumerWrite,
+    EventBatch,
+    StreamConflict,
+    StreamEvent,
+    decode_stream_event,
+)
 from core.timestamps import micros
 
 SCHEMA = """
@@ -36,7 +41,7 @@ CREATE TABLE IF NOT EXISTS incident_stream (
     at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     state TEXT NOT NULL,
-    priority TEXT
+    incident BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS incident_stream_group (
     grp TEXT PRIMARY KEY,
@@ -63,11 +68,11 @@ SELECT MAX(COALESCE((SELECT MAX(seq) FROM incident_event), 0),
 _INSERT_EVENT = "INSERT INTO incident_event (seq, incident_id, body) VALUES (?, ?, ?)"
 
 _INSERT_STREAM = (
-    "INSERT INTO incident_stream (seq, at, version, state, priority) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO incident_stream (seq, at, version, state, incident) VALUES (?, ?, ?, ?, ?)"
 )
 
 CLAIM = """
-SELECT s.seq, e.body, s.version, s.state, s.priority
+SELECT s.seq, e.body, s.version, s.state, s.incident
 FROM incident_stream AS s JOIN incident_event AS e ON e.seq = s.seq
 WHERE s.seq > ? ORDER BY s.seq LIMIT ?
 """
@@ -121,8 +126,8 @@ AND seq <= COALESCE(
 _NO_BOUND = 2**63 - 1
 
 # One stream entry as a write stores it: incident id, event body, at (micros), version,
-# state, priority.
-StreamRow = tuple[str, bytes, int, int, str, str | None]
+# state, snapshot.
+StreamRow = tuple[str, bytes, int, int, str, bytes]
 
 
 def append(conn: sqlite3.Connection, rows: Sequence[StreamRow]) -> None:
@@ -192,20 +197,7 @@ def trim(conn: sqlite3.Connection, written_before: int) -> int:
 
 def events(rows: Sequence[tuple[Any, ...]]) -> tuple[StreamEvent, ...]:
     """Decodes rows of :data:`CLAIM`."""
-    decoded = []
-    for seq, body, version, state, priority in rows:
-        event = decode_event(body)
-        decoded.append(
-            StreamEvent(
-                str(seq),
-                event.incident_id,
-                event.kind,
-                event.at,
-                event.actor,
-                event.detail,
-                version,
-                IncidentState(state),
-                priority,
-            )
-        )
-    return tuple(decoded)
+    return tuple(
+        decode_stream_event(str(seq), body, version, state, snapshot)
+        for seq, body, version, state, snapshot in rows
+    )

@@ -36,6 +36,7 @@ from core.codec import (
 from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
 from core.store import sqlite_events as stream
+from core.store.events import encode_snapshot
 from core.timestamps import micros
 
 SCHEMA = """
@@ -301,6 +302,10 @@ class CommitRows:
         """Encodes ``commit``; the cursor becomes the highest consumed position."""
         cursor = max((int(position) for position in commit.consumed), default=None)
         written = {incident.id: incident for incident in commit.incidents}
+        # Encoded once per incident, whatever its number of events.
+        snapshots = {e.incident_id: b"" for e in commit.events}
+        for incident_id in snapshots:
+            snapshots[incident_id] = encode_snapshot(written[incident_id])
         alerts_of: dict[str, list[IncidentAlert]] = {}
         for write in commit.alerts:
             alerts_of.setdefault(write.incident_id, []).append(write.alert)
@@ -338,7 +343,7 @@ class CommitRows:
                     micros(e.at),
                     written[e.incident_id].version,
                     written[e.incident_id].state.value,
-                    written[e.incident_id].priority,
+                    snapshots[e.incident_id],
                 )
                 for e in commit.events
             ],

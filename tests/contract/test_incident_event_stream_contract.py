@@ -59,7 +59,15 @@ async def _write_three(store: Store) -> tuple[Incident, Incident]:
             ),
         )
     )
-    acknowledged = replace(one, version=2, state=IncidentState.ACKNOWLEDGED, priority="P1")
+    acknowledged = replace(
+        one,
+        version=2,
+        state=IncidentState.ACKNOWLEDGED,
+        priority="P1",
+        assignee="ana",
+        muted=True,
+        policy="ops",
+    )
     await store.commit(incident_change(acknowledged, make_event(one, 3, "acknowledged")))
     return acknowledged, two
 
@@ -84,6 +92,16 @@ async def test_events_come_in_write_order_with_the_incident_as_written(store: St
         (2, IncidentState.ACKNOWLEDGED, "P1"),
     ]
     assert batch.events[0].event == make_event(one, 1, "opened")
+    last = batch.events[-1]
+    assert (last.muted, last.held, last.policy, last.team, last.assignee, last.service) == (
+        True,
+        False,
+        "ops",
+        "web",
+        "ana",
+        "checkout",
+    )
+    assert batch.events[0].assignee is None
     assert len({e.position for e in batch.events}) == 4
     # The timeline still holds the same events.
     assert [e.kind for e in await store.incident_events(one.id)] == [
