@@ -9,6 +9,8 @@ clock; the correlator steps and sweeps every 5 s of that clock.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +27,9 @@ from ingest.dedup import DuplicateFilter
 from ingest.metrics import IngestMetrics
 from ingest.service import IngestService
 from rules.correlation import Tuning
+from tests.app_harness import START, Ingest
 from tests.correlate.harness import T0, Harness, load_test_rules, make_harness
+from tests.support import require_binary
 
 # What `amtool alert add alertname=Test severity=info` posts: labels, no times.
 AMTOOL_ADD = [{"labels": {"alertname": "Test", "severity": "info"}, "annotations": {}}]
@@ -115,3 +119,23 @@ async def test_a_resend_before_the_end_keeps_it_firing_until_five_minutes_after_
     [alert] = incident.alerts.values()
     assert alert.transitions[-1] == last_sent + RESOLVE_TIMEOUT
     assert alert.starts_at == T0  # a resend without startsAt keeps the first start
+
+
+async def test_amtool_alert_add_ends_five_minutes_after_receipt(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    # Debian's amtool (Alertmanager 0.25) sends Go's zero time as both startsAt and endsAt.
+    amtool = require_binary("amtool", "prometheus-alertmanager")
+    url = f"http://prometheus:prom-secret@127.0.0.1:{ingest.client.port}"
+    process = await asyncio.create_subprocess_exec(
+        *(amtool, f"--alertmanager.url={url}", "alert", "add", "alertname=Test", "severity=info"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "HOME": str(tmp_path)},  # no amtool.yml of the machine's user
+    )
+    _, errors = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, errors.decode()
+    [alert] = await ingest.stored()
+    assert alert.labels == {"alertname": "Test", "severity": "info"}
+    assert (alert.status, alert.starts_at) == (AlertStatus.FIRING, START)
+    assert alert.ends_at == START + RESOLVE_TIMEOUT
