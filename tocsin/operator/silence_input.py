@@ -27,11 +27,28 @@ _BODY_OVERHEAD_BYTES = 4096
 _CHUNK_BYTES = 64 * 1024
 
 
-def body_limit(max_silence_bytes: int, max_body_bytes: int) -> int:
-    """The largest silence POST body read: bounded by the silence limit, if there is one."""
-    if max_silence_bytes <= 0:
-        return max_body_bytes
-    return min(max_body_bytes, 2 * max_silence_bytes + _BODY_OVERHEAD_BYTES)
+class BodyLimit(int):
+    """A body size limit in bytes that knows the flag it comes from, for the 413 to name."""
+
+    flag: str
+
+    def __new__(cls, size: int, flag: str) -> BodyLimit:
+        """A limit of ``size`` bytes set by ``flag`` (e.g. ``max_body_bytes``)."""
+        limit = super().__new__(cls, size)
+        limit.flag = flag
+        return limit
+
+
+def body_limit(max_silence_bytes: int, max_body_bytes: int) -> BodyLimit:
+    """The largest silence POST body read: bounded by the silence limit, if there is one.
+
+    It names the flag that set it: with ``--max-silence-bytes 0`` (or a body limit below
+    twice the silence limit) that is ``--max-body-bytes``.
+    """
+    by_silence = 2 * max_silence_bytes + _BODY_OVERHEAD_BYTES
+    if max_silence_bytes <= 0 or max_body_bytes <= by_silence:
+        return BodyLimit(max_body_bytes, "max_body_bytes")
+    return BodyLimit(by_silence, "max_silence_bytes")
 
 
 async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
@@ -40,9 +57,11 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
         raise UnsupportedMedia(
             f"Content-Type must be application/json, not {request.content_type!r}"
         )
+    # Only the app's own request limit applies to a plain int.
+    flag = limit.flag if isinstance(limit, BodyLimit) else "max_body_bytes"
     too_large = PayloadTooLarge(
-        f"a silence body is at most {limit} bytes (--max-silence-bytes)",
-        field="max_silence_bytes",
+        f"a silence body is at most {limit} bytes (--{flag.replace('_', '-')})",
+        field=flag,
     )
     if request.content_length is not None and request.content_length > limit:
         raise too_large
@@ -83,10 +102,11 @@ def silence_from(body: dict[str, Any], now: datetime, default_creator: str) -> S
     if ends_at is None and not any(p.field == "ends_at" for p in problems):
         # Absent, null or Go's zero time: a silence needs an end.
         problems.append(FieldProblem("ends_at", "is required"))
+    elif ends_at is not None and ends_at <= now:
+        # Said first: with no starts_at given (it is now), "after starts_at" misleads.
+        problems.append(FieldProblem("ends_at", "is in the past: a silence must end later"))
     elif ends_at is not None and ends_at <= starts_at:
         problems.append(FieldProblem("ends_at", "must be after starts_at"))
-    elif ends_at is not None and ends_at <= now:
-        problems.append(FieldProblem("ends_at", "must be in the future"))
     comment = body.get("comment")
     if not isinstance(comment, str) or not comment.strip():
         problems.append(FieldProblem("comment", "is required: say why"))
