@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from core.incident import IncidentEvent
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
 from rules.correlation import Tuning
+from rules.durations import format_duration
 from tests.correlate.harness import T0, Harness, alert
 
 LATER = T0 + timedelta(days=30)
@@ -86,3 +89,18 @@ async def test_a_flap_reason_gives_the_window_in_the_rules_syntax(
         await harness.send(alert(harness.clock.now(), status, **labels))
     [flapping] = await _events(harness, "flapping")
     assert flapping.detail["reason"] == "2 state changes within 10m"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(seconds=30), "30s"),
+        (timedelta(minutes=10), "10m"),
+        (timedelta(hours=1, minutes=30), "1h30m"),
+        (timedelta(milliseconds=1500), "1s500ms"),
+        (timedelta(microseconds=500), "0s"),  # below the syntax's smallest unit
+        (timedelta(0), "0s"),
+    ],
+)
+def test_durations_are_written_in_the_rules_syntax(value: timedelta, text: str) -> None:
+    assert format_duration(value) == text
