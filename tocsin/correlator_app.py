@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from core.settings import Settings
 from tocsin import health
 from tocsin.correlation import correlator_context
 from tocsin.keys import RELOADER
+from tocsin.parent import exit_promptly_on_sigterm
 from tocsin.reload import RulesReloader
 from tocsin.wiring import install_foundation
 
@@ -47,7 +49,17 @@ def create_correlator_app(
     app[RELOADER] = reloader
     app.cleanup_ctx.append(reloader.sighup_context)
     app.cleanup_ctx.append(_accept_sighup)
+    # First, before the store opens or the correlator starts: a SIGTERM (its parent's
+    # stop or death) ends this process within a second from now on (tocsin.parent).
+    app.cleanup_ctx.insert(0, _bounded_stop)
     return app
+
+
+async def _bounded_stop(app: web.Application) -> AsyncIterator[None]:
+    # The application runs under web.run_app, whose SIGTERM handler is set by now.
+    if threading.current_thread() is threading.main_thread():
+        exit_promptly_on_sigterm()
+    yield
 
 
 async def _accept_sighup(app: web.Application) -> AsyncIterator[None]:
