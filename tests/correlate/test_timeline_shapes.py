@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
 from rules.correlation import Tuning
 from rules.durations import format_duration
-from tests.correlate.harness import T0, Harness, alert
+from tests.correlate.harness import RULES, T0, Harness, alert, load_test_rules
 
 LATER = T0 + timedelta(days=30)
 RESOLVED = AlertStatus.RESOLVED
@@ -104,3 +105,18 @@ async def test_a_flap_reason_gives_the_window_in_the_rules_syntax(
 )
 def test_durations_are_written_in_the_rules_syntax(value: timedelta, text: str) -> None:
     assert format_duration(value) == text
+
+
+def test_a_cron_window_mute_reason_gives_its_duration_in_the_rules_syntax(tmp_path: Path) -> None:
+    cron_window = """
+  - name: monthly
+    matchers: ['service="search"']
+    time_zone: UTC
+    cron: "30 1 1 * *"
+    duration: 90m
+"""
+    rules = load_test_rules(
+        tmp_path, RULES.replace("maintenance_windows:\n", "maintenance_windows:" + cron_window)
+    )
+    [window] = [w for w in rules.maintenance_windows if w.name == "monthly"]
+    assert window.describe() == "cron '30 1 1 * *' for 1h30m (UTC)"
