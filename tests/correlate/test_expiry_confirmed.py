@@ -20,18 +20,18 @@ from core.timestamps import format_rfc3339
 from rules.correlation import Tuning
 from tests.correlate.harness import T0, Harness, alert
 
-LABELS = {"alertname": "HighLatency", "service": "api"}
 PROMISED = T0 + timedelta(minutes=4)  # the end Prometheus last promised
 EXPIRED_REASON = "expired: not refreshed before its end (the source may have died)"
 
 
 def firing(ends_at: datetime = PROMISED) -> Alert:
-    return alert(T0, ends_at=ends_at, **LABELS)
+    return alert(T0, ends_at=ends_at, alertname="HighLatency", service="api")
 
 
 def resolve(at: datetime, ends_at: datetime) -> Alert:
     """A resolve of the alert that fired at T0, received at ``at``, with the sender's end."""
-    return replace(alert(at, AlertStatus.RESOLVED, **LABELS), starts_at=T0, ends_at=ends_at)
+    resolved = alert(at, AlertStatus.RESOLVED, alertname="HighLatency", service="api")
+    return replace(resolved, starts_at=T0, ends_at=ends_at)
 
 
 async def _events(harness: Harness) -> dict[str, list[dict[str, object]]]:

@@ -8,37 +8,41 @@ kept on the alert, and an alert document written before it was kept reads as Non
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 
 from core.codec import decode_alert, encode_alert
-from core.model import AlertStatus
+from core.model import Alert, AlertStatus
 from tests.correlate.harness import T0, Harness, alert
 
-LABELS = {"alertname": "Latency", "service": "api"}
 RESOLVED = AlertStatus.RESOLVED
 
 
+def latency(at: datetime, status: AlertStatus = AlertStatus.FIRING) -> Alert:
+    """The alert of these tests, as received at ``at``."""
+    return alert(at, status, alertname="Latency", service="api")
+
+
 async def test_a_resolve_with_a_later_start_keeps_the_firing_start(harness: Harness) -> None:
-    await harness.send(alert(T0, **LABELS))
+    await harness.send(latency(T0))
     harness.advance(minutes=3)
     now = harness.clock.now()
-    later = replace(alert(now, RESOLVED, **LABELS), starts_at=T0 + timedelta(minutes=1))
+    later = replace(latency(now, RESOLVED), starts_at=T0 + timedelta(minutes=1))
     await harness.send(later)
     [entry] = (await harness.only_incident()).alerts.values()
     assert (entry.status, entry.starts_at, entry.ends_at) == (RESOLVED, T0, now)
 
 
 async def test_a_resolve_without_annotations_keeps_the_alert_s(harness: Harness) -> None:
-    await harness.send(alert(T0, **LABELS))
+    await harness.send(latency(T0))
     harness.advance(minutes=3)
-    await harness.send(replace(alert(harness.clock.now(), RESOLVED, **LABELS), annotations={}))
+    await harness.send(replace(latency(harness.clock.now(), RESOLVED), annotations={}))
     [entry] = (await harness.only_incident()).alerts.values()
     assert dict(entry.annotations) == {"summary": "s"}
     # A repeat of it (another HA peer's copy) keeps them too.
     harness.advance(seconds=10)
-    await harness.send(replace(alert(harness.clock.now(), RESOLVED, **LABELS), annotations={}))
+    await harness.send(replace(latency(harness.clock.now(), RESOLVED), annotations={}))
     [entry] = (await harness.only_incident()).alerts.values()
     assert (dict(entry.annotations), entry.starts_at, entry.count) == ({"summary": "s"}, T0, 3)
 
@@ -46,21 +50,21 @@ async def test_a_resolve_without_annotations_keeps_the_alert_s(harness: Harness)
 async def test_a_new_episode_resolved_with_its_own_start_keeps_that_start(
     harness: Harness,
 ) -> None:
-    await harness.send(alert(T0, **LABELS))
+    await harness.send(latency(T0))
     harness.advance(minutes=1)
-    await harness.send(alert(harness.clock.now(), RESOLVED, **LABELS))
+    await harness.send(latency(harness.clock.now(), RESOLVED))
     harness.advance(minutes=5)
     # Its firing was never received: the resolve of an episode that began at +4m.
     episode = T0 + timedelta(minutes=4)
-    await harness.send(replace(alert(harness.clock.now(), RESOLVED, **LABELS), starts_at=episode))
+    await harness.send(replace(latency(harness.clock.now(), RESOLVED), starts_at=episode))
     [entry] = (await harness.only_incident()).alerts.values()
     assert entry.starts_at == episode
 
 
 async def test_the_dedup_key_is_kept_on_the_alert(harness: Harness) -> None:
-    await harness.send(replace(alert(T0, **LABELS), dedup_key="latency-api"))
+    await harness.send(replace(latency(T0), dedup_key="latency-api"))
     harness.advance(minutes=1)
-    await harness.send(alert(harness.clock.now(), RESOLVED, **LABELS))  # without it
+    await harness.send(latency(harness.clock.now(), RESOLVED))  # without it
     [entry] = (await harness.only_incident()).alerts.values()
     assert entry.dedup_key == "latency-api"
     # Stored and read back; a document written before the key was kept reads as None.

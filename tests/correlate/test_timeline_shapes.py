@@ -82,12 +82,11 @@ async def test_a_flap_reason_gives_the_window_in_the_rules_syntax(
     harness = harness_with(
         Tuning(resolve_delay=timedelta(0), flap_changes=2, flap_window=timedelta(minutes=10))
     )
-    labels = {"alertname": "Flappy", "service": "api"}
-    await harness.send(alert(T0, **labels))
+    await harness.send(alert(T0, alertname="Flappy", service="api"))
     for minute in (1, 2):
         harness.advance(minutes=1)
         status = RESOLVED if minute == 1 else AlertStatus.FIRING
-        await harness.send(alert(harness.clock.now(), status, **labels))
+        await harness.send(alert(harness.clock.now(), status, alertname="Flappy", service="api"))
     [flapping] = await _events(harness, "flapping")
     assert flapping.detail["reason"] == "2 state changes within 10m"
 
