@@ -6,16 +6,16 @@ event it records. :func:`apply` checks a request against that row and the rules'
 :class:`LifecyclePolicy`, then returns the changed incident with its timeline event
 (who and when)::
 
-    action        from                              to                   role
-    acknowledge   triggered                         acknowledged         responder
-    hold          triggered, acknowledged           on_hold (reason)     responder
-    resume        on_hold                           where it was         responder
-    resolve       triggered, acknowledged, on_hold  resolved (code, notes) responder
-    close         resolved                          closed (final)       responder
-    reopen        resolved                          triggered (counted)  responder
-    auto_resolve  triggered, acknowledged, on_hold  resolved (automatic) Tocsin
-    auto_reopen   resolved                          triggered (counted)  Tocsin
-    auto_close    resolved, after auto_close_after  closed (final)       Tocsin
+    action        from                              to                      role
+    acknowledge   triggered                         acknowledged            responder
+    hold          triggered, acknowledged           on_hold (reason)        responder
+    resume        on_hold                           where it was            responder
+    resolve       triggered, acknowledged, on_hold  resolved (code, notes)  responder
+    close         resolved                          closed (final)          responder
+    reopen        resolved                          triggered (counted)     responder
+    auto_resolve  triggered, acknowledged, on_hold  resolved (automatic)    Tocsin
+    auto_reopen   resolved                          triggered (counted)     Tocsin
+    auto_close    resolved, after auto_close_after  closed (final)          Tocsin
 
 Errors: a role that does not allow the action is Forbidden (403); a state that does
 not allow it is InvalidTransition (409, listing the actions the state allows); an
