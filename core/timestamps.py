@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -9,21 +10,46 @@ from functools import lru_cache
 _GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
+# The fraction of a second, whose digits past the sixth (nanoseconds) datetime cannot hold.
+_FRACTION = re.compile(r"[.,](\d+)")
+
+
 def parse_rfc3339(text: str) -> datetime | None:
     """Parses an RFC 3339 timestamp into an aware UTC datetime; Go's zero time gives None.
 
     Nanosecond fractions (Alertmanager) are cut to microseconds, millisecond ones
-    (Prometheus) kept. Raises ValueError for anything that is not RFC 3339 with an offset,
-    or that lies outside the years 1 to 9999 once in UTC.
+    (Prometheus) kept; :func:`parse_rfc3339_ns` also returns the nanoseconds cut, for
+    comparisons. Raises ValueError for anything that is not RFC 3339 with an offset, or
+    that lies outside the years 1 to 9999 once in UTC.
+    """
+    return parse_rfc3339_ns(text)[0]
+
+
+def parse_rfc3339_ns(text: str) -> tuple[datetime | None, int]:
+    """Returns :func:`parse_rfc3339`'s instant and the nanoseconds (0-999) it cut off.
+
+    Only Go's zero instant itself, to the nanosecond, means "absent", as ``time.IsZero``
+    says: ``0001-01-01T00:00:00.000000001Z`` is a time.
     """
     if "T" not in text and "t" not in text:
         raise ValueError("not an RFC 3339 timestamp (no 'T' between date and time)")
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError("timestamp has no time zone offset")
-    # Only the zero instant itself means "absent"; any other year-1 time is a time.
-    if parsed.year == 1 and parsed == _GO_ZERO_TIME:
-        return None
+    nanos = _cut_nanoseconds(text)
+    if parsed.year == 1 and parsed == _GO_ZERO_TIME and nanos == 0:
+        return None, 0
+    return _in_utc(parsed), nanos
+
+
+def _cut_nanoseconds(text: str) -> int:
+    fraction = _FRACTION.search(text, text.find(":"))
+    if fraction is None:
+        return 0
+    return int(fraction.group(1)[6:9].ljust(3, "0"))
+
+
+def _in_utc(parsed: datetime) -> datetime:
     try:
         return parsed.astimezone(UTC)
     except OverflowError as exc:
@@ -35,6 +61,12 @@ def parse_rfc3339(text: str) -> datetime | None:
 def parse_rfc3339_cached(text: str) -> datetime | None:
     """Returns :func:`parse_rfc3339`, memoised: a batch of alerts mostly shares its timestamps."""
     return parse_rfc3339(text)
+
+
+@lru_cache(maxsize=8_192)
+def parse_rfc3339_ns_cached(text: str) -> tuple[datetime | None, int]:
+    """Returns :func:`parse_rfc3339_ns`, memoised."""
+    return parse_rfc3339_ns(text)
 
 
 def format_rfc3339(instant: datetime) -> str:

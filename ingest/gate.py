@@ -47,5 +47,5 @@ class SourceGate:
             return Admission(count)
         admission = bucket.take(count, now)
         if admission.granted == 0:
-            raise RateLimited(source.name, admission.retry_after)
+            raise RateLimited(source.name, admission.retry_after, accepted=0)
         return admission

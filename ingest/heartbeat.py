@@ -28,9 +28,7 @@ class UnknownHeartbeat(NotFound):
 class HeartbeatHandler:
     """Takes heartbeat pings at ``POST /ingest/heartbeat/{name}``."""
 
-    def __init__(
-        self, gate: Callable[[], SourceGate], pings: HeartbeatPings, clock: Clock
-    ) -> None:
+    def __init__(self, gate: Callable[[], SourceGate], pings: HeartbeatPings, clock: Clock) -> None:
         self._gate = gate
         self._pings = pings
         self._clock = clock

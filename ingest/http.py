@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -30,13 +29,12 @@ from core.errors import (
     UnsupportedMedia,
 )
 from core.model import SourceKind
-from ingest.body import read_body
-from ingest.decode import Decoded
-from ingest.decode.alertmanager_api import decode_alertmanager_api
-from ingest.decode.alertmanager_webhook import decode_alertmanager_webhook
-from ingest.decode.fields import AlertLimits
-from ingest.decode.pagerduty import decode_pagerduty, routing_key_of
-from ingest.decode.webhook import decode_webhook
+from ingest.body import content_codings, read_body
+from ingest.decode import BatchFormat, Decoded, decode_items
+from ingest.decode.alertmanager_api import ALERTMANAGER_API
+from ingest.decode.alertmanager_webhook import ALERTMANAGER_WEBHOOK
+from ingest.decode.pagerduty import PAGERDUTY, routing_key_of
+from ingest.decode.webhook import WEBHOOK
 from ingest.gate import SourceGate
 from ingest.heartbeat_pings import HeartbeatPings
 from ingest.limits import IngestLimits
@@ -45,8 +43,6 @@ from ingest.relabel import without_labels
 from ingest.service import IngestService
 from ingest.throttled_log import ThrottledLog, log_unauthenticated
 from rules.model import SourceConfig
-
-Decoder = Callable[[Any, str, datetime, AlertLimits], Decoded]
 
 _REASONS: dict[type[Exception], str] = {
     MalformedInput: "invalid",
@@ -60,6 +56,12 @@ _REASONS: dict[type[Exception], str] = {
 }
 
 log = structlog.get_logger("tocsin.ingest")
+
+# The endpoints that read (and decode) their bodies with ingest.body.read_body, after
+# checking the sender's credentials.
+INGEST_PATHS = frozenset(
+    {"/ingest/alertmanager", "/api/v2/alerts", "/ingest/webhook", "/v2/enqueue"}
+)
 
 
 class IngestHandlers:
@@ -92,21 +94,21 @@ class IngestHandlers:
     async def alertmanager_webhook(self, request: web.Request) -> web.Response:
         """Alertmanager's webhook receiver (payload version 4)."""
         return await self._header_authenticated(
-            request, SourceKind.ALERTMANAGER, decode_alertmanager_webhook
+            request, SourceKind.ALERTMANAGER, ALERTMANAGER_WEBHOOK
         )
 
     async def alertmanager_api(self, request: web.Request) -> web.Response:
         """Alertmanager's ``POST /api/v2/alerts``, for Prometheus and amtool."""
         return await self._header_authenticated(
-            request, SourceKind.ALERTMANAGER_API, decode_alertmanager_api
+            request, SourceKind.ALERTMANAGER_API, ALERTMANAGER_API
         )
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Tocsin's generic JSON webhook."""
-        return await self._header_authenticated(request, SourceKind.WEBHOOK, decode_webhook)
+        return await self._header_authenticated(request, SourceKind.WEBHOOK, WEBHOOK)
 
     async def _header_authenticated(
-        self, request: web.Request, kind: SourceKind, decode: Decoder
+        self, request: web.Request, kind: SourceKind, fmt: BatchFormat
     ) -> web.Response:
         source_name = "unknown"
         try:
@@ -114,7 +116,7 @@ class IngestHandlers:
             source_name = source.name
             structlog.contextvars.bind_contextvars(source=source.name)
             body = await self._read_json(request, self._limits.max_body_bytes)
-            stored, deduplicated = await self._accept(source, body, decode)
+            stored, deduplicated = await self._accept(source, body, fmt)
         except (InputError, StoreUnavailable) as exc:
             self._count_rejection(request, source_name, exc)
             raise
@@ -130,54 +132,98 @@ class IngestHandlers:
             source = self._gate().by_routing_key(routing_key_of(body))
             source_name = source.name
             structlog.contextvars.bind_contextvars(source=source.name)
-            decoded = decode_pagerduty(body, source.name, self._clock.now(), self._limits.alert)
-            await self._store(source, decoded)
+            dedup_key = await self._accept_event(source, body)
         except (InputError, StoreUnavailable) as exc:
             self._count_rejection(request, source_name, exc)
             if isinstance(exc, ClientDisconnected):
                 raise  # nobody reads an answer: the middleware's debug line is all
             return pagerduty_error(exc)
-        dedup_key = decoded.alerts[0].dedup_key
         return web.json_response(
             {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
         )
 
-    async def _accept(self, source: SourceConfig, body: Any, decode: Decoder) -> tuple[int, int]:
-        decoded = decode(body, source.name, self._clock.now(), self._limits.alert)
-        return await self._store(source, decoded)
+    async def _accept_event(self, source: SourceConfig, body: Any) -> str | None:
+        stored: list[str | None] = []
 
-    async def _store(self, source: SourceConfig, decoded: Decoded) -> tuple[int, int]:
-        if source.drop_labels:
-            decoded.alerts = without_labels(decoded.alerts, source.drop_labels)
-        self._metrics.received.labels(source.name).inc(len(decoded.alerts) + len(decoded.problems))
+        def decode_and_keep(decoded: Decoded) -> None:
+            stored.extend(alert.dedup_key for alert in decoded.alerts)
+
+        await self._accept(source, body, PAGERDUTY, decode_and_keep)
+        return stored[0] if stored else None
+
+    async def _accept(
+        self,
+        source: SourceConfig,
+        body: Any,
+        fmt: BatchFormat,
+        on_decoded: Callable[[Decoded], None] | None = None,
+    ) -> tuple[int, int]:
+        """Counts the items, refuses too many, rate-limits them, then decodes and stores.
+
+        Nothing is decoded before the count and the rate limit have passed: a source over
+        its limit, or a request of a million items, costs no decoding.
+        """
+        received = self._metrics.received.labels(source.name)
+        try:
+            items = fmt.items(body)
+        except MalformedInput:
+            # A body that is not a batch at all counts as one invalid item.
+            received.inc()
+            self._metrics.rejected.labels(source.name, "invalid").inc()
+            raise
+        count = len(items)
+        received.inc(count)
+        if count > self._limits.max_alerts:
+            self._metrics.rejected.labels(source.name, "too_large").inc(count)
+            raise PayloadTooLarge(
+                f"a request carries at most {self._limits.max_alerts} alerts, not {count} "
+                "(--max-alerts-per-request)",
+                field="alerts",
+            )
         now = self._clock.now()
         gate = self._gate()
-        admission = gate.admit(source, len(decoded.alerts), now)
-        granted = decoded.alerts[: admission.granted]
-        alerts = await self._pings.take_expected(gate.alert_heartbeats, source.name, granted, now)
+        try:
+            admission = gate.admit(source, count, now)
+        except RateLimited:
+            self._metrics.rejected.labels(source.name, "rate_limited").inc(count)
+            raise
+        decoded = await decode_items(
+            fmt, items[: admission.granted], self._limits.alert, source.name, now
+        )
+        if on_decoded is not None:
+            on_decoded(decoded)
+        return await self._store(source, decoded, count, admission.retry_after)
+
+    async def _store(
+        self, source: SourceConfig, decoded: Decoded, count: int, retry_after: float
+    ) -> tuple[int, int]:
+        if source.drop_labels:
+            decoded.alerts = without_labels(decoded.alerts, source.drop_labels)
+        now = self._clock.now()
+        alerts = await self._pings.take_expected(
+            self._gate().alert_heartbeats, source.name, decoded.alerts, now
+        )
         # Alerts a heartbeat consumed are accepted: their ping is durable.
-        self._metrics.accepted.labels(source.name).inc(len(granted) - len(alerts))
+        self._metrics.accepted.labels(source.name).inc(len(decoded.alerts) - len(alerts))
         result = await self._service.store(source.name, alerts, now)
-        if len(granted) < len(decoded.alerts):
-            refused = len(decoded.alerts) - len(granted)
-            self._metrics.rejected.labels(source.name, "rate_limited").inc(refused)
-            raise RateLimited(source.name, admission.retry_after, accepted=len(granted))
+        if decoded.invalid:
+            self._metrics.rejected.labels(source.name, "invalid").inc(decoded.invalid)
+        if decoded.items < count:
+            self._metrics.rejected.labels(source.name, "rate_limited").inc(count - decoded.items)
+            raise RateLimited(source.name, retry_after, accepted=len(decoded.alerts))
         if decoded.problems:
-            self._metrics.rejected.labels(source.name, "invalid").inc(len(decoded.problems))
-            log.info(
-                "alerts rejected", accepted=len(decoded.alerts), rejected=len(decoded.problems)
-            )
-            raise MalformedInput(decoded.problems, accepted=len(decoded.alerts))
+            log.info("alerts rejected", accepted=len(decoded.alerts), rejected=decoded.invalid)
+            raise decoded.problems.error(accepted=len(decoded.alerts))
         return result.stored, result.deduplicated
 
     async def _read_json(self, request: web.Request, max_bytes: int) -> Any:
-        if request.content_length is not None and request.content_length > max_bytes:
-            raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
+        content_codings(request)  # 415 for an unknown coding, before the type or size
         if request.content_type != "application/json" and not request.content_type.endswith(
             "+json"
         ):
             raise UnsupportedMedia(
-                f"Content-Type must be application/json, not {request.content_type!r}"
+                f"Content-Type must be application/json, not {request.content_type[:64]!r}",
+                field="Content-Type",
             )
         raw = await read_body(request, max_bytes, self._limits.body_timeout_seconds)
         try:
@@ -189,10 +235,10 @@ class IngestHandlers:
         if isinstance(error, Unauthenticated):
             log_unauthenticated(self._refusals, request, error)
         reason = _REASONS.get(type(error))
-        if reason is None or reason == "invalid":
-            return  # invalid items are counted one by one where they are found
-        if isinstance(error, RateLimited) and error.accepted is not None:
-            return  # the refused rest of a batch is counted alert by alert
+        if reason is None or reason in ("invalid", "rate_limited"):
+            return  # counted alert by alert where they are found (_accept, _store)
+        if getattr(error, "field", None) == "alerts":
+            return  # too many alerts: counted alert by alert in _accept
         self._metrics.rejected.labels(source, reason).inc()
 
 
@@ -207,9 +253,14 @@ def pagerduty_error(error: InputError | StoreUnavailable) -> web.Response:
         or [str(error)],
         "problems": [p.as_json() for p in problems],
     }
+    if isinstance(error, MalformedInput) and error.more:
+        body["more_problems"] = error.more
+    if isinstance(error, InputError) and error.field is not None:
+        body["field"] = error.field
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = retry_after_header(error.retry_after)
+        body["accepted"] = error.accepted or 0
     return web.json_response(body, status=status, headers=headers)
 
 

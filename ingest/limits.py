@@ -1,4 +1,4 @@
-"""What one ingest request may cost: body size, the time its body may take, alert sizes."""
+"""What one ingest request may cost: body size, its time, its number of alerts, their sizes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class IngestLimits:
     max_body_bytes: int
     body_timeout_seconds: float
     alert: AlertLimits
+    # Items (alerts) one request may carry; counted before any is decoded.
+    max_alerts: int = 50_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestLimits:
@@ -26,6 +28,7 @@ class IngestLimits:
         return cls(
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.body_timeout_seconds,
+            max_alerts=settings.max_alerts_per_request,
             alert=AlertLimits(
                 label_name=settings.max_label_name_bytes,
                 label_value=settings.max_label_value_bytes,

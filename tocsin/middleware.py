@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
-from aiohttp import web
+from aiohttp import StreamReader, web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -18,7 +19,8 @@ from core.errors import (
     RateLimited,
     StoreUnavailable,
 )
-from ingest.http import retry_after_header
+from ingest.body import content_codings, read_body
+from ingest.http import INGEST_PATHS, retry_after_header
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("tocsin.http")
@@ -41,12 +43,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except MalformedInput as exc:
         body = error_body(400, "invalid input", [p.as_json() for p in exc.problems])
+        if exc.more:
+            body["more_problems"] = exc.more  # only the first MAX_PROBLEMS are listed
         body["accepted"] = exc.accepted
         return web.json_response(body, status=400)
     except RateLimited as exc:
         limited = error_body(429, str(exc))
-        if exc.accepted is not None:
-            limited["accepted"] = exc.accepted  # the first alerts of an oversized batch
+        # Alerts stored before the limit: the first alerts of an oversized batch, or 0.
+        limited["accepted"] = exc.accepted or 0
         return web.json_response(
             limited,
             status=429,
@@ -73,16 +77,52 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             headers={"Retry-After": "1"},
         )
     except web.HTTPRequestEntityTooLarge as exc:
-        return web.json_response(error_body(413, exc.text or "body too large"), status=413)
+        return web.json_response(
+            {**error_body(413, exc.text or "body too large"), "field": "body"}, status=413
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return web.json_response(
-            error_body(exc.status, exc.reason), status=exc.status, headers=_allow(exc)
-        )
+        body = error_body(exc.status, exc.reason)
+        field = _HTTP_FIELDS.get(exc.status)
+        if field is not None:
+            body["field"] = field
+        return web.json_response(body, status=exc.status, headers=_allow(exc))
     except Exception:
         log.exception("unhandled error")
         return web.json_response(error_body(500, "internal error"), status=500)
+
+
+# What aiohttp's own 4xx answers are about: the path no route matches, the method the
+# route does not take, the media type. The body names it, as Tocsin's own errors do.
+_HTTP_FIELDS = {404: "path", 405: "method", 415: "Content-Type"}
+
+
+def content_encoding_middleware(max_bytes: int, deadline_seconds: float) -> Middleware:
+    """Returns a middleware that takes only the Content-Encodings Tocsin decodes.
+
+    The application turns aiohttp's automatic decompression off (see ingest.body): this
+    refuses an unknown coding with a JSON 415 naming ``Content-Encoding`` on every path,
+    and decodes a gzip or deflate body for the handlers that read ``request.content``
+    themselves. The ingest endpoints decode in :func:`ingest.body.read_body`, after their
+    credentials are checked.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        codings = content_codings(request)
+        if codings and request.path not in INGEST_PATHS and request.can_read_body:
+            body = await read_body(request, max_bytes, deadline_seconds)
+            decoded = StreamReader(
+                request.protocol, max(len(body), 2**16), loop=asyncio.get_running_loop()
+            )
+            decoded.feed_data(body)
+            decoded.feed_eof()
+            # aiohttp's own request attribute (in its ATTRS): the handler reads this body.
+            request._payload = decoded
+        return await handler(request)
+
+    return middleware
 
 
 def _allow(exc: web.HTTPException) -> dict[str, str]:

@@ -14,10 +14,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint
 from core.model import Alert, AlertStatus
-from ingest.decode import Decoded
+from ingest.decode import BatchFormat, Decoded, Item, ProblemList, decode_body, envelope_error
 from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 # Alertmanager's default ``global.resolve_timeout`` (config/config.go): how long an alert
@@ -30,22 +29,31 @@ def decode_alertmanager_api(
     source: str,
     now: datetime,
     limits: AlertLimits = DEFAULT_LIMITS,
-    resolve_timeout: timedelta = RESOLVE_TIMEOUT,
 ) -> Decoded:
-    """Decodes a JSON list of postable alerts (no ``endsAt``: now + ``resolve_timeout``)."""
-    decoded = Decoded()
+    """Decodes a JSON list of postable alerts (no ``endsAt``: now + RESOLVE_TIMEOUT)."""
+    return decode_body(ALERTMANAGER_API, body, source, now, limits)
+
+
+def postable_alert_items(body: Any) -> list[Item]:
+    """The alerts of the list, indexed; raises MalformedInput if the body is not a list."""
     if not isinstance(body, list):
-        decoded.problems.append(ItemProblem(None, "", "body must be a JSON list of alerts"))
-        return decoded
-    for index, item in enumerate(body):
-        if not isinstance(item, dict):
-            not_an_object(index, decoded.problems)
-            continue
-        check = ItemChecker(index, decoded.problems, limits)
-        alert = _decode_one(item, check, source, now, resolve_timeout)
-        if alert is not None:
-            decoded.alerts.append(alert)
-    return decoded
+        raise envelope_error("", "body must be a JSON list of alerts")
+    return list(enumerate(body))
+
+
+def decode_postable_alert(
+    index: int | None,
+    item: Any,
+    problems: ProblemList,
+    limits: AlertLimits,
+    source: str,
+    now: datetime,
+) -> Alert | None:
+    """Decodes one postable alert; records its problems."""
+    if not isinstance(item, dict):
+        not_an_object(index, problems)
+        return None
+    return _decode_one(item, ItemChecker(index, problems, limits), source, now, RESOLVE_TIMEOUT)
 
 
 def _decode_one(
@@ -68,7 +76,7 @@ def _decode_one(
         and ends_ok
         and starts_at is not None
         and ends_at is not None
-        and ends_at < starts_at
+        and check.before(ends_at, "endsAt", starts_at, "startsAt")
     ):
         check.fail("endsAt", "must not be before startsAt")
     if labels is not None and annotations is not None and generator_url is not None:
@@ -96,3 +104,6 @@ def _decode_one(
         generator_url=generator_url,
         received_at=now,
     )
+
+
+ALERTMANAGER_API = BatchFormat(postable_alert_items, decode_postable_alert)

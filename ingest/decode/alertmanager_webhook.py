@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint
 from core.model import Alert, AlertStatus
-from ingest.decode import Decoded
+from ingest.decode import BatchFormat, Decoded, Item, ProblemList, decode_body, envelope_error
 from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 _STATUSES = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
@@ -24,30 +23,35 @@ def decode_alertmanager_webhook(
     body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
 ) -> Decoded:
     """Decodes one webhook message; problems name the index in ``alerts``."""
-    decoded = Decoded()
+    return decode_body(ALERTMANAGER_WEBHOOK, body, source, now, limits)
+
+
+def webhook_message_items(body: Any) -> list[Item]:
+    """The alerts of a webhook message, indexed; raises MalformedInput for a wrong envelope."""
     if not isinstance(body, dict):
-        decoded.problems.append(
-            ItemProblem(None, "", "body must be a JSON object (webhook version 4)")
-        )
-        return decoded
+        raise envelope_error("", "body must be a JSON object (webhook version 4)")
     version = body.get("version")
     if version is not None and version != "4":
-        decoded.problems.append(
-            ItemProblem(None, "version", f'unsupported version {version!r}: expected "4"')
-        )
-        return decoded
+        raise envelope_error("version", f'unsupported version {version!r}: expected "4"')
     alerts = body.get("alerts")
     if not isinstance(alerts, list):
-        decoded.problems.append(ItemProblem(None, "alerts", "must be a list"))
-        return decoded
-    for index, item in enumerate(alerts):
-        if not isinstance(item, dict):
-            not_an_object(index, decoded.problems)
-            continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
-        if alert is not None:
-            decoded.alerts.append(alert)
-    return decoded
+        raise envelope_error("alerts", "must be a list")
+    return list(enumerate(alerts))
+
+
+def decode_webhook_message_item(
+    index: int | None,
+    item: Any,
+    problems: ProblemList,
+    limits: AlertLimits,
+    source: str,
+    now: datetime,
+) -> Alert | None:
+    """Decodes one alert of a webhook message; records its problems."""
+    if not isinstance(item, dict):
+        not_an_object(index, problems)
+        return None
+    return _decode_one(item, ItemChecker(index, problems, limits), source, now)
 
 
 def _decode_one(
@@ -68,7 +72,11 @@ def _decode_one(
         check.fail("startsAt", "is required")
     if status is AlertStatus.RESOLVED and ends_ok and ends_at is None:
         check.fail("endsAt", "a resolved alert needs its end time")
-    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+    if (
+        starts_at is not None
+        and ends_at is not None
+        and check.before(ends_at, "endsAt", starts_at, "startsAt")
+    ):
         # As Alertmanager's own validation: an alert cannot end before it started.
         check.fail("endsAt", "must not be before startsAt")
     if labels is not None and annotations is not None and generator_url is not None:
@@ -93,3 +101,6 @@ def _decode_one(
         generator_url=generator_url,
         received_at=now,
     )
+
+
+ALERTMANAGER_WEBHOOK = BatchFormat(webhook_message_items, decode_webhook_message_item)

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import ItemProblem
-from core.timestamps import parse_rfc3339_cached
+from core.timestamps import parse_rfc3339_ns_cached
 
 # Prometheus' classic label name rule, which Alertmanager 0.25 enforces.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -48,19 +48,32 @@ class AlertLimits:
 DEFAULT_LIMITS = AlertLimits()
 
 
+class ProblemSink(Protocol):
+    """Where problems are recorded: a list, or ingest.decode.ProblemList (which caps them)."""
+
+    def append(self, problem: ItemProblem, /) -> None:
+        """Records a problem."""
+
+    def __len__(self) -> int:
+        """The number of problems recorded."""
+        ...
+
+
 class ItemChecker:
     """Collects the problems of one item of a batch."""
 
-    __slots__ = ("characters", "index", "limits", "problems")
+    __slots__ = ("characters", "index", "limits", "nanoseconds", "problems")
 
     def __init__(
-        self, index: int | None, problems: list[ItemProblem], limits: AlertLimits = DEFAULT_LIMITS
+        self, index: int | None, problems: ProblemSink, limits: AlertLimits = DEFAULT_LIMITS
     ) -> None:
         self.index = index
         self.problems = problems
         self.limits = limits
         # Characters of the string maps checked so far, towards the whole-alert limit.
         self.characters = 0
+        # The nanoseconds (0-999) each timestamp field had beyond its microseconds.
+        self.nanoseconds: dict[str, int] = {}
 
     def fail(self, field: str, reason: str) -> None:
         """Records that ``field`` of this item is invalid for ``reason``."""
@@ -148,10 +161,24 @@ class ItemChecker:
             self.fail(field, "must be an RFC 3339 timestamp string")
             return False, None
         try:
-            return True, parse_rfc3339_cached(value)
+            instant, nanoseconds = parse_rfc3339_ns_cached(value)
         except ValueError as exc:
             self.fail(field, f"invalid RFC 3339 timestamp: {exc}")
             return False, None
+        self.nanoseconds[field] = nanoseconds
+        return True, instant
+
+    def before(
+        self, first: datetime, first_field: str, second: datetime, second_field: str
+    ) -> bool:
+        """Tells whether timestamp field ``first`` is before ``second``, to the nanosecond.
+
+        An instant keeps microseconds; the nanoseconds the sender gave beyond them
+        (Alertmanager's Go times) still decide, as Alertmanager's own validation would.
+        """
+        if first != second:
+            return first < second
+        return self.nanoseconds.get(first_field, 0) < self.nanoseconds.get(second_field, 0)
 
 
 @lru_cache(maxsize=4_096)
@@ -184,6 +211,6 @@ def field_path(field: str, name: str) -> str:
     return f"{field}.{name[:_QUOTED_NAME]}..."
 
 
-def not_an_object(index: int | None, problems: list[ItemProblem]) -> None:
+def not_an_object(index: int | None, problems: ProblemSink) -> None:
     """Records that an item of a batch is not a JSON object."""
     problems.append(ItemProblem(index, "", "must be a JSON object"))

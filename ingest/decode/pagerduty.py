@@ -14,10 +14,9 @@ from typing import Any
 
 import orjson
 
-from core.errors import ItemProblem
 from core.fingerprint import dedup_key_fingerprint
 from core.model import Alert, AlertStatus
-from ingest.decode import Decoded
+from ingest.decode import BatchFormat, Decoded, Item, ProblemList, decode_body, envelope_error
 from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -27,55 +26,69 @@ MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 
 
-def routing_key_of(body: Any) -> str | None:
-    """Returns the event's routing key if it has a usable one."""
-    if isinstance(body, dict):
-        key = body.get("routing_key")
-        if isinstance(key, str) and key:
-            return key
-    return None
+def routing_key_of(body: Any) -> str:
+    """Returns the event's routing key; raises MalformedInput naming what is wrong.
+
+    A body that is not an object, or a key that is not a non-empty string, is a 400
+    naming the body or ``routing_key``; only a well-formed key no source owns is a 401.
+    """
+    if not isinstance(body, dict):
+        raise envelope_error("", "body must be a JSON object (one event)")
+    key = body.get("routing_key")
+    if not isinstance(key, str) or not key:
+        raise envelope_error("routing_key", "is required and must be a non-empty string")
+    return key
+
+
+def pagerduty_items(body: Any) -> list[Item]:
+    """The one event of a body, without index; raises MalformedInput if it is not an object."""
+    if not isinstance(body, dict):
+        raise envelope_error("", "body must be a JSON object (one event)")
+    return [(None, body)]
 
 
 def decode_pagerduty(
     body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
 ) -> Decoded:
     """Decodes one event; problems name fields the way PagerDuty does (``payload.summary``)."""
-    decoded = Decoded()
-    if not isinstance(body, dict):
-        decoded.problems.append(ItemProblem(None, "", "body must be a JSON object (one event)"))
-        return decoded
-    check = ItemChecker(None, decoded.problems, limits)
+    return decode_body(PAGERDUTY, body, source, now, limits)
+
+
+def decode_pagerduty_event(
+    index: int | None,
+    body: Any,
+    problems: ProblemList,
+    limits: AlertLimits,
+    source: str,
+    now: datetime,
+) -> Alert | None:
+    """Decodes one event; records its problems."""
+    check = ItemChecker(index, problems, limits)
     action = body.get("event_action")
     if action not in ACTIONS:
         check.fail("event_action", f"must be one of {', '.join(ACTIONS)}")
-        return decoded
+        return None
     dedup_key = check.optional_string(body.get("dedup_key"), "dedup_key", max_length=MAX_DEDUP_KEY)
     if dedup_key is None:
-        return decoded
+        return None
     if action == "trigger":
-        alert = _trigger(body, check, source, now, dedup_key or uuid.uuid4().hex)
-        if alert is not None:
-            decoded.alerts.append(alert)
-        return decoded
+        return _trigger(body, check, source, now, dedup_key or uuid.uuid4().hex)
     if not dedup_key:
         check.fail("dedup_key", f"is required to {action}")
-        return decoded
-    decoded.alerts.append(
-        Alert(
-            source=source,
-            fingerprint=dedup_key_fingerprint(source, dedup_key),
-            labels={},
-            annotations={},
-            status=AlertStatus.RESOLVED if action == "resolve" else AlertStatus.FIRING,
-            starts_at=now,
-            ends_at=now if action == "resolve" else None,
-            generator_url="",
-            received_at=now,
-            dedup_key=dedup_key,
-            acknowledged=action == "acknowledge",
-        )
+        return None
+    return Alert(
+        source=source,
+        fingerprint=dedup_key_fingerprint(source, dedup_key),
+        labels={},
+        annotations={},
+        status=AlertStatus.RESOLVED if action == "resolve" else AlertStatus.FIRING,
+        starts_at=now,
+        ends_at=now if action == "resolve" else None,
+        generator_url="",
+        received_at=now,
+        dedup_key=dedup_key,
+        acknowledged=action == "acknowledge",
     )
-    return decoded
 
 
 def _trigger(
@@ -112,7 +125,9 @@ def _trigger(
     labels = {name: payload[name] for name in _CEF_LABELS if isinstance(payload.get(name), str)}
     annotations = {"summary": summary}
     if details is not None:
-        text = details if isinstance(details, str) else orjson.dumps(details).decode()
+        text = details if isinstance(details, str) else _details_text(details, check)
+        if text is None:
+            return None
         if not check.within_limit("payload.custom_details", text, check.limits.annotation_value):
             return None
         annotations["details"] = text
@@ -132,3 +147,16 @@ def _trigger(
         received_at=now,
         dedup_key=dedup_key,
     )
+
+
+def _details_text(details: Any, check: ItemChecker) -> str | None:
+    # Re-encoded for the annotation. orjson writes at most 255 levels (it reads 1024), so
+    # deeper details are the sender's mistake to name, not a 500.
+    try:
+        return orjson.dumps(details).decode()
+    except orjson.JSONEncodeError:
+        check.fail("payload.custom_details", "is nested too deeply (at most 254 levels)")
+        return None
+
+
+PAGERDUTY = BatchFormat(pagerduty_items, decode_pagerduty_event)

@@ -21,10 +21,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.errors import ItemProblem
 from core.fingerprint import cached_labels_fingerprint, dedup_key_fingerprint
 from core.model import Alert, AlertStatus
-from ingest.decode import Decoded
+from ingest.decode import BatchFormat, Decoded, Item, ProblemList, decode_body, envelope_error
 from ingest.decode.fields import DEFAULT_LIMITS, AlertLimits, ItemChecker, not_an_object
 
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -48,24 +47,31 @@ def decode_webhook(
     body: Any, source: str, now: datetime, limits: AlertLimits = DEFAULT_LIMITS
 ) -> Decoded:
     """Decodes a single alert object (problems without index) or a list (problems by index)."""
-    decoded = Decoded()
+    return decode_body(WEBHOOK, body, source, now, limits)
+
+
+def webhook_items(body: Any) -> list[Item]:
+    """A lone object as one item without index, a list's items by index; else MalformedInput."""
     if isinstance(body, dict):
-        items: list[tuple[int | None, Any]] = [(None, body)]
-    elif isinstance(body, list):
-        items = list(enumerate(body))
-    else:
-        decoded.problems.append(
-            ItemProblem(None, "", "body must be a JSON object or a list of them")
-        )
-        return decoded
-    for index, item in items:
-        if not isinstance(item, dict):
-            not_an_object(index, decoded.problems)
-            continue
-        alert = _decode_one(item, ItemChecker(index, decoded.problems, limits), source, now)
-        if alert is not None:
-            decoded.alerts.append(alert)
-    return decoded
+        return [(None, body)]
+    if isinstance(body, list):
+        return list(enumerate(body))
+    raise envelope_error("", "body must be a JSON object or a list of them")
+
+
+def decode_webhook_item(
+    index: int | None,
+    item: Any,
+    problems: ProblemList,
+    limits: AlertLimits,
+    source: str,
+    now: datetime,
+) -> Alert | None:
+    """Decodes one webhook alert; records its problems."""
+    if not isinstance(item, dict):
+        not_an_object(index, problems)
+        return None
+    return _decode_one(item, ItemChecker(index, problems, limits), source, now)
 
 
 def _decode_one(
@@ -87,7 +93,13 @@ def _decode_one(
     starts_ok, starts_at = check.timestamp(item.get("starts_at"), "starts_at")
     ends_ok, ends_at = check.timestamp(item.get("ends_at"), "ends_at")
     source_url = check.optional_string(item.get("source_url"), "source_url")
-    if starts_ok and ends_ok and starts_at and ends_at and ends_at < starts_at:
+    if (
+        starts_ok
+        and ends_ok
+        and starts_at
+        and ends_at
+        and check.before(ends_at, "ends_at", starts_at, "starts_at")
+    ):
         check.fail("ends_at", "must not be before starts_at")
     if summary == "" and annotations is not None and not annotations.get("summary"):
         check.fail("summary", "is required (or annotations.summary)")
@@ -131,3 +143,6 @@ def _decode_one(
         received_at=now,
         dedup_key=dedup_key or None,
     )
+
+
+WEBHOOK = BatchFormat(webhook_items, decode_webhook_item)
