@@ -87,13 +87,22 @@ class ItemProblem:
         return {"index": self.index, "field": self.field, "reason": self.reason}
 
 
+# The most problems a 400 lists; the others are only counted (``more``): an answer and
+# the memory behind it stay small however many items a batch has.
+MAX_PROBLEMS = 100
+
+
 class MalformedInput(InputError):
-    """The body or some items of a batch are invalid; ``accepted`` valid items were stored."""
+    """The body or some items of a batch are invalid; ``accepted`` valid items were stored.
+
+    At most :data:`MAX_PROBLEMS` problems are kept; ``more`` counts the others.
+    """
 
     status = 400
 
-    def __init__(self, problems: Sequence[ItemProblem], accepted: int = 0) -> None:
-        self.problems = tuple(problems)
+    def __init__(self, problems: Sequence[ItemProblem], accepted: int = 0, more: int = 0) -> None:
+        self.problems = tuple(problems[:MAX_PROBLEMS])
+        self.more = more + max(0, len(problems) - MAX_PROBLEMS)
         self.accepted = accepted
         super().__init__("; ".join(f"{p.field}: {p.reason}" for p in self.problems))
 

@@ -32,6 +32,9 @@ class Settings:
     max_label_value_bytes: int = 16 * 1024
     max_annotation_value_bytes: int = 64 * 1024
     max_alert_bytes: int = 512 * 1024
+    # Alerts (items) one ingest request may carry; more: 413 naming ``alerts``. Prometheus
+    # sends at most 64 a request; an Alertmanager webhook carries a whole group.
+    max_alerts_per_request: int = 50_000
     # How often an unchanged, still-firing alert is written again so that its
     # freshness (and auto-resolve by staleness) can be judged downstream.
     dedup_refresh_seconds: float = 300.0
@@ -108,6 +111,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-annotation-value-bytes", type=int, help="TOCSIN_MAX_ANNOTATION_VALUE_BYTES"
     )
     parser.add_argument("--max-alert-bytes", type=int, help="TOCSIN_MAX_ALERT_BYTES")
+    parser.add_argument(
+        "--max-alerts-per-request",
+        type=int,
+        help="TOCSIN_MAX_ALERTS_PER_REQUEST (default 50000)",
+    )
     parser.add_argument("--dedup-refresh-seconds", type=float, help="TOCSIN_DEDUP_REFRESH_SECONDS")
     parser.add_argument("--dedup-capacity", type=int, help="TOCSIN_DEDUP_CAPACITY")
     parser.add_argument(

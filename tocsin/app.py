@@ -23,7 +23,12 @@ from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STORE
-from tocsin.middleware import errors_middleware, latency_middleware, request_id_middleware
+from tocsin.middleware import (
+    content_encoding_middleware,
+    errors_middleware,
+    latency_middleware,
+    request_id_middleware,
+)
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
@@ -48,7 +53,15 @@ def create_app(
     environment = os.environ if env is None else env
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_id_middleware, latency_middleware(registry), errors_middleware],
+        middlewares=[
+            request_id_middleware,
+            latency_middleware(registry),
+            errors_middleware,
+            content_encoding_middleware(settings.max_body_bytes, settings.body_timeout_seconds),
+        ],
+        # Tocsin decodes Content-Encoding itself (ingest.body): aiohttp's parser would
+        # answer br or zstd with a plain-text 400 and a traceback before any middleware.
+        handler_args={"auto_decompress": False},
     )
     rules_state = install_foundation(app, settings, clock, registry, environment)
     store = app[STORE]
