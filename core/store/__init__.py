@@ -112,6 +112,9 @@ class CorrelationCommit:
     (1 for a new incident); if any stored version differs, or a group head is not what
     ``GroupHead.expected`` says, nothing is written and VersionConflict is raised.
     ``consumed`` are the log positions this step has dealt with (cursor or XACK).
+    ``events`` go to the incidents' timelines and, in the same write, to the incident
+    event stream (core.store.events), each with its incident as written here: every
+    event must belong to one of ``incidents``, or ValueError.
 
     The stores keep an incident's alerts apart from it, so that a commit costs what
     changed rather than what the incident holds: ``alerts`` lists the alerts to write,
