@@ -49,7 +49,7 @@ class HeartbeatHandler:
         name = request.match_info["name"]
         heartbeat = gate.heartbeats.get(name)
         if heartbeat is None:
-            raise UnknownHeartbeat(f"no heartbeat named {name!r} in the rules")
+            raise UnknownHeartbeat(f"no heartbeat named {name[:64]!r} in the rules", field="name")
         now = self._clock.now()
         gate.admit(source, 1, now)  # a ping costs one alert of the source's rate limit
         await self._pings.record(heartbeat, source.name, now)

@@ -118,7 +118,9 @@ def content_encoding_middleware(max_bytes: int, deadline_seconds: float) -> Midd
             )
             decoded.feed_data(body)
             decoded.feed_eof()
-            # aiohttp's own request attribute (in its ATTRS): the handler reads this body.
+            # A clone, whose ``content`` is not cached yet (reading cached the original's);
+            # ``_payload`` is aiohttp's own attribute (in its ATTRS) behind ``content``.
+            request = request.clone()
             request._payload = decoded
         return await handler(request)
 

@@ -15,6 +15,12 @@
   listening socket ends an accept burst at its first such error (one report, one retry)
   and the reports are logged within a line budget.
 
+- **Unparsable requests get a JSON answer.** aiohttp answers a request its parser
+  refuses (a header line over 8190 bytes, a malformed head) itself, before any
+  middleware: a plain-text 400 that echoes the offending bytes, with a traceback in the
+  log. :class:`JsonErrorRequestHandler` answers a JSON 431 (a line too long) or 400
+  naming ``headers``, echoing nothing, with one debug line.
+
 Handlers are not cancelled when their client disconnects (aiohttp's default): an alert
 write that started completes, so the duplicate filter and the store stay in step.
 """
@@ -32,6 +38,10 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from core.clock import SystemClock
 from core.settings import Settings
@@ -83,7 +93,49 @@ class ConnectionGuard:
                 limit=self._cap,
                 remote=peer[0] if isinstance(peer, tuple) else None,
             )
-        return self._server()
+        return json_errors(self._server())
+
+
+class JsonErrorRequestHandler(RequestHandler):
+    """aiohttp's connection handler, with JSON answers to the requests its parser refuses."""
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> StreamResponse:
+        """Answers a refused request head with JSON naming ``headers``; 5xx as aiohttp does."""
+        if status >= 500 or not isinstance(exc, HttpProcessingError):
+            return super().handle_error(request, status, exc, message)
+        if request.writer.output_size > 0:
+            raise ConnectionError("an answer was already sent: the connection is broken")
+        if isinstance(exc, LineTooLong):
+            status = 431  # RFC 6585: Request Header Fields Too Large
+            text = f"a line of the request head is longer than {exc.args[1]} bytes"
+        else:
+            text = "the request head is malformed"
+        # The offending bytes are neither echoed nor logged: they may hold a credential.
+        log.debug("request head refused", status=status, error=type(exc).__name__)
+        response = web.json_response(
+            {"status": "error", "code": status, "error": text, "field": "headers"}, status=status
+        )
+        response.force_close()
+        return response
+
+
+def json_errors(handler: asyncio.BaseProtocol) -> asyncio.BaseProtocol:
+    """Makes a new connection handler of aiohttp's answer refused heads with JSON.
+
+    aiohttp's web.Server builds its RequestHandler itself, with no hook for the class;
+    the subclass adds no state (no slots), so the handler just changes class.
+    """
+    if type(handler) is RequestHandler:
+        handler.__class__ = JsonErrorRequestHandler
+    return handler
 
 
 ExceptionHandler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
