@@ -13,7 +13,7 @@ from aiohttp import web
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
 from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
-from tocsin.progress import ProgressReportingStore, StepClock
+from tocsin.progress import LoopTicker, ProgressReportingStore, StepClock
 
 log = structlog.get_logger("tocsin.correlation")
 
@@ -30,14 +30,18 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
     """
     settings = app[SETTINGS]
     rules_state = app[RULES]
-    # The heartbeat a supervising parent (or an alert rule) watches: see tocsin/progress.py.
-    store = ProgressReportingStore(app[STORE], StepClock(app[CLOCK], app[REGISTRY]))
+    # The heartbeats a supervising parent (or an alert rule) watches: see tocsin/progress.py.
+    steps = StepClock(app[CLOCK], app[REGISTRY], poll_seconds=settings.correlator_poll_seconds)
+    store = ProgressReportingStore(app[STORE], steps)
+    metrics = CorrelatorMetrics(app[REGISTRY])
+    # Read when scraped: it grows while a step or the start-up is under way.
+    metrics.lag.set_function(steps.lag_seconds)
     correlator = Correlator(
         store,
         lambda: rules_state.current.rules,
         None,  # the rules' correlation section, as reloaded
         app[CLOCK],
-        CorrelatorMetrics(app[REGISTRY]),
+        metrics,
         member=settings.correlator_member or default_member_name(),
         partitions=settings.correlator_partitions,
         cache_alerts=settings.correlator_cache_alerts,
@@ -51,7 +55,9 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
         ),
         name="tocsin-correlator",
     )
+    ticker = asyncio.create_task(LoopTicker(app[REGISTRY]).run(stop), name="tocsin-loop-ticks")
     log.info("correlator started", partitions=settings.correlator_partitions)
     yield
     stop.set()
     await task
+    await ticker

@@ -2,6 +2,12 @@
 
 The supervisor (``correlator_process``) updates it; ``/-/ready`` and ``/metrics`` read it.
 Times come from the injected clock: whether a child is hung is Tocsin's decision.
+
+A child is live while its event loop ticks (``tocsin.progress.LoopTicker``), however
+long its steps take: a storm incident read at start-up once took more than the timeout,
+and the parent killed such children fifteen times in a row. Its lag says whether it keeps
+up: past the heartbeat timeout it is ``catching up`` (still ready: ingest goes on, the
+log keeps every alert for it).
 """
 
 from __future__ import annotations
@@ -11,14 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.timestamps import format_rfc3339
-from tocsin.progress import LAST_STEP_METRIC
+from tocsin.progress import LAST_STEP_METRIC, LOOP_TICKS_METRIC
+
+LAG_METRIC = "tocsin_correlator_lag_seconds"
 
 
 class ChildState(enum.StrEnum):
     """Where the child is in its life."""
 
     STARTING = "starting"  # spawned, no progress seen yet
-    RUNNING = "running"  # its steps move on
+    RUNNING = "running"  # its event loop ticks and it keeps up with the log
+    CATCHING_UP = "catching up"  # live, but behind the log by more than the timeout
     RESTARTING = "restarting"  # it exited or was killed as hung; a new one comes soon
     STOPPED = "stopped"  # the server is stopping
 
@@ -27,7 +36,7 @@ class RestartReason(enum.StrEnum):
     """Why a child was started again: the label of the restarts counter."""
 
     EXITED = "exited"  # it exited (or was killed) on its own
-    HUNG = "hung"  # no progress for the heartbeat timeout: the parent killed it
+    HUNG = "hung"  # its event loop did not tick for the heartbeat timeout: the parent killed it
 
 
 class ChildHealth:
@@ -40,25 +49,37 @@ class ChildHealth:
         self.last_progress_at: datetime | None = None
         self.restarts = {reason: 0 for reason in RestartReason}
         self.last_restart: tuple[RestartReason, datetime] | None = None
-        self._last_step_seen: float | None = None
+        self.lag_seconds: float | None = None
+        self._seen: tuple[float | None, float | None] = (None, None)
 
     def started(self, pid: int, now: datetime) -> None:
-        """A new child runs; its grace period before the first progress starts now."""
+        """A new child runs; its grace period before the first sign of life starts now."""
         self.state = ChildState.STARTING
         self.pid = pid
         self.last_progress_at = now
-        self._last_step_seen = None
+        self.lag_seconds = None
+        self._seen = (None, None)
 
     def saw_metrics(self, text: bytes, now: datetime) -> None:
-        """Reads the child's last-step gauge; a value that moved is progress."""
-        last_step = last_step_value(text)
-        if last_step is not None and last_step != self._last_step_seen:
-            self._last_step_seen = last_step
-            self.last_progress_at = now
-            self.state = ChildState.RUNNING
+        """Reads the child's loop ticks and last step: either moving is a sign of life.
+
+        Its lag then says whether it is running or catching up.
+        """
+        seen = (metric_value(text, LOOP_TICKS_METRIC), metric_value(text, LAST_STEP_METRIC))
+        moved = any(
+            value is not None and value != before
+            for value, before in zip(seen, self._seen, strict=True)
+        )
+        self._seen = seen
+        self.lag_seconds = metric_value(text, LAG_METRIC)
+        if not moved:
+            return
+        self.last_progress_at = now
+        behind = self.lag_seconds is not None and self.lag_seconds > self.timeout.total_seconds()
+        self.state = ChildState.CATCHING_UP if behind else ChildState.RUNNING
 
     def is_hung(self, now: datetime) -> bool:
-        """Whether the child showed no progress for longer than the timeout."""
+        """Whether the child showed no sign of life for longer than the timeout."""
         return self.last_progress_at is not None and now - self.last_progress_at > self.timeout
 
     def restarted(self, reason: RestartReason, now: datetime) -> None:
@@ -70,8 +91,8 @@ class ChildHealth:
 
     @property
     def ready(self) -> bool:
-        """Whether the correlator is there to correlate: started or running."""
-        return self.state in {ChildState.STARTING, ChildState.RUNNING}
+        """Whether the correlator is there to correlate: started, running or catching up."""
+        return self.state in {ChildState.STARTING, ChildState.RUNNING, ChildState.CATCHING_UP}
 
     def as_json(self) -> dict[str, Any]:
         """The state as ``/-/ready`` shows it."""
@@ -80,6 +101,7 @@ class ChildHealth:
             "state": self.state.value,
             "pid": self.pid,
             "last_progress_at": _time(self.last_progress_at),
+            "lag_seconds": self.lag_seconds,
             "heartbeat_timeout_seconds": self.timeout.total_seconds(),
             "restarts": {r.value: n for r, n in self.restarts.items()},
             "last_restart": None if reason is None else {"reason": reason.value, "at": _time(at)},
@@ -88,7 +110,12 @@ class ChildHealth:
 
 def last_step_value(text: bytes) -> float | None:
     """The value of the last-step gauge in a metrics text, or None if it is not there."""
-    prefix = LAST_STEP_METRIC.encode() + b" "
+    return metric_value(text, LAST_STEP_METRIC)
+
+
+def metric_value(text: bytes, name: str) -> float | None:
+    """The value of an unlabelled sample in a metrics text, or None if it is not there."""
+    prefix = name.encode() + b" "
     for line in text.splitlines():
         if line.startswith(prefix):
             try:

@@ -48,12 +48,14 @@ class CorrelatorProcess:
     """Supervises the ``tocsin correlate`` child of one ``tocsin serve``.
 
     Besides restarting a child that exits, it watches the child's heartbeat: every
-    ``poll_seconds`` it reads the child's metrics over the socket, whose last-step gauge
-    moves at each completed step, idle polls included (``tocsin.progress``). A child
-    whose gauge has not moved for ``--correlator-heartbeat-timeout-seconds`` (on the
-    injected clock), or that no longer answers, is hung: it is killed and started
-    again. The last metrics read stay on the parent's ``/metrics`` while the child is
-    down or hung, so ``tocsin_correlator_lag_seconds`` never vanishes.
+    ``poll_seconds`` it reads the child's metrics over the socket, whose loop-tick
+    counter moves every second while the child's event loop is responsive, however long
+    its steps take (``tocsin.progress``). A child whose ticks (and last step) have not
+    moved for ``--correlator-heartbeat-timeout-seconds`` (on the injected clock), or that
+    no longer answers, is hung: it is killed and started again. A child that is live but
+    behind is never killed: its lag shows it (``ChildState.CATCHING_UP``). The last
+    metrics read stay on the parent's ``/metrics`` while the child is down or hung, so
+    ``tocsin_correlator_lag_seconds`` never vanishes.
     """
 
     def __init__(
@@ -179,7 +181,7 @@ class CorrelatorProcess:
                 return
             if reason is RestartReason.HUNG:
                 log.error(
-                    "correlator process made no progress; killing it",
+                    "correlator process's event loop stopped ticking; killing it",
                     pid=process.pid,
                     timeout_seconds=self.health.timeout.total_seconds(),
                     last_progress_at=str(self.health.last_progress_at),
