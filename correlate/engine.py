@@ -450,6 +450,9 @@ class Correlator:
             await self._store.forget_ends(now - _KEEP_ENDS)
             await self._store.trim_events(now - KEEP_INCIDENT_EVENTS)
         for incident in incidents:
+            # A full sweep of many open incidents is long CPU work: between incidents the
+            # loop serves its other tasks (the metrics a supervising parent reads).
+            await asyncio.sleep(0)
             working.add_loaded(incident)
             updated, decided = sweep_incident(ctx, incident, latest_ends)
             if decided:
