@@ -144,3 +144,22 @@ async def test_a_resolve_before_the_latest_end_the_sender_gave_is_a_fix(
     assert incident.state is IncidentState.RESOLVED
     assert not incident.stale_resolved
     assert [a.expired for a in incident.alerts.values()] == [False]
+
+
+async def test_prometheus_back_with_the_same_start_fires_again_after_the_relay(
+    harness_with: Callable[..., Harness],
+) -> None:
+    harness = harness_with(Tuning(resolve_delay=timedelta(0)))
+    await harness.send(firing())
+    harness.advance(minutes=5)
+    await harness.correlator.sweep()  # the expiry
+    await harness.send(resolve(harness.clock.now(), PROMISED))  # the relay
+    harness.advance(minutes=1)
+    # Prometheus restarted and restored the alert's start (ALERTS_FOR_STATE): the sender
+    # is back, not a late copy of an episode its sender resolved.
+    await harness.send(firing(ends_at=harness.clock.now() + timedelta(minutes=4)))
+    incident = await harness.only_incident()
+    assert incident.state is IncidentState.TRIGGERED
+    [entry] = incident.alerts.values()
+    assert entry.status is AlertStatus.FIRING
+    assert entry.transitions == (PROMISED, harness.clock.now())
