@@ -206,8 +206,68 @@ class IncidentDocuments:
     alerts: Mapping[str, dict[str, Any]] | None
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentSummary:
+    """An incident without its alerts, and the counts of its alerts: what a list shows.
+
+    The stores keep the counts beside the incident, written by each commit, so that a
+    list of storm incidents decodes none of their alerts.
+    """
+
+    incident: Incident
+    alerts: int
+    firing: int
+
+    @property
+    def resolved(self) -> int:
+        """How many of its alerts are resolved."""
+        return self.alerts - self.firing
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """One page of an incident's alerts by fingerprint, and some alerts asked for by name.
+
+    ``alerts`` are the first ``limit`` whose fingerprint sorts after the cursor, in
+    fingerprint order; ``more`` says whether any follow. ``named`` holds those of the
+    fingerprints asked for that the incident has (a timeline page's, for their labels).
+    """
+
+    alerts: list[IncidentAlert]
+    more: bool
+    named: dict[str, IncidentAlert]
+
+
 class IncidentStore(Protocol):
     """Incidents, their timelines and the head incident of each group."""
+
+    async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
+        """Returns what ``list_incidents`` returns, as summaries: no alert is decoded.
+
+        The counts of an incident last written before they were kept are worked out
+        once, when first read, and kept.
+        """
+        ...
+
+    async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
+        """Returns the incident without its alerts, and their counts; or None."""
+        ...
+
+    async def incident_alert_page(
+        self, incident_id: str, after: str, limit: int, named: Collection[str] = ()
+    ) -> AlertPage:
+        """Returns the incident's alerts whose fingerprint sorts after ``after``, ``limit``
+        at most, and those of ``named``, without holding all its alerts at once.
+
+        An unknown incident has none.
+        """
+        ...
+
+    async def incident_events_page(
+        self, incident_id: str, start: int, limit: int
+    ) -> tuple[list[IncidentEvent], int]:
+        """Returns ``limit`` timeline events from position ``start``, and how many there are."""
+        ...
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""

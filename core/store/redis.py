@@ -35,10 +35,17 @@ from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
+from core.store import (
+    AlertPage,
+    CorrelationCommit,
+    IncidentDocuments,
+    IncidentQuery,
+    IncidentSummary,
+)
 from core.store.events import ConsumerWrite, EventBatch
 from core.store.redis_events import RedisEvents
 from core.store.redis_freshness import RedisFreshness
+from core.store.redis_incident_pages import RedisIncidentPages
 from core.store.redis_incidents import RedisIncidents
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translate, translated
@@ -82,6 +89,7 @@ class RedisStore:
         self._groups: set[str] = set()
         self._client: Redis | None = None
         self._incidents = RedisIncidents(self._keys, self._open_client)
+        self._pages = RedisIncidentPages(self._keys, self._open_client)
         self._events = RedisEvents(self._keys, self._open_client)
         self._freshness = RedisFreshness(prefix, self._open_client)
         self._pending: deque[_PendingAppend] = deque()
@@ -255,6 +263,28 @@ class RedisStore:
     async def commit(self, commit: CorrelationCommit) -> None:
         """Writes the commit atomically; raises VersionConflict if a version or head moved."""
         await self._incidents.commit(commit)
+        # The counts lists show; kept apart from the script (see redis_incident_pages).
+        await self._pages.committed(commit)
+
+    async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
+        """Returns the incidents the query selects with their counts, no alert decoded."""
+        return await self._pages.summaries(query)
+
+    async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
+        """Returns the incident without its alerts, with their counts; or None."""
+        return await self._pages.summary(incident_id)
+
+    async def incident_alert_page(
+        self, incident_id: str, after: str, limit: int, named: Collection[str] = ()
+    ) -> AlertPage:
+        """Returns a page of the incident's alerts, reading its fingerprints first."""
+        return await self._pages.alert_page(incident_id, after, limit, named)
+
+    async def incident_events_page(
+        self, incident_id: str, start: int, limit: int
+    ) -> tuple[list[IncidentEvent], int]:
+        """Returns ``limit`` timeline events from ``start``, and how many there are."""
+        return await self._pages.events_page(incident_id, start, limit)
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""

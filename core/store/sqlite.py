@@ -33,9 +33,16 @@ from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery
+from core.store import (
+    AlertPage,
+    CorrelationCommit,
+    IncidentDocuments,
+    IncidentQuery,
+    IncidentSummary,
+)
 from core.store import sqlite_events as stream
 from core.store import sqlite_freshness as freshness
+from core.store import sqlite_incident_pages as pages
 from core.store import sqlite_incidents as sql
 from core.store.events import ConsumerWrite, EventBatch
 from core.store.sqlite_migrations import migrate
@@ -119,6 +126,7 @@ class SQLiteStore:
             with self._writer_lock:
                 conn.executescript(_SCHEMA)
                 conn.executescript(sql.SCHEMA)
+                conn.executescript(pages.SCHEMA)
                 conn.executescript(stream.SCHEMA)
                 conn.executescript(freshness.SCHEMA)
                 migrate(conn)
@@ -276,7 +284,48 @@ class SQLiteStore:
 
     async def commit(self, commit: CorrelationCommit) -> None:
         """Writes the commit in the next group commit; raises VersionConflict if it is stale."""
-        await self._write(sql.CommitRows.of(commit).apply)
+        rows, counts = sql.CommitRows.of(commit), pages.commit_counts(commit)
+
+        def write(conn: sqlite3.Connection) -> None:
+            rows.apply(conn)
+            pages.write_counts(conn, counts)
+
+        await self._write(write)
+
+    async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
+        """Returns the incidents the query selects with their counts, no alert decoded."""
+        if query.limit <= 0 or query.states == frozenset():
+            return []
+        summaries, computed = await self._read(lambda conn: pages.read_summaries(conn, query))
+        await self._keep_counts(computed)
+        return summaries
+
+    async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
+        """Returns the incident without its alerts, with their counts; or None."""
+        summary, computed = await self._read(lambda conn: pages.read_summary(conn, incident_id))
+        await self._keep_counts(computed)
+        return summary
+
+    async def _keep_counts(self, computed: list[pages.CountRow]) -> None:
+        # Worked out from the alerts of an incident written before counts were kept: once.
+        if computed:
+            await self._write(lambda conn: pages.keep_counts(conn, computed))
+
+    async def incident_alert_page(
+        self, incident_id: str, after: str, limit: int, named: Collection[str] = ()
+    ) -> AlertPage:
+        """Returns a page of the incident's alerts; its batches are streamed in the reader."""
+        return await self._read(
+            lambda conn: pages.read_alert_page(conn, incident_id, after, limit, named)
+        )
+
+    async def incident_events_page(
+        self, incident_id: str, start: int, limit: int
+    ) -> tuple[list[IncidentEvent], int]:
+        """Returns ``limit`` timeline events from ``start``, and how many there are."""
+        return await self._read(
+            lambda conn: pages.read_events_page(conn, incident_id, start, limit)
+        )
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""

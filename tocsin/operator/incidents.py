@@ -13,7 +13,7 @@ from core.store import IncidentQuery
 from rules.api_keys import Role
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
-from tocsin.operator.incident_pages import parse_page, render_page
+from tocsin.operator.incident_pages import parse_page, render_page, timeline_fingerprints
 from tocsin.operator.params import int_param, time_param
 from tocsin.operator.render import incident_summary
 
@@ -26,39 +26,68 @@ _STATES: dict[str, frozenset[IncidentState]] = {
 MAX_LIMIT = 1000
 
 
+# How many detail pages are read at once: a page of a storm incident streams all its
+# alert batches (one at a time), so each read costs CPU; more wait their turn.
+DETAIL_READS = 2
+
+
 def add_incident_routes(router: web.UrlDispatcher) -> None:
     """Registers the incident endpoints."""
     router.add_get("/api/v1/incidents", list_incidents)
-    router.add_get("/api/v1/incidents/{id}", get_incident)
+    router.add_get("/api/v1/incidents/{id}", IncidentDetail(DETAIL_READS).get)
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    """Lists incidents, newest first: ``?state=a,b&service=s&since=T&until=T&limit=N``."""
-    require(request, Role.VIEWER)
-    query = parse_query(request.query)
-    incidents = await request.app[STORE].list_incidents(query)
-    matrix = request.app[RULES].current.rules.priority.matrix
-    return web.json_response({"incidents": [incident_summary(i, matrix) for i in incidents]})
+    """Lists incidents, newest first: ``?state=a,b&service=s&since=T&until=T&limit=N``.
 
-
-async def get_incident(request: web.Request) -> web.Response:
-    """Returns one incident with a page of its alerts and timeline, its counts and flags.
-
-    ``?alerts_limit=N&alerts_cursor=C&timeline_limit=N&timeline_cursor=N``; see
-    ``incident_pages``.
+    From the store's summaries: no incident's alerts are read, only their counts.
     """
     require(request, Role.VIEWER)
-    store = request.app[STORE]
-    incident_id = request.match_info["id"]
-    page = parse_page(request.query)
-    incident = await store.get_incident(incident_id)
-    if incident is None:
-        raise NotFound(f"no incident {incident_id!r}")
-    timeline = await store.incident_events(incident_id)
+    query = parse_query(request.query)
+    summaries = await request.app[STORE].incident_summaries(query)
     matrix = request.app[RULES].current.rules.priority.matrix
-    # Choosing and encoding a page of a storm incident is CPU work: not on the event loop.
-    body = await asyncio.to_thread(render_page, incident, timeline, matrix, page, request.rel_url)
-    return web.Response(body=body, content_type="application/json")
+    return web.json_response(
+        {
+            "incidents": [
+                incident_summary(s.incident, matrix, (s.alerts, s.firing)) for s in summaries
+            ]
+        }
+    )
+
+
+class IncidentDetail:
+    """``GET /api/v1/incidents/{id}``, at most ``reads`` at once (one per application)."""
+
+    def __init__(self, reads: int) -> None:
+        self._reads = asyncio.Semaphore(reads)
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Returns one incident with a page of its alerts and timeline, its counts and flags.
+
+        ``?alerts_limit=N&alerts_cursor=C&timeline_limit=N&timeline_cursor=N``; see
+        ``incident_pages``. The cost is the page's: the store reads the incident without
+        its alerts, the timeline page, and the alerts of the page and those it names.
+        """
+        require(request, Role.VIEWER)
+        store = request.app[STORE]
+        incident_id = request.match_info["id"]
+        page = parse_page(request.query)
+        async with self._reads:
+            summary = await store.incident_summary(incident_id)
+            if summary is None:
+                raise NotFound(f"no incident {incident_id!r}")
+            events, total = await store.incident_events_page(
+                incident_id, page.timeline_cursor, page.timeline_limit
+            )
+            alerts = await store.incident_alert_page(
+                incident_id, page.alerts_cursor, page.alerts_limit, timeline_fingerprints(events)
+            )
+        matrix = request.app[RULES].current.rules.priority.matrix
+        # Rendering and encoding a page is CPU work: not on the event loop.
+        body = await asyncio.to_thread(
+            render_page, summary, alerts, events, total, matrix, page, request.rel_url
+        )
+        return web.Response(body=body, content_type="application/json")
 
 
 def parse_query(params: Mapping[str, str]) -> IncidentQuery:

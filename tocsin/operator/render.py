@@ -29,12 +29,20 @@ def _level_name(level: int | None, names: tuple[str, ...]) -> str | None:
     return names[level - 1] if 1 <= level <= len(names) else str(level)
 
 
-def incident_summary(incident: Incident, matrix: PriorityMatrix) -> dict[str, Any]:
+def incident_summary(
+    incident: Incident, matrix: PriorityMatrix, counts: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """The incident without its alerts and timeline, as lists show it.
 
     Impact and urgency are given by their names in ``matrix`` (the rules in force).
+    ``counts`` (alerts, firing) are the store's (IncidentSummary), for an incident read
+    without its alerts; else they are counted from ``incident.alerts``.
     """
-    firing = sum(1 for a in incident.alerts.values() if a.status is AlertStatus.FIRING)
+    if counts is None:
+        firing = sum(1 for a in incident.alerts.values() if a.status is AlertStatus.FIRING)
+        total = len(incident.alerts)
+    else:
+        total, firing = counts
     return {
         "id": incident.id,
         "title": incident.title,
@@ -55,9 +63,9 @@ def incident_summary(incident: Incident, matrix: PriorityMatrix) -> dict[str, An
         "closed_at": _time(incident.closed_at),
         # Always of the whole incident, whatever page of its alerts a detail shows.
         "counts": {
-            "alerts": len(incident.alerts),
+            "alerts": total,
             "firing": firing,
-            "resolved": len(incident.alerts) - firing,
+            "resolved": total - firing,
         },
         "flags": {
             "flapping": incident.flapping,
@@ -75,10 +83,15 @@ def incident_detail(
     alerts: Iterable[IncidentAlert],
     timeline: Iterable[IncidentEvent],
     matrix: PriorityMatrix,
+    counts: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The incident with the given alerts and timeline events (a page of each)."""
+    """The incident with the given alerts and timeline events (a page of each).
+
+    ``counts`` as for :func:`incident_summary`; the timeline's alerts are looked up in
+    ``incident.alerts``, which then holds the page's and those the timeline names.
+    """
     return {
-        **incident_summary(incident, matrix),
+        **incident_summary(incident, matrix, counts),
         "alerts": [_alert(a) for a in alerts],
         "timeline": [
             {"at": _time(e.at), "actor": e.actor, "kind": e.kind, "detail": _detail(incident, e)}
