@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
@@ -189,9 +190,16 @@ def _count_documents(body: bytes | None, documents: Iterable[bytes | str]) -> tu
 def _first_after(
     fingerprints: Iterable[bytes | str], inline: Collection[str], after: str, count: int
 ) -> list[str]:
-    """The ``count`` smallest fingerprints after ``after``, of the hash's and the inline."""
-    every = (text(f) for f in fingerprints)
-    return heapq.nsmallest(count, (f for f in (*every, *inline) if f > after))
+    """The ``count`` smallest fingerprints after ``after``, of the hash's and the inline.
+
+    Compared as UTF-8 bytes, whose order is the strings' order: no string is made of the
+    hundreds of thousands of a storm incident's fingerprints, only of the page's.
+    """
+    every = (f if isinstance(f, bytes) else f.encode() for f in fingerprints)
+    above = after.encode()
+    every_and_inline = itertools.chain(every, (f.encode() for f in inline))
+    chosen = heapq.nsmallest(count, (f for f in every_and_inline if f > above))
+    return [f.decode() for f in chosen]
 
 
 def _selects(query: IncidentQuery, incident: Incident) -> bool:
