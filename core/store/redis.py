@@ -20,6 +20,7 @@ the last snapshot. Exclusive XRANGE bounds need Redis 6.2 or later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -263,8 +264,11 @@ class RedisStore:
     async def commit(self, commit: CorrelationCommit) -> None:
         """Writes the commit atomically; raises VersionConflict if a version or head moved."""
         await self._incidents.commit(commit)
-        # The counts lists show; kept apart from the script (see redis_incident_pages).
-        await self._pages.committed(commit)
+        # The counts lists show, kept apart from the script (see redis_incident_pages).
+        # The commit landed whatever happens to them: counts of another version than the
+        # incident's are worked out when read, so a failed write only costs that.
+        with contextlib.suppress(StoreError):
+            await self._pages.committed(commit)
 
     async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
         """Returns the incidents the query selects with their counts, no alert decoded."""
