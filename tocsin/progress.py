@@ -90,34 +90,43 @@ class StepClock:
         self._looking_gap = timedelta(seconds=poll_seconds + 1.0)
         # Start-up counts as not looking: the first look may come late.
         self._looked_at = clock.now()
-        # Per batch claimed and not committed: its last position and its oldest receipt.
-        self._pending: deque[tuple[str, datetime]] = deque(maxlen=_PENDING_BATCHES)
+        # Per consumer group, per batch claimed and not committed: its last position and
+        # its oldest receipt.
+        self._pending: dict[str, deque[tuple[str, datetime]]] = {}
         self.completed()
 
     def completed(self) -> None:
         """Notes that a step completed now."""
         self._gauge.set(self._clock.now().timestamp())
 
-    def claimed(self, entries: list[LogEntry]) -> None:
-        """Notes a look at the log that found ``entries`` (oldest first) to correlate."""
+    def claimed(self, group: str, entries: list[LogEntry], *, held_first: bool) -> None:
+        """Notes a look at the log that found ``entries`` (oldest first) to correlate.
+
+        ``held_first``: the claim returned the entries the member held before anything
+        else (no ``after``), so finding none means it holds none: a batch it claimed and
+        lost (its partition went to another member) no longer counts.
+        """
         self._looked_at = self._clock.now()
         if entries:
-            self._pending.append((entries[-1].cursor, entries[0].alert.received_at))
+            pending = self._pending.setdefault(group, deque(maxlen=_PENDING_BATCHES))
+            pending.append((entries[-1].cursor, entries[0].alert.received_at))
+        elif held_first:
+            self._pending.pop(group, None)
 
-    def committed(self, consumed: tuple[str, ...]) -> None:
+    def committed(self, group: str, consumed: tuple[str, ...]) -> None:
         """Notes a commit that consumed these positions: their batches are correlated."""
-        if consumed and self._pending:
+        pending = self._pending.get(group)
+        if consumed and pending:
             done = set(consumed)
-            self._pending = deque(
-                (p for p in self._pending if p[0] not in done), maxlen=_PENDING_BATCHES
-            )
+            kept = [p for p in pending if p[0] not in done]
+            self._pending[group] = deque(kept, maxlen=_PENDING_BATCHES)
 
     def lag_seconds(self) -> float:
         """How far behind the log the correlator is, or may be, now (see the module)."""
         now = self._clock.now()
-        if self._pending:
-            oldest = min(received for _, received in self._pending)
-            return max(0.0, (now - oldest).total_seconds())
+        held = [received for pending in self._pending.values() for _, received in pending]
+        if held:
+            return max(0.0, (now - min(held)).total_seconds())
         unseen = now - self._looked_at
         return unseen.total_seconds() if unseen > self._looking_gap else 0.0
 
@@ -137,7 +146,7 @@ class ProgressReportingStore:
     ) -> list[LogEntry]:
         """Claims entries; a poll that found none completed an (idle) step."""
         entries = await self._store.claim(group, member, limit, after=after)
-        self._steps.claimed(entries)
+        self._steps.claimed(group, entries, held_first=after is None)
         if not entries:
             self._steps.completed()
         return entries
@@ -145,7 +154,7 @@ class ProgressReportingStore:
     async def commit(self, commit: CorrelationCommit) -> None:
         """Commits a step (or a sweep's change); when it returns, the step completed."""
         await self._store.commit(commit)
-        self._steps.committed(commit.consumed)
+        self._steps.committed(commit.group, commit.consumed)
         self._steps.completed()
 
     def __getattr__(self, name: str) -> Any:

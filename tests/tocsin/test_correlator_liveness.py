@@ -79,16 +79,30 @@ def test_a_live_child_behind_the_log_is_catching_up_and_still_ready() -> None:
 def test_the_lag_grows_while_a_claimed_batch_is_not_committed() -> None:
     clock = ManualClock(START)
     steps = StepClock(clock, CollectorRegistry(), poll_seconds=1.0)
-    steps.claimed([])
+    steps.claimed("g", [], held_first=True)
     assert steps.lag_seconds() == 0.0
-    steps.claimed([entry("1", 0), entry("2", 1)])
+    steps.claimed("g", [entry("1", 0), entry("2", 1)], held_first=True)
     clock.advance(timedelta(seconds=40))  # one long step
     assert steps.lag_seconds() == 40.0
-    steps.claimed([entry("3", 39)])  # read ahead while the first batch commits
-    steps.committed(("1", "2"))
+    # Read ahead while the first batch commits.
+    steps.claimed("g", [entry("3", 39)], held_first=False)
+    steps.committed("g", ("1", "2"))
     assert steps.lag_seconds() == 1.0
-    steps.committed(("3",))
-    steps.claimed([])
+    steps.committed("g", ("3",))
+    steps.claimed("g", [], held_first=True)
+    assert steps.lag_seconds() == 0.0
+
+
+def test_a_batch_claimed_and_lost_to_another_member_stops_counting() -> None:
+    clock = ManualClock(START)
+    steps = StepClock(clock, CollectorRegistry(), poll_seconds=1.0)
+    steps.claimed("p1", [entry("1", 0)], held_first=True)
+    steps.claimed("p2", [entry("9", 0)], held_first=True)
+    clock.advance(timedelta(seconds=10))
+    # p1's partition went elsewhere: its next claim finds nothing held, nothing new.
+    steps.claimed("p1", [], held_first=True)
+    assert steps.lag_seconds() == 10.0  # p2's batch is still under way
+    steps.committed("p2", ("9",))
     assert steps.lag_seconds() == 0.0
 
 
@@ -100,5 +114,5 @@ def test_the_lag_grows_while_the_correlator_does_not_look_at_the_log() -> None:
     assert steps.lag_seconds() == 0.0
     clock.advance(timedelta(seconds=58))
     assert steps.lag_seconds() == 60.0
-    steps.claimed([])
+    steps.claimed("g", [], held_first=True)
     assert steps.lag_seconds() == 0.0
