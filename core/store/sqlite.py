@@ -90,6 +90,8 @@ class SQLiteStore:
         self._synchronous = synchronous
         self._queue: queue.SimpleQueue[_PendingWrite | object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        # Set by close(): a write queued behind the writer's stop would wait forever.
+        self._stopping = False
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         self._writer_lock = WriterLock(path)
@@ -102,6 +104,7 @@ class SQLiteStore:
 
     async def open(self) -> None:
         """Creates the schema if needed and starts the writer thread."""
+        self._stopping = False
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
         self._writer = threading.Thread(
@@ -198,7 +201,7 @@ class SQLiteStore:
                 write.loop.call_soon_threadsafe(_succeed, write.future)
 
     async def _write(self, op: WriteOp) -> None:
-        if self._writer is None or not self._writer.is_alive():
+        if self._stopping or self._writer is None or not self._writer.is_alive():
             raise StoreUnavailable("the SQLite store is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -513,6 +516,7 @@ class SQLiteStore:
     async def close(self) -> None:
         """Lets queued writes commit, then stops the writer and closes the file."""
         if self._writer is not None:
+            self._stopping = True
             self._queue.put(_STOP)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
