@@ -27,9 +27,9 @@ from core.codec import decode_event, decode_incident, decode_incident_documents
 from core.incident import Incident, IncidentEvent
 from core.store import AlertPage, CorrelationCommit, IncidentQuery, IncidentSummary
 from core.store.alert_pages import PageCollector, count_statuses
+from core.store.redis_incidents import query_candidates
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translated
-from core.timestamps import micros
 
 _COUNTS = "counts"
 # How many incidents a list reads per round trip when it filters them itself.
@@ -64,7 +64,7 @@ class RedisIncidentPages:
         offset = 0
         with translated("list incidents"):
             while len(found) < query.limit:
-                ids = await self._candidates(client, query, offset, _LIST_PAGE)
+                ids = await query_candidates(client, self._keys, query, offset, _LIST_PAGE)
                 offset += len(ids)
                 for summary in await self._read(client, ids):
                     if summary is not None and _selects(query, summary.incident):
@@ -116,23 +116,6 @@ class RedisIncidentPages:
                 pipe.lrange(key, start, start + limit - 1)
                 total, bodies = await pipe.execute()
         return [decode_event(b) for b in bodies], int(total)
-
-    async def _candidates(
-        self, client: Redis, query: IncidentQuery, offset: int, count: int
-    ) -> list[str]:
-        """One page of the sorted set that orders the query's incidents (as list_incidents)."""
-        if query.sweep_due_by is None:
-            newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
-            oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
-            members = await client.zrevrangebyscore(
-                self._keys.opened, newest, oldest, start=offset, num=count
-            )
-        else:
-            due = micros(query.sweep_due_by)
-            members = await client.zrangebyscore(
-                self._keys.sweep, "-inf", due, start=offset, num=count
-            )
-        return [text(member) for member in members if isinstance(member, bytes | str)]
 
     async def _read(self, client: Redis, ids: Sequence[str]) -> list[IncidentSummary | None]:
         """Reads the incidents' own fields and counts; works out the counts it lacks."""

@@ -152,19 +152,7 @@ class RedisIncidents:
         self, client: Redis, query: IncidentQuery, offset: int, count: int
     ) -> list[str]:
         """Returns the ids of one page of the sorted set that orders the query's incidents."""
-        if query.sweep_due_by is None:
-            newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
-            oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
-            members = await client.zrevrangebyscore(
-                self._keys.opened, newest, oldest, start=offset, num=count
-            )
-        else:
-            due = micros(query.sweep_due_by)
-            members = await client.zrangebyscore(
-                self._keys.sweep, "-inf", due, start=offset, num=count
-            )
-        # Without withscores, redis-py gives the bare members.
-        return [text(member) for member in members if isinstance(member, bytes | str)]
+        return await query_candidates(client, self._keys, query, offset, count)
 
     async def _index_older_incidents(self, client: Redis) -> None:
         """Puts every incident an earlier Tocsin stored into the sweep index, once.
@@ -358,3 +346,24 @@ def _selects(query: IncidentQuery, incident: Incident) -> bool:
         return False
     due = query.sweep_due_by
     return due is None or (incident.sweep_at is not None and incident.sweep_at <= due)
+
+
+async def query_candidates(
+    client: Redis, keys: RedisKeys, query: IncidentQuery, offset: int, count: int
+) -> list[str]:
+    """Returns the ids of one page of the sorted set that orders the query's incidents.
+
+    Newest opened first, within ``opened_after``/``opened_before``; or, for a sweep query,
+    those due by ``sweep_due_by``. Shared by the full and the summary listings.
+    """
+    if query.sweep_due_by is None:
+        newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
+        oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
+        members = await client.zrevrangebyscore(
+            keys.opened, newest, oldest, start=offset, num=count
+        )
+    else:
+        due = micros(query.sweep_due_by)
+        members = await client.zrangebyscore(keys.sweep, "-inf", due, start=offset, num=count)
+    # Without withscores, redis-py gives the bare members.
+    return [text(member) for member in members if isinstance(member, bytes | str)]
