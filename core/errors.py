@@ -14,6 +14,8 @@ errors (sqlite3, redis, yaml, JSON) are translated at the boundary with
     │   ├── NotFound           no such incident, silence or heartbeat (404)
     │   ├── Conflict           the thing is not in a state that allows this (409)
     │   │   └── InvalidTransition  the incident's state does not allow the action (409)
+    │   ├── PreconditionFailed an If-Match names a version that is no longer current (412)
+    │   ├── IdempotencyMismatch an Idempotency-Key reused with another request (422)
     │   ├── RequestTimeout     the body did not arrive in time (408)
     │   ├── ClientDisconnected the client left before its body arrived (499, never sent)
     │   ├── PayloadTooLarge    the body is over the size limit (413)
@@ -180,6 +182,32 @@ class InvalidTransition(Conflict):
     def details(self) -> dict[str, object]:
         """The incident's state and the actions it allows."""
         return {"state": self.state, "allowed": list(self.allowed)}
+
+
+class PreconditionFailed(InputError):
+    """The request's ``If-Match`` is not the current ETag: someone changed the thing first.
+
+    The JSON body carries the current ``etag``, so a client can read it again and decide.
+    """
+
+    status = 412
+
+    def __init__(self, message: str, etag: str) -> None:
+        super().__init__(message, field="If-Match")
+        self.etag = etag
+
+    def details(self) -> dict[str, object]:
+        """The header at fault and the current ETag."""
+        return {**super().details(), "etag": self.etag}
+
+
+class IdempotencyMismatch(InputError):
+    """An ``Idempotency-Key`` already used with a different request (another body or path)."""
+
+    status = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="Idempotency-Key")
 
 
 class RequestTimeout(InputError):
