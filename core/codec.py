@@ -10,7 +10,14 @@ from typing import Any
 
 import orjson
 
-from core.incident import OPEN_STATES, Incident, IncidentAlert, IncidentEvent, IncidentState
+from core.incident import (
+    OPEN_STATES,
+    Incident,
+    IncidentAlert,
+    IncidentEvent,
+    IncidentState,
+    Task,
+)
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
 from core.timestamps import from_micros, micros
@@ -68,7 +75,34 @@ def encode_incident(incident: Incident) -> bytes:
             "on_hold_total": incident.on_hold_total // timedelta(microseconds=1),
             "reopen_count": incident.reopen_count,
             "state_changed_at": _opt_micros(incident.state_changed_at),
+            "tasks": [_task_document(t) for t in incident.tasks],
+            "problem_id": incident.problem_id,
+            "merged_into": incident.merged_into,
         }
+    )
+
+
+def _task_document(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "source": task.source,
+        "created_by": task.created_by,
+        "created_at": micros(task.created_at),
+        "completed_by": task.completed_by,
+        "completed_at": _opt_micros(task.completed_at),
+    }
+
+
+def _task_from(raw: dict[str, Any]) -> Task:
+    return Task(
+        id=raw["id"],
+        title=raw["title"],
+        source=raw["source"],
+        created_by=raw["created_by"],
+        created_at=from_micros(raw["created_at"]),
+        completed_by=raw["completed_by"],
+        completed_at=_opt_instant(raw["completed_at"]),
     )
 
 
@@ -196,6 +230,10 @@ def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> In
         on_hold_total=timedelta(microseconds=raw.get("on_hold_total", 0)),
         reopen_count=max(raw.get("reopen_count", 0), reopened),
         state_changed_at=_opt_instant(raw.get("state_changed_at")),
+        # Absent from documents written before tasks, problems and merges existed.
+        tasks=tuple(_task_from(t) for t in raw.get("tasks", ())),
+        problem_id=raw.get("problem_id"),
+        merged_into=raw.get("merged_into"),
     )
 
 

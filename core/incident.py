@@ -108,6 +108,23 @@ new_incident_alert: Callable[
 
 
 @dataclass(frozen=True, slots=True)
+class Task:
+    """One piece of work on an incident: from the category's rules, or added by a person.
+
+    ``id`` is its number within the incident ("1", "2", ...). Rules tasks are created by
+    Tocsin (``created_by`` "tocsin") when the incident is categorised.
+    """
+
+    id: str
+    title: str
+    source: str  # "rules" | "person"
+    created_by: str
+    created_at: datetime
+    completed_by: str | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """An incident and everything correlation and people have decided about it."""
 
@@ -156,6 +173,11 @@ class Incident:
     reopen_count: int = 0
     # When a transition last changed the state; None: not since it opened.
     state_changed_at: datetime | None = None
+    # Work to do (core.incident_actions), in the order it was added.
+    tasks: tuple[Task, ...] = ()
+    # The problem it is linked to, and the incident it was merged into (None: none).
+    problem_id: str | None = None
+    merged_into: str | None = None
 
     @property
     def is_open(self) -> bool:

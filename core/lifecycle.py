@@ -4,18 +4,21 @@ Every transition is a row of :data:`TRANSITIONS`: the action, the states it is a
 from, the API-key role it needs (None: only Tocsin itself does it) and the timeline
 event it records. :func:`apply` checks a request against that row and the rules'
 :class:`LifecyclePolicy`, then returns the changed incident with its timeline event
-(who and when)::
+(who and when). A resolved incident is due for the correlator's sweep by its
+auto-close time (``sweep_at``), a closed one never again::
 
-    action        from                              to                      role
-    acknowledge   triggered                         acknowledged            responder
-    hold          triggered, acknowledged           on_hold (reason)        responder
-    resume        on_hold                           where it was            responder
-    resolve       triggered, acknowledged, on_hold  resolved (code, notes)  responder
-    close         resolved                          closed (final)          responder
-    reopen        resolved                          triggered (counted)     responder
-    auto_resolve  triggered, acknowledged, on_hold  resolved (automatic)    Tocsin
-    auto_reopen   resolved                          triggered (counted)     Tocsin
-    auto_close    resolved, after auto_close_after  closed (final)          Tocsin
+    action              from                              to                      role
+    acknowledge         triggered                         acknowledged            responder
+    hold                triggered, acknowledged           on_hold (reason)        responder
+    resume              on_hold                           where it was            responder
+    resolve             triggered, acknowledged, on_hold  resolved (code, notes)  responder
+    close               resolved                          closed (final)          responder
+    reopen              resolved                          triggered (counted)     responder
+    merge               triggered, acknowledged, on_hold  resolved (duplicate)    responder
+    auto_resolve        triggered, acknowledged, on_hold  resolved (automatic)    Tocsin
+    auto_reopen         resolved                          triggered (counted)     Tocsin
+    auto_close          resolved, after auto_close_after  closed (final)          Tocsin
+    source_acknowledge  triggered                         acknowledged (sender)   Tocsin
 
 Errors: a role that does not allow the action is Forbidden (403); a state that does
 not allow it is InvalidTransition (409, listing the actions the state allows); an
@@ -43,10 +46,12 @@ from core.lifecycle_requests import (
     AutoResolve,
     Close,
     Hold,
+    Merge,
     Reopen,
     Request,
     Resolve,
     Resume,
+    SourceAcknowledge,
 )
 from core.roles import Role
 
@@ -59,6 +64,8 @@ DEFAULT_RESOLUTION_CODES: tuple[str, ...] = (
     "resolved_by_caller",
     "duplicate",
 )
+# The resolution code of an incident merged into another (whatever the rules' list).
+DUPLICATE = "duplicate"
 # ServiceNow's default: a resolved incident closes itself after 7 days.
 DEFAULT_AUTO_CLOSE_AFTER = timedelta(days=7)
 
@@ -118,9 +125,12 @@ TRANSITIONS: Mapping[Action, Transition] = {
         Transition(Action.RESOLVE, _OPEN, Role.RESPONDER, "resolved"),
         Transition(Action.CLOSE, frozenset({_RESOLVED}), Role.RESPONDER, "closed"),
         Transition(Action.REOPEN, frozenset({_RESOLVED}), Role.RESPONDER, "reopened"),
+        Transition(Action.MERGE, _OPEN, Role.RESPONDER, "merged_into"),
         Transition(Action.AUTO_RESOLVE, _OPEN, None, "resolved"),
         Transition(Action.AUTO_REOPEN, frozenset({_RESOLVED}), None, "reopened"),
         Transition(Action.AUTO_CLOSE, frozenset({_RESOLVED}), None, "closed"),
+        # A sender's own acknowledgement (PagerDuty): automatic, attributed to the sender.
+        Transition(Action.SOURCE_ACKNOWLEDGE, frozenset({_TRIGGERED}), None, "acknowledged"),
     )
 }
 
@@ -168,7 +178,7 @@ def apply(
         )
     at = max(now, _latest(incident))
     changes, detail = _changes(incident, request, at, policy, actor.name)
-    changed = replace(incident, **changes, state_changed_at=at)
+    changed = _due_to_close(replace(incident, **changes, state_changed_at=at), policy)
     detail = {"from": incident.state.value, "to": changed.state.value, **detail}
     if actor.automatic:
         detail["automatic"] = True
@@ -260,9 +270,32 @@ def _changes(
             return changes, {"reason": f"resolved for {policy.auto_close_after}"}
         case Reopen(reason=reason):
             return _reopened(incident), {"reason": reason}
+        case Merge(into=into):
+            # The other incident's side (its alerts, its timeline) is core.incident_actions'.
+            notes = f"merged into incident {into}"
+            changes = _resolved(incident, at, by, code=DUPLICATE, notes=notes)
+            return {**changes, "merged_into": into}, {"into": into, "resolution_code": DUPLICATE}
         case AutoReopen(reason=reason, fingerprint=fingerprint):
             return _reopened(incident), {"reason": reason, "fingerprint": fingerprint}
+        case SourceAcknowledge(source=source, fingerprint=fingerprint, dedup_key=key):
+            changes = {"state": _ACKNOWLEDGED, "acknowledged_at": at, "acknowledged_by": by}
+            detail = {"source": source, "fingerprint": fingerprint}
+            return changes, {**detail, **_given(dedup_key=key)}
     raise AssertionError(f"no lifecycle rule for {request!r}")  # pragma: no cover
+
+
+def _due_to_close(incident: Incident, policy: LifecyclePolicy) -> Incident:
+    """The incident with the sweep due by its auto-close if resolved, never if closed.
+
+    The correlator's sweep finds what is due through ``sweep_at``; an earlier time it
+    already holds stays (the sweep then works the next one out exactly).
+    """
+    if incident.state is _CLOSED:
+        return replace(incident, sweep_at=None)
+    due = auto_close_due(incident, policy)
+    if due is None or (incident.sweep_at is not None and incident.sweep_at <= due):
+        return incident
+    return replace(incident, sweep_at=due)
 
 
 def _resolved(

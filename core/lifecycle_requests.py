@@ -5,8 +5,8 @@ request of the action named, or raises :class:`~core.errors.InvalidFields` namin
 field at fault (missing, of the wrong type, empty, too long, or unknown). What needs the
 rules (is the resolution code in their list?) is checked by ``core.lifecycle.apply``.
 
-The automatic requests (:class:`AutoResolve`, :class:`AutoReopen`, :class:`AutoClose`)
-are made by Tocsin itself, never read from a body.
+The automatic requests (:class:`AutoResolve`, :class:`AutoReopen`, :class:`AutoClose`,
+:class:`SourceAcknowledge`) are made by Tocsin itself, never read from a body.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from core.errors import FieldProblem, InvalidFields
 MAX_REASON = 1_000
 MAX_NOTES = 10_000
 MAX_CODE = 63
+# An incident id (Tocsin's are 32 hex digits; tests and imports may use others).
+MAX_ID = 200
 
 
 class Action(enum.StrEnum):
-    """What can happen to an incident's state; the ``auto_`` ones only Tocsin does."""
+    """What can happen to an incident's state; ``auto_`` and ``source_`` ones only Tocsin does."""
 
     ACKNOWLEDGE = "acknowledge"
     HOLD = "hold"
@@ -33,9 +35,11 @@ class Action(enum.StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    MERGE = "merge"
     AUTO_RESOLVE = "auto_resolve"
     AUTO_REOPEN = "auto_reopen"
     AUTO_CLOSE = "auto_close"
+    SOURCE_ACKNOWLEDGE = "source_acknowledge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,14 @@ class Reopen:
 
 
 @dataclass(frozen=True, slots=True)
+class Merge:
+    """A person says the incident duplicates incident ``into``: it moves there, resolved."""
+
+    action: ClassVar[Action] = Action.MERGE
+    into: str
+
+
+@dataclass(frozen=True, slots=True)
 class AutoResolve:
     """Tocsin resolves: all its alerts resolved (``stale``: an expiry resolved the last)."""
 
@@ -112,13 +124,36 @@ class AutoClose:
     action: ClassVar[Action] = Action.AUTO_CLOSE
 
 
+@dataclass(frozen=True, slots=True)
+class SourceAcknowledge:
+    """The alert's sender acknowledged it (a PagerDuty ``acknowledge`` event by dedup key).
+
+    Tocsin acknowledges the incident for the sender: automatic, but attributed to it.
+    """
+
+    action: ClassVar[Action] = Action.SOURCE_ACKNOWLEDGE
+    source: str
+    fingerprint: str
+    dedup_key: str | None = None
+
+
 Request = (
-    Acknowledge | Hold | Resume | Resolve | Close | Reopen | AutoResolve | AutoReopen | AutoClose
+    Acknowledge
+    | Hold
+    | Resume
+    | Resolve
+    | Close
+    | Reopen
+    | Merge
+    | AutoResolve
+    | AutoReopen
+    | AutoClose
+    | SourceAcknowledge
 )
 
 
 @dataclass(frozen=True, slots=True)
-class _Field:
+class TextField:
     """One text field of a request body: its size limit and whether it must be given."""
 
     name: str
@@ -127,16 +162,17 @@ class _Field:
 
 
 # The body each person's action takes; the request class is built from the fields read.
-_BODIES: Mapping[Action, tuple[type[Any], tuple[_Field, ...]]] = {
-    Action.ACKNOWLEDGE: (Acknowledge, (_Field("note", MAX_NOTES, False),)),
-    Action.HOLD: (Hold, (_Field("reason", MAX_REASON, True),)),
-    Action.RESUME: (Resume, (_Field("note", MAX_NOTES, False),)),
+_BODIES: Mapping[Action, tuple[type[Any], tuple[TextField, ...]]] = {
+    Action.ACKNOWLEDGE: (Acknowledge, (TextField("note", MAX_NOTES, False),)),
+    Action.HOLD: (Hold, (TextField("reason", MAX_REASON, True),)),
+    Action.RESUME: (Resume, (TextField("note", MAX_NOTES, False),)),
     Action.RESOLVE: (
         Resolve,
-        (_Field("resolution_code", MAX_CODE, True), _Field("notes", MAX_NOTES, True)),
+        (TextField("resolution_code", MAX_CODE, True), TextField("notes", MAX_NOTES, True)),
     ),
-    Action.CLOSE: (Close, (_Field("note", MAX_NOTES, False),)),
-    Action.REOPEN: (Reopen, (_Field("reason", MAX_REASON, True),)),
+    Action.CLOSE: (Close, (TextField("note", MAX_NOTES, False),)),
+    Action.REOPEN: (Reopen, (TextField("reason", MAX_REASON, True),)),
+    Action.MERGE: (Merge, (TextField("into", MAX_ID, True),)),
 }
 
 PERSON_ACTIONS = tuple(_BODIES)
@@ -158,6 +194,16 @@ def parse_request(action: str, body: object) -> Request:
         names = ", ".join(PERSON_ACTIONS)
         raise InvalidFields([FieldProblem("action", f"unknown action {action!r}; use {names}")])
     cls, fields = _BODIES[Action(action)]
+    request: Request = cls(**read_text_fields(body, fields))
+    return request
+
+
+def read_text_fields(body: object, fields: tuple[TextField, ...]) -> dict[str, str]:
+    """Reads the text fields of a JSON body: those given, stripped, by name.
+
+    Raises InvalidFields naming ``body`` if it is not an object (None counts as an
+    empty one), else each unknown, missing, non-string, empty or over-long field.
+    """
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -178,11 +224,10 @@ def parse_request(action: str, body: object) -> Request:
             values[spec.name] = value.strip()
     if problems:
         raise InvalidFields(problems)
-    request: Request = cls(**values)
-    return request
+    return values
 
 
-def _check(spec: _Field, value: object) -> str | None:
+def _check(spec: TextField, value: object) -> str | None:
     """Says what is wrong with one field's value, or None."""
     if value is None:
         return "required" if spec.required else None

@@ -17,7 +17,8 @@ from core.errors import StoreError
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
 from core.silence import Silence
-from core.store.events import IncidentEventStream
+from core.store.events import ConsumerWrite, IncidentEventStream
+from core.store.problems import ProblemStore
 
 
 class AlertLog(Protocol):
@@ -112,6 +113,9 @@ class CorrelationCommit:
     (1 for a new incident); if any stored version differs, or a group head is not what
     ``GroupHead.expected`` says, nothing is written and VersionConflict is raised.
     ``consumed`` are the log positions this step has dealt with (cursor or XACK).
+    ``documents`` are written in the same transaction, in the consumer documents'
+    collections (core.store.events, ``consumer_documents``): e.g. the operator API's
+    idempotency keys, so that a change and the record that it was made land together.
     ``events`` go to the incidents' timelines and, in the same write, to the incident
     event stream (core.store.events), each with its incident as written here: every
     event must belong to one of ``incidents``, or ValueError.
@@ -130,6 +134,7 @@ class CorrelationCommit:
     events: tuple[IncidentEvent, ...] = ()
     consumed: tuple[str, ...] = ()
     alerts: tuple[IncidentAlertWrite, ...] = ()
+    documents: tuple[ConsumerWrite, ...] = ()
 
     def __post_init__(self) -> None:
         # Each event goes to the incident event stream with its incident as written here
@@ -160,25 +165,47 @@ class CorrelationCommit:
 OPERATOR_GROUP = "operator"
 
 
-def incident_change(incident: Incident, *events: IncidentEvent) -> CorrelationCommit:
+def incident_change(
+    incident: Incident, *events: IncidentEvent, documents: tuple[ConsumerWrite, ...] = ()
+) -> CorrelationCommit:
     """Returns the commit of a person's change to one incident, with its timeline events.
 
     ``incident`` carries its new version, one more than it was read at: ``commit``
     refuses it with VersionConflict if another writer came first, and otherwise writes
     the incident, its events and their entries in the incident event stream
-    (core.store.events) atomically. The incident's alerts are left as stored.
+    (core.store.events), and ``documents``, atomically. The incident's alerts are left
+    as stored (but it must carry them all: the stores keep its counts from them).
     """
-    return CorrelationCommit(OPERATOR_GROUP, incidents=(incident,), events=events)
+    return CorrelationCommit(
+        OPERATOR_GROUP, incidents=(incident,), events=events, documents=documents
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """A place in the newest-first order of incidents: an opening time and an id.
+
+    A page that starts after it holds the incidents opened earlier, or at the same
+    instant with a smaller id. Incidents never change their opening time, so a walk by
+    positions neither repeats nor skips one while others are added.
+    """
+
+    opened_at: datetime
+    incident_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentQuery:
-    """Which incidents to list: by state, service, opening time and sweep time.
+    """Which incidents to list: by their fields, opening time, title and sweep time.
 
-    Every filter given must hold (None: any). ``opened_after`` includes its instant,
-    ``opened_before`` excludes it. ``sweep_due_by`` selects the incidents whose
-    ``sweep_at`` is set and not after that instant, the work of the correlator's sweep,
-    which the stores find through an index rather than by reading every open incident.
+    Every filter given must hold (None: any). ``states`` and ``priorities`` select any
+    of their values; ``service``, ``team``, ``category`` and ``assignee`` one value.
+    ``title_contains`` selects titles holding it, compared casefolded (``str.casefold``).
+    ``opened_after`` includes its instant, ``opened_before`` excludes it; ``after``
+    selects the incidents after that position (:class:`ListPosition`, a page's cursor).
+    ``sweep_due_by`` selects the incidents whose ``sweep_at`` is set and not after that
+    instant, the work of the correlator's sweep, which the stores find through an index
+    rather than by reading every open incident.
 
     Newest first by opening time, then id, descending; with ``sweep_due_by``, most
     overdue first: by ``sweep_at``, then id, ascending, so that a ``limit`` keeps the
@@ -191,6 +218,54 @@ class IncidentQuery:
     opened_before: datetime | None = None
     sweep_due_by: datetime | None = None
     limit: int = 100
+    priorities: frozenset[str] | None = None
+    team: str | None = None
+    category: str | None = None
+    assignee: str | None = None
+    title_contains: str | None = None
+    after: ListPosition | None = None
+
+    def selects(self, incident: Incident) -> bool:
+        """Tells whether the incident passes every filter of the query."""
+        fields = (
+            (self.service, incident.service),
+            (self.team, incident.team),
+            (self.category, incident.category),
+            (self.assignee, incident.assignee),
+        )
+        if any(wanted is not None and wanted != held for wanted, held in fields):
+            return False
+        if self.states is not None and incident.state not in self.states:
+            return False
+        if self.priorities is not None and incident.priority not in self.priorities:
+            return False
+        if self.opened_after is not None and incident.opened_at < self.opened_after:
+            return False
+        if self.opened_before is not None and incident.opened_at >= self.opened_before:
+            return False
+        if self.after is not None and (incident.opened_at, incident.id) >= (
+            self.after.opened_at,
+            self.after.incident_id,
+        ):
+            return False
+        wanted_title = self.title_contains
+        if wanted_title is not None and wanted_title.casefold() not in incident.title.casefold():
+            return False
+        due = self.sweep_due_by
+        return due is None or (incident.sweep_at is not None and incident.sweep_at <= due)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPage:
+    """One page of an incident list: summaries, and where the next page starts.
+
+    ``next`` is None when no incident follows. A page may hold fewer than the query's
+    limit and still have a ``next``: a store that bounds the work of one page (Redis,
+    filtering on a title) stops where its bound ran out.
+    """
+
+    summaries: list[IncidentSummary]
+    next: ListPosition | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +326,15 @@ class IncidentStore(Protocol):
 
     async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
         """Returns the incident without its alerts, and their counts; or None."""
+        ...
+
+    async def incident_page(self, query: IncidentQuery) -> IncidentPage:
+        """Returns a page of ``incident_summaries`` and where the next one starts.
+
+        Through an index of each filter (state, priority, service, team, category,
+        assignee) ordered by opening time: a page costs what it selects, not what the
+        store holds. Not for sweep queries (``sweep_due_by``): ValueError.
+        """
         ...
 
     async def incident_alert_page(
@@ -405,6 +489,7 @@ class Store(
     IncidentEventStream,
     SilenceStore,
     LeaseStore,
+    ProblemStore,
     Protocol,
 ):
     """Everything Tocsin keeps, behind one connection to one backend."""

@@ -10,6 +10,12 @@ Keys, after the store's prefix::
     incidents:opened       sorted set: incident ids scored by opened_at in microseconds
     incidents:sweep        sorted set: incident ids scored by sweep_at in microseconds, if set
     incidents:sweep:ready  string: set once incidents:sweep holds every older incident too
+    incidents:by:{field}:{value}  sorted set: the list index of one value of a filtered
+                           field (state, priority, service, team, category, assignee):
+                           incident ids scored by opened_at in microseconds; the incident
+                           hash's ``indexed`` names the sets it is in, ``search`` holds its
+                           casefolded title (redis_incident_index)
+    incidents:by:ready     string: set once the list indexes hold every older incident too
     silences               hash: silence id -> body
     incident-events        stream: the incident event stream (core.store.events), fields
                            ``version``, ``state``, ``incident`` (the rest of the
@@ -43,7 +49,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from core.codec import encode_alert, encode_event, encode_incident
+from core.incident import Incident
 from core.store import CorrelationCommit
 from core.store.events import encode_snapshot
 from core.timestamps import micros
@@ -53,11 +62,14 @@ from core.timestamps import micros
 #       events, and last the incident event stream.
 # ARGV: group, number of incidents, heads and event lists; then per incident (id,
 #       version, opened micros, record, sweep micros or "" for none, the fingerprints of
-#       the alerts written and their bodies, each as one newline-separated list); per
+#       the alerts written and their bodies, each as one newline-separated list, the
+#       keys of its list indexes as one newline-separated list, its casefolded title); per
 #       head (has expected, expected, new id); per event list (count, the incident's
 #       version, state and snapshot, bodies...); then the consumed positions, as one
 #       newline-separated list; then the number of the event list of each event in the
-#       commit's order, as one newline-separated list: the stream's order.
+#       commit's order, as one newline-separated list: the stream's order; then the
+#       number of consumer documents and per document (key, body or "" to delete, due
+#       micros or ""), whose KEYS (collection hash, due index) come before the stream's.
 # A storm step writes thousands of alerts and consumes thousands of positions: as one
 # argument per list instead of one per item, the client packs a few arguments instead
 # of thousands. JSON as orjson writes it holds no newline, nor do ids and fingerprints.
@@ -80,11 +92,11 @@ local n_heads = tonumber(ARGV[3])
 local n_lists = tonumber(ARGV[4])
 local incident_arg, incident_key = 5, 4
 local alerts_key = incident_key + n_incidents
-local head_arg, head_key = incident_arg + 7 * n_incidents, alerts_key + n_incidents
+local head_arg, head_key = incident_arg + 9 * n_incidents, alerts_key + n_incidents
 local list_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
 
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 7 * i
+    local a = incident_arg + 9 * i
     local stored = tonumber(redis.call('HGET', KEYS[incident_key + i], 'version') or '0')
     if stored ~= tonumber(ARGV[a + 1]) - 1 then
         return 'incident ' .. ARGV[a] .. ' is at version ' .. stored
@@ -113,8 +125,21 @@ for first = 1, #consumed, 500 do
 end
 
 for i = 0, n_incidents - 1 do
-    local a = incident_arg + 7 * i
-    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3])
+    local a = incident_arg + 9 * i
+    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3],
+        'search', ARGV[a + 8])
+    -- The incident's entries in the list indexes (redis_incident_index): moved only when
+    -- a filtered field changed, from the keys the hash says it is in to those of ARGV.
+    local held = redis.call('HGET', KEYS[incident_key + i], 'indexed')
+    if held ~= ARGV[a + 7] then
+        local keep = {}
+        for _, key in ipairs(lines(ARGV[a + 7])) do keep[key] = true end
+        for _, key in ipairs(held and lines(held) or {}) do
+            if not keep[key] then redis.call('ZREM', key, ARGV[a]) end
+        end
+        for key in pairs(keep) do redis.call('ZADD', key, ARGV[a + 2], ARGV[a]) end
+        redis.call('HSET', KEYS[incident_key + i], 'indexed', ARGV[a + 7])
+    end
     redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
     if ARGV[a + 4] == '' then
         redis.call('ZREM', KEYS[3], ARGV[a])
@@ -152,6 +177,23 @@ for _, number in ipairs(lines(ARGV[consumed_arg + 1])) do
     taken[i] = (taken[i] or 0) + 1
     redis.call('XADD', KEYS[#KEYS], '*', 'version', ARGV[h + 1], 'state', ARGV[h + 2],
         'incident', ARGV[h + 3], 'event', ARGV[h + 3 + taken[i]])
+end
+-- Consumer documents written with the change (CorrelationCommit.documents).
+local doc_arg, doc_key = consumed_arg + 2, list_key + n_lists
+for i = 0, tonumber(ARGV[doc_arg] or '0') - 1 do
+    local documents, due_index = KEYS[doc_key + 2 * i], KEYS[doc_key + 2 * i + 1]
+    local d = doc_arg + 1 + 3 * i
+    local key, document, due = ARGV[d], ARGV[d + 1], ARGV[d + 2]
+    if document == '' then
+        redis.call('HDEL', documents, key)
+    else
+        redis.call('HSET', documents, key, document)
+    end
+    if document == '' or due == '' then
+        redis.call('ZREM', due_index, key)
+    else
+        redis.call('ZADD', due_index, due, key)
+    end
 end
 return 'OK'
 """
@@ -216,6 +258,17 @@ class RedisKeys:
         """A random token set again with every change of the silences."""
         return f"{self.prefix}silences:revision"
 
+    def index(self, field: str, value: str) -> str:
+        """The list index of incidents whose ``field`` is ``value``, by opening time."""
+        # Escaped so that no value holds a newline, the separator of the commit's lists.
+        escaped = value.replace("%", "%25").replace("\n", "%0A")
+        return f"{self.prefix}incidents:by:{field}:{escaped}"
+
+    @property
+    def index_ready(self) -> str:
+        """The marker that the list indexes hold every incident an earlier Tocsin stored."""
+        return f"{self.prefix}incidents:by:ready"
+
     def member(self, group: str, member: str) -> str:
         """The presence key of one member of a consumer group (expires unless refreshed)."""
         return f"{self.prefix}member:{group}:{member}"
@@ -263,6 +316,19 @@ class RedisKeys:
         return f"{self.prefix}consumer:{collection}:due"
 
 
+def index_keys(keys: RedisKeys, incident: Incident) -> list[str]:
+    """The list indexes the incident belongs in: one per filtered field that has a value."""
+    fields = (
+        ("state", incident.state.value),
+        ("priority", incident.priority),
+        ("service", incident.service),
+        ("team", incident.team),
+        ("category", incident.category),
+        ("assignee", incident.assignee),
+    )
+    return [keys.index(name, value) for name, value in fields if value is not None]
+
+
 def commit_arguments(
     keys: RedisKeys, commit: CorrelationCommit
 ) -> tuple[list[str], list[str | bytes | int]]:
@@ -298,6 +364,11 @@ def commit_arguments(
     lua_keys += [keys.incident_alerts(i.id) for i in commit.incidents]
     lua_keys += [keys.group(h.group_key) for h in commit.heads]
     lua_keys += [keys.events(incident_id) for incident_id in events]
+    for document in commit.documents:
+        lua_keys += [
+            keys.consumer_documents(document.collection),
+            keys.consumer_due(document.collection),
+        ]
     lua_keys.append(keys.incident_events)
     args: list[str | bytes | int] = [
         commit.group,
@@ -311,6 +382,8 @@ def commit_arguments(
         args.append("" if incident.sweep_at is None else micros(incident.sweep_at))
         args.append("\n".join(fingerprints[incident.id]))
         args.append(b"\n".join(bodies[incident.id]))
+        args.append("\n".join(index_keys(keys, incident)))
+        args.append(incident.title.casefold())
     for head in commit.heads:
         has_expected = head.expected is not None
         args += [int(has_expected), head.expected or "", head.incident_id]
@@ -323,4 +396,8 @@ def commit_arguments(
         args += timeline
     args.append("\n".join(commit.consumed))
     args.append("\n".join(order))
+    args.append(len(commit.documents))
+    for document in commit.documents:
+        body = b"" if document.document is None else orjson.dumps(document.document)
+        args += [document.key, body, "" if document.due is None else micros(document.due)]
     return lua_keys, args

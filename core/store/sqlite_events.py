@@ -179,6 +179,13 @@ def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[Consume
     current = None if found is None or found[0] is None else str(found[0])
     if current != batch.after:
         raise StreamConflict(f"group {batch.group} is at {current}, not {batch.after}")
+    write_documents(conn, writes)
+    if batch.last is not None:
+        conn.execute(_ADVANCE, (int(batch.last), batch.group))
+
+
+def write_documents(conn: sqlite3.Connection, writes: Sequence[ConsumerWrite]) -> None:
+    """Sets or deletes consumers' documents (a consumer's commit, or a correlation commit)."""
     for write in writes:
         if write.document is None:
             conn.execute(_DELETE_DOCUMENT, (write.collection, write.key))
@@ -186,8 +193,6 @@ def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[Consume
             due = None if write.due is None else micros(write.due)
             body = orjson.dumps(write.document)
             conn.execute(_PUT_DOCUMENT, (write.collection, write.key, body, due))
-    if batch.last is not None:
-        conn.execute(_ADVANCE, (int(batch.last), batch.group))
 
 
 def trim(conn: sqlite3.Connection, written_before: int) -> int:

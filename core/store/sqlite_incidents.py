@@ -31,12 +31,12 @@ from core.codec import (
     encode_alert_batch,
     encode_event,
     encode_incident,
-    stored_state_names,
 )
 from core.incident import OPEN_STATES, Incident, IncidentAlert
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
 from core.store import sqlite_events as stream
-from core.store.events import encode_snapshot
+from core.store.events import ConsumerWrite, encode_snapshot
+from core.store.sqlite_incident_list import list_incidents_sql, listed_columns
 from core.timestamps import micros
 
 SCHEMA = """
@@ -48,10 +48,14 @@ CREATE TABLE IF NOT EXISTS incident (
     opened_at INTEGER NOT NULL,
     body BLOB NOT NULL,
     sweep_at INTEGER,
-    alert_documents INTEGER NOT NULL DEFAULT 0
+    alert_documents INTEGER NOT NULL DEFAULT 0,
+    priority TEXT,
+    team TEXT,
+    category TEXT,
+    assignee TEXT,
+    title_key TEXT
 );
 CREATE INDEX IF NOT EXISTS incident_by_opened ON incident (opened_at, id);
-CREATE INDEX IF NOT EXISTS incident_by_state ON incident (state, opened_at);
 CREATE TABLE IF NOT EXISTS incident_alert_batch (
     id INTEGER PRIMARY KEY,
     incident_id TEXT NOT NULL,
@@ -144,12 +148,15 @@ ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, body = excluded.
 """
 
 _UPSERT_INCIDENT = """
-INSERT INTO incident (id, version, state, service, opened_at, sweep_at, body, alert_documents)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO incident (id, version, state, service, opened_at, sweep_at, body, alert_documents,
+    priority, team, category, assignee, title_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state,
     service = excluded.service, opened_at = excluded.opened_at,
     sweep_at = excluded.sweep_at, body = excluded.body,
-    alert_documents = excluded.alert_documents
+    alert_documents = excluded.alert_documents, priority = excluded.priority,
+    team = excluded.team, category = excluded.category, assignee = excluded.assignee,
+    title_key = excluded.title_key
 """
 
 _UPSERT_HEAD = """
@@ -167,40 +174,7 @@ WHERE CAST(excluded.cursor AS INTEGER) > CAST(consumer_cursor.cursor AS INTEGER)
 
 def _list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
     """Returns the SELECT of the ids and bodies ``query`` selects, and its parameters."""
-    where: list[str] = []
-    params: list[Any] = []
-    if query.states is not None:
-        # Former names too: an incident last written as "reopened" is a triggered one.
-        states = stored_state_names(query.states)
-        where.append(f"state IN ({', '.join('?' * len(states))})")
-        params.extend(states)
-    if query.service is not None:
-        where.append("service = ?")
-        params.append(query.service)
-    if query.opened_after is not None:
-        where.append("opened_at >= ?")
-        params.append(micros(query.opened_after))
-    if query.opened_before is not None:
-        where.append("opened_at < ?")
-        params.append(micros(query.opened_before))
-    if query.sweep_due_by is not None:
-        # IS NOT NULL as the partial index incident_by_sweep says, so that it serves.
-        where.append("sweep_at IS NOT NULL AND sweep_at <= ?")
-        params.append(micros(query.sweep_due_by))
-    # Only "?" placeholders and fixed column names are formatted into the text.
-    sql = "SELECT id, body FROM incident"
-    if query.sweep_due_by is not None:
-        # Left to itself, SQLite prefers incident_by_state for "state IN" and reads every
-        # open incident: the very cost this index exists to save the sweep.
-        sql += " INDEXED BY incident_by_sweep"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    if query.sweep_due_by is not None:
-        sql += " ORDER BY sweep_at, id LIMIT ?"
-    else:
-        sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
-    params.append(query.limit)
-    return sql, tuple(params)
+    return list_incidents_sql(query)
 
 
 def read_incident(conn: sqlite3.Connection, incident_id: str) -> Incident | None:
@@ -281,6 +255,9 @@ class _IncidentRow:
     sweep_at: int | None
     body: bytes
     alert_count: int
+    # The list filters' columns (sqlite_incident_list): priority, team, category,
+    # assignee and the casefolded title.
+    listed: tuple[str | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +273,7 @@ class CommitRows:
     # Timeline events with their stream entry's snapshot (core.store.sqlite_events).
     events: list[stream.StreamRow]
     cursor: str | None
+    documents: tuple[ConsumerWrite, ...] = ()
 
     @classmethod
     def of(cls, commit: CorrelationCommit) -> CommitRows:
@@ -321,6 +299,7 @@ class CommitRows:
                     None if i.sweep_at is None else micros(i.sweep_at),
                     encode_incident(i),
                     len(i.alerts),
+                    listed_columns(i),
                 )
                 for i in commit.incidents
             ],
@@ -348,6 +327,7 @@ class CommitRows:
                 for e in commit.events
             ],
             cursor=None if cursor is None else str(cursor),
+            documents=commit.documents,
         )
 
     def apply(self, conn: sqlite3.Connection) -> None:
@@ -384,11 +364,13 @@ class CommitRows:
                     row.sweep_at,
                     row.body,
                     documents[row.id],
+                    *row.listed,
                 )
             )
         conn.executemany(_UPSERT_INCIDENT, incident_rows)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
         stream.append(conn, self.events)
+        stream.write_documents(conn, self.documents)
         if self.cursor is not None:
             conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))
 
