@@ -29,6 +29,7 @@ from tocsin.middleware import (
     latency_middleware,
     request_id_middleware,
 )
+from tocsin.openapi import add_openapi_route
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
@@ -79,6 +80,8 @@ def create_app(
     HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)
     health.add_routes(app.router)
     add_operator_api(app)
+    # The operator API's OpenAPI document, readable without a key.
+    add_openapi_route(app.router)
     # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.
     add_alertmanager_api(app)
 

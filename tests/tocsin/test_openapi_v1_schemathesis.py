@@ -1,0 +1,164 @@
+"""Schemathesis runs Tocsin's own OpenAPI document against a running ``tocsin serve``.
+
+On both stores, a server holding incidents (alerts posted first, correlated by its
+correlator child) and silences is called with generated parameters and bodies, valid
+and invalid, for every operation of the document, with an admin key: no answer may be a
+5xx, and each must be one the document lists, with the body and headers it describes.
+A stateful run then follows the document's links (create a silence, read it, expire it;
+list incidents, read one, act on it), so that the calls that need an existing thing get
+one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.redis_server import RedisServer
+from tests.server_process import AM_AUTH, CREDENTIALS_ENV, TocsinProcess
+from tests.support import poll_until
+from tocsin.openapi import build_document
+
+ADMIN_KEY = "openapi-admin-key"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+RULES = """\
+sources:
+  - name: alertmanager
+    kind: alertmanager
+    auth:
+      bearer_token: {env: ITEST_AM_TOKEN}
+api_keys:
+  - {name: schemathesis, role: admin, key: {file: admin-key}}
+silences:
+  - name: legacy
+    matchers: ['instance="legacy:9100"']
+    starts_at: 2026-01-01T00:00:00Z
+    ends_at: 2099-01-01T00:00:00Z
+    comment: read-only, from the rules
+"""
+CHECKS: list[CheckFunction] = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+# Alert groups posted before the run: each becomes an incident.
+SEEDED = ("DiskFull", "HighLatency", "BackupFailed")
+
+schema = schemathesis.openapi.from_dict(build_document())
+
+
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def api(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A running Tocsin on each store, holding incidents and silences; yields its base URL."""
+    work = tmp_path_factory.mktemp(f"openapi-{request.param}")
+    (work / "admin-key").write_text(ADMIN_KEY)
+    (work / "rules.yml").write_text(RULES)
+    if request.param == "redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis.flushall()
+        store = redis.url
+    else:
+        store = f"sqlite://{work / 'tocsin.db'}"
+    tocsin = TocsinProcess(
+        rules=work / "rules.yml", store=store, work_dir=work / "tocsin", env=CREDENTIALS_ENV
+    )
+    asyncio.run(tocsin.start())
+    try:
+        asyncio.run(_populate(tocsin))
+        yield tocsin.url
+    finally:
+        tocsin.kill()
+
+
+async def _populate(tocsin: TocsinProcess) -> None:
+    """Posts alerts and a silence, then waits until the correlator made the incidents."""
+    now = datetime.now(UTC)
+    later = (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    alerts = [
+        {"status": "firing", "labels": {"alertname": name, "instance": "db1:9100"},
+         "annotations": {"summary": name}, "startsAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph"}
+        for name in SEEDED
+    ]  # fmt: skip
+    webhook = {"version": "4", "status": "firing", "receiver": "tocsin", "groupKey": "{}:{}",
+               "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+               "externalURL": "http://alertmanager", "alerts": alerts}  # fmt: skip
+    _call(tocsin.url, "POST", "/ingest/alertmanager", webhook, AM_AUTH)
+    silence = {"matchers": ['alertname="Quiet"'], "ends_at": later, "comment": "for the run"}
+    _call(tocsin.url, "POST", "/api/v1/silences", silence, ADMIN)
+
+    async def correlated() -> bool | None:
+        listed = _call(tocsin.url, "GET", "/api/v1/incidents", None, ADMIN)
+        return True if len(listed["incidents"]) == len(SEEDED) else None
+
+    await tocsin.wait_correlator()
+    await poll_until(correlated, deadline_seconds=20, interval=0.1)
+
+
+def _call(url: str, method: str, path: str, body: object, headers: dict[str, str]) -> Any:
+    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+    try:
+        payload = None if body is None else json.dumps(body)
+        connection.request(
+            method, path, body=payload, headers={**headers, "Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status < 300, (response.status, data)
+        return json.loads(data)
+    finally:
+        connection.close()
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_every_operation_answers_as_the_document_says(case: schemathesis.Case[Any], api: str) -> None:
+    case.call_and_validate(base_url=api, headers=ADMIN, checks=CHECKS)
+
+
+def test_linked_calls_answer_as_the_document_says(api: str) -> None:
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        """Follows the document's links with the admin key, checking every answer."""
+
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
+            return {"base_url": api, "headers": ADMIN}
+
+        def validate_response(
+            self,
+            response: schemathesis.Response,
+            case: schemathesis.Case[Any],
+            additional_checks: list[CheckFunction] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -1,0 +1,68 @@
+"""The whole OpenAPI 3.1 document of the operator API, assembled from each area's builder.
+
+Each area (incidents, silences, ...) writes its own paths and schemas; this module adds
+what they share: the API keys' security schemes, the error answers and the headers.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from tocsin.openapi.incidents import incident_paths, incident_schemas
+from tocsin.openapi.schemas import ERROR_SCHEMAS, error_responses
+from tocsin.openapi.silences import silence_paths, silence_schemas
+
+DOCUMENT_PATH = "/api/openapi.json"
+
+_DESCRIPTION = """\
+The operator API of Tocsin: incidents and silences, for people and tools with an API key
+from the rules (`api_keys`). Each key has a role: `viewer` reads, `responder` also works
+incidents and silences, `admin` may do everything; each operation's `x-required-role`
+says which it needs. A key goes as a bearer token or as the password of basic auth.
+
+Errors are JSON: `{"status": "error", "code": N, "error": "...", "field": "..."}`; a 400
+lists each parameter or field at fault in `problems`, a 409 on an incident says which
+actions its state allows.
+"""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tocsin")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "0.0.0"
+
+
+def build_document() -> dict[str, Any]:
+    """Returns the OpenAPI 3.1 document of every /api/v1 operation."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tocsin operator API",
+            "version": _version(),
+            "description": _DESCRIPTION,
+        },
+        "tags": [
+            {"name": "incidents", "description": "Incidents: read, filter, work them."},
+            {"name": "silences", "description": "Silences: mute alerts by their labels."},
+        ],
+        "security": [{"bearer": []}, {"basic": []}],
+        "paths": {**incident_paths(), **silence_paths()},
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key from the rules' api_keys.",
+                },
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "The API key as the password; the user name is not checked.",
+                },
+            },
+            "schemas": {**ERROR_SCHEMAS, **incident_schemas(), **silence_schemas()},
+            "responses": error_responses(),
+        },
+    }
