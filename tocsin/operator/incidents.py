@@ -15,7 +15,7 @@ from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.incident_pages import parse_page, render_page, timeline_fingerprints
 from tocsin.operator.params import int_param, time_param
-from tocsin.operator.render import incident_summary
+from tocsin.operator.render import etag, incident_summary
 
 # Each state by its name, and ``open`` for every state of an open incident (the states
 # change as the lifecycle grows; ``?state=open`` keeps selecting all that need work).
@@ -87,7 +87,9 @@ class IncidentDetail:
         body = await asyncio.to_thread(
             render_page, summary, alerts, events, total, matrix, page, request.rel_url
         )
-        return web.Response(body=body, content_type="application/json")
+        # The version the page shows: an action's If-Match takes it back.
+        headers = {"ETag": etag(summary.incident)}
+        return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 def parse_query(params: Mapping[str, str]) -> IncidentQuery:

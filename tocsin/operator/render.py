@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from core.incident import Incident, IncidentAlert, IncidentEvent
+from core.incident import Incident, IncidentAlert, IncidentEvent, Task
+from core.incident_actions import available_actions
 from core.model import AlertStatus
 from core.silence import Silence
 from core.timestamps import format_rfc3339
@@ -75,6 +76,46 @@ def incident_summary(
         },
         "public": incident.public,
         "components": list(incident.components),
+        **lifecycle_view(incident),
+    }
+
+
+def etag(incident: Incident) -> str:
+    """The incident's ETag: its version, quoted (``If-Match`` takes it back)."""
+    return f'"{incident.version}"'
+
+
+def lifecycle_view(incident: Incident) -> dict[str, Any]:
+    """What people and the lifecycle decided: who did what when, tasks, the actions allowed."""
+    return {
+        "version": incident.version,
+        "etag": etag(incident),
+        "allowed_actions": list(available_actions(incident)),
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_by": incident.resolved_by,
+        "resolution_code": incident.resolution_code,
+        "resolution_notes": incident.resolution_notes,
+        "auto_resolved": incident.auto_resolved,
+        "closed_by": incident.closed_by,
+        "hold_reason": incident.hold_reason,
+        "on_hold_since": _time(incident.on_hold_since),
+        "on_hold_total_seconds": incident.on_hold_total.total_seconds(),
+        "reopen_count": incident.reopen_count,
+        "tasks": [_task(t) for t in incident.tasks],
+        "problem_id": incident.problem_id,
+        "merged_into": incident.merged_into,
+    }
+
+
+def _task(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "title": task.title,
+        "source": task.source,
+        "created_by": task.created_by,
+        "created_at": _time(task.created_at),
+        "completed_by": task.completed_by,
+        "completed_at": _time(task.completed_at),
     }
 
 
