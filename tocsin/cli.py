@@ -20,6 +20,7 @@ from core.logging import configure_logging
 from core.settings import Settings, add_settings_arguments, settings_from
 from tocsin.app import create_app
 from tocsin.check import run_check
+from tocsin.cli_incidents import add_incidents_parser, run_incidents
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
@@ -64,7 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also read the secrets the rules reference (environment variables, files), "
         "as serve does; by default only their references are checked",
     )
+    add_incidents_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "incidents":
+        return run_incidents(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "correlate":
