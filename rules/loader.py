@@ -20,6 +20,7 @@ import yaml
 
 from core.errors import RuleError, RuleProblem
 from core.lifecycle import LifecyclePolicy
+from core.problem_candidates import ProblemRules
 from rules import defaults
 from rules.api_keys import ApiKey
 from rules.channels import Channel
@@ -40,6 +41,7 @@ from rules.sections.muting import read_inhibit_rules, read_maintenance, read_sil
 from rules.sections.people import read_people, read_teams
 from rules.sections.policies import read_policies
 from rules.sections.priority import read_priority
+from rules.sections.problems import read_problems
 from rules.sections.routes import read_route
 from rules.sections.schedules import read_schedules
 from rules.sections.secrets import UNRESOLVED
@@ -77,6 +79,7 @@ SINGLE_SECTIONS: Mapping[str, SectionReader] = {
     "templates": read_templates,
     "correlation": read_correlation,
     "lifecycle": read_lifecycle,
+    "problems": read_problems,
 }
 SECTIONS = set(LIST_SECTIONS) | set(SINGLE_SECTIONS)
 # Items looked at for names by _declare; bounds the work on documents full of aliases.
@@ -161,6 +164,7 @@ def load_rules(
         status_page=status_page,
         templates=templates,
         lifecycle=_single(merged, "lifecycle", None) or LifecyclePolicy(),
+        problems=_single(merged, "problems", None) or ProblemRules(),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.lifecycle import LifecyclePolicy
 from core.model import SourceKind
+from core.problem_candidates import ProblemRules
 from rules import defaults
 from rules.api_keys import ApiKey
 from rules.assignment import PolicyChoice, choose_policy
@@ -100,6 +101,7 @@ class Rules:
     status_page: StatusPage = field(default_factory=_default_status_page)
     templates: IncidentTemplates = field(default_factory=_default_templates)
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    problems: ProblemRules = field(default_factory=ProblemRules)
     # (route key, category, base timings) -> the timings in force; filled on first use.
     _tunings: dict[tuple[str | None, str | None, Tuning], Tuning] = field(
         default_factory=dict, init=False, repr=False

@@ -35,11 +35,13 @@ from redis.backoff import ExponentialWithJitterBackoff
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
+from core.problems import Problem, ProblemState
 from core.silence import Silence
 from core.store import (
     AlertPage,
     CorrelationCommit,
     IncidentDocuments,
+    IncidentPage,
     IncidentQuery,
     IncidentSummary,
 )
@@ -48,6 +50,7 @@ from core.store.redis_events import RedisEvents
 from core.store.redis_freshness import RedisFreshness
 from core.store.redis_incident_pages import RedisIncidentPages
 from core.store.redis_incidents import RedisIncidents
+from core.store.redis_problems import RedisProblems
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translate, translated
 
@@ -92,6 +95,7 @@ class RedisStore:
         self._incidents = RedisIncidents(self._keys, self._open_client)
         self._pages = RedisIncidentPages(self._keys, self._open_client)
         self._events = RedisEvents(self._keys, self._open_client)
+        self._problems = RedisProblems(self._keys, self._open_client)
         self._freshness = RedisFreshness(prefix, self._open_client)
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup: asyncio.Event | None = None
@@ -270,6 +274,26 @@ class RedisStore:
         with contextlib.suppress(StoreError):
             await self._pages.committed(commit)
 
+    async def write_problem(
+        self,
+        problem: Problem,
+        incidents: Sequence[Incident] = (),
+        events: Sequence[IncidentEvent] = (),
+    ) -> None:
+        """Writes the problem and the incidents' operator commit in one script."""
+        change = await self._problems.write_problem(problem, incidents, events)
+        if change is not None:
+            with contextlib.suppress(StoreError):
+                await self._pages.committed(change)
+
+    async def get_problem(self, problem_id: str) -> Problem | None:
+        """Returns the problem, or None."""
+        return await self._problems.get_problem(problem_id)
+
+    async def list_problems(self, state: ProblemState | None, limit: int) -> list[Problem]:
+        """Returns up to ``limit`` problems (in ``state``), newest first."""
+        return await self._problems.list_problems(state, limit)
+
     async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
         """Returns the incidents the query selects with their counts, no alert decoded."""
         return await self._pages.summaries(query)
@@ -277,6 +301,10 @@ class RedisStore:
     async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
         """Returns the incident without its alerts, with their counts; or None."""
         return await self._pages.summary(incident_id)
+
+    async def incident_page(self, query: IncidentQuery) -> IncidentPage:
+        """Returns a page of summaries through the list indexes, and where the next starts."""
+        return await self._pages.page(query)
 
     async def incident_alert_page(
         self, incident_id: str, after: str, limit: int, named: Collection[str] = ()

@@ -21,7 +21,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,11 +32,14 @@ from core.codec import decode_event, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent
 from core.model import Alert, LogEntry, new_log_entry
+from core.problems import Problem, ProblemState
 from core.silence import Silence
 from core.store import (
+    OPERATOR_GROUP,
     AlertPage,
     CorrelationCommit,
     IncidentDocuments,
+    IncidentPage,
     IncidentQuery,
     IncidentSummary,
 )
@@ -44,7 +47,9 @@ from core.store import sqlite_events as stream
 from core.store import sqlite_freshness as freshness
 from core.store import sqlite_incident_pages as pages
 from core.store import sqlite_incidents as sql
+from core.store import sqlite_problems as problems
 from core.store.events import ConsumerWrite, EventBatch
+from core.store.sqlite_incident_list import page_of
 from core.store.sqlite_migrations import migrate
 from core.store.writer_lock import WriterLock
 from core.timestamps import micros
@@ -132,6 +137,7 @@ class SQLiteStore:
                 conn.executescript(pages.SCHEMA)
                 conn.executescript(stream.SCHEMA)
                 conn.executescript(freshness.SCHEMA)
+                conn.executescript(problems.SCHEMA)
                 migrate(conn)
                 freshness.ensure_identity(conn)
         except (sqlite3.Error, OSError) as exc:
@@ -295,6 +301,33 @@ class SQLiteStore:
 
         await self._write(write)
 
+    async def write_problem(
+        self,
+        problem: Problem,
+        incidents: Sequence[Incident] = (),
+        events: Sequence[IncidentEvent] = (),
+    ) -> None:
+        """Writes the problem and the incidents' operator commit in one group-commit write."""
+        row = problems.ProblemRow.of(problem)
+        change = CorrelationCommit(OPERATOR_GROUP, incidents=tuple(incidents), events=tuple(events))
+        rows, counts = sql.CommitRows.of(change), pages.commit_counts(change)
+
+        def write_incidents(conn: sqlite3.Connection) -> None:
+            rows.apply(conn)
+            pages.write_counts(conn, counts)
+
+        await self._write(
+            lambda conn: problems.write(conn, row, write_incidents if incidents else None)
+        )
+
+    async def get_problem(self, problem_id: str) -> Problem | None:
+        """Returns the problem, or None."""
+        return await self._read(lambda conn: problems.read_problem(conn, problem_id))
+
+    async def list_problems(self, state: ProblemState | None, limit: int) -> list[Problem]:
+        """Returns up to ``limit`` problems (in ``state``), newest first."""
+        return await self._read(lambda conn: problems.read_problems(conn, state, limit))
+
     async def incident_summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
         """Returns the incidents the query selects with their counts, no alert decoded."""
         if query.limit <= 0 or query.states == frozenset():
@@ -308,6 +341,13 @@ class SQLiteStore:
         summary, computed = await self._read(lambda conn: pages.read_summary(conn, incident_id))
         await self._keep_counts(computed)
         return summary
+
+    async def incident_page(self, query: IncidentQuery) -> IncidentPage:
+        """Returns a page of summaries, read with one more to tell whether a next follows."""
+        if query.sweep_due_by is not None:
+            raise ValueError("a page of incidents is not a sweep query")
+        more = await self.incident_summaries(replace(query, limit=query.limit + 1))
+        return page_of(more, query.limit)
 
     async def _keep_counts(self, computed: list[pages.CountRow]) -> None:
         # Worked out from the alerts of an incident written before counts were kept: once.
