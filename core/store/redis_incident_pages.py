@@ -25,8 +25,16 @@ from redis.asyncio import Redis
 
 from core.codec import decode_event, decode_incident, decode_incident_documents
 from core.incident import Incident, IncidentEvent
-from core.store import AlertPage, CorrelationCommit, IncidentQuery, IncidentSummary
+from core.store import (
+    AlertPage,
+    CorrelationCommit,
+    IncidentPage,
+    IncidentQuery,
+    IncidentSummary,
+    ListPosition,
+)
 from core.store.alert_pages import PageCollector, count_statuses
+from core.store.redis_incident_index import IncidentIndex
 from core.store.redis_incidents import query_candidates
 from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translated
@@ -43,6 +51,7 @@ class RedisIncidentPages:
         """``client`` returns the open pool, or raises StoreUnavailable once it is closed."""
         self._keys = keys
         self._client = client
+        self._index = IncidentIndex(keys)
 
     async def committed(self, commit: CorrelationCommit) -> None:
         """Writes the counts of the incidents a commit that landed wrote."""
@@ -60,6 +69,10 @@ class RedisIncidentPages:
         if query.limit <= 0 or query.states == frozenset():
             return []
         client = self._client()
+        if query.sweep_due_by is None:
+            with translated("list incidents"):
+                walk = await self._index.walk(client, query, query.limit, bounded=False)
+                return await self._selected(client, query, walk.found)
         found: dict[str, IncidentSummary] = {}
         offset = 0
         with translated("list incidents"):
@@ -67,11 +80,38 @@ class RedisIncidentPages:
                 ids = await query_candidates(client, self._keys, query, offset, _LIST_PAGE)
                 offset += len(ids)
                 for summary in await self._read(client, ids):
-                    if summary is not None and _selects(query, summary.incident):
+                    if summary is not None and query.selects(summary.incident):
                         found.setdefault(summary.incident.id, summary)
                 if len(ids) < _LIST_PAGE:
                     break
         return list(found.values())[: query.limit]
+
+    async def page(self, query: IncidentQuery) -> IncidentPage:
+        """Returns a page of summaries through the list indexes, and where the next starts.
+
+        The walk is bounded (``redis_incident_index``): a page may hold fewer than the
+        limit and still have a next one.
+        """
+        if query.sweep_due_by is not None:
+            raise ValueError("a page of incidents is not a sweep query")
+        if query.limit <= 0 or query.states == frozenset():
+            return IncidentPage([], None)
+        client = self._client()
+        with translated("list incidents"):
+            walk = await self._index.walk(client, query, query.limit + 1, bounded=True)
+            chosen = walk.found[: query.limit]
+            summaries = await self._selected(client, query, chosen)
+        if len(walk.found) > query.limit:
+            return IncidentPage(summaries, chosen[-1])
+        return IncidentPage(summaries, walk.stopped)
+
+    async def _selected(
+        self, client: Redis, query: IncidentQuery, found: Sequence[ListPosition]
+    ) -> list[IncidentSummary]:
+        """Reads the summaries of what a walk found that still pass the query."""
+        read = await self._read(client, [position.incident_id for position in found])
+        # Selected again: an incident may have changed since the walk.
+        return [s for s in read if s is not None and query.selects(s.incident)]
 
     async def summary(self, incident_id: str) -> IncidentSummary | None:
         """Returns one incident as a summary, or None."""
@@ -184,16 +224,3 @@ def _first_after(
     chosen = heapq.nsmallest(count, (f for f in every_and_inline if f > above))
     return [f.decode() for f in chosen]
 
-
-def _selects(query: IncidentQuery, incident: Incident) -> bool:
-    """Tells whether the incident passes every filter of the query."""
-    if query.states is not None and incident.state not in query.states:
-        return False
-    if query.service is not None and incident.service != query.service:
-        return False
-    if query.opened_after is not None and incident.opened_at < query.opened_after:
-        return False
-    if query.opened_before is not None and incident.opened_at >= query.opened_before:
-        return False
-    due = query.sweep_due_by
-    return due is None or (incident.sweep_at is not None and incident.sweep_at <= due)

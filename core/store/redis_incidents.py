@@ -27,6 +27,7 @@ from core.codec import (
 from core.incident import OPEN_STATES, Incident, IncidentEvent
 from core.silence import Silence
 from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
+from core.store.redis_incident_index import IncidentIndex
 from core.store.redis_scripts import COMMIT_LUA, INDEX_OLDER_LUA, RedisKeys, commit_arguments
 from core.store.redis_support import text, translated
 from core.timestamps import micros
@@ -48,6 +49,7 @@ class RedisIncidents:
         self._commit_script: AsyncScript | None = None
         # Whether the sweep index is known to hold every incident an earlier Tocsin stored.
         self._sweep_ready = False
+        self._index = IncidentIndex(keys)
 
     async def commit(self, commit: CorrelationCommit) -> None:
         """Runs the commit script; raises VersionConflict if a version or head moved."""
@@ -77,16 +79,21 @@ class RedisIncidents:
     async def list_incidents(self, query: IncidentQuery) -> list[Incident]:
         """Returns the incidents the query selects, in the order IncidentQuery describes.
 
-        A sorted set gives the candidates in that order: by opening time, which answers
-        the time range too, or with ``sweep_due_by`` the sweep index up to that instant,
-        so that the sweep reads the due incidents only. The other filters apply here, page
-        by page, on the incidents' own fields, before their alerts are read. By opening
-        time that reads every incident of the range in the worst case, which is fine
-        while incidents number thousands, not millions.
+        Without ``sweep_due_by``, through the list indexes (``redis_incident_index``).
+        With it, the sweep index up to that instant gives the candidates, so that the
+        sweep reads the due incidents only; the other filters apply here, page by page,
+        on the incidents' own fields, before their alerts are read.
         """
         if query.limit <= 0 or query.states == frozenset():
             return []
         client = self._client()
+        if query.sweep_due_by is None:
+            with translated("list incidents"):
+                walk = await self._index.walk(client, query, query.limit, bounded=False)
+                ids = [position.incident_id for position in walk.found]
+                read = await self._read(client, ids, with_alerts=True)
+            # Selected again: an incident may have changed since the walk.
+            return [i for i in read if i is not None and query.selects(i)]
         filtered = _filtered_here(query)
         page = max(query.limit, _LIST_PAGE) if filtered else query.limit
         found: dict[str, Incident] = {}
@@ -100,10 +107,10 @@ class RedisIncidents:
                 selected = ids
                 if filtered:
                     heads = await self._read(client, ids, with_alerts=False)
-                    selected = [i.id for i in heads if i is not None and _selects(query, i)]
+                    selected = [i.id for i in heads if i is not None and query.selects(i)]
                 # Selected again: an incident may have changed since it was listed or filtered.
                 for incident in await self._read(client, selected, with_alerts=True):
-                    if incident is not None and _selects(query, incident):
+                    if incident is not None and query.selects(incident):
                         found.setdefault(incident.id, incident)
                 if len(ids) < page:
                     break
@@ -332,20 +339,6 @@ def _filtered_here(query: IncidentQuery) -> bool:
     # The sweep index knows nothing of opening times.
     opened = query.opened_after is not None or query.opened_before is not None
     return query.sweep_due_by is not None and opened
-
-
-def _selects(query: IncidentQuery, incident: Incident) -> bool:
-    """Tells whether the incident passes every filter of the query."""
-    if query.states is not None and incident.state not in query.states:
-        return False
-    if query.service is not None and incident.service != query.service:
-        return False
-    if query.opened_after is not None and incident.opened_at < query.opened_after:
-        return False
-    if query.opened_before is not None and incident.opened_at >= query.opened_before:
-        return False
-    due = query.sweep_due_by
-    return due is None or (incident.sweep_at is not None and incident.sweep_at <= due)
 
 
 async def query_candidates(

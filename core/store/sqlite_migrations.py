@@ -6,8 +6,11 @@ The layouts, by ``PRAGMA user_version``:
 - 1: each alert in a row of its own, in ``incident_alert`` (WITHOUT ROWID);
 - 2: as 1, and the incident table has ``sweep_at`` with its partial index;
 - 3: as 2, with ``incident_alert`` keeping rowids (a layout of one development day);
-- 4 (today): alerts in batches, one row per incident and commit, in
-  ``incident_alert_batch``, and the incident counts its documents there.
+- 4: alerts in batches, one row per incident and commit, in
+  ``incident_alert_batch``, and the incident counts its documents there;
+- 5 (today): as 4, and the incident row has a column per list filter (priority, team,
+  category, assignee, the casefolded title), each indexed with its opening time
+  (``sqlite_incident_list``); ``incident_by_state`` became ``incident_by_state_opened``.
 
 Runs in the store's writer thread, before any other write, outside any transaction.
 """
@@ -26,9 +29,10 @@ from core.codec import (
     stored_state_names,
 )
 from core.incident import OPEN_STATES
+from core.store.sqlite_incident_list import LIST_INDEXES, LISTED, listed_columns
 from core.store.sqlite_incidents import INSERT_ALERT_BATCH
 
-LAYOUT = 4
+LAYOUT = 5
 _ALERTS_APART = 1  # the first layout with the alerts out of the incident's body
 _SWEEP_INDEXED = 2  # the first layout with sweep_at
 
@@ -37,6 +41,12 @@ _SWEEP_INDEXED = 2  # the first layout with sweep_at
 _SWEEP_INDEX = """
 CREATE INDEX IF NOT EXISTS incident_by_sweep ON incident (sweep_at, id)
 WHERE sweep_at IS NOT NULL
+"""
+
+# The columns of sqlite_incident_list.LISTED, in its order.
+_FILL_LISTED = """
+UPDATE incident SET priority = ?, team = ?, category = ?, assignee = ?, title_key = ?
+WHERE id = ?
 """
 
 # The states come as one JSON array.
@@ -50,8 +60,9 @@ def migrate(conn: sqlite3.Connection) -> None:
 
     Missing columns come first, as the other steps write them. The alerts then move
     into batches, from the incident bodies (layout 0) or from ``incident_alert``
-    (layouts 1-3); incidents written before ``sweep_at`` existed are made due at once.
-    A new database only gets the sweep index. Run it after the schema.
+    (layouts 1-3); incidents written before ``sweep_at`` existed are made due at once,
+    and those written before the list filters' columns get them from their bodies. A
+    new database only gets the sweep and list indexes. Run it after the schema.
     """
     (layout,) = conn.execute("PRAGMA user_version").fetchone()
     if layout >= LAYOUT:
@@ -67,7 +78,12 @@ def migrate(conn: sqlite3.Connection) -> None:
             _move_alert_rows_to_batches(conn)
             if "sweep_at" in added:
                 _make_open_incidents_due(conn)
+            if added.intersection(LISTED):
+                _fill_listed_columns(conn)
             conn.execute(_SWEEP_INDEX)
+            # Replaced by incident_by_state_opened, which orders equal instants by id too.
+            conn.execute("DROP INDEX IF EXISTS incident_by_state")
+            _create_list_indexes(conn)
             conn.execute(f"PRAGMA user_version = {LAYOUT}")
         conn.execute("COMMIT")
     except BaseException:
@@ -86,7 +102,28 @@ def _add_missing_columns(conn: sqlite3.Connection) -> set[str]:
     if "alert_documents" not in columns:
         conn.execute("ALTER TABLE incident ADD COLUMN alert_documents INTEGER NOT NULL DEFAULT 0")
         added.add("alert_documents")
+    for name in LISTED:
+        if name not in columns:
+            # Only fixed names of LISTED are formatted into the text.
+            conn.execute(f"ALTER TABLE incident ADD COLUMN {name} TEXT")
+            added.add(name)
     return added
+
+
+def _fill_listed_columns(conn: sqlite3.Connection) -> None:
+    """Writes the list filters' columns of every incident from its body (layouts 0-4)."""
+    rows = [
+        (*listed_columns(decode_incident(body)), incident_id)
+        for incident_id, body in conn.execute("SELECT id, body FROM incident")
+    ]
+    conn.executemany(_FILL_LISTED, rows)
+
+
+def _create_list_indexes(conn: sqlite3.Connection) -> None:
+    # executescript would COMMIT the migration's transaction first: one statement each.
+    for statement in LIST_INDEXES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def _move_inline_alerts_to_batches(conn: sqlite3.Connection) -> None:
