@@ -33,6 +33,7 @@ from tocsin.openapi import add_openapi_route
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
 from tocsin.reload import RulesReloader
+from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
 from tocsin.wiring import install_foundation
 
@@ -80,6 +81,7 @@ def create_app(
     HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)
     health.add_routes(app.router)
     add_operator_api(app)
+    add_report_routes(app.router)
     # The operator API's OpenAPI document, readable without a key.
     add_openapi_route(app.router)
     # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.
