@@ -1,0 +1,190 @@
+"""Problems: ``/api/v1/problems`` and ``GET /api/v1/problem-candidates``.
+
+- ``POST /api/v1/problems`` ``{title, incidents: [ids], description?}`` -> 201 problem;
+- ``GET /api/v1/problems?state=&limit=``, newest first; ``GET /api/v1/problems/{id}``;
+- ``POST /api/v1/problems/{id}/{action}``: ``link {incident}``, ``unlink {incident}``,
+  ``update {title?, root_cause?, workaround?, known_error?, state?}`` -> 200 problem;
+- ``GET /api/v1/problem-candidates``: incidents that recur (``core.problem_candidates``).
+
+Reads need a viewer key, writes a responder key. The work is ``core.problem_desk``'s:
+a problem and the incidents it links are written together, in one atomic write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
+from core.problem_candidates import Candidate, find_candidates
+from core.problem_desk import act, create
+from core.problems import TRANSITIONS, Problem, ProblemState, parse_action, parse_create
+from core.store import IncidentQuery
+from core.timestamps import format_rfc3339
+from rules.api_keys import Role
+from rules.durations import format_duration
+from tocsin.keys import CLOCK, RULES, STORE
+from tocsin.operator.auth import require
+from tocsin.operator.params import int_param
+
+# A creation names at most 100 incident ids; its texts are 10,000 characters at most.
+MAX_BODY_BYTES = 64 * 1024
+MAX_LIMIT = 1000
+# The most incidents of the period the candidates are worked out from (the newest):
+# bounds the work of one request whatever the store holds; the answer says if it bit.
+MAX_SCANNED = 10_000
+_LIST_PARAMS = {"state", "limit"}
+
+
+def add_problem_routes(router: web.UrlDispatcher) -> None:
+    """Registers the problem endpoints."""
+    router.add_post("/api/v1/problems", create_problem)
+    router.add_get("/api/v1/problems", list_problems)
+    router.add_get("/api/v1/problems/{id}", get_problem)
+    router.add_post("/api/v1/problems/{id}/{action}", problem_action)
+    router.add_get("/api/v1/problem-candidates", problem_candidates)
+
+
+async def create_problem(request: web.Request) -> web.Response:
+    """Creates a problem from one or more incidents; 201 with it."""
+    api_key = require(request, Role.RESPONDER)
+    parsed = parse_create(await _read_body(request))
+    now = request.app[CLOCK].now()
+    problem = await create(request.app[STORE], parsed, uuid.uuid4().hex, api_key.name, now)
+    return web.json_response(
+        problem_view(problem),
+        status=201,
+        headers={"Location": f"/api/v1/problems/{problem.id}"},
+    )
+
+
+async def list_problems(request: web.Request) -> web.Response:
+    """Lists problems, newest first: ``?state=S&limit=N``."""
+    require(request, Role.VIEWER)
+    params = request.query
+    problems = [
+        FieldProblem(name, f"unknown parameter; allowed: {', '.join(sorted(_LIST_PARAMS))}")
+        for name in params
+        if name not in _LIST_PARAMS
+    ]
+    state = _state_param(params, problems)
+    limit = int_param(params, "limit", 100, 1, MAX_LIMIT, problems)
+    if problems:
+        raise InvalidFields(problems)
+    found = await request.app[STORE].list_problems(state, limit)
+    return web.json_response({"problems": [problem_view(p) for p in found]})
+
+
+async def get_problem(request: web.Request) -> web.Response:
+    """Returns one problem; 404 if there is none with that id."""
+    require(request, Role.VIEWER)
+    problem_id = request.match_info["id"]
+    problem = await request.app[STORE].get_problem(problem_id)
+    if problem is None:
+        raise NotFound(f"no problem {problem_id!r}")
+    return web.json_response(problem_view(problem))
+
+
+async def problem_action(request: web.Request) -> web.Response:
+    """Links or unlinks an incident, or updates the problem; 200 with the problem."""
+    api_key = require(request, Role.RESPONDER)
+    parsed = parse_action(request.match_info["action"], await _read_body(request))
+    now = request.app[CLOCK].now()
+    problem = await act(request.app[STORE], request.match_info["id"], parsed, api_key.name, now)
+    return web.json_response(problem_view(problem))
+
+
+async def problem_candidates(request: web.Request) -> web.Response:
+    """Lists the incidents of the rules' period that recur, by what they share."""
+    require(request, Role.VIEWER)
+    if request.query:
+        raise InvalidFields(
+            [FieldProblem(name, "unknown parameter; this takes none") for name in request.query]
+        )
+    recurrence = request.app[RULES].current.rules.problems.recurrence
+    since = request.app[CLOCK].now() - recurrence.within
+    # Through the stores' index of opening times: the period's incidents only.
+    query = IncidentQuery(opened_after=since, limit=MAX_SCANNED)
+    summaries = await request.app[STORE].incident_summaries(query)
+    candidates = find_candidates((s.incident for s in summaries), recurrence)
+    return web.json_response(
+        {
+            "candidates": [candidate_view(c) for c in candidates],
+            "recurrence": {"count": recurrence.count, "within": format_duration(recurrence.within)},
+            "since": format_rfc3339(since),
+            "scanned": len(summaries),
+            "truncated": len(summaries) >= MAX_SCANNED,
+        }
+    )
+
+
+def problem_view(problem: Problem) -> dict[str, Any]:
+    """The problem as the API shows it, with the states it may move to."""
+    return {
+        "id": problem.id,
+        "title": problem.title,
+        "description": problem.description,
+        "state": problem.state.value,
+        "root_cause": problem.root_cause,
+        "workaround": problem.workaround,
+        "known_error": problem.known_error,
+        "incidents": list(problem.incidents),
+        "created_at": format_rfc3339(problem.created_at),
+        "created_by": problem.created_by,
+        "updated_at": format_rfc3339(problem.updated_at),
+        "updated_by": problem.updated_by,
+        "version": problem.version,
+        "allowed_states": [s.value for s in TRANSITIONS[problem.state]],
+    }
+
+
+def candidate_view(candidate: Candidate) -> dict[str, Any]:
+    """A candidate: its kind, the key fields it shares, its incidents (oldest first)."""
+    return {
+        "kind": candidate.kind,
+        **candidate.key,
+        "incidents": list(candidate.incidents),
+        "count": candidate.count,
+        "first_opened_at": format_rfc3339(candidate.first_opened_at),
+        "last_opened_at": format_rfc3339(candidate.last_opened_at),
+    }
+
+
+def _state_param(params: Mapping[str, str], problems: list[FieldProblem]) -> ProblemState | None:
+    raw = params.get("state")
+    if raw is None:
+        return None
+    names = [s.value for s in ProblemState]
+    if raw not in names:
+        problems.append(FieldProblem("state", f"unknown state {raw!r}; use {', '.join(names)}"))
+        return None
+    return ProblemState(raw)
+
+
+async def _read_body(request: web.Request) -> Any:
+    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
+    too_large = PayloadTooLarge(f"a problem body is at most {MAX_BODY_BYTES} bytes", field="body")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    if request.content_type != "application/json":
+        raise UnsupportedMedia(
+            f"Content-Type must be application/json, not {request.content_type!r}"
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
