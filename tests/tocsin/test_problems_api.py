@@ -96,7 +96,8 @@ async def test_a_problem_created_from_incidents_names_them_and_they_name_it(
     store = client.app[STORE]
     for incident_id in ("inc-0001", "inc-0002"):
         incident = await store.get_incident(incident_id)
-        assert incident is not None and incident.problem_id == problem["id"]
+        assert incident is not None
+        assert incident.problem_id == problem["id"]
         [event] = await store.incident_events(incident_id)
         assert (event.kind, event.actor) == ("problem_linked", "ana")
         assert event.detail["problem_id"] == problem["id"]
@@ -133,7 +134,8 @@ async def test_a_bad_creation_is_a_400_naming_the_field_and_writes_nothing(
     listed = await client.get("/api/v1/problems", headers=VIEWER)
     assert (await listed.json())["problems"] == []
     incident = await client.app[STORE].get_incident("inc-0001")
-    assert incident is not None and incident.problem_id is None
+    assert incident is not None
+    assert incident.problem_id is None
 
 
 async def test_a_viewer_may_read_but_not_create(client: Client) -> None:
@@ -161,7 +163,8 @@ async def test_link_and_unlink_move_the_incident_and_record_both_in_its_timeline
     assert unlinked["incidents"] == ["inc-0002"]
     store = client.app[STORE]
     first = await store.get_incident("inc-0001")
-    assert first is not None and first.problem_id is None
+    assert first is not None
+    assert first.problem_id is None
     kinds = [e.kind for e in await store.incident_events("inc-0001")]
     assert kinds == ["problem_linked", "problem_unlinked"]
     # Unlinking what is not linked is a conflict naming the incident.
