@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from core.incident import Incident
+from core.incident_actions import rules_tasks
 from core.model import Alert
 from correlate.context import CorrelationContext
 from correlate.stages.group import holds, release_due
@@ -68,6 +69,13 @@ def _categorise(ctx: CorrelationContext, incident: Incident, alert: Alert) -> No
         decided_by=dict(decided.decided_by),
         policy_from=policy.describe(),
     )
+    # The category's tasks from the rules, each on the timeline (core.incident_actions).
+    if decided.tasks:
+        tasked = rules_tasks(categorised, decided.tasks, ctx.now)
+        categorised = tasked.incident
+        ctx.working.put(categorised)
+        for event in tasked.events:
+            ctx.working.record(event)
     # Alerts that joined after the opener in this round met an uncategorised incident:
     # they may raise its urgency now, in the order they joined.
     for fingerprint, entry in categorised.alerts.items():

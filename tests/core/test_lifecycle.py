@@ -27,10 +27,12 @@ from core.lifecycle_requests import (
     AutoResolve,
     Close,
     Hold,
+    Merge,
     Reopen,
     Request,
     Resolve,
     Resume,
+    SourceAcknowledge,
 )
 from core.roles import Role
 
@@ -53,9 +55,11 @@ REQUESTS: dict[Action, Request] = {
     Action.RESOLVE: Resolve("solved_permanently", "replaced the failed disk"),
     Action.CLOSE: Close(),
     Action.REOPEN: Reopen("latency is back"),
+    Action.MERGE: Merge("inc-2"),
     Action.AUTO_RESOLVE: AutoResolve("all its alerts resolved"),
     Action.AUTO_REOPEN: AutoReopen("an alert fired again within the reopen window", "f1"),
     Action.AUTO_CLOSE: AutoClose(),
+    Action.SOURCE_ACKNOWLEDGE: SourceAcknowledge("pd", "f1", "db-down"),
 }
 
 
@@ -91,17 +95,18 @@ def actor_for(action: Action) -> Actor:
 
 
 # Every (state, action) pair: the state it leads to, or None for a 409.
-# Columns: acknowledge, hold, resume, resolve, close, reopen, auto_resolve, auto_reopen, auto_close.
+# Columns: acknowledge, hold, resume, resolve, close, reopen, merge (resolved as a
+# duplicate), auto_resolve, auto_reopen, auto_close, source_acknowledge.
 _ = None
 TABLE: dict[IncidentState, tuple[IncidentState | None, ...]] = {
-    TRIGGERED: (ACKNOWLEDGED, ON_HOLD, _, RESOLVED, _, _, RESOLVED, _, _),
-    ACKNOWLEDGED: (_, ON_HOLD, _, RESOLVED, _, _, RESOLVED, _, _),
+    TRIGGERED: (ACKNOWLEDGED, ON_HOLD, _, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, ACKNOWLEDGED),
+    ACKNOWLEDGED: (_, ON_HOLD, _, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, _),
     # Resume goes back to where the hold began (acknowledged here).
-    ON_HOLD: (_, _, ACKNOWLEDGED, RESOLVED, _, _, RESOLVED, _, _),
+    ON_HOLD: (_, _, ACKNOWLEDGED, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, _),
     # Close, reopen (back to triggered), auto-close once due (8 days later below).
-    RESOLVED: (_, _, _, _, CLOSED, TRIGGERED, _, TRIGGERED, CLOSED),
+    RESOLVED: (_, _, _, _, CLOSED, TRIGGERED, _, _, TRIGGERED, CLOSED, _),
     # Closed is final.
-    CLOSED: (_, _, _, _, _, _, _, _, _),
+    CLOSED: (_, _, _, _, _, _, _, _, _, _, _),
 }
 PAIRS = [
     pytest.param(state, action, TABLE[state][i], id=f"{state}-{action}")
@@ -142,9 +147,9 @@ def test_every_state_and_action(
 
 
 def test_the_allowed_actions_of_each_state() -> None:
-    assert allowed_actions(TRIGGERED) == ("acknowledge", "hold", "resolve")
-    assert allowed_actions(ACKNOWLEDGED) == ("hold", "resolve")
-    assert allowed_actions(ON_HOLD) == ("resume", "resolve")
+    assert allowed_actions(TRIGGERED) == ("acknowledge", "hold", "resolve", "merge")
+    assert allowed_actions(ACKNOWLEDGED) == ("hold", "resolve", "merge")
+    assert allowed_actions(ON_HOLD) == ("resume", "resolve", "merge")
     assert allowed_actions(RESOLVED) == ("close", "reopen")
     assert allowed_actions(CLOSED) == ()
 

@@ -15,7 +15,7 @@ thread, so that the event loop only sends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,7 +23,7 @@ import orjson
 from yarl import URL
 
 from core.errors import FieldProblem, InvalidFields
-from core.incident import IncidentEvent
+from core.incident import Incident, IncidentEvent
 from core.store import AlertPage, IncidentSummary
 from rules.priority import PriorityMatrix
 from tocsin.operator.params import int_param
@@ -122,3 +122,36 @@ def render_page(
         "next": timeline_next,
     }
     return orjson.dumps(body)
+
+
+def render_after_change(
+    incident: Incident,
+    shown: list[IncidentEvent],
+    total_before: int,
+    added: Sequence[IncidentEvent],
+    matrix: PriorityMatrix,
+    page: DetailPage,
+    url: URL,
+) -> bytes:
+    """The detail page a GET will answer once a change is written, built before it is.
+
+    ``incident`` is the changed incident with all its alerts; ``shown`` the timeline
+    page the store held before the change (``page.timeline_cursor`` on, of
+    ``total_before`` events), and ``added`` the change's events, which follow them. An
+    action answers this page, and its idempotency record keeps it: a retry answers it
+    again byte for byte.
+    """
+    start, limit = page.timeline_cursor, page.timeline_limit
+    events = list(shown)
+    for position, event in enumerate(added, total_before):
+        if start <= position < start + limit:
+            events.append(event)
+    ordered = sorted(f for f in incident.alerts if f > page.alerts_cursor)
+    listed = [incident.alerts[f] for f in ordered[: page.alerts_limit]]
+    named = {
+        f: incident.alerts[f] for f in timeline_fingerprints(events) if f in incident.alerts
+    }
+    alerts = AlertPage(listed, len(ordered) > page.alerts_limit, named)
+    summary = IncidentSummary(incident, len(incident.alerts), incident.firing_count())
+    return render_page(summary, alerts, events, total_before + len(added), matrix, page, url)
+

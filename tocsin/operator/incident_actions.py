@@ -1,0 +1,250 @@
+"""``POST /api/v1/incidents/{id}/{action}`` and the tasks endpoints: people work incidents.
+
+Each action reads the incident, applies the action (``core.incident_actions``, state
+changes through ``core.lifecycle``) and writes the result in one compare-and-set with
+its timeline events, which go to the incident event stream in the same write. A
+concurrent write by the correlator makes the compare-and-set fail: the action is read
+and applied again, a few times (:data:`ATTEMPTS`), unless the request named the version
+it expects (``If-Match``): then a changed version is a 412 carrying the current ETag.
+
+The answer is the incident's detail as ``GET /api/v1/incidents/{id}`` will show it
+(built before the write, see ``incident_pages.render_after_change``), with its ETag;
+a merge answers the incident merged into. With an ``Idempotency-Key`` the answer is
+recorded in the same write (``idempotency``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+from yarl import URL
+
+from core.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidFields,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    UnsupportedMedia,
+)
+from core.incident import Incident, IncidentEvent
+from core.incident_actions import Directory, act, merge
+from core.incident_requests import ActionRequest, parse_action, parse_completion, parse_task
+from core.lifecycle import Actor
+from core.lifecycle_requests import Merge
+from core.store import (
+    OPERATOR_GROUP,
+    CorrelationCommit,
+    GroupHead,
+    IncidentAlertWrite,
+    Store,
+    VersionConflict,
+)
+from core.store.events import ConsumerWrite
+from rules.api_keys import Role
+from rules.model import Rules
+from rules.priority import priority_name
+from tocsin.keys import CLOCK, RULES, STORE
+from tocsin.operator.auth import require
+from tocsin.operator.idempotency import (
+    Recorded,
+    expired_keys,
+    idempotency_key,
+    if_match,
+)
+from tocsin.operator.incident_pages import DetailPage, parse_page, render_after_change
+from tocsin.operator.render import etag
+
+# Compare-and-set attempts before giving up (409): the correlator writes an incident
+# at most once per step, so a few attempts outlast any burst of its writes.
+ATTEMPTS = 5
+# An action's body: the longest field is 10,000 characters of notes (4 bytes each at most).
+MAX_BODY_BYTES = 64 * 1024
+
+
+def add_action_routes(router: web.UrlDispatcher) -> None:
+    """Registers the action endpoints (the tasks paths before the general one)."""
+    router.add_post("/api/v1/incidents/{id}/tasks", add_task)
+    router.add_post("/api/v1/incidents/{id}/tasks/{task_id}/complete", complete_task)
+    router.add_post("/api/v1/incidents/{id}/{action}", incident_action)
+
+
+async def incident_action(request: web.Request) -> web.Response:
+    """Applies ``{action}`` with its JSON body; 200 with the incident (or the merge target)."""
+    api_key = require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    parsed = parse_action(request.match_info["action"], body)
+    return await _perform(request, Actor(api_key.name, api_key.role), parsed, body, 200)
+
+
+async def add_task(request: web.Request) -> web.Response:
+    """Adds a task ``{title}``; 201 with the incident."""
+    api_key = require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    parsed = parse_task(body)
+    return await _perform(request, Actor(api_key.name, api_key.role), parsed, body, 201)
+
+
+async def complete_task(request: web.Request) -> web.Response:
+    """Completes task ``{task_id}`` with ``{note?}``; 200 with the incident."""
+    api_key = require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    parsed = parse_completion(request.match_info["task_id"], body)
+    return await _perform(request, Actor(api_key.name, api_key.role), parsed, body, 200)
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What one attempt writes, and the incident it answers with."""
+
+    incidents: tuple[Incident, ...]
+    events: tuple[IncidentEvent, ...]
+    answer: Incident
+    heads: tuple[GroupHead, ...] = ()
+    alerts: tuple[IncidentAlertWrite, ...] = ()
+
+
+async def _perform(
+    request: web.Request, actor: Actor, parsed: ActionRequest, body: Any, status: int
+) -> web.Response:
+    """Reads, applies and writes with compare-and-set, retrying on a concurrent write."""
+    store = request.app[STORE]
+    clock = request.app[CLOCK]
+    rules = request.app[RULES].current.rules
+    incident_id = request.match_info["id"]
+    expected = if_match(request)
+    key = idempotency_key(request, actor.name, body)
+    page = parse_page(request.query)
+    directory = _directory(rules)
+    for _ in range(ATTEMPTS):
+        now = clock.now()
+        if key is not None and (recorded := await key.recorded(store, now)) is not None:
+            return recorded.response()
+        incident = await store.get_incident(incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id!r}", field="id")
+        if expected is not None and incident.version not in expected:
+            raise PreconditionFailed(
+                f"incident {incident_id} is at version {incident.version}, "
+                f"not the one If-Match names",
+                etag(incident),
+            )
+        if isinstance(parsed, Merge):
+            change = await _merge(store, incident, parsed, actor, now, directory)
+        else:
+            acted = act(incident, parsed, actor, now, directory)
+            changed = replace(acted.incident, version=incident.version + 1)
+            change = _Change((changed,), acted.events, changed)
+        answer = await _answer(store, change, rules, page, status)
+        documents: tuple[ConsumerWrite, ...] = ()
+        if key is not None:
+            documents = (key.record(answer, now), *await expired_keys(store, now, key.key))
+        commit = CorrelationCommit(
+            OPERATOR_GROUP,
+            incidents=change.incidents,
+            heads=change.heads,
+            events=change.events,
+            alerts=change.alerts,
+            documents=documents,
+        )
+        try:
+            await store.commit(commit)
+        except VersionConflict:
+            continue  # another writer came first: read again and apply again
+        return web.Response(
+            body=answer.body,
+            status=status,
+            content_type="application/json",
+            headers={"ETag": answer.etag},
+        )
+    raise Conflict(
+        f"incident {incident_id} changed {ATTEMPTS} times while this was applied; try again"
+    )
+
+
+async def _merge(
+    store: Store,
+    source: Incident,
+    request: Merge,
+    actor: Actor,
+    now: datetime,
+    directory: Directory,
+) -> _Change:
+    """Both incidents after the merge, the alerts moved, and the group head moved over."""
+    target = await store.get_incident(request.into)
+    if target is None:
+        raise NotFound(f"no incident {request.into!r} to merge into", field="into")
+    merged = merge(source, target, actor, now, directory)
+    new_source = replace(merged.source, version=source.version + 1)
+    new_target = replace(merged.target, version=target.version + 1)
+    # Later alerts of the source's group go to the target, if the source is its head.
+    head = await store.incident_for_group(source.group_key)
+    heads: tuple[GroupHead, ...] = ()
+    if head is not None and head.id == source.id:
+        heads = (GroupHead(source.group_key, source.id, target.id),)
+    return _Change(
+        (new_source, new_target),
+        merged.events,
+        new_target,
+        heads,
+        tuple(IncidentAlertWrite(target.id, a) for a in merged.moved),
+    )
+
+
+async def _answer(
+    store: Store, change: _Change, rules: Rules, page: DetailPage, status: int
+) -> Recorded:
+    """The detail page of the answered incident as it will be once the change is written."""
+    answer = change.answer
+    shown, total = await store.incident_events_page(
+        answer.id, page.timeline_cursor, page.timeline_limit
+    )
+    added = [e for e in change.events if e.incident_id == answer.id]
+    url = URL.build(path=f"/api/v1/incidents/{answer.id}")
+    body = await asyncio.to_thread(
+        render_after_change, answer, shown, total, added, rules.priority.matrix, page, url
+    )
+    return Recorded(status, body, etag(answer))
+
+
+def _directory(rules: Rules) -> Directory:
+    """The names and values the rules in force let an action use."""
+    levels = rules.priority.matrix.levels
+    return Directory(
+        teams=frozenset(rules.teams),
+        people=frozenset(rules.people),
+        priorities=tuple(priority_name(n) for n in range(1, levels + 1)),
+        policy=rules.lifecycle,
+    )
+
+
+async def _read_body(request: web.Request) -> Any:
+    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"an action's body is at most {MAX_BODY_BYTES} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                f"an action's body is at most {MAX_BODY_BYTES} bytes", field="body"
+            )
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    if request.content_type != "application/json":
+        raise UnsupportedMedia(
+            f"Content-Type must be application/json, not {request.content_type!r}"
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
