@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -11,10 +12,18 @@ from core.errors import FieldProblem, InvalidFields, NotFound
 from core.incident import OPEN_STATES, IncidentState
 from core.store import IncidentQuery
 from rules.api_keys import Role
+from rules.priority import PriorityMatrix, priority_name
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.incident_pages import parse_page, render_page, timeline_fingerprints
-from tocsin.operator.params import int_param, time_param
+from tocsin.operator.params import (
+    cursor_param,
+    encode_cursor,
+    int_param,
+    text_param,
+    time_param,
+    unknown_params,
+)
 from tocsin.operator.render import etag, incident_summary
 
 # Each state by its name, and ``open`` for every state of an open incident (the states
@@ -24,6 +33,22 @@ _STATES: dict[str, frozenset[IncidentState]] = {
     "open": OPEN_STATES,
 }
 MAX_LIMIT = 1000
+# The longest name of a service, team, category or person, and title text, a list takes.
+MAX_NAME = 200
+MAX_TITLE_TEXT = 200
+_T = TypeVar("_T")
+_NAMES = ("service", "team", "category", "assignee")
+# Every parameter of the list, in the order a 400 names them.
+LIST_PARAMS = (
+    "state",
+    "priority",
+    *_NAMES,
+    "since",
+    "until",
+    "q",
+    "limit",
+    "cursor",
+)
 
 
 # How many detail pages are read at once: a page of a storm incident streams all its
@@ -38,19 +63,28 @@ def add_incident_routes(router: web.UrlDispatcher) -> None:
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    """Lists incidents, newest first: ``?state=a,b&service=s&since=T&until=T&limit=N``.
+    """Lists a page of incidents, newest first, and the link to the next page.
 
-    From the store's summaries: no incident's alerts are read, only their counts.
+    ``?state=a,b&priority=P1,P2&service=&team=&category=&assignee=&since=T&until=T&q=text
+    &limit=N&cursor=C`` (see :func:`parse_query`); ``next`` is the same URL with the
+    cursor of the next page, or null after the last. A cursor is a place in the order
+    (opening time and id): pages walked while incidents are added neither repeat nor
+    skip one. From the store's summaries: no incident's alerts are read, only their
+    counts, and each filter is answered by an index.
     """
     require(request, Role.VIEWER)
-    query = parse_query(request.query)
-    summaries = await request.app[STORE].incident_summaries(query)
     matrix = request.app[RULES].current.rules.priority.matrix
+    query = parse_query(request.query, matrix)
+    page = await request.app[STORE].incident_page(query)
+    following = None
+    if page.next is not None:
+        following = str(request.rel_url.update_query(cursor=encode_cursor(page.next)))
     return web.json_response(
         {
             "incidents": [
-                incident_summary(s.incident, matrix, (s.alerts, s.firing)) for s in summaries
-            ]
+                incident_summary(s.incident, matrix, (s.alerts, s.firing)) for s in page.summaries
+            ],
+            "next": following,
         }
     )
 
@@ -92,31 +126,63 @@ class IncidentDetail:
         return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-def parse_query(params: Mapping[str, str]) -> IncidentQuery:
-    """Turns the list filters into a query; every bad parameter is named in a 400."""
+def parse_query(params: Mapping[str, str], matrix: PriorityMatrix) -> IncidentQuery:
+    """Turns the list filters into a query; every bad parameter is named in a 400.
+
+    ``state`` and ``priority`` take comma-separated lists of their fixed names (any of
+    them); ``service``, ``team``, ``category`` and ``assignee`` one name each, which
+    may hold a comma; ``q`` a text the title holds, in any case.
+    """
     problems: list[FieldProblem] = []
-    states = None
-    if "state" in params:
-        names = [n.strip() for n in params["state"].split(",") if n.strip()]
-        unknown = [n for n in names if n not in _STATES]
-        if unknown or not names:
-            problems.append(
-                FieldProblem(
-                    "state",
-                    f"unknown state {', '.join(unknown) or '(empty)'}; use {', '.join(_STATES)}",
-                )
-            )
-        else:
-            states = frozenset[IncidentState]().union(*(_STATES[n] for n in names))
+    unknown_params(params, LIST_PARAMS, problems)
+    states = _one_of(params, "state", _STATES, problems)
+    priorities = _one_of(
+        params,
+        "priority",
+        {name: frozenset({name}) for name in map(priority_name, range(1, matrix.levels + 1))},
+        problems,
+    )
+    names = {name: text_param(params, name, MAX_NAME, problems) for name in _NAMES}
+    title = text_param(params, "q", MAX_TITLE_TEXT, problems)
     since = time_param(params, "since", problems)
     until = time_param(params, "until", problems)
     limit = int_param(params, "limit", 100, 1, MAX_LIMIT, problems)
+    after = cursor_param(params, problems)
     if problems:
         raise InvalidFields(problems)
     return IncidentQuery(
         states=states,
-        service=params.get("service"),
+        priorities=priorities,
+        service=names["service"],
+        team=names["team"],
+        category=names["category"],
+        assignee=names["assignee"],
+        title_contains=title,
         opened_after=since,
         opened_before=until,
         limit=limit,
+        after=after,
     )
+
+
+def _one_of(
+    params: Mapping[str, str],
+    name: str,
+    choices: Mapping[str, frozenset[_T]],
+    problems: list[FieldProblem],
+) -> frozenset[_T] | None:
+    """The union of the choices a comma-separated parameter names; None when absent."""
+    if name not in params:
+        return None
+    given = [n.strip() for n in params[name].split(",") if n.strip()]
+    unknown = [n for n in given if n not in choices]
+    if unknown or not given:
+        problems.append(
+            FieldProblem(
+                name,
+                f"unknown {name} {', '.join(unknown)[:200] or '(empty)'}; "
+                f"use {', '.join(choices)}",
+            )
+        )
+        return None
+    return frozenset[_T]().union(*(choices[n] for n in given))

@@ -8,11 +8,17 @@ a sign.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
+import orjson
+from multidict import MultiMapping
+
 from core.errors import FieldProblem
-from core.timestamps import parse_rfc3339
+from core.store import ListPosition
+from core.timestamps import from_micros, micros, parse_rfc3339
 
 # More digits than any limit could need; a longer run is refused before int() reads it.
 _MAX_DIGITS = 9
@@ -61,4 +67,58 @@ def time_param(
         return parse_rfc3339(raw)
     except ValueError as exc:
         problems.append(FieldProblem(name, f"invalid RFC 3339 timestamp: {exc}"))
+        return None
+
+
+def text_param(
+    params: Mapping[str, str], name: str, longest: int, problems: list[FieldProblem]
+) -> str | None:
+    """Returns parameter ``name`` if given, non-empty and at most ``longest`` characters."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if not 0 < len(raw) <= longest:
+        problems.append(FieldProblem(name, f"must be 1 to {longest} characters"))
+        return None
+    return raw
+
+
+def unknown_params(
+    params: Mapping[str, str], known: Collection[str], problems: list[FieldProblem]
+) -> None:
+    """Adds a problem for each parameter not in ``known``, and each given twice."""
+    for name in sorted(set(params) - set(known)):
+        problems.append(FieldProblem(name, f"unknown parameter; use {', '.join(known)}"))
+    for name in sorted(set(params) & set(known)):
+        if isinstance(params, MultiMapping) and len(params.getall(name)) > 1:
+            problems.append(FieldProblem(name, "given more than once"))
+
+
+# The most characters of an incident id in a cursor: ids are far shorter.
+_CURSOR_ID_CHARS = 200
+
+
+def encode_cursor(position: ListPosition) -> str:
+    """Returns the opaque text of a list position, for a ``next`` link's ``cursor``."""
+    raw = orjson.dumps([micros(position.opened_at), position.incident_id])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def cursor_param(params: Mapping[str, str], problems: list[FieldProblem]) -> ListPosition | None:
+    """Returns the list position parameter ``cursor`` holds (see :func:`encode_cursor`)."""
+    raw = params.get("cursor")
+    if raw is None:
+        return None
+    try:
+        if not raw.isascii() or len(raw) > 400:
+            raise ValueError(raw)
+        decoded = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        instant, incident_id = decoded
+        if type(instant) is not int or not isinstance(incident_id, str):
+            raise ValueError(decoded)
+        if not 0 < len(incident_id) <= _CURSOR_ID_CHARS:
+            raise ValueError(decoded)
+        return ListPosition(from_micros(instant), incident_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error):
+        problems.append(FieldProblem("cursor", "not a cursor of this list; use a next link"))
         return None
