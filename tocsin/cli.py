@@ -24,6 +24,7 @@ from tocsin.cli_incidents import add_incidents_parser, run_incidents
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
+from tocsin.reports.command import add_report_parser, run_report
 from tocsin.serving import run_server
 
 # Where a `tocsin correlate` of its own serves /metrics unless told otherwise.
@@ -66,9 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "as serve does; by default only their references are checked",
     )
     add_incidents_parser(commands)
+    add_report_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "incidents":
         return run_incidents(args)
+    if args.command == "report":
+        return run_report(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "correlate":
