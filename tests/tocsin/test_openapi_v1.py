@@ -7,11 +7,15 @@ operation is in ``test_openapi_v1_schemathesis``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 
+from core.incident_requests import ACTIONS
+from core.lifecycle_requests import PERSON_ACTIONS, request_fields
 from tests.app_harness import Ingest
 from tocsin.openapi import DOCUMENT_PATH, build_document
 from tocsin.operator import silence_input
@@ -20,7 +24,7 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 def routed_operations(app: web.Application) -> set[tuple[str, str]]:
-    """Every (method, path) the application registers under /api/v1."""
+    """Every (method, path template) the application registers under /api/v1."""
     found = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
@@ -39,6 +43,20 @@ def documented_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+async def route_serving(app: web.Application, method: str, path: str) -> tuple[str, str] | None:
+    """The (method, path template) of the route the app dispatches a documented call to.
+
+    Each ``{parameter}`` of the documented path is given a value and the request goes
+    through the app's own router, so a documented path such as ``.../acknowledge`` is
+    served by a route ``.../{action}``, and ``.../tasks`` by its own route before it.
+    """
+    concrete = re.sub(r"\{[^}]+\}", "x1", path)
+    match = await app.router.resolve(make_mocked_request(method, concrete, app=app))
+    if match.http_exception is not None or match.route.resource is None:
+        return None
+    return (match.route.method, match.route.resource.canonical)
+
+
 def test_the_document_is_valid_openapi_3_1() -> None:
     document = build_document()
     assert document["openapi"].startswith("3.1.")
@@ -55,11 +73,36 @@ async def test_the_document_is_served_without_an_api_key(ingest: Ingest) -> None
 async def test_every_v1_route_is_documented_and_every_documented_operation_is_routed(
     ingest: Ingest,
 ) -> None:
-    routed = routed_operations(ingest.client.app)
-    documented = documented_operations(build_document())
+    app = ingest.client.app
+    routed = routed_operations(app)
     assert routed, "no /api/v1 route found: the walk itself is broken"
-    assert routed - documented == set(), "routes missing from the OpenAPI document"
-    assert documented - routed == set(), "documented operations the app does not serve"
+    served = {}
+    for method, path in documented_operations(build_document()):
+        served[(method, path)] = await route_serving(app, method, path)
+    unserved = sorted(op for op, route in served.items() if route is None)
+    assert unserved == [], "documented operations the app does not serve"
+    assert routed - set(served.values()) == set(), "routes missing from the OpenAPI document"
+
+
+def test_every_incident_action_the_code_reads_has_its_own_path() -> None:
+    paths = build_document()["paths"]
+    actions = {p.split("/")[-1] for p in paths if re.fullmatch(r"/api/v1/incidents/\{id\}/\w+", p)}
+    assert actions - {"tasks", "report"} == set(ACTIONS)
+
+
+def test_action_bodies_carry_the_codes_fields_and_limits() -> None:
+    paths = build_document()["paths"]
+    for action in PERSON_ACTIONS:
+        body = paths[f"/api/v1/incidents/{{id}}/{action}"]["post"]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]
+        assert schema["additionalProperties"] is False, action
+        fields = request_fields(action)
+        assert {n: p["maxLength"] for n, p in schema["properties"].items()} == {
+            n: limit for n, (limit, _) in fields.items()
+        }, action
+        assert set(schema["required"]) == {n for n, (_, req) in fields.items() if req}, action
+        # An action whose fields are all optional may be sent without a body.
+        assert body["required"] == bool(schema["required"]), action
 
 
 def test_operations_have_unique_ids_a_role_and_error_answers() -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+from tocsin.openapi.actions import action_paths
 from tocsin.openapi.incidents import incident_paths, incident_schemas
+from tocsin.openapi.problems import problem_paths, problem_schemas
+from tocsin.openapi.reports import report_paths
 from tocsin.openapi.schemas import ERROR_SCHEMAS, error_responses
 from tocsin.openapi.silences import silence_paths, silence_schemas
 
 DOCUMENT_PATH = "/api/openapi.json"
 
 _DESCRIPTION = """\
-The operator API of Tocsin: incidents and silences, for people and tools with an API key
+The operator API of Tocsin: incidents, problems and silences, for people and tools with an API key
 from the rules (`api_keys`). Each key has a role: `viewer` reads, `responder` also works
 incidents and silences, `admin` may do everything; each operation's `x-required-role`
 says which it needs. A key goes as a bearer token or as the password of basic auth.
@@ -45,10 +48,17 @@ def build_document() -> dict[str, Any]:
         },
         "tags": [
             {"name": "incidents", "description": "Incidents: read, filter, work them."},
+            {"name": "problems", "description": "Problems: the common cause of incidents."},
             {"name": "silences", "description": "Silences: mute alerts by their labels."},
         ],
         "security": [{"bearer": []}, {"basic": []}],
-        "paths": {**incident_paths(), **silence_paths()},
+        "paths": {
+            **incident_paths(),
+            **action_paths(),
+            **report_paths(),
+            **problem_paths(),
+            **silence_paths(),
+        },
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -62,7 +72,12 @@ def build_document() -> dict[str, Any]:
                     "description": "The API key as the password; the user name is not checked.",
                 },
             },
-            "schemas": {**ERROR_SCHEMAS, **incident_schemas(), **silence_schemas()},
+            "schemas": {
+                **ERROR_SCHEMAS,
+                **incident_schemas(),
+                **problem_schemas(),
+                **silence_schemas(),
+            },
             "responses": error_responses(),
         },
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.incident import IncidentState
+from core.incident_actions import PERSON, RULES
+from core.incident_requests import ACTIONS
 from core.model import AlertStatus
 from tocsin.openapi.schemas import (
     Schema,
@@ -69,7 +71,50 @@ def _incident_members() -> dict[str, Schema]:
         ),
         "public": {"type": "boolean"},
         "components": array(text()),
+        **_lifecycle_members(),
     }
+
+
+def _lifecycle_members() -> dict[str, Schema]:
+    """What people and the lifecycle decided (tocsin.operator.render.lifecycle_view)."""
+    name = nullable(text())
+    return {
+        "version": integer(0),
+        "etag": text(description='The version quoted, "<version>", as If-Match takes it.'),
+        "allowed_actions": array(
+            {"enum": [*ACTIONS, "tasks"]},
+            description="The actions a person may take now, as the paths name them.",
+        ),
+        "acknowledged_by": name,
+        "resolved_by": name,
+        "resolution_code": name,
+        "resolution_notes": name,
+        "auto_resolved": {"type": "boolean"},
+        "closed_by": name,
+        "hold_reason": name,
+        "on_hold_since": nullable(instant()),
+        "on_hold_total_seconds": {"type": "number", "minimum": 0},
+        "reopen_count": integer(0),
+        "tasks": array(ref("Task")),
+        "problem_id": name,
+        "merged_into": name,
+    }
+
+
+def _task() -> Schema:
+    """One task of an incident (tocsin.operator.render._task)."""
+    return closed(
+        {
+            "id": text(),
+            "title": text(),
+            "source": {"enum": [RULES, PERSON]},
+            "created_by": text(),
+            "created_at": instant(),
+            "completed_by": nullable(text()),
+            "completed_at": nullable(instant()),
+        },
+        description="A piece of work: from the category's rules, or added by a person.",
+    )
 
 
 def _alert() -> Schema:
@@ -136,29 +181,58 @@ def incident_schemas() -> dict[str, Schema]:
         ),
         "IncidentAlert": _alert(),
         "TimelineEvent": _timeline_event(),
+        "Task": _task(),
         "IncidentList": closed(
-            {"incidents": array(ref("Incident"))}, description="Incidents, newest first."
+            {
+                "incidents": array(ref("Incident")),
+                "next": nullable(
+                    text(description="The relative URL of the next page; null on the last.")
+                ),
+            },
+            description="A page of incidents, newest first; unknown or repeated parameters "
+            "are a 400.",
         ),
     }
 
 
 def _list_parameters() -> list[dict[str, Any]]:
-    return [
-        query(
+    """The list's parameters, in the order the code names them (LIST_PARAMS): a parameter
+    the code adds without a line here fails the document's build."""
+    name = text(incidents.MAX_NAME, minLength=1)
+    specs = {
+        "state": query(
             "state",
-            text(),
-            "Comma-separated states; `open` is every open one. One of: " + ", ".join(STATE_FILTERS),
+            text(minLength=1),
+            "Comma-separated states, any of them; `open` is every open one. Of: "
+            + ", ".join(STATE_FILTERS),
         ),
-        query("service", text(), "Only this service's incidents."),
-        query("since", instant(), "Opened at or after this instant."),
-        query("until", instant(), "Opened before this instant."),
-        query("limit", integer(1, incidents.MAX_LIMIT), "At most this many (default 100)."),
-    ]
+        "priority": query(
+            "priority",
+            text(minLength=1),
+            "Comma-separated priorities of the rules' matrix (P1, P2, ...), any of them.",
+        ),
+        "service": query("service", name, "Only this service's incidents."),
+        "team": query("team", name, "Only those assigned to this team."),
+        "category": query("category", name, "Only this category's."),
+        "assignee": query("assignee", name, "Only those assigned to this person."),
+        "since": query("since", instant(), "Opened at or after this instant."),
+        "until": query("until", instant(), "Opened before this instant."),
+        "q": query(
+            "q",
+            text(incidents.MAX_TITLE_TEXT, minLength=1),
+            "Text the title holds, in any case.",
+        ),
+        "limit": query("limit", integer(1, incidents.MAX_LIMIT), "At most this many (100)."),
+        "cursor": query(
+            "cursor", text(400, minLength=1), "Where the page starts: from a `next` link."
+        ),
+    }
+    return [specs[param] for param in incidents.LIST_PARAMS]
 
 
-def _detail_parameters() -> list[dict[str, Any]]:
+def page_parameters() -> list[dict[str, Any]]:
+    """Which page of its alerts and timeline an answer with an incident's detail shows."""
     return [
-        path_id("The incident's id."),
         query("alerts_limit", integer(1, incident_pages.MAX_ALERTS), "Alerts per page."),
         query(
             "alerts_cursor",
@@ -170,11 +244,43 @@ def _detail_parameters() -> list[dict[str, Any]]:
     ]
 
 
+def etag_header() -> dict[str, Any]:
+    """The ETag header of an answer that carries an incident."""
+    return {
+        "ETag": {
+            "description": 'The incident\'s version, "<version>", for If-Match.',
+            "required": True,
+            "schema": text(pattern='^"[0-9]+"$'),
+        }
+    }
+
+
+def action_operation_id(action: str) -> str:
+    """The operationId of incident action ``action``, e.g. ``acknowledgeIncident``."""
+    return f"{action}Incident"
+
+
+ADD_TASK = "addIncidentTask"
+
+
+def action_links(id_expression: str) -> dict[str, Any]:
+    """Links from an answer holding an incident id to each action on that incident."""
+    links = {
+        action: link(action_operation_id(action), f"{action} the incident.", id=id_expression)
+        for action in ACTIONS
+    }
+    links["add_task"] = link(ADD_TASK, "Add a task to the incident.", id=id_expression)
+    links["report"] = link("getIncidentReport", "Its closure report.", id=id_expression)
+    return links
+
+
 def incident_paths() -> dict[str, Any]:
     """The incident operations."""
-    detail_link = link(
-        "getIncident", "The first incident of the list.", id="$response.body#/incidents/0/id"
-    )
+    first = "$response.body#/incidents/0/id"
+    list_links = {
+        "detail": link("getIncident", "The first incident of the list.", id=first),
+        **action_links(first),
+    }
     return {
         "/api/v1/incidents": {
             "get": {
@@ -184,11 +290,7 @@ def incident_paths() -> dict[str, Any]:
                 "x-required-role": "viewer",
                 "parameters": _list_parameters(),
                 "responses": responses(
-                    {
-                        "200": answer(
-                            "Incidents.", ref("IncidentList"), links={"detail": detail_link}
-                        )
-                    },
+                    {"200": answer("Incidents.", ref("IncidentList"), links=list_links)},
                     [400, 403],
                 ),
             }
@@ -199,9 +301,10 @@ def incident_paths() -> dict[str, Any]:
                 "tags": ["incidents"],
                 "summary": "One incident with a page of its alerts and of its timeline.",
                 "x-required-role": "viewer",
-                "parameters": _detail_parameters(),
+                "parameters": [path_id("The incident's id."), *page_parameters()],
                 "responses": responses(
-                    {"200": answer("The incident.", ref("IncidentDetail"))}, [400, 403, 404]
+                    {"200": answer("The incident.", ref("IncidentDetail"), headers=etag_header())},
+                    [400, 403, 404],
                 ),
             }
         },

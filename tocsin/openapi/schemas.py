@@ -165,16 +165,15 @@ ERROR_SCHEMAS: dict[str, Schema] = {
         "properties": {"code": {"const": 400}, "problems": array(ref("FieldProblem"))},
         "required": ["problems", "field"],
     },
-    "RoleTooLow": {
+    "Forbidden": {
         "allOf": [ref("Error")],
-        "description": "403: the API key is valid but its role is below the one needed.",
+        "description": "403: the API key is valid but cannot do this. When its role is too "
+        "low, ``field`` is Authorization, with the key's ``role`` and the ``required_role``.",
         "properties": {
             "code": {"const": 403},
-            "field": {"const": "Authorization"},
             "role": {"enum": _ROLES},
             "required_role": {"enum": _ROLES},
         },
-        "required": ["role", "required_role"],
     },
     "Conflict": {
         "allOf": [ref("Error")],
@@ -186,16 +185,22 @@ ERROR_SCHEMAS: dict[str, Schema] = {
             "allowed": array(text()),
         },
     },
+    "PreconditionFailed": {
+        "allOf": [ref("Error")],
+        "description": "412: someone changed the incident first; ``etag`` is its current ETag.",
+        "properties": {"code": {"const": 412}, "field": {"const": "If-Match"}, "etag": text()},
+        "required": ["etag"],
+    },
 }
 
 # Each error status the operator API answers, with its description and body.
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("A parameter or field is invalid; each is named.", "InvalidFields"),
     401: ("No API key, or one the rules do not hold.", "Error"),
-    403: ("The API key's role is too low for this.", "RoleTooLow"),
+    403: ("The API key's role is too low for this.", "Forbidden"),
     404: ("No such thing.", "Error"),
     409: ("Not allowed in the thing's present state.", "Conflict"),
-    412: ("If-Match names a version that is no longer the current one.", "Error"),
+    412: ("If-Match names a version that is no longer the current one.", "PreconditionFailed"),
     413: ("The body is larger than the limit ``field`` names.", "Error"),
     415: ("The body is not declared as application/json.", "Error"),
     422: ("This Idempotency-Key was used before with another body.", "Error"),
