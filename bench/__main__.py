@@ -10,7 +10,9 @@ bench/results/latest.json. Then it measures the correlation stage in-process
 merges those figures into the same file. Last, the memory per open alert of Tocsin's
 correlator beside Alertmanager's (``python -m bench memory``, bench/memory.py;
 ``--no-memory`` skips it). ``python -m bench amapi`` (bench/amapi.py) runs on its own:
-``GET /api/v2/alerts`` with 100,000 open alerts beside Alertmanager. See bench/README.md
+``GET /api/v2/alerts`` with 100,000 open alerts beside Alertmanager; ``python -m bench
+incidents`` (bench/incidents_api.py) too: the incident list's filters with 100,000
+incidents, and acknowledge under load. See bench/README.md
 for how to read the numbers.
 """
 
@@ -36,7 +38,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import amapi, correlation, memory, pipeline
+from bench import amapi, correlation, incidents_api, memory, pipeline
 from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return memory.main(arguments[1:])
     if arguments[:1] == ["amapi"]:
         return amapi.main(arguments[1:])
+    if arguments[:1] == ["incidents"]:
+        return incidents_api.main(arguments[1:])
     args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd
