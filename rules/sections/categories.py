@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from core.incident_requests import MAX_TITLE
 from rules.categorise import CategoryRule
 from rules.sections import values as read
 from rules.sections.context import FileContext
@@ -77,8 +78,12 @@ def _read_rule(ctx: FileContext, node: yaml.Node, key: str) -> CategoryRule | No
     components = _components(ctx, values, key)
     tasks: list[str] = []
     if "tasks" in values:
-        for _, task, _ in reader.strings(values["tasks"], join(key, "tasks")):
-            tasks.append(task)
+        for task_key, task, node in reader.strings(values["tasks"], join(key, "tasks")):
+            # A task's title as the operator API limits it (core.incident_requests).
+            if not task.strip() or len(task) > MAX_TITLE:
+                reader.problem(node, task_key, f"a task title is 1 to {MAX_TITLE} characters")
+                continue
+            tasks.append(task.strip())
     runbook = read.optional(values, "runbook", key, lambda n, k: read.url(reader, n, k))
     title = read.optional(
         values, "title", key, lambda n, k: read.template(ctx, n, k, TemplateKind.TITLE)
