@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -171,6 +171,39 @@ def decode_incident_documents(
         inline = {f: _alert_document(a) for f, a in incident.alerts.items()}
         documents = {**inline, **documents}
     return replace(incident, alerts={}), documents
+
+
+def alert_bodies(incident: Incident, alerts: Iterable[bytes]) -> tuple[Incident, list[bytes]]:
+    """The incident without its alerts, and its alerts' stored bodies, left encoded.
+
+    An incident of the old layout (decoded with its alerts inline) gives those as one
+    batch before the stored bodies, so that :func:`alert_documents` reads them all.
+    """
+    bodies = list(alerts)
+    if not incident.alerts:
+        return incident, bodies
+    inline = orjson.dumps([_alert_document(a) for a in incident.alerts.values()])
+    return replace(incident, alerts={}), [inline, *bodies]
+
+
+def alert_documents(bodies: Iterable[bytes | str]) -> Iterator[dict[str, Any]]:
+    """Yields the alert documents of stored bodies (each one document or a batch), in order.
+
+    One body is decoded at a time, so that a reader of 100,000 alerts never holds them
+    all decoded at once (the cyclic collector would walk them). A later document for a
+    fingerprint replaces an earlier one: the reader keeps the last.
+    """
+    for body in bodies:
+        parsed = orjson.loads(body)
+        if isinstance(parsed, list):
+            yield from parsed
+        else:
+            yield parsed
+
+
+def documents_by_fingerprint(bodies: Iterable[bytes | str]) -> dict[str, dict[str, Any]]:
+    """The alert documents of stored bodies by fingerprint, the last one of each kept."""
+    return {document["fingerprint"]: document for document in alert_documents(bodies)}
 
 
 def decode_incident(data: bytes | str, alerts: Iterable[bytes | str] = ()) -> Incident:

@@ -282,6 +282,22 @@ class IncidentDocuments:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentAlertBodies:
+    """An incident (without its alerts) and its alerts' stored bodies, still encoded.
+
+    For a reader of every open alert that decodes them itself, one body at a time
+    (:func:`core.codec.alert_documents`), off the event loop: 100,000 documents decoded
+    at once are 200,000 containers that the cyclic collector then walks in one pass.
+    Each body is one alert document or a batch of them; a later document for a
+    fingerprint replaces an earlier one. ``bodies`` is None when the reader said it
+    holds this version of the incident already (``known``).
+    """
+
+    incident: Incident
+    bodies: list[bytes] | None
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentSummary:
     """An incident without its alerts, and the counts of its alerts: what a list shows.
 
@@ -381,6 +397,12 @@ class IncidentStore(Protocol):
         change of an alert makes a new version), so a reader that keeps what it read
         reads again only what changed.
         """
+        ...
+
+    async def open_incident_alert_bodies(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentAlertBodies]:
+        """Returns what ``open_incident_documents`` does, the alerts left encoded."""
         ...
 
     async def commit(self, commit: CorrelationCommit) -> None:

@@ -40,6 +40,7 @@ from core.silence import Silence
 from core.store import (
     AlertPage,
     CorrelationCommit,
+    IncidentAlertBodies,
     IncidentDocuments,
     IncidentPage,
     IncidentQuery,
@@ -335,6 +336,12 @@ class RedisStore:
     ) -> list[IncidentDocuments]:
         """Returns every open incident with its alerts as documents, newest first."""
         return await self._incidents.open_incident_documents(known or {})
+
+    async def open_incident_alert_bodies(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentAlertBodies]:
+        """Returns every open incident with its alerts' bodies left encoded, newest first."""
+        return await self._incidents.open_incident_alert_bodies(known or {})
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

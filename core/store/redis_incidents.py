@@ -17,16 +17,23 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from core.codec import (
+    alert_bodies,
     decode_event,
     decode_incident,
-    decode_incident_documents,
     decode_silence,
+    documents_by_fingerprint,
     encode_silence,
     inline_alerts,
 )
 from core.incident import OPEN_STATES, Incident, IncidentEvent
 from core.silence import Silence
-from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
+from core.store import (
+    CorrelationCommit,
+    IncidentAlertBodies,
+    IncidentDocuments,
+    IncidentQuery,
+    VersionConflict,
+)
 from core.store.redis_incident_index import IncidentIndex
 from core.store.redis_scripts import COMMIT_LUA, INDEX_OLDER_LUA, RedisKeys, commit_arguments
 from core.store.redis_support import text, translated
@@ -119,14 +126,27 @@ class RedisIncidents:
     async def open_incident_documents(self, known: Mapping[str, int]) -> list[IncidentDocuments]:
         """Returns every open incident, newest first, with its alerts as documents.
 
+        Those of ``open_incident_alert_bodies``, decoded in a worker thread, so that
+        100,000 alerts never hold the loop.
+        """
+        reads = await self.open_incident_alert_bodies(known)
+        if all(read.bodies is None for read in reads):
+            return [IncidentDocuments(read.incident, None) for read in reads]
+        return await asyncio.to_thread(_as_documents, reads)
+
+    async def open_incident_alert_bodies(
+        self, known: Mapping[str, int]
+    ) -> list[IncidentAlertBodies]:
+        """Returns every open incident, newest first, with its alerts' bodies left encoded.
+
         Page by page of the opening-time index, as ``list_incidents``: the incidents' own
         fields pick the open ones; the records and alerts of those whose version is not
-        in ``known`` then come in one MULTI/EXEC and are decoded in a worker thread, so
-        that 100,000 alerts never hold the loop. The others come without alerts.
+        in ``known`` then come in one MULTI/EXEC (the records decoded in a worker thread).
+        The others come without alerts.
         """
         client = self._client()
         query = IncidentQuery(states=OPEN_STATES, limit=_LIST_PAGE)
-        found: dict[str, IncidentDocuments] = {}
+        found: dict[str, IncidentAlertBodies] = {}
         offset = 0
         with translated("list open incidents"):
             while True:
@@ -134,7 +154,7 @@ class RedisIncidents:
                 offset += len(ids)
                 heads = [i for i in await self._read(client, ids, with_alerts=False) if i]
                 page = {
-                    h.id: IncidentDocuments(h, None)
+                    h.id: IncidentAlertBodies(h, None)
                     for h in heads
                     if h.is_open and known.get(h.id) == h.version
                 }
@@ -145,7 +165,7 @@ class RedisIncidents:
                             pipe.hmget(self._keys.incident(incident_id), "record", "body")
                             pipe.hgetall(self._keys.incident_alerts(incident_id))
                         replies: list[Any] = await pipe.execute()
-                    for read in await asyncio.to_thread(_decode_documents, replies):
+                    for read in await asyncio.to_thread(_decode_bodies, replies):
                         if read is not None and read.incident.is_open:
                             page[read.incident.id] = read
                 for head in heads:  # in the index's order, newest first
@@ -312,24 +332,36 @@ def _decode_incidents(replies: list[Any]) -> list[Incident | None]:
     ]
 
 
-def _decode_documents(replies: list[Any]) -> list[IncidentDocuments | None]:
+def _decode_bodies(replies: list[Any]) -> list[IncidentAlertBodies | None]:
     """Decodes (record, body) and alerts-hash replies, in pairs, as in ``_read``."""
     fields, alerts = replies[0::2], replies[1::2]
     return [
-        _documents(record, body, found.values())
+        _bodies(record, body, found.values())
         for (record, body), found in zip(fields, alerts, strict=True)
     ]
 
 
-def _documents(
+def _bodies(
     record: bytes | None, body: bytes | None, alerts: Iterable[bytes]
-) -> IncidentDocuments | None:
-    """Decodes an incident as :func:`_incident` does, its alerts left as documents."""
+) -> IncidentAlertBodies | None:
+    """Decodes an incident as :func:`_incident` does, its alerts left encoded."""
     if record is None:
-        return None if body is None else IncidentDocuments(*decode_incident_documents(body, alerts))
+        if body is None:
+            return None
+        return IncidentAlertBodies(*alert_bodies(decode_incident(body), alerts))
     if body is None:
-        return IncidentDocuments(*decode_incident_documents(record, alerts))
-    return IncidentDocuments(*decode_incident_documents(record, [*inline_alerts(body), *alerts]))
+        return IncidentAlertBodies(*alert_bodies(decode_incident(record), alerts))
+    stored = [*inline_alerts(body), *alerts]
+    return IncidentAlertBodies(*alert_bodies(decode_incident(record), stored))
+
+
+def _as_documents(reads: list[IncidentAlertBodies]) -> list[IncidentDocuments]:
+    return [
+        IncidentDocuments(
+            read.incident, None if read.bodies is None else documents_by_fingerprint(read.bodies)
+        )
+        for read in reads
+    ]
 
 
 def _filtered_here(query: IncidentQuery) -> bool:

@@ -38,6 +38,7 @@ from core.store import (
     OPERATOR_GROUP,
     AlertPage,
     CorrelationCommit,
+    IncidentAlertBodies,
     IncidentDocuments,
     IncidentPage,
     IncidentQuery,
@@ -390,6 +391,13 @@ class SQLiteStore:
         """Returns every open incident with its alert documents (decoded in the reader thread)."""
         held = known or {}
         return await self._read(lambda conn: sql.read_open_incident_documents(conn, held))
+
+    async def open_incident_alert_bodies(
+        self, known: Mapping[str, int] | None = None
+    ) -> list[IncidentAlertBodies]:
+        """Returns every open incident with its alerts' bodies (read in the reader thread)."""
+        held = known or {}
+        return await self._read(lambda conn: sql.read_open_incident_bodies(conn, held))
 
     async def incident_events(self, incident_id: str) -> list[IncidentEvent]:
         """Returns the incident's timeline in the order it was written."""

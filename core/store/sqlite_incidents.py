@@ -26,14 +26,21 @@ from typing import Any
 import orjson
 
 from core.codec import (
+    alert_bodies,
     decode_incident,
-    decode_incident_documents,
+    documents_by_fingerprint,
     encode_alert_batch,
     encode_event,
     encode_incident,
 )
 from core.incident import OPEN_STATES, Incident, IncidentAlert
-from core.store import CorrelationCommit, IncidentDocuments, IncidentQuery, VersionConflict
+from core.store import (
+    CorrelationCommit,
+    IncidentAlertBodies,
+    IncidentDocuments,
+    IncidentQuery,
+    VersionConflict,
+)
 from core.store import sqlite_events as stream
 from core.store.events import ConsumerWrite, encode_snapshot
 from core.store.sqlite_incident_list import list_incidents_sql, listed_columns
@@ -210,6 +217,21 @@ def read_open_incident_documents(
 
     The alerts of an incident whose version is in ``known`` are not read (None).
     """
+    return [
+        IncidentDocuments(read.incident, None)
+        if read.bodies is None
+        else IncidentDocuments(read.incident, documents_by_fingerprint(read.bodies))
+        for read in read_open_incident_bodies(conn, known)
+    ]
+
+
+def read_open_incident_bodies(
+    conn: sqlite3.Connection, known: Mapping[str, int]
+) -> list[IncidentAlertBodies]:
+    """Returns every open incident, newest first, with its alerts' bodies left encoded.
+
+    The alerts of an incident whose version is in ``known`` are not read (None).
+    """
     rows = conn.execute(*_list_incidents_sql(_OPEN)).fetchall()
     heads = [decode_incident(body) for _, body in rows]
     changed = [h.id for h in heads if known.get(h.id) != h.version]
@@ -219,10 +241,10 @@ def read_open_incident_documents(
         for incident_id, body in conn.execute(_ALERTS_OF_MANY, (ids,)).fetchall():
             alerts.setdefault(incident_id, []).append(body)
     return [
-        IncidentDocuments(head, None)
+        IncidentAlertBodies(head, None)
         if known.get(head.id) == head.version
-        else IncidentDocuments(*decode_incident_documents(body, alerts.get(head.id, ())))
-        for head, (_, body) in zip(heads, rows, strict=True)
+        else IncidentAlertBodies(*alert_bodies(head, alerts.get(head.id, ())))
+        for head in heads
     ]
 
 

@@ -5,18 +5,18 @@ incidents (routes with ``continue``); it is shown once, with each incident's rec
 as Alertmanager shows an alert once with the receivers of every route it matches. An
 incident's receiver is its escalation policy, else its route's name (or key).
 
-The alerts come as the store's documents (``core.codec.decode_incident_documents``).
-Each is rendered once per version of its incident (``open_alerts``): all of it but its
-receivers, which are appended when it is sent, because they depend on every incident
-the alert is part of.
+The alerts come as the store's documents (``core.codec.alert_documents``). Each is
+rendered once per version of its incident (``alert_columns``), whole, with that
+incident's receiver; an alert part of several incidents has its receivers replaced
+when it is shown (``with_receivers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -30,17 +30,6 @@ from tocsin.amapi.mutes import MuteStatus, mute_status
 # alert without an end until told otherwise (resolve_timeout 0).
 NO_END = "0001-01-01T00:00:00Z"
 DEFAULT_RECEIVER = "tocsin"
-
-
-class RenderedAlert(NamedTuple):
-    """One firing alert, rendered but for its receivers, with what filters look at."""
-
-    fingerprint: str
-    labels: Mapping[str, str]  # the stored document's own (no copy: a storm has 100,000)
-    muted_by: str | None
-    last_seen: int  # microseconds; the latest of an alert's copies in several incidents wins
-    head: bytes  # the alert's JSON object without its closing brace and its receivers
-    stamp: tuple[Any, ...]  # what changes whenever the document does (``stamp``)
 
 
 def receiver_of(incident: Incident, rules: Rules) -> str:
@@ -64,14 +53,16 @@ class AlertRenderer:
         self.rules = rules
         self._resolve_timeout = rules.correlation.resolve_timeout
         self._statuses: dict[str | None, tuple[MuteStatus, dict[str, Any]]] = {}
-        self._receivers: dict[tuple[str, ...], bytes] = {}
+        self._receiver_fields: dict[tuple[str, ...], tuple[list[dict[str, str]], bytes]] = {}
 
     def status(self, muted_by: str | None) -> MuteStatus:
         """Why the alert is muted, read from its recorded reason (once per reason)."""
         return self._status(muted_by)[0]
 
-    def render(self, fingerprint: str, document: Mapping[str, Any]) -> RenderedAlert:
-        """Renders a firing alert's document, all but its receivers."""
+    def render(
+        self, fingerprint: str, document: Mapping[str, Any], receivers: tuple[str, ...]
+    ) -> bytes:
+        """Renders a firing alert's document as its whole JSON object, with ``receivers``."""
         updated = document.get("last_received_at") or document["last_seen"]
         starts = document.get("starts_at") or document.get("first_received_at")
         muted_by = document.get("muted_by")
@@ -88,18 +79,29 @@ class AlertRenderer:
         if url:
             # Alertmanager omits an empty generatorURL (a ``uri``, which "" is not).
             view["generatorURL"] = url
-        head = orjson.dumps(view)[:-1]
-        labels = document["labels"]
-        last_seen = document["last_seen"]
-        return RenderedAlert(fingerprint, labels, muted_by, last_seen, head, stamp(document))
+        view["receivers"] = self._receivers(receivers)[0]
+        return orjson.dumps(view)
 
-    def finish(self, alert: RenderedAlert, receivers: tuple[str, ...]) -> bytes:
-        """The alert's whole JSON object, with its receivers."""
-        tail = self._receivers.get(receivers)
-        if tail is None:
-            names = orjson.dumps([{"name": r} for r in receivers])
-            tail = self._receivers[receivers] = b',"receivers":' + names + b"}"
-        return alert.head + tail
+    def with_receivers(
+        self, body: bytes, own: tuple[str, ...], receivers: tuple[str, ...]
+    ) -> bytes:
+        """The alert that ``render`` gave with ``own`` receivers, shown with ``receivers``.
+
+        An alert part of several incidents is rendered with each one's receiver, and
+        shown once with all of theirs.
+        """
+        if receivers == own:
+            return body
+        return body[: -len(self._receivers(own)[1])] + self._receivers(receivers)[1]
+
+    def _receivers(self, receivers: tuple[str, ...]) -> tuple[list[dict[str, str]], bytes]:
+        """The ``receivers`` field (shared by every alert that shows them) and its JSON tail."""
+        found = self._receiver_fields.get(receivers)
+        if found is None:
+            field = [{"name": r} for r in receivers]
+            tail = b',"receivers":' + orjson.dumps(field) + b"}"
+            found = self._receiver_fields[receivers] = (field, tail)
+        return found
 
     def _status(self, reason: str | None) -> tuple[MuteStatus, dict[str, Any]]:
         found = self._statuses.get(reason)
@@ -121,21 +123,6 @@ class AlertRenderer:
         return NO_END
 
 
-def stamp(document: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What tells one version of an alert document from another.
-
-    Every report applied moves ``position`` and ``last_seen``; a mute that follows its
-    cause changes ``muted_by``; a resend's later end moves ``ends_at``.
-    """
-    return (
-        document["position"],
-        document["last_seen"],
-        document.get("muted_by"),
-        document.get("ends_at"),
-        document.get("last_received_at"),
-    )
-
-
 @lru_cache(maxsize=65_536)
 def instant(value: int) -> str:
     """An instant stored in microseconds, in RFC 3339 (alerts share most of theirs)."""
@@ -143,14 +130,13 @@ def instant(value: int) -> str:
 
 
 def group_labels(
-    incident: Incident, alerts: Iterable[RenderedAlert], rules: Rules
+    incident: Incident, labels: Sequence[Mapping[str, str]], rules: Rules
 ) -> dict[str, str]:
     """The labels that make the incident's group, as Alertmanager shows a group's labels.
 
     Those of its route's ``group_by``; an alert that is an incident of its own shows all
     its labels; if a reload removed the route, the labels all its alerts share.
     """
-    labels = [a.labels for a in alerts]
     if not labels:
         return {}
     first = labels[0]

@@ -1,24 +1,25 @@
 """``GET /api/v2/alerts`` and ``GET /api/v2/alerts/groups``: open alerts and incidents.
 
 Both read the open incidents through ``OpenAlerts`` (only what changed since the last
-request is read and rendered again) and stream the answer slice by slice (``stream``),
-so that 100,000 open alerts never hold the event loop for long. The parameters are
-checked first: a bad one is a 400 before anything is sent.
+request is read and rendered again, off the event loop) and stream the answer slice by
+slice (``stream``), so that 100,000 open alerts never hold the event loop for long. The
+parameters are checked first: a bad one is a 400 before anything is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from rules.api_keys import Role
-from tocsin.amapi.alert_view import AlertRenderer, RenderedAlert, group_labels
+from tocsin.amapi.alert_columns import AlertColumns
+from tocsin.amapi.alert_view import AlertRenderer, group_labels
 from tocsin.amapi.errors import am_errors
 from tocsin.amapi.filters import AlertFilter, parse_filter
-from tocsin.amapi.open_alerts import OpenAlerts, Shown, every_alert, shared_receivers
+from tocsin.amapi.open_alerts import OpenAlerts
 from tocsin.amapi.stream import Slicer, stream_array, stream_groups
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
@@ -39,29 +40,32 @@ class AlertEndpoints:
         """Open alerts by fingerprint; ``active``, ``silenced``, ``filter``... as Alertmanager."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query)
-        slicer = Slicer()
         rules = request.app[RULES].current.rules
-        renderer, incidents = await self._open.read(request.app[STORE], rules, slicer)
+        read = await self._open.read(request.app[STORE], rules)
+        alerts, renderer = read.alerts, read.renderer
+        if wanted.wants_all:
+            return await stream_array(request, alerts.bodies, _itself, Slicer())
 
-        def render(shown: Shown) -> bytes | None:
-            alert, receivers = shown
-            return renderer.finish(alert, receivers) if _wanted(wanted, renderer, shown) else None
+        def render(i: int) -> bytes | None:
+            shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
+            if shown and wanted.wants_receivers(alerts.receivers[i]):
+                return alerts.bodies[i]
+            return None
 
-        return await stream_array(request, every_alert(incidents), render, slicer)
+        return await stream_array(request, range(len(alerts)), render, Slicer())
 
     async def get_alert_groups(self, request: web.Request) -> web.StreamResponse:
         """Open incidents as groups (labels, receiver, alerts); ``unprocessed`` is not taken."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query, unprocessed=False)
-        slicer = Slicer()
         rules = request.app[RULES].current.rules
-        renderer, incidents = await self._open.read(request.app[STORE], rules, slicer)
-        shared = await shared_receivers(incidents, slicer)
+        read = await self._open.read(request.app[STORE], rules)
+        renderer, shared = read.renderer, read.alerts.shared
         groups: list[_Group] = []
-        for held in incidents:
+        for held in read.incidents:
             if wanted.receiver is not None and not wanted.receiver.fullmatch(held.receiver):
                 continue
-            labels = group_labels(held.incident, held.alerts, rules)
+            labels = group_labels(held.incident, held.alerts.labels, rules)
             groups.append((sorted(labels.items()), held.receiver, labels, held.alerts))
         # Alertmanager's order: by the group's labels, then receiver.
         groups.sort(key=lambda g: (g[0], g[1]))
@@ -69,24 +73,30 @@ class AlertEndpoints:
         def members(group: _Group) -> Iterator[bytes | None]:
             _key, receiver, _labels, alerts = group
             mine = (receiver,)
-            for alert in alerts:
-                shown = (alert, shared.get(alert.fingerprint, mine))
-                yield renderer.finish(*shown) if _wanted(wanted, renderer, shown) else None
+            for i, fingerprint in enumerate(alerts.fingerprints):
+                receivers = shared.get(fingerprint, mine)
+                shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
+                if shown and wanted.wants_receivers(receivers):
+                    yield renderer.with_receivers(alerts.bodies[i], mine, receivers)
+                else:
+                    yield None
 
         def head(group: _Group) -> bytes:
             _key, receiver, labels, _alerts = group
             return orjson.dumps({"labels": labels, "receiver": {"name": receiver}})[:-1]
 
-        return await stream_groups(request, groups, head, members, slicer)
+        return await stream_groups(request, groups, head, members, Slicer())
 
 
-_Group = tuple[Any, str, dict[str, str], list[RenderedAlert]]
+_Group = tuple[Any, str, dict[str, str], AlertColumns]
 
 
-def _wanted(wanted: AlertFilter, renderer: AlertRenderer, shown: Shown) -> bool:
-    alert, receivers = shown
-    return (
-        wanted.wants_status(renderer.status(alert.muted_by))
-        and wanted.wants_labels(alert.labels)
-        and wanted.wants_receivers(receivers)
-    )
+def _itself(body: bytes) -> bytes:
+    return body
+
+
+def _wanted(
+    wanted: AlertFilter, renderer: AlertRenderer, labels: Mapping[str, str], muted_by: str | None
+) -> bool:
+    """Tells whether the alert's mute status and labels pass the filter."""
+    return wanted.wants_status(renderer.status(muted_by)) and wanted.wants_labels(labels)

@@ -35,6 +35,17 @@ class AlertFilter:
     matchers: tuple[Matcher, ...] = ()
     receiver: GoRegex | None = None
 
+    @property
+    def wants_all(self) -> bool:
+        """Tells whether every alert is shown (``unprocessed`` hides none of Tocsin's)."""
+        return (
+            self.active
+            and self.silenced
+            and self.inhibited
+            and not self.matchers
+            and self.receiver is None
+        )
+
     def wants_status(self, status: MuteStatus) -> bool:
         """Tells whether an alert in this state is shown (Tocsin has no unprocessed ones)."""
         if not self.active and status.state == "active":

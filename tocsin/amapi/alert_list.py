@@ -1,0 +1,81 @@
+"""Every open alert once, by fingerprint, with the receivers of all its incidents.
+
+Built once per set of incident versions (``open_alerts``) and kept: a poll of 100,000
+unchanged open alerts then only joins their JSON objects (or filters them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+from tocsin.amapi.alert_columns import HeldIncident
+from tocsin.amapi.alert_view import AlertRenderer
+
+
+@dataclass(frozen=True, slots=True)
+class AlertList:
+    """Open alerts by fingerprint, each once: its JSON object and what filters read."""
+
+    bodies: Sequence[bytes]
+    labels: Sequence[Mapping[str, str]]
+    muted_by: Sequence[str | None]
+    receivers: Sequence[tuple[str, ...]]
+    # The receivers of the alerts that are part of more than one incident.
+    shared: Mapping[str, tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+
+def merge_alerts(renderer: AlertRenderer, incidents: Sequence[HeldIncident]) -> AlertList:
+    """Every alert of the incidents once, by fingerprint, incidents given newest first.
+
+    Of an alert in several incidents, the copy seen last is shown (the newer incident's
+    on a tie), with the receivers of every incident, newest first.
+    """
+    if len(incidents) == 1:
+        [only] = incidents
+        alerts = only.alerts
+        mine = [(only.receiver,)] * len(alerts)
+        return AlertList(alerts.bodies, alerts.labels, alerts.muted_by, mine, {})
+    fingerprints = list(chain.from_iterable(h.alerts.fingerprints for h in incidents))
+    # A stable sort: the copies of one alert stay in the incidents' order.
+    order = sorted(range(len(fingerprints)), key=fingerprints.__getitem__)
+    bodies = list(chain.from_iterable(h.alerts.bodies for h in incidents))
+    labels = list(chain.from_iterable(h.alerts.labels for h in incidents))
+    muted_by = list(chain.from_iterable(h.alerts.muted_by for h in incidents))
+    receivers = list(chain.from_iterable([(h.receiver,)] * len(h.alerts) for h in incidents))
+    if len(set(fingerprints)) == len(fingerprints):  # the usual case: no alert shared
+        return AlertList(
+            list(map(bodies.__getitem__, order)),
+            list(map(labels.__getitem__, order)),
+            list(map(muted_by.__getitem__, order)),
+            list(map(receivers.__getitem__, order)),
+            {},
+        )
+    last_seen = list(chain.from_iterable(h.alerts.last_seen for h in incidents))
+    shown: list[int] = []  # the copy shown of each alert
+    shown_receivers: list[tuple[str, ...]] = []
+    shared: dict[str, tuple[str, ...]] = {}
+    for i in order:
+        if shown and fingerprints[shown[-1]] == fingerprints[i]:
+            if last_seen[i] > last_seen[shown[-1]]:
+                shown[-1] = i
+            if receivers[i][0] not in shown_receivers[-1]:
+                shown_receivers[-1] = (*shown_receivers[-1], *receivers[i])
+                shared[fingerprints[i]] = shown_receivers[-1]
+            continue
+        shown.append(i)
+        shown_receivers.append(receivers[i])
+    return AlertList(
+        [
+            renderer.with_receivers(bodies[i], receivers[i], all_of_them)
+            for i, all_of_them in zip(shown, shown_receivers, strict=True)
+        ],
+        [labels[i] for i in shown],
+        [muted_by[i] for i in shown],
+        shown_receivers,
+        shared,
+    )
