@@ -14,7 +14,7 @@ another correlator or an operator changed one of those incidents first, the comm
 refused and the whole step is redone from fresh reads; nothing is applied twice and no
 update is lost. A sweep, driven by the same clock, handles what time alone decides
 (``correlate.sweeping``): expiry of alerts no longer refreshed, delayed and flap
-hold-down resolves, released hold-backs.
+hold-down resolves, released hold-backs, auto-close of resolved incidents.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from core.clock import Clock
-from core.incident import Incident
+from core.incident import OPEN_STATES, Incident
 from core.model import LogEntry
 from core.pipeline import Stage, sequence
 from core.silence import Silence
@@ -437,11 +437,14 @@ class Correlator:
         # (correlate.mute_follow), and so they are whenever the sweep reads them all.
         everything = self._mutes.needs_all(ctx) or query.sweep_due_by is None
         if everything:
-            query = replace(query, sweep_due_by=None)
+            query = replace(query, sweep_due_by=None, states=OPEN_STATES)
         read: dict[str, Incident] = {}
         swept: dict[str, Incident] = {}
         decided_ids: set[str] = set()
         incidents = await self._store.list_incidents(query)
+        resolved = SweepScope.resolved_due(query, now)  # due to close themselves
+        if resolved is not None:
+            incidents += await self._store.list_incidents(resolved)
         # The latest ends senders gave since (duplicates are not logged): read before
         # any alert whose logged end passed is expired.
         latest_ends = await self._store.latest_ends(expiring(incidents, now))

@@ -1,12 +1,15 @@
-"""What the sweep does to one open incident: the decisions time alone makes.
+"""What the sweep does to one incident: the decisions time alone makes.
 
 A firing alert whose latest end passed (the later of its logged end and the latest its
 sender gave since, ``core.store.AlertEnds``), or that was not refreshed for
 ``resolve_timeout``, expires (resolved; the source may have died); a held incident
 whose threshold is met is released (never with nothing firing); an incident whose
 alerts all resolved resolves once its delay or flap hold-down passed (marked
-stale-resolved if expiry resolved its last alert); and its next sweep is worked out
-again, exactly (``sweep_due.next_sweep``). All of it is judged at the log's time.
+stale-resolved if expiry resolved its last alert); a resolved incident closes itself
+once the rules' ``lifecycle.auto_close_after`` passed (``auto_close``, by Tocsin; its
+alerts still firing expire first, as an open incident's do); and its next sweep is
+worked out again, exactly (``sweep_due.next_sweep``). All of it is judged at the log's
+time.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 
-from core.incident import OPEN_STATES, Incident, IncidentAlert
+from core.incident import OPEN_STATES, Incident, IncidentAlert, IncidentState
+from core.lifecycle import apply, auto_close_due, tocsin
+from core.lifecycle_requests import AutoClose
 from core.model import AlertStatus
 from core.store import IncidentQuery
 from core.timestamps import format_rfc3339
@@ -30,6 +35,9 @@ from rules.model import Rules
 # How often the sweep reads every open incident, not only those due (see SweepScope).
 _FULL_SWEEP_SECONDS = 300.0
 _NO_ENDS: Mapping[str, datetime] = MappingProxyType({})
+# The states the sweep has work in: open ones, and resolved ones (auto-close, expiries).
+SWEPT_STATES = OPEN_STATES | {IncidentState.RESOLVED}
+RESOLVED_DUE = frozenset({IncidentState.RESOLVED})
 
 
 class SweepScope:
@@ -37,7 +45,8 @@ class SweepScope:
 
     All of them at first, after a reload, and every 5 minutes: the full pass makes up
     for times worked out under other rules (a reload that shortens ``resolve_timeout``)
-    and for incidents written by older versions.
+    and for incidents written by older versions. Resolved incidents are read only when
+    due (auto-close): never all of them (see :meth:`resolved_due`).
     """
 
     def __init__(self) -> None:
@@ -48,10 +57,22 @@ class SweepScope:
         """The query of the incidents to sweep at ``now`` under ``rules``."""
         loop_now = asyncio.get_running_loop().time()
         if rules is self._swept_rules and loop_now < self._full_sweep_at:
-            return IncidentQuery(states=OPEN_STATES, sweep_due_by=now, limit=OPEN_SCAN_LIMIT)
+            return IncidentQuery(states=SWEPT_STATES, sweep_due_by=now, limit=OPEN_SCAN_LIMIT)
         self._swept_rules = rules
         self._full_sweep_at = loop_now + _FULL_SWEEP_SECONDS
         return IncidentQuery(states=OPEN_STATES, limit=OPEN_SCAN_LIMIT)
+
+
+    @staticmethod
+    def resolved_due(query: IncidentQuery, now: datetime) -> IncidentQuery | None:
+        """The query of the resolved incidents due by ``now`` that ``query`` leaves out.
+
+        None if it reads them already (a due sweep's query); a full one reads only the
+        open incidents, since reading every resolved one would cost without end.
+        """
+        if query.sweep_due_by is not None and query.states == SWEPT_STATES:
+            return None
+        return IncidentQuery(states=RESOLVED_DUE, sweep_due_by=now, limit=OPEN_SCAN_LIMIT)
 
 
 def expiring(incidents: Iterable[Incident], now: datetime) -> set[str]:
@@ -83,7 +104,7 @@ def sweep_incident(
     now = ctx.now
     updated, decided = _expire(ctx, incident, latest_ends)
     tuning = ctx.tuning_of(incident)
-    if updated.held and release_due(tuning, updated, now):
+    if updated.is_open and updated.held and release_due(tuning, updated, now):
         updated = replace(updated, held=False)
         ctx.working.event(updated, now, "released", firing=updated.firing_count())
         decided = True
@@ -91,7 +112,12 @@ def sweep_incident(
         resolved = resolve_if_due(ctx, updated, now)
         decided = decided or resolved is not updated
         updated = resolved
-    due = next_sweep(tuning, updated, last_change(updated))
+    close_at = auto_close_due(updated, ctx.rules.lifecycle)
+    if close_at is not None and close_at <= now:
+        change = apply(updated, AutoClose(), tocsin(), now, ctx.rules.lifecycle)
+        ctx.working.record(change.event)
+        updated, close_at, decided = change.incident, None, True
+    due = next_sweep(tuning, updated, last_change(updated), close_at)
     if due != updated.sweep_at:
         updated = replace(updated, sweep_at=due)
     return updated, decided

@@ -152,6 +152,12 @@ class WorkingSet:
         self._evented.add(incident.id)
         self._events.append(IncidentEvent(incident.id, at, ACTOR, kind, detail))
 
+    def record(self, event: IncidentEvent) -> None:
+        """Appends a timeline event made elsewhere, with its own actor (a lifecycle change)."""
+        self._joining.pop(event.incident_id, None)
+        self._evented.add(event.incident_id)
+        self._events.append(event)
+
     def joined(self, incident: Incident, at: datetime, alert: IncidentAlert) -> None:
         """Records on the timeline that ``alert`` joined the incident.
 

@@ -1,22 +1,28 @@
-"""A source's acknowledgement (PagerDuty's ``acknowledge`` event) on its incident's timeline.
+"""A source's acknowledgement (PagerDuty's ``acknowledge`` event) acknowledges its incident.
 
 PagerDuty senders acknowledge an alert by its dedup key; ingest logs that as the alert
 with ``acknowledged`` set and no labels. It is no new state of the condition: it goes on
-the timeline of each open incident the alert is part of, and goes no further (an
-acknowledgement never fires or refreshes an alert, nor opens an incident). The incident's
-own state is left as it is: acknowledging it is the lifecycle's business.
+the timeline (``source_acknowledged``) of each open incident the alert is part of, and
+goes no further (an acknowledgement never fires or refreshes an alert, nor opens an
+incident). A triggered incident is then acknowledged through the lifecycle
+(``source_acknowledge``: automatic, by the actor ``pagerduty:<source name>``), as
+PagerDuty acknowledges the incident of the dedup key; one already acknowledged, on hold
+or resolved keeps its state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.incident import Incident, IncidentState
+from core.lifecycle import Actor, apply
+from core.lifecycle_requests import SourceAcknowledge
 from core.model import Alert
 from correlate.context import CorrelationContext
 
 
 class SourceAcknowledgeStage:
-    """Records each acknowledgement on its incidents' timelines and drops it from the pipeline."""
+    """Records each acknowledgement, acknowledges triggered incidents, drops it from the flow."""
 
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
@@ -40,4 +46,15 @@ class SourceAcknowledgeStage:
                     source=alert.source,
                     dedup_key=alert.dedup_key,
                 )
+                if head.state is IncidentState.TRIGGERED:
+                    _acknowledge(ctx, head, alert)
         return ctx, kept
+
+
+def _acknowledge(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
+    """Acknowledges the incident for the alert's sender (core.lifecycle owns the change)."""
+    request = SourceAcknowledge(alert.source, alert.fingerprint, alert.dedup_key)
+    actor = Actor(f"pagerduty:{alert.source}", None)  # automatic, attributed to the sender
+    change = apply(incident, request, actor, ctx.now, ctx.rules.lifecycle)
+    ctx.working.put(change.incident)
+    ctx.working.record(change.event)

@@ -3,7 +3,9 @@
 Per route the alert ends in (Alertmanager's routing tree, ``continue`` included), the
 group key decides the incident. A firing alert with no open incident opens one; one
 that fires again while its group's incident is resolved within the reopen window
-reopens it; a resolve for a group with no incident is ignored. The incident-level
+reopens it (a resend of an alert still firing is no new firing: a person may have
+resolved the incident while it fired), later opens a new one; a closed incident is
+final; a resolve for a group with no incident is ignored. The incident-level
 consequences of the flap count (the flapping flag, the hold-down before resolving) and
 the hold-back threshold are applied here, where the incident is at hand.
 """
@@ -25,6 +27,7 @@ from correlate.context import CorrelationContext
 from correlate.positions import is_after
 from correlate.resolves import kept_annotations, kept_start
 from correlate.stages.urgency import raise_urgency
+from correlate.sweep_due import reopened_by_hand
 from rules.correlation import Tuning
 from rules.durations import format_duration
 from rules.routing import Route
@@ -50,7 +53,7 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
     head = await ctx.working.head(group_key)
     now = ctx.now
     firing = alert.status is AlertStatus.FIRING
-    if head is None or _finished(head, route, now):
+    if head is None or _finished(head, route, now, alert.fingerprint):
         if not firing:
             return  # nothing to resolve: the alert was never part of an open incident
         incident = _open(ctx, alert, route, group_key)
@@ -60,7 +63,10 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
         and _changes(head, alert, ctx.positions[alert.fingerprint])
     ):
         reason = "an alert fired again within the reopen window"
-        incident = _record(ctx, _lifecycle(ctx, head, AutoReopen(reason, alert.fingerprint), now))
+        # Timed at the alert's receipt, as a resolve is: in log time, so that an alert
+        # change after it is never timed before it (see sweep_due.reopened_by_hand).
+        reopen = AutoReopen(reason, alert.fingerprint)
+        incident = _record(ctx, _lifecycle(ctx, head, reopen, alert.received_at))
     else:
         incident = head
     incident, entry = _update_alert(ctx, incident, alert)
@@ -75,14 +81,24 @@ async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key:
         ctx.firing.update(incident)
 
 
-def _finished(head: Incident, route: Route, now: datetime) -> bool:
+def _finished(head: Incident, route: Route, now: datetime, fingerprint: str) -> bool:
+    """Tells whether the group starts afresh for the alert: a new incident if it fires.
+
+    A closed incident is final. One resolved longer ago than the reopen window is
+    finished too, except for an alert it still holds firing (a person resolved it while
+    the alert fired): that alert's resends and its resolve stay with it, and only its
+    next firing transition, or a new alert, opens a new incident.
+    """
     if head.state is IncidentState.CLOSED:
         return True
-    return (
-        head.state is IncidentState.RESOLVED
-        and head.resolved_at is not None
-        and now - head.resolved_at > route.reopen_window
-    )
+    if (
+        head.state is not IncidentState.RESOLVED
+        or head.resolved_at is None
+        or now - head.resolved_at <= route.reopen_window
+    ):
+        return False
+    known = head.alerts.get(fingerprint)
+    return known is None or known.status is not AlertStatus.FIRING
 
 
 def _changes(incident: Incident, alert: Alert, position: str) -> bool:
@@ -315,11 +331,13 @@ def resolve_if_due(ctx: CorrelationContext, incident: Incident, now: datetime) -
     """Resolves an incident whose alerts all resolved, once any delay or hold-down passed.
 
     It is marked stale-resolved, with the expiry's reason, when the alert that resolved
-    last expired (see :func:`_stale_by`), however long the delay was.
+    last expired (see :func:`_stale_by`), however long the delay was. One a person
+    reopened after its alerts resolved stays open (sweep_due.reopened_by_hand).
     """
     tuning = ctx.tuning_of(incident)
     wait = tuning.flap_hold_down if incident.flapping else tuning.resolve_delay
-    if now - last_change(incident) < wait:
+    changed = last_change(incident)
+    if now - changed < wait or reopened_by_hand(incident, changed):
         return incident
     stale_by = _stale_by(incident)
     reason = "all its alerts resolved" if stale_by is None else expiry_reason(stale_by, tuning)

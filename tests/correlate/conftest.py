@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from rules.correlation import Tuning
 from tests.correlate.harness import Harness, load_test_rules, make_harness
@@ -34,3 +35,19 @@ def harness_with(sqlite_store: SQLiteStore, tmp_path: Path) -> Callable[..., Har
 def harness(harness_with: Callable[..., Harness]) -> Harness:
     """A harness with the default tuning."""
     return harness_with()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def harness_on_each(
+    request: pytest.FixtureRequest, sqlite_store: SQLiteStore, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    """The default harness on SQLite, and on a real redis-server."""
+    if request.param == "sqlite":
+        yield make_harness(sqlite_store, load_test_rules(tmp_path))
+        return
+    store = RedisStore(request.getfixturevalue("redis_url"))
+    await store.open()
+    try:
+        yield make_harness(store, load_test_rules(tmp_path))
+    finally:
+        await store.close()

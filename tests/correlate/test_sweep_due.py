@@ -72,11 +72,22 @@ def test_next_sweep_releases_a_held_incident_after_the_hold_duration() -> None:
     assert next_sweep(tuning, held, T0) == T0 + timedelta(minutes=2)
 
 
-def test_nothing_to_sweep_on_a_resolved_incident_or_one_without_deadlines() -> None:
-    done = incident(alert("a"), state=IncidentState.RESOLVED)
-    assert next_sweep(TUNING, done, T0) is None
+def test_nothing_to_sweep_on_a_closed_incident_or_one_without_deadlines() -> None:
+    closed = incident(alert("a"), state=IncidentState.CLOSED)
+    assert next_sweep(TUNING, closed, T0, T0 + timedelta(days=7)) is None
     endless = incident(alert("a", ends_at=None))
     assert next_sweep(Tuning(), endless, T0) is None
+
+
+def test_a_resolved_incident_is_due_when_it_closes_or_an_alert_left_firing_expires() -> None:
+    close_at = T0 + timedelta(days=7)
+    quiet = incident(alert("a", AlertStatus.RESOLVED), state=IncidentState.RESOLVED)
+    assert next_sweep(TUNING, quiet, T0, close_at) == close_at
+    # auto_close_after 0s: nothing to do on it.
+    assert next_sweep(TUNING, quiet, T0) is None
+    # A person resolved it while "a" fired: "a" expires first, at its end.
+    firing = incident(alert("a"), state=IncidentState.RESOLVED)
+    assert next_sweep(TUNING, firing, T0, close_at) == T0 + timedelta(minutes=4)
 
 
 def test_a_step_keeps_an_earlier_sweep_and_adds_what_it_changed() -> None:
@@ -109,7 +120,14 @@ def test_a_step_is_never_later_than_the_exact_answer() -> None:
     assert step <= exact
 
 
-def test_a_step_leaves_nothing_to_sweep_on_an_incident_it_resolved() -> None:
+def test_a_step_keeps_the_auto_close_of_an_incident_it_resolved() -> None:
     before = incident(alert("a"), sweep_at=T0 + timedelta(minutes=4))
-    after = replace(before, state=IncidentState.RESOLVED)
-    assert sweep_after_step(TUNING, before, after, [], T0) is None
+    # core.lifecycle set its sweep to its auto-close (or kept an earlier one).
+    close_at = T0 + timedelta(days=7)
+    after = replace(before, state=IncidentState.RESOLVED, sweep_at=close_at)
+    assert sweep_after_step(TUNING, before, after, [], T0) == close_at
+    # A resend of an alert it holds firing: expires before it closes.
+    resent = alert("a", ends_at=T0 + timedelta(minutes=8))
+    assert sweep_after_step(TUNING, after, after, [resent], T0) == T0 + timedelta(minutes=8)
+    closed = replace(after, state=IncidentState.CLOSED, sweep_at=None)
+    assert sweep_after_step(TUNING, after, closed, [resent], T0) is None
