@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.incident import Incident
+from core.store import IncidentQuery, IncidentStore
 
 DEFAULT_COUNT = 3
 DEFAULT_WITHIN = timedelta(days=30)
+# The most incidents of the period a scan reads (the newest): bounds the work of one
+# request whatever the store holds; the scan says when it bit.
+MAX_SCANNED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,34 @@ class Candidate:
     def count(self) -> int:
         """How many incidents recur."""
         return len(self.incidents)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateScan:
+    """The candidates of the period from ``since``, and how many incidents were read."""
+
+    candidates: list[Candidate]
+    since: datetime
+    scanned: int
+    limit: int
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the period holds more incidents than were read (the oldest were not)."""
+        return self.scanned >= self.limit
+
+
+async def scan_candidates(
+    store: IncidentStore, recurrence: Recurrence, now: datetime, limit: int = MAX_SCANNED
+) -> CandidateScan:
+    """Reads the incidents opened within ``recurrence.within`` before ``now``; finds candidates.
+
+    Through the stores' index of opening times, as summaries (no alert is decoded).
+    """
+    since = now - recurrence.within
+    summaries = await store.incident_summaries(IncidentQuery(opened_after=since, limit=limit))
+    found = find_candidates((s.incident for s in summaries), recurrence)
+    return CandidateScan(found, since, len(summaries), limit)
 
 
 def find_candidates(incidents: Iterable[Incident], recurrence: Recurrence) -> list[Candidate]:

@@ -20,10 +20,9 @@ import orjson
 from aiohttp import web
 
 from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
-from core.problem_candidates import Candidate, find_candidates
+from core.problem_candidates import Candidate, scan_candidates
 from core.problem_desk import act, create
 from core.problems import TRANSITIONS, Problem, ProblemState, parse_action, parse_create
-from core.store import IncidentQuery
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from rules.durations import format_duration
@@ -34,9 +33,6 @@ from tocsin.operator.params import int_param
 # A creation names at most 100 incident ids; its texts are 10,000 characters at most.
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 1000
-# The most incidents of the period the candidates are worked out from (the newest):
-# bounds the work of one request whatever the store holds; the answer says if it bit.
-MAX_SCANNED = 10_000
 _LIST_PARAMS = {"state", "limit"}
 
 
@@ -106,18 +102,15 @@ async def problem_candidates(request: web.Request) -> web.Response:
             [FieldProblem(name, "unknown parameter; this takes none") for name in request.query]
         )
     recurrence = request.app[RULES].current.rules.problems.recurrence
-    since = request.app[CLOCK].now() - recurrence.within
-    # Through the stores' index of opening times: the period's incidents only.
-    query = IncidentQuery(opened_after=since, limit=MAX_SCANNED)
-    summaries = await request.app[STORE].incident_summaries(query)
-    candidates = find_candidates((s.incident for s in summaries), recurrence)
+    now = request.app[CLOCK].now()
+    scan = await scan_candidates(request.app[STORE], recurrence, now)
     return web.json_response(
         {
-            "candidates": [candidate_view(c) for c in candidates],
+            "candidates": [candidate_view(c) for c in scan.candidates],
             "recurrence": {"count": recurrence.count, "within": format_duration(recurrence.within)},
-            "since": format_rfc3339(since),
-            "scanned": len(summaries),
-            "truncated": len(summaries) >= MAX_SCANNED,
+            "since": format_rfc3339(scan.since),
+            "scanned": scan.scanned,
+            "truncated": scan.truncated,
         }
     )
 
