@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from core.incident_requests import ACTIONS
 from core.lifecycle_requests import PERSON_ACTIONS, request_fields
-from tests.app_harness import Ingest
+from tests.app_harness import ADMIN, RESPONDER, VIEWER, Ingest
 from tocsin.openapi import DOCUMENT_PATH, build_document
 from tocsin.operator import silence_input
 
@@ -124,3 +124,20 @@ def test_the_silence_body_lists_exactly_the_fields_the_code_reads() -> None:
     schema = build_document()["components"]["schemas"]["NewSilence"]
     assert set(schema["properties"]) == silence_input._KEYS
     assert schema["additionalProperties"] is False
+
+
+async def test_each_operation_needs_exactly_the_role_it_documents(ingest: Ingest) -> None:
+    # Every handler checks the key before anything else: a key one role below the
+    # documented one is a 403 naming that role, and the documented role is let through.
+    below = {"responder": VIEWER, "admin": RESPONDER}
+    at = {"viewer": VIEWER, "responder": RESPONDER, "admin": ADMIN}
+    for method, path in sorted(documented_operations(build_document())):
+        operation = build_document()["paths"][path][method.lower()]
+        role = operation["x-required-role"]
+        concrete = re.sub(r"\{[^}]+\}", "x1", path)
+        allowed = await ingest.client.request(method, concrete, headers=at[role], json={})
+        assert allowed.status != 403, f"{method} {path} refused a {role} key"
+        if role in below:
+            refused = await ingest.client.request(method, concrete, headers=below[role], json={})
+            assert refused.status == 403, f"{method} {path} let a key below {role} through"
+            assert (await refused.json())["required_role"] == role, f"{method} {path}"

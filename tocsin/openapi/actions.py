@@ -13,6 +13,7 @@ from typing import Any
 
 from core import incident_requests
 from core.incident_requests import ACTIONS, COMPLETE_FIELDS, TASK_FIELDS
+from core.lifecycle import DEFAULT_RESOLUTION_CODES
 from core.lifecycle_requests import PERSON_ACTIONS, TextField, request_fields
 from tocsin.openapi.incidents import (
     ADD_TASK,
@@ -89,8 +90,24 @@ def body_schema(fields: Iterable[TextField], description: str = "") -> Schema:
     return schema
 
 
+# A body of each action, shown to readers and sent first by the schema tests.
+_EXAMPLES: dict[str, dict[str, str]] = {
+    "acknowledge": {"note": "looking at it"},
+    "hold": {"reason": "waiting on the storage vendor"},
+    "resume": {"note": "the vendor answered"},
+    "resolve": {"resolution_code": DEFAULT_RESOLUTION_CODES[0], "notes": "disk replaced"},
+    "close": {"note": "confirmed with the service owner"},
+    "reopen": {"reason": "the disk filled again"},
+    "assign": {"team": "database", "note": "their disk"},
+    "note": {"text": "the backup job fills the disk at 02:00"},
+    "priority": {"priority": "P2", "reason": "customers see errors"},
+}
+
+
 def _action_body(action: str) -> Schema:
     schema = body_schema(_fields(action), _SUMMARIES.get(action, ""))
+    if action in _EXAMPLES:
+        schema["examples"] = [_EXAMPLES[action]]
     if action == "assign":
         # parse_action: an assign names a team, a person or both.
         schema["anyOf"] = [{"required": ["team"]}, {"required": ["person"]}]
@@ -167,7 +184,7 @@ def action_paths() -> dict[str, Any]:
         "post": _operation(
             ADD_TASK,
             "Add a task by hand.",
-            body_schema(TASK_FIELDS),
+            {**body_schema(TASK_FIELDS), "examples": [{"title": "add a disk usage alert"}]},
             "201",
             "The incident with the new task.",
         ),

@@ -40,7 +40,16 @@ def silence_schemas() -> dict[str, Schema]:
             required=["matchers", "ends_at", "comment"],
             description="A silence to create; it starts now unless starts_at says later. "
             "created_by defaults to the API key's name.",
-        ),
+        )
+        | {
+            "examples": [
+                {
+                    "matchers": ['alertname="DiskFull"', 'instance=~"db[0-9]+:9100"'],
+                    "ends_at": "2099-01-01T00:00:00Z",
+                    "comment": "replacing the disks",
+                }
+            ]
+        },
         "Silence": closed(
             {
                 "id": text(),
