@@ -58,12 +58,15 @@ def next_sweep(
     ``last_change`` is when any of its alerts last changed state (the resolve delay and
     the flap hold-down run from it). A resolved incident is due when it closes itself
     (``close_at``, core.lifecycle.auto_close_due) or an alert it still holds firing
-    expires; a closed one never.
+    expires (unless it was merged into another); a closed one never.
     """
-    times = [t for t in (alert_expiry(tuning, a) for a in incident.alerts.values()) if t]
     if not incident.is_open:
         if incident.state is not IncidentState.RESOLVED:
             return None
+        if incident.merged_into is not None:
+            return close_at  # its alerts moved: they expire where they went
+    times = [t for t in (alert_expiry(tuning, a) for a in incident.alerts.values()) if t]
+    if not incident.is_open:
         return min([*times, close_at] if close_at is not None else times, default=None)
     firing = any(a.status is AlertStatus.FIRING for a in incident.alerts.values())
     if not firing and not reopened_by_hand(incident, last_change):

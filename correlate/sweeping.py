@@ -102,7 +102,10 @@ def sweep_incident(
     a decision. Timeline events go to ``ctx.working``; the caller puts the result there.
     """
     now = ctx.now
-    updated, decided = _expire(ctx, incident, latest_ends)
+    if incident.merged_into is None:
+        updated, decided = _expire(ctx, incident, latest_ends)
+    else:  # its alerts moved to the incident it was merged into: they expire there
+        updated, decided = incident, False
     tuning = ctx.tuning_of(incident)
     if updated.is_open and updated.held and release_due(tuning, updated, now):
         updated = replace(updated, held=False)

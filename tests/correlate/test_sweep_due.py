@@ -88,6 +88,9 @@ def test_a_resolved_incident_is_due_when_it_closes_or_an_alert_left_firing_expir
     # A person resolved it while "a" fired: "a" expires first, at its end.
     firing = incident(alert("a"), state=IncidentState.RESOLVED)
     assert next_sweep(TUNING, firing, T0, close_at) == T0 + timedelta(minutes=4)
+    # Merged into another: its alerts moved there and expire there, not here.
+    merged = replace(firing, merged_into="i2")
+    assert next_sweep(TUNING, merged, T0, close_at) == close_at
 
 
 def test_a_step_keeps_an_earlier_sweep_and_adds_what_it_changed() -> None:
