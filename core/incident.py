@@ -156,7 +156,9 @@ class Incident:
     # When the correlator's sweep must next look at the incident (an alert's endsAt, a
     # resolve delay or flap hold-down ending, a hold to release); None: nothing time-based
     # is pending. The correlator sets it, earlier than needed if it must (the sweep then
-    # just computes it again), never later. The stores index it: IncidentQuery.sweep_due_by.
+    # just computes it again), never later; core.lifecycle sets a resolved incident's to
+    # its auto-close time at the latest, a closed one's to None. The stores index it:
+    # IncidentQuery.sweep_due_by.
     sweep_at: datetime | None = None
     # What the lifecycle records (core.lifecycle sets these; nothing else does).
     acknowledged_by: str | None = None
