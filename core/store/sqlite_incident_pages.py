@@ -24,7 +24,7 @@ from core.codec import decode_event, decode_incident, decode_incident_documents
 from core.incident import Incident, IncidentEvent
 from core.store import AlertPage, CorrelationCommit, IncidentQuery, IncidentSummary
 from core.store.alert_pages import PageCollector, count_statuses
-from core.store.sqlite_incidents import _list_incidents_sql
+from core.store.sqlite_incident_list import select_rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incident_alert_count (
@@ -87,7 +87,7 @@ def read_summaries(
     conn: sqlite3.Connection, query: IncidentQuery
 ) -> tuple[list[IncidentSummary], list[CountRow]]:
     """Returns the incidents the query selects as summaries, and the counts worked out."""
-    rows = conn.execute(*_list_incidents_sql(query)).fetchall()
+    rows = select_rows(conn, query)
     return _summaries(conn, rows)
 
 

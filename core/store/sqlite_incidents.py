@@ -43,7 +43,7 @@ from core.store import (
 )
 from core.store import sqlite_events as stream
 from core.store.events import ConsumerWrite, encode_snapshot
-from core.store.sqlite_incident_list import list_incidents_sql, listed_columns
+from core.store.sqlite_incident_list import list_incidents_sql, listed_columns, select_rows
 from core.timestamps import micros
 
 SCHEMA = """
@@ -199,7 +199,7 @@ def read_incidents(conn: sqlite3.Connection, query: IncidentQuery) -> list[Incid
 
     Two statements whatever the number of incidents: their rows, then all their alerts.
     """
-    rows = conn.execute(*_list_incidents_sql(query)).fetchall()
+    rows = select_rows(conn, query)
     if not rows:
         return []
     ids = orjson.dumps([incident_id for incident_id, _ in rows])

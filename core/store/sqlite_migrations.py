@@ -10,7 +10,8 @@ The layouts, by ``PRAGMA user_version``:
   ``incident_alert_batch``, and the incident counts its documents there;
 - 5 (today): as 4, and the incident row has a column per list filter (priority, team,
   category, assignee, the casefolded title), each indexed with its opening time
-  (``sqlite_incident_list``); ``incident_by_state`` became ``incident_by_state_opened``.
+  (``sqlite_incident_list``), and the titles in the FTS5 trigram table ``incident_title``;
+  ``incident_by_state`` became ``incident_by_state_opened``.
 
 Runs in the store's writer thread, before any other write, outside any transaction.
 """
@@ -121,9 +122,8 @@ def _fill_listed_columns(conn: sqlite3.Connection) -> None:
 
 def _create_list_indexes(conn: sqlite3.Connection) -> None:
     # executescript would COMMIT the migration's transaction first: one statement each.
-    for statement in LIST_INDEXES.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    for statement in LIST_INDEXES:
+        conn.execute(statement)
 
 
 def _move_inline_alerts_to_batches(conn: sqlite3.Connection) -> None:

@@ -29,6 +29,7 @@ from core.store import (
     every_alert,
 )
 from core.store import redis_incident_index as index
+from core.store import sqlite_incident_list as sqlite_list
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from core.store.sqlite_incident_list import list_incidents_sql
@@ -247,8 +248,13 @@ async def test_the_last_full_page_has_no_next(store: Store) -> None:
     assert page.next == ListPosition(T0 + timedelta(minutes=2), "inc-0002")
 
 
-# Layout 4: today's incident table without the list columns, and incident_by_state.
+# Layout 4: today's incident table without the list columns, their indexes and the
+# title index, with incident_by_state.
 LAYOUT_4_DOWNGRADE = """
+DROP TRIGGER incident_title_added;
+DROP TRIGGER incident_title_changed;
+DROP TRIGGER incident_title_deleted;
+DROP TABLE incident_title;
 DROP INDEX incident_by_state_opened;
 DROP INDEX incident_by_priority;
 DROP INDEX incident_by_service;
@@ -360,5 +366,30 @@ async def test_a_redis_page_stops_at_its_bound_and_next_walks_on(
         assert await walk(store, query) == ids(2, 1)
         # Unbounded, as list_incidents is, it finds both at once.
         assert [i.id for i in await store.list_incidents(query)] == ids(2, 1)
+    finally:
+        await store.close()
+
+
+async def test_sqlite_title_search_past_its_first_walk_asks_the_trigram_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first walk compares the two newest titles only: what it cannot find, the
+    # trigram index must (kept by the triggers when a title changes).
+    monkeypatch.setattr(sqlite_list, "SCAN_FIRST", 2)
+    store = SQLiteStore(tmp_path / "tocsin.db")
+    await store.open()
+    try:
+        await create(store, *INCIDENTS)
+        for text, want in (
+            ("LATENCY", ids(5, 1)),  # one in the walk, one past it
+            ("straße", ids(4)),  # casefolded both sides
+            ("web-1", ids(1)),  # the oldest
+            ("no such", []),
+        ):
+            assert await listed(store, IncidentQuery(title_contains=text)) == want
+        renamed = replace(INCIDENTS[0], version=2, title="Latency fixed")
+        await store.commit(CorrelationCommit(GROUP, incidents=(renamed,)))
+        assert await listed(store, IncidentQuery(title_contains="fixed")) == ids(1)
+        assert await listed(store, IncidentQuery(title_contains="web-1")) == []
     finally:
         await store.close()
