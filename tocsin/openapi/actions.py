@@ -143,6 +143,13 @@ def _incident_answer(description: str) -> dict[str, Any]:
         links={
             "get": link("getIncident", "Read it again.", id="$response.body#/id"),
             **action_links("$response.body#/id"),
+            # The first task, which a task added by hand is when the rules add none.
+            "complete_task": link(
+                COMPLETE_TASK,
+                "Complete the incident's first task.",
+                id="$response.body#/id",
+                task_id="$response.body#/tasks/0/id",
+            ),
         },
     )
 
