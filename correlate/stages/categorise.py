@@ -22,7 +22,7 @@ _RECORDED = ("title", "category", "service", "impact", "urgency", "priority", "t
 
 
 class CategoriseStage:
-    """Sets category, service, impact, urgency, priority, team, title and components."""
+    """Sets category, service, impact, urgency, priority, team, title, components and tasks."""
 
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
