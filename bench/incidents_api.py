@@ -82,6 +82,8 @@ class StoreResult:
     acknowledge: tuple[float, float, int] = (0.0, 0.0, 0)
     acknowledge_via: str = "http"
     load_alerts_per_s: float = 0.0
+    # The machine's 1-minute load average before and after the requests (2 cores here).
+    load_average: tuple[float, float] = (0.0, 0.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,10 +134,12 @@ def measure(name: str, incidents: int, requests: int) -> StoreResult:
                 result.fill_s = time.perf_counter() - started
                 _say(f"  filled in {result.fill_s:.0f} s")
                 base = stack.enter_context(_serve(workdir, url, viewer, responder))
+                before = os.getloadavg()[0]
                 for query, build in QUERIES.items():
                     result.lists[query] = _time_list(base, viewer, build, requests)
                 result.pages = _time_pages(base, viewer)
                 _acknowledge(result, base, url, viewer, responder)
+                result.load_average = (before, os.getloadavg()[0])
     except (servers.ServerError, RuntimeError, OSError) as exc:
         result.error = str(exc)
     return result
@@ -363,7 +367,8 @@ def render(results: Sequence[StoreResult]) -> str:
     for r in results:
         lines.append(
             f"{r.store}: filled in {r.fill_s:.0f} s; acknowledge via {r.acknowledge_via}, "
-            f"while {r.load_alerts_per_s:,.0f} alerts/s were posted"
+            f"while {r.load_alerts_per_s:,.0f} alerts/s were posted; load average "
+            f"{r.load_average[0]:.1f} before, {r.load_average[1]:.1f} after"
             + (f"; ERROR {r.error}" if r.error else "")
         )
     return "\n".join(lines)

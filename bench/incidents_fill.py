@@ -9,6 +9,7 @@ has one alert. They go to the store in commits of 500, as the correlator writes.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -45,12 +46,14 @@ _KINDS = (
 def incident(n: int) -> Incident:
     """Incident number ``n`` (from 0), with its one alert."""
     opened = START + n * SPACING
-    # Multipliers coprime to the sizes: the fields vary independently of one another.
-    service = f"svc-{(n * 7) % 100:03d}"
+    # Seeded by n: the fields vary independently of one another, the same in each run.
+    rng = random.Random(n)
+    kind = rng.choice(_KINDS)
+    service = f"svc-{rng.randrange(100):03d}"
     fingerprint = f"{n * 2654435761 % 2**64:016x}"
     alert = IncidentAlert(
         fingerprint=fingerprint,
-        labels={"alertname": _KINDS[n % 10], "service": service, "instance": f"host-{n}"},
+        labels={"alertname": kind, "service": service, "instance": f"host-{n}"},
         status=AlertStatus.FIRING,
         first_seen=opened,
         last_seen=opened,
@@ -60,20 +63,20 @@ def incident(n: int) -> Incident:
         first_received_at=opened,
         last_received_at=opened,
     )
-    state = _STATES[(n * 37) % 100]
-    assignee = None if (n * 13) % 10 < 6 else f"person-{(n * 31) % 200:03d}"
+    state = rng.choice(_STATES)
+    assignee = None if rng.random() < 0.6 else f"person-{rng.randrange(200):03d}"
     return Incident(
         id=f"bench-{n:06d}",
         group_key=f'{{}}:{{instance="host-{n}"}}',
-        title=f"{_KINDS[n % 10]} on {service} host-{n}",
+        title=f"{kind} on {service} host-{n}",
         state=state,
         opened_at=opened,
         alerts={fingerprint: alert},
         version=1,
-        category=_CATEGORIES[(n * 3) % 10],
+        category=rng.choice(_CATEGORIES),
         service=service,
-        priority=_PRIORITIES[(n * 11) % 20],
-        team=f"team-{(n * 17) % 20:02d}",
+        priority=rng.choice(_PRIORITIES),
+        team=f"team-{rng.randrange(20):02d}",
         assignee=assignee,
         acknowledged_at=opened if state is not IncidentState.TRIGGERED else None,
     )
@@ -122,5 +125,5 @@ QUERIES: dict[str, Callable[[int], str]] = {
 
 
 def _rare(i: int) -> str:
-    n = (i * 487) % 100_000
-    return quote(f"svc-{(n * 7) % 100:03d} host-{n}")
+    # "svc-042 host-12345": that incident's, and those of host-123450 .. on svc-042.
+    return quote(incident((i * 487) % 100_000).title.split(" on ", 1)[1])
