@@ -80,7 +80,13 @@ def listed_columns(incident: Incident) -> tuple[str | None, ...]:
 def select_rows(conn: sqlite3.Connection, query: IncidentQuery) -> list[tuple[Any, ...]]:
     """Returns the (id, body) rows ``query`` selects, in its order (see the module)."""
     text = query.title_contains
-    if text is None or query.sweep_due_by is not None or len(text.casefold()) < _TRIGRAM:
+    # FTS5 reads a string up to a NUL only, and refuses it as unterminated.
+    if (
+        text is None
+        or query.sweep_due_by is not None
+        or len(text.casefold()) < _TRIGRAM
+        or "\x00" in text
+    ):
         return conn.execute(*list_incidents_sql(query)).fetchall()
     scan, params = _recent_titles_sql(query)
     rows = conn.execute(scan, params).fetchall()

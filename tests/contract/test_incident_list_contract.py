@@ -385,6 +385,9 @@ async def test_sqlite_title_search_past_its_first_walk_asks_the_trigram_index(
             ("straße", ids(4)),  # casefolded both sides
             ("web-1", ids(1)),  # the oldest
             ("no such", []),
+            # Quotes and FTS5 syntax are text; a NUL, which FTS5 cannot read, too.
+            ('"x" OR y*', []),
+            ("web\x00", []),
         ):
             assert await listed(store, IncidentQuery(title_contains=text)) == want
         renamed = replace(INCIDENTS[0], version=2, title="Latency fixed")

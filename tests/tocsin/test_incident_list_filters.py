@@ -45,6 +45,9 @@ async def get(ingest: Ingest, url: str) -> tuple[int, dict[str, Any]]:
         ("since=2024-03-10T02:04:59.123456Z", ids(6, 5)),
         ("until=2024-03-10T02:01:59.123456Z", ids(1)),
         ("q=latency", ids(5, 1)),
+        # FTS5 syntax and a NUL are text like any other.
+        ("q=%22x%22%20OR%20y*", []),
+        ("q=web%00", []),
         # Combined: all must hold.
         ("state=open&team=web&q=A", ids(4, 1)),
         ("priority=P1&assignee=alice", ids(4)),
