@@ -22,6 +22,7 @@ from tocsin import health
 from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
+from tocsin.incident_metrics import IncidentMetrics, incident_metrics_context
 from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STORE
 from tocsin.middleware import (
     content_encoding_middleware,
@@ -93,6 +94,8 @@ def create_app(
     app.router.add_post("/-/reload", admin_only(reloader.handle_post))
     app.cleanup_ctx.append(reloader.sighup_context)
     app.cleanup_ctx.append(silence_retention_context)
+    # Time to acknowledge and resolve, and open incidents, on /metrics.
+    app.cleanup_ctx.append(incident_metrics_context(IncidentMetrics(registry)))
     if settings.correlate and settings.correlator_mode == "inline":
         app.cleanup_ctx.append(correlator_context)
     elif settings.correlate:
