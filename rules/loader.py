@@ -32,6 +32,7 @@ from rules.priority import DEFAULT_PRIORITY, PriorityRules
 from rules.routing import Route, default_route
 from rules.schedules import Schedule
 from rules.sections.api_keys import read_api_keys
+from rules.sections.calendar_feeds import read_calendar_feeds
 from rules.sections.categories import read_categories, read_services
 from rules.sections.channels import read_channels
 from rules.sections.context import Definition, FileContext, Place, Reference
@@ -80,6 +81,7 @@ SINGLE_SECTIONS: Mapping[str, SectionReader] = {
     "correlation": read_correlation,
     "lifecycle": read_lifecycle,
     "problems": read_problems,
+    "calendar_feeds": read_calendar_feeds,
 }
 SECTIONS = set(LIST_SECTIONS) | set(SINGLE_SECTIONS)
 # Items looked at for names by _declare; bounds the work on documents full of aliases.
@@ -165,6 +167,7 @@ def load_rules(
         templates=templates,
         lifecycle=_single(merged, "lifecycle", None) or LifecyclePolicy(),
         problems=_single(merged, "problems", None) or ProblemRules(),
+        calendar_feeds=_single(merged, "calendar_feeds", None),
     )
 
 

@@ -19,6 +19,7 @@ from core.problem_candidates import ProblemRules
 from rules import defaults
 from rules.api_keys import ApiKey
 from rules.assignment import PolicyChoice, choose_policy
+from rules.calendar_feeds import CalendarFeeds
 from rules.categorise import Categorisation, CategoryRule, categorise
 from rules.channels import Channel
 from rules.correlation import Heartbeat, Tuning
@@ -102,6 +103,7 @@ class Rules:
     templates: IncidentTemplates = field(default_factory=_default_templates)
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     problems: ProblemRules = field(default_factory=ProblemRules)
+    calendar_feeds: CalendarFeeds | None = None  # None: no calendar feed is served
     # (route key, category, base timings) -> the timings in force; filled on first use.
     _tunings: dict[tuple[str | None, str | None, Tuning], Tuning] = field(
         default_factory=dict, init=False, repr=False
