@@ -113,6 +113,9 @@ class CorrelationCommit:
     (1 for a new incident); if any stored version differs, or a group head is not what
     ``GroupHead.expected`` says, nothing is written and VersionConflict is raised.
     ``consumed`` are the log positions this step has dealt with (cursor or XACK).
+    ``counts`` gives (incident id, alerts, firing) for incidents written without their
+    alerts (read as summaries, ``IncidentStore.incident_summary``): the stores keep
+    those counts for them rather than count ``incident.alerts`` (:meth:`counts_of`).
     ``documents`` are written in the same transaction, in the consumer documents'
     collections (core.store.events, ``consumer_documents``): e.g. the operator API's
     idempotency keys, so that a change and the record that it was made land together.
@@ -135,6 +138,14 @@ class CorrelationCommit:
     consumed: tuple[str, ...] = ()
     alerts: tuple[IncidentAlertWrite, ...] = ()
     documents: tuple[ConsumerWrite, ...] = ()
+    counts: tuple[tuple[str, int, int], ...] = ()
+
+    def counts_of(self, incident: Incident) -> tuple[int, int]:
+        """The (alerts, firing) counts the stores keep for ``incident`` as this commit writes it."""
+        for incident_id, alerts, firing in self.counts:
+            if incident_id == incident.id:
+                return alerts, firing
+        return len(incident.alerts), incident.firing_count()
 
     def __post_init__(self) -> None:
         # Each event goes to the incident event stream with its incident as written here
@@ -166,7 +177,10 @@ OPERATOR_GROUP = "operator"
 
 
 def incident_change(
-    incident: Incident, *events: IncidentEvent, documents: tuple[ConsumerWrite, ...] = ()
+    incident: Incident,
+    *events: IncidentEvent,
+    documents: tuple[ConsumerWrite, ...] = (),
+    counts: tuple[int, int] | None = None,
 ) -> CorrelationCommit:
     """Returns the commit of a person's change to one incident, with its timeline events.
 
@@ -174,10 +188,12 @@ def incident_change(
     refuses it with VersionConflict if another writer came first, and otherwise writes
     the incident, its events and their entries in the incident event stream
     (core.store.events), and ``documents``, atomically. The incident's alerts are left
-    as stored (but it must carry them all: the stores keep its counts from them).
+    as stored: it carries them all, or ``counts`` gives (alerts, firing) as its summary
+    said (an incident read without its alerts).
     """
+    kept = () if counts is None else ((incident.id, *counts),)
     return CorrelationCommit(
-        OPERATOR_GROUP, incidents=(incident,), events=events, documents=documents
+        OPERATOR_GROUP, incidents=(incident,), events=events, documents=documents, counts=kept
     )
 
 

@@ -61,7 +61,8 @@ class RedisIncidentPages:
         with translated("write incident counts"):
             async with client.pipeline(transaction=False) as pipe:
                 for incident in commit.incidents:
-                    pipe.hset(self._keys.incident(incident.id), _COUNTS, _counts_field(incident))
+                    field = _counts_field(commit, incident)
+                    pipe.hset(self._keys.incident(incident.id), _COUNTS, field)
                 await pipe.execute()
 
     async def summaries(self, query: IncidentQuery) -> list[IncidentSummary]:
@@ -186,9 +187,9 @@ class RedisIncidentPages:
         return counted
 
 
-def _counts_field(incident: Incident) -> str:
-    # The incident a commit writes carries all its alerts.
-    return f"{incident.version}:{len(incident.alerts)}:{incident.firing_count()}"
+def _counts_field(commit: CorrelationCommit, incident: Incident) -> str:
+    alerts, firing = commit.counts_of(incident)
+    return f"{incident.version}:{alerts}:{firing}"
 
 
 def _parse_counts(counts: bytes | None, version: int) -> tuple[int, int] | None:

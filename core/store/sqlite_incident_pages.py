@@ -69,8 +69,8 @@ CountRow = tuple[str, int, int, int]
 
 
 def commit_counts(commit: CorrelationCommit) -> list[CountRow]:
-    """The counts of every incident a commit writes (it carries all their alerts)."""
-    return [(i.id, i.version, len(i.alerts), i.firing_count()) for i in commit.incidents]
+    """The counts of every incident a commit writes (CorrelationCommit.counts_of)."""
+    return [(i.id, i.version, *commit.counts_of(i)) for i in commit.incidents]
 
 
 def write_counts(conn: sqlite3.Connection, rows: Sequence[CountRow]) -> None:

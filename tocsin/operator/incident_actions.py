@@ -43,6 +43,7 @@ from core.store import (
     CorrelationCommit,
     GroupHead,
     IncidentAlertWrite,
+    IncidentSummary,
     Store,
     VersionConflict,
 )
@@ -58,7 +59,14 @@ from tocsin.operator.idempotency import (
     idempotency_key,
     if_match,
 )
-from tocsin.operator.incident_pages import DetailPage, parse_page, render_after_change
+from tocsin.operator.incident_pages import (
+    DetailPage,
+    after_change,
+    alert_page_of,
+    parse_page,
+    render_after_change,
+    timeline_fingerprints,
+)
 from tocsin.operator.render import etag
 
 # Compare-and-set attempts before giving up (409): the correlator writes an incident
@@ -101,13 +109,19 @@ async def complete_task(request: web.Request) -> web.Response:
 
 @dataclass(frozen=True, slots=True)
 class _Change:
-    """What one attempt writes, and the incident it answers with."""
+    """What one attempt writes, and the incident it answers with.
+
+    ``counts`` are those of the incidents written without their alerts (read as
+    summaries: an action that changes no alert never reads a storm's); a merge reads
+    and writes both incidents whole.
+    """
 
     incidents: tuple[Incident, ...]
     events: tuple[IncidentEvent, ...]
     answer: Incident
     heads: tuple[GroupHead, ...] = ()
     alerts: tuple[IncidentAlertWrite, ...] = ()
+    counts: tuple[tuple[str, int, int], ...] = ()
 
 
 async def _perform(
@@ -126,35 +140,39 @@ async def _perform(
         now = clock.now()
         if key is not None and (recorded := await key.recorded(store, now)) is not None:
             return recorded.response()
-        incident = await store.get_incident(incident_id)
-        if incident is None:
+        summary = await store.incident_summary(incident_id)
+        if summary is None:
             raise NotFound(f"no incident {incident_id!r}", field="id")
+        incident = summary.incident
         if expected is not None and incident.version not in expected:
             raise PreconditionFailed(
                 f"incident {incident_id} is at version {incident.version}, "
                 f"not the one If-Match names",
                 etag(incident),
             )
-        if isinstance(parsed, Merge):
-            change = await _merge(store, incident, parsed, actor, now, directory)
-        else:
-            acted = act(incident, parsed, actor, now, directory)
-            changed = replace(acted.incident, version=incident.version + 1)
-            change = _Change((changed,), acted.events, changed)
-        answer = await _answer(store, change, rules, page, status)
-        documents: tuple[ConsumerWrite, ...] = ()
-        if key is not None:
-            documents = (key.record(answer, now), *await expired_keys(store, now, key.key))
-        commit = CorrelationCommit(
-            OPERATOR_GROUP,
-            incidents=change.incidents,
-            heads=change.heads,
-            events=change.events,
-            alerts=change.alerts,
-            documents=documents,
-        )
         try:
-            await store.commit(commit)
+            if isinstance(parsed, Merge):
+                change = await _merge(store, incident, parsed, actor, now, directory)
+            else:
+                acted = act(incident, parsed, actor, now, directory)
+                changed = replace(acted.incident, version=incident.version + 1)
+                counts = ((changed.id, summary.alerts, summary.firing),)
+                change = _Change((changed,), acted.events, changed, counts=counts)
+            answer = await _answer(store, change, rules, page, status)
+            documents: tuple[ConsumerWrite, ...] = ()
+            if key is not None:
+                documents = (key.record(answer, now), *await expired_keys(store, now, key.key))
+            await store.commit(
+                CorrelationCommit(
+                    OPERATOR_GROUP,
+                    incidents=change.incidents,
+                    heads=change.heads,
+                    events=change.events,
+                    alerts=change.alerts,
+                    documents=documents,
+                    counts=change.counts,
+                )
+            )
         except VersionConflict:
             continue  # another writer came first: read again and apply again
         return web.Response(
@@ -170,16 +188,22 @@ async def _perform(
 
 async def _merge(
     store: Store,
-    source: Incident,
+    read: Incident,
     request: Merge,
     actor: Actor,
     now: datetime,
     directory: Directory,
 ) -> _Change:
-    """Both incidents after the merge, the alerts moved, and the group head moved over."""
+    """Both incidents after the merge, the alerts moved, and the group head moved over.
+
+    Reads the source whole (``read`` is its summary); VersionConflict if it changed.
+    """
     target = await store.get_incident(request.into)
     if target is None:
         raise NotFound(f"no incident {request.into!r} to merge into", field="into")
+    source = await store.get_incident(read.id)
+    if source is None or source.version != read.version:
+        raise VersionConflict(f"incident {read.id} changed while it was read")
     merged = merge(source, target, actor, now, directory)
     new_source = replace(merged.source, version=source.version + 1)
     new_target = replace(merged.target, version=target.version + 1)
@@ -206,9 +230,28 @@ async def _answer(
         answer.id, page.timeline_cursor, page.timeline_limit
     )
     added = [e for e in change.events if e.incident_id == answer.id]
+    events = after_change(shown, total, added, page)
+    kept = {incident_id: (a, f) for incident_id, a, f in change.counts}
+    if answer.id in kept:
+        # Read without its alerts: the store reads the page's, as a GET does.
+        alerts = await store.incident_alert_page(
+            answer.id, page.alerts_cursor, page.alerts_limit, timeline_fingerprints(events)
+        )
+        summary = IncidentSummary(answer, *kept[answer.id])
+    else:
+        alerts = alert_page_of(answer, page, events)
+        summary = IncidentSummary(answer, len(answer.alerts), answer.firing_count())
     url = URL.build(path=f"/api/v1/incidents/{answer.id}")
     body = await asyncio.to_thread(
-        render_after_change, answer, shown, total, added, rules.priority.matrix, page, url
+        render_after_change,
+        summary,
+        alerts,
+        shown,
+        total,
+        added,
+        rules.priority.matrix,
+        page,
+        url,
     )
     return Recorded(status, body, etag(answer))
 

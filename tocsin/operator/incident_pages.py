@@ -125,7 +125,8 @@ def render_page(
 
 
 def render_after_change(
-    incident: Incident,
+    summary: IncidentSummary,
+    alerts: AlertPage,
     shown: list[IncidentEvent],
     total_before: int,
     added: Sequence[IncidentEvent],
@@ -135,23 +136,33 @@ def render_after_change(
 ) -> bytes:
     """The detail page a GET will answer once a change is written, built before it is.
 
-    ``incident`` is the changed incident with all its alerts; ``shown`` the timeline
-    page the store held before the change (``page.timeline_cursor`` on, of
-    ``total_before`` events), and ``added`` the change's events, which follow them. An
-    action answers this page, and its idempotency record keeps it: a retry answers it
-    again byte for byte.
+    ``summary`` is the changed incident with its counts, ``alerts`` its page of alerts
+    (with those the timeline page names); ``shown`` the timeline page the store held
+    before the change (``page.timeline_cursor`` on, of ``total_before`` events), and
+    ``added`` the change's events, which follow them. An action answers this page, and
+    its idempotency record keeps it: a retry answers it again byte for byte.
     """
+    events = after_change(shown, total_before, added, page)
+    return render_page(summary, alerts, events, total_before + len(added), matrix, page, url)
+
+
+def after_change(
+    shown: list[IncidentEvent], total_before: int, added: Sequence[IncidentEvent], page: DetailPage
+) -> list[IncidentEvent]:
+    """The timeline page once ``added`` follow the ``total_before`` events stored."""
     start, limit = page.timeline_cursor, page.timeline_limit
     events = list(shown)
     for position, event in enumerate(added, total_before):
         if start <= position < start + limit:
             events.append(event)
+    return events
+
+
+def alert_page_of(
+    incident: Incident, page: DetailPage, events: Iterable[IncidentEvent]
+) -> AlertPage:
+    """The page of alerts the store would read, from an incident that holds all its alerts."""
     ordered = sorted(f for f in incident.alerts if f > page.alerts_cursor)
     listed = [incident.alerts[f] for f in ordered[: page.alerts_limit]]
-    named = {
-        f: incident.alerts[f] for f in timeline_fingerprints(events) if f in incident.alerts
-    }
-    alerts = AlertPage(listed, len(ordered) > page.alerts_limit, named)
-    summary = IncidentSummary(incident, len(incident.alerts), incident.firing_count())
-    return render_page(summary, alerts, events, total_before + len(added), matrix, page, url)
-
+    named = {f: incident.alerts[f] for f in timeline_fingerprints(events) if f in incident.alerts}
+    return AlertPage(listed, len(ordered) > page.alerts_limit, named)
