@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from core.errors import Conflict, NotFound
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState, Task
@@ -35,9 +35,8 @@ EVENTS_PAGE = 1000
 EVENTS_READ = 100_000
 
 
-@runtime_checkable
 class ProblemReader(Protocol):
-    """Reads one problem by id (the store, once problems are stored)."""
+    """Reads one problem by id (the store's ProblemStore)."""
 
     async def get_problem(self, problem_id: str) -> Problem | None:
         """Returns the problem, or None."""

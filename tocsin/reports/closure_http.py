@@ -16,7 +16,7 @@ from core.errors import FieldProblem, InvalidFields
 from rules.api_keys import Role
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
-from tocsin.reports.closure import ProblemReader, closure_report
+from tocsin.reports.closure import closure_report
 from tocsin.reports.closure_render import render_html, render_markdown
 
 FORMATS = ("markdown", "html")
@@ -62,9 +62,8 @@ async def get_report(request: web.Request) -> web.Response:
     require(request, Role.VIEWER)
     chosen = report_format(request.query, request.headers.get("Accept", ""))
     store = request.app[STORE]
-    problems = store if isinstance(store, ProblemReader) else None
     priority = request.app[RULES].current.rules.priority
-    report = await closure_report(store, problems, priority, request.match_info["id"])
+    report = await closure_report(store, store, priority, request.match_info["id"])
     render = render_html if chosen == "html" else render_markdown
     # Rendering a long timeline is CPU work: not on the event loop.
     text = await asyncio.to_thread(render, report)

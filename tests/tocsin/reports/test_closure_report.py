@@ -9,6 +9,7 @@ import pytest
 
 from core.incident import Incident, IncidentEvent, IncidentState, Task
 from core.model import AlertStatus
+from core.problems import Problem, ProblemState
 from core.store import CorrelationCommit, GroupHead, Store, every_alert
 from rules.priority import DEFAULT_PRIORITY
 from tests.app_harness import VIEWER, Ingest
@@ -120,6 +121,31 @@ async def test_the_report_has_times_sla_resolution_tasks_and_timeline(store: Sto
     assert "solved\\_workaround" in text
     assert "WAL grows 1 GB a minute" in text
     assert "**open: follow-up**" in text
+
+
+async def test_the_linked_problem_gives_root_cause_and_workaround(store: Store) -> None:
+    incident = closed_incident(8, problem_id="prb-1")
+    await save(store, incident, lifecycle_events(incident))
+    problem = Problem(
+        id="prb-1",
+        title="WAL disk too small",
+        state=ProblemState.KNOWN_ERROR,
+        created_at=T0,
+        created_by="ana",
+        updated_at=T0,
+        updated_by="ana",
+        root_cause="the WAL volume was sized for last year's traffic",
+        workaround="move the WAL to the spare volume",
+        known_error=True,
+        incidents=(incident.id,),
+    )
+    await store.write_problem(problem)
+    report = await closure_report(store, store, DEFAULT_PRIORITY, incident.id)
+    assert report.problem == problem
+    text = render_markdown(report)
+    assert "- Problem: prb-1, WAL disk too small (known_error, known error)" in text
+    assert "- Root cause: the WAL volume was sized for last year's traffic" in text
+    assert "- Workaround: move the WAL to the spare volume" in text
 
 
 async def test_an_incident_not_closed_has_no_report_yet(store: Store) -> None:
