@@ -119,10 +119,16 @@ WHERE group_head.group_key = ?
 # Batches in the order they were written: a later document replaces an earlier one.
 _ALERTS = "SELECT incident_id, body FROM incident_alert_batch WHERE incident_id = ? ORDER BY id"
 
-# The ids come as one JSON array: any number of them in one statement.
+# The ids come as one JSON array: any number of them in one statement. The batches are
+# picked by id through the index, so that they come in id order without a sort: ordering
+# the rows themselves copied every body through a temporary b-tree (a third of the time
+# to read 100,000 alerts).
 _ALERTS_OF_MANY = """
 SELECT incident_id, body FROM incident_alert_batch
-WHERE incident_id IN (SELECT value FROM json_each(?))
+WHERE id IN (
+    SELECT id FROM incident_alert_batch
+    WHERE incident_id IN (SELECT value FROM json_each(?))
+)
 ORDER BY id
 """
 
