@@ -6,7 +6,9 @@ For each store (SQLite, Redis on a private ``redis-server``): the bench commits 
 one request after another on one connection:
 
 - ``GET /api/v1/incidents?<filter>&limit=50`` ``--requests`` times per filter (the
-  values rotate: another service, team, day ... each time), p50 and p99 in ms;
+  values rotate: another service, team, day ... each time), p50 and p99 in ms; before
+  the server starts, the same queries' ``store.incident_page`` in this process ("store"
+  columns: the index's cost without HTTP, rendering or another process's round trip);
 - pages: ``state=closed&limit=50`` followed by its ``next`` links, 50 pages deep;
 - acknowledge: ``POST /api/v1/incidents/{id}/acknowledge`` of as many triggered
   incidents while another process posts new alerts to ``/api/v2/alerts`` as fast as the
@@ -37,6 +39,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
+
+from multidict import MultiDict
 
 from bench import servers
 from bench.incidents_fill import QUERIES, fill
@@ -46,6 +51,8 @@ from core.lifecycle_requests import Acknowledge
 from core.store import Store, incident_change
 from core.store.factory import store_from_url
 from rules.api_keys import Role
+from rules.priority import DEFAULT_PRIORITY
+from tocsin.operator.incidents import parse_query
 
 STORES = ("sqlite", "redis")
 INCIDENTS = 100_000
@@ -76,8 +83,10 @@ class StoreResult:
     incidents: int
     fill_s: float = 0.0
     error: str | None = None
-    # Per query name: (p50 ms, p99 ms, incidents in the last answer).
+    # Per query name: (p50 ms, p99 ms, incidents in the last answer), over HTTP and of
+    # the store's incident_page in this process.
     lists: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    store_pages: dict[str, tuple[float, float, int]] = field(default_factory=dict)
     pages: tuple[float, float, int] = (0.0, 0.0, 0)
     acknowledge: tuple[float, float, int] = (0.0, 0.0, 0)
     acknowledge_via: str = "http"
@@ -133,6 +142,7 @@ def measure(name: str, incidents: int, requests: int) -> StoreResult:
                 asyncio.run(_fill(url, incidents))
                 result.fill_s = time.perf_counter() - started
                 _say(f"  filled in {result.fill_s:.0f} s")
+                result.store_pages = asyncio.run(_time_store(url, requests))
                 base = stack.enter_context(_serve(workdir, url, viewer, responder))
                 before = os.getloadavg()[0]
                 for query, build in QUERIES.items():
@@ -152,6 +162,28 @@ async def _fill(url: str, incidents: int) -> None:
         await fill(store, incidents)
     finally:
         await store.close()
+
+
+async def _time_store(url: str, requests: int) -> dict[str, tuple[float, float, int]]:
+    """p50 and p99 (ms) of each query's ``incident_page`` on the store, in this process."""
+    store = store_from_url(url)
+    await store.open()
+    figures = {}
+    try:
+        for name, build in QUERIES.items():
+            times, shown = [], 0
+            for i in range(requests + 5):
+                params = MultiDict(parse_qsl(f"limit=50&{build(i)}", keep_blank_values=True))
+                query = parse_query(params, DEFAULT_PRIORITY.matrix)
+                started = time.perf_counter()
+                page = await store.incident_page(query)
+                if i >= 5:
+                    times.append((time.perf_counter() - started) * 1000)
+                shown = len(page.summaries)
+            figures[name] = (*_percentiles(times), shown)
+    finally:
+        await store.close()
+    return figures
 
 
 @contextmanager
@@ -349,20 +381,26 @@ def render(results: Sequence[StoreResult]) -> str:
     """The table: per query, p50 / p99 ms on each store, and the acknowledge row."""
     names = [r.store for r in results]
     header = f"{'GET /api/v1/incidents?limit=50&':<34}" + "".join(
-        f"{n + ' p50':>13}{n + ' p99':>13}{'shown':>7}" for n in names
+        f"{n + ' p50':>13}{n + ' p99':>13}{'store p50':>11}{'p99':>9}{'shown':>7}"
+        for n in names
     )
     lines = ["", f"incidents: {results[0].incidents:,} stored (goal p99 < {GOAL_P99_MS:g} ms)"]
     lines += [header, "-" * len(header)]
-    rows: dict[str, list[tuple[float, float, int]]] = {}
+    rows: dict[str, list[tuple[float, float, float, float, int]]] = {}
     for r in results:
-        for query, figures in r.lists.items():
-            rows.setdefault(query, []).append(figures)
-        rows.setdefault("pages of state=closed (next)", []).append(r.pages)
-        rows.setdefault("POST acknowledge under load", []).append(r.acknowledge)
+        for query, (p50, p99, shown) in r.lists.items():
+            own = r.store_pages.get(query, (0.0, 0.0, 0))
+            rows.setdefault(query, []).append((p50, p99, own[0], own[1], shown))
+        rows.setdefault("pages of state=closed (next)", []).append((*r.pages[:2], 0, 0, r.pages[2]))
+        ack = r.acknowledge
+        rows.setdefault("POST acknowledge under load", []).append((*ack[:2], 0, 0, ack[2]))
     for query, row in rows.items():
         lines.append(
             f"{query:<34}"
-            + "".join(f"{p50:>10.1f} ms{p99:>10.1f} ms{shown:>7}" for p50, p99, shown in row)
+            + "".join(
+                f"{p50:>10.1f} ms{p99:>10.1f} ms{own50:>8.1f} ms{own99:>6.1f} ms{shown:>7}"
+                for p50, p99, own50, own99, shown in row
+            )
         )
     for r in results:
         lines.append(

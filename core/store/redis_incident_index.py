@@ -37,7 +37,7 @@ from core.store.redis_support import text
 from core.timestamps import from_micros, micros
 
 # How many incidents one script call examines at most, and one page in all.
-_CALL_BUDGET = 1_000
+_CALL_BUDGET = 2_500
 PAGE_BUDGET = 5_000
 # How many incidents the backfill reads per round trip.
 _BACKFILL_PAGE = 500
