@@ -36,6 +36,20 @@ from tocsin.operator import problems
 _TAGS = ["problems"]
 _STATES = [s.value for s in ProblemState]
 _WRITE_ERRORS = [400, 403, 404, 409, 413, 415]
+_ETAG = {
+    "ETag": {
+        "description": 'The problem\'s version, "<version>", for If-Match.',
+        "required": True,
+        "schema": text(pattern='^"[0-9]+"$'),
+    }
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": text(),
+    "description": 'The problem\'s ETag ("<version>"); a stale one is a 412.',
+}
 
 
 def _optional(limit: int) -> Schema:
@@ -86,7 +100,8 @@ def problem_schemas() -> dict[str, Schema]:
             },
             required=[],
             description="The fields given (not null) change, the others stay; at least one.",
-        ),
+        )
+        | {"minProperties": 1},
         "ProblemCandidates": closed(
             {
                 "candidates": array(ref("ProblemCandidate")),
@@ -140,9 +155,9 @@ def _problem_answer(description: str, status: str) -> dict[str, Any]:
             for action in ACTIONS
         },
     }
-    headers = None
+    headers = dict(_ETAG)
     if status == "201":
-        headers = {"Location": {"required": True, "schema": text(), "description": "Its URL."}}
+        headers["Location"] = {"required": True, "schema": text(), "description": "Its URL."}
     return {status: answer(description, ref("Problem"), headers=headers, links=links)}
 
 
@@ -179,7 +194,9 @@ def problem_paths() -> dict[str, Any]:
                 "summary": "One problem.",
                 "x-required-role": "viewer",
                 "parameters": [path_id("The problem's id.")],
-                "responses": responses({"200": answer("The problem.", ref("Problem"))}, [403, 404]),
+                "responses": responses(
+                    {"200": answer("The problem.", ref("Problem"), headers=_ETAG)}, [403, 404]
+                ),
             }
         },
         "/api/v1/problem-candidates": {
@@ -201,10 +218,10 @@ def problem_paths() -> dict[str, Any]:
                 "tags": _TAGS,
                 "summary": _ACTION_SUMMARIES[action],
                 "x-required-role": "responder",
-                "parameters": [path_id("The problem's id.")],
+                "parameters": [path_id("The problem's id."), _IF_MATCH],
                 "requestBody": request_body(ref(_ACTION_BODIES[action])),
                 "responses": responses(
-                    _problem_answer("The problem, changed.", "200"), _WRITE_ERRORS
+                    _problem_answer("The problem, changed.", "200"), [*_WRITE_ERRORS, 412]
                 ),
             }
         }
