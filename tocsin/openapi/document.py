@@ -26,7 +26,13 @@ says which it needs. A key goes as a bearer token or as the password of basic au
 
 Errors are JSON: `{"status": "error", "code": N, "error": "...", "field": "..."}`; a 400
 lists each parameter or field at fault in `problems`, a 409 on an incident says which
-actions its state allows.
+actions its state allows. Bodies are JSON objects; unknown fields are refused by name,
+and every text has a size limit (`maxLength`).
+
+Incident writes answer the incident with its `ETag` ("<version>"): send it back as
+`If-Match` and a write over someone else's change is a 412 carrying the current ETag.
+An `Idempotency-Key` makes a retried POST answer its first answer without acting again.
+Lists are newest first, a page at a time: `next` is the relative URL of the next page.
 """
 
 
