@@ -1,6 +1,7 @@
 """``POST /api/v1/incidents/{id}/{action}`` and the tasks endpoints: people work incidents.
 
-Each action reads the incident, applies the action (``core.incident_actions``, state
+Each action reads the incident without its alerts (a merge reads both incidents whole,
+since alerts move), applies the action (``core.incident_actions``, state
 changes through ``core.lifecycle``) and writes the result in one compare-and-set with
 its timeline events, which go to the incident event stream in the same write. A
 concurrent write by the correlator makes the compare-and-set fail: the action is read
