@@ -191,6 +191,12 @@ ERROR_SCHEMAS: dict[str, Schema] = {
         "properties": {"code": {"const": 412}, "field": {"const": "If-Match"}, "etag": text()},
         "required": ["etag"],
     },
+    "IdempotencyMismatch": {
+        "allOf": [ref("Error")],
+        "description": "422: this Idempotency-Key was used with another request.",
+        "properties": {"code": {"const": 422}, "field": {"const": "Idempotency-Key"}},
+        "required": ["field"],
+    },
 }
 
 # Each error status the operator API answers, with its description and body.
@@ -203,7 +209,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
     412: ("If-Match names a version that is no longer the current one.", "PreconditionFailed"),
     413: ("The body is larger than the limit ``field`` names.", "Error"),
     415: ("The body is not declared as application/json.", "Error"),
-    422: ("This Idempotency-Key was used before with another body.", "Error"),
+    422: ("This Idempotency-Key was used before with another request.", "IdempotencyMismatch"),
     503: ("The store is unavailable; retry later.", "Error"),
 }
 
