@@ -304,12 +304,20 @@ class IncidentIndex:
             return
         async with client.pipeline(transaction=False) as pipe:
             for incident_id in ids:
-                pipe.hmget(self._keys.incident(incident_id), "version", "indexed", "record", "body")
+                pipe.hexists(self._keys.incident(incident_id), "indexed")
+            indexed: list[Any] = await pipe.execute()
+        # Only those no commit indexed are read whole: after an upgrade, all; else none.
+        unindexed = [i for i, known in zip(ids, indexed, strict=True) if not known]
+        if not unindexed:
+            return
+        async with client.pipeline(transaction=False) as pipe:
+            for incident_id in unindexed:
+                pipe.hmget(self._keys.incident(incident_id), "version", "record", "body")
             replies: list[Any] = await pipe.execute()
         keys: list[str] = []
         args: list[str | int] = []
-        for version, indexed, record, body in replies:
-            if version is None or indexed is not None or (record is None and body is None):
+        for version, record, body in replies:
+            if version is None or (record is None and body is None):
                 continue
             incident = _decode(record, body)
             keys.append(self._keys.incident(incident.id))
