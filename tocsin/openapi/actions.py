@@ -27,6 +27,7 @@ from tocsin.openapi.schemas import (
     answer,
     closed,
     link,
+    optional_text,
     path_id,
     ref,
     request_body,
@@ -74,16 +75,15 @@ def _fields(action: str) -> tuple[TextField, ...]:
     return incident_requests._BODIES[action][1]
 
 
-def _optional(limit: int) -> Schema:
-    return {"type": ["string", "null"], "maxLength": limit, "minLength": 1, "pattern": r"\S"}
-
-
 def body_schema(fields: Iterable[TextField], description: str = "") -> Schema:
     """A closed JSON object of these text fields: not blank, at most their limits."""
     fields = tuple(fields)
     schema = closed(
         # An optional field may also be null (read_text_fields takes null as absent).
-        {f.name: text(f.limit, blank=False) if f.required else _optional(f.limit) for f in fields},
+        {
+            f.name: text(f.limit, blank=False) if f.required else optional_text(f.limit)
+            for f in fields
+        },
         required=[f.name for f in fields if f.required],
         description=description or None,
     )

@@ -24,6 +24,7 @@ from tocsin.openapi.schemas import (
     integer,
     link,
     nullable,
+    optional_text,
     path_id,
     query,
     ref,
@@ -50,11 +51,6 @@ _IF_MATCH = {
     "schema": text(),
     "description": 'The problem\'s ETag ("<version>"); a stale one is a 412.',
 }
-
-
-def _optional(limit: int) -> Schema:
-    """An optional text field: null (as absent), or not blank and at most ``limit``."""
-    return {"type": ["string", "null"], "maxLength": limit, "minLength": 1, "pattern": r"\S"}
 
 
 def problem_schemas() -> dict[str, Schema]:
@@ -85,16 +81,16 @@ def problem_schemas() -> dict[str, Schema]:
             {
                 "title": text(MAX_TITLE, blank=False),
                 "incidents": array(incident_id, minItems=1, maxItems=MAX_CREATE_INCIDENTS),
-                "description": _optional(MAX_TEXT),
+                "description": optional_text(MAX_TEXT),
             },
             required=["title", "incidents"],
         ),
         "ProblemIncident": closed({"incident": incident_id}),
         "ProblemUpdate": closed(
             {
-                "title": _optional(MAX_TITLE),
-                "root_cause": _optional(MAX_TEXT),
-                "workaround": _optional(MAX_TEXT),
+                "title": optional_text(MAX_TITLE),
+                "root_cause": optional_text(MAX_TEXT),
+                "workaround": optional_text(MAX_TEXT),
                 "known_error": {"type": ["boolean", "null"]},
                 "state": {"enum": [*_STATES, None]},
             },

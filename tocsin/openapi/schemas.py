@@ -44,6 +44,12 @@ def text(max_length: int | None = None, *, blank: bool = True, **extra: Any) -> 
     return schema
 
 
+def optional_text(max_length: int) -> Schema:
+    """An optional body field: null (read as absent), or not blank and at most ``max_length``."""
+    return {"type": ["string", "null"], "minLength": 1, "maxLength": max_length,
+            "pattern": NOT_BLANK}  # fmt: skip
+
+
 def instant() -> Schema:
     """An RFC 3339 instant, as ``core.timestamps.format_rfc3339`` writes it (UTC, ``Z``)."""
     return {"type": "string", "format": "date-time"}
