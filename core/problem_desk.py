@@ -14,12 +14,12 @@ reads again and retries, up to :data:`ATTEMPTS` times; then it answers 409.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from core.errors import Conflict, FieldProblem, InvalidFields, NotFound
+from core.errors import Conflict, FieldProblem, InvalidFields, NotFound, PreconditionFailed
 from core.incident import Incident, IncidentEvent
 from core.problems import (
     CreateProblem,
@@ -77,13 +77,23 @@ async def act(
     request: ProblemRequest,
     actor: str,
     now: datetime,
+    expected: Collection[int] | None = None,
 ) -> Problem:
-    """Applies a link, unlink or update to the problem; 404 if there is no such problem."""
+    """Applies a link, unlink or update to the problem; 404 if there is no such problem.
+
+    ``expected`` are the versions the request accepts (``If-Match``; None: any): another
+    one is a 412 carrying the current ETag, also when another writer came first and the
+    problem is read again.
+    """
 
     async def attempt() -> Problem:
         problem = await store.get_problem(problem_id)
         if problem is None:
             raise NotFound(f"no problem {problem_id!r}")
+        if expected is not None and problem.version not in expected:
+            raise PreconditionFailed(
+                f"problem {problem.id} is at version {problem.version}", etag=etag(problem)
+            )
         if isinstance(request, UpdateProblem):
             changed = updated(problem, request, actor, now)
             await store.write_problem(changed)
@@ -94,6 +104,11 @@ async def act(
         return await _unlink(store, problem, incident, request, actor, now)
 
     return await _retried(attempt)
+
+
+def etag(problem: Problem) -> str:
+    """The problem's ETag: its version, quoted (``If-Match`` takes it back)."""
+    return f'"{problem.version}"'
 
 
 async def _link(

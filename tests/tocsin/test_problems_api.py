@@ -315,3 +315,24 @@ async def test_candidates_are_the_incidents_that_recur_within_the_rules_period(
             "last_opened_at": "2026-11-26T15:12:00Z",
         },
     ]
+
+
+async def test_if_match_with_a_stale_etag_is_a_412_carrying_the_current_one(
+    client: Client,
+) -> None:
+    await stored(client, recent(1, 1))
+    problem = await create(client, "inc-0001")
+    path = f"/api/v1/problems/{problem['id']}"
+    response = await client.get(path, headers=VIEWER)
+    assert response.headers["ETag"] == '"1"'
+    fresh = {**RESPONDER, "If-Match": '"1"'}
+    response = await client.post(f"{path}/update", json={"title": "a"}, headers=fresh)
+    assert response.status == 200
+    assert response.headers["ETag"] == '"2"'
+    # The same If-Match again: someone (this client) changed it since.
+    response = await client.post(f"{path}/update", json={"title": "b"}, headers=fresh)
+    assert response.status == 412
+    body = await response.json()
+    assert (body["field"], body["etag"]) == ("If-Match", '"2"')
+    response = await client.get(path, headers=VIEWER)
+    assert (await response.json())["title"] == "a"

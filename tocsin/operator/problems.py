@@ -21,13 +21,14 @@ from aiohttp import web
 
 from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
 from core.problem_candidates import Candidate, scan_candidates
-from core.problem_desk import act, create
+from core.problem_desk import act, create, etag
 from core.problems import TRANSITIONS, Problem, ProblemState, parse_action, parse_create
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from rules.durations import format_duration
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
+from tocsin.operator.idempotency import if_match
 from tocsin.operator.params import int_param
 
 # A creation names at most 100 incident ids; its texts are 10,000 characters at most.
@@ -54,7 +55,7 @@ async def create_problem(request: web.Request) -> web.Response:
     return web.json_response(
         problem_view(problem),
         status=201,
-        headers={"Location": f"/api/v1/problems/{problem.id}"},
+        headers={"Location": f"/api/v1/problems/{problem.id}", "ETag": etag(problem)},
     )
 
 
@@ -82,16 +83,22 @@ async def get_problem(request: web.Request) -> web.Response:
     problem = await request.app[STORE].get_problem(problem_id)
     if problem is None:
         raise NotFound(f"no problem {problem_id!r}")
-    return web.json_response(problem_view(problem))
+    return web.json_response(problem_view(problem), headers={"ETag": etag(problem)})
 
 
 async def problem_action(request: web.Request) -> web.Response:
-    """Links or unlinks an incident, or updates the problem; 200 with the problem."""
+    """Links or unlinks an incident, or updates the problem; 200 with the problem.
+
+    ``If-Match: "<version>"`` makes it a 412 if someone changed the problem since.
+    """
     api_key = require(request, Role.RESPONDER)
+    expected = if_match(request)
     parsed = parse_action(request.match_info["action"], await _read_body(request))
     now = request.app[CLOCK].now()
-    problem = await act(request.app[STORE], request.match_info["id"], parsed, api_key.name, now)
-    return web.json_response(problem_view(problem))
+    problem = await act(
+        request.app[STORE], request.match_info["id"], parsed, api_key.name, now, expected
+    )
+    return web.json_response(problem_view(problem), headers={"ETag": etag(problem)})
 
 
 async def problem_candidates(request: web.Request) -> web.Response:
