@@ -116,8 +116,12 @@ async def _link(
 ) -> Problem:
     _not_elsewhere(incident, problem.id)
     changed = with_incident(problem, incident.id, actor, now)
-    if changed is problem and incident.problem_id == problem.id:
-        return problem  # linked already: a retried request changes nothing
+    if changed is problem:
+        if incident.problem_id == problem.id:
+            return problem  # linked already: a retried request changes nothing
+        # Listed but not named by the incident (a store restored from unlike backups):
+        # written again, both sides agree.
+        changed = replace(problem, version=problem.version + 1, updated_at=now, updated_by=actor)
     await _write(store, changed, [incident], LINKED, actor, now)
     return changed
 

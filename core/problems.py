@@ -330,12 +330,14 @@ def updated(problem: Problem, request: UpdateProblem, actor: str, now: datetime)
     """Returns the next version of ``problem`` with the update applied.
 
     Raises InvalidProblemTransition (409) for a state the current one may not move to,
-    Conflict for any change to a closed problem, and InvalidFields (400) naming
+    Conflict for any other change to a closed problem, and InvalidFields (400) naming
     ``root_cause`` or ``workaround`` when the known error or resolution they document is
-    missing them.
+    missing them, or ``known_error`` when it is false for a problem in that state.
     """
     if problem.state is ProblemState.CLOSED:
-        raise InvalidProblemTransition(problem.state, request.state or problem.state)
+        if request.state is not None:
+            raise InvalidProblemTransition(problem.state, request.state)
+        raise Conflict(f"problem {problem.id} is closed: it changes no more", field="state")
     state: ProblemState = problem.state
     if request.state is not None and request.state is not problem.state:
         if request.state not in TRANSITIONS[problem.state]:
@@ -350,6 +352,8 @@ def updated(problem: Problem, request: UpdateProblem, actor: str, now: datetime)
     problems: list[FieldProblem] = []
     if (known_error and not problem.known_error) or request.state is ProblemState.KNOWN_ERROR:
         problems += _documented(root_cause, workaround, "a known error")
+    if state is ProblemState.KNOWN_ERROR and not known_error:
+        problems.append(FieldProblem("known_error", "a problem in state known_error is one"))
     if state is ProblemState.RESOLVED and request.state is ProblemState.RESOLVED and not root_cause:
         problems.append(FieldProblem("root_cause", "required to resolve a problem"))
     if problems:

@@ -16,7 +16,7 @@ import pytest
 from core.errors import Conflict
 from core.incident import Incident
 from core.problem_desk import ATTEMPTS, act, create
-from core.problems import CreateProblem, LinkIncident
+from core.problems import CreateProblem, LinkIncident, open_problem
 from core.store import CorrelationCommit, GroupHead, Store, every_alert, incident_change
 from tests.contract.builders import T0, make_incident
 
@@ -93,3 +93,17 @@ async def test_a_writer_that_always_wins_makes_the_link_a_409(store: Store) -> N
     incident = await store.get_incident("inc-0002")
     assert incident is not None
     assert incident.problem_id is None
+
+
+async def test_a_link_of_a_listed_incident_that_does_not_name_the_problem_repairs_it(
+    store: Store,
+) -> None:
+    # What atomic writes never leave, but a store restored from two backups might.
+    await stored(store, make_incident(1))
+    problem = open_problem(CreateProblem("p", ("inc-0001",)), "prb-1", "ana", NOW)
+    await store.write_problem(problem)  # without the incident's side
+    linked = await act(store, problem.id, LinkIncident("inc-0001"), "ana", NOW)
+    assert (linked.incidents, linked.version) == (("inc-0001",), 2)
+    incident = await store.get_incident("inc-0001")
+    assert incident is not None
+    assert incident.problem_id == "prb-1"

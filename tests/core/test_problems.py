@@ -139,3 +139,17 @@ def test_a_problem_links_at_most_max_incidents() -> None:
     with pytest.raises(InvalidFields) as caught:
         with_incident(full, "one-more", "bo", LATER)
     assert caught.value.field == "incident"
+
+
+def test_a_problem_in_state_known_error_stays_a_known_error() -> None:
+    problem = replace(documented(ProblemState.KNOWN_ERROR), known_error=True)
+    with pytest.raises(InvalidFields) as caught:
+        updated(problem, UpdateProblem(known_error=False), "bo", LATER)
+    assert caught.value.field == "known_error"
+
+
+def test_a_closed_problem_changes_no_more_not_even_its_title() -> None:
+    with pytest.raises(Conflict) as caught:
+        updated(documented(ProblemState.CLOSED), UpdateProblem(title="new"), "bo", LATER)
+    assert not isinstance(caught.value, InvalidProblemTransition)
+    assert caught.value.field == "state"
