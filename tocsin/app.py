@@ -33,6 +33,8 @@ from tocsin.middleware import (
 from tocsin.openapi import add_openapi_route
 from tocsin.operator import add_operator_api
 from tocsin.operator.auth import admin_only
+from tocsin.operator.calendar import add_calendar_routes
+from tocsin.operator.oncall import add_oncall_routes
 from tocsin.reload import RulesReloader
 from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
@@ -82,6 +84,9 @@ def create_app(
     HeartbeatHandler(rules_state.gate, pings, clock).add_routes(app.router)
     health.add_routes(app.router)
     add_operator_api(app)
+    # Who is on call, schedules' shifts and their calendar feeds (issue 11).
+    add_oncall_routes(app.router)
+    add_calendar_routes(app.router)
     add_report_routes(app.router)
     # The operator API's OpenAPI document, readable without a key.
     add_openapi_route(app.router)

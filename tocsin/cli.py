@@ -21,6 +21,7 @@ from core.settings import Settings, add_settings_arguments, settings_from
 from tocsin.app import create_app
 from tocsin.check import run_check
 from tocsin.cli_incidents import add_incidents_parser, run_incidents
+from tocsin.cli_oncall import add_oncall_parser, run_oncall
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
@@ -68,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_incidents_parser(commands)
     add_report_parser(commands)
+    add_oncall_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "oncall":
+        return run_oncall(args)
     if args.command == "incidents":
         return run_incidents(args)
     if args.command == "report":
