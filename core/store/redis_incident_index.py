@@ -14,7 +14,7 @@ incidents per call, so that Redis is never held for long. A page stops after
 walk goes through (a title search alone, or two broad filters that rarely meet), the
 page may hold fewer than its limit, and its ``next`` position continues the walk. With
 100,000 incidents, a title that none holds costs twenty pages of that bound to list to
-the end; each page about 30 ms on a busy 2-core machine (bench/incidents_api.py).
+the end; each page took 24 ms p50 over HTTP on a busy 2-core machine (bench/README.md).
 
 Incidents an earlier Tocsin stored are put in the sets once, by the first list that
 needs them (:func:`ensure_indexed`), as the sweep index is.
