@@ -11,6 +11,7 @@ from typing import Any
 
 from tocsin.openapi.actions import action_paths
 from tocsin.openapi.incidents import incident_paths, incident_schemas
+from tocsin.openapi.oncall import oncall_paths, oncall_schemas
 from tocsin.openapi.problems import problem_paths, problem_schemas
 from tocsin.openapi.reports import report_paths
 from tocsin.openapi.schemas import ERROR_SCHEMAS, error_responses
@@ -56,6 +57,7 @@ def build_document() -> dict[str, Any]:
             {"name": "incidents", "description": "Incidents: read, filter, work them."},
             {"name": "problems", "description": "Problems: the common cause of incidents."},
             {"name": "silences", "description": "Silences: mute alerts by their labels."},
+            {"name": "oncall", "description": "Who is on call: shifts and calendar feeds."},
         ],
         "security": [{"bearer": []}, {"basic": []}],
         "paths": {
@@ -64,6 +66,7 @@ def build_document() -> dict[str, Any]:
             **report_paths(),
             **problem_paths(),
             **silence_paths(),
+            **oncall_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -83,6 +86,7 @@ def build_document() -> dict[str, Any]:
                 **incident_schemas(),
                 **problem_schemas(),
                 **silence_schemas(),
+                **oncall_schemas(),
             },
             "responses": error_responses(),
         },

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -28,6 +28,9 @@ from tocsin.operator.params import time_param, unknown_params
 
 MAX_RANGE = timedelta(days=90)
 DEFAULT_RANGE = timedelta(days=7)
+# Far enough from datetime's limits that a range and its look-ahead never overflow.
+_EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def add_oncall_routes(router: web.UrlDispatcher) -> None:
@@ -41,7 +44,7 @@ async def get_oncall(request: web.Request) -> web.Response:
     require(request, Role.VIEWER)
     problems: list[FieldProblem] = []
     unknown_params(request.query, ("at",), problems)
-    at = time_param(request.query, "at", problems)
+    at = _bounded(time_param(request.query, "at", problems), "at", problems)
     if problems:
         raise InvalidFields(problems)
     at = at or request.app[CLOCK].now()
@@ -82,8 +85,8 @@ def _range(query: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]
     """``from`` and ``to`` of a request: RFC 3339, ``to`` after ``from``, at most 90 days."""
     problems: list[FieldProblem] = []
     unknown_params(query, ("from", "to"), problems)
-    start = time_param(query, "from", problems)
-    end = time_param(query, "to", problems)
+    start = _bounded(time_param(query, "from", problems), "from", problems)
+    end = _bounded(time_param(query, "to", problems), "to", problems)
     if problems:
         raise InvalidFields(problems)
     start = start or now
@@ -93,6 +96,14 @@ def _range(query: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]
     if end - start > MAX_RANGE:
         raise InvalidFields([FieldProblem("to", f"at most {MAX_RANGE.days} days after from")])
     return start, end
+
+
+def _bounded(value: datetime | None, name: str, problems: list[FieldProblem]) -> datetime | None:
+    """``value`` if it lies in the years shifts are computed for (1971 to 9000), else a problem."""
+    if value is not None and not _EARLIEST <= value <= _LATEST:
+        problems.append(FieldProblem(name, "must be between 1971 and 9000"))
+        return None
+    return value
 
 
 def shift_view(shift: Shift) -> dict[str, object]:
