@@ -59,7 +59,8 @@ class AlertColumns:
             and self._received[row] == document.get("last_received_at")
         )
 
-    def _columns(self) -> tuple[list[Any], ...]:
+    def columns(self) -> tuple[list[Any], ...]:
+        """Its lists, one per field, row by row."""
         return (
             self.fingerprints,
             self.bodies,
@@ -94,7 +95,7 @@ class AlertColumns:
             document.get("ends_at"),
             document.get("last_received_at"),
         )
-        for column, value in zip(self._columns(), values, strict=True):
+        for column, value in zip(self.columns(), values, strict=True):
             column[row] = value
         return row
 
@@ -104,7 +105,7 @@ class AlertColumns:
         kept = rows if not dropped else (r for r in rows if r not in dropped)
         order = sorted(kept, key=self.fingerprints.__getitem__)
         result = AlertColumns()
-        for mine, theirs in zip(self._columns(), result._columns(), strict=True):
+        for mine, theirs in zip(self.columns(), result.columns(), strict=True):
             theirs.extend(map(mine.__getitem__, order))
         return result
 

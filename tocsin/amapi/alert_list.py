@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 from tocsin.amapi.alert_columns import HeldIncident
 from tocsin.amapi.alert_view import AlertRenderer
@@ -27,6 +28,11 @@ class AlertList:
 
     def __len__(self) -> int:
         return len(self.bodies)
+
+    def lists(self) -> list[list[Any]]:
+        """Its lists (some may be those of an incident's columns)."""
+        fields = (self.bodies, self.labels, self.muted_by, self.receivers)
+        return [f for f in fields if isinstance(f, list)]
 
 
 def merge_alerts(renderer: AlertRenderer, incidents: Sequence[HeldIncident]) -> AlertList:

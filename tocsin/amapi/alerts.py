@@ -15,11 +15,12 @@ import orjson
 from aiohttp import web
 
 from rules.api_keys import Role
+from rules.model import Rules
 from tocsin.amapi.alert_columns import AlertColumns
 from tocsin.amapi.alert_view import AlertRenderer, group_labels
 from tocsin.amapi.errors import am_errors
 from tocsin.amapi.filters import AlertFilter, parse_filter
-from tocsin.amapi.open_alerts import OpenAlerts
+from tocsin.amapi.open_alerts import OpenAlerts, OpenAlertsRead
 from tocsin.amapi.stream import Slicer, stream_array, stream_groups
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
@@ -41,51 +42,58 @@ class AlertEndpoints:
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query)
         rules = request.app[RULES].current.rules
-        read = await self._open.read(request.app[STORE], rules)
-        alerts, renderer = read.alerts, read.renderer
-        if wanted.wants_all:
-            return await stream_array(request, alerts.bodies, _itself, Slicer())
+        async with self._open.read(request.app[STORE], rules) as read:
+            alerts, renderer = read.alerts, read.renderer
+            if wanted.wants_all:
+                return await stream_array(request, alerts.bodies, _itself, Slicer())
 
-        def render(i: int) -> bytes | None:
-            shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
-            if shown and wanted.wants_receivers(alerts.receivers[i]):
-                return alerts.bodies[i]
-            return None
+            def render(i: int) -> bytes | None:
+                shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
+                if shown and wanted.wants_receivers(alerts.receivers[i]):
+                    return alerts.bodies[i]
+                return None
 
-        return await stream_array(request, range(len(alerts)), render, Slicer())
+            return await stream_array(request, range(len(alerts)), render, Slicer())
 
     async def get_alert_groups(self, request: web.Request) -> web.StreamResponse:
         """Open incidents as groups (labels, receiver, alerts); ``unprocessed`` is not taken."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query, unprocessed=False)
         rules = request.app[RULES].current.rules
-        read = await self._open.read(request.app[STORE], rules)
-        renderer, shared = read.renderer, read.alerts.shared
-        groups: list[_Group] = []
-        for held in read.incidents:
-            if wanted.receiver is not None and not wanted.receiver.fullmatch(held.receiver):
-                continue
-            labels = group_labels(held.incident, held.alerts.labels, rules)
-            groups.append((sorted(labels.items()), held.receiver, labels, held.alerts))
-        # Alertmanager's order: by the group's labels, then receiver.
-        groups.sort(key=lambda g: (g[0], g[1]))
+        async with self._open.read(request.app[STORE], rules) as read:
+            return await _stream_groups(request, read, wanted, rules)
 
-        def members(group: _Group) -> Iterator[bytes | None]:
-            _key, receiver, _labels, alerts = group
-            mine = (receiver,)
-            for i, fingerprint in enumerate(alerts.fingerprints):
-                receivers = shared.get(fingerprint, mine)
-                shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
-                if shown and wanted.wants_receivers(receivers):
-                    yield renderer.with_receivers(alerts.bodies[i], mine, receivers)
-                else:
-                    yield None
 
-        def head(group: _Group) -> bytes:
-            _key, receiver, labels, _alerts = group
-            return orjson.dumps({"labels": labels, "receiver": {"name": receiver}})[:-1]
+async def _stream_groups(
+    request: web.Request, read: OpenAlertsRead, wanted: AlertFilter, rules: Rules
+) -> web.StreamResponse:
+    """Streams the read's incidents as Alertmanager's groups, their alerts filtered."""
+    renderer, shared = read.renderer, read.alerts.shared
+    groups: list[_Group] = []
+    for held in read.incidents:
+        if wanted.receiver is not None and not wanted.receiver.fullmatch(held.receiver):
+            continue
+        labels = group_labels(held.incident, held.alerts.labels, rules)
+        groups.append((sorted(labels.items()), held.receiver, labels, held.alerts))
+    # Alertmanager's order: by the group's labels, then receiver.
+    groups.sort(key=lambda g: (g[0], g[1]))
 
-        return await stream_groups(request, groups, head, members, Slicer())
+    def members(group: _Group) -> Iterator[bytes | None]:
+        _key, receiver, _labels, alerts = group
+        mine = (receiver,)
+        for i, fingerprint in enumerate(alerts.fingerprints):
+            receivers = shared.get(fingerprint, mine)
+            shown = _wanted(wanted, renderer, alerts.labels[i], alerts.muted_by[i])
+            if shown and wanted.wants_receivers(receivers):
+                yield renderer.with_receivers(alerts.bodies[i], mine, receivers)
+            else:
+                yield None
+
+    def head(group: _Group) -> bytes:
+        _key, receiver, labels, _alerts = group
+        return orjson.dumps({"labels": labels, "receiver": {"name": receiver}})[:-1]
+
+    return await stream_groups(request, groups, head, members, Slicer())
 
 
 _Group = tuple[Any, str, dict[str, str], AlertColumns]
