@@ -149,6 +149,30 @@ async def test_a_retry_with_the_same_idempotency_key_acts_once(served: Served) -
     assert [e.kind for e in await served.stream()] == ["note"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_an_idempotency_key_outlives_a_restart(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    url = None if backend == "sqlite" else request.getfixturevalue("redis_url")
+    first = await serve(aiohttp_client, make_settings, tmp_path, url)
+    await first.seed(incident(1))
+    headers = {**RESPONDER, "Idempotency-Key": "k"}
+    answered = await first.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
+    body = await answered.read()
+    await first.client.close()  # the server stops; its store closes
+
+    again = await serve(aiohttp_client, make_settings, tmp_path, url)
+    replayed = await again.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
+
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert await replayed.read() == body
+    assert [e.kind for e in await again.stream()] == ["note"]
+
+
 async def test_the_same_idempotency_key_with_another_body_is_a_422(served: Served) -> None:
     headers = {**RESPONDER, "Idempotency-Key": "k"}
     await served.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
