@@ -19,7 +19,7 @@ from rules.loader import load_rules
 from rules.model import Rules
 from tests.tocsin.oncall_rules import ADMIN, ONCALL_ENV, ONCALL_RULES, VIEWER
 from tocsin.app import create_app
-from tocsin.operator.calendar import AHEAD, PAST
+from tocsin.operator.calendar import feed_range
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 Client = TestClient  # type: ignore[type-arg]
@@ -65,7 +65,7 @@ async def test_a_schedule_feed_holds_its_final_shifts_as_events(
     calendar = Calendar.from_ical(await response.read())
     assert str(calendar["X-WR-CALNAME"]) == "On call: Web on-call"
     events = calendar.walk("VEVENT")
-    expected = final_shifts(rules.schedules["web-weekly"], NOW - PAST, NOW + AHEAD)
+    expected = final_shifts(rules.schedules["web-weekly"], *feed_range(NOW))
     got = [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in events]
     assert got == [(s.start, s.end) for s in expected]
     summaries = [str(e["SUMMARY"]) for e in events]

@@ -6,14 +6,14 @@ generation (``rules.calendar_feeds``): bumping the generation revokes a URL. A w
 revoked token, an unknown name, and rules without ``calendar_feeds`` all answer the
 same 404, so the answer does not tell which feeds exist.
 
-A feed covers the last 14 days and the next 90. ``GET /api/v1/calendar/feeds`` (admin
-key) lists the current URLs.
+A feed covers the last 14 days and the next 90, in whole UTC days.
+``GET /api/v1/calendar/feeds`` (admin key) lists the current URLs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -37,6 +37,16 @@ def add_calendar_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/calendar/schedules/{name}.ics", get_schedule_feed)
     router.add_get("/api/v1/calendar/people/{name}.ics", get_person_feed)
     router.add_get("/api/v1/calendar/feeds", list_feeds)
+
+
+def feed_range(now: datetime) -> tuple[datetime, datetime]:
+    """The range a feed covers: whole UTC days, so a client polling all day reads one feed.
+
+    (Shifts are cut at the range's ends; were the range to move with every poll, the
+    first event would change its start, and its UID, each time.)
+    """
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - PAST, today + AHEAD + timedelta(days=1)
 
 
 def feed_path(rules: Rules, kind: FeedKind, name: str) -> str | None:
@@ -66,7 +76,7 @@ async def get_schedule_feed(request: web.Request) -> web.Response:
     _authorised(request, rules, FeedKind.SCHEDULE, rules.schedules)
     schedule = rules.schedules[request.match_info["name"]]
     now = request.app[CLOCK].now()
-    shifts = [(schedule, s) for s in final_shifts(schedule, now - PAST, now + AHEAD)]
+    shifts = [(schedule, s) for s in final_shifts(schedule, *feed_range(now))]
     title = f"On call: {schedule.display_name}"
     body = shifts_calendar(title, shifts, rules.people, now, include_nobody=True)
     return _calendar(body)
@@ -78,7 +88,7 @@ async def get_person_feed(request: web.Request) -> web.Response:
     _authorised(request, rules, FeedKind.PERSON, rules.people)
     name = request.match_info["name"]
     now = request.app[CLOCK].now()
-    shifts = shifts_of_person(list(rules.schedules.values()), name, now - PAST, now + AHEAD)
+    shifts = shifts_of_person(list(rules.schedules.values()), name, *feed_range(now))
     person = rules.people[name]
     title = f"On call: {person.display_name}"
     body = shifts_calendar(title, shifts, rules.people, now, include_nobody=False)
