@@ -12,6 +12,8 @@ Which actions an incident allows, besides the lifecycle's (``allowed_actions``):
     assign, priority, merge    while it is open (triggered, acknowledged, on_hold)
     note, tasks                until it is closed (a resolved incident takes follow-ups)
 
+and a merged incident is not reopened (work on the one it went into).
+
 A forbidden action is InvalidTransition (409) listing :func:`available_actions`. Every
 function here is pure: the caller reads, then writes the result in one compare-and-set
 (``core.store.incident_change``) with the version one higher.
@@ -41,7 +43,7 @@ from core.incident_requests import (
     Note,
 )
 from core.lifecycle import Actor, LifecyclePolicy, allowed_actions, apply
-from core.lifecycle_requests import Merge
+from core.lifecycle_requests import Merge, Reopen
 from core.roles import Role
 
 # Where a task comes from: the category's rules, or a person.
@@ -80,13 +82,20 @@ class Merged:
 
 
 def available_actions(incident: Incident) -> tuple[str, ...]:
-    """The actions a person may take on the incident now, as the API's paths name them."""
+    """The actions a person may take on the incident now, as the API's paths name them.
+
+    A merged incident is not reopened: its alerts and its group went to the incident it
+    was merged into, which is the one to work on.
+    """
+    lifecycle = allowed_actions(incident.state)
+    if incident.merged_into is not None:
+        lifecycle = tuple(a for a in lifecycle if a != "reopen")
     others: list[str] = []
     if incident.is_open:
         others += ["assign", "priority"]
     if incident.state is not IncidentState.CLOSED:
         others += ["note", "tasks"]
-    return (*allowed_actions(incident.state), *others)
+    return (*lifecycle, *others)
 
 
 def act(
@@ -109,6 +118,8 @@ def act(
             return complete_task(incident, request, actor, now)
         case Merge():
             raise ValueError("a merge takes both incidents: use merge()")
+    if isinstance(request, Reopen) and incident.merged_into is not None:
+        raise InvalidTransition("reopen", incident.state.value, available_actions(incident))
     try:
         changed = apply(incident, request, actor, now, directory.policy)
     except InvalidTransition as exc:

@@ -29,7 +29,7 @@ from core.incident_requests import (
     parse_task,
 )
 from core.lifecycle import Actor, LifecyclePolicy
-from core.lifecycle_requests import Acknowledge, Merge
+from core.lifecycle_requests import Acknowledge, Merge, Reopen
 from core.model import AlertStatus
 from core.roles import Role
 
@@ -180,6 +180,14 @@ def test_merge_resolves_the_source_and_moves_its_newer_alerts() -> None:
         ("inc-2", "merged_from"),
     ]
     assert merged.events[1].detail == {"incident": "inc-1", "title": "Disk full", "alerts": 2}
+
+
+def test_a_merged_incident_is_not_reopened() -> None:
+    merged = merge(opened(1), opened(2), ANA, T0, DIRECTORY).source
+    assert available_actions(merged) == ("close", "note", "tasks")
+    with pytest.raises(InvalidTransition) as raised:
+        act(merged, Reopen("again"), ANA, T0, DIRECTORY)
+    assert raised.value.allowed == ("close", "note", "tasks")
 
 
 def test_merge_into_itself_or_into_a_finished_incident_is_refused() -> None:
