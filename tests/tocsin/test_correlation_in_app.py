@@ -24,4 +24,10 @@ async def test_ingested_group_becomes_one_incident(ingest: Ingest) -> None:
 
     incident = await poll_until(incident_with_both_alerts, deadline_seconds=10, interval=0.02)
     assert incident.group_key == '{}:{alertname="DiskFull"}'
-    assert ingest.metric("tocsin_correlator_entries_total") >= 2
+
+    async def entries_counted() -> float | None:
+        # The correlator counts its entries just after its commit lands: poll for it too.
+        counted = ingest.metric("tocsin_correlator_entries_total")
+        return counted if counted >= 2 else None
+
+    assert await poll_until(entries_counted, deadline_seconds=10, interval=0.02) >= 2
