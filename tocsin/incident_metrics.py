@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from core.clock import Clock
 from core.errors import StoreError
 from core.incident import OPEN_STATES
-from core.store import IncidentQuery, ListPosition, Store
+from core.store import IncidentQuery, Store
 from core.store.events import ConsumerWrite, StreamEvent
 from core.timestamps import format_rfc3339
 from tocsin.keys import CLOCK, STORE
@@ -177,16 +177,13 @@ class IncidentMetricsFeed:
         counts: Counter[tuple[str, str]] = Counter()
         query = IncidentQuery(states=OPEN_STATES, limit=OPEN_PAGE)
         while True:
-            page = await self._store.incident_summaries(query)
-            for summary in page:
+            page = await self._store.incident_page(query)
+            for summary in page.summaries:
                 incident = summary.incident
                 counts[(incident.state.value, incident.priority or NONE)] += 1
-            if len(page) < query.limit:
+            if page.next is None:
                 break
-            last = page[-1].incident
-            query = IncidentQuery(
-                states=OPEN_STATES, limit=OPEN_PAGE, after=ListPosition(last.opened_at, last.id)
-            )
+            query = IncidentQuery(states=OPEN_STATES, limit=OPEN_PAGE, after=page.next)
         # Counted first, then set without awaiting: a scrape sees the old or the new.
         gauge = self._metrics.open
         gauge.clear()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from core.incident import OPEN_STATES
 from core.problem_candidates import Recurrence
-from core.store import IncidentQuery, IncidentStore, IncidentSummary, ListPosition
+from core.store import IncidentQuery, IncidentStore, IncidentSummary
 from rules.priority import PriorityRules
 from tocsin.reports.figures import Figures, Tally
 
@@ -17,19 +17,20 @@ PAGE = 1000
 
 
 async def pages(store: IncidentStore, query: IncidentQuery) -> AsyncIterator[IncidentSummary]:
-    """Yields every incident the query selects, reading ``query.limit`` at a time.
+    """Yields every incident the query selects, a page of at most ``query.limit`` at a time.
 
-    Each page starts after the last one's position (opening time and id), which the
-    stores find through their index: no incident is read twice or skipped.
+    Each page starts where the last one stopped (``IncidentStore.incident_page``: an
+    opening time and an id, found through the stores' indexes), so no incident is read
+    twice or skipped, and a short page (an incident changed since the walk, or a store
+    that bounds a page's work) does not end the walk early.
     """
     while True:
-        page = await store.incident_summaries(query)
-        for summary in page:
+        page = await store.incident_page(query)
+        for summary in page.summaries:
             yield summary
-        if len(page) < query.limit:
+        if page.next is None:
             return
-        last = page[-1].incident
-        query = replace(query, after=ListPosition(last.opened_at, last.id))
+        query = replace(query, after=page.next)
 
 
 async def collect_figures(
