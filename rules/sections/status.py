@@ -12,7 +12,16 @@ from rules.calendar import parse_date
 from rules.sections import values as read
 from rules.sections.channels import notification
 from rules.sections.context import FileContext
-from rules.status import Component, ComponentGroup, PublicTemplates, StatusPage
+from rules.status import (
+    COMPONENT_STATUSES,
+    DEFAULT_COMPONENT_STATUS,
+    PRIORITIES,
+    Component,
+    ComponentGroup,
+    PublicTemplates,
+    Publishing,
+    StatusPage,
+)
 from rules.templates import IncidentTemplates, TemplateKind
 from rules.yamlread import join
 
@@ -23,7 +32,10 @@ def read_status_page(ctx: FileContext, node: yaml.Node, key: str) -> StatusPage 
     """Reads the page settings, its groups and components, and its public text."""
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "url", "time_zone", "groups", "components", "templates"}, {"name"}
+        node,
+        key,
+        {"name", "url", "time_zone", "groups", "components", "templates", "publish"},
+        {"name"},
     )
     if values is None:
         return None
@@ -46,6 +58,7 @@ def read_status_page(ctx: FileContext, node: yaml.Node, key: str) -> StatusPage 
                 ctx.define("component", component.name, item, item_key, component)
                 components.append(component)
     templates = read.optional(values, "templates", key, lambda n, k: _public(ctx, n, k))
+    publishing = read.optional(values, "publish", key, lambda n, k: _publishing(ctx, n, k))
     if name is None or len(reader.problems) > before:
         return None
     return StatusPage(
@@ -55,7 +68,47 @@ def read_status_page(ctx: FileContext, node: yaml.Node, key: str) -> StatusPage 
         components=tuple(components),
         groups=tuple(groups),
         templates=templates or defaults.public_templates(ctx.templates),
+        publishing=publishing or Publishing(),
     )
+
+
+def _publishing(ctx: FileContext, node: yaml.Node, key: str) -> Publishing | None:
+    """Reads ``publish``: which priorities and categories go public, and the status map."""
+    reader = ctx.reader
+    values = reader.mapping(node, key, {"priorities", "categories", "component_status"})
+    if values is None:
+        return None
+    before = len(reader.problems)
+    priorities = None
+    if "priorities" in values:
+        priorities = frozenset(
+            _priority(ctx, item, item_key, value)
+            for item_key, value, item in reader.strings(
+                values["priorities"], join(key, "priorities")
+            )
+        )
+    categories = None
+    if "categories" in values:
+        found = reader.strings(values["categories"], join(key, "categories"))
+        categories = frozenset(value for _, value, _ in found)
+    statuses = dict(DEFAULT_COMPONENT_STATUS)
+    if "component_status" in values:
+        map_key = join(key, "component_status")
+        pairs = reader.mapping(values["component_status"], map_key, set(PRIORITIES))
+        for priority, item in (pairs or {}).items():
+            item_key = join(map_key, priority)
+            status = reader.choice(item, item_key, str, list(COMPONENT_STATUSES))
+            if status is not None:
+                statuses[priority] = status
+    if len(reader.problems) > before:
+        return None
+    return Publishing(priorities, categories, statuses)
+
+
+def _priority(ctx: FileContext, node: yaml.Node, key: str, value: str) -> str:
+    if value not in PRIORITIES:
+        ctx.reader.problem(node, key, f"{value!r} is not a priority (P1 to P9)")
+    return value
 
 
 def _group(ctx: FileContext, node: yaml.Node, key: str) -> ComponentGroup | None:
