@@ -180,6 +180,21 @@ def test_an_action_the_state_refuses_prints_the_409_and_the_allowed_actions(
     assert "allowed: acknowledge" in err
 
 
+def test_a_stale_if_match_prints_the_412_and_the_current_version(
+    server: TocsinProcess, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send_alert(server, "cli-stale", "Someone else came first")
+    incident = incident_titled(server, "Someone else came first", capsys, monkeypatch)
+    code, _, err = run(
+        capsys, monkeypatch, "incidents", "ack", incident["id"], "--if-match", "999",
+        "--url", server.url,
+    )  # fmt: skip
+    assert code == 1
+    assert err.startswith("tocsin: HTTP 412: ")
+    assert "(field: If-Match)" in err
+    assert f'current version: "{incident["version"]}"' in err
+
+
 def test_an_unknown_incident_prints_the_servers_404(
     server: TocsinProcess, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
