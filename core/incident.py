@@ -19,6 +19,7 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter, countOf
 from typing import Any
 
 from core.direct_init import direct_init
@@ -107,6 +108,9 @@ new_incident_alert: Callable[
 ] = direct_init(IncidentAlert)
 
 
+_status = attrgetter("status")
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     """One piece of work on an incident: from the category's rules, or added by a person.
@@ -188,7 +192,9 @@ class Incident:
 
     def firing_count(self) -> int:
         """Returns how many of its alerts are firing."""
-        return sum(1 for a in self.alerts.values() if a.status is AlertStatus.FIRING)
+        # Counted in C: the stores count every incident a commit writes, and a storm
+        # incident has thousands of alerts (a generator cost a tenth of a storm step).
+        return countOf(map(_status, self.alerts.values()), AlertStatus.FIRING)
 
 
 @dataclass(frozen=True, slots=True)
