@@ -75,6 +75,10 @@ def _default_status_page() -> StatusPage:
     return defaults.status_page(TemplateCompiler())
 
 
+# How many (route, category, base) timings Rules.tuning_for keeps.
+_TUNINGS_KEPT = 4_096
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Rules:
     """Everything the rules files define, validated and cross-checked.
@@ -104,8 +108,11 @@ class Rules:
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     problems: ProblemRules = field(default_factory=ProblemRules)
     calendar_feeds: CalendarFeeds | None = None  # None: no calendar feed is served
-    # (route key, category, base timings) -> the timings in force; filled on first use.
-    _tunings: dict[tuple[str | None, str | None, Tuning], Tuning] = field(
+    # (route key, category, id of the base timings) -> (those base timings, the timings in
+    # force); filled on first use. By the base's identity, not its value: hashing a Tuning
+    # cost more than the rest of the look-up, which the correlator makes per alert. The
+    # base is kept with the result, so its id is not reused while it is in here.
+    _tunings: dict[tuple[str | None, str | None, int], tuple[Tuning, Tuning]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -151,17 +158,20 @@ class Rules:
         ``category``, in rule order: the most specific setting wins.
         """
         base = self.correlation if base is None else base
-        key = (route_key, category, base)
-        found = self._tunings.get(key)
-        if found is None:
-            found = base
-            route = find_route(self.route, route_key) if route_key is not None else None
-            if route is not None:
-                found = route.correlation.over(found)
-            for rule in self.categories:
-                if category is not None and rule.category == category and rule.correlation:
-                    found = rule.correlation.over(found)
-            self._tunings[key] = found
+        key = (route_key, category, id(base))
+        cached = self._tunings.get(key)
+        if cached is not None:
+            return cached[1]
+        found = base
+        route = find_route(self.route, route_key) if route_key is not None else None
+        if route is not None:
+            found = route.correlation.over(found)
+        for rule in self.categories:
+            if category is not None and rule.category == category and rule.correlation:
+                found = rule.correlation.over(found)
+        if len(self._tunings) >= _TUNINGS_KEPT:
+            self._tunings.clear()  # callers passing ever new bases: bounded all the same
+        self._tunings[key] = (base, found)
         return found
 
     def silences_for(self, labels: Mapping[str, str], now: datetime) -> tuple[Silence, ...]:
