@@ -130,7 +130,7 @@ def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
     return {
         "fingerprint": alert.fingerprint,
         "labels": alert.labels,
-        "status": alert.status.value,
+        "status": alert.status,  # a StrEnum: orjson writes its value, no property call
         "first_seen": _shared_micros(alert.first_seen),
         "last_seen": _shared_micros(alert.last_seen),
         "count": alert.count,

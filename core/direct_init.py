@@ -41,3 +41,28 @@ def direct_init(cls: type[_T]) -> Callable[..., _T]:
     exec("\n".join(lines), scope)  # noqa: S102 - only field names of a dataclass go in
     build: Callable[..., _T] = scope["build"]
     return build
+
+
+def unchecked(cls: type[_T], **values: Any) -> _T:
+    """Builds a frozen slots dataclass from keyword values without its ``__post_init__``.
+
+    For a builder whose values are right by construction (the correlator's own commits),
+    where ``__post_init__`` would check every part again at the cost of building it.
+    Fields not given take their defaults; an unknown or missing field is a TypeError,
+    as with the class's own ``__init__``. Built once per use, not in a hot loop: it
+    walks the fields each time.
+    """
+    built = object.__new__(cls)
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name in values:
+            value = values.pop(field.name)
+        elif field.default is not dataclasses.MISSING:
+            value = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            value = field.default_factory()
+        else:
+            raise TypeError(f"{cls.__name__} needs {field.name}")
+        cls.__dict__[field.name].__set__(built, value)
+    if values:
+        raise TypeError(f"{cls.__name__} has no field {next(iter(values))}")
+    return built

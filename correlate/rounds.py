@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from core.model import Alert, AlertStatus, LogEntry
 from correlate.context import CorrelationContext
 from correlate.routes import RoutedGroups
+from correlate.working import UNREAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,9 @@ async def next_round(ctx: CorrelationContext, entries: Sequence[LogEntry], start
         groups[fingerprint] = routed
         firing = alert.status is AlertStatus.FIRING
         for _route, group_key in routed:
-            head = await working.head(group_key)
+            head = working.head_read(group_key)
+            if head is UNREAD:
+                head = await working.head(group_key)
             if firing is not (head is not None and head.is_open):
                 return Round(alerts, positions, groups, index + 1)
     return Round(alerts, positions, groups, len(entries))

@@ -27,6 +27,7 @@ from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
 from correlate.resolves import kept_annotations, kept_start
+from correlate.working import UNREAD
 
 
 class DedupStage:
@@ -42,14 +43,22 @@ class DedupStage:
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         kept: list[Alert] = []
+        working = ctx.working
         for alert in alerts:
-            if await _late_copy(ctx, alert):
+            groups = ctx.groups[alert.fingerprint]
+            # The first group's head serves both tests: one look-up per alert, not two.
+            first = working.head_read(groups[0][1])
+            if first is UNREAD:
+                first = await working.head(groups[0][1])
+            if _late_copy(ctx, first, alert):
                 if self._late_copies is not None:
                     self._late_copies.labels(alert.status.value).inc()
                 continue
             heads: list[Incident] = []
-            for _route, group_key in ctx.groups[alert.fingerprint]:
-                head = await ctx.working.head(group_key)
+            for index, (_route, group_key) in enumerate(groups):
+                head = first if index == 0 else working.head_read(group_key)
+                if head is UNREAD:
+                    head = await working.head(group_key)
                 if head is None or not _repeats(ctx, head, alert):
                     break
                 heads.append(head)
@@ -61,9 +70,11 @@ class DedupStage:
         return ctx, kept
 
 
-async def _late_copy(ctx: CorrelationContext, alert: Alert) -> bool:
-    """Tells whether the entry is a late copy of an episode that already ended (see above)."""
-    head = await ctx.working.head(ctx.groups[alert.fingerprint][0][1])
+def _late_copy(ctx: CorrelationContext, head: Incident | None, alert: Alert) -> bool:
+    """Tells whether the entry is a late copy of an episode that already ended (see above).
+
+    ``head`` is the head incident of the alert's first group.
+    """
     known = None if head is None else head.alerts.get(alert.fingerprint)
     if (
         known is None

@@ -18,6 +18,7 @@ from dataclasses import replace
 from core.model import Alert
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
+from correlate.working import UNREAD
 
 
 class FlapStage:
@@ -30,7 +31,9 @@ class FlapStage:
         for alert in alerts:
             groups = ctx.groups[alert.fingerprint]
             # The alert's history lives in the incident of its first route.
-            head = await ctx.working.head(groups[0][1])
+            head = ctx.working.head_read(groups[0][1])
+            if head is UNREAD:
+                head = await ctx.working.head(groups[0][1])
             known = None if head is None else head.alerts.get(alert.fingerprint)
             if head is None or known is None:
                 continue  # a new alert has no history yet

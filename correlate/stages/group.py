@@ -28,6 +28,7 @@ from correlate.positions import is_after
 from correlate.resolves import kept_annotations, kept_start
 from correlate.stages.urgency import raise_urgency
 from correlate.sweep_due import reopened_by_hand
+from correlate.working import UNREAD
 from rules.correlation import Tuning
 from rules.durations import format_duration
 from rules.routing import Route
@@ -43,14 +44,20 @@ class GroupStage:
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
+        working = ctx.working
         for alert in alerts:
             for route, group_key in ctx.groups[alert.fingerprint]:
-                await _apply(ctx, alert, route, group_key)
+                head = working.head_read(group_key)
+                if head is UNREAD:
+                    head = await working.head(group_key)
+                _apply(ctx, alert, route, group_key, head)
         return ctx, alerts
 
 
-async def _apply(ctx: CorrelationContext, alert: Alert, route: Route, group_key: str) -> None:
-    head = await ctx.working.head(group_key)
+def _apply(
+    ctx: CorrelationContext, alert: Alert, route: Route, group_key: str, head: Incident | None
+) -> None:
+    """Applies the alert to the group's incident; ``head`` is the group's head incident."""
     now = ctx.now
     firing = alert.status is AlertStatus.FIRING
     if head is None or _finished(head, route, now, alert.fingerprint):
