@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from sys import intern
 
 from core.incident import IncidentAlert
 from core.model import Alert, AlertStatus
@@ -48,3 +49,13 @@ def kept_annotations(known: IncidentAlert | None, alert: Alert) -> Mapping[str, 
     if alert.annotations or known is None or alert.status is not AlertStatus.RESOLVED:
         return alert.annotations
     return known.annotations
+
+
+def kept_url(known: IncidentAlert, alert: Alert) -> str:
+    """The generator URL the alert keeps: the known (interned) string while it is the same.
+
+    A resend's URL is a new string each time; kept as it is, every alert would hold its
+    own copy of what thousands of alerts share.
+    """
+    url = alert.generator_url
+    return known.generator_url if url == known.generator_url else intern(url)

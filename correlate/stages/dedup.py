@@ -26,7 +26,7 @@ from core.incident import Incident, new_incident_alert
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
-from correlate.resolves import kept_annotations, kept_start
+from correlate.resolves import kept_annotations, kept_start, kept_url
 from correlate.working import UNREAD
 
 
@@ -115,7 +115,7 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         known.transitions,
         known.muted_by,
         kept_annotations(known, alert),  # the latest report's, by reference
-        alert.generator_url,
+        kept_url(known, alert),
         kept_start(known, alert),
         known.first_received_at,
         alert.received_at,  # last received

@@ -16,16 +16,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 from core.incident import Incident, IncidentAlert, IncidentState, new_incident_alert
 from core.lifecycle import Transitioned, apply, tocsin
 from core.lifecycle_requests import AutoReopen, AutoResolve, Request
-from core.model import Alert, AlertStatus
+from core.model import Alert, AlertStatus, interned
 from core.timestamps import format_rfc3339
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
-from correlate.resolves import kept_annotations, kept_start
+from correlate.resolves import kept_annotations, kept_start, kept_url
 from correlate.stages.urgency import raise_urgency
 from correlate.sweep_due import reopened_by_hand
 from correlate.working import UNREAD
@@ -149,7 +150,7 @@ def _update_alert(
         # Positional, built directly: one per entry (core.direct_init).
         entry = new_incident_alert(
             alert.fingerprint,
-            alert.labels,
+            interned(alert.labels),  # kept as long as the incident is cached
             alert.status,
             now,  # first seen
             now,  # last seen
@@ -159,7 +160,7 @@ def _update_alert(
             (),  # transitions
             muted_by,
             alert.annotations,  # by reference: one mapping per alert, never copied
-            alert.generator_url,
+            intern(alert.generator_url),
             alert.starts_at,
             alert.received_at,  # first received
             alert.received_at,  # last received
@@ -190,7 +191,7 @@ def _update_alert(
             transitions,
             muted_by,
             kept_annotations(known, alert),
-            alert.generator_url,
+            kept_url(known, alert),
             kept_start(known, alert),
             known.first_received_at,
             alert.received_at,  # last received

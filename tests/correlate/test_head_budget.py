@@ -16,13 +16,13 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.incident import Incident, IncidentAlert, IncidentState
-from core.model import Alert, AlertStatus
+from core.model import AlertStatus
 from core.store.sqlite import SQLiteStore
 from correlate.engine import Correlator
 from correlate.heads import HeadCache
 from correlate.metrics import CorrelatorMetrics
 from rules.model import Rules
-from tests.correlate.harness import IMMEDIATE, T0, Harness, alert, load_test_rules
+from tests.correlate.harness import IMMEDIATE, T0, Harness, alert, load_test_rules, make_harness
 
 T = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -169,19 +169,46 @@ async def test_a_small_budget_bounds_the_cache_and_decides_the_same(tmp_path: Pa
     assert bounded == unbounded
 
 
-def test_label_values_and_generator_urls_read_from_the_log_are_held_once() -> None:
+async def test_label_values_and_generator_urls_the_correlator_keeps_are_held_once(
+    tmp_path: Path,
+) -> None:
     # A storm's alerts differ in one label; the rest, read back from the log for each
-    # entry, would otherwise be a copy per alert in every cached incident.
-    first, second = (
-        Alert.from_json(
-            replace(
-                alert(T, alertname="HighLatency", service="checkout", instance=host),
-                generator_url="http://prometheus:9090/graph?g0.expr=latency",
-            ).to_json()
+    # entry, would otherwise be a copy per alert in every cached incident. They are
+    # interned where an alert joins its incident (not for every entry read: most are
+    # resends of alerts already kept).
+    url = "http://prometheus:9090/graph?g0.expr=latency"
+    store = SQLiteStore(tmp_path / "held.db")
+    await store.open()
+    try:
+        harness = make_harness(store, load_test_rules(tmp_path))
+        await harness.send(
+            *(
+                replace(
+                    alert(T, alertname="HighLatency", service="checkout", instance=host),
+                    generator_url=url,
+                )
+                for host in ("web-1:9100", "web-2:9100")
+            )
         )
-        for host in ("web-1:9100", "web-2:9100")
-    )
-    assert first.labels["alertname"] is second.labels["alertname"]
-    assert first.labels["service"] is second.labels["service"]
-    assert first.generator_url is second.generator_url
-    assert first.labels["instance"] != second.labels["instance"]
+        group_key = (await harness.only_incident()).group_key
+        # The correlator's head cache: what it holds in memory between steps.
+        known, cached = harness.correlator._heads.lookup(group_key)
+        assert known
+        assert cached is not None
+        first, second = cached.alerts.values()
+        assert first.labels["alertname"] is second.labels["alertname"]
+        assert first.labels["service"] is second.labels["service"]
+        assert first.generator_url is second.generator_url
+        assert first.labels["instance"] != second.labels["instance"]
+        # A resend keeps the URL the alert holds, not the new copy read from the log.
+        await harness.send(
+            replace(
+                alert(T, alertname="HighLatency", service="checkout", instance="web-1:9100"),
+                generator_url=url,
+            )
+        )
+        _, resent = harness.correlator._heads.lookup(group_key)
+        assert resent is not None
+        assert all(a.generator_url is first.generator_url for a in resent.alerts.values())
+    finally:
+        await store.close()
