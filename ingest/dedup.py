@@ -22,15 +22,14 @@ A duplicate of a version whose write is still in flight is not acknowledged befo
 write is durable: the caller gets the pending write to wait for.
 
 Memory: each remembered alert costs one small tuple (a version hash, the refresh time,
-the end recorded, and the start of a firing version, shared with the alert it came
-from), which the garbage collector stops tracking once it holds no container, so a
+the end recorded and the start of a firing version, both shared with the alert they
+came from), which the garbage collector stops tracking once it holds no container, so a
 million remembered alerts neither cost a gigabyte nor slow every collection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,11 +40,11 @@ from core.model import Alert, AlertStatus
 # How far towards a firing alert's written end its refresh falls due.
 _REFRESH_FRACTION = 0.75
 _FIRING = AlertStatus.FIRING
-_NO_END = -math.inf
 
-# fingerprint -> (version hash, refresh due as Unix seconds, latest end recorded as Unix
-# seconds or -inf, start of the written version if it was firing)
-_Known = tuple[int, float, float, datetime | None]
+# fingerprint -> (version hash, refresh due as Unix seconds, latest end recorded or None,
+# start of the written version if it was firing). The end is kept as the alert's own
+# instant: comparing two is cheaper than converting each duplicate's end to seconds.
+_Known = tuple[int, float, datetime | None, datetime | None]
 
 
 def version_of(alert: Alert) -> int:
@@ -109,7 +108,7 @@ class DuplicateFilter:
             if last is None:
                 result.to_write.append(alert)
                 continue
-            version, due, end_ts, start = last
+            version, due, end, start = last
             if (
                 start is not None
                 and alert.status is _FIRING
@@ -129,7 +128,7 @@ class DuplicateFilter:
                     result.pending.add(pending)
             result.duplicates += 1
             ends = alert.ends_at
-            if alert.status is _FIRING and ends is not None and ends.timestamp() > end_ts:
+            if alert.status is _FIRING and ends is not None and (end is None or ends > end):
                 known = result.ends.get(alert.fingerprint)
                 if known is None or ends > known:
                     result.ends[alert.fingerprint] = ends
@@ -159,7 +158,7 @@ class DuplicateFilter:
             written[fingerprint] = (
                 version_of(alert),
                 self._refresh_due(alert, now_ts),
-                ends.timestamp() if firing and ends is not None else _NO_END,
+                ends if firing else None,
                 alert.starts_at if firing else None,
             )
             in_flight[fingerprint] = durable
@@ -172,10 +171,9 @@ class DuplicateFilter:
         written = self._written
         for fingerprint, end in ends.items():
             last = written.get(fingerprint)
-            end_ts = end.timestamp()
-            if last is not None and end_ts > last[2]:
+            if last is not None and (last[2] is None or end > last[2]):
                 # In place: recording an end does not make the alert recently written.
-                written[fingerprint] = (last[0], last[1], end_ts, last[3])
+                written[fingerprint] = (last[0], last[1], end, last[3])
 
     def settled(self, alerts: list[Alert], durable: asyncio.Future[None]) -> None:
         """Forgets the in-flight write of alerts once it committed."""

@@ -72,8 +72,9 @@ class ItemChecker:
         self.limits = limits
         # Characters of the string maps checked so far, towards the whole-alert limit.
         self.characters = 0
-        # The nanoseconds (0-999) each timestamp field had beyond its microseconds.
-        self.nanoseconds: dict[str, int] = {}
+        # The nanoseconds (1-999) a timestamp field had beyond its microseconds, if any;
+        # made on the first such field (most senders give milliseconds or microseconds).
+        self.nanoseconds: dict[str, int] | None = None
 
     def fail(self, field: str, reason: str) -> None:
         """Records that ``field`` of this item is invalid for ``reason``."""
@@ -90,7 +91,6 @@ class ItemChecker:
         if not isinstance(value, dict):
             self.fail(field, "must be an object of strings")
             return None
-        characters = 0
         for name, item in value.items():
             if label_names and not valid_label_name(name):
                 self.fail(field_path(field, name), "invalid name: use [a-zA-Z_][a-zA-Z0-9_]*")
@@ -98,7 +98,8 @@ class ItemChecker:
             if not isinstance(item, str):
                 self.fail(field_path(field, name), "value must be a string")
                 return None
-            characters += len(name) + len(item)
+        # Counted in C once all are strings: cheaper than a sum step per entry.
+        characters = sum(map(len, value)) + sum(map(len, value.values()))
         if characters > self.limits.safe_characters and not self._entries_fit(value, field):
             return None
         self.characters += characters
@@ -165,7 +166,10 @@ class ItemChecker:
         except ValueError as exc:
             self.fail(field, f"invalid RFC 3339 timestamp: {exc}")
             return False, None
-        self.nanoseconds[field] = nanoseconds
+        if nanoseconds:
+            if self.nanoseconds is None:
+                self.nanoseconds = {}
+            self.nanoseconds[field] = nanoseconds
         return True, instant
 
     def before(
@@ -178,7 +182,8 @@ class ItemChecker:
         """
         if first != second:
             return first < second
-        return self.nanoseconds.get(first_field, 0) < self.nanoseconds.get(second_field, 0)
+        nanoseconds = self.nanoseconds or {}
+        return nanoseconds.get(first_field, 0) < nanoseconds.get(second_field, 0)
 
 
 @lru_cache(maxsize=4_096)
