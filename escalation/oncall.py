@@ -58,7 +58,8 @@ def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> tuple[Sh
         (layer.name, layer_segments(layer, start, end)) for layer in schedule.layers
     ]
     for override in schedule.overrides:
-        opens, closes = max(start, override.start), min(end, override.end)
+        opens = max(start, override.start.astimezone(UTC))
+        closes = min(end, override.end.astimezone(UTC))
         covered = [Segment(opens, closes, override.person)] if opens < closes else []
         sources.append((OVERRIDE, covered))
     edges = sorted({start, end} | {t for _, seg in sources for s in seg for t in (s.start, s.end)})

@@ -83,7 +83,7 @@ def turn_at(rotation: Rotation, zone: ZoneInfo, at: datetime) -> int:
     Negative before the first handoff. The estimate from elapsed real time is off by
     at most the zone's offset changes, so a few steps correct it.
     """
-    elapsed = at - rotation.handoff
+    elapsed = at - rotation.handoff.astimezone(UTC)
     turn = elapsed // rotation.length
     while handoff_at(rotation, zone, turn) > at:
         turn -= 1
@@ -143,8 +143,10 @@ def layer_segments(layer: Layer, start: datetime, end: datetime) -> list[Segment
     ``end``, inside its restrictions; gaps between segments are times it covers nobody.
     """
     rotation = layer.rotation
-    opens = max(start, rotation.handoff, layer.start or rotation.handoff)
-    closes = min(end, layer.end) if layer.end is not None else end
+    # In UTC: aware datetimes of one zone compare by wall-clock time, ignoring fold.
+    first = rotation.handoff.astimezone(UTC)
+    opens = max(start, first, (layer.start or first).astimezone(UTC))
+    closes = min(end, layer.end.astimezone(UTC)) if layer.end is not None else end
     if opens >= closes:
         return []
     spans = (

@@ -116,7 +116,9 @@ def test_operations_have_unique_ids_a_role_and_error_answers() -> None:
             assert operation["operationId"] not in seen, where
             seen.add(operation["operationId"])
             # "none": a calendar feed, whose credential is the token in its URL.
-            roles = {"viewer", "responder", "admin"} | ({"none"} if operation.get("security") == [] else set())
+            roles = {"viewer", "responder", "admin"} | (
+                {"none"} if operation.get("security") == [] else set()
+            )
             assert operation["x-required-role"] in roles, where
             # Every operation can answer 401 (no key) and 503 (store down).
             assert {"401", "503"} <= set(operation["responses"]), where
