@@ -7,7 +7,12 @@ escalation stage from these values, with one rule set for the pager and any disp
   starting with its first member at ``handoff``;
 - a layer is on call only inside its restrictions (all the time when it has none);
 - where layers overlap, the later layer in the list wins (as PagerDuty's lower layers);
-- an override puts its person on call for its time range, above every layer.
+- an override puts its person on call for its time range, above every layer (where
+  overrides overlap, the later one in the list wins);
+- before its first handoff (or its ``start``) and from its ``end``, a layer covers nobody.
+
+``escalation.oncall`` computes final shifts from these, with GoAlert's DST rules for
+wall-clock times (docs/rules.md, "schedules").
 """
 
 from __future__ import annotations

@@ -83,6 +83,9 @@ def run_oncall(
     except _Usage as exc:
         print(f"tocsin oncall: {exc}", file=sys.stderr)
         return 2
+    except OverflowError:
+        print("tocsin oncall: times must lie between the years 1 and 9999", file=sys.stderr)
+        return 2
     return 0
 
 
