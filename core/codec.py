@@ -193,12 +193,34 @@ def alert_documents(bodies: Iterable[bytes | str]) -> Iterator[dict[str, Any]]:
     all decoded at once (the cyclic collector would walk them). A later document for a
     fingerprint replaces an earlier one: the reader keeps the last.
     """
+    for batch in alert_batches(bodies):
+        yield from batch
+
+
+def alert_batches(
+    bodies: Iterable[bytes | str], gather: int = 512
+) -> Iterator[list[dict[str, Any]]]:
+    """Yields the documents of :func:`alert_documents`, in order, a list at a time.
+
+    A stored batch comes whole; bodies of one document each (Redis keeps an alert per
+    hash field) are gathered, up to ``gather`` of them, so that a reader can take the
+    documents a list at a time either way.
+    """
+    gathered: list[dict[str, Any]] = []
     for body in bodies:
         parsed = orjson.loads(body)
-        if isinstance(parsed, list):
-            yield from parsed
-        else:
-            yield parsed
+        if not isinstance(parsed, list):
+            gathered.append(parsed)
+            if len(gathered) >= gather:
+                yield gathered
+                gathered = []
+            continue
+        if gathered:
+            yield gathered
+            gathered = []
+        yield parsed
+    if gathered:
+        yield gathered
 
 
 def documents_by_fingerprint(bodies: Iterable[bytes | str]) -> dict[str, dict[str, Any]]:

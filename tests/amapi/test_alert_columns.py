@@ -38,22 +38,26 @@ def document(fingerprint: str, status: str = "firing", position: str = "1") -> d
 
 
 @pytest.mark.parametrize(
-    ("documents", "shown"),
+    ("batches", "shown"),
     [
         # Rendered by fingerprint, whatever the stored order.
-        ([document("b"), document("a")], ["a", "b"]),
+        ([[document("b"), document("a")]], ["a", "b"]),
         # A later document resolving an alert hides it.
-        ([document("a"), document("b"), document("a", "resolved", "2")], ["b"]),
+        ([[document("a"), document("b"), document("a", "resolved", "2")]], ["b"]),
+        # So does one in a later batch.
+        ([[document("a"), document("b")], [document("a", "resolved", "2")]], ["b"]),
         # Firing again after that shows it again, as its last document says.
-        ([document("a"), document("a", "resolved", "2"), document("a", position="3")], ["a"]),
+        ([[document("a"), document("a", "resolved", "2"), document("a", position="3")]], ["a"]),
+        # A later batch's copy replaces the earlier one.
+        ([[document("a")], [document("a", position="3")]], ["a"]),
         # Resolved only: nothing to show.
-        ([document("a", "resolved")], []),
+        ([[document("a", "resolved")]], []),
     ],
 )
 def test_the_last_document_of_each_alert_counts(
-    documents: list[dict[str, Any]], shown: list[str]
+    batches: list[list[dict[str, Any]]], shown: list[str]
 ) -> None:
-    columns = render_columns(RENDERER, ("team",), documents, None)
+    columns = render_columns(RENDERER, ("team",), batches, None)
     assert columns.fingerprints == shown
     rendered = [orjson.loads(b) for b in columns.bodies]
     assert [a["fingerprint"] for a in rendered] == shown
@@ -63,10 +67,10 @@ def test_the_last_document_of_each_alert_counts(
 
 
 def test_unchanged_alerts_of_the_previous_version_are_not_rendered_again() -> None:
-    prior = render_columns(RENDERER, ("team",), [document("a"), document("b")], None)
+    prior = render_columns(RENDERER, ("team",), [[document("a"), document("b")]], None)
     again = [document("a"), document("b", position="2"), document("c")]
 
-    columns = render_columns(RENDERER, ("team",), again, prior)
+    columns = render_columns(RENDERER, ("team",), [again], prior)
 
     assert columns.fingerprints == ["a", "b", "c"]
     assert columns.bodies[0] is prior.bodies[0]  # the same object: kept
@@ -74,8 +78,8 @@ def test_unchanged_alerts_of_the_previous_version_are_not_rendered_again() -> No
 
 
 def test_an_alert_of_two_incidents_is_shown_once_with_both_receivers() -> None:
-    newer = render_columns(RENDERER, ("db-oncall",), [document("a"), document("b")], None)
-    older = render_columns(RENDERER, ("dashboards",), [document("b", position="0")], None)
+    newer = render_columns(RENDERER, ("db-oncall",), [[document("a"), document("b")]], None)
+    older = render_columns(RENDERER, ("dashboards",), [[document("b", position="0")]], None)
     incidents = [
         HeldIncident(INCIDENT, "db-oncall", newer),
         HeldIncident(INCIDENT, "dashboards", older),

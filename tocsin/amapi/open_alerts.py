@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from core.codec import alert_documents
+from core.codec import alert_batches
 from core.store import IncidentAlertBodies, IncidentStore
 from rules.model import Rules
 from tocsin.amapi.alert_columns import HeldIncident, render_columns
@@ -146,7 +146,7 @@ def _render(
         # The alerts of its previous version that did not change are kept, unless the
         # incident's receiver, which they show, did.
         prior = kept.alerts if kept is not None and kept.receiver == receiver else None
-        documents = alert_documents(read.bodies or ())
-        alerts = render_columns(renderer, (receiver,), documents, prior)
+        batches = alert_batches(read.bodies or ())
+        alerts = render_columns(renderer, (receiver,), batches, prior)
         incidents.append(HeldIncident(read.incident, receiver, alerts))
     return OpenAlertsRead(renderer, incidents, merge_alerts(renderer, incidents))
