@@ -21,7 +21,7 @@ Definitions (the README repeats them):
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from core.incident import Incident, IncidentState
 from core.problem_candidates import Candidate, Recurrence, find_candidates
 from core.store import IncidentSummary
-from rules.priority import PriorityRules
-from tocsin.reports.sla import Outcome, sla_results
+from rules.priority import PriorityRules, SlaTarget
+from tocsin.reports.sla import Outcome, sla_target, target_results
 
 # Backlog age buckets: (label, upper bound); the last has none.
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
@@ -165,13 +165,16 @@ class Tally:
         self._now = now
         self._acks: dict[str, list[timedelta]] = {}
         self._resolves: dict[str, list[timedelta]] = {}
-        self._sla: dict[tuple[str, str], Counter[Outcome]] = {}
+        self._sla: defaultdict[tuple[str, str], Counter[Outcome]] = defaultdict(Counter)
         self._counts: dict[str, Counter[str]] = {
             name: Counter() for name in ("state", "category", "service", "team", "priority")
         }
         self._alert_counts: list[int] = []
         self._flags: Counter[str] = Counter()
-        self._recurring: list[Incident] = []
+        self._targets: dict[str, SlaTarget | None] = {}
+        # What problem candidates need of each incident, and how often each key recurs.
+        self._recurring: list[_Recurring] = []
+        self._keys: Counter[object] = Counter()
         self._backlog: Counter[str] = Counter()
 
     def add(self, summary: IncidentSummary) -> None:
@@ -185,15 +188,27 @@ class Tally:
         counts["team"][incident.team or NONE] += 1
         counts["priority"][name] += 1
         self._alert_counts.append(summary.alerts)
-        for flag in ("muted", "flapping", "stale_resolved", "auto_resolved"):
-            self._flags[flag] += bool(getattr(incident, flag))
+        flags = self._flags
+        flags["muted"] += incident.muted
+        flags["flapping"] += incident.flapping
+        flags["stale_resolved"] += incident.stale_resolved
+        flags["auto_resolved"] += incident.auto_resolved
         if incident.acknowledged_at is not None:
             self._acks.setdefault(name, []).append(incident.acknowledged_at - incident.opened_at)
         if incident.resolved_at is not None:
             self._resolves.setdefault(name, []).append(incident.resolved_at - incident.opened_at)
-        for result in sla_results(incident, self._priority, self._now):
-            self._sla.setdefault((name, result.target), Counter())[result.outcome] += 1
-        self._recurring.append(_for_candidates(incident))
+        if name not in self._targets:
+            self._targets[name] = sla_target(self._priority, incident.priority)
+        for result in target_results(incident, self._targets[name], self._now):
+            self._sla[(name, result.target)][result.outcome] += 1
+        self._recurring.append(
+            _Recurring(
+                incident.id, incident.group_key, incident.opened_at, incident.category,
+                incident.service, incident.problem_id, incident.merged_into,
+            )
+        )  # fmt: skip
+        self._keys[incident.group_key] += 1
+        self._keys[(incident.category, incident.service)] += 1
 
     def add_open(self, summary: IncidentSummary) -> None:
         """Counts an incident open now in the backlog, by its age."""
@@ -226,26 +241,50 @@ class Tally:
             backlog=tuple((label, self._backlog[label]) for label, _ in AGE_BUCKETS),
             backlog_total=sum(self._backlog.values()),
             noise=_noise(self._alert_counts, self._flags),
-            candidates=tuple(find_candidates(self._recurring, recurrence)),
+            candidates=self._candidates(recurrence),
             recurrence=recurrence,
         )
 
 
-def _for_candidates(incident: Incident) -> Incident:
-    # What find_candidates reads, and nothing else: a period of 100,000 incidents keeps
-    # these small copies, not each incident's every field.
-    return Incident(
-        id=incident.id,
-        group_key=incident.group_key,
-        title="",
-        state=incident.state,
-        opened_at=incident.opened_at,
-        alerts={},
-        category=incident.category,
-        service=incident.service,
-        problem_id=incident.problem_id,
-        merged_into=incident.merged_into,
-    )
+    def _candidates(self, recurrence: Recurrence) -> tuple[Candidate, ...]:
+        # Only incidents whose key recurs often enough can be part of a candidate:
+        # find_candidates sees those (as incidents), not the whole period.
+        keys = self._keys
+        alike = [
+            r.incident()
+            for r in self._recurring
+            if keys[r.group_key] >= recurrence.count
+            or keys[(r.category, r.service)] >= recurrence.count
+        ]
+        return tuple(find_candidates(alike, recurrence))
+
+
+@dataclass(frozen=True, slots=True)
+class _Recurring:
+    """What find_candidates reads of an incident, kept for every incident of the period."""
+
+    id: str
+    group_key: str
+    opened_at: datetime
+    category: str | None
+    service: str | None
+    problem_id: str | None
+    merged_into: str | None
+
+    def incident(self) -> Incident:
+        """An incident with these fields, for find_candidates."""
+        return Incident(
+            id=self.id,
+            group_key=self.group_key,
+            title="",
+            state=IncidentState.TRIGGERED,
+            opened_at=self.opened_at,
+            alerts={},
+            category=self.category,
+            service=self.service,
+            problem_id=self.problem_id,
+            merged_into=self.merged_into,
+        )
 
 
 def _noise(alert_counts: list[int], flags: Counter[str]) -> Noise:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.incident import Incident
-from rules.priority import PriorityRules, SlaClock
+from rules.priority import PriorityRules, SlaClock, SlaTarget
 
 
 class Outcome(enum.StrEnum):
@@ -78,8 +78,22 @@ def sla_results(
     held_before_ack: timedelta = timedelta(0),
 ) -> list[SlaResult]:
     """The incident's result for each SLA target its priority has (none: an empty list)."""
-    level = priority_level(incident.priority)
-    target = None if level is None else rules.sla_for(level)
+    return target_results(incident, sla_target(rules, incident.priority), now, held_before_ack)
+
+
+def sla_target(rules: PriorityRules, priority: str | None) -> SlaTarget | None:
+    """The SLA targets of a priority written ``P2``, if the rules set any."""
+    level = priority_level(priority)
+    return None if level is None else rules.sla_for(level)
+
+
+def target_results(
+    incident: Incident,
+    target: SlaTarget | None,
+    now: datetime,
+    held_before_ack: timedelta = timedelta(0),
+) -> list[SlaResult]:
+    """The incident's result for each clock of ``target`` (its priority's, looked up once)."""
     if target is None:
         return []
     results: list[SlaResult] = []
