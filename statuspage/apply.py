@@ -1,0 +1,222 @@
+"""What one batch does to the status page: the effects of incident events and commands.
+
+:class:`PageWork` holds what the writer read for a batch (the page state, the public
+incidents and links concerned) and changes it in memory, in order; the writer then
+writes everything it changed with the group's cursor, in one atomic write.
+
+A component's status changes only here (:meth:`PageWork.settle`): it is recomputed from
+the open public incidents and the maintenances (``statuspage.mapping``) at the instant
+of the change, and each stretch it leaves that was not operational is recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from rules.model import Rules
+from rules.status import StatusPage
+from statuspage.maintenance import under_maintenance
+from statuspage.mapping import worst
+from statuspage.model import (
+    AffectedComponent,
+    ComponentStatus,
+    Impact,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    PublicIncident,
+    PublicIncidentStatus,
+    PublicMaintenance,
+    PublicUpdate,
+)
+from statuspage.records import IncidentRecord, PageState, Stretch, cut_at_midnight
+
+
+class PageWork:
+    """The page's state for one batch, changed in memory (see the module docstring)."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        now: datetime,
+        state: PageState,
+        records: dict[str, IncidentRecord],
+        maintenances: dict[str, PublicMaintenance],
+    ) -> None:
+        self.rules = rules
+        self.page: StatusPage = rules.status_page
+        self.now = now
+        self.state = state
+        self.records = records
+        # The API's maintenances that are not completed (and any this batch touched).
+        self.maintenances = maintenances
+        self.changed_incidents: set[str] = set()
+        self.changed_maintenances: set[str] = set()
+        self.changed_components: set[str] = set()
+        self.stretches: list[Stretch] = []
+        self.stretch_components: list[str] = []
+        for component in self.page.components:
+            if component.name not in state.components:
+                state.components[component.name] = (ComponentStatus.OPERATIONAL, now, now)
+                self.changed_components.add(component.name)
+
+    # Component statuses.
+
+    def settle(
+        self, at: datetime, components: Iterable[str] | None = None
+    ) -> list[AffectedComponent]:
+        """Recomputes the components' statuses at ``at`` (all when None); returns changes."""
+        names = [c.name for c in self.page.components] if components is None else list(components)
+        maintained = under_maintenance(
+            self.rules.maintenance_windows, self.maintenances.values(), self.page, at
+        )
+        changed: list[AffectedComponent] = []
+        for name in dict.fromkeys(names):
+            held = self.state.components.get(name)
+            if held is None:
+                continue
+            old, since, seen = held
+            wanted = [s.get(name) for s in self.state.open.values()]
+            statuses = [s for s in wanted if s is not None]
+            if name in maintained:
+                statuses.append(ComponentStatus.UNDER_MAINTENANCE)
+            new = worst(statuses)
+            if new is old:
+                continue
+            when = max(at, since)  # a late event never rewrites what was recorded
+            if old is not ComponentStatus.OPERATIONAL:
+                for piece in cut_at_midnight(since, when, old):
+                    self.stretches.append(piece)
+                    self.stretch_components.append(name)
+            self.state.components[name] = (new, when, seen)
+            self.changed_components.add(name)
+            changed.append(AffectedComponent(name, old, new))
+        return changed
+
+    # Public incidents.
+
+    def render(self, which: str, components: Iterable[str], status: str, impact: Impact) -> str:
+        """Renders a public template with public variables only (never alert data)."""
+        template = getattr(self.page.templates, which)
+        names = [c.display_name for n in components if (c := self.page.component(n)) is not None]
+        context = {
+            "components": names,
+            "status": status,
+            "page": self.page.name,
+            "impact": impact.value,
+        }
+        return str(template.render(context, fallback="")).strip()
+
+    def open_incident(
+        self,
+        public_id: str,
+        update_id: str,
+        at: datetime,
+        name: str,
+        status: PublicIncidentStatus,
+        impact: Impact,
+        statuses: Mapping[str, ComponentStatus],
+        body: str,
+        internal: str | None = None,
+    ) -> IncidentRecord:
+        """Creates a public incident with its first update; its components change at ``at``."""
+        resolved = status in (PublicIncidentStatus.RESOLVED, PublicIncidentStatus.POSTMORTEM)
+        if not resolved:
+            self.state.open[public_id] = dict(statuses)
+        affected = self.settle(at, statuses)
+        incident = PublicIncident(
+            id=public_id,
+            name=name,
+            status=status,
+            impact=impact,
+            created_at=at,
+            updated_at=at,
+            started_at=at,
+            monitoring_at=at if status is PublicIncidentStatus.MONITORING else None,
+            resolved_at=at if resolved else None,
+            component_ids=tuple(statuses),
+            updates=(PublicUpdate(update_id, status, body, at, at, tuple(affected)),),
+        )
+        record = IncidentRecord(incident, dict(statuses), internal)
+        self.records[public_id] = record
+        self.changed_incidents.add(public_id)
+        return record
+
+    def add_update(
+        self,
+        public_id: str,
+        update_id: str,
+        at: datetime,
+        status: PublicIncidentStatus,
+        body: str,
+        statuses: Mapping[str, ComponentStatus] | None = None,
+    ) -> IncidentRecord | None:
+        """Adds an update to a public incident; its status and components follow it."""
+        record = self.records.get(public_id)
+        if record is None:
+            return None
+        incident = record.incident
+        merged = dict(record.statuses)
+        merged.update(statuses or {})
+        resolved = status in (PublicIncidentStatus.RESOLVED, PublicIncidentStatus.POSTMORTEM)
+        if resolved:
+            self.state.open.pop(public_id, None)
+        else:
+            self.state.open[public_id] = dict(merged)
+        affected = self.settle(at, merged)
+        update = PublicUpdate(update_id, status, body, at, at, tuple(affected))
+        was_resolved = not incident.is_open
+        changed = dataclasses.replace(
+            incident,
+            status=status,
+            updated_at=max(at, incident.updated_at),
+            monitoring_at=(
+                incident.monitoring_at or at
+                if status is PublicIncidentStatus.MONITORING
+                else incident.monitoring_at
+            ),
+            resolved_at=(incident.resolved_at if was_resolved else at) if resolved else None,
+            component_ids=tuple(dict.fromkeys((*incident.component_ids, *merged))),
+            updates=(update, *incident.updates),
+        )
+        record = IncidentRecord(changed, merged, record.internal)
+        self.records[public_id] = record
+        self.changed_incidents.add(public_id)
+        return record
+
+    # Maintenances written through the API.
+
+    def put_maintenance(self, maintenance: PublicMaintenance, at: datetime) -> None:
+        """Stores a new or changed maintenance; its components change at ``at``."""
+        self.maintenances[maintenance.id] = maintenance
+        self.changed_maintenances.add(maintenance.id)
+        self.settle(at, maintenance.component_ids)
+
+    def update_maintenance(
+        self,
+        maintenance_id: str,
+        update_id: str,
+        at: datetime,
+        status: MaintenanceStatus,
+        body: str,
+    ) -> PublicMaintenance | None:
+        """Adds an update to a maintenance: its status is the update's from then on."""
+        found = self.maintenances.get(maintenance_id)
+        if found is None:
+            return None
+        update = MaintenanceUpdate(update_id, status, body, at, at)
+        changed = dataclasses.replace(
+            found,
+            status=status,
+            updated_at=max(at, found.updated_at),
+            updates=(update, *found.updates),
+        )
+        self.put_maintenance(changed, at)
+        return changed
+
+
+def statuses_from(raw: Mapping[str, Any]) -> dict[str, ComponentStatus]:
+    """Component statuses of a command (``{component: status}``)."""
+    return {name: ComponentStatus(value) for name, value in raw.items()}

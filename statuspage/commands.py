@@ -1,0 +1,254 @@
+"""Operator requests of the status API, checked strictly and filed as commands.
+
+The API does not change the page's documents itself: the one writer
+(``statuspage.writer``) does, in order with the incident events, so two writers never
+overwrite each other. A request is checked here (unknown fields by name, types, sizes,
+component ids of the page: InvalidFields naming the field), then filed as a command
+document (``records.COMMANDS``) carrying the ids it creates, so the API can answer
+with them.
+
+Bodies:
+
+- incident: ``{name, body, status?, impact?, components?}``; ``components`` is
+  ``{component: status}`` or a list of components, which get the status the impact
+  implies (``mapping.STATUS_OF_IMPACT``); ``impact`` defaults to the one the worst
+  component status implies;
+- incident update: ``{status, body, components?}``;
+- maintenance: ``{name, scheduled_for, scheduled_until, components, body?, status?}``;
+- maintenance update: ``{status, body}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from datetime import datetime
+from typing import Any
+
+from core.errors import FieldProblem, InvalidFields
+from core.timestamps import format_rfc3339, from_micros, micros, parse_rfc3339
+from statuspage.mapping import IMPACT_OF_STATUS, STATUS_OF_IMPACT, worst
+from statuspage.model import (
+    ComponentStatus,
+    Impact,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    PublicIncidentStatus,
+    PublicMaintenance,
+)
+
+MAX_NAME = 200
+MAX_BODY = 10_000
+MAX_COMPONENTS = 100
+# Statuses an operator may set on a component (maintenance comes from maintenances).
+_SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
+
+
+def _fields(
+    raw: object, allowed: Set[str], required: Set[str], problems: list[FieldProblem]
+) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise InvalidFields([FieldProblem("body", "must be a JSON object")])
+    for name in sorted(raw.keys() - allowed):
+        problems.append(FieldProblem(name, f"unknown field; allowed: {', '.join(sorted(allowed))}"))
+    for name in sorted(required - raw.keys()):
+        problems.append(FieldProblem(name, "is required"))
+    return raw
+
+
+def _text(raw: Mapping[str, Any], name: str, limit: int, problems: list[FieldProblem]) -> str:
+    value = raw.get(name)
+    if name not in raw:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(FieldProblem(name, "must be a non-empty string"))
+        return ""
+    if len(value) > limit:
+        problems.append(FieldProblem(name, f"must be at most {limit} characters"))
+    return value.strip()
+
+
+def _choice(
+    raw: Mapping[str, Any], name: str, values: list[str], problems: list[FieldProblem]
+) -> str | None:
+    value = raw.get(name)
+    if name not in raw:
+        return None
+    if value not in values:
+        problems.append(FieldProblem(name, f"must be one of {', '.join(values)}"))
+        return None
+    return str(value)
+
+
+def _components(
+    raw: Mapping[str, Any], known: Set[str], problems: list[FieldProblem]
+) -> dict[str, str | None] | None:
+    """``components`` as {id: status or None (from the impact)}; None when absent."""
+    if "components" not in raw:
+        return None
+    value = raw["components"]
+    if isinstance(value, list):
+        pairs: list[tuple[object, object]] = [(item, None) for item in value]
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        problems.append(
+            FieldProblem("components", "must be a list of ids or an object {id: status}")
+        )
+        return None
+    if len(pairs) > MAX_COMPONENTS:
+        problems.append(FieldProblem("components", f"at most {MAX_COMPONENTS}"))
+        return None
+    found: dict[str, str | None] = {}
+    for name, status in pairs:
+        if not isinstance(name, str) or name not in known:
+            problems.append(FieldProblem(f"components.{name}", "is not a component of the page"))
+            continue
+        if status is not None and status not in _SETTABLE:
+            problems.append(
+                FieldProblem(f"components.{name}", f"must be one of {', '.join(_SETTABLE)}")
+            )
+            continue
+        found[name] = None if status is None else str(status)
+    return found
+
+
+def incident_command(
+    raw: object, known: Set[str], public_id: str, update_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks a new incident's body; returns its ``create_incident`` command."""
+    problems: list[FieldProblem] = []
+    body = _fields(
+        raw, {"name", "status", "impact", "components", "body"}, {"name", "body"}, problems
+    )
+    name = _text(body, "name", MAX_NAME, problems)
+    text = _text(body, "body", MAX_BODY, problems)
+    status = _choice(body, "status", [s.value for s in PublicIncidentStatus], problems)
+    impact = _choice(body, "impact", [i.value for i in Impact], problems)
+    components = _components(body, known, problems) or {}
+    if problems:
+        raise InvalidFields(problems)
+    implied = Impact(impact or Impact.MINOR.value)
+    statuses = {c: s or STATUS_OF_IMPACT[implied].value for c, s in components.items()}
+    if impact is None:
+        worst_status = worst(ComponentStatus(s) for s in statuses.values())
+        impact = IMPACT_OF_STATUS[worst_status].value if statuses else Impact.NONE.value
+    fields = {
+        "name": name,
+        "body": text,
+        "status": status or PublicIncidentStatus.INVESTIGATING.value,
+        "impact": impact,
+        "components": statuses,
+    }
+    return _command("create_incident", public_id, update_id, at, fields)
+
+
+def update_command(
+    raw: object, known: Set[str], public_id: str, update_id: str, at: datetime, impact: Impact
+) -> dict[str, Any]:
+    """Checks an incident update's body; returns its ``update_incident`` command."""
+    problems: list[FieldProblem] = []
+    body = _fields(raw, {"status", "body", "components"}, {"status", "body"}, problems)
+    text = _text(body, "body", MAX_BODY, problems)
+    status = _choice(body, "status", [s.value for s in PublicIncidentStatus], problems)
+    components = _components(body, known, problems)
+    if problems:
+        raise InvalidFields(problems)
+    fields: dict[str, Any] = {"status": status, "body": text, "components": None}
+    if components is not None:
+        default = STATUS_OF_IMPACT[impact].value
+        fields["components"] = {c: s or default for c, s in components.items()}
+    return _command("update_incident", public_id, update_id, at, fields)
+
+
+def maintenance_command(
+    raw: object, known: Set[str], maintenance_id: str, update_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks a new maintenance's body; returns its ``create_maintenance`` command."""
+    problems: list[FieldProblem] = []
+    allowed = {"name", "scheduled_for", "scheduled_until", "components", "body", "status"}
+    required = {"name", "scheduled_for", "scheduled_until", "components"}
+    body = _fields(raw, allowed, required, problems)
+    name = _text(body, "name", MAX_NAME, problems)
+    text = _text(body, "body", MAX_BODY, problems) if "body" in body else ""
+    status = _choice(body, "status", [s.value for s in MaintenanceStatus], problems)
+    starts = _instant(body, "scheduled_for", problems)
+    ends = _instant(body, "scheduled_until", problems)
+    components = _components(body, known, problems) or {}
+    if starts is not None and ends is not None and ends <= starts:
+        problems.append(FieldProblem("scheduled_until", "must be after scheduled_for"))
+    if "components" in body and not components and not problems:
+        problems.append(FieldProblem("components", "must name at least one component"))
+    if problems:
+        raise InvalidFields(problems)
+    assert starts is not None
+    assert ends is not None
+    fields = {
+        "name": name,
+        "body": text or f"{name}.",
+        "status": status or MaintenanceStatus.SCHEDULED.value,
+        "scheduled_for": micros(starts),
+        "scheduled_until": micros(ends),
+        "components": list(components),
+    }
+    return _command("create_maintenance", maintenance_id, update_id, at, fields)
+
+
+def maintenance_update_command(
+    raw: object, maintenance_id: str, update_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks a maintenance update's body; returns its ``update_maintenance`` command."""
+    problems: list[FieldProblem] = []
+    body = _fields(raw, {"status", "body"}, {"status", "body"}, problems)
+    text = _text(body, "body", MAX_BODY, problems)
+    status = _choice(body, "status", [s.value for s in MaintenanceStatus], problems)
+    if problems:
+        raise InvalidFields(problems)
+    return _command(
+        "update_maintenance", maintenance_id, update_id, at, {"status": status, "body": text}
+    )
+
+
+def _instant(raw: Mapping[str, Any], name: str, problems: list[FieldProblem]) -> datetime | None:
+    value = raw.get(name)
+    if name not in raw:
+        return None
+    try:
+        parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or not 1971 <= parsed.year <= 9000:
+        problems.append(
+            FieldProblem(name, "must be an RFC 3339 time with an offset, e.g. 2027-01-17T02:00:00Z")
+        )
+        return None
+    return parsed
+
+
+def _command(
+    op: str, target: str, update_id: str, at: datetime, fields: dict[str, Any]
+) -> dict[str, Any]:
+    return {"op": op, "id": target, "update_id": update_id, "at": micros(at), "fields": fields}
+
+
+def command_key(command: dict[str, Any]) -> str:
+    """The command document's key: its time then its update id, so keys never collide."""
+    return f"{format_rfc3339(from_micros(command['at']))}-{command['update_id']}"
+
+
+def maintenance_from_command(command: dict[str, Any], known: Set[str]) -> PublicMaintenance:
+    """The maintenance a ``create_maintenance`` command describes (known components only)."""
+    fields = command["fields"]
+    at = from_micros(command["at"])
+    status = MaintenanceStatus(fields["status"])
+    update = MaintenanceUpdate(command["update_id"], status, fields["body"], at, at)
+    return PublicMaintenance(
+        id=command["id"],
+        name=fields["name"],
+        status=status,
+        scheduled_for=from_micros(fields["scheduled_for"]),
+        scheduled_until=from_micros(fields["scheduled_until"]),
+        component_ids=tuple(c for c in fields["components"] if c in known),
+        updates=(update,),
+        created_at=at,
+        updated_at=at,
+    )

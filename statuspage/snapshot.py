@@ -1,0 +1,176 @@
+"""``build_snapshot``: everything the public site shows, read from the store at one instant.
+
+Reads only the status page's own documents (``statuspage.records``) and the rules:
+never an internal incident, label or annotation. Component statuses are worked out at
+``now`` from the open public incidents and the maintenances, so a maintenance window
+that opened since the writer last ran already shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from core.store import Store
+from rules.model import Rules
+from rules.status import StatusPage
+from statuspage import records as rec
+from statuspage.availability import DAYS, IncidentSpan, history
+from statuspage.maintenance import effective, under_maintenance, window_maintenances
+from statuspage.mapping import overall, worst
+from statuspage.model import (
+    ComponentHistory,
+    ComponentStatus,
+    PageInfo,
+    PublicComponent,
+    PublicGroup,
+    PublicIncident,
+    StatusSnapshot,
+)
+from statuspage.records import IncidentRecord, PageState, Stretch
+
+# At most this many public incidents and maintenances are read (newest first).
+HISTORY_LIMIT = 20_000
+_KEYS_PER_READ = 5_000
+
+
+async def build_snapshot(
+    store: Store, rules: Rules, now: datetime, *, history_limit: int = HISTORY_LIMIT
+) -> StatusSnapshot:
+    """Reads the page's state and returns what the site renders at ``now`` (UTC)."""
+    page = rules.status_page
+    raw_state = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY])).get(rec.STATE_KEY)
+    state = PageState.decode(raw_state)
+    records = [
+        IncidentRecord.decode(raw)
+        for _, raw in await store.due_documents(rec.INCIDENTS, rec.EVERYTHING, history_limit)
+    ]
+    stored = [
+        effective(rec.decode_maintenance(raw), now)
+        for _, raw in await store.due_documents(rec.MAINTENANCES, rec.EVERYTHING, history_limit)
+    ]
+    maintenances = sorted(
+        [*stored, *window_maintenances(rules.maintenance_windows, page, now)],
+        key=lambda m: (m.scheduled_for, m.id),
+        reverse=True,
+    )
+    maintained = under_maintenance(rules.maintenance_windows, stored, page, now)
+    statuses = {
+        c.name: worst(
+            [r.statuses[c.name] for r in records if r.incident.is_open and c.name in r.statuses]
+            + ([ComponentStatus.UNDER_MAINTENANCE] if c.name in maintained else [])
+        )
+        for c in page.components
+    }
+    components = _components(page, state, statuses, now)
+    incidents = tuple(r.incident for r in records)
+    histories = await _histories(store, page, state, components, incidents, now)
+    indicator, description = overall(statuses.values(), incidents)
+    return StatusSnapshot(
+        page=PageInfo(page.name, page.url, page.time_zone, now.astimezone(UTC)),
+        groups=_groups(page),
+        components=components,
+        incidents=incidents,
+        maintenances=tuple(maintenances),
+        histories=histories,
+        indicator=indicator,
+        description=description,
+    )
+
+
+def _components(
+    page: StatusPage, state: PageState, statuses: dict[str, ComponentStatus], now: datetime
+) -> tuple[PublicComponent, ...]:
+    found = []
+    for position, component in enumerate(page.components, 1):
+        recorded = state.components.get(component.name)
+        seen = recorded[2] if recorded else now
+        since = recorded[1] if recorded else now
+        status = statuses[component.name]
+        # The status shown now may be newer than the writer's (a window just opened).
+        updated = since if recorded and recorded[0] is status else now
+        found.append(
+            PublicComponent(
+                id=component.name,
+                name=component.display_name,
+                description=component.description,
+                group_id=component.group,
+                position=position,
+                showcase=component.showcase,
+                only_show_if_degraded=component.only_show_if_degraded,
+                start_date=component.start_date or seen.astimezone(page.time_zone).date(),
+                status=status,
+                created_at=seen,
+                updated_at=updated,
+            )
+        )
+    return tuple(found)
+
+
+def _groups(page: StatusPage) -> tuple[PublicGroup, ...]:
+    return tuple(
+        PublicGroup(
+            id=group.name,
+            name=group.display_name,
+            description=group.description,
+            position=position,
+            component_ids=tuple(c.name for c in page.components if c.group == group.name),
+        )
+        for position, group in enumerate(page.groups, 1)
+    )
+
+
+async def _histories(
+    store: Store,
+    page: StatusPage,
+    state: PageState,
+    components: Sequence[PublicComponent],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> tuple[ComponentHistory, ...]:
+    """Each component's 90 days, from its day documents and its current stretch."""
+    zone = page.time_zone
+    local_today = now.astimezone(zone).date()
+    window_start = datetime.combine(
+        local_today - timedelta(days=DAYS + 1), datetime.min.time(), UTC
+    )
+    utc_days = _utc_days(window_start.date(), now.date())
+    keys = [rec.interval_key(c.id, d) for c in components for d in utc_days]
+    documents: dict[str, dict[str, object]] = {}
+    for chunk in range(0, len(keys), _KEYS_PER_READ):
+        documents.update(
+            await store.consumer_documents(rec.INTERVALS, keys[chunk : chunk + _KEYS_PER_READ])
+        )
+    spans = [
+        IncidentSpan(i.id, frozenset(i.component_ids), i.started_at, i.resolved_at)
+        for i in incidents
+        if i.resolved_at is None or i.resolved_at >= window_start
+    ]
+    found = []
+    for component in components:
+        stretches: list[Stretch] = []
+        for d in utc_days:
+            stretches.extend(rec.decode_stretches(documents.get(rec.interval_key(component.id, d))))
+        current = state.components.get(component.id)
+        if (
+            current is not None
+            and current[0] is not ComponentStatus.OPERATIONAL
+            and current[1] < now
+        ):
+            stretches.append((current[1], now, current[0]))
+        mine = [s for s in spans if component.id in s.components]
+        found.append(
+            history(
+                component.id,
+                stretches,
+                start_date=component.start_date,
+                zone=zone,
+                now=now,
+                incidents=mine,
+            )
+        )
+    return tuple(found)
+
+
+def _utc_days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -1,0 +1,352 @@
+"""The status page's one writer: consumes the incident event stream and operator commands.
+
+Consumer group ``statuspage`` of the incident event stream (core.store.events). Each
+:meth:`StatusWriter.step` claims a batch (only the member holding the group's lease gets
+one, so with Redis exactly one replica writes and builds at a time), takes the operator
+commands the status API filed (``records.COMMANDS``), applies both in order
+(``statuspage.apply``), and writes every changed document with the cursor, atomically
+(``commit_events``): a crash repeats a batch whole or not at all, and a member whose
+lease ran out cannot apply a batch twice (StreamConflict, nothing written).
+
+Public incidents come from internal incidents only through the rules
+(``status_page.publish``): an open, unmuted, unheld incident whose priority and category
+are published and that affects a component of the page gets a public incident, its
+title and first update from the rules' public templates, rendered with public variables
+only. Its acknowledgement adds an "identified" update, its resolution (or closure) a
+"resolved" one, a reopening an "investigating" one, each from the templates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from core.clock import Clock
+from core.incident import OPEN_STATES, IncidentState
+from core.store import Store
+from core.store.events import ConsumerWrite, StreamConflict, StreamEvent
+from core.timestamps import from_micros
+from rules.model import Rules
+from statuspage import records as rec
+from statuspage.apply import PageWork, statuses_from
+from statuspage.commands import maintenance_from_command
+from statuspage.mapping import IMPACT_OF_STATUS
+from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
+from statuspage.records import IncidentRecord, PageState
+
+log = structlog.get_logger("tocsin.statuspage")
+
+GROUP = "statuspage"
+LEASE = timedelta(seconds=30)
+BATCH = 500
+COMMANDS_PER_STEP = 200
+# Maintenances from the API kept in the writer's state until this long after their end.
+_KEEP_MAINTENANCE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a step changed, for the site to rebuild only that (``everything``: all)."""
+
+    incidents: frozenset[str] = frozenset()
+    components: frozenset[str] = frozenset()
+    maintenances: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.everything or self.incidents or self.components or self.maintenances)
+
+
+def new_id() -> str:
+    """A new public id: random, so it says nothing about the internal incident."""
+    return uuid.uuid4().hex[:16]
+
+
+class StatusWriter:
+    """Applies incident events and operator commands to the status page's documents."""
+
+    def __init__(
+        self,
+        store: Store,
+        rules: Callable[[], Rules],
+        clock: Clock,
+        member: str,
+        *,
+        lease: timedelta = LEASE,
+        batch: int = BATCH,
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self.member = member
+        self._lease = lease
+        self._batch = batch
+        # One step at a time in this process (the task and the API both call step).
+        self._lock = asyncio.Lock()
+
+    async def step(self) -> Changes | None:
+        """Handles one batch and the pending commands; None when another member holds the lease.
+
+        An empty Changes when nothing changed; None also when another member committed
+        first (StreamConflict: nothing was written, the next step reads again).
+        """
+        async with self._lock:
+            try:
+                return await self._step()
+            except StreamConflict as exc:
+                log.info("status page: another member committed first", error=str(exc))
+                return None
+
+    async def release(self) -> None:
+        """Gives up the lease, so that another replica takes over at once."""
+        await self._store.release_events(GROUP, self.member)
+
+    async def _step(self) -> Changes | None:
+        now = self._clock.now()
+        store = self._store
+        batch = await store.claim_events(
+            GROUP, self.member, self._batch, now=now, lease=self._lease
+        )
+        if batch.holder != self.member:
+            return None
+        commands = await store.due_documents(rec.COMMANDS, now, COMMANDS_PER_STEP)
+        raw_state = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY])).get(rec.STATE_KEY)
+        state = PageState.decode(raw_state)
+        internal_ids = list(dict.fromkeys(e.incident_id for e in batch.events))
+        links: dict[str, dict[str, Any] | None] = dict(
+            await store.consumer_documents(rec.LINKS, internal_ids)
+        )
+        wanted = {str(link["public"]) for link in links.values() if link and link.get("public")}
+        wanted.update(str(doc["id"]) for _, doc in commands if doc["op"] == "update_incident")
+        records = {
+            key: IncidentRecord.decode(raw)
+            for key, raw in (await store.consumer_documents(rec.INCIDENTS, sorted(wanted))).items()
+        }
+        maintenances = {
+            key: rec.decode_maintenance(raw)
+            for key, raw in (
+                await store.consumer_documents(rec.MAINTENANCES, _maintenance_keys(state, commands))
+            ).items()
+        }
+        work = PageWork(self._rules(), now, state, records, maintenances)
+        changed_links: set[str] = set()
+        for event in batch.events:
+            if await self._on_event(work, event, links):
+                changed_links.add(event.incident_id)
+        for _, command in commands:
+            _on_command(work, command)
+        work.settle(now)
+        if not batch.events and not commands and not work.changed_components:
+            return Changes()
+        writes = [ConsumerWrite(rec.COMMANDS, key) for key, _ in commands]
+        writes += [ConsumerWrite(rec.LINKS, key, links.get(key)) for key in sorted(changed_links)]
+        writes += [
+            ConsumerWrite(
+                rec.INCIDENTS,
+                key,
+                work.records[key].encode(),
+                due=rec.newest_first_due(work.records[key].incident.created_at),
+            )
+            for key in sorted(work.changed_incidents)
+        ]
+        writes += [
+            ConsumerWrite(
+                rec.MAINTENANCES,
+                key,
+                rec.encode_maintenance(work.maintenances[key]),
+                due=rec.newest_first_due(work.maintenances[key].scheduled_for),
+            )
+            for key in sorted(work.changed_maintenances)
+        ]
+        writes += await self._stretch_writes(work)
+        writes.append(ConsumerWrite(rec.STATE, rec.STATE_KEY, _state_document(work, now)))
+        await store.commit_events(batch, writes)
+        return Changes(
+            frozenset(work.changed_incidents),
+            frozenset(work.changed_components),
+            frozenset(work.changed_maintenances),
+        )
+
+    async def _stretch_writes(self, work: PageWork) -> list[ConsumerWrite]:
+        """Appends the finished stretches to their components' day documents."""
+        by_key: dict[str, list[rec.Stretch]] = {}
+        for component, stretch in zip(work.stretch_components, work.stretches, strict=True):
+            by_key.setdefault(rec.interval_key(component, stretch[0].date()), []).append(stretch)
+        if not by_key:
+            return []
+        stored = await self._store.consumer_documents(rec.INTERVALS, sorted(by_key))
+        return [
+            ConsumerWrite(
+                rec.INTERVALS,
+                key,
+                rec.encode_stretches(rec.decode_stretches(stored.get(key)) + pieces),
+            )
+            for key, pieces in sorted(by_key.items())
+        ]
+
+    async def _on_event(
+        self, work: PageWork, event: StreamEvent, links: dict[str, dict[str, Any] | None]
+    ) -> bool:
+        """Applies one incident event; returns whether the incident's link changed."""
+        link = links.get(event.incident_id)
+        public = link.get("public") if link else None
+        if event.state is IncidentState.CLOSED:
+            if public is not None:
+                _follow(work, str(public), link or {}, event)
+            if link is None:
+                return False
+            links[event.incident_id] = None
+            return True
+        if public is not None:
+            assert link is not None
+            links[event.incident_id] = _follow(work, str(public), link, event)
+            return True
+        if event.state not in OPEN_STATES or event.muted or event.held:
+            return False
+        if link is not None and link.get("priority") == event.priority:
+            return False  # judged at this priority already: not published
+        created = await self._publish(work, event)
+        links[event.incident_id] = (
+            {"public": created, "state": event.state.value}
+            if created
+            else {"public": None, "priority": event.priority}
+        )
+        return True
+
+    async def _publish(self, work: PageWork, event: StreamEvent) -> str | None:
+        """Creates the public incident of an internal one the rules publish; its id or None."""
+        publishing = work.page.publishing
+        if publishing.priorities is not None and event.priority not in publishing.priorities:
+            return None  # no need to read the incident
+        summary = await self._store.incident_summary(event.incident_id)
+        if summary is None:
+            return None
+        incident = summary.incident
+        components = [c for c in incident.components if work.page.component(c) is not None]
+        if not (incident.public and components):
+            return None
+        if not publishing.publishes(incident.category, event.priority):
+            return None
+        status = ComponentStatus(publishing.status_for(event.priority))
+        impact = IMPACT_OF_STATUS[status]
+        investigating = PublicIncidentStatus.INVESTIGATING.value
+        name = work.render("title", components, investigating, impact) or "Service disruption"
+        body = work.render("investigating", components, investigating, impact)
+        public_id = new_id()
+        work.open_incident(
+            public_id,
+            new_id(),
+            event.at,
+            name,
+            PublicIncidentStatus.INVESTIGATING,
+            impact,
+            dict.fromkeys(components, status),
+            body,
+            internal=event.incident_id,
+        )
+        if event.state is IncidentState.ACKNOWLEDGED:
+            _auto_update(work, public_id, event.at, PublicIncidentStatus.IDENTIFIED)
+        return public_id
+
+
+def _follow(
+    work: PageWork, public_id: str, link: dict[str, Any], event: StreamEvent
+) -> dict[str, Any]:
+    """The automatic updates of a public incident as its internal one changes state."""
+    before = IncidentState(link.get("state", IncidentState.TRIGGERED.value))
+    record = work.records.get(public_id)
+    now_state = event.state
+    if record is not None and now_state is not before:
+        status = record.incident.status
+        if now_state in (IncidentState.RESOLVED, IncidentState.CLOSED):
+            if record.incident.is_open:
+                _auto_update(work, public_id, event.at, PublicIncidentStatus.RESOLVED)
+        elif before is IncidentState.RESOLVED and now_state in OPEN_STATES:
+            if not record.incident.is_open:
+                _reopen(work, record, event)
+        elif (
+            now_state is IncidentState.ACKNOWLEDGED and status is PublicIncidentStatus.INVESTIGATING
+        ):
+            _auto_update(work, public_id, event.at, PublicIncidentStatus.IDENTIFIED)
+    return {"public": public_id, "state": now_state.value}
+
+
+def _auto_update(
+    work: PageWork, public_id: str, at: datetime, status: PublicIncidentStatus
+) -> None:
+    record = work.records[public_id]
+    components = record.incident.component_ids
+    body = work.render(status.value, components, status.value, record.incident.impact)
+    work.add_update(public_id, new_id(), at, status, body)
+
+
+def _reopen(work: PageWork, record: IncidentRecord, event: StreamEvent) -> None:
+    # Its internal incident fired again: investigating, its components as the rules say.
+    status = ComponentStatus(work.page.publishing.status_for(event.priority))
+    statuses = dict.fromkeys(record.statuses, status)
+    investigating = PublicIncidentStatus.INVESTIGATING
+    body = work.render(
+        investigating.value,
+        record.incident.component_ids,
+        investigating.value,
+        record.incident.impact,
+    )
+    work.add_update(record.incident.id, new_id(), event.at, investigating, body, statuses)
+
+
+def _on_command(work: PageWork, command: dict[str, Any]) -> None:
+    """Applies one operator command the status API filed (validated there)."""
+    op, fields = command["op"], command["fields"]
+    at = from_micros(command["at"])
+    known = {c.name for c in work.page.components}
+    statuses = {
+        k: v for k, v in statuses_from(fields.get("components") or {}).items() if k in known
+    }
+    if op == "create_incident":
+        work.open_incident(
+            command["id"],
+            command["update_id"],
+            at,
+            fields["name"],
+            PublicIncidentStatus(fields["status"]),
+            Impact(fields["impact"]),
+            statuses,
+            fields["body"],
+        )
+    elif op == "update_incident":
+        given = statuses if fields.get("components") is not None else None
+        status = PublicIncidentStatus(fields["status"])
+        work.add_update(command["id"], command["update_id"], at, status, fields["body"], given)
+    elif op == "create_maintenance":
+        work.put_maintenance(maintenance_from_command(command, known), at)
+    elif op == "update_maintenance":
+        step = MaintenanceStatus(fields["status"])
+        work.update_maintenance(command["id"], command["update_id"], at, step, fields["body"])
+
+
+def _maintenance_keys(state: PageState, commands: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    keys = set(state.maintenances)
+    keys.update(str(doc["id"]) for _, doc in commands if doc["op"] == "update_maintenance")
+    return sorted(keys)
+
+
+def _state_document(work: PageWork, now: datetime) -> dict[str, Any]:
+    # The API's maintenances stay in the state while they may still matter to components.
+    work.state.maintenances = {
+        key: m.scheduled_until
+        for key, m in work.maintenances.items()
+        if m.status is not MaintenanceStatus.COMPLETED
+        and m.scheduled_until + _KEEP_MAINTENANCE > now
+    }
+    return work.state.encode()
+
+
+def local_day(now: datetime, rules: Rules) -> date:
+    """Today in the page's time zone (the site rebuilds when it changes)."""
+    return now.astimezone(rules.status_page.time_zone).date()
