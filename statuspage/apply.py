@@ -44,7 +44,9 @@ class PageWork:
         state: PageState,
         records: dict[str, IncidentRecord],
         maintenances: dict[str, PublicMaintenance],
+        first: datetime | None = None,
     ) -> None:
+        """``first`` is the earliest instant the batch speaks of: new components start then."""
         self.rules = rules
         self.page: StatusPage = rules.status_page
         self.now = now
@@ -59,7 +61,8 @@ class PageWork:
         self.stretch_components: list[str] = []
         for component in self.page.components:
             if component.name not in state.components:
-                state.components[component.name] = (ComponentStatus.OPERATIONAL, now, now)
+                start = min(now, first or now)
+                state.components[component.name] = (ComponentStatus.OPERATIONAL, start, start)
                 self.changed_components.add(component.name)
 
     # Component statuses.

@@ -134,7 +134,8 @@ class StatusWriter:
                 await store.consumer_documents(rec.MAINTENANCES, _maintenance_keys(state, commands))
             ).items()
         }
-        work = PageWork(self._rules(), now, state, records, maintenances)
+        times = [e.at for e in batch.events] + [from_micros(c["at"]) for _, c in commands]
+        work = PageWork(self._rules(), now, state, records, maintenances, min(times, default=now))
         changed_links: set[str] = set()
         for event in batch.events:
             if await self._on_event(work, event, links):
