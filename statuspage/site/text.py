@@ -1,4 +1,4 @@
-"""Words, icons and formats the site shows: status never by colour alone, times in the page's zone."""
+"""Words, icons and formats the site shows: status never by colour alone, times in page time."""
 
 from __future__ import annotations
 

@@ -1,0 +1,220 @@
+"""Statuspage-compatible ``api/v2/*.json``: the fields and value sets Statuspage documents.
+
+Every document carries the ``page`` object; times are ISO 8601 with the page zone's
+offset; nullable fields are explicit ``null``s; lists of incidents and maintenances
+are capped at 50, newest first, as Statuspage's are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from statuspage.model import (
+    ComponentStatus,
+    MaintenanceStatus,
+    PublicComponent,
+    PublicIncident,
+    PublicMaintenance,
+    StatusSnapshot,
+)
+from statuspage.site.text import file_id, iso
+
+Json = dict[str, Any]
+# Statuspage's lists hold the 50 most recent.
+LIMIT = 50
+# How a group's status rolls up from its components: the worst one (maintenance least).
+_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+
+
+def page_id(snapshot: StatusSnapshot) -> str:
+    """A stable id for the page (Statuspage's are 12 characters), from its URL."""
+    return hashlib.sha256(snapshot.page.url.encode()).hexdigest()[:12]
+
+
+class ApiDocuments:
+    """Builds the JSON documents of one snapshot; shared pieces are built once."""
+
+    def __init__(self, snapshot: StatusSnapshot) -> None:
+        self.snapshot = snapshot
+        self.zone = snapshot.page.time_zone
+        self.page_id = page_id(snapshot)
+        self.page = {
+            "id": self.page_id,
+            "name": snapshot.page.name,
+            "url": snapshot.page.url,
+            "time_zone": snapshot.page.time_zone.key,
+            "updated_at": iso(snapshot.page.generated_at, self.zone),
+        }
+        self.components = {c.id: self._component(c) for c in snapshot.components}
+        self.status = {"indicator": snapshot.indicator.value, "description": snapshot.description}
+
+    def documents(self) -> dict[str, bytes]:
+        """Path under the site root -> JSON bytes, for every endpoint."""
+        snap = self.snapshot
+        incidents = [self._incident(i) for i in snap.incidents[:LIMIT]]
+        unresolved = [self._incident(i) for i in snap.incidents if i.is_open]
+        maints = sorted(snap.maintenances, key=lambda m: m.scheduled_for, reverse=True)
+        upcoming = [m for m in maints if m.status == MaintenanceStatus.SCHEDULED]
+        active = [m for m in maints if m.status in ACTIVE_MAINTENANCE]
+        components = self._component_list()
+        docs: dict[str, Json] = {
+            "summary.json": {
+                "page": self.page,
+                "components": components,
+                "incidents": unresolved,
+                "scheduled_maintenances": [self._maintenance(m) for m in active + upcoming],
+                "status": self.status,
+            },
+            "status.json": {"page": self.page, "status": self.status},
+            "components.json": {"page": self.page, "components": components},
+            "incidents.json": {"page": self.page, "incidents": incidents},
+            "incidents/unresolved.json": {"page": self.page, "incidents": unresolved},
+            "scheduled-maintenances.json": {
+                "page": self.page,
+                "scheduled_maintenances": [self._maintenance(m) for m in maints[:LIMIT]],
+            },
+            "scheduled-maintenances/upcoming.json": {
+                "page": self.page,
+                "scheduled_maintenances": [self._maintenance(m) for m in upcoming],
+            },
+            "scheduled-maintenances/active.json": {
+                "page": self.page,
+                "scheduled_maintenances": [self._maintenance(m) for m in active],
+            },
+        }
+        return {f"api/v2/{path}": orjson.dumps(doc) for path, doc in docs.items()}
+
+    def _component(self, c: PublicComponent) -> Json:
+        return {
+            "id": c.id,
+            "name": c.name,
+            "status": c.status.value,
+            "created_at": iso(c.created_at, self.zone),
+            "updated_at": iso(c.updated_at, self.zone),
+            "position": c.position,
+            "description": c.description or None,
+            "showcase": c.showcase,
+            "start_date": c.start_date.isoformat(),
+            "group_id": c.group_id,
+            "page_id": self.page_id,
+            "group": False,
+            "only_show_if_degraded": c.only_show_if_degraded,
+        }
+
+    def _component_list(self) -> list[Json]:
+        """Components and groups (``group: true`` with their children's ids), page order."""
+        by_id = {c.id: c for c in self.snapshot.components}
+        out: list[Json] = []
+        for group in self.snapshot.groups:
+            children = [by_id[i] for i in group.component_ids if i in by_id]
+            if not children:
+                continue
+            worst = max((c.status for c in children), key=_SEVERITY.__getitem__)
+            out.append(
+                {
+                    "id": group.id,
+                    "name": group.name,
+                    "status": worst.value,
+                    "created_at": iso(min(c.created_at for c in children), self.zone),
+                    "updated_at": iso(max(c.updated_at for c in children), self.zone),
+                    "position": group.position,
+                    "description": group.description or None,
+                    "showcase": False,
+                    "start_date": None,
+                    "group_id": None,
+                    "page_id": self.page_id,
+                    "group": True,
+                    "only_show_if_degraded": False,
+                    "components": [c.id for c in children],
+                }
+            )
+        out.extend(self.components[c.id] for c in self.snapshot.components)
+        return out
+
+    def _shortlink(self, public_id: str) -> str:
+        return f"{self.snapshot.page.url.rstrip('/')}/incidents/{file_id(public_id)}.html"
+
+    def _affected(self, items: Iterable[Any]) -> list[Json] | None:
+        names: Mapping[str, Json] = self.components
+        rows = [
+            {
+                "code": a.id,
+                "name": names[a.id]["name"] if a.id in names else a.id,
+                "old_status": a.old_status.value,
+                "new_status": a.new_status.value,
+            }
+            for a in items
+        ]
+        return rows or None
+
+    def _incident(self, i: PublicIncident) -> Json:
+        return {
+            "id": i.id,
+            "name": i.name,
+            "status": i.status.value,
+            "created_at": iso(i.created_at, self.zone),
+            "updated_at": iso(i.updated_at, self.zone),
+            "monitoring_at": iso(i.monitoring_at, self.zone) if i.monitoring_at else None,
+            "resolved_at": iso(i.resolved_at, self.zone) if i.resolved_at else None,
+            "impact": i.impact.value,
+            "shortlink": self._shortlink(i.id),
+            "started_at": iso(i.started_at, self.zone),
+            "page_id": self.page_id,
+            "incident_updates": [
+                self._update(i.id, u.id, u.status.value, u.body, u.created_at, u.display_at)
+                | {"affected_components": self._affected(u.affected_components)}
+                for u in i.updates
+            ],
+            "components": [self.components[c] for c in i.component_ids if c in self.components],
+        }
+
+    def _update(
+        self, parent: str, uid: str, status: str, body: str, created: Any, shown: Any
+    ) -> Json:
+        return {
+            "id": uid,
+            "status": status,
+            "body": body,
+            "incident_id": parent,
+            "created_at": iso(created, self.zone),
+            "updated_at": iso(created, self.zone),
+            "display_at": iso(shown, self.zone),
+            "affected_components": None,
+            "deliver_notifications": True,
+            "custom_tweet": None,
+            "tweet_id": None,
+        }
+
+    def _maintenance(self, m: PublicMaintenance) -> Json:
+        done = m.status == MaintenanceStatus.COMPLETED
+        return {
+            "id": m.id,
+            "name": m.name,
+            "status": m.status.value,
+            "created_at": iso(m.created_at, self.zone),
+            "updated_at": iso(m.updated_at, self.zone),
+            "monitoring_at": None,
+            "resolved_at": iso(m.updated_at, self.zone) if done else None,
+            "impact": "maintenance",
+            "shortlink": f"{self.snapshot.page.url.rstrip('/')}/index.html",
+            "started_at": iso(m.scheduled_for, self.zone),
+            "page_id": self.page_id,
+            "incident_updates": [
+                self._update(m.id, u.id, u.status.value, u.body, u.created_at, u.display_at)
+                for u in m.updates
+            ],
+            "components": [self.components[c] for c in m.component_ids if c in self.components],
+            "scheduled_for": iso(m.scheduled_for, self.zone),
+            "scheduled_until": iso(m.scheduled_until, self.zone),
+        }

@@ -1,0 +1,114 @@
+"""``render_site``: the whole static site of one snapshot, as relative path -> bytes.
+
+Given the previous rendering, pages whose inputs did not change are reused instead of
+rendered again: an incident's page depends only on the page's name, URL and zone, the
+incident and its components' names; a month of history on its incidents and its
+neighbouring months. One incident update thus re-renders the front page, the JSON, the
+feeds, the badge, that incident's page and its month, whatever the history's length.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+
+import jinja2
+
+from statuspage.model import PublicIncident, StatusSnapshot
+from statuspage.site.api import ApiDocuments
+from statuspage.site.badge import badge
+from statuspage.site.feeds import atom, rss
+from statuspage.site.pages import (
+    environment,
+    front_page,
+    history_index,
+    history_month,
+    incident_page,
+    month_of,
+)
+from statuspage.site.text import file_id
+
+
+class RenderedSite(dict[str, bytes]):
+    """A rendered site (path -> bytes) that remembers what each reusable page was made of."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: dict[str, Hashable] = {}
+
+
+class _Renderer:
+    """Renders pages, reusing the previous bytes of a page whose inputs are equal."""
+
+    def __init__(self, previous: RenderedSite | None) -> None:
+        self.previous = previous
+        self.site = RenderedSite()
+
+    def page(self, path: str, inputs: Hashable, render: Callable[[], bytes]) -> None:
+        previous = self.previous
+        if previous is not None and path in previous and previous.inputs.get(path) == inputs:
+            self.site[path] = previous[path]
+        else:
+            self.site[path] = render()
+        self.site.inputs[path] = inputs
+
+
+_ENV: list[jinja2.Environment] = []
+
+
+def _environment() -> jinja2.Environment:
+    # Compiling the templates takes longer than rendering a page: compile them once
+    # per process (the environment holds no state of any one site).
+    if not _ENV:
+        _ENV.append(environment())
+    return _ENV[0]
+
+
+def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) -> RenderedSite:
+    """Every file of the site: HTML pages, api/v2 JSON, feeds and the badge."""
+    env = _environment()
+    out = _Renderer(previous)
+    site = out.site
+    site["index.html"] = front_page(env, snapshot)
+    site.update(ApiDocuments(snapshot).documents())
+    site["history.atom"] = atom(snapshot)
+    site["history.rss"] = rss(snapshot)
+    site["badge.svg"] = badge(env, snapshot)
+
+    page = snapshot.page
+    frame = (page.name, page.url, page.time_zone.key)
+    names = {c.id: c.name for c in snapshot.components}
+    months: dict[str, list[PublicIncident]] = defaultdict(list)
+    for incident in snapshot.incidents:
+        months[month_of(incident, snapshot)].append(incident)
+        parts = tuple(names.get(c, c) for c in incident.component_ids)
+        affected = tuple(
+            names.get(a.id, a.id) for u in incident.updates for a in u.affected_components
+        )
+        out.page(
+            f"incidents/{file_id(incident.id)}.html",
+            (frame, incident, parts, affected),
+            lambda i=incident: incident_page(env, snapshot, i),  # type: ignore[misc]
+        )
+    ordered = sorted(months, reverse=True)
+    counts = {m: len(months[m]) for m in ordered}
+    out.page(
+        "history/index.html",
+        (frame, tuple(counts.items())),
+        lambda: history_index(env, snapshot, counts),
+    )
+    all_names = tuple(sorted(names.items()))
+    for n, month in enumerate(ordered):
+        neighbours = (
+            ordered[n - 1] if n else None,
+            ordered[n + 1] if n + 1 < len(ordered) else None,
+        )
+        items = tuple(months[month])
+        out.page(
+            f"history/{month}.html",
+            (frame, items, neighbours, all_names),
+            lambda m=month, i=items, nb=neighbours: history_month(  # type: ignore[misc]
+                env, snapshot, m, i, nb
+            ),
+        )
+    return site
