@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 import fnv_c
+import orjson
 
 _SEPARATOR = "\udcff"
 
@@ -34,13 +35,24 @@ def cached_labels_fingerprint(labels: Mapping[str, str]) -> str:
     Senders repeat the same label sets all day (Prometheus resends every minute), in the
     same key order, so the unsorted items are a cheap key; a different order only costs
     a second cache entry, never a wrong answer, because the hash sorts the names itself.
+
+    The key is the label set's JSON (orjson, in the mapping's order), not a tuple of
+    pairs: bytes are cheaper to build than the tuples, and the cyclic garbage collector
+    does not track them, whereas 65,536 fresh tuples of tuples cost one 60-75 ms
+    collector pass that lands on whichever thread allocates next (an API read holding
+    the event loop).
     """
-    return _fingerprint_of_items(tuple(labels.items()))
+    try:
+        key = orjson.dumps(labels)
+    except orjson.JSONEncodeError:  # text JSON cannot hold (a lone surrogate): no cache
+        return labels_fingerprint(labels)
+    return _fingerprint_of_json(key)
 
 
 @lru_cache(maxsize=65_536)
-def _fingerprint_of_items(items: tuple[tuple[str, str], ...]) -> str:
-    return labels_fingerprint(dict(items))
+def _fingerprint_of_json(key: bytes) -> str:
+    labels: dict[str, str] = orjson.loads(key)
+    return labels_fingerprint(labels)
 
 
 def dedup_key_fingerprint(source: str, dedup_key: str) -> str:
