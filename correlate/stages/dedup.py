@@ -18,7 +18,6 @@ of an earlier episode.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from prometheus_client import Counter
 
@@ -101,6 +100,17 @@ def _repeats(ctx: CorrelationContext, incident: Incident, alert: Alert) -> bool:
 
 def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
     known = incident.alerts[alert.fingerprint]
+    if alert.status is AlertStatus.FIRING:
+        # The firing resend, most of the log, inline: it keeps its own start and
+        # annotations (correlate.resolves says what a resolve keeps instead), and the
+        # later of its ends.
+        ends, end = known.ends_at, alert.ends_at
+        later_end = end if ends is None or end is None else max(ends, end)
+        annotations, start = alert.annotations, alert.starts_at
+    else:
+        later_end = alert.ends_at
+        annotations, start = kept_annotations(known, alert), kept_start(known, alert)
+    url = alert.generator_url
     # Built directly (core.direct_init): dataclasses.replace costs several times more,
     # and most of the log is repeats.
     counted = new_incident_alert(
@@ -111,12 +121,13 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         ctx.now,  # last seen
         known.count + 1,
         ctx.positions[alert.fingerprint],
-        _later_end(known.ends_at, alert),
+        later_end,
         known.transitions,
         known.muted_by,
-        kept_annotations(known, alert),  # the latest report's, by reference
-        kept_url(known, alert),
-        kept_start(known, alert),
+        annotations,  # the latest report's, by reference
+        # The URL the alert holds while it is the same (correlate.resolves.kept_url).
+        known.generator_url if url == known.generator_url else kept_url(known, alert),
+        start,
         known.first_received_at,
         alert.received_at,  # last received
         # The sender repeated it: not expired, unless it confirms the expiry (a relay).
@@ -125,11 +136,3 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
     )
     ctx.working.with_alert(incident, counted)
 
-
-def _later_end(known: datetime | None, alert: Alert) -> datetime | None:
-    # A firing alert keeps the later of its ends (as Alertmanager merges them): the sweep
-    # may have extended it from a later resend's end (AlertEnds) than this entry carries.
-    ends = alert.ends_at
-    if alert.status is AlertStatus.FIRING and known is not None and ends is not None:
-        return max(known, ends)
-    return ends
