@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from functools import lru_cache
 
 import fnv_c
 import orjson
@@ -35,24 +34,48 @@ def cached_labels_fingerprint(labels: Mapping[str, str]) -> str:
     Senders repeat the same label sets all day (Prometheus resends every minute), in the
     same key order, so the unsorted items are a cheap key; a different order only costs
     a second cache entry, never a wrong answer, because the hash sorts the names itself.
-
-    The key is the label set's JSON (orjson, in the mapping's order), not a tuple of
-    pairs: bytes are cheaper to build than the tuples, and the cyclic garbage collector
-    does not track them, whereas 65,536 fresh tuples of tuples cost one 60-75 ms
-    collector pass that lands on whichever thread allocates next (an API read holding
-    the event loop).
     """
     try:
         key = orjson.dumps(labels)
     except orjson.JSONEncodeError:  # text JSON cannot hold (a lone surrogate): no cache
         return labels_fingerprint(labels)
-    return _fingerprint_of_json(key)
+    return _CACHE.fingerprint(key)
 
 
-@lru_cache(maxsize=65_536)
-def _fingerprint_of_json(key: bytes) -> str:
-    labels: dict[str, str] = orjson.loads(key)
-    return labels_fingerprint(labels)
+class _RecentFingerprints:
+    """Fingerprints by label-set JSON, for the label sets of the last two generations.
+
+    Nothing here is tracked by the cyclic garbage collector: the keys are bytes, the
+    values strings, and plain dicts of those stay untracked. (A cache keyed by tuples of
+    label pairs, or an ``lru_cache`` with its linked nodes, leaves 1-4 tracked objects
+    per label set; after a burst of new alerts one collector pass over them took 60-75 ms,
+    landing on whichever thread allocated next, an API read holding the event loop.)
+    A generation holds up to ``size`` label sets; when it is full it becomes the old one
+    and the older is dropped, and a hit in the old generation moves to the new: an
+    approximate least-recently-used cache of ``size`` to ``2 * size`` entries.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._new: dict[bytes, str] = {}
+        self._old: dict[bytes, str] = {}
+
+    def fingerprint(self, key: bytes) -> str:
+        """Returns the fingerprint of the label set whose JSON is ``key``."""
+        found = self._new.get(key)
+        if found is not None:
+            return found
+        found = self._old.get(key)
+        if found is None:
+            found = labels_fingerprint(orjson.loads(key))
+        if len(self._new) >= self._size:
+            self._old = self._new
+            self._new = {}
+        self._new[key] = found
+        return found
+
+
+_CACHE = _RecentFingerprints(65_536)
 
 
 def dedup_key_fingerprint(source: str, dedup_key: str) -> str:

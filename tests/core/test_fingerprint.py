@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import gc
 
+import orjson
 import pytest
 
-from core.fingerprint import cached_labels_fingerprint, dedup_key_fingerprint, labels_fingerprint
+from core.fingerprint import (
+    _RecentFingerprints,
+    cached_labels_fingerprint,
+    dedup_key_fingerprint,
+    labels_fingerprint,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +91,17 @@ def test_cached_fingerprints_leave_nothing_for_the_garbage_collector() -> None:
     finally:
         gc.enable()
     assert added < 500
+
+
+def test_recent_fingerprints_keep_the_last_two_generations() -> None:
+    cache = _RecentFingerprints(2)
+    keys = [orjson.dumps({"n": str(n)}) for n in range(5)]
+    for key in keys[:3]:  # the third label set starts a new generation
+        cache.fingerprint(key)
+    assert set(cache._new) == {keys[2]}
+    assert set(cache._old) == {keys[0], keys[1]}
+    cache.fingerprint(keys[0])  # a hit in the old generation moves to the new one
+    assert set(cache._new) == {keys[2], keys[0]}
+    cache.fingerprint(keys[3])  # the new one is full: it becomes the old one
+    assert set(cache._old) == {keys[2], keys[0]}
+    assert cache.fingerprint(keys[4]) == labels_fingerprint({"n": "4"})
