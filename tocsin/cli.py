@@ -22,6 +22,7 @@ from tocsin.app import create_app
 from tocsin.check import run_check
 from tocsin.cli_incidents import add_incidents_parser, run_incidents
 from tocsin.cli_oncall import add_oncall_parser, run_oncall
+from tocsin.cli_statuspage import add_statuspage_parser, run_statuspage
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
@@ -70,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_incidents_parser(commands)
     add_report_parser(commands)
     add_oncall_parser(commands)
+    add_statuspage_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "statuspage":
+        return run_statuspage(args)
     if args.command == "oncall":
         return run_oncall(args)
     if args.command == "incidents":

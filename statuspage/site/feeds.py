@@ -1,8 +1,8 @@
 """``history.atom`` and ``history.rss``: the 50 most recent incidents, built with an XML library.
 
-Atom's content is ``type="text"``, so readers never take it as markup. RSS has no such
-switch and readers render ``description`` as HTML: its text is HTML-escaped first, then
-escaped again as XML by ElementTree.
+Atom's title and content are ``type="text"``, so readers never take them as markup. RSS
+has no such switch and many readers render ``title`` and ``description`` as HTML: their
+text is HTML-escaped first, then escaped again as XML by ElementTree.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def rss(snapshot: StatusSnapshot) -> bytes:
     for incident in snapshot.incidents[:LIMIT]:
         item = ET.SubElement(channel, "item")
         link = _link(snapshot, incident)
-        ET.SubElement(item, "title").text = clean(incident.name)
+        ET.SubElement(item, "title").text = html.escape(clean(incident.name))
         ET.SubElement(item, "link").text = link
         ET.SubElement(item, "guid", isPermaLink="true").text = link
         ET.SubElement(item, "pubDate").text = format_datetime(incident.created_at)
