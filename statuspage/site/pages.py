@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from statuspage.model import (
     ComponentHistory,
@@ -83,7 +84,8 @@ def front_page(env: jinja2.Environment, snapshot: StatusSnapshot) -> bytes:
     context = {
         "page": chrome(page, with_time=True),
         "root": "",
-        "extra_css": "".join(f".bar>.w{n}{{flex-grow:{n}}}" for n in sorted(widths)),
+        # Built from integers only, so safe as it is (escaping would turn ">" into "&gt;").
+        "extra_css": Markup("".join(f".bar>.w{n}{{flex-grow:{n}}}" for n in sorted(widths))),
         "overall": {
             "indicator": snapshot.indicator.value,
             "icon": INDICATOR_ICONS[snapshot.indicator],
