@@ -169,6 +169,23 @@ def test_ack_assign_note_resolve_close_work_an_incident_to_its_end(
     assert "reopened" in out
 
 
+def test_the_servers_metrics_observe_the_acknowledgement(
+    server: TocsinProcess, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "tocsin_incident_time_to_acknowledge_seconds_count"
+    send_alert(server, "cli-metrics", "Acknowledged for the metrics")
+    incident = incident_titled(server, "for the metrics", capsys, monkeypatch)
+    before = asyncio.run(server.metric(name))
+    code, _, err = run(capsys, monkeypatch, "incidents", "ack", incident["id"], "--url", server.url)
+    assert code == 0, err
+    # The server's consumer of the incident event stream observes it within a moment.
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while asyncio.run(server.metric(name)) < before + 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(server.describe("the acknowledgement was not observed"))
+        time.sleep(0.1)
+
+
 def test_an_action_the_state_refuses_prints_the_409_and_the_allowed_actions(
     server: TocsinProcess, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
