@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 
 from statuspage.model import (
     ComponentHistory,
@@ -84,8 +83,7 @@ def front_page(env: jinja2.Environment, snapshot: StatusSnapshot) -> bytes:
     context = {
         "page": chrome(page, with_time=True),
         "root": "",
-        # Built from integers only, so safe as it is (escaping would turn ">" into "&gt;").
-        "extra_css": Markup("".join(f".bar>.w{n}{{flex-grow:{n}}}" for n in sorted(widths))),
+        "widths": sorted(widths),  # the bar segments' widths in days, for their CSS
         "overall": {
             "indicator": snapshot.indicator.value,
             "icon": INDICATOR_ICONS[snapshot.indicator],
@@ -167,7 +165,7 @@ def incident_page(
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
-        "extra_css": "",
+        "widths": [],
         "i": view,
     }
     return env.get_template("incident.html").render(context).encode()
@@ -184,7 +182,7 @@ def history_index(
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
-        "extra_css": "",
+        "widths": [],
         "months": months,
     }
     return env.get_template("history_index.html").render(context).encode()
@@ -208,7 +206,7 @@ def history_month(
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
-        "extra_css": "",
+        "widths": [],
         "label": month_label(month),
         "items": [incident_view(i, zone, names, "../") for i in incidents],
         "newer": link(newer),

@@ -21,7 +21,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 class _Handler(SimpleHTTPRequestHandler):
     """Serves a directory with the headers /status/ sends (the strict CSP among them)."""
 
-    extensions_map = {  # noqa: RUF012 (the base class's attribute)
+    extensions_map = {
         ".html": "text/html; charset=utf-8",
         ".json": "application/json",
         ".svg": "image/svg+xml",
@@ -34,7 +34,7 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header(name, value)
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
