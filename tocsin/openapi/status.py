@@ -1,0 +1,262 @@
+"""The status page part of the OpenAPI document (tocsin.operator.status).
+
+Public incidents and scheduled maintenance, in Statuspage's field names. Limits and
+values come from ``statuspage.commands`` and ``statuspage.model``, which enforce them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statuspage.commands import MAX_BODY, MAX_COMPONENTS, MAX_NAME
+from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
+from tocsin.openapi.schemas import (
+    Schema,
+    answer,
+    array,
+    closed,
+    instant,
+    integer,
+    nullable,
+    path_id,
+    query,
+    ref,
+    request_body,
+    responses,
+    text,
+)
+from tocsin.operator import status
+
+_TAGS = ["status page"]
+_INCIDENT_STATUSES = [s.value for s in PublicIncidentStatus]
+_MAINTENANCE_STATUSES = [s.value for s in MaintenanceStatus]
+# An operator sets any component status but maintenance, which maintenances set.
+_SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
+_WRITE_ERRORS = [400, 403, 404, 413, 415]
+
+
+def _components() -> Schema:
+    """``components``: a list of the page's component ids, or ``{id: status}``."""
+    return {
+        "description": "The page's components: a list (each gets the status the impact "
+        "implies) or an object of each one's status.",
+        "oneOf": [
+            array(text(), maxItems=MAX_COMPONENTS),
+            {
+                "type": "object",
+                "additionalProperties": {"enum": _SETTABLE},
+                "maxProperties": MAX_COMPONENTS,
+            },
+        ],
+    }
+
+
+def _update(extra: dict[str, Schema], statuses: list[str]) -> Schema:
+    return closed(
+        {
+            "id": text(),
+            "status": {"enum": statuses},
+            "body": text(),
+            "created_at": instant(),
+            "display_at": instant(),
+            **extra,
+        }
+    )
+
+
+def status_schemas() -> dict[str, Schema]:
+    """The status page component schemas."""
+    affected = closed(
+        {
+            "code": text(),
+            "old_status": {"enum": [s.value for s in ComponentStatus]},
+            "new_status": {"enum": [s.value for s in ComponentStatus]},
+        }
+    )
+    return {
+        "PublicIncident": closed(
+            {
+                "id": text(),
+                "name": text(),
+                "status": {"enum": _INCIDENT_STATUSES},
+                "impact": {"enum": [i.value for i in Impact]},
+                "created_at": instant(),
+                "updated_at": instant(),
+                "started_at": instant(),
+                "monitoring_at": nullable(instant()),
+                "resolved_at": nullable(instant()),
+                "components": array(text()),
+                "incident_updates": array(
+                    _update({"affected_components": array(affected)}, _INCIDENT_STATUSES)
+                ),
+            },
+            description="An incident as the public status page shows it.",
+        ),
+        "PublicIncidentList": closed({"incidents": array(ref("PublicIncident"))}),
+        "Maintenance": closed(
+            {
+                "id": text(),
+                "name": text(),
+                "status": {"enum": _MAINTENANCE_STATUSES},
+                "scheduled_for": instant(),
+                "scheduled_until": instant(),
+                "components": array(text()),
+                "created_at": instant(),
+                "updated_at": instant(),
+                "source": {"enum": ["api", "rules"]},
+                "incident_updates": array(_update({}, _MAINTENANCE_STATUSES)),
+            },
+            description="A scheduled maintenance: the API's, or a window of the rules.",
+        ),
+        "MaintenanceList": closed({"maintenances": array(ref("Maintenance"))}),
+        "NewPublicIncident": closed(
+            {
+                "name": text(MAX_NAME, blank=False),
+                "body": text(MAX_BODY, blank=False),
+                "status": {"enum": _INCIDENT_STATUSES},
+                "impact": {"enum": [i.value for i in Impact]},
+                "components": _components(),
+            },
+            required=["name", "body"],
+        )
+        | {"examples": [{"name": "Slow checkout", "body": "We are looking into it."}]},
+        "PublicIncidentUpdate": closed(
+            {
+                "status": {"enum": _INCIDENT_STATUSES},
+                "body": text(MAX_BODY, blank=False),
+                "components": _components(),
+            },
+            required=["status", "body"],
+        ),
+        "NewMaintenance": closed(
+            {
+                "name": text(MAX_NAME, blank=False),
+                "scheduled_for": instant(),
+                "scheduled_until": instant(),
+                "components": _components(),
+                "body": text(MAX_BODY, blank=False),
+                "status": {"enum": _MAINTENANCE_STATUSES},
+            },
+            required=["name", "scheduled_for", "scheduled_until", "components"],
+        ),
+        "MaintenanceUpdate": closed(
+            {"status": {"enum": _MAINTENANCE_STATUSES}, "body": text(MAX_BODY, blank=False)}
+        ),
+        "CommandAccepted": closed(
+            {"id": text(), "state": {"const": "accepted"}},
+            description="Filed, for the replica that writes the page to apply shortly.",
+        ),
+    }
+
+
+def _written(what: str, schema: str) -> dict[str, Any]:
+    """A write's answers: 201 with the thing, or 202 while another replica applies it."""
+    location = {"Location": {"required": True, "schema": text(), "description": "Its URL."}}
+    return {
+        "201": answer(what, ref(schema), headers=location),
+        "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
+    }
+
+
+def _limit() -> dict[str, Any]:
+    return query("limit", integer(1, status.MAX_LIMIT), "At most this many (100).")
+
+
+def _operation(operation: str, summary: str, role: str, **more: Any) -> dict[str, Any]:
+    return {
+        "operationId": operation,
+        "tags": _TAGS,
+        "summary": summary,
+        "x-required-role": role,
+        **more,
+    }
+
+
+def status_paths() -> dict[str, Any]:
+    """The status page operations."""
+    incident_id = path_id("The public incident's id.")
+    maintenance_id = path_id("The maintenance's id (window-... for the rules' own).")
+    return {
+        "/api/v1/status/incidents": {
+            "get": _operation(
+                "listPublicIncidents",
+                "Public incidents, newest first; unknown parameters are a 400.",
+                "viewer",
+                parameters=[_limit()],
+                responses=responses(
+                    {"200": answer("Public incidents.", ref("PublicIncidentList"))}, [400, 403]
+                ),
+            ),
+            "post": _operation(
+                "createPublicIncident",
+                "Post an incident on the status page.",
+                "responder",
+                requestBody=request_body(ref("NewPublicIncident")),
+                responses=responses(
+                    _written("The public incident.", "PublicIncident"), _WRITE_ERRORS
+                ),
+            ),
+        },
+        "/api/v1/status/incidents/{id}": {
+            "get": _operation(
+                "getPublicIncident",
+                "One public incident.",
+                "viewer",
+                parameters=[incident_id],
+                responses=responses(
+                    {"200": answer("The public incident.", ref("PublicIncident"))}, [403, 404]
+                ),
+            )
+        },
+        "/api/v1/status/incidents/{id}/updates": {
+            "post": _operation(
+                "updatePublicIncident",
+                "Add an update (status, text, components) to a public incident.",
+                "responder",
+                parameters=[incident_id],
+                requestBody=request_body(ref("PublicIncidentUpdate")),
+                responses=responses(
+                    _written("The public incident.", "PublicIncident"), _WRITE_ERRORS
+                ),
+            )
+        },
+        "/api/v1/status/maintenances": {
+            "get": _operation(
+                "listMaintenances",
+                "Maintenances (the API's and the rules' windows), latest start first.",
+                "viewer",
+                parameters=[_limit()],
+                responses=responses(
+                    {"200": answer("Maintenances.", ref("MaintenanceList"))}, [400, 403]
+                ),
+            ),
+            "post": _operation(
+                "createMaintenance",
+                "Schedule a maintenance.",
+                "responder",
+                requestBody=request_body(ref("NewMaintenance")),
+                responses=responses(_written("The maintenance.", "Maintenance"), _WRITE_ERRORS),
+            ),
+        },
+        "/api/v1/status/maintenances/{id}": {
+            "get": _operation(
+                "getMaintenance",
+                "One maintenance.",
+                "viewer",
+                parameters=[maintenance_id],
+                responses=responses(
+                    {"200": answer("The maintenance.", ref("Maintenance"))}, [403, 404]
+                ),
+            )
+        },
+        "/api/v1/status/maintenances/{id}/updates": {
+            "post": _operation(
+                "updateMaintenance",
+                "Add an update (and its status) to a maintenance of the API.",
+                "responder",
+                parameters=[maintenance_id],
+                requestBody=request_body(ref("MaintenanceUpdate")),
+                responses=responses(_written("The maintenance.", "Maintenance"), _WRITE_ERRORS),
+            )
+        },
+    }
