@@ -2,7 +2,7 @@
 
 Given the previous rendering, pages whose inputs did not change are reused instead of
 rendered again: an incident's page depends only on the page's name, URL and zone, the
-incident and its components' names; a month of history on its incidents and its
+components' names and the incident; a month of history on its incidents and its
 neighbouring months. One incident update thus re-renders the front page, the JSON, the
 feeds, the badge, that incident's page and its month, whatever the history's length.
 """
@@ -19,12 +19,12 @@ from statuspage.site.api import ApiDocuments
 from statuspage.site.badge import badge
 from statuspage.site.feeds import atom, rss
 from statuspage.site.pages import (
+    Bars,
     environment,
     front_page,
     history_index,
     history_month,
     incident_page,
-    month_of,
 )
 from statuspage.site.text import file_id
 
@@ -35,6 +35,8 @@ class RenderedSite(dict[str, bytes]):
     def __init__(self) -> None:
         super().__init__()
         self.inputs: dict[str, Hashable] = {}
+        self.bars: Bars = {}
+        self.frame: Hashable = None
 
 
 class _Renderer:
@@ -69,25 +71,29 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
     env = _environment()
     out = _Renderer(previous)
     site = out.site
-    site["index.html"] = front_page(env, snapshot)
+    site["index.html"], site.bars = front_page(env, snapshot, previous.bars if previous else None)
     site.update(ApiDocuments(snapshot).documents())
     site["history.atom"] = atom(snapshot)
     site["history.rss"] = rss(snapshot)
     site["badge.svg"] = badge(env, snapshot)
 
     page = snapshot.page
-    frame = (page.name, page.url, page.time_zone.key)
-    names = {c.id: c.name for c in snapshot.components}
+    # Any change of a component's name re-renders every page that names components:
+    # rare, and much cheaper to compare than each page's own names.
+    frame = (
+        page.name,
+        page.url,
+        page.time_zone.key,
+        tuple((c.id, c.name) for c in snapshot.components),
+    )
+    zone = page.time_zone
     months: dict[str, list[PublicIncident]] = defaultdict(list)
     for incident in snapshot.incidents:
-        months[month_of(incident, snapshot)].append(incident)
-        parts = tuple(names.get(c, c) for c in incident.component_ids)
-        affected = tuple(
-            names.get(a.id, a.id) for u in incident.updates for a in u.affected_components
-        )
+        started = incident.started_at.astimezone(zone)
+        months[f"{started.year:04d}-{started.month:02d}"].append(incident)
         out.page(
             f"incidents/{file_id(incident.id)}.html",
-            (frame, incident, parts, affected),
+            (frame, incident),
             lambda i=incident: incident_page(env, snapshot, i),  # type: ignore[misc]
         )
     ordered = sorted(months, reverse=True)
@@ -97,7 +103,6 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         (frame, tuple(counts.items())),
         lambda: history_index(env, snapshot, counts),
     )
-    all_names = tuple(sorted(names.items()))
     for n, month in enumerate(ordered):
         neighbours = (
             ordered[n - 1] if n else None,
@@ -106,7 +111,7 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         items = tuple(months[month])
         out.page(
             f"history/{month}.html",
-            (frame, items, neighbours, all_names),
+            (frame, items, neighbours),
             lambda m=month, i=items, nb=neighbours: history_month(  # type: ignore[misc]
                 env, snapshot, m, i, nb
             ),

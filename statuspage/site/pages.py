@@ -6,7 +6,7 @@ scripts. Links are relative, so the site works under any path of any static host
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,6 +37,8 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        # Templates ship with the code: no stat of each file at every render.
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -47,23 +49,44 @@ def names_of(snapshot: StatusSnapshot) -> dict[str, str]:
     return {c.id: clean(c.name) for c in snapshot.components}
 
 
-def month_of(incident: PublicIncident, snapshot: StatusSnapshot) -> str:
-    """``2026-11``: the month, in the page's zone, an incident started in."""
-    return f"{incident.started_at.astimezone(snapshot.page.time_zone):%Y-%m}"
-
-
 def month_label(month: str) -> str:
     """``November 2026`` for ``2026-11``."""
     return f"{date.fromisoformat(month + '-01'):%B %Y}"
 
 
-def front_page(env: jinja2.Environment, snapshot: StatusSnapshot) -> bytes:
-    """index.html: banner, active incidents, maintenance, components with their bars."""
+# A component's rendered bar: what it was made of, its HTML, the segment widths it uses.
+Bars = dict[str, tuple[Hashable, str, frozenset[int]]]
+
+
+def _bar(
+    env: jinja2.Environment,
+    name: str,
+    history: ComponentHistory,
+    by_id: Mapping[str, PublicIncident],
+    cache: Bars,
+) -> tuple[Hashable, str, frozenset[int]]:
+    """A component's bar as HTML (escaped by its template), reused when its inputs match."""
+    ids = sorted({i for day in history.days for i in day.incident_ids})
+    key = (name, history, tuple(by_id[i].name if i in by_id else None for i in ids))
+    cached = cache.get(history.component_id)
+    if cached is not None and cached[0] == key:
+        return cached
+    bar = segments(history, by_id, "")
+    html = env.get_template("bar.html").render(name=name, bar=bar)
+    return key, html, frozenset(s.days for s in bar)
+
+
+def front_page(
+    env: jinja2.Environment, snapshot: StatusSnapshot, cache: Bars | None = None
+) -> tuple[bytes, Bars]:
+    """index.html: banner, active incidents, maintenance, components with their bars;
+    and the bars rendered, for the next build to reuse (``cache``: the last build's)."""
     page, zone = snapshot.page, snapshot.page.time_zone
     names = names_of(snapshot)
     by_id = {i.id: i for i in snapshot.incidents}
     histories: Mapping[str, ComponentHistory] = {h.component_id: h for h in snapshot.histories}
     widths: set[int] = set()
+    bars: Bars = {}
     views: dict[str, dict[str, object]] = {}
     for component in snapshot.components:
         if component.only_show_if_degraded and component.status == "operational":
@@ -71,9 +94,9 @@ def front_page(env: jinja2.Environment, snapshot: StatusSnapshot) -> bytes:
         view = component_view(component)
         history = histories.get(component.id)
         if component.showcase and history is not None:
-            bar = segments(history, by_id, "")
-            widths.update(s.days for s in bar)
-            view["bar"] = bar
+            bars[component.id] = _bar(env, str(view["name"]), history, by_id, cache or {})
+            view["bar"] = bars[component.id][1]
+            widths.update(bars[component.id][2])
             view["uptime"] = (
                 f"{format_uptime(history.uptime_90d)} uptime (90 days), "
                 f"{format_uptime(history.uptime_30d)} (30 days)"
@@ -93,12 +116,12 @@ def front_page(env: jinja2.Environment, snapshot: StatusSnapshot) -> bytes:
         "maintenance_sections": _maintenance_sections(snapshot, names),
         "blocks": _blocks(snapshot, views),
         "recent": [
-            incident_view(i, zone, names, "")
+            incident_view(i, zone, names, "", timeline=False)
             for i in snapshot.incidents
             if not i.is_open and i.started_at >= recent_from
         ],
     }
-    return env.get_template("index.html").render(context).encode()
+    return env.get_template("index.html").render(context).encode(), bars
 
 
 def _maintenance_sections(
@@ -208,7 +231,7 @@ def history_month(
         "root": "../",
         "widths": [],
         "label": month_label(month),
-        "items": [incident_view(i, zone, names, "../") for i in incidents],
+        "items": [incident_view(i, zone, names, "../", timeline=False) for i in incidents],
         "newer": link(newer),
         "older": link(older),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -75,6 +76,7 @@ def format_time(instant: datetime, zone: ZoneInfo) -> str:
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
+@functools.lru_cache(maxsize=1024)
 def format_day(day: date) -> str:
     """``2 Dec 2026``."""
     return f"{day.day} {day:%b %Y}"

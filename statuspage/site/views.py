@@ -89,9 +89,15 @@ def update_view(
 
 
 def incident_view(
-    incident: PublicIncident, zone: ZoneInfo, names: Mapping[str, str], root: str
+    incident: PublicIncident,
+    zone: ZoneInfo,
+    names: Mapping[str, str],
+    root: str,
+    *,
+    timeline: bool = True,
 ) -> dict[str, object]:
-    """An incident as the front page, its own page and the history show it."""
+    """An incident as the front page, its own page and the history show it (the history
+    lists only the last update: ``timeline=False`` skips the others)."""
     last = incident.updates[0].body if incident.updates else ""
     return {
         "fid": file_id(incident.id),
@@ -102,7 +108,7 @@ def incident_view(
         "components": ", ".join(names.get(c, c) for c in incident.component_ids),
         "start": when(incident.started_at, zone),
         "end": when(incident.resolved_at, zone) if incident.resolved_at else None,
-        "updates": [update_view(u, zone, names) for u in incident.updates],
+        "updates": [update_view(u, zone, names) for u in incident.updates] if timeline else [],
         "last": clean(last),
     }
 
