@@ -38,7 +38,15 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import amapi, correlation, incidents_api, memory, pipeline, problem_candidates
+from bench import (
+    amapi,
+    correlation,
+    incidents_api,
+    memory,
+    pipeline,
+    problem_candidates,
+    statuspage,
+)
 from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
 from bench.servers import (
@@ -113,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return incidents_api.main(arguments[1:])
     if arguments[:1] == ["problems"]:
         return problem_candidates.main(arguments[1:])
+    if arguments[:1] == ["statuspage"]:
+        return statuspage.main(arguments[1:])
     args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd
