@@ -172,6 +172,20 @@ ON CONFLICT(id) DO UPDATE SET version = excluded.version, state = excluded.state
     title_key = excluded.title_key
 """
 
+# What a commit compares before it writes: the version, the alert documents, and the
+# columns the list's indexes hold (state, service, opened_at, then _IncidentRow.listed).
+_STORED = """
+SELECT version, alert_documents, state, service, opened_at,
+    priority, team, category, assignee, title_key
+FROM incident WHERE id = ?
+"""
+
+# An incident none of whose listed columns changed (most commits: alerts, sweep times):
+# SQLite rewrites the index entries of the columns an UPDATE sets, so it sets none of them.
+_UPDATE_UNMOVED = """
+UPDATE incident SET version = ?, sweep_at = ?, body = ?, alert_documents = ? WHERE id = ?
+"""
+
 _UPSERT_HEAD = """
 INSERT INTO group_head (group_key, incident_id) VALUES (?, ?)
 ON CONFLICT(group_key) DO UPDATE SET incident_id = excluded.incident_id
@@ -361,11 +375,14 @@ class CommitRows:
     def apply(self, conn: sqlite3.Connection) -> None:
         """Checks every version and group head, then writes; a conflict raises before writing."""
         documents: dict[str, int] = {}
+        # The incidents whose listed columns stay as stored (sqlite_incident_list).
+        unmoved: set[str] = set()
         for row in self.incidents:
-            found = conn.execute(
-                "SELECT version, alert_documents FROM incident WHERE id = ?", (row.id,)
-            ).fetchone()
-            stored, documents[row.id] = (0, 0) if found is None else found
+            found = conn.execute(_STORED, (row.id,)).fetchone()
+            stored, documents[row.id] = (0, 0) if found is None else found[:2]
+            listed = (row.state, row.service, row.opened_at, *row.listed)
+            if found is not None and tuple(found[2:]) == listed:
+                unmoved.add(row.id)
             if stored != row.version - 1:
                 raise VersionConflict(
                     f"incident {row.id} is at version {stored}, not {row.version - 1}"
@@ -378,10 +395,16 @@ class CommitRows:
             if current != expected:
                 raise VersionConflict(f"group {group_key} points to {current}, not {expected}")
         incident_rows = []
+        unmoved_rows = []
         for row in self.incidents:
             batch = self.alert_batches.get(row.id)
             if batch is not None:
                 documents[row.id] = _write_batch(conn, row, batch, documents[row.id])
+            if row.id in unmoved:
+                unmoved_rows.append(
+                    (row.version, row.sweep_at, row.body, documents[row.id], row.id)
+                )
+                continue
             incident_rows.append(
                 (
                     row.id,
@@ -396,6 +419,7 @@ class CommitRows:
                 )
             )
         conn.executemany(_UPSERT_INCIDENT, incident_rows)
+        conn.executemany(_UPDATE_UNMOVED, unmoved_rows)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
         stream.append(conn, self.events)
         stream.write_documents(conn, self.documents)
