@@ -3,7 +3,9 @@
 Builds a snapshot of 50 components (5 groups), 90 days of history each and 10,000
 historical incidents over three years (3 updates each, a few open), then times:
 
-- a cold build: ``render_site`` and ``write_site`` into an empty directory (every page);
+- a cold build: ``render_site``, then ``write_site`` into an empty directory (every
+  page), timed apart, beside a plain ``write_bytes`` of the same files (the file
+  system's own cost);
 - one incident update: the same snapshot with one more update on an open incident,
   rendered against the previous build and written (only changed files), as ``tocsin
   serve`` does when the writer reports a change;
@@ -172,20 +174,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     snapshot = make_snapshot(args.components, args.incidents)
     updated = one_update(snapshot)
-    cold: list[float] = []
+    cold_render: list[float] = []
+    cold_write: list[float] = []
     incremental: list[float] = []
     written = 0
     with tempfile.TemporaryDirectory() as folder:
         for run in range(args.runs):
             out = Path(folder) / f"run{run}"
             started = time.perf_counter()
-            site = write_site_timed(out, snapshot)
-            cold.append(time.perf_counter() - started)
+            site = render_site(snapshot)
+            rendered = time.perf_counter()
+            write_site(out, site)
+            cold_render.append(rendered - started)
+            cold_write.append(time.perf_counter() - rendered)
             started = time.perf_counter()
             again = render_site(updated, site)
             result = write_site(out, again, site)
             incremental.append(time.perf_counter() - started)
             written = len(result.written)
+        # What this machine's file system costs without Tocsin: the same files, plainly.
+        started = time.perf_counter()
+        for relative, data in site.items():
+            path = Path(folder, "plain", relative)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        plain = time.perf_counter() - started
         tracemalloc.start()
         write_site_timed(Path(folder) / "traced", snapshot)
         peak = tracemalloc.get_traced_memory()[1]
@@ -196,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(site)} files"
     )
     print(
-        f"  cold build (render + write):  best {min(cold):.3f} s, "
-        f"median {statistics.median(cold):.3f} s"
+        f"  cold build: render best {min(cold_render):.3f} s (median "
+        f"{statistics.median(cold_render):.3f}), write best {min(cold_write):.3f} s (median "
+        f"{statistics.median(cold_write):.3f}); plain write_bytes of the same files {plain:.3f} s"
     )
     print(f"  peak Python heap (cold):      {peak / 2**20:.1f} MiB")
     print(
