@@ -49,24 +49,29 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def write_site(
     root: Path, files: Mapping[str, bytes], previous: Mapping[str, bytes] | None = None
 ) -> WriteResult:
-    """Writes ``files`` under ``root``, skipping those equal to ``previous`` (or, without
-    it, to what is on disk), and removes files the last write listed that are gone now."""
+    """Writes ``files`` under ``root`` and removes files the last write listed that are
+    gone now. ``previous`` is what the last write put there: a file equal to it is not
+    looked at again (no system call per unchanged file); without it, each file is
+    compared with what is on disk."""
     root.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     for relative, data in files.items():
-        path = _target(root, relative)
         if previous is not None:
-            if previous.get(relative) == data and path.exists():
+            before = previous.get(relative)
+            if before is data or before == data:
                 continue
-        elif path.exists() and path.read_bytes() == data:
-            continue
-        _atomic_write(path, data)
+        else:
+            path = _target(root, relative)
+            if path.exists() and path.read_bytes() == data:
+                continue
+        _atomic_write(_target(root, relative), data)
         written.append(relative)
     manifest = root / MANIFEST
     old = manifest.read_text().splitlines() if manifest.exists() else []
     removed = [p for p in old if p not in files]
     for relative in removed:
         _target(root, relative).unlink(missing_ok=True)
-    if written or removed or not manifest.exists():
+    # The manifest lists paths, not contents: rewritten only when the set of paths changes.
+    if removed or len(old) != len(files):
         _atomic_write(manifest, "\n".join(sorted(files)).encode())
     return WriteResult(tuple(sorted(written)), tuple(sorted(removed)))
