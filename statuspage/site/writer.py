@@ -32,8 +32,11 @@ def _target(root: Path, relative: str) -> Path:
     return root.joinpath(*pure.parts)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _atomic_write(path: Path, data: bytes, made: set[Path] | None = None) -> None:
+    if made is None or path.parent not in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(path.parent)  # one mkdir per directory, not per file
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # 0644: a static web server running as another user must read it.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -55,6 +58,7 @@ def write_site(
     compared with what is on disk."""
     root.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    made: set[Path] = set()
     for relative, data in files.items():
         if previous is not None:
             before = previous.get(relative)
@@ -64,7 +68,7 @@ def write_site(
             path = _target(root, relative)
             if path.exists() and path.read_bytes() == data:
                 continue
-        _atomic_write(_target(root, relative), data)
+        _atomic_write(_target(root, relative), data, made)
         written.append(relative)
     manifest = root / MANIFEST
     old = manifest.read_text().splitlines() if manifest.exists() else []
