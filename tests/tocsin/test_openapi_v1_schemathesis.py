@@ -68,6 +68,12 @@ schedules:
         rotation: {every: 1w, handoff: "2026-01-05T09:00"}
 calendar_feeds:
   secret: {file: feed-secret}
+status_page:
+  name: Test Status
+  time_zone: UTC
+  components:
+    - {name: website, display_name: Website}
+    - {name: checkout, display_name: Checkout}
 silences:
   - name: legacy
     matchers: ['instance="legacy:9100"']
@@ -84,11 +90,12 @@ CHECKS: list[CheckFunction] = [
 # Alert groups posted before the run: each becomes an incident.
 SEEDED = ("DiskFull", "HighLatency", "BackupFailed")
 
-schema = schemathesis.openapi.from_dict(build_document())
+DOCUMENT = build_document()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
 # The coverage phase sends each operation some hundred boundary and invalid requests,
 # which the handlers refuse before any store is read: run on SQLite only, it keeps the
 # whole module near a minute. Redis gets the examples, the fuzzing and the links.
-without_coverage = schemathesis.openapi.from_dict(build_document())
+without_coverage = schemathesis.openapi.from_dict(build_document())  # its own config
 without_coverage.config.phases.coverage.enabled = False
 
 
@@ -100,6 +107,16 @@ class Api:
     # (path prefix, path parameter, values that name a thing that exists)
     existing: list[tuple[str, str, list[str]]]
     tokens: dict[str, str]  # a calendar feed's path -> its token
+    server: TocsinProcess
+
+    def call(self, case: schemathesis.Case[Any]) -> None:
+        """Pins the case, calls it and checks the answer; a failure quotes the server's log."""
+        self.pin(case)
+        try:
+            case.call_and_validate(base_url=self.url, headers=ADMIN, checks=CHECKS)
+        except BaseException as exc:
+            exc.add_note(f"tocsin's log, {self.server.log_path}:\n{self.server.log_tail(15)}")
+            raise
 
     def pin(self, case: schemathesis.Case[Any]) -> None:
         """Makes most cases name things that exist; the others keep their generated names.
@@ -174,6 +191,24 @@ async def _populate(tocsin: TocsinProcess) -> Api:
     incidents = await poll_until(correlated, deadline_seconds=20, interval=0.1)
     body = {"title": "disk and backups", "incidents": incidents[:1]}
     problem = _call(tocsin.url, "POST", "/api/v1/problems", body, ADMIN)
+    existing = [
+        ("/api/v1/incidents/", "id", incidents),
+        ("/api/v1/problems/", "id", [problem["id"]]),
+        ("/api/v1/silences/", "id", [silence["id"], "rules:legacy"]),
+        ("/api/v1/schedules/", "name", ["db-weekly"]),
+        ("/api/v1/calendar/schedules/", "name", ["db-weekly"]),
+        ("/api/v1/calendar/people/", "name", ["ana", "ben"]),
+    ]
+    if "/api/v1/status/incidents" in DOCUMENT["paths"]:  # the status page's API (issue 12)
+        body = {"name": "Slow checkout", "body": "Looking into it.", "components": ["checkout"]}
+        public = _call(tocsin.url, "POST", "/api/v1/status/incidents", body, ADMIN)
+        body = {"name": "Database upgrade", "scheduled_for": later, "components": ["website"],
+                "scheduled_until": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        maintenance = _call(tocsin.url, "POST", "/api/v1/status/maintenances", body, ADMIN)
+        existing += [
+            ("/api/v1/status/incidents/", "id", [public["id"]]),
+            ("/api/v1/status/maintenances/", "id", [maintenance["id"]]),
+        ]
     feeds = _call(tocsin.url, "GET", "/api/v1/calendar/feeds", None, ADMIN)
     tokens = {
         url.split("?")[0]: url.split("token=")[1]
@@ -182,15 +217,9 @@ async def _populate(tocsin: TocsinProcess) -> Api:
     }
     return Api(
         tocsin.url,
-        [
-            ("/api/v1/incidents/", "id", incidents),
-            ("/api/v1/problems/", "id", [problem["id"]]),
-            ("/api/v1/silences/", "id", [silence["id"], "rules:legacy"]),
-            ("/api/v1/schedules/", "name", ["db-weekly"]),
-            ("/api/v1/calendar/schedules/", "name", ["db-weekly"]),
-            ("/api/v1/calendar/people/", "name", ["ana", "ben"]),
-        ],
+        existing,
         tokens,
+        tocsin,
     )
 
 
@@ -221,8 +250,7 @@ _SETTINGS = settings(
 def test_every_operation_on_sqlite_answers_as_the_document_says(
     case: schemathesis.Case[Any], sqlite_api: Api
 ) -> None:
-    sqlite_api.pin(case)
-    case.call_and_validate(base_url=sqlite_api.url, headers=ADMIN, checks=CHECKS)
+    sqlite_api.call(case)
 
 
 @without_coverage.parametrize()
@@ -230,8 +258,7 @@ def test_every_operation_on_sqlite_answers_as_the_document_says(
 def test_every_operation_on_redis_answers_as_the_document_says(
     case: schemathesis.Case[Any], redis_api: Api
 ) -> None:
-    redis_api.pin(case)
-    case.call_and_validate(base_url=redis_api.url, headers=ADMIN, checks=CHECKS)
+    redis_api.call(case)
 
 
 @pytest.mark.parametrize("store", ["sqlite", "redis"])
@@ -253,7 +280,11 @@ def test_linked_calls_answer_as_the_document_says(
             additional_checks: list[CheckFunction] | None = None,
             **kwargs: Any,
         ) -> None:
-            case.validate_response(response, checks=CHECKS)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except BaseException as exc:
+                exc.add_note(f"tocsin's log:\n{api.server.log_tail(15)}")
+                raise
 
     Workflow.run(
         settings=settings(
