@@ -194,10 +194,17 @@ class IncidentMetricsFeed:
 
 
 async def _every(
-    seconds: float, work: Callable[[], Coroutine[Any, Any, Any]], name: str
+    stop: asyncio.Event,
+    seconds: float,
+    work: Callable[[], Coroutine[Any, Any, Any]],
+    name: str,
 ) -> None:
-    """Runs ``work`` again and again, pausing ``seconds`` after it did nothing or failed."""
-    while True:
+    """Runs ``work`` until ``stop``, pausing ``seconds`` after it did nothing or failed.
+
+    Stopped between two calls, never cancelled in one: a store call cut off mid-reply
+    could leave its connection unusable for the store's own shutdown.
+    """
+    while not stop.is_set():
         try:
             busy = await work()
         except StoreError as exc:
@@ -207,7 +214,8 @@ async def _every(
             log.exception("incident metrics failed", task=name)
             busy = 0
         if not busy:
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
 
 
 def incident_metrics_context(
@@ -223,18 +231,21 @@ def incident_metrics_context(
             await feed.count_open()
             return 0
 
+        stop = asyncio.Event()
         tasks = [
-            asyncio.create_task(_every(POLL_SECONDS, feed.step, "stream")),
-            asyncio.create_task(_every(OPEN_INTERVAL_SECONDS, count_open, "open")),
+            asyncio.create_task(
+                _every(stop, POLL_SECONDS, feed.step, "stream"), name="tocsin-incident-metrics"
+            ),
+            asyncio.create_task(
+                _every(stop, OPEN_INTERVAL_SECONDS, count_open, "open"),
+                name="tocsin-incidents-open",
+            ),
         ]
         yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        stop.set()
+        await asyncio.gather(*tasks)
+        # Another member may take the lease at once rather than when it expires.
         with contextlib.suppress(StoreError):
             await app[STORE].release_events(GROUP, member)
 
     return context
-
