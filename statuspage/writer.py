@@ -30,12 +30,12 @@ import structlog
 from core.clock import Clock
 from core.incident import OPEN_STATES, IncidentState
 from core.store import Store
-from core.store.events import ConsumerWrite, StreamConflict, StreamEvent
+from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
 from core.timestamps import from_micros
 from rules.model import Rules
 from statuspage import records as rec
 from statuspage.apply import PageWork, statuses_from
-from statuspage.commands import maintenance_from_command
+from statuspage.commands import command_key, maintenance_from_command
 from statuspage.mapping import IMPACT_OF_STATUS
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
 from statuspage.records import IncidentRecord, PageState
@@ -61,6 +61,24 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.everything or self.incidents or self.components or self.maintenances)
+
+
+# Operator commands are filed through a group whose cursor never moves (it consumes no
+# event): its commit_events only writes the command document, at once, and cannot conflict.
+COMMAND_GROUP = "statuspage-commands"
+
+
+async def file_command(store: Store, command: dict[str, Any]) -> str:
+    """Files an operator command (statuspage.commands) for the writer; returns its key."""
+    key = command_key(command)
+    write = ConsumerWrite(rec.COMMANDS, key, command, due=from_micros(command["at"]))
+    await store.commit_events(EventBatch(COMMAND_GROUP, "api", None), [write])
+    return key
+
+
+async def command_pending(store: Store, key: str) -> bool:
+    """Tells whether the writer has not applied the command yet."""
+    return bool(await store.consumer_documents(rec.COMMANDS, [key]))
 
 
 def new_id() -> str:
@@ -301,13 +319,18 @@ def _reopen(work: PageWork, record: IncidentRecord, event: StreamEvent) -> None:
     work.add_update(record.incident.id, new_id(), event.at, investigating, body, statuses)
 
 
+def _status_map(components: object) -> dict[str, str]:
+    # A maintenance's components are a list of names (no statuses); an incident's a map.
+    return components if isinstance(components, dict) else {}
+
+
 def _on_command(work: PageWork, command: dict[str, Any]) -> None:
     """Applies one operator command the status API filed (validated there)."""
     op, fields = command["op"], command["fields"]
     at = from_micros(command["at"])
     known = {c.name for c in work.page.components}
     statuses = {
-        k: v for k, v in statuses_from(fields.get("components") or {}).items() if k in known
+        k: v for k, v in statuses_from(_status_map(fields.get("components"))).items() if k in known
     }
     if op == "create_incident":
         work.open_incident(

@@ -38,6 +38,7 @@ from tocsin.operator.oncall import add_oncall_routes
 from tocsin.reload import RulesReloader
 from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
+from tocsin.statuspage_task import add_status_page
 from tocsin.wiring import install_foundation
 
 
@@ -92,6 +93,8 @@ def create_app(
     add_openapi_route(app.router)
     # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.
     add_alertmanager_api(app)
+    # The status page: its operator API and the writer consuming the event stream (issue 12).
+    add_status_page(app)
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
     app[RELOADER] = reloader

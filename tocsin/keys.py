@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from core.clock import Clock
 from core.settings import Settings
 from core.store import Store
+from statuspage.writer import Changes, StatusWriter
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
@@ -25,3 +27,6 @@ CORRELATOR_PROCESS = web.AppKey("correlator_process", CorrelatorProcess)
 WRITE_HEALTH = web.AppKey("write_health", WriteHealth)
 # When this process started serving (Alertmanager API v2 status: uptime).
 STARTED_AT = web.AppKey("started_at", datetime)
+# The status page's writer and the listeners told what it changed (tocsin.statuspage_task).
+STATUS_WRITER = web.AppKey("status_writer", StatusWriter)
+STATUS_LISTENERS = web.AppKey("status_listeners", list[Callable[[Changes], Awaitable[None]]])

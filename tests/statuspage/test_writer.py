@@ -54,7 +54,9 @@ async def test_acknowledge_and_resolve_add_identified_and_resolved_updates(
     clock = ManualClock(T + MIN)
     status = writer(store, rules, clock)
     await drain(status)
-    internal = await change(store, internal, "acknowledged", T + 5 * MIN, IncidentState.ACKNOWLEDGED)
+    internal = await change(
+        store, internal, "acknowledged", T + 5 * MIN, IncidentState.ACKNOWLEDGED
+    )
     await drain(status)
     internal = await change(store, internal, "resolved", T + 65 * MIN, IncidentState.RESOLVED)
     clock.advance(70 * MIN)

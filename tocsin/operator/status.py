@@ -1,0 +1,292 @@
+"""The status page's operator API: public incidents and scheduled maintenance.
+
+- ``GET /api/v1/status/incidents?limit=N``, newest first; ``GET .../incidents/{id}``;
+- ``POST /api/v1/status/incidents`` ``{name, body, status?, impact?, components?}`` -> 201;
+- ``POST /api/v1/status/incidents/{id}/updates`` ``{status, body, components?}`` -> 201;
+- ``GET /api/v1/status/maintenances`` (the API's and the rules' windows), ``.../{id}``;
+- ``POST /api/v1/status/maintenances``
+  ``{name, scheduled_for, scheduled_until, components, body?, status?}`` -> 201;
+- ``POST /api/v1/status/maintenances/{id}/updates`` ``{status, body}`` -> 201.
+
+Reads need a viewer key, writes a responder key. Bodies are checked strictly
+(``statuspage.commands``). A write is filed as a command for the page's one writer
+(``statuspage.writer``), which this process runs at once when it holds the writer's
+lease; otherwise the replica holding it applies it within a poll, and the answer waits
+for that (a 202 if it takes longer than :data:`WAIT`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
+from core.store import Store
+from core.timestamps import format_rfc3339
+from rules.api_keys import Role
+from statuspage import records as rec
+from statuspage.commands import (
+    incident_command,
+    maintenance_command,
+    maintenance_update_command,
+    update_command,
+)
+from statuspage.maintenance import effective, window_maintenances
+from statuspage.model import PublicIncident, PublicMaintenance
+from statuspage.records import IncidentRecord
+from statuspage.writer import command_pending, file_command, new_id
+from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
+from tocsin.operator.auth import require
+from tocsin.operator.params import int_param
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_LIMIT = 1000
+# How long a write waits for another replica's writer to apply it.
+WAIT = timedelta(seconds=5)
+_POLL_SECONDS = 0.05
+
+
+def add_status_routes(router: web.UrlDispatcher) -> None:
+    """Registers the status page endpoints."""
+    router.add_get("/api/v1/status/incidents", list_incidents)
+    router.add_post("/api/v1/status/incidents", create_incident)
+    router.add_get("/api/v1/status/incidents/{id}", get_incident)
+    router.add_post("/api/v1/status/incidents/{id}/updates", add_incident_update)
+    router.add_get("/api/v1/status/maintenances", list_maintenances)
+    router.add_post("/api/v1/status/maintenances", create_maintenance)
+    router.add_get("/api/v1/status/maintenances/{id}", get_maintenance)
+    router.add_post("/api/v1/status/maintenances/{id}/updates", add_maintenance_update)
+
+
+def _components(request: web.Request) -> set[str]:
+    return {c.name for c in request.app[RULES].current.rules.status_page.components}
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    """Lists public incidents, newest first: ``?limit=N`` (100)."""
+    require(request, Role.VIEWER)
+    limit = _limit(request)
+    found = await request.app[STORE].due_documents(rec.INCIDENTS, rec.EVERYTHING, limit)
+    views = [incident_view(IncidentRecord.decode(raw).incident) for _, raw in found]
+    return web.json_response({"incidents": views})
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    """Returns one public incident; 404 if there is none with that id."""
+    require(request, Role.VIEWER)
+    record = await _incident(request.app[STORE], request.match_info["id"])
+    return web.json_response(incident_view(record.incident))
+
+
+async def create_incident(request: web.Request) -> web.Response:
+    """Creates a public incident; 201 with it."""
+    require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    command = incident_command(body, _components(request), new_id(), new_id(), now)
+    return await _apply(request, command, "incidents", 201)
+
+
+async def add_incident_update(request: web.Request) -> web.Response:
+    """Adds an update to a public incident; 201 with the incident."""
+    require(request, Role.RESPONDER)
+    store = request.app[STORE]
+    record = await _incident(store, request.match_info["id"])
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    impact = record.incident.impact
+    command = update_command(body, _components(request), record.incident.id, new_id(), now, impact)
+    return await _apply(request, command, "incidents", 201)
+
+
+async def list_maintenances(request: web.Request) -> web.Response:
+    """Lists maintenances (the API's and the rules' windows), latest start first."""
+    require(request, Role.VIEWER)
+    limit = _limit(request)
+    now = request.app[CLOCK].now()
+    rules = request.app[RULES].current.rules
+    found = await request.app[STORE].due_documents(rec.MAINTENANCES, rec.EVERYTHING, limit)
+    stored = [effective(rec.decode_maintenance(raw), now) for _, raw in found]
+    windows = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    every = sorted([*stored, *windows], key=lambda m: (m.scheduled_for, m.id), reverse=True)
+    return web.json_response({"maintenances": [maintenance_view(m) for m in every[:limit]]})
+
+
+async def get_maintenance(request: web.Request) -> web.Response:
+    """Returns one maintenance; 404 if there is none with that id."""
+    require(request, Role.VIEWER)
+    now = request.app[CLOCK].now()
+    found = await _maintenance(request, request.match_info["id"], now)
+    return web.json_response(maintenance_view(found))
+
+
+async def create_maintenance(request: web.Request) -> web.Response:
+    """Schedules a maintenance; 201 with it."""
+    require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    command = maintenance_command(body, _components(request), new_id(), new_id(), now)
+    return await _apply(request, command, "maintenances", 201)
+
+
+async def add_maintenance_update(request: web.Request) -> web.Response:
+    """Adds an update (and its status) to a maintenance of the API; 201 with it."""
+    require(request, Role.RESPONDER)
+    maintenance_id = request.match_info["id"]
+    stored = await request.app[STORE].consumer_documents(rec.MAINTENANCES, [maintenance_id])
+    if maintenance_id not in stored:
+        raise NotFound(f"no maintenance {maintenance_id!r} written through the API")
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    command = maintenance_update_command(body, maintenance_id, new_id(), now)
+    return await _apply(request, command, "maintenances", 201)
+
+
+async def _apply(
+    request: web.Request, command: dict[str, Any], kind: str, status: int
+) -> web.Response:
+    """Files the command, has it applied, and answers with what it created or changed."""
+    store = request.app[STORE]
+    clock = request.app[CLOCK]
+    key = await file_command(store, command)
+    writer = request.app.get(STATUS_WRITER)
+    if writer is not None:
+        await writer.step()
+    deadline = asyncio.get_running_loop().time() + WAIT.total_seconds()
+    # Another replica holds the writer's lease: it applies the command at its next poll.
+    while await command_pending(store, key):
+        if asyncio.get_running_loop().time() >= deadline:
+            accepted = {"id": command["id"], "state": "accepted"}
+            return web.json_response(accepted, status=202)
+        await asyncio.sleep(_POLL_SECONDS)
+    location = f"/api/v1/status/{kind}/{command['id']}"
+    if kind == "incidents":
+        record = await _incident(store, command["id"])
+        view = incident_view(record.incident)
+    else:
+        view = maintenance_view(await _maintenance(request, command["id"], clock.now()))
+    return web.json_response(view, status=status, headers={"Location": location})
+
+
+async def _incident(store: Store, public_id: str) -> IncidentRecord:
+    found = await store.consumer_documents(rec.INCIDENTS, [public_id])
+    if public_id not in found:
+        raise NotFound(f"no public incident {public_id!r}")
+    return IncidentRecord.decode(found[public_id])
+
+
+async def _maintenance(
+    request: web.Request, maintenance_id: str, now: datetime
+) -> PublicMaintenance:
+    found = await request.app[STORE].consumer_documents(rec.MAINTENANCES, [maintenance_id])
+    if maintenance_id in found:
+        return effective(rec.decode_maintenance(found[maintenance_id]), now)
+    rules = request.app[RULES].current.rules
+    for window in window_maintenances(rules.maintenance_windows, rules.status_page, now):
+        if window.id == maintenance_id:
+            return window
+    raise NotFound(f"no maintenance {maintenance_id!r}")
+
+
+def _limit(request: web.Request) -> int:
+    problems = [
+        FieldProblem(name, "unknown parameter; allowed: limit")
+        for name in request.query
+        if name != "limit"
+    ]
+    limit = int_param(request.query, "limit", 100, 1, MAX_LIMIT, problems)
+    if problems:
+        raise InvalidFields(problems)
+    return limit
+
+
+def incident_view(incident: PublicIncident) -> dict[str, Any]:
+    """A public incident as the API shows it (Statuspage's field names)."""
+    return {
+        "id": incident.id,
+        "name": incident.name,
+        "status": incident.status.value,
+        "impact": incident.impact.value,
+        "created_at": format_rfc3339(incident.created_at),
+        "updated_at": format_rfc3339(incident.updated_at),
+        "started_at": format_rfc3339(incident.started_at),
+        "monitoring_at": _time(incident.monitoring_at),
+        "resolved_at": _time(incident.resolved_at),
+        "components": list(incident.component_ids),
+        "incident_updates": [
+            {
+                "id": u.id,
+                "status": u.status.value,
+                "body": u.body,
+                "created_at": format_rfc3339(u.created_at),
+                "display_at": format_rfc3339(u.display_at),
+                "affected_components": [
+                    {
+                        "code": a.id,
+                        "old_status": a.old_status.value,
+                        "new_status": a.new_status.value,
+                    }
+                    for a in u.affected_components
+                ],
+            }
+            for u in incident.updates
+        ],
+    }
+
+
+def maintenance_view(maintenance: PublicMaintenance) -> dict[str, Any]:
+    """A maintenance as the API shows it (Statuspage's field names)."""
+    return {
+        "id": maintenance.id,
+        "name": maintenance.name,
+        "status": maintenance.status.value,
+        "scheduled_for": format_rfc3339(maintenance.scheduled_for),
+        "scheduled_until": format_rfc3339(maintenance.scheduled_until),
+        "components": list(maintenance.component_ids),
+        "created_at": format_rfc3339(maintenance.created_at),
+        "updated_at": format_rfc3339(maintenance.updated_at),
+        "source": "rules" if maintenance.id.startswith("window-") else "api",
+        "incident_updates": [
+            {
+                "id": u.id,
+                "status": u.status.value,
+                "body": u.body,
+                "created_at": format_rfc3339(u.created_at),
+                "display_at": format_rfc3339(u.display_at),
+            }
+            for u in maintenance.updates
+        ],
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else format_rfc3339(value)
+
+
+async def _read_body(request: web.Request) -> Any:
+    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
+    too_large = PayloadTooLarge(f"a status body is at most {MAX_BODY_BYTES} bytes", field="body")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return None
+    if request.content_type != "application/json":
+        raise UnsupportedMedia(
+            f"Content-Type must be application/json, not {request.content_type!r}"
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
