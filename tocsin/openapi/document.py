@@ -16,6 +16,7 @@ from tocsin.openapi.problems import problem_paths, problem_schemas
 from tocsin.openapi.reports import report_paths
 from tocsin.openapi.schemas import ERROR_SCHEMAS, error_responses
 from tocsin.openapi.silences import silence_paths, silence_schemas
+from tocsin.openapi.status import status_paths, status_schemas
 
 DOCUMENT_PATH = "/api/openapi.json"
 
@@ -58,6 +59,7 @@ def build_document() -> dict[str, Any]:
             {"name": "problems", "description": "Problems: the common cause of incidents."},
             {"name": "silences", "description": "Silences: mute alerts by their labels."},
             {"name": "oncall", "description": "Who is on call: shifts and calendar feeds."},
+            {"name": "status page", "description": "Public incidents and maintenance."},
         ],
         "security": [{"bearer": []}, {"basic": []}],
         "paths": {
@@ -67,6 +69,7 @@ def build_document() -> dict[str, Any]:
             **problem_paths(),
             **silence_paths(),
             **oncall_paths(),
+            **status_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -87,6 +90,7 @@ def build_document() -> dict[str, Any]:
                 **problem_schemas(),
                 **silence_schemas(),
                 **oncall_schemas(),
+                **status_schemas(),
             },
             "responses": error_responses(),
         },
