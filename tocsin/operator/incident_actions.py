@@ -139,9 +139,12 @@ async def _perform(
     directory = _directory(rules)
     for _ in range(ATTEMPTS):
         now = clock.now()
+        # The incident is read before the key is looked up: a concurrent request with
+        # the same key that wrote after this read moved the version (this write fails
+        # and the retry finds its record); one that wrote before it left its record.
+        summary = await store.incident_summary(incident_id)
         if key is not None and (recorded := await key.recorded(store, now)) is not None:
             return recorded.response()
-        summary = await store.incident_summary(incident_id)
         if summary is None:
             raise NotFound(f"no incident {incident_id!r}", field="id")
         incident = summary.incident

@@ -1,0 +1,64 @@
+"""Attacks on the incident actions that found defects: each test failed before its fix.
+
+Through real HTTP on SQLite and on a real redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from core.store import IncidentSummary
+from tests.app_harness import RESPONDER
+from tests.tocsin.actions_harness import Client, Served, incident, serve
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def served(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> Served:
+    """A server on each store, with incident 1 triggered (version 1)."""
+    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
+    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    await served.seed(incident(1))
+    return served
+
+
+async def test_two_concurrent_posts_with_one_idempotency_key_act_once(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second request looks its key up, then the first one acts and records it, then
+    # the second reads the incident: it must find the record, not act a second time.
+    store = served.store
+    real_summary = store.incident_summary
+    entered, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def held_first(incident_id: str) -> IncidentSummary | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            entered.set()
+            await release.wait()
+        return await real_summary(incident_id)
+
+    monkeypatch.setattr(store, "incident_summary", held_first)
+    headers = {**RESPONDER, "Idempotency-Key": "note-1"}
+    path = "/api/v1/incidents/inc-0001/note"
+    second = asyncio.create_task(served.post(path, {"text": "x"}, headers))
+    await entered.wait()
+    first = await served.post(path, {"text": "x"}, headers)
+    release.set()
+    replayed = await second
+
+    assert (first.status, replayed.status) == (200, 200)
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert await replayed.read() == await first.read()
+    assert [e.kind for e in await served.stream()] == ["note"]
