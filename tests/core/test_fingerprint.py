@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import tracemalloc
 
 import orjson
 import pytest
@@ -105,3 +106,19 @@ def test_recent_fingerprints_keep_the_last_two_generations() -> None:
     cache.fingerprint(keys[3])  # the new one is full: it becomes the old one
     assert set(cache._old) == {keys[2], keys[0]}
     assert cache.fingerprint(keys[4]) == labels_fingerprint({"n": "4"})
+
+
+def test_recent_fingerprints_keep_exact_size_keys() -> None:
+    # orjson's output holds a page-sized buffer: kept as the key, 10,000 label sets
+    # cost 40 MB instead of a few.
+    cache = _RecentFingerprints(20_000)
+    keys = [orjson.dumps({"alertname": "Burst", "instance": f"host{n}:9100"}) for n in range(10_000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for key in keys:
+            cache.fingerprint(key)
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / len(keys)
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 1_000
