@@ -62,3 +62,30 @@ async def test_two_concurrent_posts_with_one_idempotency_key_act_once(
     assert replayed.headers.get("Idempotent-Replayed") == "true"
     assert await replayed.read() == await first.read()
     assert [e.kind for e in await served.stream()] == ["note"]
+
+
+# Authorization headers no key is in: each a 401 naming the header, never a 500.
+BAD_AUTHORIZATION = [
+    # Basic credentials with a character outside ASCII (b64decode's own ValueError).
+    "Basic \u00ff",
+    # Basic credentials that are not base64 at all.
+    "Basic ***",
+    # A bearer token no API key has.
+    "Bearer wrong",
+    # No scheme the API takes.
+    "Token example",
+]
+
+
+@pytest.mark.parametrize("authorization", BAD_AUTHORIZATION)
+async def test_an_authorization_header_without_a_key_is_a_401_naming_it(
+    served: Served, authorization: str
+) -> None:
+    headers = {"Authorization": authorization}
+    listed = await served.client.get("/api/v1/incidents", headers=headers)
+    acted = await served.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
+
+    for response in (listed, acted):
+        assert response.status == 401, await response.text()
+        assert (await response.json())["field"] == "Authorization"
+    assert await served.stream() == []

@@ -7,7 +7,6 @@ checked): the tools of Alertmanager's API (amtool, Grafana, Karma) can send eith
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -55,7 +54,7 @@ def require(request: web.Request, role: Role) -> ApiKey:
     key = _given_key(request.headers.get("Authorization", ""))
     found = first_accepted(request.app[RULES].current.rules.api_keys, lambda k: k.key.matches(key))
     if found is None:
-        raise Unauthenticated("API key not accepted")
+        raise Unauthenticated("API key not accepted", field="Authorization")
     if not found.role.allows(role):
         raise RoleTooLow(found, role)
     return found
@@ -70,9 +69,15 @@ def _given_key(header: str) -> str:
     if scheme.lower() == "basic" and given:
         try:
             decoded = base64.b64decode(given, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise Unauthenticated("basic credentials that are not base64 of user:key") from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            # ValueError: binascii's, or b64decode's own for text that is not ASCII.
+            raise Unauthenticated(
+                "basic credentials that are not base64 of user:key", field="Authorization"
+            ) from exc
         _user, colon, password = decoded.partition(":")
         if colon and password:
             return password
-    raise Unauthenticated("missing Authorization: Bearer <API key>, or basic auth with the key")
+    raise Unauthenticated(
+        "missing Authorization: Bearer <API key>, or basic auth with the key",
+        field="Authorization",
+    )
