@@ -77,7 +77,8 @@ def window_maintenances(
 def _occurrences(window: MaintenanceWindow, now: datetime) -> list[tuple[datetime, datetime]]:
     """The occurrence that contains ``now`` (if any) and the next one after it."""
     if window.starts_at is not None and window.ends_at is not None:
-        return [(window.starts_at, window.ends_at)] if now < window.ends_at else []
+        span = (window.starts_at.astimezone(UTC), window.ends_at.astimezone(UTC))
+        return [span] if now < window.ends_at else []
     spans: list[tuple[datetime, datetime]] = []
     if window.cron is not None:
         last = window.last_start(now)
@@ -132,7 +133,7 @@ def _public(
 ) -> PublicMaintenance:
     names = [page.component(c).display_name for c in components]  # type: ignore[union-attr]
     status = MaintenanceStatus.IN_PROGRESS if start <= now else MaintenanceStatus.SCHEDULED
-    ident = f"window-{window.name}-{start.strftime('%Y%m%dT%H%MZ')}"
+    ident = f"window-{window.name}-{start.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
     body = f"Scheduled maintenance of {', '.join(names)}."
     update = MaintenanceUpdate(f"{ident}-1", status, body, start if start <= now else now, start)
     return PublicMaintenance(
