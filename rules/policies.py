@@ -47,3 +47,6 @@ class EscalationPolicy:
     description: str
     levels: tuple[EscalationLevel, ...]
     repeat: int = 0
+    # An acknowledged incident not resolved within this is paged again from the first
+    # level (PagerDuty's acknowledgement_timeout); None: an acknowledgement holds.
+    ack_timeout: timedelta | None = None

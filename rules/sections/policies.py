@@ -24,7 +24,7 @@ def read_policies(ctx: FileContext, node: yaml.Node, key: str) -> list[Escalatio
 def _read_policy(ctx: FileContext, node: yaml.Node, key: str) -> EscalationPolicy | None:
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "description", "levels", "repeat"}, {"name", "levels"}
+        node, key, {"name", "description", "levels", "repeat", "ack_timeout"}, {"name", "levels"}
     )
     if values is None:
         return None
@@ -33,6 +33,9 @@ def _read_policy(ctx: FileContext, node: yaml.Node, key: str) -> EscalationPolic
     description = read.optional(values, "description", key, reader.string)
     repeat = read.optional(
         values, "repeat", key, lambda n, k: read.integer(reader, n, k, 0, MAX_REPEAT)
+    )
+    ack_timeout = read.optional(
+        values, "ack_timeout", key, lambda n, k: read.duration(reader, n, k, _MIN_DELAY)
     )
     levels: list[EscalationLevel] = []
     if "levels" in values:
@@ -44,7 +47,7 @@ def _read_policy(ctx: FileContext, node: yaml.Node, key: str) -> EscalationPolic
             reader.problem(values["levels"], join(key, "levels"), "give at least one level")
     if name is None or len(reader.problems) > before:
         return None
-    return EscalationPolicy(name, description or "", tuple(levels), repeat or 0)
+    return EscalationPolicy(name, description or "", tuple(levels), repeat or 0, ack_timeout)
 
 
 def _read_level(ctx: FileContext, node: yaml.Node, key: str) -> EscalationLevel | None:

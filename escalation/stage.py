@@ -1,0 +1,129 @@
+"""The escalation stage: consumes the incident event stream and fires due timers.
+
+One pass (:meth:`EscalationStage.step`) claims a batch of the stream for the consumer
+group ``escalation``, reads the escalations whose next step is due (``due_documents``),
+decides (``escalation.decide``), and commits the changed escalation documents and the
+new outbox entries together with the advanced cursor in one ``commit_events``: all or
+nothing, and only if the cursor is still where the batch started. Due timers go through
+that same commit even when no event is new (the batch is then empty and the cursor does
+not move, but the write is still refused if another member moved it), and only the
+member holding the group's lease fires them, so one member at a time decides.
+
+A member killed before its commit wrote nothing; whoever claims next decides the same
+inputs again and, the decisions being deterministic, writes the same outbox keys. An
+outbox entry already stored is never written again (its delivery state is kept).
+
+Known limit: timers are fired by the lease holder only, but a holder whose lease expired
+mid-pass and whose timer-only commit moves no cursor is not refused; with the default
+lease that needs a pass longer than 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
+
+from core.clock import Clock
+from core.incident import Incident, IncidentState
+from core.store.events import ConsumerWrite, IncidentEventStream
+from escalation.decide import on_due, on_event
+from escalation.page import OUTBOX, Page
+from escalation.state import COLLECTION, Escalation
+from rules.model import Rules
+
+GROUP = "escalation"
+
+
+class EscalationStore(IncidentEventStream, Protocol):
+    """What the stage needs of a store: the event stream and one incident's title."""
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        """Returns the incident, or None."""
+        ...
+
+
+class EscalationStage:
+    """Decides pages from incident events and due timers (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: EscalationStore,
+        rules: Callable[[], Rules],
+        clock: Clock,
+        member: str,
+        *,
+        limit: int = 256,
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        """``rules`` returns the rules in force now (a reload changes what it returns)."""
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._member = member
+        self._limit = limit
+        self._lease = lease
+
+    async def step(self) -> int:
+        """Runs one pass; returns how many events and due timers it handled."""
+        now = self._clock.now()
+        store = self._store
+        batch = await store.claim_events(
+            GROUP, self._member, self._limit, now=now, lease=self._lease
+        )
+        if batch.holder != self._member:
+            return 0
+        due = await store.due_documents(COLLECTION, now, self._limit)
+        keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
+        stored = await store.consumer_documents(COLLECTION, keys)
+        current = {k: Escalation.from_document(raw) for k, raw in stored.items()}
+        before = dict(current)
+        rules = self._rules()
+        pages: list[Page] = []
+        for event in batch.events:
+            escalation = current.get(event.incident_id)
+            title = ""
+            if escalation is None and event.state is IncidentState.TRIGGERED:
+                incident = await store.get_incident(event.incident_id)
+                title = "" if incident is None else incident.title
+            outcome = on_event(escalation, event, rules, now, title)
+            if outcome.escalation is not None:
+                current[event.incident_id] = outcome.escalation
+            pages.extend(outcome.pages)
+        for key, raw in due:
+            # The generation the timer was filed with: events of this pass may have
+            # bumped the escalation's since, and then the timer is stale.
+            outcome = on_due(current[key], raw["generation"], rules, now)
+            if outcome.escalation is not None:
+                current[key] = outcome.escalation
+            pages.extend(outcome.pages)
+        writes = [
+            ConsumerWrite(COLLECTION, key, escalation.to_document(), escalation.due)
+            for key, escalation in current.items()
+            if before.get(key) != escalation
+        ]
+        writes.extend(await self._new_pages(pages))
+        await store.commit_events(batch, writes)
+        return len(batch.events) + len(due)
+
+    async def _new_pages(self, pages: list[Page]) -> list[ConsumerWrite]:
+        """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
+        if not pages:
+            return []
+        stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
+        fresh = {p.key: p for p in pages if p.key not in stored}
+        return [ConsumerWrite(OUTBOX, k, p.to_document(), p.send_at) for k, p in fresh.items()]
+
+    async def release(self) -> None:
+        """Gives up the group's lease, so another member can take over at once."""
+        await self._store.release_events(GROUP, self._member)
+
+    async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
+        """Runs passes until cancelled, pausing ``idle`` after a pass with nothing to do."""
+        try:
+            while True:
+                if await self.step() == 0:
+                    await asyncio.sleep(idle.total_seconds())
+        finally:
+            await asyncio.shield(self.release())
