@@ -68,8 +68,7 @@ def make_rules(web: EscalationPolicy | None = None) -> Rules:
     )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+async def open_any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """An open store on an empty database, on each backend."""
     opened: Store
     if request.param == "sqlite":
@@ -79,6 +78,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await opened.open()
     yield opened
     await opened.close()
+
+
+# The fixture ``store``: a test module imports ``any_store`` and takes ``store``.
+any_store = pytest.fixture(
+    open_any_store,
+    name="store",
+    params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+)
 
 
 @dataclass

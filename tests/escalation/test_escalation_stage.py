@@ -14,10 +14,10 @@ from core.store import Store
 from escalation.state import Phase
 from tests.escalation.escalation_world import (
     World,
+    any_store,  # noqa: F401  (the fixture ``store``)
     make_rules,
     page,
     policy,
-    store,  # noqa: F401  (the fixture)
     t,
 )
 
@@ -162,7 +162,8 @@ async def test_a_rules_reload_keeps_the_copied_policy_and_is_recorded(store: Sto
 
     assert await world.outbox() == [page(incident, 1, 0, 0, "ann"), page(incident, 1, 1, 0, "bob")]
     escalation = await world.escalation(incident)
-    assert escalation.policy is not None and len(escalation.policy.levels) == 2
+    assert escalation.policy is not None
+    assert len(escalation.policy.levels) == 2
     assert "rules_reloaded" in [d.what for d in escalation.log]
 
 
