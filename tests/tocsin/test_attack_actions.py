@@ -89,3 +89,35 @@ async def test_an_authorization_header_without_a_key_is_a_401_naming_it(
         assert response.status == 401, await response.text()
         assert (await response.json())["field"] == "Authorization"
     assert await served.stream() == []
+
+
+# If-Match headers naming the current version (1) that must not act; each a 412.
+STALE_IF_MATCH = [
+    # A weak tag never matches: If-Match compares strongly (RFC 9110, 13.1.1).
+    'W/"1"',
+    # Neither does a list of weak tags only.
+    'W/"1", W/"2"',
+    # Another version.
+    '"2"',
+]
+
+
+@pytest.mark.parametrize("if_match", STALE_IF_MATCH)
+async def test_an_if_match_that_does_not_strongly_match_is_a_412(
+    served: Served, if_match: str
+) -> None:
+    headers = {**RESPONDER, "If-Match": if_match}
+    response = await served.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
+
+    assert response.status == 412, await response.text()
+    assert (await response.json())["etag"] == '"1"'
+    assert await served.stream() == []
+
+
+async def test_a_list_holding_the_current_strong_tag_acts(served: Served) -> None:
+    # A weak tag beside it does not spoil the match.
+    headers = {**RESPONDER, "If-Match": 'W/"7", "1"'}
+    response = await served.post("/api/v1/incidents/inc-0001/note", {"text": "x"}, headers)
+
+    assert response.status == 200, await response.text()
+    assert [e.kind for e in await served.stream()] == ["note"]

@@ -101,16 +101,23 @@ async def expired_keys(store: Store, now: datetime, keep: str) -> tuple[Consumer
 
 
 def if_match(request: web.Request) -> set[int] | None:
-    """The versions ``If-Match`` accepts; None when absent or ``*`` (any version)."""
+    """The versions ``If-Match`` accepts; None when absent or ``*`` (any version).
+
+    A weak tag (``W/"3"``) is well formed but matches no version: If-Match compares
+    strongly (RFC 9110, 13.1.1), and this API gives strong tags only.
+    """
     raw = request.headers.get("If-Match")
     if raw is None or raw.strip() == "*":
         return None
     versions: set[int] = set()
     for tag in raw.split(","):
-        tag = tag.strip().removeprefix("W/")
+        tag = tag.strip()
+        weak = tag.startswith("W/")
+        tag = tag.removeprefix("W/")
         inner = tag[1:-1] if len(tag) >= 2 and tag[0] == tag[-1] == '"' else ""
         if not (inner.isascii() and inner.isdigit() and len(inner) <= 18):
             reason = 'must be an ETag this API gave, e.g. "3", or *'
             raise InvalidFields([FieldProblem("If-Match", reason)])
-        versions.add(int(inner))
+        if not weak:
+            versions.add(int(inner))
     return versions
