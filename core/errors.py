@@ -47,6 +47,9 @@ class RuleProblem:
     message: str
 
     def __str__(self) -> str:
+        # A problem of a whole file or path (missing, empty) has no key: no ": :".
+        if not self.key:
+            return f"{self.file}:{self.line}: {self.message}"
         return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
