@@ -23,7 +23,7 @@ from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.incident_metrics import IncidentMetrics, incident_metrics_context
-from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STORE
+from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STATUS_LISTENERS, STORE
 from tocsin.middleware import (
     content_encoding_middleware,
     errors_middleware,
@@ -38,6 +38,7 @@ from tocsin.operator.oncall import add_oncall_routes
 from tocsin.reload import RulesReloader
 from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
+from tocsin.status_site import add_status_site, site_directory
 from tocsin.statuspage_task import add_status_page
 from tocsin.wiring import install_foundation
 
@@ -95,6 +96,8 @@ def create_app(
     add_alertmanager_api(app)
     # The status page: its operator API and the writer consuming the event stream (issue 12).
     add_status_page(app)
+    # The public status site, rebuilt on change, served at /status/ (issue 12).
+    add_status_site(app, site_directory(settings.store, environment), app[STATUS_LISTENERS])
 
     reloader = RulesReloader(settings.rules, rules_state, clock, registry, environment)
     app[RELOADER] = reloader
