@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path, PurePosixPath
@@ -116,12 +117,13 @@ SITE_BUILDER = web.AppKey("status_site_builder", SiteBuilder)
 
 def site_directory(store_url: str, env: Mapping[str, str] | None = None) -> Path:
     """Where serve writes the site: $TOCSIN_STATUS_DIR, else beside a SQLite store, else a
-    new temporary directory (a Redis store has no directory of its own)."""
+    directory of this process under the temporary directory (a Redis store has no
+    directory of its own; one per process, so applications built again reuse it)."""
     if env and env.get(ENV_DIR):
         return Path(env[ENV_DIR])
     if store_url.startswith("sqlite://"):
         return Path(store_url.removeprefix("sqlite://")).parent / "status-site"
-    return Path(tempfile.mkdtemp(prefix="tocsin-status-"))
+    return Path(tempfile.gettempdir()) / f"tocsin-status-{os.getpid()}"
 
 
 Listener = Callable[[Changes], Awaitable[None]]
