@@ -182,7 +182,8 @@ async def _read_body(request: web.Request) -> Any:
         return None
     if request.content_type != "application/json":
         raise UnsupportedMedia(
-            f"Content-Type must be application/json, not {request.content_type!r}"
+            f"Content-Type must be application/json, not {request.content_type!r}",
+            field="Content-Type",
         )
     try:
         return orjson.loads(raw)

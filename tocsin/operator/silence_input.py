@@ -55,7 +55,8 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
     """Reads a JSON object body of at most ``limit`` bytes; 413 past it, before any parsing."""
     if request.content_type != "application/json":
         raise UnsupportedMedia(
-            f"Content-Type must be application/json, not {request.content_type!r}"
+            f"Content-Type must be application/json, not {request.content_type!r}",
+            field="Content-Type",
         )
     # Only the app's own request limit applies to a plain int.
     flag = limit.flag if isinstance(limit, BodyLimit) else "max_body_bytes"
