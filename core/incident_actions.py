@@ -51,6 +51,9 @@ RULES = "rules"
 PERSON = "person"
 # How many names a 400 for an unknown team or person lists.
 _NAMES_LISTED = 20
+# Tasks an incident holds at most, done or not: every write and every list page carries
+# them all, so a loop adding tasks would make each of those slower without end.
+MAX_TASKS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,10 @@ def change_priority(
 def add_task(incident: Incident, title: str, actor: Actor, now: datetime) -> Acted:
     """Adds a task by hand, recording who added it and when."""
     _check(incident, "tasks", actor)
+    if len(incident.tasks) >= MAX_TASKS:
+        raise Conflict(
+            f"incident {incident.id} has {MAX_TASKS} tasks, the most it holds", field="tasks"
+        )
     [task] = new_tasks(incident.tasks, (title,), PERSON, actor.name, now)
     changed = replace(incident, tasks=(*incident.tasks, task))
     return _one(changed, now, actor, "task_added", _task_detail(task))

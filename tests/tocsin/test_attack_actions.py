@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.incident import Task
+from core.incident_actions import MAX_TASKS
 from core.settings import Settings
 from core.store import IncidentSummary
 from tests.app_harness import RESPONDER
@@ -121,3 +123,17 @@ async def test_a_list_holding_the_current_strong_tag_acts(served: Served) -> Non
 
     assert response.status == 200, await response.text()
     assert [e.kind for e in await served.stream()] == ["note"]
+
+
+async def test_an_incident_holds_at_most_max_tasks(served: Served) -> None:
+    # Each task rides in every write and list page of its incident: a loop adding tasks
+    # made both slower without end (3,000 tasks: 2 MB per page, 90 ms per write).
+    at = served.clock.now()
+    tasks = tuple(Task(str(n), f"task {n}", "person", "ana", at) for n in range(1, MAX_TASKS + 1))
+    await served.seed(incident(2, tasks=tasks))
+
+    response = await served.post("/api/v1/incidents/inc-0002/tasks", {"title": "one more"})
+
+    assert response.status == 409, await response.text()
+    assert (await response.json())["field"] == "tasks"
+    assert await served.stream() == []
