@@ -46,6 +46,7 @@ from bench import (
     pipeline,
     problem_candidates,
     statuspage,
+    statuspage_data,
 )
 from bench.pipeline import MetricsReader, PipelineResult, Sample
 from bench.profile import ProfileSummary, find_py_spy, recording, summarise
@@ -123,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return problem_candidates.main(arguments[1:])
     if arguments[:1] == ["statuspage"]:
         return statuspage.main(arguments[1:])
+    if arguments[:1] == ["statuspage-data"]:
+        return statuspage_data.main(arguments[1:])
     args = _parser().parse_args(arguments)
     if args.tocsin_tree is not None:
         args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd

@@ -10,6 +10,8 @@ The 30- and 90-day uptime is the same ratio over the last 30 or 90 days together
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +39,7 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
 
 
+@functools.lru_cache(maxsize=4096)  # every component of a page asks for the same days
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     # A midnight skipped by DST (some zones change at 00:00) reads as the instant after
     # the gap, the day's first instant.
@@ -67,6 +70,10 @@ def history(
     first = today - timedelta(days=days - 1)
     origin = _midnight(start_date, zone)
     ordered = sorted(stretches, key=lambda s: s[0])
+    # One status at a time: sorted by start, the stretches are sorted by end too, so a
+    # day's stretches are a slice found by bisection.
+    starts = [s[0] for s in ordered]
+    ends = [s[1] for s in ordered]
     buckets: list[DayAvailability] = []
     observed: list[float] = []
     weighted: list[float] = []
@@ -77,7 +84,8 @@ def history(
         seconds = max(0.0, (end - begin).total_seconds())
         downtime: dict[ComponentStatus, float] = {}
         if seconds > 0:
-            for s_start, s_end, status in ordered:
+            lo, hi = bisect.bisect_right(ends, begin), bisect.bisect_left(starts, end)
+            for s_start, s_end, status in ordered[lo:hi]:
                 overlap = (min(end, s_end) - max(begin, s_start)).total_seconds()
                 if overlap > 0:
                     downtime[status] = downtime.get(status, 0.0) + overlap

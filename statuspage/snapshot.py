@@ -55,13 +55,14 @@ async def build_snapshot(
         reverse=True,
     )
     maintained = under_maintenance(rules.maintenance_windows, stored, page, now)
-    statuses = {
-        c.name: worst(
-            [r.statuses[c.name] for r in records if r.incident.is_open and c.name in r.statuses]
-            + ([ComponentStatus.UNDER_MAINTENANCE] if c.name in maintained else [])
-        )
-        for c in page.components
-    }
+    wanted: dict[str, list[ComponentStatus]] = {c.name: [] for c in page.components}
+    for record in records:
+        if record.incident.is_open:
+            for name, status in record.statuses.items():
+                wanted.get(name, []).append(status)
+    for name in maintained:
+        wanted.get(name, []).append(ComponentStatus.UNDER_MAINTENANCE)
+    statuses = {name: worst(found) for name, found in wanted.items()}
     components = _components(page, state, statuses, now)
     incidents = tuple(r.incident for r in records)
     histories = await _histories(store, page, state, components, incidents, now)
