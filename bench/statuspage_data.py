@@ -142,10 +142,9 @@ async def _fill(store: Store, components: int, incidents: int) -> None:
         {f"c{c:02d}": (ComponentStatus.OPERATIONAL, seen, seen) for c in range(components)}
     )
     writes.append(ConsumerWrite(rec.STATE, rec.STATE_KEY, state.encode()))
-    for start in range(0, len(writes), _CHUNK):
-        await store.commit_events(
-            EventBatch("bench-fill", "bench", None), writes[start : start + _CHUNK]
-        )
+    for first_write in range(0, len(writes), _CHUNK):
+        chunk = writes[first_write : first_write + _CHUNK]
+        await store.commit_events(EventBatch("bench-fill", "bench", None), chunk)
 
 
 async def _measure(url: str, components: int, incidents: int, runs: int) -> str:
