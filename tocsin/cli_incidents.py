@@ -238,23 +238,29 @@ async def _send(url: str, key: str, request: _Request, seconds: float) -> dict[s
 
 
 def describe_error(status: int, answer: object, text: str) -> str:
-    """One line that says what the server refused and why: its error, field and allowed actions."""
+    """One line that says what the server refused and why: its error, field and allowed actions.
+
+    Each is said once: what the server's message already says (a problem's reason, the
+    actions a state allows) is not repeated after it.
+    """
     if not isinstance(answer, dict):
         snippet = " ".join(text.split())[:200] or "(empty body)"
         return f"HTTP {status}: {snippet}"
-    parts = [f"HTTP {status}: {answer.get('error', 'error')}"]
+    error = str(answer.get("error", "error"))
+    parts = [f"HTTP {status}: {error}"]
     problems = answer.get("problems")
-    if isinstance(problems, list) and problems:
-        listed = "; ".join(
-            f"{p.get('field')}: {p.get('reason', p.get('message', ''))}"
-            for p in problems
-            if isinstance(p, dict)
-        )
-        parts.append(f"({listed})")
-    elif answer.get("field"):
+    listed = [
+        f"{p.get('field')}: {p.get('reason', p.get('message', ''))}"
+        for p in (problems if isinstance(problems, list) else [])
+        if isinstance(p, dict)
+    ]
+    untold = [line for line in listed if line not in error]
+    if untold:
+        parts.append(f"({'; '.join(untold)})")
+    elif not listed and answer.get("field") and f"{answer['field']}:" not in error:
         parts.append(f"(field: {answer['field']})")
     allowed = answer.get("allowed")
-    if isinstance(allowed, list):
+    if isinstance(allowed, list) and "allow" not in error:
         parts.append(f"allowed: {', '.join(map(str, allowed)) or 'none'}")
     if status == 412 and answer.get("etag"):
         parts.append(f"current version: {answer['etag']}")

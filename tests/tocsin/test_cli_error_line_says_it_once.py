@@ -3,7 +3,6 @@
 ``tocsin incidents list --state firing`` printed
 ``HTTP 400: state: unknown state firing; use ... (state: unknown state firing; use ...)``
 and a refused reopen ``...; it allows: nothing (it is final) allowed: none``.
-tocsin/cli_incidents.py is being worked on by its owner: expected to fail until fixed.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ ANSWERS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="cli_incidents.describe_error repeats the reason")
 @pytest.mark.parametrize(("status", "answer", "once"), ANSWERS)
 def test_the_refusal_line_says_the_reason_once(
     status: int, answer: dict[str, object], once: str
