@@ -19,7 +19,7 @@ from typing import Any
 from rules.model import Rules
 from rules.status import StatusPage
 from statuspage.maintenance import under_maintenance
-from statuspage.mapping import worst
+from statuspage.mapping import IMPACT_OF_STATUS, worst
 from statuspage.model import (
     AffectedComponent,
     ComponentStatus,
@@ -188,6 +188,24 @@ class PageWork:
         self.records[public_id] = record
         self.changed_incidents.add(public_id)
         return record
+
+    def restatus(
+        self, public_id: str, at: datetime, statuses: Mapping[str, ComponentStatus]
+    ) -> None:
+        """Changes what an open public incident sets on its components, and its impact."""
+        record = self.records.get(public_id)
+        if record is None or not record.incident.is_open:
+            return
+        merged = {**record.statuses, **statuses}
+        self.state.open[public_id] = dict(merged)
+        self.settle(at, merged)
+        incident = dataclasses.replace(
+            record.incident,
+            impact=IMPACT_OF_STATUS[worst(merged.values())],
+            updated_at=max(at, record.incident.updated_at),
+        )
+        self.records[public_id] = IncidentRecord(incident, merged, record.internal)
+        self.changed_incidents.add(public_id)
 
     # Maintenances written through the API.
 

@@ -232,7 +232,7 @@ class StatusWriter:
             return False  # judged at this priority already: not published
         created = await self._publish(work, event)
         links[event.incident_id] = (
-            {"public": created, "state": event.state.value}
+            {"public": created, "state": event.state.value, "priority": event.priority}
             if created
             else {"public": None, "priority": event.priority}
         )
@@ -293,7 +293,13 @@ def _follow(
             now_state is IncidentState.ACKNOWLEDGED and status is PublicIncidentStatus.INVESTIGATING
         ):
             _auto_update(work, public_id, event.at, PublicIncidentStatus.IDENTIFIED)
-    return {"public": public_id, "state": now_state.value}
+    record = work.records.get(public_id)
+    if record is not None and record.incident.is_open and link.get("priority") != event.priority:
+        # Its priority changed (urgency raised, or a person's change): the components
+        # take the status the rules give the new one, without an update of its own.
+        status_now = ComponentStatus(work.page.publishing.status_for(event.priority))
+        work.restatus(public_id, event.at, dict.fromkeys(record.statuses, status_now))
+    return {"public": public_id, "state": now_state.value, "priority": event.priority}
 
 
 def _auto_update(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from core.clock import ManualClock
-from core.incident import IncidentState
-from core.store import Store
+from core.incident import IncidentEvent, IncidentState
+from core.store import Store, incident_change
 from rules.model import Rules
 from statuspage import records as rec
 from statuspage.model import ComponentStatus, Impact, PublicIncidentStatus
@@ -173,3 +174,22 @@ async def test_a_maintenance_window_puts_its_component_under_maintenance(
     key = rec.interval_key("checkout", start.date())
     stretches = rec.decode_stretches((await store.consumer_documents(rec.INTERVALS, [key]))[key])
     assert stretches == [(start + MIN, start + 121 * MIN, ComponentStatus.UNDER_MAINTENANCE)]
+
+
+async def test_a_raised_priority_raises_the_components_status(store: Store, rules: Rules) -> None:
+    internal = await opened(store, 1, T, priority="P3")
+    clock = ManualClock(T + MIN)
+    status = writer(store, rules, clock)
+    await drain(status)
+    raised = replace(internal, version=internal.version + 1, priority="P1")
+    event = IncidentEvent(internal.id, T + 2 * MIN, "ana", "priority_changed", {})
+    await store.commit(incident_change(raised, event))
+    await drain(status)
+    (record,) = await public_incidents(store)
+    assert record.statuses == {"checkout": ComponentStatus.MAJOR_OUTAGE}
+    assert record.incident.impact is Impact.CRITICAL
+    assert len(record.incident.updates) == 1  # no update of its own
+    assert (await state_of(store)).components["checkout"][:2] == (
+        ComponentStatus.MAJOR_OUTAGE,
+        T + 2 * MIN,
+    )
