@@ -11,8 +11,13 @@ _COLUMNS = ("ID", "STATE", "PRI", "SERVICE", "TEAM", "ASSIGNEE", "OPENED", "ALER
 
 
 def _text(value: object) -> str:
-    # One line per row: a title with a newline or tab would break the table.
-    return "-" if value is None or value == "" else " ".join(str(value).split())
+    # One line per row: a title with a newline or tab would break the table. Text comes
+    # from alerts and people: a control character (ESC starting a terminal sequence that
+    # clears the screen or sets the title, a bidi override) is shown as U+FFFD, not run.
+    if value is None or value == "":
+        return "-"
+    line = " ".join(str(value).split())
+    return line if line.isprintable() else "".join(c if c.isprintable() else "\ufffd" for c in line)
 
 
 def _cut(text: str, width: int) -> str:
