@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 
@@ -39,7 +40,8 @@ def add_status_page(app: web.Application) -> None:
     """Registers the status API, the writer and its task; listeners are added to the app."""
     add_status_routes(app.router)
     app[STATUS_LISTENERS] = []
-    member = f"{socket.gethostname()}-{os.getpid()}"
+    # Unique per application: two in one process (tests) are two members too.
+    member = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     app[STATUS_WRITER] = StatusWriter(
         app[STORE], lambda: app[RULES].current.rules, app[CLOCK], member
     )

@@ -71,3 +71,39 @@ async def test_listeners_hear_the_public_incident_and_the_day_change(client: Cli
     clock.advance(timedelta(hours=2))  # past midnight in Berlin
     await task.tick()
     assert any(c.everything for c in heard)
+
+
+@pytest.mark.redis
+async def test_with_redis_one_of_two_replicas_writes_and_tells_its_listeners(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_settings: Callable[..., Settings],
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "status.yml"
+    rules.write_text(PAGE_RULES)
+    settings = make_settings(correlate=False, rules=rules, store=redis_url)
+    clock = ManualClock(START)
+    replicas = [
+        await aiohttp_client(
+            create_app(settings, clock=clock, registry=CollectorRegistry(), env=ENV)
+        )
+        for _ in range(2)
+    ]
+    heard: list[list[Changes]] = [[], []]
+    for replica, seen in zip(replicas, heard, strict=True):
+
+        async def listener(changes: Changes, seen: list[Changes] = seen) -> None:
+            seen.append(changes)
+
+        replica.app[STATUS_LISTENERS].append(listener)
+    tasks = [StatusPageTask(r.app) for r in replicas]
+    await opened(replicas[0].app[STORE], 1, START)
+    clock.advance(timedelta(minutes=1))
+    for _ in range(3):
+        for task in tasks:
+            await task.tick()
+    (record,) = await public_incidents(replicas[0].app[STORE])
+    told = [set().union(*(c.incidents for c in seen)) for seen in heard]
+    # Exactly one replica (the lease holder) applied the event and told its site.
+    assert sorted(told, key=len) == [set(), {record.incident.id}]
