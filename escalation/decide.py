@@ -252,8 +252,9 @@ def _level_pages(
                 pages.append(
                     _page(escalation, name, contact.channel, contact.address, now + contact.delay)
                 )
-    names = ", ".join(f"{p.person or '-'} on {p.channel}" for p in pages) or "nobody"
-    log.insert(0, ("paged", f"{where}: {names}"))
+    if pages:
+        names = ", ".join(f"{p.person or '-'} on {p.channel}" for p in pages)
+        log.insert(0, ("paged", f"{where}: {names}"))
     return tuple(pages), log
 
 

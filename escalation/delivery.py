@@ -19,6 +19,7 @@ the duplicate).
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -111,6 +112,12 @@ class OutboxDelivery:
         if writes:
             await self._store.commit(CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes)))
         return len(due)
+
+    async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
+        """Runs passes until cancelled, pausing ``idle`` after a pass with nothing due."""
+        while True:
+            if await self.step() == 0:
+                await asyncio.sleep(idle.total_seconds())
 
     async def _attempt(self, rules: Rules, entry: Mapping[str, Any]) -> Attempt:
         """Sends the entry through its channel's notifier, or says why it cannot."""

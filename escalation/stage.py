@@ -94,7 +94,10 @@ class EscalationStage:
         for key, raw in due:
             # The generation the timer was filed with: events of this pass may have
             # bumped the escalation's since, and then the timer is stale.
-            outcome = on_due(current[key], raw["generation"], rules, now)
+            escalation = current.get(key)
+            if escalation is None:
+                continue  # not an escalation document (nothing else files one here)
+            outcome = on_due(escalation, raw["generation"], rules, now)
             if outcome.escalation is not None:
                 current[key] = outcome.escalation
             pages.extend(outcome.pages)

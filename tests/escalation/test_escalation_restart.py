@@ -20,6 +20,7 @@ from tests.escalation.escalation_world import (
     page,
     t,
 )
+from tests.support import poll_until
 
 
 async def killed_pass(world: World, store: Store, member: str = "m1") -> None:
@@ -69,3 +70,25 @@ async def test_another_member_takes_over_once_the_lease_expires(store: Store) ->
     assert await world.outbox() == [page(incident, 1, 0, 0, "ann")]
     escalation = await world.escalation(incident)
     assert escalation.due == t(61) + timedelta(minutes=5)
+
+
+async def test_a_running_member_pages_and_frees_its_lease_when_stopped(store: Store) -> None:
+    world = World(store)
+    incident = await world.open()
+    world.clock.set(t(30))
+    task = asyncio.create_task(world.stage("m1").run(idle=timedelta(milliseconds=10)))
+
+    async def paged() -> list[str] | None:
+        return await world.outbox() or None
+
+    # Waits on the member's task (the clock stands still), with a deadline.
+    await poll_until(paged, 10, interval=0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    taken_over = await world.stage("m2").step()
+    batch = await store.claim_events("escalation", "m2", 1, now=t(30), lease=timedelta(1))
+
+    assert await world.outbox() == [page(incident, 1, 0, 0, "ann")]
+    assert taken_over == 0  # nothing left to do, but m2 got the lease at once:
+    assert batch.holder == "m2"
