@@ -89,7 +89,7 @@ async def act(
     async def attempt() -> Problem:
         problem = await store.get_problem(problem_id)
         if problem is None:
-            raise NotFound(f"no problem {problem_id!r}")
+            raise NotFound(f"no problem {problem_id!r}", field="id")
         if expected is not None and problem.version not in expected:
             raise PreconditionFailed(
                 f"problem {problem.id} is at version {problem.version}", etag=etag(problem)

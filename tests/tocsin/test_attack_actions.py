@@ -137,3 +137,30 @@ async def test_an_incident_holds_at_most_max_tasks(served: Served) -> None:
     assert response.status == 409, await response.text()
     assert (await response.json())["field"] == "tasks"
     assert await served.stream() == []
+
+
+# Requests naming an incident or a problem that does not exist: each a 404 naming ``id``.
+UNKNOWN = [
+    # The incident's detail.
+    ("GET", "/api/v1/incidents/nope", None),
+    # An action on it.
+    ("POST", "/api/v1/incidents/nope/note", {"text": "x"}),
+    # A problem.
+    ("GET", "/api/v1/problems/nope", None),
+    # An action on a problem.
+    ("POST", "/api/v1/problems/nope/update", {"title": "x"}),
+    # The closure report (tocsin/reports/closure.py, another helper's: not fixed here).
+    pytest.param(
+        "GET", "/api/v1/incidents/nope/report", None, marks=pytest.mark.xfail(strict=True)
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), UNKNOWN)
+async def test_an_unknown_id_is_a_404_naming_the_id(
+    served: Served, method: str, path: str, body: object
+) -> None:
+    response = await served.client.request(method, path, json=body, headers=RESPONDER)
+
+    assert response.status == 404, await response.text()
+    assert (await response.json())["field"] == "id"

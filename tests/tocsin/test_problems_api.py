@@ -252,9 +252,9 @@ async def test_problems_list_by_state_newest_first(client: Client) -> None:
         # A parameter the list does not take.
         ("GET", "/api/v1/problems?sort=new", 400, "sort"),
         # No such problem.
-        ("GET", "/api/v1/problems/nope", 404, None),
+        ("GET", "/api/v1/problems/nope", 404, "id"),
         # No such problem to act on.
-        ("POST", "/api/v1/problems/nope/link", 404, None),
+        ("POST", "/api/v1/problems/nope/link", 404, "id"),
         # No such action.
         ("POST", "/api/v1/problems/nope/merge", 400, "action"),
         # The candidates take no parameter.

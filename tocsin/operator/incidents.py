@@ -109,7 +109,7 @@ class IncidentDetail:
         async with self._reads:
             summary = await store.incident_summary(incident_id)
             if summary is None:
-                raise NotFound(f"no incident {incident_id!r}")
+                raise NotFound(f"no incident {incident_id!r}", field="id")
             events, total = await store.incident_events_page(
                 incident_id, page.timeline_cursor, page.timeline_limit
             )

@@ -82,7 +82,7 @@ async def get_problem(request: web.Request) -> web.Response:
     problem_id = request.match_info["id"]
     problem = await request.app[STORE].get_problem(problem_id)
     if problem is None:
-        raise NotFound(f"no problem {problem_id!r}")
+        raise NotFound(f"no problem {problem_id!r}", field="id")
     return web.json_response(problem_view(problem), headers={"ETag": etag(problem)})
 
 
