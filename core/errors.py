@@ -132,17 +132,31 @@ class InvalidFields(InputError):
     """
 
     status = 400
+    # The most problems an answer lists, and the longest field name it repeats: a 64 KB
+    # body of unknown fields must not come back as a megabyte of answer.
+    LISTED = 50
+    LONGEST_NAME = 200
 
     def __init__(self, problems: Sequence[FieldProblem]) -> None:
-        self.problems = tuple(problems)
+        self.unlisted = max(0, len(problems) - self.LISTED)
+        self.problems = tuple(
+            FieldProblem(_cut(p.field, self.LONGEST_NAME), p.reason)
+            for p in problems[: self.LISTED]
+        )
         super().__init__(
             "; ".join(f"{p.field}: {p.reason}" for p in self.problems),
             field=self.problems[0].field if self.problems else None,
         )
 
     def details(self) -> dict[str, object]:
-        """The first field at fault, and every problem."""
-        return {**super().details(), "problems": [p.as_json() for p in self.problems]}
+        """The first field at fault, every problem listed, and how many more there were."""
+        shown = {**super().details(), "problems": [p.as_json() for p in self.problems]}
+        return shown | {"unlisted": self.unlisted} if self.unlisted else shown
+
+
+def _cut(text: str, longest: int) -> str:
+    """``text``, or its first ``longest`` characters and an ellipsis."""
+    return text if len(text) <= longest else text[:longest] + "…"
 
 
 class Unauthenticated(InputError):

@@ -168,7 +168,15 @@ ERROR_SCHEMAS: dict[str, Schema] = {
         "allOf": [ref("Error")],
         "description": "400: each parameter or field at fault is named in ``problems``; "
         "``field`` is the first.",
-        "properties": {"code": {"const": 400}, "problems": array(ref("FieldProblem"))},
+        "properties": {
+            "code": {"const": 400},
+            "problems": array(ref("FieldProblem")),
+            "unlisted": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many more problems there were than the 50 listed.",
+            },
+        },
         "required": ["problems", "field"],
     },
     "Forbidden": {
