@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.store import Store
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
@@ -108,6 +110,7 @@ async def test_sqlite_a_killed_process_restarted_pages_each_step_once(tmp_path: 
     await killed_then_restarted(str(tmp_path / "tocsin.db"), tmp_path)
 
 
+@pytest.mark.redis
 async def test_redis_a_killed_process_restarted_pages_each_step_once(
     tmp_path: Path, redis_url: str
 ) -> None:
