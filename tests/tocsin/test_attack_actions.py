@@ -179,3 +179,19 @@ async def test_a_body_of_unknown_fields_is_answered_briefly(served: Served) -> N
     assert answer["unlisted"] == 251
     assert answer["field"] == "k" * 200 + "…"
     assert len(await response.read()) < 20_000
+
+
+async def test_a_chain_of_merges_sends_every_merged_group_to_the_last_incident(
+    served: Served,
+) -> None:
+    # 1 into 2, then 2 into 3: group 1's head stayed on 2 (resolved, merged), so group
+    # 1's alerts went on to 2, and 3 kept 1's copy firing and never resolved itself.
+    await served.seed(incident(2), incident(3))
+    await served.act("inc-0001", "merge", {"into": "inc-0002"})
+
+    await served.act("inc-0002", "merge", {"into": "inc-0003"})
+
+    for n in (1, 2, 3):
+        head = await served.store.incident_for_group(incident(n).group_key)
+        assert head is not None
+        assert head.id == "inc-0003", n

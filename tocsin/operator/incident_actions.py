@@ -198,7 +198,7 @@ async def _merge(
     now: datetime,
     directory: Directory,
 ) -> _Change:
-    """Both incidents after the merge, the alerts moved, and the group head moved over.
+    """Both incidents after the merge, the alerts moved, and the group heads moved over.
 
     Reads the source whole (``read`` is its summary); VersionConflict if it changed.
     """
@@ -211,18 +211,42 @@ async def _merge(
     merged = merge(source, target, actor, now, directory)
     new_source = replace(merged.source, version=source.version + 1)
     new_target = replace(merged.target, version=target.version + 1)
-    # Later alerts of the source's group go to the target, if the source is its head.
-    head = await store.incident_for_group(source.group_key)
-    heads: tuple[GroupHead, ...] = ()
-    if head is not None and head.id == source.id:
-        heads = (GroupHead(source.group_key, source.id, target.id),)
+    # Later alerts of the source's group go to the target, if the source is its head;
+    # so do those of each group whose incident was merged into the source before.
+    heads: list[GroupHead] = []
+    for group_key in await _merged_groups(store, source):
+        head = await store.incident_for_group(group_key)
+        if head is not None and head.id == source.id:
+            heads.append(GroupHead(group_key, source.id, target.id))
     return _Change(
         (new_source, new_target),
         merged.events,
         new_target,
-        heads,
+        tuple(heads),
         tuple(IncidentAlertWrite(target.id, a) for a in merged.moved),
     )
+
+
+async def _merged_groups(store: Store, source: Incident) -> list[str]:
+    """The group keys of ``source`` and of every incident merged into it, however deep.
+
+    Each merge moved the heads the merged incident held to the source, so these are the
+    groups whose head may be the source (merges are rare, and chains of them short).
+    """
+    keys = [source.group_key]
+    seen = {source.id}
+    todo = [source.id]
+    while todo:
+        for event in await store.incident_events(todo.pop()):
+            merged_id = event.detail.get("incident") if event.kind == "merged_from" else None
+            if not isinstance(merged_id, str) or merged_id in seen:
+                continue
+            seen.add(merged_id)
+            todo.append(merged_id)
+            summary = await store.incident_summary(merged_id)
+            if summary is not None and summary.incident.group_key not in keys:
+                keys.append(summary.incident.group_key)
+    return keys
 
 
 async def _answer(
