@@ -195,3 +195,26 @@ async def test_a_chain_of_merges_sends_every_merged_group_to_the_last_incident(
         head = await served.store.incident_for_group(incident(n).group_key)
         assert head is not None
         assert head.id == "inc-0003", n
+
+
+# Query parameters a detail page does not take, or takes once: each a 400 naming it.
+BAD_PAGE_PARAMS = [
+    # A GET of the detail with a misspelt parameter (it was ignored).
+    ("GET", "/api/v1/incidents/inc-0001?timeline_limt=5", "timeline_limt"),
+    # The same on an action's answer, which acted anyway.
+    ("POST", "/api/v1/incidents/inc-0001/note?alert_limit=5", "alert_limit"),
+    # A parameter given twice (the first one was used).
+    ("GET", "/api/v1/incidents/inc-0001?timeline_cursor=1&timeline_cursor=2", "timeline_cursor"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "field"), BAD_PAGE_PARAMS)
+async def test_a_detail_page_refuses_parameters_it_does_not_take(
+    served: Served, method: str, path: str, field: str
+) -> None:
+    body = {"text": "x"} if method == "POST" else None
+    response = await served.client.request(method, path, json=body, headers=RESPONDER)
+
+    assert response.status == 400, await response.text()
+    assert (await response.json())["field"] == field
+    assert await served.stream() == []

@@ -26,7 +26,7 @@ from core.errors import FieldProblem, InvalidFields
 from core.incident import Incident, IncidentEvent
 from core.store import AlertPage, IncidentSummary
 from rules.priority import PriorityMatrix
-from tocsin.operator.params import int_param
+from tocsin.operator.params import int_param, unknown_params
 from tocsin.operator.render import JOINED_ALERTS_LISTED, incident_detail
 
 DEFAULT_ALERTS = 100
@@ -47,9 +47,14 @@ class DetailPage:
     timeline_cursor: int = 0  # the position of the first event to show
 
 
+# Every parameter of a detail page (a GET or an action's answer), as a 400 names them.
+PAGE_PARAMS = ("alerts_limit", "alerts_cursor", "timeline_limit", "timeline_cursor")
+
+
 def parse_page(params: Mapping[str, str]) -> DetailPage:
-    """Reads the page parameters; every bad one is named in a 400."""
+    """Reads the page parameters; every bad one is named in a 400 (unknown ones too)."""
     problems: list[FieldProblem] = []
+    unknown_params(params, PAGE_PARAMS, problems)
     alerts_limit = int_param(params, "alerts_limit", DEFAULT_ALERTS, 1, MAX_ALERTS, problems)
     alerts_cursor = params.get("alerts_cursor", "")
     if len(alerts_cursor) > _MAX_CURSOR_CHARS:
