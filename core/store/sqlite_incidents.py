@@ -285,6 +285,11 @@ def _assemble(
     return [decode_incident(body, alerts.get(incident_id, ())) for incident_id, body in rows]
 
 
+# An incident's alert documents a commit writes (encoded rows), how many, and the
+# incident's alerts as of the commit (None if it does not hold them all).
+_AlertBatch = tuple[list[bytes], int, tuple[IncidentAlert, ...] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class _IncidentRow:
     """An incident's row as a commit writes it, and how many alerts it has."""
@@ -309,8 +314,8 @@ class CommitRows:
     group: str
     incidents: list[_IncidentRow]
     # Per incident, the batch of its alerts the commit writes (in rows of at most
-    # _ROW_DOCUMENTS), and how many it holds.
-    alert_batches: dict[str, tuple[list[bytes], int]]
+    # _ROW_DOCUMENTS), how many it holds, and all its alerts as of this commit.
+    alert_batches: dict[str, _AlertBatch]
     heads: list[tuple[str, str | None, str]]
     # Timeline events with their stream entry's snapshot (core.store.sqlite_events).
     events: list[stream.StreamRow]
@@ -352,8 +357,13 @@ class CommitRows:
                         for start in range(0, len(alerts), _ROW_DOCUMENTS)
                     ],
                     len(alerts),
+                    # A snapshot, taken here: the correlator's next step may set alerts
+                    # in the same dict while the writer thread applies this commit. An
+                    # incident whose counts the commit gives was read without its alerts.
+                    None if _given_counts(commit, incident_id) else tuple(alerts_now),
                 )
                 for incident_id, alerts in alerts_of.items()
+                for alerts_now in (written[incident_id].alerts.values(),)
             },
             heads=[(h.group_key, h.expected, h.incident_id) for h in commit.heads],
             # CorrelationCommit checked that every event's incident is written.
@@ -427,26 +437,40 @@ class CommitRows:
             conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))
 
 
+def _given_counts(commit: CorrelationCommit, incident_id: str) -> bool:
+    """Tells whether the commit gives the incident's counts (it was read without alerts)."""
+    return any(given[0] == incident_id for given in commit.counts)
+
+
 def _write_batch(
-    conn: sqlite3.Connection, row: _IncidentRow, batch: tuple[list[bytes], int], stored: int
+    conn: sqlite3.Connection, row: _IncidentRow, batch: _AlertBatch, stored: int
 ) -> int:
-    """Adds the incident's batch, or merges it with the stored ones; returns the documents."""
-    bodies, count = batch
+    """Adds the incident's batch, or merges it with the stored ones; returns the documents.
+
+    The merge writes the incident's alerts as the commit holds them, when it holds them
+    all: a stored batch need not be decoded then (twice the alerts, where most of a
+    resend's cost was the merges' decoding).
+    """
+    bodies, count, alerts = batch
     if stored + count <= 2 * row.alert_count + _MERGE_SLACK:
         conn.executemany(INSERT_ALERT_BATCH, [(row.id, body) for body in bodies])
         return stored + count
-    merged = _merged(
-        [stored_body for (_, stored_body) in conn.execute(_ALERTS, (row.id,))] + bodies
-    )
-    conn.execute("DELETE FROM incident_alert_batch WHERE incident_id = ?", (row.id,))
-    conn.executemany(
-        INSERT_ALERT_BATCH,
-        [
+    if alerts is None:
+        merged = _merged(
+            [stored_body for (_, stored_body) in conn.execute(_ALERTS, (row.id,))] + bodies
+        )
+        rows = [
             (row.id, orjson.dumps(merged[start : start + _ROW_DOCUMENTS]))
             for start in range(0, len(merged), _ROW_DOCUMENTS)
-        ],
-    )
-    return len(merged)
+        ]
+    else:
+        rows = [
+            (row.id, encode_alert_batch(alerts[start : start + _ROW_DOCUMENTS]))
+            for start in range(0, len(alerts), _ROW_DOCUMENTS)
+        ]
+    conn.execute("DELETE FROM incident_alert_batch WHERE incident_id = ?", (row.id,))
+    conn.executemany(INSERT_ALERT_BATCH, rows)
+    return len(merged) if alerts is None else len(alerts)
 
 
 def _merged(batches: Sequence[bytes]) -> list[Any]:

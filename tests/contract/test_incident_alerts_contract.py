@@ -219,6 +219,35 @@ async def test_sqlite_merges_batches_of_an_incident_whose_alerts_keep_changing(
     assert batches <= 16
 
 
+async def test_sqlite_merge_of_a_commit_without_every_alert_keeps_the_stored_ones(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "tocsin.db")
+    await store.open()
+    try:
+        opened = big_incident(10)
+        await create(store, opened)
+        # 10 + 3 x 9 = 37 documents stored: one more write passes 2 x 1 + 32 and merges.
+        refreshed = await refresh_repeatedly(store, opened, commits=9)
+        one = replace(next(iter(refreshed.alerts.values())), count=99)
+        # Holding only the alert it writes, its counts given (as an operator's commit of
+        # an incident read without its alerts would): the merge must read the stored rows.
+        partial = replace(refreshed, version=refreshed.version + 1, alerts={one.fingerprint: one})
+        await store.commit(
+            CorrelationCommit(
+                GROUP,
+                incidents=(partial,),
+                alerts=(IncidentAlertWrite(partial.id, one),),
+                counts=((partial.id, 10, 10),),
+            )
+        )
+        read = await store.get_incident(partial.id)
+    finally:
+        await store.close()
+    assert read is not None
+    assert read.alerts == {**refreshed.alerts, one.fingerprint: one}
+
+
 # An incident as Tocsin stored it before alerts were kept apart: one JSON document.
 OLD_DOCUMENT = {
     "id": "inc-0001",
