@@ -54,7 +54,7 @@ def on_event(
         return Outcome(_start(event, rules, title))
     seen = replace(
         current,
-        state=event.state.value,
+        incident_state=event.state.value,
         muted=event.muted,
         held=event.held,
         priority=event.priority,
@@ -66,7 +66,7 @@ def on_event(
         reason = f"{event.state.value} by {event.actor}: escalation stops"
         return Outcome(_stop(seen, Phase.STOPPED, None, event.at, reason))
     if event.state is IncidentState.ACKNOWLEDGED and (
-        event.kind == "acknowledged" or current.state != IncidentState.ACKNOWLEDGED.value
+        event.kind == "acknowledged" or current.incident_state != IncidentState.ACKNOWLEDGED.value
     ):
         timeout = None if seen.policy is None else seen.policy.ack_timeout
         due = None if timeout is None else event.at + timeout
@@ -74,8 +74,9 @@ def on_event(
         if due is not None:
             reason += f"; pages again at {due.isoformat()} if still acknowledged"
         return Outcome(_stop(seen, Phase.ACKNOWLEDGED, due, event.at, reason))
-    if event.state is IncidentState.TRIGGERED and current.state in _RESTARTING:
-        reason = f"{event.kind} by {event.actor} ({current.state} before): paging from level 1"
+    if event.state is IncidentState.TRIGGERED and current.incident_state in _RESTARTING:
+        before = current.incident_state
+        reason = f"{event.kind} by {event.actor} ({before} before): paging from level 1"
         return _fire(_restart(seen, now, reason), rules, now)
     if (
         current.phase is Phase.MUTED
@@ -105,7 +106,7 @@ def on_due(current: Escalation, generation: int, rules: Rules, now: datetime) ->
     if generation != current.generation or current.due is None or current.due > now:
         return Outcome(current)
     if current.phase is Phase.ACKNOWLEDGED:
-        if current.state != IncidentState.ACKNOWLEDGED.value:
+        if current.incident_state != IncidentState.ACKNOWLEDGED.value:
             return Outcome(replace(current, due=None))
         timeout = current.policy.ack_timeout if current.policy else None
         reason = f"still acknowledged after the acknowledgement timeout ({timeout})"
@@ -281,7 +282,7 @@ def _page(
         address,
         send_at,
         escalation.title,
-        escalation.state,
+        escalation.incident_state,
         escalation.priority,
         escalation.service,
     )

@@ -120,7 +120,8 @@ class Escalation:
     level: int  # the level the next page goes to
     repeat: int  # how many times the policy started again before that page
     due: datetime | None
-    state: str
+    # The incident's state as last seen (a copy: only core.lifecycle sets a state).
+    incident_state: str
     muted: bool
     held: bool
     title: str = ""
@@ -131,7 +132,7 @@ class Escalation:
     @property
     def suppressed(self) -> bool:
         """Tells whether the incident pages nobody now (muted, held or on hold)."""
-        return self.muted or self.held or self.state == "on_hold"
+        return self.muted or self.held or self.incident_state == "on_hold"
 
     def noted(self, at: datetime, what: str, reason: str) -> tuple[Decision, ...]:
         """Returns the log with one more decision, the oldest dropped past LOG_KEPT."""
@@ -147,7 +148,7 @@ class Escalation:
             "level": self.level,
             "repeat": self.repeat,
             "due": None if self.due is None else micros(self.due),
-            "state": self.state,
+            "state": self.incident_state,
             "muted": self.muted,
             "held": self.held,
             "title": self.title,
