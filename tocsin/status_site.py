@@ -9,7 +9,8 @@ snapshot, renders reusing unchanged pages and writes only changed files, atomica
 
 The static route serves files of the output directory only: a path that leaves it,
 a dot file (the manifest, temporary files) or a missing file is a 404. Every answer
-carries a strict Content-Security-Policy (no script at all, inline styles only).
+carries a strict Content-Security-Policy (no script at all, styles inline or the site's own
+style.css only).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from tocsin.keys import CLOCK, RULES, STORE
 log = structlog.get_logger("tocsin.statuspage")
 
 CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
     ".json": "application/json",
     ".atom": "application/atom+xml; charset=utf-8",
     ".rss": "application/rss+xml; charset=utf-8",
@@ -108,6 +110,8 @@ class SiteBuilder:
             try:
                 result = await self.build()
                 log.info("status site built", written=len(result.written))
+            except OSError as exc:  # out of descriptors or disk: say so, without a traceback
+                log.error("status site build failed", error=exc.strerror or str(exc))
             except Exception:  # a failed build must not stop later ones
                 log.exception("status site build failed")
 
