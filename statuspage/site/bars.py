@@ -1,23 +1,31 @@
 """The 90-day uptime bar: one segment per day, runs of perfect days merged into one.
 
 Each segment carries its level (a CSS class giving its colour), its width in days and
-a text alternative naming its date(s), uptime, time per status and incidents. A run of
-consecutive days with full uptime and nothing to report becomes one segment whose
-text names the first and last day ("100% uptime each day"): a screen reader reads a
-few entries instead of 90, and the front page stays small with 50 components.
+a short text alternative naming its date(s), uptime and number of incidents
+("3 Nov: 99.17%, 2 incidents"; a day without incidents says only its uptime, "4 Nov:
+100%", as the legend above the bars explains: on the bench's page, 730 runs of quiet
+days saying "no incidents" weighed 10 KB). A run of consecutive days with full uptime
+and nothing to report becomes one segment whose text names the first and last day: a
+screen reader reads a few entries instead of 90. The incidents' names, the time per
+status and links to the incidents are on the component's day-by-day page
+(``day_rows``), which the component's name links to: with 50 components and 800
+incidents in 90 days, naming every incident in every segment made the front page three
+times the 100 KB target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup, escape
 
 from statuspage.model import ComponentHistory, ComponentStatus, DayAvailability, PublicIncident
 from statuspage.site.text import (
     COMPONENT_WORDS,
     clean,
     file_id,
-    format_day,
     format_duration,
     format_uptime,
 )
@@ -38,7 +46,17 @@ class Segment:
     level: str  # nd (no data), up, mt (maintenance), l1, l2, l3 (growing downtime)
     days: int
     text: str
-    href: str | None  # the day's incident page (or its month's history), when it had any
+
+
+@dataclass(frozen=True, slots=True)
+class DayRow:
+    """One day of a component's day-by-day page: everything the bar's segment sums up."""
+
+    level: str
+    day: date
+    uptime: str
+    downtime: str  # time per status, "" when none
+    incidents: tuple[tuple[str, str], ...]  # (name, href or "") of each incident of the day
 
 
 def level(day: DayAvailability) -> str:
@@ -56,25 +74,25 @@ def level(day: DayAvailability) -> str:
     return "l3"
 
 
-def _details(day: DayAvailability, incidents: Mapping[str, PublicIncident]) -> str:
-    """What happened on a day, after its date: uptime, time per status, incidents."""
+def _short_day(day: date) -> str:
+    """``3 Nov``: the bar spans 90 days, so day and month name a day without doubt."""
+    return f"{day.day} {day:%b}"
+
+
+def _span(first: date, last: date) -> str:
+    """``1-12 Nov`` or ``28 Nov-3 Dec``, with an en dash."""
+    if first.month == last.month:
+        return f"{first.day}\u2013{last.day} {last:%b}"
+    return f"{_short_day(first)}\u2013{_short_day(last)}"
+
+
+def _summary(day: DayAvailability) -> str:
+    """A day's short text alternative: date, uptime, number of incidents."""
     if day.uptime is None:
-        return "no data"
-    parts = [f"{format_uptime(day.uptime)} uptime"]
-    for status in _STATUS_ORDER:
-        seconds = day.downtime_seconds.get(status, 0)
-        if seconds > 0:
-            parts.append(f"{COMPONENT_WORDS[status].lower()} {format_duration(seconds)}")
-    if not day.incident_ids:
-        parts.append("no incidents")
-    else:
-        names = [
-            clean(incidents[i].name) if i in incidents else "an earlier incident"
-            for i in day.incident_ids
-        ]
-        count = len(names)
-        parts.append(f"{count} incident{'s' if count > 1 else ''}: " + "; ".join(names))
-    return ", ".join(parts)
+        return f"{_short_day(day.day)}: no data"
+    count = len(day.incident_ids)
+    told = f", {count} incident{'s' if count > 1 else ''}" if count else ""
+    return f"{_short_day(day.day)}: {format_uptime(day.uptime)}{told}"
 
 
 def _quiet(day: DayAvailability) -> bool:
@@ -84,10 +102,8 @@ def _quiet(day: DayAvailability) -> bool:
     return day.uptime is None or (day.uptime >= 1.0 and not day.downtime_seconds)
 
 
-def segments(
-    history: ComponentHistory, incidents: Mapping[str, PublicIncident], root: str
-) -> list[Segment]:
-    """The bar of one component, oldest day first; ``root`` prefixes links (``""``, ``../``)."""
+def segments(history: ComponentHistory) -> list[Segment]:
+    """The bar of one component, oldest day first."""
     out: list[Segment] = []
     days = history.days
     i = 0
@@ -98,27 +114,54 @@ def segments(
             while j + 1 < len(days) and _quiet(days[j + 1]) and level(days[j + 1]) == level(day):
                 j += 1
             if j > i:
-                span = f"{format_day(day.day)} to {format_day(days[j].day)}"
-                what = "no data" if day.uptime is None else "100% uptime each day, no incidents"
-                out.append(Segment(level(day), j - i + 1, f"{span}: {what}", None))
+                what = "no data" if day.uptime is None else "100%"
+                out.append(Segment(level(day), j - i + 1, f"{_span(day.day, days[j].day)}: {what}"))
                 i = j + 1
                 continue
-        out.append(
-            Segment(
-                level(day),
-                1,
-                f"{format_day(day.day)}: {_details(day, incidents)}",
-                _link(day, root),
-            )
-        )
+        out.append(Segment(level(day), 1, _summary(day)))
         i += 1
     return out
 
 
-def _link(day: DayAvailability, root: str) -> str | None:
-    """A day's one incident's page, or its month's history when it had several."""
-    if not day.incident_ids:
-        return None
-    if len(day.incident_ids) == 1:
-        return f"{root}incidents/{file_id(day.incident_ids[0])}.html"
-    return f"{root}history/{day.day:%Y-%m}.html"
+def bar_html(name: str, bar: list[Segment]) -> Markup:
+    """A bar as HTML, written tersely: it is repeated for every component on the front page
+    (no ``</li>``, which HTML infers; green "up" is the bar's own colour, so no class; the
+    text straight in the ``li``, hidden by the CSS but read by screen readers). The list's
+    label names the component; the legend above the bars says what a day's text tells."""
+    items = []
+    for s in bar:
+        classes = [] if s.level == "up" else [s.level]
+        if s.days > 1:
+            classes.append(f"w{s.days}")
+        attribute = ""
+        if len(classes) == 1:
+            attribute = f" class={classes[0]}"
+        elif classes:
+            attribute = f' class="{" ".join(classes)}"'
+        items.append(f"<li{attribute}>{escape(s.text)}")
+    label = escape(f"{name}, last 90 days")
+    # Every piece of text in it went through escape() above.
+    return Markup(f'<ol class="bar" aria-label="{label}">{"".join(items)}</ol>')  # noqa: S704
+
+
+def day_rows(
+    history: ComponentHistory, incidents: Mapping[str, PublicIncident], root: str
+) -> list[DayRow]:
+    """Every day of a component's history, newest first, in full: uptime, time per status
+    and each incident's name and page (``root`` prefixes the links)."""
+    rows = []
+    for day in reversed(history.days):
+        downtime = ", ".join(
+            f"{COMPONENT_WORDS[status]} {format_duration(day.downtime_seconds[status])}"
+            for status in _STATUS_ORDER
+            if day.downtime_seconds.get(status, 0) > 0
+        )
+        # An incident older than the snapshot's history is counted, without a page.
+        named = tuple(
+            (clean(incidents[i].name), f"{root}incidents/{file_id(i)}.html")
+            if i in incidents
+            else ("an earlier incident", "")
+            for i in day.incident_ids
+        )
+        rows.append(DayRow(level(day), day.day, format_uptime(day.uptime), downtime, named))
+    return rows

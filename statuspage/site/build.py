@@ -3,8 +3,13 @@
 Given the previous rendering, pages whose inputs did not change are reused instead of
 rendered again: an incident's page depends only on the page's name, URL and zone, the
 components' names and the incident; a month of history on its incidents and its
-neighbouring months. One incident update thus re-renders the front page, the JSON, the
-feeds, the badge, that incident's page and its month, whatever the history's length.
+neighbouring months; a component's day-by-day page on its history and the names of its
+days' incidents. One incident update thus re-renders the front page, the JSON, the
+feeds, the badge, that incident's page and its month (and the day-by-day pages of the
+components it touched in the last 90 days), whatever the history's length.
+
+An incident's view (``incident_view``) is made once per build and shared by its page and
+its month's; the frame of the incident pages is rendered once (``pages.Frame``).
 """
 
 from __future__ import annotations
@@ -20,13 +25,18 @@ from statuspage.site.badge import badge
 from statuspage.site.feeds import atom, rss
 from statuspage.site.pages import (
     Bars,
+    Frame,
     environment,
     front_page,
     history_index,
     history_month,
     incident_page,
+    names_of,
+    stylesheet,
+    uptime_page,
 )
-from statuspage.site.text import file_id
+from statuspage.site.text import clean, file_id
+from statuspage.site.views import incident_view
 
 
 class RenderedSite(dict[str, bytes]):
@@ -76,6 +86,7 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
     site["history.atom"] = atom(snapshot)
     site["history.rss"] = rss(snapshot)
     site["badge.svg"] = badge(env, snapshot)
+    site["style.css"] = stylesheet(env)
 
     page = snapshot.page
     # Any change of a component's name re-renders every page that names components:
@@ -87,6 +98,16 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         tuple((c.id, c.name) for c in snapshot.components),
     )
     zone = page.time_zone
+    names = names_of(snapshot)
+    incident_frame = Frame(env, snapshot, "../")
+    views: dict[str, dict[str, object]] = {}
+
+    def view(incident: PublicIncident) -> dict[str, object]:
+        made = views.get(incident.id)
+        if made is None:
+            made = views[incident.id] = incident_view(incident, zone, names, "../")
+        return made
+
     months: dict[str, list[PublicIncident]] = defaultdict(list)
     for incident in snapshot.incidents:
         started = incident.started_at.astimezone(zone)
@@ -94,7 +115,7 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         out.page(
             f"incidents/{file_id(incident.id)}.html",
             (frame, incident),
-            lambda i=incident: incident_page(env, snapshot, i),  # type: ignore[misc]
+            lambda i=incident: incident_page(env, incident_frame, view(i)),  # type: ignore[misc]
         )
     ordered = sorted(months, reverse=True)
     counts = {m: len(months[m]) for m in ordered}
@@ -113,7 +134,24 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
             f"history/{month}.html",
             (frame, items, neighbours),
             lambda m=month, i=items, nb=neighbours: history_month(  # type: ignore[misc]
-                env, snapshot, m, i, nb
+                env, snapshot, m, [view(x) for x in i], nb
             ),
+        )
+    by_id = {i.id: i for i in snapshot.incidents}
+    shown = {c.id: c for c in snapshot.components if c.showcase}
+    for history in snapshot.histories:
+        component = shown.get(history.component_id)
+        if component is None:
+            continue
+        named = tuple(
+            (i, by_id[i].name if i in by_id else None)
+            for day in history.days
+            for i in day.incident_ids
+        )
+        name = clean(component.name)
+        out.page(
+            f"uptime/{file_id(component.id)}.html",
+            (frame, history, named),
+            lambda c=name, h=history: uptime_page(env, snapshot, c, h, by_id),  # type: ignore[misc]
         )
     return site

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from statuspage.model import (
     ComponentHistory,
@@ -18,17 +20,21 @@ from statuspage.model import (
     PublicIncident,
     StatusSnapshot,
 )
-from statuspage.site.bars import segments
-from statuspage.site.text import INDICATOR_ICONS, clean, format_uptime
+from statuspage.site.bars import bar_html, day_rows, segments
+from statuspage.site.text import INDICATOR_ICONS, clean, file_id, format_uptime
 from statuspage.site.views import (
+    When,
     chrome,
     component_view,
     incident_view,
     maintenance_view,
 )
 
-# How far back the front page lists resolved incidents ("Past incidents").
+# How far back the front page lists resolved incidents ("Past incidents"), and at most
+# how many: a busy fortnight would otherwise weigh more than the rest of the page (the
+# history pages list them all).
 RECENT = timedelta(days=14)
+RECENT_MAX = 10
 
 
 def environment() -> jinja2.Environment:
@@ -42,6 +48,11 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def stylesheet(env: jinja2.Environment) -> bytes:
+    """style.css: the stylesheet of every page but the front page (which inlines it)."""
+    return env.get_template("style.css").render().encode()
 
 
 def names_of(snapshot: StatusSnapshot) -> dict[str, str]:
@@ -58,22 +69,39 @@ def month_label(month: str) -> str:
 Bars = dict[str, tuple[Hashable, str, frozenset[int]]]
 
 
-def _bar(
-    env: jinja2.Environment,
-    name: str,
-    history: ComponentHistory,
-    by_id: Mapping[str, PublicIncident],
-    cache: Bars,
-) -> tuple[Hashable, str, frozenset[int]]:
-    """A component's bar as HTML (escaped by its template), reused when its inputs match."""
-    ids = sorted({i for day in history.days for i in day.incident_ids})
-    key = (name, history, tuple(by_id[i].name if i in by_id else None for i in ids))
+def _bar(name: str, history: ComponentHistory, cache: Bars) -> tuple[Hashable, str, frozenset[int]]:
+    """A component's bar as HTML (escaped), reused when its inputs match."""
+    key = (name, history)
     cached = cache.get(history.component_id)
     if cached is not None and cached[0] == key:
         return cached
-    bar = segments(history, by_id, "")
-    html = env.get_template("bar.html").render(name=name, bar=bar)
-    return key, html, frozenset(s.days for s in bar)
+    bar = segments(history)
+    return key, bar_html(name, bar), frozenset(s.days for s in bar)
+
+
+class Frame:
+    """``base.html`` rendered once around two markers, for the pages (one per incident)
+    that differ only in their title and main content: rendering the frame and its inlined
+    CSS again for each of 10,000 pages cost more than the pages themselves."""
+
+    def __init__(self, env: jinja2.Environment, snapshot: StatusSnapshot, root: str) -> None:
+        marker = Markup("\x00")  # never in a rendering: clean() removes controls
+        html = env.get_template("frame.html").render(
+            page=chrome(snapshot.page, with_time=False),
+            root=root,
+            inline_css=False,
+            widths=[],
+            title=marker,
+            main=marker,
+        )
+        self.head, self.middle, self.tail = html.split("\x00")
+        self.suffix = f" \u00b7 {clean(snapshot.page.name)}"
+
+    def wrap(self, title: str, main: str) -> bytes:
+        """A whole page: ``title`` (escaped here, followed by the page's name) and ``main``
+        (HTML already escaped by its template)."""
+        title = str(escape(title + self.suffix))  # str: Markup + str would escape the str
+        return "".join((self.head, title, self.middle, main, self.tail)).encode()
 
 
 def front_page(
@@ -83,7 +111,6 @@ def front_page(
     and the bars rendered, for the next build to reuse (``cache``: the last build's)."""
     page, zone = snapshot.page, snapshot.page.time_zone
     names = names_of(snapshot)
-    by_id = {i.id: i for i in snapshot.incidents}
     histories: Mapping[str, ComponentHistory] = {h.component_id: h for h in snapshot.histories}
     widths: set[int] = set()
     bars: Bars = {}
@@ -94,8 +121,9 @@ def front_page(
         view = component_view(component)
         history = histories.get(component.id)
         if component.showcase and history is not None:
-            bars[component.id] = _bar(env, str(view["name"]), history, by_id, cache or {})
+            bars[component.id] = _bar(str(view["name"]), history, cache or {})
             view["bar"] = bars[component.id][1]
+            view["days_href"] = f"uptime/{file_id(component.id)}.html"
             widths.update(bars[component.id][2])
             view["uptime"] = (
                 f"{format_uptime(history.uptime_90d)} uptime (90 days), "
@@ -103,9 +131,15 @@ def front_page(
             )
         views[component.id] = view
     recent_from = page.generated_at - RECENT
+    recent = [
+        incident_view(i, zone, names, "", timeline=False)
+        for i in snapshot.incidents
+        if not i.is_open and i.started_at >= recent_from
+    ]
     context = {
         "page": chrome(page, with_time=True),
         "root": "",
+        "inline_css": True,
         "widths": sorted(widths),  # the bar segments' widths in days, for their CSS
         "overall": {
             "indicator": snapshot.indicator.value,
@@ -115,11 +149,8 @@ def front_page(
         "active": [incident_view(i, zone, names, "") for i in snapshot.incidents if i.is_open],
         "maintenance_sections": _maintenance_sections(snapshot, names),
         "blocks": _blocks(snapshot, views),
-        "recent": [
-            incident_view(i, zone, names, "", timeline=False)
-            for i in snapshot.incidents
-            if not i.is_open and i.started_at >= recent_from
-        ],
+        "recent": recent[:RECENT_MAX],
+        "more_recent": max(0, len(recent) - RECENT_MAX),
     }
     return env.get_template("index.html").render(context).encode(), bars
 
@@ -180,18 +211,59 @@ def _blocks(
     return blocks
 
 
-def incident_page(
-    env: jinja2.Environment, snapshot: StatusSnapshot, incident: PublicIncident
+def incident_page(env: jinja2.Environment, frame: Frame, view: Mapping[str, object]) -> bytes:
+    """incidents/<id>.html: the incident, its components and its whole timeline
+    (``view``: ``incident_view`` with root ``../``)."""
+    return frame.wrap(str(view["name"]), _incident_main(view))
+
+
+def _time(at: When) -> str:
+    return f'<time datetime="{escape(at.iso)}">{escape(at.text)}</time>'
+
+
+def _incident_main(i: Mapping[str, Any]) -> str:
+    """An incident page's main content. Written here rather than in a template: Jinja's
+    context and attribute lookups were most of the cost of 10,000 pages. Every string
+    from the snapshot goes through ``escape``."""
+    affects = f" \u00b7 Affects: {escape(i['components'])}" if i["components"] else ""
+    end = f", resolved {_time(i['end'])}" if i["end"] else ""
+    updates = "".join(
+        f"<li><strong>{escape(u['word'])}</strong> <span class=\"muted\">{_time(u['at'])}"
+        f'</span><p class="body"><bdi>{escape(u["body"])}</bdi></p>'
+        + (f'<p class="meta">{escape(u["affected"])}</p>' if u["affected"] else "")
+        + "</li>"
+        for u in i["updates"]
+    )
+    return (
+        f"<h1><bdi>{escape(i['name'])}</bdi></h1>\n"
+        f'<p class="meta"><strong>{escape(i["word"])}</strong> \u00b7 {escape(i["impact"])}'
+        f"{affects}</p>\n"
+        f'<p class="meta">Started {_time(i["start"])}{end}.</p>\n'
+        '<section aria-labelledby="updates-h">\n<h2 id="updates-h">Updates, newest first</h2>\n'
+        f'<ol class="timeline">{updates}</ol>\n</section>\n'
+    )
+
+
+def uptime_page(
+    env: jinja2.Environment,
+    snapshot: StatusSnapshot,
+    name: str,
+    history: ComponentHistory,
+    incidents: Mapping[str, PublicIncident],
 ) -> bytes:
-    """incidents/<id>.html: the incident, its components and its whole timeline."""
-    view = incident_view(incident, snapshot.page.time_zone, names_of(snapshot), "../")
+    """uptime/<component>.html: the component's 90 days in full, newest first: uptime,
+    time per status and each incident by name, linked (what the front page's bar sums up)."""
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
+        "inline_css": False,
         "widths": [],
-        "i": view,
+        "name": name,
+        "uptime": f"{format_uptime(history.uptime_90d)} uptime (90 days), "
+        f"{format_uptime(history.uptime_30d)} (30 days)",
+        "rows": day_rows(history, incidents, "../"),
     }
-    return env.get_template("incident.html").render(context).encode()
+    return env.get_template("uptime.html").render(context).encode()
 
 
 def history_index(
@@ -205,6 +277,7 @@ def history_index(
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
+        "inline_css": False,
         "widths": [],
         "months": months,
     }
@@ -215,12 +288,11 @@ def history_month(
     env: jinja2.Environment,
     snapshot: StatusSnapshot,
     month: str,
-    incidents: Sequence[PublicIncident],
+    items: Sequence[Mapping[str, object]],
     neighbours: tuple[str | None, str | None],
 ) -> bytes:
-    """history/<YYYY-MM>.html: a month's incidents, newest first, linking to the next months."""
-    names = names_of(snapshot)
-    zone = snapshot.page.time_zone
+    """history/<YYYY-MM>.html: a month's incidents, newest first, linking to the next months
+    (``items``: their ``incident_view`` with root ``../``)."""
     newer, older = neighbours
 
     def link(m: str | None) -> dict[str, str] | None:
@@ -229,9 +301,10 @@ def history_month(
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
+        "inline_css": False,
         "widths": [],
         "label": month_label(month),
-        "items": [incident_view(i, zone, names, "../", timeline=False) for i in incidents],
+        "items": items,
         "newer": link(newer),
         "older": link(older),
     }

@@ -139,4 +139,5 @@ def component_view(component: PublicComponent) -> dict[str, object]:
         "icon": COMPONENT_ICONS[component.status],
         "bar": None,
         "uptime": "",
+        "days_href": "",
     }

@@ -1,19 +1,32 @@
 """Writes a rendered site into a directory: only files whose bytes changed, atomically.
 
-Each changed file is written to a temporary file beside it and renamed over the old
-one, so a web server reading the directory never serves half a file. A manifest lists
-the files written, so that files of an earlier build that no longer exist (an incident
-that left the history) are removed, and nothing else in the directory is touched.
+Into an existing site, each changed file is written to a temporary file beside it and
+renamed over the old one, so a web server reading the directory never serves half a
+file. A first build (the directory does not exist, or is empty) is written whole into a
+staging directory beside it, which is then renamed into place: the site appears at once,
+complete, and no file needs its own rename (10,000 renames were a quarter of the cost).
+A manifest lists the files written, so that files of an earlier build that no longer
+exist (an incident that left the history) are removed, and nothing else in the
+directory is touched. Nothing is fsynced: the site is derived data, rebuilt from the
+store after a crash.
+
+Paths are handled as strings and files with ``os`` calls: ``pathlib`` objects for each
+of 10,000 files cost as much as the system calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 MANIFEST = ".tocsin-site"
+# 0644: a static web server running as another user must read the files.
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+_MODE = 0o644
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,29 +37,69 @@ class WriteResult:
     removed: tuple[str, ...]
 
 
-def _target(root: Path, relative: str) -> Path:
-    """The file for a site path; refuses paths that would leave the directory."""
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+def _check(relative: str) -> None:
+    """Refuses paths that would leave the directory."""
+    parts = relative.split("/")
+    if not relative or relative.startswith("/") or ".." in parts or "" in parts:
         raise ValueError(f"not a relative site path: {relative!r}")
-    return root.joinpath(*pure.parts)
 
 
-def _atomic_write(path: Path, data: bytes, made: set[Path] | None = None) -> None:
-    if made is None or path.parent not in made:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(path.parent)  # one mkdir per directory, not per file
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # 0644: a static web server running as another user must read it.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write(path: str, data: bytes) -> None:
+    """Writes ``data`` to ``path`` (created or truncated), all of it."""
+    fd = os.open(path, _FLAGS, _MODE)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Writes beside ``path``, then renames over it: readers see the old or the new file."""
+    head, name = os.path.split(path)
+    temporary = os.path.join(head, f".{name}.{os.getpid()}.tmp")
+    try:
+        _write(temporary, data)
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
+
+
+def _empty(root: Path) -> bool:
+    """Whether ``root`` is missing or an empty directory (a first build)."""
+    try:
+        with os.scandir(root) as entries:
+            return next(entries, None) is None
+    except FileNotFoundError:
+        return True
+
+
+def _write_staged(root: Path, files: Mapping[str, bytes]) -> bool:
+    """A first build: every file straight into a staging directory, then one rename.
+    False (and nothing left behind) when the rename is refused (``root`` a mount point,
+    say): the caller then writes file by file."""
+    staging = str(root.parent / f".{root.name}.{os.getpid()}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    made = set()
+    try:
+        for relative, data in files.items():
+            head = os.path.dirname(relative)
+            if head not in made:
+                os.makedirs(os.path.join(staging, head), exist_ok=True)
+                made.add(head)
+            _write(os.path.join(staging, relative), data)
+        _write(os.path.join(staging, MANIFEST), "\n".join(sorted(files)).encode())
+        try:
+            # Replaces an empty directory, or creates it.
+            os.replace(staging, root)
+        except OSError:
+            return False
+        return True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_site(
@@ -56,25 +109,51 @@ def write_site(
     gone now. ``previous`` is what the last write put there: a file equal to it is not
     looked at again (no system call per unchanged file); without it, each file is
     compared with what is on disk."""
+    for relative in files:
+        _check(relative)
+    root = root.absolute()  # "." has no name to stage beside
+    root.parent.mkdir(parents=True, exist_ok=True)
+    if _empty(root) and _write_staged(root, files):
+        return WriteResult(tuple(sorted(files)), ())
     root.mkdir(parents=True, exist_ok=True)
+    base = str(root)
     written: list[str] = []
-    made: set[Path] = set()
+    made: set[str] = set()
+    listed: dict[str, set[str]] = {}  # directory -> its names, listed once
     for relative, data in files.items():
+        path = os.path.join(base, relative)
+        head, name = os.path.split(path)
         if previous is not None:
             before = previous.get(relative)
             if before is data or before == data:
                 continue
         else:
-            path = _target(root, relative)
-            if path.exists() and path.read_bytes() == data:
-                continue
-        _atomic_write(_target(root, relative), data, made)
+            names = listed.get(head)
+            if names is None:
+                try:
+                    names = listed[head] = set(os.listdir(head))
+                except FileNotFoundError:
+                    names = listed[head] = set()
+            if name in names:
+                with open(path, "rb") as handle:
+                    if handle.read() == data:
+                        continue
+        if head not in made:
+            os.makedirs(head, exist_ok=True)  # one per directory, not per file
+            made.add(head)
+        _atomic_write(path, data)
         written.append(relative)
-    manifest = root / MANIFEST
-    old = manifest.read_text().splitlines() if manifest.exists() else []
+    manifest = os.path.join(base, MANIFEST)
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            old = handle.read().splitlines()
+    except FileNotFoundError:
+        old = []
     removed = [p for p in old if p not in files]
     for relative in removed:
-        _target(root, relative).unlink(missing_ok=True)
+        _check(relative)  # the manifest is ours, but a path in it must not leave either
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(base, relative))
     # The manifest lists paths, not contents: rewritten only when the set of paths changes.
     if removed or len(old) != len(files):
         _atomic_write(manifest, "\n".join(sorted(files)).encode())

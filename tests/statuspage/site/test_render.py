@@ -14,6 +14,11 @@ from tests.statuspage.site.sample import NOW, snapshot
 EXPECTED_FILES = {
     "index.html",
     "badge.svg",
+    "style.css",
+    "uptime/api.html",
+    "uptime/web.html",
+    "uptime/email.html",
+    "uptime/sms.html",
     "history.atom",
     "history.rss",
     "history/index.html",
@@ -82,16 +87,43 @@ def test_component_status_is_a_word_and_an_icon_not_only_colour() -> None:
 def test_every_showcased_component_has_a_90_day_bar_with_a_text_per_day() -> None:
     html = render_site(snapshot())["index.html"].decode()
     bars = re.findall(r'<ol class="bar" aria-label="([^"]+)">(.*?)</ol>', html)
-    assert [label.split(":")[0] for label, _ in bars] == ["API", "Website", "Email delivery"]
+    assert [label for label, _ in bars] == [
+        "API, last 90 days",
+        "Website, last 90 days",
+        "Email delivery, last 90 days",
+    ]
     for _, bar in bars:
-        widths = [int(w or 1) for w in re.findall(r'<li class="\w+(?: w(\d+))?">', bar)]
+        segments = re.findall(r'<li(?: class=(?:"([^"]+)"|(\S+)))?>([^<]*)', bar)
+        widths = [
+            int(next((c[1:] for c in (a or b).split() if c.startswith("w")), 1))
+            for a, b, _ in segments
+        ]
         assert sum(widths) == 90
+        # Every segment names its day(s) and uptime.
+        assert all(re.match(r"\d+ \w{3}(\u2013\d+( \w{3})?)?: ", text) for _, _, text in segments)
     api = bars[0][1]
-    # Today's segment names the date, its uptime, its downtime and its incident.
-    assert (
-        "2 Dec 2026: 95.00% uptime, major outage 1 h 12 min, 1 incident: Elevated API errors" in api
-    )
-    assert 'href="incidents/inc-open.html"' in api
+    # Today's segment names the date, its uptime and its number of incidents.
+    assert "<li class=l2>2 Dec: 95.00%, 1 incident" in api
+    # The component's name links to its day-by-day page, which names the incidents.
+    assert '<a href="uptime/api.html">API</a>' in html
+
+
+def test_day_by_day_page_names_each_days_uptime_downtime_and_incidents() -> None:
+    page = render_site(snapshot())["uptime/api.html"].decode()
+    today = page[page.index('<tr id="d2026-12-02">') :].split("</tr>")[0]
+    assert "95.00%" in today
+    assert "Major outage 1 h 12 min" in today
+    assert '<a href="../incidents/inc-open.html"><bdi>Elevated API errors</bdi></a>' in today
+    assert page.count("<tr id=") == 90
+
+
+def test_front_page_of_a_big_page_stays_under_100_kb() -> None:
+    # The bench's page: 50 components, 10,000 incidents, about 820 in the bars' 90 days.
+    from bench.statuspage import make_snapshot
+
+    site = render_site(make_snapshot(50, 10_000))
+    assert len(site["index.html"]) < 100_000
+    assert site["index.html"].count(b'<ol class="bar"') == 50
 
 
 def test_incident_page_shows_the_whole_timeline_newest_first() -> None:
@@ -135,6 +167,15 @@ def test_front_page_inlines_its_css_and_has_no_script() -> None:
     assert "<style>" in html
     assert "<script" not in html
     assert 'rel="stylesheet"' not in html
+
+
+def test_other_pages_share_one_stylesheet() -> None:
+    site = render_site(snapshot())
+    assert b".bar{" in site["style.css"]
+    for path in ("incidents/inc-old.html", "history/index.html", "uptime/api.html"):
+        html = site[path].decode()
+        assert '<link rel="stylesheet" href="../style.css">' in html
+        assert "<style>" not in html
 
 
 def test_one_incident_update_re_renders_only_what_it_changes() -> None:

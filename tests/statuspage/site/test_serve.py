@@ -69,10 +69,10 @@ async def test_site_is_served_with_its_content_type_and_a_strict_csp(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_csp_allows_no_script_and_only_inline_styles() -> None:
+def test_csp_allows_no_script_and_only_inline_or_own_styles() -> None:
     directives = dict(d.strip().split(" ", 1) for d in CSP.split(";"))
     assert directives["default-src"] == "'none'"
-    assert directives["style-src"] == "'unsafe-inline'"
+    assert directives["style-src"] == "'self' 'unsafe-inline'"
     assert directives["img-src"] == "'self' data:"
     assert "script-src" not in directives
 
