@@ -52,3 +52,14 @@ def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
 def test_paths_leaving_the_directory_are_refused(tmp_path: Path, path: str) -> None:
     with pytest.raises(ValueError, match="not a relative site path"):
         write_site(tmp_path / "site", {path: b"x"})
+
+
+def test_first_build_appears_whole_and_leaves_no_staging_directory(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    result = write_site(root, {"index.html": b"a", "incidents/x.html": b"x"})
+    assert result.written == ("incidents/x.html", "index.html")
+    assert (root / "incidents/x.html").read_bytes() == b"x"
+    assert stat.S_IMODE((root / "incidents/x.html").stat().st_mode) == 0o644
+    # Only the site: the staging directory was renamed into place.
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+    assert (root / ".tocsin-site").read_text().splitlines() == ["incidents/x.html", "index.html"]
