@@ -24,7 +24,7 @@ import aiohttp
 from core.clock import Clock, SystemClock
 from core.timestamps import format_rfc3339
 from rules.durations import parse_duration
-from tocsin.cli_incidents_view import incident_text, incidents_table
+from tocsin.cli_incidents_view import answer_json, incident_text, incidents_table
 
 DEFAULT_URL = "http://127.0.0.1:9797"
 KEY_VARIABLE = "TOCSIN_API_KEY"
@@ -150,7 +150,7 @@ def run_incidents(
         print(f"tocsin: {exc}", file=sys.stderr)
         return exc.code
     if args.output == "json":
-        stdout.write(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
+        stdout.write(answer_json(answer))
     elif args.verb == "list":
         stdout.write(incidents_table(answer.get("incidents", [])))
         cursor = _next_cursor(answer.get("next"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -137,3 +138,14 @@ def _timeline(timeline: object) -> list[str]:
         line = f"  {at}  {actor}  {kind}"
         lines.append(f"{line}  {_cut(_text(said), 80)}" if said else line)
     return lines
+
+
+def answer_json(answer: object) -> str:
+    """The server's answer as indented JSON for ``--output json``, safe on a terminal.
+
+    Every character beyond ASCII is escaped (``\\u009b``, ``\\u202e``): JSON itself
+    escapes only the 7-bit controls, and an alert's text must not drive the terminal
+    through the 8-bit ones or reverse a line with a bidi override. ``jq`` and every
+    JSON reader decode the escapes.
+    """
+    return json.dumps(answer, indent=2) + "\n"

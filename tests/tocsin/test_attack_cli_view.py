@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tocsin.cli_incidents_view import incident_text, incidents_table
+from tocsin.cli_incidents_view import answer_json, incident_text, incidents_table
 
 # Text an alert's sender or a person controls, each with a character a terminal acts on.
 HOSTILE = [
@@ -42,3 +42,11 @@ def test_control_characters_are_shown_replaced_not_sent_to_the_terminal(text: st
 
     assert all(c.isprintable() or c == "\n" for c in shown), repr(shown)
     assert "\ufffd" in shown
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_json_output_escapes_what_a_terminal_acts_on(text: str) -> None:
+    shown = answer_json(_incident(text))
+
+    assert shown.isascii()
+    assert all(c.isprintable() or c == "\n" for c in shown), repr(shown)

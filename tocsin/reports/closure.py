@@ -112,7 +112,7 @@ async def closure_report(
     """Gathers the report of a closed incident; NotFound if unknown, NotClosed if not closed."""
     summary = await store.incident_summary(incident_id)
     if summary is None:
-        raise NotFound(f"no incident {incident_id!r}")
+        raise NotFound(f"no incident {incident_id!r}", field="id")
     incident = summary.incident
     if incident.state is not IncidentState.CLOSED:
         raise NotClosed(incident)
