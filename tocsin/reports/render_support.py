@@ -14,7 +14,6 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from core.timestamps import format_rfc3339
-from rules.durations import format_duration
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Characters that can start markup inside a line or a table cell: emphasis, code, links
@@ -30,8 +29,33 @@ def markdown_text(value: object) -> str:
 
 
 def duration_text(value: timedelta | None) -> str:
-    """A duration in the rules' syntax (``1h30m``), ``-`` for none."""
-    return "-" if value is None else format_duration(value)
+    """A duration as people read one, rounded to its two largest units; ``-`` for none.
+
+    ``9.1s``, ``4m 12s``, ``2h 5m``, ``30d``, ``3d 4h``: the rules' syntax (``9s89ms``,
+    ``4w2d``) is exact but easy to misread in a report.
+    """
+    if value is None:
+        return "-"
+    seconds = value.total_seconds()
+    if seconds < 0:
+        return "-" + duration_text(-value)
+    if seconds < 59.95:  # what would not round up to a whole minute
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    for unit, size, smaller, smaller_size in _UNITS:
+        rounded = round(seconds / smaller_size) * smaller_size
+        if rounded >= size:
+            whole, rest = divmod(rounded, size)
+            part = rest // smaller_size
+            return f"{whole}{unit}" + (f" {part}{smaller}" if part else "")
+    raise AssertionError("unreachable: a minute or more has a unit")  # pragma: no cover
+
+
+# Each unit, its size in seconds, and the unit shown beside it.
+_UNITS = (
+    ("d", 86_400, "h", 3_600),
+    ("h", 3_600, "m", 60),
+    ("m", 60, "s", 1),
+)
 
 
 def time_text(value: datetime | None) -> str:
