@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
@@ -21,9 +20,9 @@ from statuspage.model import (
     StatusSnapshot,
 )
 from statuspage.site.bars import bar_html, day_rows, segments
+from statuspage.site.snippets import incident_main, month_item
 from statuspage.site.text import INDICATOR_ICONS, clean, file_id, format_uptime
 from statuspage.site.views import (
-    When,
     chrome,
     component_view,
     incident_view,
@@ -214,34 +213,7 @@ def _blocks(
 def incident_page(env: jinja2.Environment, frame: Frame, view: Mapping[str, object]) -> bytes:
     """incidents/<id>.html: the incident, its components and its whole timeline
     (``view``: ``incident_view`` with root ``../``)."""
-    return frame.wrap(str(view["name"]), _incident_main(view))
-
-
-def _time(at: When) -> str:
-    return f'<time datetime="{escape(at.iso)}">{escape(at.text)}</time>'
-
-
-def _incident_main(i: Mapping[str, Any]) -> str:
-    """An incident page's main content. Written here rather than in a template: Jinja's
-    context and attribute lookups were most of the cost of 10,000 pages. Every string
-    from the snapshot goes through ``escape``."""
-    affects = f" \u00b7 Affects: {escape(i['components'])}" if i["components"] else ""
-    end = f", resolved {_time(i['end'])}" if i["end"] else ""
-    updates = "".join(
-        f"<li><strong>{escape(u['word'])}</strong> <span class=\"muted\">{_time(u['at'])}"
-        f'</span><p class="body"><bdi>{escape(u["body"])}</bdi></p>'
-        + (f'<p class="meta">{escape(u["affected"])}</p>' if u["affected"] else "")
-        + "</li>"
-        for u in i["updates"]
-    )
-    return (
-        f"<h1><bdi>{escape(i['name'])}</bdi></h1>\n"
-        f'<p class="meta"><strong>{escape(i["word"])}</strong> \u00b7 {escape(i["impact"])}'
-        f"{affects}</p>\n"
-        f'<p class="meta">Started {_time(i["start"])}{end}.</p>\n'
-        '<section aria-labelledby="updates-h">\n<h2 id="updates-h">Updates, newest first</h2>\n'
-        f'<ol class="timeline">{updates}</ol>\n</section>\n'
-    )
+    return frame.wrap(str(view["name"]), incident_main(view))
 
 
 def uptime_page(
@@ -304,7 +276,7 @@ def history_month(
         "inline_css": False,
         "widths": [],
         "label": month_label(month),
-        "items": items,
+        "items": [month_item(i) for i in items],
         "newer": link(newer),
         "older": link(older),
     }
