@@ -31,12 +31,28 @@ def _opt_instant(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def encode_incident(incident: Incident) -> bytes:
     """Serialises an incident without its alerts; :func:`encode_alert` writes each of those.
 
     Kept apart so that a commit rewrites only the alerts that changed, however many
     alerts the incident has.
     """
+    # Written on every commit that changes the incident, a resend's too (its version):
+    # optional instants, tasks and durations inline, without a call each.
+    acknowledged_at, resolved_at, closed_at = (
+        incident.acknowledged_at,
+        incident.resolved_at,
+        incident.closed_at,
+    )
+    sweep_at, on_hold_since, state_changed_at = (
+        incident.sweep_at,
+        incident.on_hold_since,
+        incident.state_changed_at,
+    )
+    tasks = incident.tasks
     return orjson.dumps(
         {
             "id": incident.id,
@@ -54,16 +70,16 @@ def encode_incident(incident: Incident) -> bytes:
             "route": incident.route,
             "policy": incident.policy,
             "assignee": incident.assignee,
-            "acknowledged_at": _opt_micros(incident.acknowledged_at),
-            "resolved_at": _opt_micros(incident.resolved_at),
-            "closed_at": _opt_micros(incident.closed_at),
+            "acknowledged_at": None if acknowledged_at is None else micros(acknowledged_at),
+            "resolved_at": None if resolved_at is None else micros(resolved_at),
+            "closed_at": None if closed_at is None else micros(closed_at),
             "flapping": incident.flapping,
             "stale_resolved": incident.stale_resolved,
             "held": incident.held,
             "muted": incident.muted,
             "public": incident.public,
             "components": list(incident.components),
-            "sweep_at": _opt_micros(incident.sweep_at),
+            "sweep_at": None if sweep_at is None else micros(sweep_at),
             "acknowledged_by": incident.acknowledged_by,
             "resolved_by": incident.resolved_by,
             "closed_by": incident.closed_by,
@@ -71,11 +87,11 @@ def encode_incident(incident: Incident) -> bytes:
             "resolution_notes": incident.resolution_notes,
             "auto_resolved": incident.auto_resolved,
             "hold_reason": incident.hold_reason,
-            "on_hold_since": _opt_micros(incident.on_hold_since),
-            "on_hold_total": incident.on_hold_total // timedelta(microseconds=1),
+            "on_hold_since": None if on_hold_since is None else micros(on_hold_since),
+            "on_hold_total": incident.on_hold_total // _MICROSECOND,
             "reopen_count": incident.reopen_count,
-            "state_changed_at": _opt_micros(incident.state_changed_at),
-            "tasks": [_task_document(t) for t in incident.tasks],
+            "state_changed_at": None if state_changed_at is None else micros(state_changed_at),
+            "tasks": [_task_document(t) for t in tasks] if tasks else [],
             "problem_id": incident.problem_id,
             "merged_into": incident.merged_into,
         }
@@ -127,6 +143,9 @@ _shared_instant = lru_cache(maxsize=4_096)(from_micros)
 def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
     ends_at, starts_at = alert.ends_at, alert.starts_at
     first_received, last_received = alert.first_received_at, alert.last_received_at
+    # Most alerts never flapped: no comprehension (a function call of its own in 3.11)
+    # for them, on every resend's write.
+    transitions = alert.transitions
     return {
         "fingerprint": alert.fingerprint,
         "labels": alert.labels,
@@ -136,7 +155,7 @@ def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
         "count": alert.count,
         "position": alert.position,
         "ends_at": None if ends_at is None else _shared_micros(ends_at),
-        "transitions": [micros(t) for t in alert.transitions],
+        "transitions": [micros(t) for t in transitions] if transitions else [],
         "muted_by": alert.muted_by,
         "annotations": alert.annotations,
         "generator_url": alert.generator_url,

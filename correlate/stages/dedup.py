@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter
 
-from core.incident import Incident, new_incident_alert
+from core.incident import Incident, IncidentAlert, new_incident_alert
 from core.model import Alert, AlertStatus
 from correlate.context import CorrelationContext
 from correlate.positions import is_after
@@ -49,7 +49,11 @@ class DedupStage:
             first = working.head_read(groups[0][1])
             if first is UNREAD:
                 first = await working.head(groups[0][1])
-            if _late_copy(ctx, first, alert):
+            known = None if first is None else first.alerts.get(alert.fingerprint)
+            # A copy of the status held is never late: most of the log, tested inline.
+            if known is not None and known.status is not alert.status and _late_copy(
+                ctx, known, alert
+            ):
                 if self._late_copies is not None:
                     self._late_copies.labels(alert.status.value).inc()
                 continue
@@ -69,18 +73,13 @@ class DedupStage:
         return ctx, kept
 
 
-def _late_copy(ctx: CorrelationContext, head: Incident | None, alert: Alert) -> bool:
+def _late_copy(ctx: CorrelationContext, known: IncidentAlert, alert: Alert) -> bool:
     """Tells whether the entry is a late copy of an episode that already ended (see above).
 
-    ``head`` is the head incident of the alert's first group.
+    ``known`` is the alert as the head incident of its first group holds it, in the
+    other status than the entry's.
     """
-    known = None if head is None else head.alerts.get(alert.fingerprint)
-    if (
-        known is None
-        or known.starts_at is None
-        or known.status is alert.status
-        or not is_after(ctx.positions[alert.fingerprint], known.position)
-    ):
+    if known.starts_at is None or not is_after(ctx.positions[alert.fingerprint], known.position):
         return False
     if alert.status is AlertStatus.FIRING:
         return not known.expired and alert.starts_at == known.starts_at
@@ -105,7 +104,7 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         # annotations (correlate.resolves says what a resolve keeps instead), and the
         # later of its ends.
         ends, end = known.ends_at, alert.ends_at
-        later_end = end if ends is None or end is None else max(ends, end)
+        later_end = end if ends is None or end is None or end > ends else ends
         annotations, start = alert.annotations, alert.starts_at
     else:
         later_end = alert.ends_at
