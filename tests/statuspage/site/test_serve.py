@@ -55,6 +55,7 @@ SERVED = [
     ("/status/history.atom", "application/atom+xml; charset=utf-8"),
     ("/status/history.rss", "application/rss+xml; charset=utf-8"),
     ("/status/badge.svg", "image/svg+xml"),
+    ("/status/style.css", "text/css; charset=utf-8"),
 ]
 
 
