@@ -356,6 +356,16 @@ class IncidentStore(Protocol):
         """
         ...
 
+    async def count_open_incidents(
+        self, priorities: Sequence[str]
+    ) -> dict[tuple[IncidentState, str | None], int]:
+        """Counts the open incidents by state and priority through the list indexes.
+
+        No incident is read. A priority not among ``priorities`` (or none) counts under
+        None; pairs with no incident are left out.
+        """
+        ...
+
     async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
         """Returns the incident without its alerts, and their counts; or None."""
         ...

@@ -33,7 +33,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from core.errors import StoreError, StoreUnavailable
-from core.incident import Incident, IncidentEvent
+from core.incident import Incident, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry, new_log_entry
 from core.problems import Problem, ProblemState
 from core.silence import Silence
@@ -302,6 +302,12 @@ class RedisStore:
     async def incident_summary(self, incident_id: str) -> IncidentSummary | None:
         """Returns the incident without its alerts, with their counts; or None."""
         return await self._pages.summary(incident_id)
+
+    async def count_open_incidents(
+        self, priorities: Sequence[str]
+    ) -> dict[tuple[IncidentState, str | None], int]:
+        """Counts the open incidents by state and priority from the list indexes."""
+        return await self._pages.count_open(priorities)
 
     async def incident_page(self, query: IncidentQuery) -> IncidentPage:
         """Returns a page of summaries through the list indexes, and where the next starts."""

@@ -24,7 +24,7 @@ import orjson
 from redis.asyncio import Redis
 
 from core.codec import decode_event, decode_incident, decode_incident_documents
-from core.incident import Incident, IncidentEvent
+from core.incident import OPEN_STATES, Incident, IncidentEvent, IncidentState
 from core.store import (
     AlertPage,
     CorrelationCommit,
@@ -86,6 +86,39 @@ class RedisIncidentPages:
                 if len(ids) < _LIST_PAGE:
                     break
         return list(found.values())[: query.limit]
+
+    async def count_open(
+        self, priorities: Sequence[str]
+    ) -> dict[tuple[IncidentState, str | None], int]:
+        """Counts the open incidents by state and priority: the list indexes' sizes.
+
+        One pipeline: each open state's set size (ZCARD), and its intersection with each
+        priority's set (ZINTERCARD, counted in Redis without building it); what no
+        priority claims counts under None.
+        """
+        client = self._client()
+        states = sorted(OPEN_STATES)
+        priorities = list(dict.fromkeys(priorities))  # each once: each is subtracted once
+        with translated("count open incidents"):
+            await self._index.ensure_indexed(client)
+            async with client.pipeline(transaction=True) as pipe:
+                for state in states:
+                    by_state = self._keys.index("state", state.value)
+                    pipe.zcard(by_state)
+                    for priority in priorities:
+                        pipe.zintercard(2, [by_state, self._keys.index("priority", priority)])
+                replies = iter(await pipe.execute())
+        counts: dict[tuple[IncidentState, str | None], int] = {}
+        for state in states:
+            unclaimed = int(next(replies))
+            for priority in priorities:
+                count = int(next(replies))
+                unclaimed -= count
+                if count:
+                    counts[(state, priority)] = count
+            if unclaimed:
+                counts[(state, None)] = unclaimed
+        return counts
 
     async def page(self, query: IncidentQuery) -> IncidentPage:
         """Returns a page of summaries through the list indexes, and where the next starts.

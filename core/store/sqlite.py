@@ -30,7 +30,7 @@ import orjson
 
 from core.codec import decode_event, decode_silence, encode_silence
 from core.errors import StoreError, StoreUnavailable
-from core.incident import Incident, IncidentEvent
+from core.incident import Incident, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry, new_log_entry
 from core.problems import Problem, ProblemState
 from core.silence import Silence
@@ -50,7 +50,12 @@ from core.store import sqlite_incident_pages as pages
 from core.store import sqlite_incidents as sql
 from core.store import sqlite_problems as problems
 from core.store.events import ConsumerWrite, EventBatch
-from core.store.sqlite_incident_list import page_of
+from core.store.sqlite_incident_list import (
+    OPEN_COUNTS,
+    open_count_parameters,
+    open_counts,
+    page_of,
+)
 from core.store.sqlite_migrations import migrate
 from core.store.writer_lock import WriterLock
 from core.timestamps import micros
@@ -342,6 +347,13 @@ class SQLiteStore:
         summary, computed = await self._read(lambda conn: pages.read_summary(conn, incident_id))
         await self._keep_counts(computed)
         return summary
+
+    async def count_open_incidents(
+        self, priorities: Sequence[str]
+    ) -> dict[tuple[IncidentState, str | None], int]:
+        """Counts the open incidents by state and priority from the indexed columns."""
+        rows = await self._query(OPEN_COUNTS, open_count_parameters())
+        return open_counts(rows, frozenset(priorities))
 
     async def incident_page(self, query: IncidentQuery) -> IncidentPage:
         """Returns a page of summaries, read with one more to tell whether a next follows."""

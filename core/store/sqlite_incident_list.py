@@ -19,10 +19,13 @@ incidents; a text under three characters, which trigrams cannot find, is the exc
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection, Iterable
 from typing import Any
 
+import orjson
+
 from core.codec import stored_state_names
-from core.incident import Incident
+from core.incident import OPEN_STATES, Incident, IncidentState
 from core.store import IncidentPage, IncidentQuery, IncidentSummary, ListPosition
 from core.timestamps import micros
 
@@ -199,3 +202,29 @@ def page_of(summaries: list[IncidentSummary], limit: int) -> IncidentPage:
         return IncidentPage(summaries, None)
     last = summaries[limit - 1].incident
     return IncidentPage(summaries[:limit], ListPosition(last.opened_at, last.id))
+
+
+# The open incidents by state and priority, counted through the state index: the states
+# come as one JSON array of stored names.
+OPEN_COUNTS = """
+SELECT state, priority, count(*) FROM incident
+WHERE state IN (SELECT value FROM json_each(?)) GROUP BY state, priority
+"""
+
+
+def open_count_parameters() -> tuple[bytes]:
+    """The parameters of :data:`OPEN_COUNTS`: every stored name of an open state."""
+    return (orjson.dumps(stored_state_names(OPEN_STATES)),)
+
+
+def open_counts(
+    rows: Iterable[tuple[str, str | None, int]], priorities: Collection[str]
+) -> dict[tuple[IncidentState, str | None], int]:
+    """The counts of :data:`OPEN_COUNTS` rows by state and priority (see the protocol)."""
+    # A stored name is the state's own, or a former one (reopened: triggered).
+    state_of = {name: state for state in OPEN_STATES for name in stored_state_names({state})}
+    counts: dict[tuple[IncidentState, str | None], int] = {}
+    for name, priority, count in rows:
+        key = (state_of[name], priority if priority in priorities else None)
+        counts[key] = counts.get(key, 0) + count
+    return counts

@@ -145,7 +145,7 @@ async def test_open_incidents_are_counted_by_state_and_priority(store: Store) ->
     for n, state, priority in cases:
         await opened(store, n, state=state, priority=priority)
     metrics_feed, registry = feed(store)
-    await metrics_feed.count_open()
+    await metrics_feed.count_open(["P1", "P2", "P3", "P4", "P5"])
     name = "tocsin_incidents_open"
     assert sample(registry, name, state="triggered", priority="P1") == 2
     assert sample(registry, name, state="acknowledged", priority="P2") == 1
