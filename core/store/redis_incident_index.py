@@ -2,19 +2,24 @@
 
 Each commit (``redis_scripts.COMMIT_LUA``) keeps every incident in one sorted set per
 filtered field that has a value, ``incidents:by:{field}:{value}`` scored by opening time,
-and its casefolded title in its hash (``search``). :data:`QUERY_LUA` answers a list page
-in one call: it counts each filter's incidents in the time range (ZCOUNT, logarithmic),
-walks the filter with the fewest newest first (several sets of one filter, such as the
-open states, merged by score), and keeps those that the other filters' sets hold
-(ZSCORE) and whose title holds the text. Without a filter it walks ``incidents:opened``.
+its casefolded title in its hash (``folded_title``), and the incident in one sorted set
+per distinct trigram of that title's UTF-8 bytes, ``incidents:by:title:{trigram}``, moved
+when the title changes. :data:`QUERY_LUA` answers a list page in one call: it counts each
+filter's incidents in the time range (ZCOUNT, logarithmic), and those of each trigram set
+of the text, walks the filter or trigram set with the fewest newest first (several sets
+of one filter, such as the open states, merged by score), and keeps those that the other
+filters' sets hold (ZSCORE) and whose title holds the text. Without a filter it walks
+``incidents:opened``. A rare text thus walks a few incidents; a common one walks its
+smallest trigram set, whose titles mostly hold it; a text under three bytes has no
+trigram and walks all incidents, as without a filter.
 
 A walk costs what it examines, and the script examines at most :data:`_CALL_BUDGET`
 incidents per call, so that Redis is never held for long. A page stops after
 :data:`PAGE_BUDGET` incidents examined: when the filters select few of the incidents the
-walk goes through (a title search alone, or two broad filters that rarely meet), the
+walk goes through (a short title search alone, or two broad filters that rarely meet), the
 page may hold fewer than its limit, and its ``next`` position continues the walk. With
-100,000 incidents, a title that none holds costs twenty pages of that bound to list to
-the end; each page took 24 ms p50 over HTTP on a busy 2-core machine (bench/README.md).
+100,000 incidents, a two-letter text that none holds costs twenty pages of that bound
+to list to the end (bench/README.md).
 
 Incidents an earlier Tocsin stored are put in the sets once, by the first list that
 needs them (:func:`ensure_indexed`), as the sweep index is.
@@ -32,7 +37,7 @@ from redis.commands.core import AsyncScript
 from core.codec import decode_incident, stored_state_names
 from core.incident import Incident
 from core.store import IncidentQuery, ListPosition
-from core.store.redis_scripts import RedisKeys, index_keys
+from core.store.redis_scripts import TRIGRAMS_LUA, RedisKeys, index_keys
 from core.store.redis_support import text
 from core.timestamps import from_micros, micros
 
@@ -41,8 +46,12 @@ _CALL_BUDGET = 2_500
 PAGE_BUDGET = 5_000
 # How many incidents the backfill reads per round trip.
 _BACKFILL_PAGE = 500
+# How many of a text's title trigram sets the query compares at most: any of them holds
+# every title that holds the text, so those past the first few only narrow the choice.
+_MAX_TRIGRAMS = 64
 
-# KEYS: the opening-time index, then each filter's sets, filter after filter.
+# KEYS: the opening-time index, then each filter's sets, filter after filter, then the
+#       title trigram sets of the text.
 # ARGV: the number of filters, the number of sets of each; then the ZREVRANGEBYSCORE
 #       bounds (newest, oldest), the cursor's score and id ("" for none: the page starts
 #       after it), how many to find, how many to examine at most, the casefolded title
@@ -66,7 +75,8 @@ local cursor_score, cursor_id = tonumber(ARGV[a + 2]), ARGV[a + 3]
 local want, budget = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
 local title, prefix = ARGV[a + 6], ARGV[a + 7]
 
--- The walk goes through the filter with the fewest incidents in the range.
+-- The walk goes through the filter with the fewest incidents in the range, or the title
+-- trigram set with the fewest: every title holding the text is in each of its sets.
 local drive, fewest = 0, nil
 for f = 1, n do
     local total = 0
@@ -79,6 +89,12 @@ for f = 1, n do
 end
 local walked = {KEYS[1]}
 if drive > 0 then walked = filters[drive] end
+for t = k, #KEYS do
+    local total = redis.call('ZCOUNT', KEYS[t], oldest, newest)
+    if fewest == nil or total < fewest then
+        drive, fewest, walked = 0, total, {KEYS[t]}
+    end
+end
 
 local PAGE = 256
 local heads = {}
@@ -126,7 +142,7 @@ local function passes(id)
         end
     end
     if title ~= '' then
-        local held = redis.call('HGET', prefix .. id, 'search')
+        local held = redis.call('HGET', prefix .. id, 'folded_title')
         if not held or not string.find(held, title, 1, true) then return false end
     end
     return true
@@ -166,14 +182,18 @@ end
 return result
 """
 
-# Puts incidents an earlier Tocsin stored into the list indexes, unless a commit wrote one
-# since it was read (that commit indexed it) or it is indexed already.
+# Puts incidents an earlier Tocsin stored into the list indexes and the title trigram
+# sets, unless a commit wrote one since it was read (that commit indexed it) or it is in
+# them already (an earlier Tocsin may have put it in the list indexes only).
 # KEYS: one incident hash per incident. ARGV: per incident (id, version as read, opened
-# micros, casefolded title, its sets as one newline-separated list).
-INDEX_OLDER_LUA = """
+# micros, casefolded title, its sets as one newline-separated list); last, the prefix of
+# the title trigram sets.
+INDEX_OLDER_LUA = TRIGRAMS_LUA + """
+local title_prefix = ARGV[#ARGV]
 for i = 1, #KEYS do
     local a = 5 * (i - 1) + 1
-    local version, indexed = unpack(redis.call('HMGET', KEYS[i], 'version', 'indexed'))
+    local version, indexed, folded = unpack(
+        redis.call('HMGET', KEYS[i], 'version', 'indexed', 'folded_title'))
     if version == ARGV[a + 1] and not indexed then
         local start = 1
         local s = ARGV[a + 4]
@@ -182,7 +202,12 @@ for i = 1, #KEYS do
             redis.call('ZADD', string.sub(s, start, stop - 1), ARGV[a + 2], ARGV[a])
             start = stop + 1
         end
-        redis.call('HSET', KEYS[i], 'indexed', s, 'search', ARGV[a + 3])
+        redis.call('HSET', KEYS[i], 'indexed', s)
+    end
+    if version == ARGV[a + 1] and not folded then
+        retitle(title_prefix, ARGV[a], ARGV[a + 2], false, ARGV[a + 3])
+        redis.call('HSET', KEYS[i], 'folded_title', ARGV[a + 3])
+        redis.call('HDEL', KEYS[i], 'search')
     end
 end
 return 'OK'
@@ -222,6 +247,7 @@ class IncidentIndex:
         if self._query is None:
             self._query = client.register_script(QUERY_LUA)
         keys, filters = self._filter_keys(query)
+        keys += self._trigram_keys(_title(query))
         newest = "+inf" if query.opened_before is None else f"({micros(query.opened_before)}"
         oldest = "-inf" if query.opened_after is None else str(micros(query.opened_after))
         prefix = self._keys.incident("")
@@ -255,7 +281,13 @@ class IncidentIndex:
                 return Walk(found, after)
         return Walk(found, None)
 
-    def _filter_keys(self, query: IncidentQuery) -> tuple[list[str], list[int]]:
+    def _trigram_keys(self, title: str) -> list[str | bytes]:
+        """The title trigram sets of the casefolded text (none under three bytes)."""
+        raw = title.encode()
+        trigrams = sorted({raw[i : i + 3] for i in range(len(raw) - 2)})
+        return [self._keys.title_trigram(t) for t in trigrams[:_MAX_TRIGRAMS]]
+
+    def _filter_keys(self, query: IncidentQuery) -> tuple[list[str | bytes], list[int]]:
         """The script's KEYS and each filter's number of sets."""
         values: list[tuple[str, Sequence[str]]] = []
         if query.states is not None:
@@ -270,7 +302,7 @@ class IncidentIndex:
         ):
             if value is not None:
                 values.append((name, [value]))
-        keys = [self._keys.opened]
+        keys: list[str | bytes] = [self._keys.opened]
         for name, chosen in values:
             keys += [self._keys.index(name, value) for value in chosen]
         return keys, [len(chosen) for _, chosen in values]
@@ -304,10 +336,10 @@ class IncidentIndex:
             return
         async with client.pipeline(transaction=False) as pipe:
             for incident_id in ids:
-                pipe.hexists(self._keys.incident(incident_id), "indexed")
+                pipe.hmget(self._keys.incident(incident_id), "indexed", "folded_title")
             indexed: list[Any] = await pipe.execute()
         # Only those no commit indexed are read whole: after an upgrade, all; else none.
-        unindexed = [i for i, known in zip(ids, indexed, strict=True) if not known]
+        unindexed = [i for i, known in zip(ids, indexed, strict=True) if None in known]
         if not unindexed:
             return
         async with client.pipeline(transaction=False) as pipe:
@@ -315,7 +347,7 @@ class IncidentIndex:
                 pipe.hmget(self._keys.incident(incident_id), "version", "record", "body")
             replies: list[Any] = await pipe.execute()
         keys: list[str] = []
-        args: list[str | int] = []
+        args: list[str | bytes | int] = []
         for version, record, body in replies:
             if version is None or (record is None and body is None):
                 continue
@@ -324,6 +356,7 @@ class IncidentIndex:
             args += [incident.id, text(version), micros(incident.opened_at)]
             args += [incident.title.casefold(), "\n".join(index_keys(self._keys, incident))]
         if keys:
+            args.append(self._keys.title_trigram(b""))
             await script(keys=keys, args=args, client=client)
 
 

@@ -13,9 +13,12 @@ Keys, after the store's prefix::
     incidents:by:{field}:{value}  sorted set: the list index of one value of a filtered
                            field (state, priority, service, team, category, assignee):
                            incident ids scored by opened_at in microseconds; the incident
-                           hash's ``indexed`` names the sets it is in, ``search`` holds its
-                           casefolded title (redis_incident_index)
-    incidents:by:ready     string: set once the list indexes hold every older incident too
+                           hash's ``indexed`` names the sets it is in, ``folded_title``
+                           holds its casefolded title (redis_incident_index)
+    incidents:by:title:{trigram}  sorted set: the ids of the incidents whose casefolded
+                           title (UTF-8) holds those three bytes, scored by opened_at
+    incidents:by:ready:2   string: set once the list indexes and the title trigram sets
+                           hold every older incident too
     silences               hash: silence id -> body
     incident-events        stream: the incident event stream (core.store.events), fields
                            ``version``, ``state``, ``incident`` (the rest of the
@@ -70,10 +73,34 @@ from core.timestamps import micros
 #       commit's order, as one newline-separated list: the stream's order; then the
 #       number of consumer documents and per document (key, body or "" to delete, due
 #       micros or ""), whose KEYS (collection hash, due index) come before the stream's.
+# The title trigram sets (redis_incident_index): Lua functions that the commit and the
+# backfill share. Trigrams are of the UTF-8 bytes: a text is a substring of a title only
+# if each of its byte trigrams is one of the title's, as with characters, and Lua's
+# strings are bytes.
+TRIGRAMS_LUA = """
+local function trigrams(s)
+    local found = {}
+    if s then
+        for i = 1, #s - 2 do found[string.sub(s, i, i + 2)] = true end
+    end
+    return found
+end
+-- Moves the incident from the trigram sets of the title old (false: none) to those of new.
+local function retitle(prefix, id, score, old, new)
+    local before, after = trigrams(old), trigrams(new)
+    for t in pairs(before) do
+        if not after[t] then redis.call('ZREM', prefix .. t, id) end
+    end
+    for t in pairs(after) do
+        if not before[t] then redis.call('ZADD', prefix .. t, score, id) end
+    end
+end
+"""
+
 # A storm step writes thousands of alerts and consumes thousands of positions: as one
 # argument per list instead of one per item, the client packs a few arguments instead
 # of thousands. JSON as orjson writes it holds no newline, nor do ids and fingerprints.
-COMMIT_LUA = """
+COMMIT_LUA = TRIGRAMS_LUA + """
 -- A plain find (memchr), not a pattern: gmatch tested every character of megabytes of
 -- alert documents against a character class, most of the script's time.
 local function lines(s)
@@ -94,6 +121,8 @@ local incident_arg, incident_key = 5, 4
 local alerts_key = incident_key + n_incidents
 local head_arg, head_key = incident_arg + 9 * n_incidents, alerts_key + n_incidents
 local list_arg, list_key = head_arg + 3 * n_heads, head_key + n_heads
+-- The store's prefix is the opening index's name without "incidents:opened".
+local title_prefix = string.sub(KEYS[2], 1, #KEYS[2] - 16) .. 'incidents:by:title:'
 
 for i = 0, n_incidents - 1 do
     local a = incident_arg + 9 * i
@@ -126,8 +155,15 @@ end
 
 for i = 0, n_incidents - 1 do
     local a = incident_arg + 9 * i
-    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3],
-        'search', ARGV[a + 8])
+    redis.call('HSET', KEYS[incident_key + i], 'version', ARGV[a + 1], 'record', ARGV[a + 3])
+    -- Its title's trigram sets: moved only when the title changed, from the title the
+    -- hash holds (none for an incident an earlier Tocsin wrote: its ``search`` goes).
+    local folded = redis.call('HGET', KEYS[incident_key + i], 'folded_title')
+    if folded ~= ARGV[a + 8] then
+        retitle(title_prefix, ARGV[a], ARGV[a + 2], folded, ARGV[a + 8])
+        redis.call('HSET', KEYS[incident_key + i], 'folded_title', ARGV[a + 8])
+        redis.call('HDEL', KEYS[incident_key + i], 'search')
+    end
     -- The incident's entries in the list indexes (redis_incident_index): moved only when
     -- a filtered field changed, from the keys the hash says it is in to those of ARGV.
     local held = redis.call('HGET', KEYS[incident_key + i], 'indexed')
@@ -264,10 +300,15 @@ class RedisKeys:
         escaped = value.replace("%", "%25").replace("\n", "%0A")
         return f"{self.prefix}incidents:by:{field}:{escaped}"
 
+    def title_trigram(self, trigram: bytes) -> bytes:
+        """The set of incidents whose casefolded title holds the three UTF-8 bytes."""
+        return f"{self.prefix}incidents:by:title:".encode() + trigram
+
     @property
     def index_ready(self) -> str:
         """The marker that the list indexes hold every incident an earlier Tocsin stored."""
-        return f"{self.prefix}incidents:by:ready"
+        # ":2": since the title trigram sets, which a store indexed before lacks.
+        return f"{self.prefix}incidents:by:ready:2"
 
     def member(self, group: str, member: str) -> str:
         """The presence key of one member of a consumer group (expires unless refreshed)."""
