@@ -21,7 +21,7 @@ function here is pure: the caller reads, then writes the result in one compare-a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -45,6 +45,7 @@ from core.incident_requests import (
 from core.lifecycle import Actor, LifecyclePolicy, allowed_actions, apply
 from core.lifecycle_requests import Merge, Reopen
 from core.roles import Role
+from core.timestamps import format_rfc3339
 
 # Where a task comes from: the category's rules, or a person.
 RULES = "rules"
@@ -211,13 +212,22 @@ def complete_task(incident: Incident, request: CompleteTask, actor: Actor, now: 
 
 
 def merge(
-    source: Incident, target: Incident, actor: Actor, now: datetime, directory: Directory
+    source: Incident,
+    target: Incident,
+    actor: Actor,
+    now: datetime,
+    directory: Directory,
+    history: Sequence[IncidentEvent] = (),
+    earlier: int = 0,
 ) -> Merged:
     """Resolves ``source`` as a duplicate of ``target`` and moves its alerts there.
 
     The source is resolved by the lifecycle (code ``duplicate``, ``merged_into`` set);
     the target gets each alert of the source it lacks, or holds an older report of, and
-    an earlier sweep time if the source had one. Both timelines say so (``merged_into``,
+    an earlier sweep time if the source had one. The source's timeline moves over too:
+    ``history`` (its latest entries, oldest first; ``earlier`` more before them stay on
+    the source only) is copied into the target's as ``merged_entry`` events, each with
+    the original's kind, time, actor and detail. Both timelines say so (``merged_into``,
     ``merged_from``). The target must be another incident, and open (409).
     """
     if source.id == target.id:
@@ -243,9 +253,30 @@ def merge(
         sweep_at=min(sweeps, default=None),
     )
     at = resolved.event.at
-    detail = {"incident": source.id, "title": source.title, "alerts": len(moved)}
+    copied = tuple(
+        IncidentEvent(
+            target.id,
+            at,
+            entry.actor,
+            "merged_entry",
+            {
+                "incident": source.id,
+                "kind": entry.kind,
+                "at": format_rfc3339(entry.at),
+                "detail": dict(entry.detail),
+            },
+        )
+        for entry in history
+    )
+    detail = {
+        "incident": source.id,
+        "title": source.title,
+        "alerts": len(moved),
+        "timeline": len(copied),
+        "timeline_left_on_source": earlier,
+    }
     joined = IncidentEvent(target.id, at, actor.name, "merged_from", detail)
-    return Merged(resolved.incident, changed, (resolved.event, joined), moved)
+    return Merged(resolved.incident, changed, (resolved.event, *copied, joined), moved)
 
 
 def new_tasks(

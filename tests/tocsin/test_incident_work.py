@@ -117,6 +117,26 @@ async def test_merge_moves_the_alerts_and_the_group_and_both_timelines_say_so(
     ]
 
 
+async def test_merge_moves_the_source_timeline_to_the_target(served: Served) -> None:
+    await served.act("inc-0001", "acknowledge", {})
+    await served.act("inc-0001", "note", {"text": "Disk of db-1 at 95%"})
+
+    answer = await served.act("inc-0001", "merge", {"into": "inc-0002"})
+
+    # The source's entries follow in the target's timeline, each as it was, then the merge.
+    copied = [e for e in answer["timeline"] if e["kind"] == "merged_entry"]
+    assert [(e["detail"]["kind"], e["detail"]["incident"]) for e in copied] == [
+        ("acknowledged", "inc-0001"),
+        ("note", "inc-0001"),
+    ]
+    assert copied[1]["detail"]["detail"] == {"text": "Disk of db-1 at 95%"}
+    assert answer["timeline"][-1]["detail"]["timeline"] == 2
+    assert answer["timeline"][-1]["detail"]["timeline_left_on_source"] == 0
+    # The source keeps its own timeline too.
+    kinds = [e.kind for e in await served.store.incident_events("inc-0001")]
+    assert kinds == ["acknowledged", "note", "merged_into"]
+
+
 @pytest.mark.parametrize(
     ("into", "status", "field"),
     [

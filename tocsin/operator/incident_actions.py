@@ -75,6 +75,9 @@ from tocsin.operator.render import etag
 ATTEMPTS = 5
 # An action's body: the longest field is 10,000 characters of notes (4 bytes each at most).
 MAX_BODY_BYTES = 64 * 1024
+# How many of a merged incident's latest timeline entries move to the target with it:
+# all of a person's work, while a storm's thousands of joins stay on the source.
+MERGED_TIMELINE = 500
 
 
 def add_action_routes(router: web.UrlDispatcher) -> None:
@@ -208,7 +211,11 @@ async def _merge(
     source = await store.get_incident(read.id)
     if source is None or source.version != read.version:
         raise VersionConflict(f"incident {read.id} changed while it was read")
-    merged = merge(source, target, actor, now, directory)
+    # The source's latest timeline entries move over (a storm's may be long: bounded).
+    _, total = await store.incident_events_page(source.id, 0, 1)
+    earlier = max(0, total - MERGED_TIMELINE)
+    history, _ = await store.incident_events_page(source.id, earlier, MERGED_TIMELINE)
+    merged = merge(source, target, actor, now, directory, history, earlier)
     new_source = replace(merged.source, version=source.version + 1)
     new_target = replace(merged.target, version=target.version + 1)
     # Later alerts of the source's group go to the target, if the source is its head;
