@@ -6,6 +6,7 @@ timeline entries written with them; problem candidates from the rules' threshold
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -104,6 +105,51 @@ async def test_a_problem_created_from_incidents_names_them_and_they_name_it(
     response = await client.get(f"/api/v1/problems/{problem['id']}", headers=VIEWER)
     assert response.status == 200
     assert await response.json() == problem
+
+
+async def test_a_retried_creation_with_an_idempotency_key_creates_one_problem(
+    client: Client,
+) -> None:
+    await stored(client, recent(1, 1), recent(2, 2))
+    body = {"title": "Nightly latency", "incidents": ["inc-0001"]}
+    headers = {**RESPONDER, "Idempotency-Key": "create-nightly-1"}
+
+    first = await client.post("/api/v1/problems", json=body, headers=headers)
+    retried = await client.post("/api/v1/problems", json=body, headers=headers)
+    other = await client.post(
+        "/api/v1/problems", json={**body, "title": "Another"}, headers=headers
+    )
+    unkeyed = await client.post(
+        "/api/v1/problems", json={**body, "incidents": ["inc-0002"]}, headers=RESPONDER
+    )
+
+    assert (first.status, retried.status) == (201, 201)
+    assert (await retried.json())["id"] == (await first.json())["id"]
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    # The same key with another request is refused by name.
+    assert other.status == 422
+    assert (await other.json())["field"] == "Idempotency-Key"
+    # Without a key every POST creates a problem.
+    assert unkeyed.status == 201
+    listed = await (await client.get("/api/v1/problems", headers=VIEWER)).json()
+    assert len(listed["problems"]) == 2
+
+
+async def test_concurrent_creations_with_one_idempotency_key_create_one_problem(
+    client: Client,
+) -> None:
+    await stored(client, recent(1, 1))
+    body = {"title": "Nightly latency", "incidents": ["inc-0001"]}
+    headers = {**RESPONDER, "Idempotency-Key": "create-nightly-2"}
+
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/problems", json=body, headers=headers) for _ in range(4))
+    )
+
+    assert {a.status for a in answers} == {201}
+    assert len({(await a.json())["id"] for a in answers}) == 1
+    listed = await (await client.get("/api/v1/problems", headers=VIEWER)).json()
+    assert len(listed["problems"]) == 1
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from tocsin.operator.idempotency import MAX_KEY
 _TAGS = ["incidents"]
 COMPLETE_TASK = "completeIncidentTask"
 # Sent with the recorded answer of a retried POST that has an Idempotency-Key.
-_REPLAYED = {
+REPLAYED: dict[str, Any] = {
     "Idempotent-Replayed": {
         "description": "true when this is the recorded answer of an earlier request.",
         "schema": {"const": "true"},
@@ -124,22 +124,27 @@ def _headers() -> list[dict[str, Any]]:
             "schema": text(),
             "description": 'The incident\'s ETag ("<version>"); a stale one is a 412.',
         },
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "schema": text(MAX_KEY, minLength=1, pattern="^[ -~]+$"),
-            "description": "A retried POST with the same key and body answers the first "
-            "answer without acting again; the same key with another body is a 422.",
-        },
+        idempotency_header(),
     ]
+
+
+def idempotency_header() -> dict[str, Any]:
+    """The Idempotency-Key header parameter of a POST that must act once."""
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": text(MAX_KEY, minLength=1, pattern="^[ -~]+$"),
+        "description": "A retried POST with the same key and body answers the first "
+        "answer without acting again; the same key with another body is a 422.",
+    }
 
 
 def _incident_answer(description: str) -> dict[str, Any]:
     return answer(
         description,
         ref("IncidentDetail"),
-        headers={**etag_header(), **_REPLAYED},
+        headers={**etag_header(), **REPLAYED},
         links={
             "get": link("getIncident", "Read it again.", id="$response.body#/id"),
             **action_links("$response.body#/id"),

@@ -15,6 +15,7 @@ from core.problems import (
     MAX_TITLE,
     ProblemState,
 )
+from tocsin.openapi.actions import REPLAYED, idempotency_header
 from tocsin.openapi.schemas import (
     Schema,
     answer,
@@ -154,6 +155,7 @@ def _problem_answer(description: str, status: str) -> dict[str, Any]:
     headers = dict(_ETAG)
     if status == "201":
         headers["Location"] = {"required": True, "schema": text(), "description": "Its URL."}
+        headers.update(REPLAYED)
     return {status: answer(description, ref("Problem"), headers=headers, links=links)}
 
 
@@ -166,8 +168,11 @@ def problem_paths() -> dict[str, Any]:
                 "tags": _TAGS,
                 "summary": "Create a problem from one or more incidents (linked to it).",
                 "x-required-role": "responder",
+                "parameters": [idempotency_header()],
                 "requestBody": request_body(ref("NewProblem")),
-                "responses": responses(_problem_answer("The problem.", "201"), _WRITE_ERRORS),
+                "responses": responses(
+                    _problem_answer("The problem.", "201"), [*_WRITE_ERRORS, 422]
+                ),
             },
             "get": {
                 "operationId": "listProblems",

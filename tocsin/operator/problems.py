@@ -19,7 +19,15 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
+from core.errors import (
+    Conflict,
+    FieldProblem,
+    IdempotencyMismatch,
+    InvalidFields,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMedia,
+)
 from core.problem_candidates import Candidate, scan_candidates
 from core.problem_desk import act, create, etag
 from core.problems import TRANSITIONS, Problem, ProblemState, parse_action, parse_create
@@ -28,7 +36,7 @@ from rules.api_keys import Role
 from rules.durations import format_duration
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
-from tocsin.operator.idempotency import if_match
+from tocsin.operator.idempotency import idempotency_key, if_match
 from tocsin.operator.params import int_param
 
 # A creation names at most 100 incident ids; its texts are 10,000 characters at most.
@@ -47,11 +55,47 @@ def add_problem_routes(router: web.UrlDispatcher) -> None:
 
 
 async def create_problem(request: web.Request) -> web.Response:
-    """Creates a problem from one or more incidents; 201 with it."""
+    """Creates a problem from one or more incidents; 201 with it.
+
+    With an ``Idempotency-Key`` the problem's id is derived from the key (scoped to the
+    API key), so a retried POST finds the problem its first attempt created, whatever
+    happened to that attempt's answer: the store refuses a second problem of one id, in
+    the same atomic write that would create it. The retry answers that problem (as it
+    is now, marked ``Idempotent-Replayed``); the same key with another title,
+    description or author is a 422.
+    """
     api_key = require(request, Role.RESPONDER)
-    parsed = parse_create(await _read_body(request))
+    body = await _read_body(request)
+    parsed = parse_create(body)
+    key = idempotency_key(request, api_key.name, body)
+    store = request.app[STORE]
     now = request.app[CLOCK].now()
-    problem = await create(request.app[STORE], parsed, uuid.uuid4().hex, api_key.name, now)
+    if key is None:
+        return _created(await create(store, parsed, uuid.uuid4().hex, api_key.name, now))
+    problem_id = key.key[:32]
+    existing = await store.get_problem(problem_id)
+    if existing is None:
+        try:
+            return _created(await create(store, parsed, problem_id, api_key.name, now))
+        except Conflict:
+            # Another attempt with this key created it meanwhile, or an incident is taken.
+            existing = await store.get_problem(problem_id)
+            if existing is None:
+                raise
+    same = (existing.title, existing.description, existing.created_by) == (
+        parsed.title,
+        parsed.description,
+        api_key.name,
+    )
+    if not same or not set(parsed.incidents) <= set(existing.incidents):
+        raise IdempotencyMismatch("this Idempotency-Key created another problem")
+    response = _created(existing)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _created(problem: Problem) -> web.Response:
+    """The 201 answer of a created problem."""
     return web.json_response(
         problem_view(problem),
         status=201,
