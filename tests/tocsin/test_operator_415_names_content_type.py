@@ -23,6 +23,8 @@ PATHS = [
     "/api/v1/problems",
     # Creating a silence.
     "/api/v1/silences",
+    # A public status incident.
+    "/api/v1/status/incidents",
 ]
 
 

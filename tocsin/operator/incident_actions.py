@@ -21,18 +21,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 from yarl import URL
 
 from core.errors import (
     Conflict,
-    FieldProblem,
-    InvalidFields,
     NotFound,
-    PayloadTooLarge,
     PreconditionFailed,
-    UnsupportedMedia,
 )
 from core.incident import Incident, IncidentEvent
 from core.incident_actions import Directory, act, merge
@@ -68,6 +63,7 @@ from tocsin.operator.incident_pages import (
     render_after_change,
     timeline_fingerprints,
 )
+from tocsin.operator.json_body import read_json_body
 from tocsin.operator.render import etag
 
 # Compare-and-set attempts before giving up (409): the correlator writes an incident
@@ -303,27 +299,5 @@ def _directory(rules: Rules) -> Directory:
 
 
 async def _read_body(request: web.Request) -> Any:
-    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"an action's body is at most {MAX_BODY_BYTES} bytes", field="body")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(
-                f"an action's body is at most {MAX_BODY_BYTES} bytes", field="body"
-            )
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    if request.content_type != "application/json":
-        raise UnsupportedMedia(
-            f"Content-Type must be application/json, not {request.content_type!r}",
-            field="Content-Type",
-        )
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
+    """The JSON body (None when empty), at most MAX_BODY_BYTES (see ``json_body``)."""
+    return await read_json_body(request, MAX_BODY_BYTES, "an action's body")

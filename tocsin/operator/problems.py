@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from core.errors import (
@@ -25,8 +24,6 @@ from core.errors import (
     IdempotencyMismatch,
     InvalidFields,
     NotFound,
-    PayloadTooLarge,
-    UnsupportedMedia,
 )
 from core.problem_candidates import Candidate, scan_candidates
 from core.problem_desk import act, create, etag
@@ -37,6 +34,7 @@ from rules.durations import format_duration
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.idempotency import idempotency_key, if_match
+from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
 
 # A creation names at most 100 incident ids; its texts are 10,000 characters at most.
@@ -210,26 +208,5 @@ def _state_param(params: Mapping[str, str], problems: list[FieldProblem]) -> Pro
 
 
 async def _read_body(request: web.Request) -> Any:
-    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
-    too_large = PayloadTooLarge(f"a problem body is at most {MAX_BODY_BYTES} bytes", field="body")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    if request.content_type != "application/json":
-        raise UnsupportedMedia(
-            f"Content-Type must be application/json, not {request.content_type!r}",
-            field="Content-Type",
-        )
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
+    """The JSON body (None when empty), at most MAX_BODY_BYTES (see ``json_body``)."""
+    return await read_json_body(request, MAX_BODY_BYTES, "a problem body")

@@ -21,10 +21,9 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from core.errors import FieldProblem, InvalidFields, NotFound, PayloadTooLarge, UnsupportedMedia
+from core.errors import FieldProblem, InvalidFields, NotFound
 from core.store import Store
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
@@ -41,6 +40,7 @@ from statuspage.records import IncidentRecord
 from statuspage.writer import command_pending, file_command, new_id
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
+from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
 
 MAX_BODY_BYTES = 64 * 1024
@@ -268,25 +268,5 @@ def _time(value: datetime | None) -> str | None:
 
 
 async def _read_body(request: web.Request) -> Any:
-    """The JSON body (None when empty), at most MAX_BODY_BYTES; 400 naming ``body``."""
-    too_large = PayloadTooLarge(f"a status body is at most {MAX_BODY_BYTES} bytes", field="body")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    if request.content_type != "application/json":
-        raise UnsupportedMedia(
-            f"Content-Type must be application/json, not {request.content_type!r}"
-        )
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
+    """The JSON body (None when empty), at most MAX_BODY_BYTES (see ``json_body``)."""
+    return await read_json_body(request, MAX_BODY_BYTES, "a status body")
