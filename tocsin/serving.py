@@ -53,7 +53,7 @@ log = structlog.get_logger("tocsin.http")
 BACKLOG = 128
 # Descriptors kept free beyond the connection cap: one accept burst (the loop accepts up
 # to BACKLOG connections before any of them is counted), the store, the logs, the
-# correlator child's pipes.
+# correlator child's pipes, the status site's writes.
 _RESERVE = BACKLOG + 64
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
@@ -65,7 +65,10 @@ def connection_cap(settings: Settings) -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 65_536
-    return max(16, soft - min(soft // 2, _RESERVE))
+    # Small limits keep a quarter for connections: a full accept burst on top of the
+    # cap must still leave the process descriptors of its own (half was not enough:
+    # the status site's build failed with EMFILE during a flood at 256).
+    return max(16, soft - min(soft * 3 // 4, _RESERVE))
 
 
 class ConnectionGuard:

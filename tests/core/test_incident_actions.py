@@ -179,7 +179,14 @@ def test_merge_resolves_the_source_and_moves_its_newer_alerts() -> None:
         ("inc-1", "merged_into"),
         ("inc-2", "merged_from"),
     ]
-    assert merged.events[1].detail == {"incident": "inc-1", "title": "Disk full", "alerts": 2}
+    assert merged.events[1].detail == {
+        "incident": "inc-1",
+        "title": "Disk full",
+        "alerts": 2,
+        # No timeline given: none copied, none left behind.
+        "timeline": 0,
+        "timeline_left_on_source": 0,
+    }
 
 
 def test_a_merged_incident_is_not_reopened() -> None:
