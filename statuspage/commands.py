@@ -42,6 +42,10 @@ MAX_COMPONENTS = 100
 # Statuses an operator may set on a component (maintenance comes from maintenances).
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
 
+# The years a status record's time may name (see _instant).
+FIRST_YEAR = 2000
+LAST_YEAR = 2099
+
 
 def _fields(
     raw: object, allowed: Set[str], required: Set[str], problems: list[FieldProblem]
@@ -216,10 +220,15 @@ def _instant(raw: Mapping[str, Any], name: str, problems: list[FieldProblem]) ->
         parsed = parse_rfc3339(value) if isinstance(value, str) else None
     except ValueError:
         parsed = None
-    if parsed is None or not 1971 <= parsed.year <= 9000:
+    if parsed is None:
         problems.append(
             FieldProblem(name, "must be an RFC 3339 time with an offset, e.g. 2027-01-17T02:00:00Z")
         )
+        return None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        # The records sort newest first by mirroring times around 2100 (records.py):
+        # outside these years they would sort wrongly or overflow.
+        problems.append(FieldProblem(name, f"must be in the years {FIRST_YEAR} to {LAST_YEAR}"))
         return None
     return parsed
 

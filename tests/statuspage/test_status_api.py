@@ -196,6 +196,11 @@ async def test_a_scheduled_maintenance_runs_by_the_clock_and_takes_updates(clien
         ({"components": []}, "components"),
         # An unknown field.
         ({"impact": "major"}, "impact"),
+        # Far in the future: it overflowed the records' newest-first order and wedged the
+        # page's writer for good (review of issue 12).
+        ({"scheduled_until": "5000-01-01T00:00:00Z"}, "scheduled_until"),
+        # Before 2000: accepted, then never listed.
+        ({"scheduled_for": "1980-01-01T00:00:00Z"}, "scheduled_for"),
     ],
 )
 async def test_a_bad_maintenance_body_is_a_400_naming_the_field(
