@@ -32,6 +32,7 @@ from statuspage.site import RenderedSite, WriteResult, render_site, write_site
 from statuspage.snapshot import build_snapshot
 from statuspage.writer import Changes
 from tocsin.keys import CLOCK, RULES, STORE
+from tocsin.status_listeners import Listener
 
 log = structlog.get_logger("tocsin.statuspage")
 
@@ -130,7 +131,6 @@ def site_directory(store_url: str, env: Mapping[str, str] | None = None) -> Path
     return Path(tempfile.gettempdir()) / f"tocsin-status-{os.getpid()}"
 
 
-Listener = Callable[[Changes], Awaitable[None]]
 
 
 def add_status_site(

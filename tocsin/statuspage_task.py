@@ -19,7 +19,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 
 import structlog
@@ -29,11 +29,11 @@ from core.errors import StoreError
 from statuspage.writer import Changes, StatusWriter, local_day
 from tocsin.keys import CLOCK, RULES, STATUS_LISTENERS, STATUS_WRITER, STORE
 from tocsin.operator.status import add_status_routes
+from tocsin.status_listeners import tell_listeners
 
 log = structlog.get_logger("tocsin.statuspage")
 
 POLL_SECONDS = 1.0
-Listener = Callable[[Changes], Awaitable[None]]
 
 
 def add_status_page(app: web.Application) -> None:
@@ -70,12 +70,7 @@ class StatusPageTask:
         return changes
 
     async def _tell(self, changes: Changes) -> None:
-        listeners: list[Listener] = self._app[STATUS_LISTENERS]
-        for listener in tuple(listeners):
-            try:
-                await listener(changes)
-            except Exception:  # a failing site build must not stop the writer
-                log.exception("status page listener failed")
+        await tell_listeners(self._app, changes)
 
     async def run(self) -> None:
         """Ticks until cancelled, at once after a busy step, else every POLL_SECONDS."""

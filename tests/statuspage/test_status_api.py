@@ -15,9 +15,10 @@ from core.clock import ManualClock
 from core.settings import Settings
 from statuspage.model import ComponentStatus, Indicator
 from statuspage.snapshot import build_snapshot
+from statuspage.writer import Changes
 from tests.app_harness import ENV, RESPONDER, RULES, START, VIEWER
 from tocsin.app import create_app
-from tocsin.keys import CLOCK, STORE
+from tocsin.keys import CLOCK, STATUS_LISTENERS, STORE
 from tocsin.keys import RULES as RULES_KEY
 
 Client = TestClient  # type: ignore[type-arg]
@@ -81,6 +82,20 @@ async def test_an_operator_creates_reads_and_lists_a_public_incident(client: Cli
     }
     assert await get(client, f"{INCIDENTS}/{created['id']}") == created
     assert [i["id"] for i in (await get(client, INCIDENTS))["incidents"]] == [created["id"]]
+
+
+async def test_an_operator_write_tells_the_site_to_rebuild_at_once(client: Client) -> None:
+    # Before, the API applied the command and dropped what changed: the page learnt of
+    # it only at the next alert-driven change, at midnight or on a restart (review).
+    heard: list[Changes] = []
+
+    async def listener(changes: Changes) -> None:
+        heard.append(changes)
+
+    client.app[STATUS_LISTENERS].append(listener)
+    created = await post(client, INCIDENTS, NEW, 201)
+
+    assert any(created["id"] in changes.incidents for changes in heard)
 
 
 async def test_updates_change_status_and_components_until_resolved(client: Client) -> None:

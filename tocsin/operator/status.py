@@ -42,6 +42,7 @@ from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
+from tocsin.status_listeners import tell_listeners
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 1000
@@ -155,7 +156,9 @@ async def _apply(
     key = await file_command(store, command)
     writer = request.app.get(STATUS_WRITER)
     if writer is not None:
-        await writer.step()
+        changes = await writer.step()
+        if changes:  # the site rebuilds now, not at the next alert-driven change
+            await tell_listeners(request.app, changes)
     deadline = asyncio.get_running_loop().time() + WAIT.total_seconds()
     # Another replica holds the writer's lease: it applies the command at its next poll.
     while await command_pending(store, key):
