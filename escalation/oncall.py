@@ -88,8 +88,14 @@ def _winner(
 
 
 def shift_at(schedule: Schedule, at: datetime, lookahead: timedelta = LOOKAHEAD) -> Shift:
-    """The final shift running at ``at``, followed up to ``lookahead`` to find its end."""
-    return final_shifts(schedule, at, at + lookahead)[0]
+    """The final shift running at ``at``: when it began and when it ends.
+
+    Followed up to ``lookahead`` either way; a shift longer than that is cut there.
+    """
+    for shift in final_shifts(schedule, at - lookahead, at + lookahead):
+        if shift.start <= at < shift.end:
+            return shift
+    raise AssertionError(f"final shifts leave {at} uncovered")  # they cover their range
 
 
 def on_call_at(schedule: Schedule, at: datetime) -> tuple[str, ...]:

@@ -244,13 +244,14 @@ def test_final_shifts_apply_restrictions_layers_and_overrides(
     ]
 
 
-def test_shift_at_follows_the_running_shift_to_its_end() -> None:
-    # Wednesday noon in Berlin's weekly rotation: a's turn runs to Monday 09:00 CET.
+def test_shift_at_follows_the_running_shift_to_its_start_and_end() -> None:
+    # Wednesday noon in Berlin's weekly rotation: a's turn began Monday 09:00 CET and runs
+    # to the next Monday 09:00 CET (it said "began at the question's time" before).
     sched = schedule(BERLIN_WEEKLY)
     shift = shift_at(sched, utc("2026-01-07T12:00"))
     assert (shift.person, shift.start, shift.end) == (
         "a",
-        utc("2026-01-07T12:00"),
+        utc("2026-01-05T08:00"),
         utc("2026-01-12T08:00"),
     )
     assert on_call_at(sched, utc("2026-01-12T08:00")) == ("b",)

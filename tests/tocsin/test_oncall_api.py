@@ -41,11 +41,12 @@ async def test_oncall_names_each_schedules_person_and_each_policys_first_level(
     body = await response.json()
     assert body["at"] == "2026-03-04T10:00:00Z"
     [schedule] = body["schedules"]
-    # Ana's week (the 9th turn from 5 January) runs to Monday 9 March 09:00 CET, but Cy's
-    # override starts at 12:00 Berlin (11:00Z) on the 4th: the shift ends there.
+    # Ana's week (the 9th turn from 5 January) began Monday 2 March 09:00 CET and runs to
+    # Monday 9 March 09:00 CET, but Cy's override starts at 12:00 Berlin (11:00Z) on the
+    # 4th: the shift ends there.
     assert schedule["people"] == [{"name": "ana", "display_name": "Ana Lima"}]
     assert schedule["shift"] == {
-        "start": "2026-03-04T10:00:00Z",
+        "start": "2026-03-02T08:00:00Z",
         "end": "2026-03-04T11:00:00Z",
         "person": "ana",
         "source": "weekly",
