@@ -59,10 +59,13 @@ INDICATOR_ICONS = {
     Indicator.CRITICAL: "\u2716",
 }
 
-# Bidi embeddings, overrides and isolates, and C0/C1 controls but tab and newline: an
-# operator's text may reorder or hide what follows it on the page, and XML 1.0 forbids
-# most controls outright (a feed reader would reject the whole feed).
-_UNSAFE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates, C0/C1 controls but tab and newline, and the
+# noncharacters U+FFFE and U+FFFF: an operator's text may reorder or hide what follows it
+# on the page, and XML 1.0 forbids the controls and those two outright (a feed reader
+# would reject the whole feed).
+_UNSAFE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]"
+)
 
 
 def clean(text: str) -> str:
