@@ -28,12 +28,11 @@ from typing import Any, TypeVar
 
 import orjson
 
-from core.codec import decode_event, decode_silence, encode_silence
+from core.codec import decode_event
 from core.errors import StoreError, StoreUnavailable
 from core.incident import Incident, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry, new_log_entry
 from core.problems import Problem, ProblemState
-from core.silence import Silence
 from core.store import (
     OPERATOR_GROUP,
     AlertPage,
@@ -57,6 +56,7 @@ from core.store.sqlite_incident_list import (
     page_of,
 )
 from core.store.sqlite_migrations import migrate
+from core.store.sqlite_silences import SQLiteSilences, WriteOp
 from core.store.writer_lock import WriterLock
 from core.timestamps import micros
 
@@ -76,7 +76,6 @@ CREATE TABLE IF NOT EXISTS consumer_cursor (
 # How many queued writes one transaction takes at most; bounds the latency of the first.
 _MAX_WRITES_PER_COMMIT = 512
 
-WriteOp = Callable[[sqlite3.Connection], None]
 
 _T = TypeVar("_T")
 
@@ -91,7 +90,7 @@ class _PendingWrite:
 _STOP = object()
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSilences):
     """Store backend on one SQLite file; safe for one process, many concurrent requests."""
 
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
@@ -299,13 +298,7 @@ class SQLiteStore:
 
     async def commit(self, commit: CorrelationCommit) -> None:
         """Writes the commit in the next group commit; raises VersionConflict if it is stale."""
-        rows, counts = sql.CommitRows.of(commit), pages.commit_counts(commit)
-
-        def write(conn: sqlite3.Connection) -> None:
-            rows.apply(conn)
-            pages.write_counts(conn, counts)
-
-        await self._write(write)
+        await self._write(_commit_write(commit))
 
     async def write_problem(
         self,
@@ -316,15 +309,8 @@ class SQLiteStore:
         """Writes the problem and the incidents' operator commit in one group-commit write."""
         row = problems.ProblemRow.of(problem)
         change = CorrelationCommit(OPERATOR_GROUP, incidents=tuple(incidents), events=tuple(events))
-        rows, counts = sql.CommitRows.of(change), pages.commit_counts(change)
-
-        def write_incidents(conn: sqlite3.Connection) -> None:
-            rows.apply(conn)
-            pages.write_counts(conn, counts)
-
-        await self._write(
-            lambda conn: problems.write(conn, row, write_incidents if incidents else None)
-        )
+        write_incidents = _commit_write(change) if incidents else None
+        await self._write(lambda conn: problems.write(conn, row, write_incidents))
 
     async def get_problem(self, problem_id: str) -> Problem | None:
         """Returns the problem, or None."""
@@ -474,51 +460,6 @@ class SQLiteStore:
         await self._write(trim)
         return trimmed
 
-    async def save_silence(self, silence: Silence) -> None:
-        """Creates or replaces the silence in the next group commit."""
-        row = (silence.id, micros(silence.created_at), encode_silence(silence))
-
-        def upsert(conn: sqlite3.Connection) -> None:
-            conn.execute(sql.UPSERT_SILENCE, row)
-            conn.execute(sql.BUMP_SILENCE_REVISION)
-
-        await self._write(upsert)
-
-    async def get_silence(self, silence_id: str) -> Silence | None:
-        """Returns the silence, or None."""
-        rows = await self._query(sql.SILENCE, (silence_id,))
-        return decode_silence(rows[0][0]) if rows else None
-
-    async def list_silences(self) -> list[Silence]:
-        """Returns every silence, newest first by creation time, then id."""
-        rows = await self._query(sql.SILENCES, ())
-        return [decode_silence(body) for (body,) in rows]
-
-    async def silences_revision(self) -> str:
-        """Returns the token written with the last change of the silences ("" if none)."""
-        rows = await self._query(sql.SILENCE_REVISION, ())
-        return str(rows[0][0]) if rows else ""
-
-    async def count_silences(self) -> int:
-        """Returns how many silences the file holds, expired ones included."""
-        rows = await self._query(sql.SILENCE_COUNT, ())
-        return int(rows[0][0])
-
-    async def delete_expired_silences(self, ended_before: datetime) -> int:
-        """Deletes, in the next group commit, the silences that ended before ``ended_before``."""
-        deleted = 0
-
-        def delete(conn: sqlite3.Connection) -> None:
-            nonlocal deleted
-            deleted = conn.execute(
-                sql.DELETE_SILENCES_ENDED_BEFORE, (micros(ended_before),)
-            ).rowcount
-            if deleted:
-                conn.execute(sql.BUMP_SILENCE_REVISION)
-
-        await self._write(delete)
-        return deleted
-
     async def hold_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
         """Always True: one process owns an SQLite file, and so every lease."""
         return True
@@ -589,6 +530,17 @@ class SQLiteStore:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+
+
+def _commit_write(commit: CorrelationCommit) -> WriteOp:
+    """The write of a commit's rows and its incidents' alert counts (encoded now)."""
+    rows, counts = sql.CommitRows.of(commit), pages.commit_counts(commit)
+
+    def write(conn: sqlite3.Connection) -> None:
+        rows.apply(conn)
+        pages.write_counts(conn, counts)
+
+    return write
 
 
 def _succeed(future: asyncio.Future[None]) -> None:
