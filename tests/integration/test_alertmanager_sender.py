@@ -60,9 +60,7 @@ def write_config(
     """Writes an alertmanager.yml whose only receiver is Tocsin's webhook endpoint."""
     directory.mkdir()
     config = directory / "alertmanager.yml"
-    config.write_text(
-        _CONFIG.format(url=tocsin.url, token=token, repeat_interval=repeat_interval)
-    )
+    config.write_text(_CONFIG.format(url=tocsin.url, token=token, repeat_interval=repeat_interval))
     return config
 
 

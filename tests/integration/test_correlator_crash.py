@@ -38,6 +38,7 @@ import pytest
 from core.fingerprint import labels_fingerprint
 from core.store import IncidentQuery, Store
 from tests.integration.integrity import assert_complete, assert_no_duplicates, open_store
+from tests.integration.proc import children_of, runs_subcommand
 from tests.server_process import PROM_AUTH, StartTocsin, TocsinProcess
 from tests.support import poll_until
 
@@ -50,32 +51,6 @@ DEADLINE_SECONDS = 90.0
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30.0)
 
 
-def children_of(pid: int) -> list[int]:
-    """The live (non-zombie) children of a process, from /proc."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found.extend(int(child) for child in (task / "children").read_text().split())
-        except FileNotFoundError:
-            continue
-    return [child for child in found if _alive(child)]
-
-
-def _correlates(pid: int) -> bool:
-    try:
-        return b"correlate" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
 async def new_child(tocsin: TocsinProcess, gone: Iterable[int]) -> int:
     """Waits for the correlator child that is not one of ``gone`` (killed before)."""
     assert tocsin.pid is not None
@@ -84,7 +59,11 @@ async def new_child(tocsin: TocsinProcess, gone: Iterable[int]) -> int:
     async def started() -> int | None:
         # Only once it runs `tocsin correlate`: stopped between fork and exec, it would
         # hold up the parent, which waits for the exec.
-        fresh = [pid for pid in children_of(parent) if pid not in old and _correlates(pid)]
+        fresh = [
+            pid
+            for pid in children_of(parent)
+            if pid not in old and runs_subcommand(pid, b"correlate")
+        ]
         return fresh[0] if fresh else None
 
     try:

@@ -24,6 +24,7 @@ from core.settings import Settings
 from core.store import IncidentQuery
 from core.store.factory import store_from_url
 from tests.app_harness import ENV, START
+from tests.integration.proc import children_of, is_alive
 from tests.server_process import (
     CREDENTIALS_ENV,
     HOOK_AUTH,
@@ -37,24 +38,6 @@ from tests.support import free_port, poll_until
 from tocsin.app import create_app
 from tocsin.correlator_health import ChildState, RestartReason
 from tocsin.keys import CORRELATOR_PROCESS
-
-
-def children_of(pid: int) -> list[int]:
-    """The pids of a process's children, from /proc."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found.extend(int(child) for child in text)
-    return found
-
-
-def is_alive(pid: int) -> bool:
-    """Whether a process with this pid still exists and is not a zombie."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def correlator_pid(tocsin: TocsinProcess) -> int:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from tests.integration.test_correlator_process import is_alive
+from tests.integration.proc import is_alive
 from tests.server_process import CREDENTIALS_ENV, write_test_rules
 from tests.support import poll_until
 
