@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import aiohttp
+
 from core.clock import Clock
 from core.store import CorrelationCommit
 from core.store.events import ConsumerWrite
@@ -51,6 +53,22 @@ class Notifier(Protocol):
     """Sends one outbox entry on one channel."""
 
     async def __call__(self, channel: Channel, entry: Mapping[str, Any]) -> Attempt: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierContext:
+    """What every notifier factory (``make_<kind>_notifier(context) -> Notifier``) gets.
+
+    ``session`` is the one HTTP client session of the process; ``public_url`` is
+    Tocsin's public base URL for links in messages (no trailing slash needed);
+    ``links`` makes signed action links (escalation.action_links.ActionLinks), or is
+    None when the process has none.
+    """
+
+    session: aiohttp.ClientSession
+    clock: Clock
+    public_url: str
+    links: Any = None
 
 
 class OutboxStore(Protocol):
