@@ -17,7 +17,7 @@ recorded in the same write (``idempotency``).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,7 @@ from rules.priority import priority_name
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.idempotency import (
+    IdempotencyKey,
     Recorded,
     expired_keys,
     idempotency_key,
@@ -124,17 +125,69 @@ class _Change:
     counts: tuple[tuple[str, int, int], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One person's action on one incident, however it arrived (the API, Slack, a link).
+
+    ``expected`` is If-Match's versions (None: any); ``key`` an idempotency key whose
+    record is written with the change; ``documents`` further consumer documents written
+    in the same commit (e.g. that a signed request or link was used).
+    """
+
+    incident_id: str
+    actor: Actor
+    parsed: ActionRequest
+    expected: set[int] | None = None
+    key: IdempotencyKey | None = None
+    page: DetailPage = field(default_factory=DetailPage)
+    status: int = 200
+    documents: tuple[ConsumerWrite, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Performed:
+    """The answer to an action, and whether it was recorded before (nothing was done)."""
+
+    answer: Recorded
+    replayed: bool = False
+    incident: Incident | None = None  # the answered incident as written; None if replayed
+
+
 async def _perform(
     request: web.Request, actor: Actor, parsed: ActionRequest, body: Any, status: int
 ) -> web.Response:
-    """Reads, applies and writes with compare-and-set, retrying on a concurrent write."""
-    store = request.app[STORE]
-    clock = request.app[CLOCK]
-    rules = request.app[RULES].current.rules
-    incident_id = request.match_info["id"]
-    expected = if_match(request)
-    key = idempotency_key(request, actor.name, body)
-    page = parse_page(request.query)
+    """Performs the action a request asks for and answers it (see :func:`perform`)."""
+    call = ActionCall(
+        request.match_info["id"],
+        actor,
+        parsed,
+        if_match(request),
+        idempotency_key(request, actor.name, body),
+        parse_page(request.query),
+        status,
+    )
+    done = await perform(request.app, call)
+    if done.replayed:
+        return done.answer.response()
+    return web.Response(
+        body=done.answer.body,
+        status=status,
+        content_type="application/json",
+        headers={"ETag": done.answer.etag},
+    )
+
+
+async def perform(app: web.Application, call: ActionCall) -> Performed:
+    """Reads, applies and writes with compare-and-set, retrying on a concurrent write.
+
+    The one path of every person's action, so roles, the timeline, the event stream and
+    If-Match mean the same wherever the action came from.
+    """
+    store = app[STORE]
+    clock = app[CLOCK]
+    rules = app[RULES].current.rules
+    incident_id = call.incident_id
+    actor, parsed, expected, key = call.actor, call.parsed, call.expected, call.key
     directory = _directory(rules)
     for _ in range(ATTEMPTS):
         now = clock.now()
@@ -143,7 +196,7 @@ async def _perform(
         # and the retry finds its record); one that wrote before it left its record.
         summary = await store.incident_summary(incident_id)
         if key is not None and (recorded := await key.recorded(store, now)) is not None:
-            return recorded.response()
+            return Performed(recorded, replayed=True)
         if summary is None:
             raise NotFound(f"no incident {incident_id!r}", field="id")
         incident = summary.incident
@@ -161,10 +214,10 @@ async def _perform(
                 changed = replace(acted.incident, version=incident.version + 1)
                 counts = ((changed.id, summary.alerts, summary.firing),)
                 change = _Change((changed,), acted.events, changed, counts=counts)
-            answer = await _answer(store, change, rules, page, status)
-            documents: tuple[ConsumerWrite, ...] = ()
+            answer = await _answer(store, change, rules, call.page, call.status)
+            documents: tuple[ConsumerWrite, ...] = call.documents
             if key is not None:
-                documents = (key.record(answer, now), *await expired_keys(store, now, key.key))
+                documents += (key.record(answer, now), *await expired_keys(store, now, key.key))
             await store.commit(
                 CorrelationCommit(
                     OPERATOR_GROUP,
@@ -178,12 +231,7 @@ async def _perform(
             )
         except VersionConflict:
             continue  # another writer came first: read again and apply again
-        return web.Response(
-            body=answer.body,
-            status=status,
-            content_type="application/json",
-            headers={"ETag": answer.etag},
-        )
+        return Performed(answer, incident=change.answer)
     raise Conflict(
         f"incident {incident_id} changed {ATTEMPTS} times while this was applied; try again"
     )
