@@ -28,11 +28,16 @@ class SmtpSecurity(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    """POSTs a JSON document about the incident to ``url``."""
+    """POSTs a JSON document about the incident to ``url``.
+
+    ``signing_secret`` (a Standard Webhooks secret, ``whsec_`` and base64 of 24-64
+    bytes) signs each request (``webhook-signature``); None: requests go unsigned.
+    """
 
     url: Secret
     auth: BearerAuth | BasicAuth | None
     timeout: timedelta
+    signing_secret: Secret | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import yaml
@@ -80,7 +81,7 @@ def notification(ctx: FileContext, node: yaml.Node, key: str) -> NotificationTem
 
 def _webhook(ctx: FileContext, node: yaml.Node, key: str) -> WebhookConfig | None:
     reader = ctx.reader
-    values = reader.mapping(node, key, {"url", "auth", "timeout"}, {"url"})
+    values = reader.mapping(node, key, {"url", "auth", "timeout", "signing_secret"}, {"url"})
     if values is None or "url" not in values:
         return None
     url_node = values["url"]
@@ -99,9 +100,40 @@ def _webhook(ctx: FileContext, node: yaml.Node, key: str) -> WebhookConfig | Non
     timeout = read.optional(
         values, "timeout", key, lambda n, k: read.duration(reader, n, k, timedelta(seconds=1))
     )
-    if url is None:
+    signing = (
+        _signing_secret(ctx, values["signing_secret"], join(key, "signing_secret"))
+        if "signing_secret" in values
+        else None
+    )
+    if url is None or ("signing_secret" in values and signing is None):
         return None
-    return WebhookConfig(url, auth, timeout or _DEFAULT_TIMEOUT)
+    return WebhookConfig(url, auth, timeout or _DEFAULT_TIMEOUT, signing)
+
+
+def _signing_secret(ctx: FileContext, node: yaml.Node, key: str) -> Secret | None:
+    """A Standard Webhooks signing secret: ``whsec_`` then base64 of 24 to 64 bytes."""
+    secret = read_secret(ctx.reader, node, key, ctx.env, ctx.base)
+    if secret is None or not secret.resolved:
+        return secret
+    problem = signing_secret_problem(secret.value)
+    if problem is not None:
+        # The value is secret, so the message names only where it came from.
+        ctx.reader.problem(node, key, f"the value read from {secret.origin} {problem}")
+        return None
+    return secret
+
+
+def signing_secret_problem(value: str) -> str | None:
+    """Says what is wrong with a Standard Webhooks secret, or None if it is one."""
+    if not value.startswith("whsec_"):
+        return "does not start with whsec_ (a Standard Webhooks secret)"
+    try:
+        raw = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        return "is not whsec_ followed by base64"
+    if not 24 <= len(raw) <= 64:
+        return f"decodes to {len(raw)} bytes; a signing secret has 24 to 64"
+    return None
 
 
 def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
