@@ -6,7 +6,8 @@ package, so a receiver verifies them with any off-the-shelf implementation):
 - ``webhook-id``: the outbox entry's idempotency key (the same on every retry, so a
   receiver can drop a duplicate);
 - ``webhook-timestamp``: seconds since the epoch, from the injected clock;
-- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of id.timestamp.body>``.
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of id.timestamp.body>``, keyed with
+  the channel's ``signing_secret`` (a channel without one sends no signature).
 
 The body (:func:`webhook_body`)::
 
@@ -31,7 +32,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from core.clock import Clock
-from escalation.delivery import Attempt
+from escalation.delivery import Attempt, Notifier, NotifierContext
 from rules.channels import Channel, WebhookConfig
 from rules.credentials import BasicAuth, BearerAuth
 
@@ -60,17 +61,20 @@ def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     }
 
 
-class WebhookNotifier:
-    """Delivers outbox entries to webhook channels, signed with one signing secret."""
+def make_webhook_notifier(context: NotifierContext) -> Notifier:
+    """The webhook notifier of a process (its session, clock and public URL)."""
+    return WebhookNotifier(context.session, context.clock, context.public_url)
 
-    def __init__(
-        self, session: aiohttp.ClientSession, secret: str, clock: Clock, base_url: str
-    ) -> None:
-        """``secret`` is a Standard Webhooks secret (``whsec_`` and base64)."""
+
+class WebhookNotifier:
+    """Delivers outbox entries to webhook channels, each signed with its channel's secret."""
+
+    def __init__(self, session: aiohttp.ClientSession, clock: Clock, base_url: str) -> None:
+        """``base_url`` is Tocsin's public base URL, for the links in the body."""
         self._session = session
-        self._signer = Webhook(secret)
         self._clock = clock
         self._base_url = base_url
+        self._signers: dict[str, Webhook] = {}
 
     async def __call__(self, channel: Channel, entry: Mapping[str, Any]) -> Attempt:
         """POSTs the entry's body to the channel's URL; says how it went."""
@@ -83,8 +87,10 @@ class WebhookNotifier:
             "content-type": "application/json",
             "webhook-id": entry["key"],
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": self._signer.sign(entry["key"], now, data),
         }
+        if config.signing_secret is not None:
+            signer = self._signer(config.signing_secret.value)
+            headers["webhook-signature"] = signer.sign(entry["key"], now, data)
         headers.update(_auth_header(config))
         timeout = aiohttp.ClientTimeout(total=config.timeout.total_seconds())
         try:
@@ -100,6 +106,14 @@ class WebhookNotifier:
         # Retried: the receiver's trouble (5xx), a rate limit (429), a timeout (408).
         transient = status >= 500 or status in (408, 429)
         return Attempt(False, status, f"HTTP {status}", transient)
+
+
+    def _signer(self, secret: str) -> Webhook:
+        """The signer of one secret (a reload may bring a new one: kept by value)."""
+        signer = self._signers.get(secret)
+        if signer is None:
+            signer = self._signers[secret] = Webhook(secret)
+        return signer
 
 
 def _auth_header(config: WebhookConfig) -> dict[str, str]:

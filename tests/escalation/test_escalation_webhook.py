@@ -75,7 +75,11 @@ def hooked_world(store: Store, url: str) -> World:
     """A world whose channel ``hook`` posts to ``url``, its clock at the real time."""
     rules = make_rules()
     hook = Channel(
-        "hook", ChannelKind.WEBHOOK, WebhookConfig(Secret(url, "env:HOOK"), None, timedelta(5))
+        "hook",
+        ChannelKind.WEBHOOK,
+        WebhookConfig(
+            Secret(url, "env:HOOK"), None, timedelta(5), Secret(SECRET, "file:signing-secret")
+        ),
     )
     now = datetime.now(UTC).replace(microsecond=0)
     return World(store, ManualClock(now), rules=replace(rules, channels={"hook": hook}))
@@ -83,7 +87,7 @@ def hooked_world(store: Store, url: str) -> World:
 
 async def delivered(world: World, session: aiohttp.ClientSession) -> OutboxDelivery:
     """A delivery whose webhook notifier signs with SECRET, jitter seeded."""
-    notifier = WebhookNotifier(session, SECRET, world.clock, BASE_URL)
+    notifier = WebhookNotifier(session, world.clock, BASE_URL)
     return OutboxDelivery(
         world.store,
         lambda: world.rules,
@@ -171,3 +175,30 @@ async def test_failures_are_retried_with_backoff_and_recorded(
     assert len(entry["results"]) == attempts
     assert receiver.ids == [key] * attempts  # the same webhook-id on every retry
     assert receiver.rejected == 0
+
+
+async def test_a_channel_without_a_signing_secret_sends_no_signature(
+    store: Store, aiohttp_server: Serve
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    url = str((await aiohttp_server(app)).make_url("/hook"))
+    world = hooked_world(store, url)
+    hook = world.rules.channels["hook"]
+    assert isinstance(hook.config, WebhookConfig)
+    unsigned = replace(hook, config=replace(hook.config, signing_secret=None))
+    world.rules = replace(world.rules, channels={"hook": unsigned})
+    incident = await world.open()
+    await world.at(world.clock.now() + timedelta(seconds=30))
+
+    async with aiohttp.ClientSession() as session:
+        assert await (await delivered(world, session)).step() == 1
+
+    assert [h.get("webhook-id") for h in seen] == [f"{incident}:1:0:0:ann:hook"]
+    assert "webhook-signature" not in seen[0]
