@@ -62,13 +62,15 @@ class NotifierContext:
     ``session`` is the one HTTP client session of the process; ``public_url`` is
     Tocsin's public base URL for links in messages (no trailing slash needed);
     ``links`` makes signed action links (escalation.action_links.ActionLinks), or is
-    None when the process has none.
+    None when the process has none. ``rules`` gives the rules in force (e.g. the default
+    notification text of a channel that has none of its own); None: the built-in texts.
     """
 
     session: aiohttp.ClientSession
     clock: Clock
     public_url: str
     links: Any = None
+    rules: Callable[[], Rules] | None = None
 
 
 class OutboxStore(Protocol):
