@@ -9,7 +9,9 @@ historical incidents over three years (3 updates each, a few open), then times:
 - one incident update: the same snapshot with one more update on an open incident,
   rendered against the previous build and written (only changed files), as ``tocsin
   serve`` does when the writer reports a change;
-- the front page's size (CSS inlined).
+- the front page's size (CSS inlined);
+- with ``--stores`` (default both), one update end to end on a filled store
+  (``bench.statuspage_update``): the writer's step, then the site's regeneration.
 
 ``--dir /dev/shm`` writes into memory: the writer's own cost, apart from the disk's,
 which on a shared machine swings with everyone else's writes.
@@ -32,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench import statuspage_update
 from statuspage.model import (
     ComponentHistory,
     ComponentStatus,
@@ -180,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write (default: the system's temporary directory); /dev/shm "
         "measures the writer's own cost, without the disk or other writers' load",
     )
+    parser.add_argument(
+        "--stores",
+        action="append",
+        choices=("sqlite", "redis", "none"),
+        help="stores for the end-to-end update (repeatable; default sqlite and redis)",
+    )
     args = parser.parse_args(argv)
     snapshot = make_snapshot(args.components, args.incidents)
     updated = one_update(snapshot)
@@ -229,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(incremental) * 1000:.1f} ms, {written} files written"
     )
     print(f"  front page:                   {front / 1024:.1f} KiB")
+    stores = [s for s in args.stores or ("sqlite", "redis") if s != "none"]
+    if stores:
+        print("one public incident update, end to end (the store's documents to the files):")
+    for name in stores:
+        print(
+            "  "
+            + statuspage_update.measure(name, args.components, args.incidents, args.runs, args.dir)
+        )
     return 0
 
 
