@@ -26,6 +26,7 @@ from rules.api_keys import ApiKey
 from rules.channels import Channel
 from rules.correlation import Tuning
 from rules.model import Rules, SourceConfig
+from rules.notifications import NotificationTuning
 from rules.people import Person, Team
 from rules.policies import EscalationPolicy
 from rules.priority import DEFAULT_PRIORITY, PriorityRules
@@ -39,6 +40,7 @@ from rules.sections.context import Definition, FileContext, Place, Reference
 from rules.sections.correlation import read_correlation, read_heartbeats
 from rules.sections.lifecycle import read_lifecycle
 from rules.sections.muting import read_inhibit_rules, read_maintenance, read_silences
+from rules.sections.notifications import read_notifications
 from rules.sections.people import read_people, read_teams
 from rules.sections.policies import read_policies
 from rules.sections.priority import read_priority
@@ -82,6 +84,7 @@ SINGLE_SECTIONS: Mapping[str, SectionReader] = {
     "lifecycle": read_lifecycle,
     "problems": read_problems,
     "calendar_feeds": read_calendar_feeds,
+    "notifications": read_notifications,
 }
 SECTIONS = set(LIST_SECTIONS) | set(SINGLE_SECTIONS)
 # Items looked at for names by _declare; bounds the work on documents full of aliases.
@@ -168,6 +171,7 @@ def load_rules(
         lifecycle=_single(merged, "lifecycle", None) or LifecyclePolicy(),
         problems=_single(merged, "problems", None) or ProblemRules(),
         calendar_feeds=_single(merged, "calendar_feeds", None),
+        notifications=_single(merged, "notifications", None) or NotificationTuning(),
     )
 
 

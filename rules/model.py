@@ -25,6 +25,7 @@ from rules.channels import Channel
 from rules.correlation import Heartbeat, Tuning
 from rules.credentials import BasicAuth, BearerAuth, Secret
 from rules.muting import InhibitRule, MaintenanceWindow, Silence
+from rules.notifications import NotificationTuning
 from rules.people import Person, Team
 from rules.policies import EscalationPolicy
 from rules.priority import DEFAULT_PRIORITY, PriorityRules
@@ -108,6 +109,7 @@ class Rules:
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     problems: ProblemRules = field(default_factory=ProblemRules)
     calendar_feeds: CalendarFeeds | None = None  # None: no calendar feed is served
+    notifications: NotificationTuning = field(default_factory=NotificationTuning)
     # (route key, category, id of the base timings) -> (those base timings, the timings in
     # force); filled on first use. By the base's identity, not its value: hashing a Tuning
     # cost more than the rest of the look-up, which the correlator makes per alert. The
