@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from rules.sla_rules import SlaEscalation, SupportHours
+
 
 @dataclass(frozen=True, slots=True)
 class ContactMethod:
@@ -28,6 +30,7 @@ class Person:
     display_name: str
     contacts: tuple[ContactMethod, ...]
     time_zone: ZoneInfo | None = None
+    manager: str | None = None  # paged by hierarchical SLA escalation (rules.sla_rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +42,5 @@ class Team:
     members: tuple[str, ...]  # person names
     channel: str | None = None  # a channel the whole team reads (e.g. its chat room)
     policy: str | None = None  # its incidents' escalation policy, unless a route names one
+    sla_escalation: SlaEscalation | None = None  # who its incidents' SLA warnings reach
+    support_hours: SupportHours | None = None  # when its limited incidents page people

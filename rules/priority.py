@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rules.sla_rules import SlaEscalation
+
 
 def priority_name(level: int) -> str:
     """Writes a priority level as ``P1``, ``P2``, ..."""
@@ -67,6 +69,8 @@ class PriorityRules:
 
     matrix: PriorityMatrix
     sla: tuple[SlaTarget, ...]
+    # Who SLA warnings and breaches reach for incidents whose team names nobody.
+    sla_escalation: SlaEscalation | None = None
 
     def sla_for(self, priority: int) -> SlaTarget | None:
         """Returns the SLA targets for a priority level, if the rules set any."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.sla_rules import SupportHours
+
 
 @dataclass(frozen=True, slots=True)
 class Service:
@@ -15,3 +17,4 @@ class Service:
     team: str | None = None  # the owning team
     components: tuple[str, ...] = ()  # public status page components it affects
     policy: str | None = None  # its incidents' escalation policy, unless a route names one
+    support_hours: SupportHours | None = None  # when its limited incidents page (over the team's)

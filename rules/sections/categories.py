@@ -9,6 +9,7 @@ from rules.categorise import CategoryRule
 from rules.sections import values as read
 from rules.sections.context import FileContext
 from rules.sections.correlation import read_tuning_override
+from rules.sections.sla_rules import read_support_hours
 from rules.services import Service
 from rules.templates import TemplateKind
 from rules.yamlread import join
@@ -40,7 +41,7 @@ def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None
     values = reader.mapping(
         node,
         key,
-        {"name", "display_name", "description", "team", "components", "policy"},
+        {"name", "display_name", "description", "team", "components", "policy", "support_hours"},
         {"name"},
     )
     if values is None:
@@ -52,9 +53,10 @@ def _read_service(ctx: FileContext, node: yaml.Node, key: str) -> Service | None
     team = _reference(ctx, values, "team", key, "team")
     components = _components(ctx, values, key)
     policy = _reference(ctx, values, "policy", key, "policy")
+    hours = read.optional(values, "support_hours", key, lambda n, k: read_support_hours(ctx, n, k))
     if name is None or len(reader.problems) > before:
         return None
-    return Service(name, display or name, description or "", team, components or (), policy)
+    return Service(name, display or name, description or "", team, components or (), policy, hours)
 
 
 def read_categories(ctx: FileContext, node: yaml.Node, key: str) -> list[CategoryRule]:

@@ -10,6 +10,7 @@ from rules.channels import Channel
 from rules.people import ContactMethod, Person, Team
 from rules.sections import values as read
 from rules.sections.context import FileContext
+from rules.sections.sla_rules import read_sla_escalation, read_support_hours
 from rules.yamlread import join
 
 
@@ -21,7 +22,10 @@ def read_people(ctx: FileContext, node: yaml.Node, key: str) -> list[Person]:
 def _read_person(ctx: FileContext, node: yaml.Node, key: str) -> Person | None:
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"name", "display_name", "time_zone", "contacts"}, {"name", "contacts"}
+        node,
+        key,
+        {"name", "display_name", "time_zone", "contacts", "manager"},
+        {"name", "contacts"},
     )
     if values is None:
         return None
@@ -29,6 +33,11 @@ def _read_person(ctx: FileContext, node: yaml.Node, key: str) -> Person | None:
     name = read.optional(values, "name", key, lambda n, k: read.name(reader, n, k))
     display = read.optional(values, "display_name", key, reader.string)
     zone = read.optional(values, "time_zone", key, lambda n, k: read.zone(reader, n, k))
+    manager = read.optional(values, "manager", key, lambda n, k: read.name(reader, n, k))
+    if manager is not None:
+        ctx.refer("person", manager, values["manager"], join(key, "manager"))
+        if manager == name:
+            reader.problem(values["manager"], join(key, "manager"), "is the person themself")
     contacts: list[ContactMethod] = []
     if "contacts" in values:
         for item_key, item in reader.sequence(values["contacts"], join(key, "contacts")):
@@ -39,7 +48,7 @@ def _read_person(ctx: FileContext, node: yaml.Node, key: str) -> Person | None:
             reader.problem(values["contacts"], join(key, "contacts"), "give at least one contact")
     if name is None or len(reader.problems) > before:
         return None
-    return Person(name, display or name, tuple(contacts), zone)
+    return Person(name, display or name, tuple(contacts), zone, manager)
 
 
 def _read_contact(ctx: FileContext, node: yaml.Node, key: str) -> ContactMethod | None:
@@ -72,7 +81,7 @@ def _read_team(ctx: FileContext, node: yaml.Node, key: str) -> Team | None:
     values = reader.mapping(
         node,
         key,
-        {"name", "display_name", "members", "channel", "policy"},
+        {"name", "display_name", "members", "channel", "policy", "sla_escalation", "support_hours"},
         {"name", "members"},
     )
     if values is None:
@@ -97,6 +106,8 @@ def _read_team(ctx: FileContext, node: yaml.Node, key: str) -> Team | None:
     policy = read.optional(values, "policy", key, lambda n, k: read.name(reader, n, k))
     if policy is not None:
         ctx.refer("policy", policy, values["policy"], join(key, "policy"))
+    sla = read.optional(values, "sla_escalation", key, lambda n, k: read_sla_escalation(ctx, n, k))
+    hours = read.optional(values, "support_hours", key, lambda n, k: read_support_hours(ctx, n, k))
     if name is None or len(reader.problems) > before:
         return None
-    return Team(name, display or name, tuple(members), channel, policy)
+    return Team(name, display or name, tuple(members), channel, policy, sla, hours)

@@ -21,6 +21,7 @@ from rules.priority import (
 )
 from rules.sections import values as read
 from rules.sections.context import FileContext
+from rules.sections.sla_rules import read_sla_escalation
 from rules.yamlread import Reader, join
 
 _PRIORITY = re.compile(r"P([1-9][0-9]?)", re.ASCII)
@@ -33,7 +34,10 @@ def read_priority(ctx: FileContext, node: yaml.Node, key: str) -> PriorityRules 
     """Reads the matrix (default ``P = I + U - 1``) and the SLA targets."""
     reader = ctx.reader
     values = reader.mapping(
-        node, key, {"impact", "urgency", "matrix", "default_impact", "default_urgency", "sla"}
+        node,
+        key,
+        {"impact", "urgency", "matrix", "default_impact", "default_urgency"}
+        | {"sla", "sla_escalation"},
     )
     if values is None:
         return None
@@ -60,9 +64,12 @@ def read_priority(ctx: FileContext, node: yaml.Node, key: str) -> PriorityRules 
         sla = _sla(reader, values["sla"], join(key, "sla"), matrix.levels)
     else:
         sla = tuple(t for t in DEFAULT_SLA if t.priority <= matrix.levels)
+    escalation = read.optional(
+        values, "sla_escalation", key, lambda n, k: read_sla_escalation(ctx, n, k)
+    )
     if len(reader.problems) > before:
         return None
-    return PriorityRules(matrix, sla)
+    return PriorityRules(matrix, sla, escalation)
 
 
 def _levels(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...] | None:
