@@ -68,8 +68,28 @@ class Settings:
     # Alerts the correlator keeps in memory with the incidents it last touched (about 1 KB
     # each); past this the least recently used incidents are read back from the store.
     correlator_cache_alerts: int = 500_000
+    # Tocsin's public base URL, for the links in notifications (incident, action links);
+    # empty: http://<host>:<port> (see ``public_base_url``).
+    public_url: str = ""
+    # How long the member that escalates and delivers (one at a time on Redis) holds its
+    # lease without renewing it: a member killed is replaced after at most this long.
+    escalation_lease_seconds: float = 30.0
+
+    @property
+    def public_base_url(self) -> str:
+        """The public base URL without a trailing slash: ``public_url`` or the listen address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def __post_init__(self) -> None:
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"TOCSIN_PUBLIC_URL / --public-url {self.public_url!r} is not an http(s):// URL"
+            )
         if self.correlator_mode not in CORRELATOR_MODES:
             raise ValueError(
                 f"TOCSIN_CORRELATOR_MODE / --correlator-mode {self.correlator_mode!r} "
@@ -169,6 +189,16 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         help="keep expired silences this long (TOCSIN_SILENCE_RETENTION_SECONDS, default 5 days)",
+    )
+    parser.add_argument(
+        "--public-url",
+        help="Tocsin's public base URL for links in notifications "
+        "(TOCSIN_PUBLIC_URL, default http://HOST:PORT)",
+    )
+    parser.add_argument(
+        "--escalation-lease-seconds",
+        type=float,
+        help="lease of the member that escalates and delivers (TOCSIN_ESCALATION_LEASE_SECONDS)",
     )
     parser.add_argument(
         "--correlator-cache-alerts",
