@@ -32,6 +32,7 @@ from tocsin.middleware import (
 )
 from tocsin.openapi import add_openapi_route
 from tocsin.operator import add_operator_api
+from tocsin.operator.action_links import add_action_links
 from tocsin.operator.auth import admin_only
 from tocsin.operator.calendar import add_calendar_routes
 from tocsin.operator.oncall import add_oncall_routes
@@ -90,6 +91,8 @@ def create_app(
     add_oncall_routes(app.router)
     add_calendar_routes(app.router)
     add_report_routes(app.router)
+    # Acknowledge and resolve from a notification without logging in (issue 11).
+    add_action_links(app, environment)
     # The operator API's OpenAPI document, readable without a key.
     add_openapi_route(app.router)
     # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from core.clock import Clock
 from core.settings import Settings
 from core.store import Store
+from escalation.action_links import ActionLinks
 from statuspage.writer import Changes, StatusWriter
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.reload import RulesReloader
@@ -30,3 +31,5 @@ STARTED_AT = web.AppKey("started_at", datetime)
 # The status page's writer and the listeners told what it changed (tocsin.statuspage_task).
 STATUS_WRITER = web.AppKey("status_writer", StatusWriter)
 STATUS_LISTENERS = web.AppKey("status_listeners", list[Callable[[Changes], Awaitable[None]]])
+# Signs and checks the action links of notifications (tocsin.operator.action_links).
+ACTION_LINKS = web.AppKey("action_links", ActionLinks)
