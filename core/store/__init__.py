@@ -17,7 +17,7 @@ from core.errors import StoreError
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState
 from core.model import Alert, LogEntry
 from core.silence import Silence
-from core.store.events import ConsumerWrite, IncidentEventStream
+from core.store.events import ConsumerWrite, IncidentEventStream, TimelineNote
 from core.store.problems import ProblemStore
 
 
@@ -121,7 +121,10 @@ class CorrelationCommit:
     idempotency keys, so that a change and the record that it was made land together.
     ``events`` go to the incidents' timelines and, in the same write, to the incident
     event stream (core.store.events), each with its incident as written here: every
-    event must belong to one of ``incidents``, or ValueError.
+    event must belong to one of ``incidents``, or ValueError. ``notes``
+    (core.store.events.TimelineNote) join their incidents' timelines after the events,
+    in the same write, without a version or a stream entry; a note's incident need not
+    be written here, and a note of an incident that does not exist is dropped.
 
     The stores keep an incident's alerts apart from it, so that a commit costs what
     changed rather than what the incident holds: ``alerts`` lists the alerts to write,
@@ -139,6 +142,7 @@ class CorrelationCommit:
     alerts: tuple[IncidentAlertWrite, ...] = ()
     documents: tuple[ConsumerWrite, ...] = ()
     counts: tuple[tuple[str, int, int], ...] = ()
+    notes: tuple[TimelineNote, ...] = ()
 
     def counts_of(self, incident: Incident) -> tuple[int, int]:
         """The (alerts, firing) counts the stores keep for ``incident`` as this commit writes it."""

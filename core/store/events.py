@@ -23,6 +23,13 @@ batch, all or nothing, if the cursor is still where the batch started: a member 
 lease expired while it worked cannot apply a batch twice (:class:`StreamConflict`).
 Effects plus cursor in one write make every event's effects happen exactly once.
 
+Consumers also write :class:`TimelineNote` entries with their cursor (``notes``; and
+``CorrelationCommit.notes`` for a document-only commit such as delivery's): what the
+escalation stage decided, what delivery sent. A note joins its incident's timeline in
+the same atomic write, but it changes neither the incident nor its version, and it is
+not an event of the stream: no consumer sees notes, its own or another's. A note of an
+incident that does not exist is dropped.
+
 Retention: :meth:`IncidentEventStream.trim_events` deletes the oldest events, those that
 every group has consumed, up to the first one written at or after a given instant (a
 group whose lease ended before that instant is abandoned and does not count; with no
@@ -142,6 +149,27 @@ class EventBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class TimelineNote:
+    """A consumer's entry in an incident's timeline, written with its cursor.
+
+    Read back as a timeline event (``IncidentStore.incident_events``) of ``kind``; the
+    kinds and their ``detail`` fields are documented in escalation.timeline. Not an
+    incident change: no version moves and the incident event stream does not carry it.
+    """
+
+    incident_id: str
+    kind: str
+    at: datetime
+    actor: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def event(self) -> IncidentEvent:
+        """The timeline event the note is stored as."""
+        return IncidentEvent(self.incident_id, self.at, self.actor, self.kind, self.detail)
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerWrite:
     """One document a consumer writes with its cursor: set, or deleted when None.
 
@@ -171,11 +199,18 @@ class IncidentEventStream(Protocol):
         """
         ...
 
-    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
-        """Writes ``writes`` and moves the group's cursor to ``batch.last``, atomically.
+    async def commit_events(
+        self,
+        batch: EventBatch,
+        writes: Sequence[ConsumerWrite] = (),
+        notes: Sequence[TimelineNote] = (),
+    ) -> None:
+        """Writes ``writes`` and ``notes`` and moves the cursor to ``batch.last``, atomically.
 
         Raises StreamConflict, writing nothing, if the cursor is no longer
-        ``batch.after`` (another member committed meanwhile).
+        ``batch.after`` (another member committed meanwhile). Each note is appended to
+        its incident's timeline (dropped if there is no such incident) without changing
+        the incident or entering the stream.
         """
         ...
 

@@ -46,7 +46,7 @@ from core.store import (
     IncidentQuery,
     IncidentSummary,
 )
-from core.store.events import ConsumerWrite, EventBatch
+from core.store.events import ConsumerWrite, EventBatch, TimelineNote
 from core.store.redis_events import RedisEvents
 from core.store.redis_freshness import RedisFreshness
 from core.store.redis_incident_pages import RedisIncidentPages
@@ -359,9 +359,14 @@ class RedisStore:
         """Returns the events after the group's cursor if ``member`` holds its lease."""
         return await self._events.claim_events(group, member, limit, now=now, lease=lease)
 
-    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
-        """Writes the consumer's documents and moves its cursor, or raises StreamConflict."""
-        await self._events.commit_events(batch, writes)
+    async def commit_events(
+        self,
+        batch: EventBatch,
+        writes: Sequence[ConsumerWrite] = (),
+        notes: Sequence[TimelineNote] = (),
+    ) -> None:
+        """Writes the consumer's documents and notes and moves its cursor, or StreamConflict."""
+        await self._events.commit_events(batch, writes, notes)
 
     async def release_events(self, group: str, member: str) -> None:
         """Frees the group's lease if ``member`` holds it."""

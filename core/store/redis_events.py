@@ -22,11 +22,13 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from core.codec import encode_event
 from core.store.events import (
     ConsumerWrite,
     EventBatch,
     StreamConflict,
     StreamEvent,
+    TimelineNote,
     decode_stream_event,
 )
 from core.store.redis_scripts import RedisKeys
@@ -59,19 +61,22 @@ end
 return 'OK'
 """
 
-# KEYS: group hash, then per write its collection's hash and due index.
-# ARGV: the cursor expected ("" for none), the new cursor ("" for no move), then per
-#       write its key, its document ("" to delete: a document is never empty) and its
-#       due time in microseconds ("" for none).
+# KEYS: group hash, then per write its collection's hash and due index, then per note
+#       its incident's hash and timeline list.
+# ARGV: the cursor expected ("" for none), the new cursor ("" for no move), the number
+#       of writes, then per write its key, its document ("" to delete: a document is
+#       never empty) and its due time in microseconds ("" for none); then per note its
+#       timeline body.
 # Everything is checked before the first write: Redis does not roll a script back.
 _COMMIT_LUA = """
 local cursor = redis.call('HGET', KEYS[1], 'cursor') or ''
 if cursor ~= ARGV[1] then
     return 'the group is at ' .. cursor .. ', not ' .. ARGV[1]
 end
-for i = 0, (#KEYS - 1) / 2 - 1 do
+local n_writes = tonumber(ARGV[3])
+for i = 0, n_writes - 1 do
     local documents, due_index = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-    local key, document, due = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+    local key, document, due = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
     if document == '' then
         redis.call('HDEL', documents, key)
     else
@@ -81,6 +86,13 @@ for i = 0, (#KEYS - 1) / 2 - 1 do
         redis.call('ZREM', due_index, key)
     else
         redis.call('ZADD', due_index, due, key)
+    end
+end
+-- Timeline notes: on the timelines of incidents that exist, never on the stream.
+local note_key, note_arg = 2 + 2 * n_writes, 4 + 3 * n_writes
+for i = 0, (#KEYS - note_key + 1) / 2 - 1 do
+    if redis.call('EXISTS', KEYS[note_key + 2 * i]) == 1 then
+        redis.call('RPUSH', KEYS[note_key + 2 * i + 1], ARGV[note_arg + i])
     end
 end
 if ARGV[2] ~= '' then
@@ -115,16 +127,24 @@ class RedisEvents:
             rows = await client.xrange(self._keys.incident_events, start, "+", count=limit)
         return EventBatch(group, member, after, tuple(map(_event, rows or [])), member)
 
-    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite]) -> None:
+    async def commit_events(
+        self,
+        batch: EventBatch,
+        writes: Sequence[ConsumerWrite],
+        notes: Sequence[TimelineNote] = (),
+    ) -> None:
         """Runs the commit script; raises StreamConflict if the cursor moved."""
         client = self._client()
         keys = [self._keys.event_group(batch.group)]
-        args: list[str | bytes | int] = [batch.after or "", batch.last or ""]
+        args: list[str | bytes | int] = [batch.after or "", batch.last or "", len(writes)]
         for write in writes:
             keys.append(self._keys.consumer_documents(write.collection))
             keys.append(self._keys.consumer_due(write.collection))
             document = b"" if write.document is None else orjson.dumps(write.document)
             args += [write.key, document, "" if write.due is None else micros(write.due)]
+        for note in notes:
+            keys += [self._keys.incident(note.incident_id), self._keys.events(note.incident_id)]
+            args.append(encode_event(note.event))
         with translated("commit incident events"):
             outcome = await client.eval(_COMMIT_LUA, len(keys), *keys, *args)
         if text(outcome) != "OK":

@@ -72,7 +72,9 @@ from core.timestamps import micros
 #       newline-separated list; then the number of the event list of each event in the
 #       commit's order, as one newline-separated list: the stream's order; then the
 #       number of consumer documents and per document (key, body or "" to delete, due
-#       micros or ""), whose KEYS (collection hash, due index) come before the stream's.
+#       micros or ""), whose KEYS (collection hash, due index) come before the stream's;
+#       then the number of timeline notes and per note its body, whose KEYS (incident
+#       hash, timeline list) come after the documents' and before the stream's.
 # The title trigram sets (redis_incident_index): Lua functions that the commit and the
 # backfill share. Trigrams are of the UTF-8 bytes: a text is a substring of a title only
 # if each of its byte trigrams is one of the title's, as with characters, and Lua's
@@ -229,6 +231,15 @@ for i = 0, tonumber(ARGV[doc_arg] or '0') - 1 do
         redis.call('ZREM', due_index, key)
     else
         redis.call('ZADD', due_index, due, key)
+    end
+end
+-- Timeline notes (CorrelationCommit.notes): on the timelines of incidents that exist
+-- (those just written included), with no version and no stream entry.
+local n_docs = tonumber(ARGV[doc_arg] or '0')
+local note_arg, note_key = doc_arg + 1 + 3 * n_docs, doc_key + 2 * n_docs
+for i = 0, tonumber(ARGV[note_arg] or '0') - 1 do
+    if redis.call('EXISTS', KEYS[note_key + 2 * i]) == 1 then
+        redis.call('RPUSH', KEYS[note_key + 2 * i + 1], ARGV[note_arg + 1 + i])
     end
 end
 return 'OK'
@@ -410,6 +421,8 @@ def commit_arguments(
             keys.consumer_documents(document.collection),
             keys.consumer_due(document.collection),
         ]
+    for note in commit.notes:
+        lua_keys += [keys.incident(note.incident_id), keys.events(note.incident_id)]
     lua_keys.append(keys.incident_events)
     args: list[str | bytes | int] = [
         commit.group,
@@ -441,4 +454,6 @@ def commit_arguments(
     for document in commit.documents:
         body = b"" if document.document is None else orjson.dumps(document.document)
         args += [document.key, body, "" if document.due is None else micros(document.due)]
+    args.append(len(commit.notes))
+    args += [encode_event(note.event) for note in commit.notes]
     return lua_keys, args

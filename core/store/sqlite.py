@@ -48,7 +48,7 @@ from core.store import sqlite_freshness as freshness
 from core.store import sqlite_incident_pages as pages
 from core.store import sqlite_incidents as sql
 from core.store import sqlite_problems as problems
-from core.store.events import ConsumerWrite, EventBatch
+from core.store.events import ConsumerWrite, EventBatch, TimelineNote
 from core.store.sqlite_incident_list import (
     OPEN_COUNTS,
     open_count_parameters,
@@ -420,9 +420,15 @@ class SQLiteStore(SQLiteSilences):
         rows = await self._query(stream.CLAIM, (held.cursor or 0, limit))
         return EventBatch(group, member, after, stream.events(rows), member)
 
-    async def commit_events(self, batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
-        """Writes the documents and the cursor in the next group commit, or StreamConflict."""
-        await self._write(lambda conn: stream.commit(conn, batch, writes))
+    async def commit_events(
+        self,
+        batch: EventBatch,
+        writes: Sequence[ConsumerWrite] = (),
+        notes: Sequence[TimelineNote] = (),
+    ) -> None:
+        """Writes the documents, notes and cursor in the next group commit, or StreamConflict."""
+        rows = stream.encode_notes(notes)
+        await self._write(lambda conn: stream.commit(conn, batch, writes, rows))
 
     async def release_events(self, group: str, member: str) -> None:
         """Frees the group's lease if ``member`` holds it."""

@@ -10,7 +10,9 @@ Each write numbers its events itself, after the highest ``seq`` of both tables: 
 writer thread commits one write at a time, so positions grow in commit order and a
 reader never sees a lower one appear behind a higher one; taking the highest of both
 tables keeps them growing even if timelines were ever deleted. Events written before
-the stream existed have no ``incident_stream`` row and are not in it.
+the stream existed have no ``incident_stream`` row and are not in it, nor are
+consumers' timeline notes (``TimelineNote``): a timeline row of their own ``seq``, of
+an incident that exists, and nothing else.
 
 Each consumer group is a row of ``incident_stream_group``: its cursor and its lease.
 Consumers' documents are in ``consumer_document``, indexed by due time where they have
@@ -26,11 +28,13 @@ from typing import Any
 
 import orjson
 
+from core.codec import encode_event
 from core.store.events import (
     ConsumerWrite,
     EventBatch,
     StreamConflict,
     StreamEvent,
+    TimelineNote,
     decode_stream_event,
 )
 from core.timestamps import micros
@@ -66,6 +70,12 @@ SELECT MAX(COALESCE((SELECT MAX(seq) FROM incident_event), 0),
 """
 
 _INSERT_EVENT = "INSERT INTO incident_event (seq, incident_id, body) VALUES (?, ?, ?)"
+
+# A note's row, if its incident exists (a note of another one is dropped).
+_INSERT_NOTE = """
+INSERT INTO incident_event (seq, incident_id, body)
+SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM incident WHERE id = ?2)
+"""
 
 _INSERT_STREAM = (
     "INSERT INTO incident_stream (seq, at, version, state, incident) VALUES (?, ?, ?, ?, ?)"
@@ -145,6 +155,20 @@ def append(conn: sqlite3.Connection, rows: Sequence[StreamRow]) -> None:
     )
 
 
+def encode_notes(notes: Sequence[TimelineNote]) -> list[tuple[str, bytes]]:
+    """Returns the (incident id, timeline body) rows of the notes, for :func:`append_notes`."""
+    return [(note.incident_id, encode_event(note.event)) for note in notes]
+
+
+def append_notes(conn: sqlite3.Connection, rows: Sequence[tuple[str, bytes]]) -> None:
+    """Writes the notes to the timelines of their incidents that exist, not to the stream."""
+    if not rows:
+        return
+    (last,) = conn.execute(_LAST_SEQ).fetchone()
+    numbered = [(last + n, incident_id, body) for n, (incident_id, body) in enumerate(rows, 1)]
+    conn.executemany(_INSERT_NOTE, numbered)
+
+
 @dataclass(slots=True)
 class Lease:
     """What a claim found: who holds the group's lease now, and the group's cursor."""
@@ -173,13 +197,20 @@ def release(conn: sqlite3.Connection, group: str, member: str) -> None:
     conn.execute(_RELEASE, (group, member))
 
 
-def commit(conn: sqlite3.Connection, batch: EventBatch, writes: Sequence[ConsumerWrite]) -> None:
-    """Writes the documents and moves the cursor past the batch, if it is still at its start."""
+def commit(
+    conn: sqlite3.Connection,
+    batch: EventBatch,
+    writes: Sequence[ConsumerWrite],
+    notes: Sequence[tuple[str, bytes]] = (),
+) -> None:
+    """Writes the documents and notes (:func:`encode_notes`) and moves the cursor past the
+    batch, if it is still at its start."""
     found = conn.execute(CURSOR, (batch.group,)).fetchone()
     current = None if found is None or found[0] is None else str(found[0])
     if current != batch.after:
         raise StreamConflict(f"group {batch.group} is at {current}, not {batch.after}")
     write_documents(conn, writes)
+    append_notes(conn, notes)
     if batch.last is not None:
         conn.execute(_ADVANCE, (int(batch.last), batch.group))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -321,6 +321,8 @@ class CommitRows:
     events: list[stream.StreamRow]
     cursor: str | None
     documents: tuple[ConsumerWrite, ...] = ()
+    # Timeline notes as (incident id, body): timeline rows only (core.store.sqlite_events).
+    notes: list[tuple[str, bytes]] = field(default_factory=list)
 
     @classmethod
     def of(cls, commit: CorrelationCommit) -> CommitRows:
@@ -380,6 +382,7 @@ class CommitRows:
             ],
             cursor=None if cursor is None else str(cursor),
             documents=commit.documents,
+            notes=stream.encode_notes(commit.notes),
         )
 
     def apply(self, conn: sqlite3.Connection) -> None:
@@ -432,6 +435,7 @@ class CommitRows:
         conn.executemany(_UPDATE_UNMOVED, unmoved_rows)
         conn.executemany(_UPSERT_HEAD, [(key, new) for key, _, new in self.heads])
         stream.append(conn, self.events)
+        stream.append_notes(conn, self.notes)
         stream.write_documents(conn, self.documents)
         if self.cursor is not None:
             conn.execute(_ADVANCE_CURSOR, (self.group, self.cursor))
