@@ -47,6 +47,8 @@ class Attempt:
     status: int | None  # the receiver's HTTP status, if it answered
     error: str | None
     transient: bool
+    # The receiver's Retry-After (e.g. a 429): the retry waits at least this long.
+    retry_after: timedelta | None = None
 
 
 class Notifier(Protocol):
@@ -166,7 +168,8 @@ class OutboxDelivery:
             document["status"] = "delivered"
         elif attempt.transient and attempts < self._backoff.max_attempts:
             document["status"] = "retrying"
-            due = now + self._backoff.delay(attempts, self._rng)
+            wait = self._backoff.delay(attempts, self._rng)
+            due = now + max(wait, attempt.retry_after or wait)
         else:
             document["status"] = "failed"
         return ConsumerWrite(OUTBOX, key, document, due)
