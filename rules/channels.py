@@ -42,9 +42,15 @@ class WebhookConfig:
 
 @dataclass(frozen=True, slots=True)
 class SlackConfig:
-    """Posts to a Slack incoming webhook (its URL is the credential)."""
+    """Posts to a Slack incoming webhook (its URL is the credential).
+
+    ``signing_secret`` is the Slack app's signing secret: with it, messages carry
+    Acknowledge and Resolve buttons and ``POST /slack/interactivity`` verifies the
+    presses; None: no buttons.
+    """
 
     webhook_url: Secret
+    signing_secret: Secret | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import re
+import urllib.parse
 from datetime import timedelta
 
 import yaml
@@ -26,6 +28,8 @@ from rules.yamlread import join
 _KINDS = {k.value for k in ChannelKind}
 _SECURITY = [s.value for s in SmtpSecurity]
 _DEFAULT_TIMEOUT = timedelta(seconds=10)
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_SLACK_SIGNING = re.compile(r"[0-9a-f]{32,}")
 
 
 def read_channels(ctx: FileContext, node: yaml.Node, key: str) -> list[Channel]:
@@ -137,7 +141,7 @@ def signing_secret_problem(value: str) -> str | None:
 
 
 def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
-    values = ctx.reader.mapping(node, key, {"webhook_url"}, {"webhook_url"})
+    values = ctx.reader.mapping(node, key, {"webhook_url", "signing_secret"}, {"webhook_url"})
     if values is None or "webhook_url" not in values:
         return None
     secret = read_secret(
@@ -145,15 +149,46 @@ def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
     )
     if secret is None:
         return None
-    if secret.resolved and not secret.value.startswith("https://"):
+    if secret.resolved and not _slack_url(secret.value):
         # The value is secret, so the message names only where it came from.
         ctx.reader.problem(
             values["webhook_url"],
             join(key, "webhook_url"),
-            f"the value read from {secret.origin} is not an https:// URL",
+            f"the value read from {secret.origin} is not an https:// URL"
+            " (or http:// to this host, for a local receiver)",
         )
         return None
-    return SlackConfig(secret)
+    signing: Secret | None = None
+    if "signing_secret" in values:
+        signing = _slack_signing_secret(ctx, values["signing_secret"], join(key, "signing_secret"))
+        if signing is None:
+            return None
+    return SlackConfig(secret, signing)
+
+
+def _slack_url(value: str) -> bool:
+    """An https:// URL, or http:// to a loopback address (a local stand-in for Slack)."""
+    if value.startswith("https://"):
+        return True
+    parts = urllib.parse.urlsplit(value)
+    return parts.scheme == "http" and parts.hostname in _LOOPBACK
+
+
+def _slack_signing_secret(ctx: FileContext, node: yaml.Node, key: str) -> Secret | None:
+    """A Slack app's signing secret: hexadecimal digits, 32 of them today."""
+    secret = read_secret(ctx.reader, node, key, ctx.env, ctx.base)
+    if secret is None or not secret.resolved:
+        return secret
+    if not _SLACK_SIGNING.fullmatch(secret.value):
+        # The value is secret, so the message names only where it came from.
+        ctx.reader.problem(
+            node,
+            key,
+            f"the value read from {secret.origin} is not a Slack signing secret"
+            " (32 or more hexadecimal digits, from the app's Basic Information page)",
+        )
+        return None
+    return secret
 
 
 def _email(ctx: FileContext, node: yaml.Node, key: str) -> SmtpConfig | None:
