@@ -15,10 +15,16 @@ auto-close time (``sweep_at``), a closed one never again::
     close               resolved                          closed (final)          responder
     reopen              resolved                          triggered (counted)     responder
     merge               triggered, acknowledged, on_hold  resolved (duplicate)    responder
+    escalate            triggered, acknowledged           triggered (next level)  responder
     auto_resolve        triggered, acknowledged, on_hold  resolved (automatic)    Tocsin
     auto_reopen         resolved                          triggered (counted)     Tocsin
     auto_close          resolved, after auto_close_after  closed (final)          Tocsin
     source_acknowledge  triggered                         acknowledged (sender)   Tocsin
+    retrigger           acknowledged                      triggered (ack timeout) Tocsin
+
+``escalate`` and ``retrigger`` change only the state (an acknowledgement is undone);
+the escalation stage (``escalation.decide``) reads their events: ``escalated`` pages
+the policy's next level now, ``retriggered`` pages again from the first level.
 
 Errors: a role that does not allow the action is Forbidden (403); a state that does
 not allow it is InvalidTransition (409, listing the actions the state allows); an
@@ -45,12 +51,14 @@ from core.lifecycle_requests import (
     AutoReopen,
     AutoResolve,
     Close,
+    Escalate,
     Hold,
     Merge,
     Reopen,
     Request,
     Resolve,
     Resume,
+    Retrigger,
     SourceAcknowledge,
 )
 from core.roles import Role
@@ -126,11 +134,16 @@ TRANSITIONS: Mapping[Action, Transition] = {
         Transition(Action.CLOSE, frozenset({_RESOLVED}), Role.RESPONDER, "closed"),
         Transition(Action.REOPEN, frozenset({_RESOLVED}), Role.RESPONDER, "reopened"),
         Transition(Action.MERGE, _OPEN, Role.RESPONDER, "merged_into"),
+        Transition(
+            Action.ESCALATE, frozenset({_TRIGGERED, _ACKNOWLEDGED}), Role.RESPONDER, "escalated"
+        ),
         Transition(Action.AUTO_RESOLVE, _OPEN, None, "resolved"),
         Transition(Action.AUTO_REOPEN, frozenset({_RESOLVED}), None, "reopened"),
         Transition(Action.AUTO_CLOSE, frozenset({_RESOLVED}), None, "closed"),
         # A sender's own acknowledgement (PagerDuty): automatic, attributed to the sender.
         Transition(Action.SOURCE_ACKNOWLEDGE, frozenset({_TRIGGERED}), None, "acknowledged"),
+        # The rules' acknowledgement timeout ran out (escalation policy ``ack_timeout``).
+        Transition(Action.RETRIGGER, frozenset({_ACKNOWLEDGED}), None, "retriggered"),
     )
 }
 
@@ -221,6 +234,13 @@ def _end_hold(incident: Incident, at: datetime) -> dict[str, Any]:
     }
 
 
+# Triggered again (escalate, retrigger): whoever acknowledged no longer owns it.
+_UNACKNOWLEDGED: Mapping[str, Any] = {
+    "state": _TRIGGERED,
+    "acknowledged_at": None,
+    "acknowledged_by": None,
+}
+
 _REOPENED: Mapping[str, Any] = {
     "state": _TRIGGERED,
     "acknowledged_at": None,
@@ -277,6 +297,10 @@ def _changes(
             return {**changes, "merged_into": into}, {"into": into, "resolution_code": DUPLICATE}
         case AutoReopen(reason=reason, fingerprint=fingerprint):
             return _reopened(incident), {"reason": reason, "fingerprint": fingerprint}
+        case Escalate(note=note):
+            return dict(_UNACKNOWLEDGED), _given(note=note)
+        case Retrigger(reason=reason):
+            return dict(_UNACKNOWLEDGED), {"reason": reason}
         case SourceAcknowledge(source=source, fingerprint=fingerprint, dedup_key=key):
             changes = {"state": _ACKNOWLEDGED, "acknowledged_at": at, "acknowledged_by": by}
             detail = {"source": source, "fingerprint": fingerprint}

@@ -6,7 +6,7 @@ field at fault (missing, of the wrong type, empty, too long, or unknown). What n
 rules (is the resolution code in their list?) is checked by ``core.lifecycle.apply``.
 
 The automatic requests (:class:`AutoResolve`, :class:`AutoReopen`, :class:`AutoClose`,
-:class:`SourceAcknowledge`) are made by Tocsin itself, never read from a body.
+:class:`SourceAcknowledge`, :class:`Retrigger`) are made by Tocsin itself, never read from a body.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     MERGE = "merge"
+    ESCALATE = "escalate"
     AUTO_RESOLVE = "auto_resolve"
     AUTO_REOPEN = "auto_reopen"
     AUTO_CLOSE = "auto_close"
     SOURCE_ACKNOWLEDGE = "source_acknowledge"
+    RETRIGGER = "retrigger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,17 @@ class Merge:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalate:
+    """A person pages the escalation policy's next level now (PagerDuty's escalate).
+
+    An acknowledged incident is triggered again, so that the next level can acknowledge.
+    """
+
+    action: ClassVar[Action] = Action.ESCALATE
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AutoResolve:
     """Tocsin resolves: all its alerts resolved (``stale``: an expiry resolved the last)."""
 
@@ -137,6 +150,14 @@ class SourceAcknowledge:
     dedup_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Retrigger:
+    """Tocsin triggers an acknowledged incident again: its acknowledgement timed out."""
+
+    action: ClassVar[Action] = Action.RETRIGGER
+    reason: str
+
+
 Request = (
     Acknowledge
     | Hold
@@ -145,10 +166,12 @@ Request = (
     | Close
     | Reopen
     | Merge
+    | Escalate
     | AutoResolve
     | AutoReopen
     | AutoClose
     | SourceAcknowledge
+    | Retrigger
 )
 
 
@@ -173,6 +196,7 @@ _BODIES: Mapping[Action, tuple[type[Any], tuple[TextField, ...]]] = {
     Action.CLOSE: (Close, (TextField("note", MAX_NOTES, False),)),
     Action.REOPEN: (Reopen, (TextField("reason", MAX_REASON, True),)),
     Action.MERGE: (Merge, (TextField("into", MAX_ID, True),)),
+    Action.ESCALATE: (Escalate, (TextField("note", MAX_NOTES, False),)),
 }
 
 PERSON_ACTIONS = tuple(_BODIES)

@@ -57,7 +57,10 @@ def opened(n: int = 1, **changes: object) -> Incident:
         # Open: the lifecycle's, then assign, priority, note, tasks.
         (
             IncidentState.TRIGGERED,
-            ("acknowledge", "hold", "resolve", "merge", "assign", "priority", "note", "tasks"),
+            (
+                *("acknowledge", "hold", "resolve", "merge", "escalate"),
+                *("assign", "priority", "note", "tasks"),
+            ),
         ),
         # Resolved: follow-ups only.
         (IncidentState.RESOLVED, ("close", "reopen", "note", "tasks")),

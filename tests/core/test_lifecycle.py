@@ -26,12 +26,14 @@ from core.lifecycle_requests import (
     AutoReopen,
     AutoResolve,
     Close,
+    Escalate,
     Hold,
     Merge,
     Reopen,
     Request,
     Resolve,
     Resume,
+    Retrigger,
     SourceAcknowledge,
 )
 from core.roles import Role
@@ -56,10 +58,12 @@ REQUESTS: dict[Action, Request] = {
     Action.CLOSE: Close(),
     Action.REOPEN: Reopen("latency is back"),
     Action.MERGE: Merge("inc-2"),
+    Action.ESCALATE: Escalate("bob is out"),
     Action.AUTO_RESOLVE: AutoResolve("all its alerts resolved"),
     Action.AUTO_REOPEN: AutoReopen("an alert fired again within the reopen window", "f1"),
     Action.AUTO_CLOSE: AutoClose(),
     Action.SOURCE_ACKNOWLEDGE: SourceAcknowledge("pd", "f1", "db-down"),
+    Action.RETRIGGER: Retrigger("not resolved 30m after the acknowledgement"),
 }
 
 
@@ -96,18 +100,25 @@ def actor_for(action: Action) -> Actor:
 
 # Every (state, action) pair: the state it leads to, or None for a 409.
 # Columns: acknowledge, hold, resume, resolve, close, reopen, merge (resolved as a
-# duplicate), auto_resolve, auto_reopen, auto_close, source_acknowledge.
+# duplicate), escalate, auto_resolve, auto_reopen, auto_close, source_acknowledge,
+# retrigger.
 _ = None
 TABLE: dict[IncidentState, tuple[IncidentState | None, ...]] = {
-    TRIGGERED: (ACKNOWLEDGED, ON_HOLD, _, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, ACKNOWLEDGED),
-    ACKNOWLEDGED: (_, ON_HOLD, _, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, _),
+    TRIGGERED: (
+        ACKNOWLEDGED, ON_HOLD, _, RESOLVED, _, _, RESOLVED, TRIGGERED, RESOLVED, _, _,
+        ACKNOWLEDGED, _,
+    ),
+    # Escalate and an acknowledgement's timeout (retrigger) trigger it again.
+    ACKNOWLEDGED: (
+        _, ON_HOLD, _, RESOLVED, _, _, RESOLVED, TRIGGERED, RESOLVED, _, _, _, TRIGGERED,
+    ),
     # Resume goes back to where the hold began (acknowledged here).
-    ON_HOLD: (_, _, ACKNOWLEDGED, RESOLVED, _, _, RESOLVED, RESOLVED, _, _, _),
+    ON_HOLD: (_, _, ACKNOWLEDGED, RESOLVED, _, _, RESOLVED, _, RESOLVED, _, _, _, _),
     # Close, reopen (back to triggered), auto-close once due (8 days later below).
-    RESOLVED: (_, _, _, _, CLOSED, TRIGGERED, _, _, TRIGGERED, CLOSED, _),
+    RESOLVED: (_, _, _, _, CLOSED, TRIGGERED, _, _, _, TRIGGERED, CLOSED, _, _),
     # Closed is final.
-    CLOSED: (_, _, _, _, _, _, _, _, _, _, _),
-}
+    CLOSED: (_, _, _, _, _, _, _, _, _, _, _, _, _),
+}  # fmt: skip
 PAIRS = [
     pytest.param(state, action, TABLE[state][i], id=f"{state}-{action}")
     for state in TABLE
@@ -147,8 +158,8 @@ def test_every_state_and_action(
 
 
 def test_the_allowed_actions_of_each_state() -> None:
-    assert allowed_actions(TRIGGERED) == ("acknowledge", "hold", "resolve", "merge")
-    assert allowed_actions(ACKNOWLEDGED) == ("hold", "resolve", "merge")
+    assert allowed_actions(TRIGGERED) == ("acknowledge", "hold", "resolve", "merge", "escalate")
+    assert allowed_actions(ACKNOWLEDGED) == ("hold", "resolve", "merge", "escalate")
     assert allowed_actions(ON_HOLD) == ("resume", "resolve", "merge")
     assert allowed_actions(RESOLVED) == ("close", "reopen")
     assert allowed_actions(CLOSED) == ()

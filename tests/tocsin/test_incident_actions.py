@@ -149,7 +149,7 @@ async def test_an_action_the_state_does_not_allow_is_a_409_listing_the_allowed(
         # A resolution code not in the rules' list.
         ("resolve", {"resolution_code": "magic", "notes": "n"}, ["resolution_code"]),
         # No such action.
-        ("escalate", {}, ["action"]),
+        ("page-everyone", {}, ["action"]),
         # Not an object.
         ("note", ["text"], ["body"]),
     ],

@@ -55,6 +55,8 @@ _SUMMARIES = {
     "close": "Close a resolved incident (confirm its resolution).",
     "reopen": "Reopen a resolved incident, saying why.",
     "merge": "Merge this incident into incident `into`; answers the target.",
+    "escalate": "Escalate: page the escalation policy's next level now (an acknowledged "
+    "incident is triggered again); the timeline says who was paged.",
     "assign": "Assign to a team, a person or both (names from the rules).",
     "note": "Add a note to the timeline.",
     "priority": "Set the priority (one of the matrix's), saying why.",
@@ -98,6 +100,7 @@ _EXAMPLES: dict[str, dict[str, str]] = {
     "resolve": {"resolution_code": DEFAULT_RESOLUTION_CODES[0], "notes": "disk replaced"},
     "close": {"note": "confirmed with the service owner"},
     "reopen": {"reason": "the disk filled again"},
+    "escalate": {"note": "needs the database team"},
     "assign": {"team": "database", "note": "their disk"},
     "note": {"text": "the backup job fills the disk at 02:00"},
     "priority": {"priority": "P2", "reason": "customers see errors"},
