@@ -18,8 +18,10 @@ from tocsin.amapi.status import add_status_routes, status_context
 
 
 def add_alertmanager_api(app: web.Application) -> None:
-    """Registers the API v2 read endpoints and silences, and the replica announcer."""
-    AlertEndpoints().add_routes(app.router)
+    """Registers the API v2 read endpoints and silences, the replica announcer, the pre-render."""
+    alerts = AlertEndpoints()
+    alerts.add_routes(app.router)
+    app.cleanup_ctx.append(alerts.keep_warm.context)
     add_silence_routes(app.router)
     add_status_routes(app.router)
     app.cleanup_ctx.append(status_context)

@@ -22,7 +22,8 @@ from tocsin.amapi.errors import am_errors
 from tocsin.amapi.filters import AlertFilter, parse_filter
 from tocsin.amapi.open_alerts import OpenAlerts, OpenAlertsRead
 from tocsin.amapi.stream import Slicer, stream_array, stream_groups
-from tocsin.keys import RULES, STORE
+from tocsin.amapi.warm import KeepWarm
+from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
 
 
@@ -31,6 +32,7 @@ class AlertEndpoints:
 
     def __init__(self) -> None:
         self._open = OpenAlerts()
+        self.keep_warm = KeepWarm(self._open)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the alert and alert group endpoints (POST /api/v2/alerts is ingest's)."""
@@ -41,6 +43,7 @@ class AlertEndpoints:
         """Open alerts by fingerprint; ``active``, ``silenced``, ``filter``... as Alertmanager."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query)
+        self.keep_warm.asked(request.app[CLOCK].now())
         rules = request.app[RULES].current.rules
         async with self._open.read(request.app[STORE], rules) as read:
             alerts, renderer = read.alerts, read.renderer
@@ -59,6 +62,7 @@ class AlertEndpoints:
         """Open incidents as groups (labels, receiver, alerts); ``unprocessed`` is not taken."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query, unprocessed=False)
+        self.keep_warm.asked(request.app[CLOCK].now())
         rules = request.app[RULES].current.rules
         async with self._open.read(request.app[STORE], rules) as read:
             return await _stream_groups(request, read, wanted, rules)

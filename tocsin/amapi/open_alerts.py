@@ -64,6 +64,7 @@ class OpenAlerts:
         self._reading = asyncio.Lock()
         self._users: Counter[OpenAlertsRead] = Counter()
         self._replaced: list[OpenAlertsRead] = []
+        self.renders = 0  # reads that rendered something (a read of nothing new does not)
 
     @asynccontextmanager
     async def read(self, store: IncidentStore, rules: Rules) -> AsyncIterator[OpenAlertsRead]:
@@ -114,6 +115,7 @@ class OpenAlerts:
         )
         if last is not None and last.renderer is renderer and _unchanged(reads, last):
             return last
+        self.renders += 1
         read = await asyncio.to_thread(_render, renderer, rules, reads, held)
         if last is not None:
             self._replaced.append(last)
