@@ -1,0 +1,132 @@
+"""The SLA stage: keeps each incident's SLA clocks from the incident event stream.
+
+A consumer of its own (group ``sla``), apart from the escalation stage, so that either
+can lag or fail without the other. One pass (:meth:`SlaStage.step`) claims a batch of
+the stream, reads the SLA documents whose next threshold is due (``due_documents`` of
+collection ``sla``), decides (``escalation.sla``), and commits in one
+``commit_events``: the changed documents (each filed under its next threshold), the
+new outbox entries of warnings and breaches, and their timeline notes, with the
+advanced cursor; all or nothing, and only if the cursor is still where the batch
+started. Only the member holding the group's lease fires due thresholds.
+
+A member stopped or killed before its commit wrote nothing: whoever claims next decides
+the same inputs again and writes the same outbox keys and the same handled thresholds,
+so each threshold fires once. An outbox entry already stored is never written again.
+``record`` (metrics) is told of each warning and breach after its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+
+from core.clock import Clock
+from core.store.events import ConsumerWrite, TimelineNote
+from escalation.page import OUTBOX
+from escalation.sla import ACTOR, SlaNote, on_due, on_event
+from escalation.sla_pages import SlaPage
+from escalation.sla_state import COLLECTION, SlaState
+from escalation.stage import EscalationStore
+from rules.model import Rules
+
+GROUP = "sla"
+# The metrics label of each note kind: tocsin_sla_events_total{clock, kind}.
+METRIC_KIND = {"sla_warning": "warning", "sla_breached": "breach"}
+
+SlaRecorder = Callable[[str, str], None]  # (clock, "warning" | "breach")
+
+
+class SlaStage:
+    """Keeps SLA clocks and fires their thresholds (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: EscalationStore,
+        rules: Callable[[], Rules],
+        clock: Clock,
+        member: str,
+        *,
+        record: SlaRecorder | None = None,
+        limit: int = 256,
+        lease: timedelta = timedelta(seconds=30),
+    ) -> None:
+        """``rules`` returns the rules in force now; ``record`` counts warnings and breaches."""
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._member = member
+        self._record = record
+        self._limit = limit
+        self._lease = lease
+
+    async def step(self) -> int:
+        """Runs one pass; returns how many events and due documents it handled."""
+        now = self._clock.now()
+        store = self._store
+        batch = await store.claim_events(
+            GROUP, self._member, self._limit, now=now, lease=self._lease
+        )
+        if batch.holder != self._member:
+            return 0
+        due = await store.due_documents(COLLECTION, now, self._limit)
+        keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
+        stored = await store.consumer_documents(COLLECTION, keys)
+        current = {k: SlaState.from_document(raw) for k, raw in stored.items()}
+        before = dict(current)
+        rules = self._rules()
+        pages: list[SlaPage] = []
+        notes: list[SlaNote] = []
+        for event in batch.events:
+            state = current.get(event.incident_id)
+            title = ""
+            if state is None:
+                incident = await store.get_incident(event.incident_id)
+                title = "" if incident is None else incident.title
+            outcome = on_event(state, event, rules, now, title)
+            if outcome.state is not None:
+                current[event.incident_id] = outcome.state
+            pages.extend(outcome.pages)
+            notes.extend(outcome.notes)
+        for key, _ in due:
+            state = current.get(key)
+            if state is None:
+                continue
+            outcome = on_due(state, rules, now)
+            if outcome.state is not None:
+                current[key] = outcome.state
+            pages.extend(outcome.pages)
+            notes.extend(outcome.notes)
+        writes = [
+            ConsumerWrite(COLLECTION, key, state.to_document(), state.due)
+            for key, state in current.items()
+            if before.get(key) != state
+        ]
+        writes.extend(await self._new_pages(pages))
+        timeline = [TimelineNote(n.incident_id, n.kind, n.at, ACTOR, n.detail) for n in notes]
+        await store.commit_events(batch, writes, timeline)
+        if self._record is not None:
+            for note in notes:
+                self._record(note.clock, METRIC_KIND[note.kind])
+        return len(batch.events) + len(due)
+
+    async def _new_pages(self, pages: list[SlaPage]) -> list[ConsumerWrite]:
+        """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
+        if not pages:
+            return []
+        stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
+        fresh = {p.key: p for p in pages if p.key not in stored}
+        return [ConsumerWrite(OUTBOX, k, p.to_document(), p.send_at) for k, p in fresh.items()]
+
+    async def release(self) -> None:
+        """Gives up the group's lease, so another member can take over at once."""
+        await self._store.release_events(GROUP, self._member)
+
+    async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
+        """Runs passes until cancelled, pausing ``idle`` after a pass with nothing to do."""
+        try:
+            while True:
+                if await self.step() == 0:
+                    await asyncio.sleep(idle.total_seconds())
+        finally:
+            await asyncio.shield(self.release())
