@@ -143,10 +143,10 @@ class PublicIncident:
     @property
     def is_open(self) -> bool:
         """Whether the incident is still unresolved (investigating/identified/monitoring)."""
-        return self.status not in (
-            PublicIncidentStatus.RESOLVED,
-            PublicIncidentStatus.POSTMORTEM,
-        )
+        return self.status not in _CLOSED
+
+
+_CLOSED = frozenset({PublicIncidentStatus.RESOLVED, PublicIncidentStatus.POSTMORTEM})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ that opened since the writer last ran already shows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.store import Store
@@ -25,6 +26,7 @@ from statuspage.model import (
     PublicComponent,
     PublicGroup,
     PublicIncident,
+    PublicMaintenance,
     StatusSnapshot,
 )
 from statuspage.records import IncidentRecord, PageState, Stretch
@@ -34,39 +36,90 @@ HISTORY_LIMIT = 20_000
 _KEYS_PER_READ = 5_000
 
 
-async def build_snapshot(
-    store: Store, rules: Rules, now: datetime, *, history_limit: int = HISTORY_LIMIT
-) -> StatusSnapshot:
-    """Reads the page's state and returns what the site renders at ``now`` (UTC)."""
-    page = rules.status_page
-    raw_state = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY])).get(rec.STATE_KEY)
-    state = PageState.decode(raw_state)
+@dataclass(slots=True)
+class PageData:
+    """What the page's documents hold: the writer's state, public incidents (newest
+    first) and the API's maintenances (their stored status, before the clock moves it)."""
+
+    state: PageState
+    records: list[IncidentRecord]
+    stored: list[PublicMaintenance]
+
+
+async def read_state(store: Store) -> PageState:
+    """The writer's state document (a new state when there is none)."""
+    raw = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY])).get(rec.STATE_KEY)
+    return PageState.decode(raw)
+
+
+async def read_page(store: Store, history_limit: int = HISTORY_LIMIT) -> PageData:
+    """Reads every document the page shows (at most ``history_limit`` of each kind)."""
+    state = await read_state(store)
     records = [
         IncidentRecord.decode(raw)
         for _, raw in await store.due_documents(rec.INCIDENTS, rec.EVERYTHING, history_limit)
     ]
     stored = [
-        effective(rec.decode_maintenance(raw), now)
+        rec.decode_maintenance(raw)
         for _, raw in await store.due_documents(rec.MAINTENANCES, rec.EVERYTHING, history_limit)
     ]
-    maintenances = sorted(
-        [*stored, *window_maintenances(rules.maintenance_windows, page, now)],
-        key=lambda m: (m.scheduled_for, m.id),
-        reverse=True,
-    )
+    return PageData(state, records, stored)
+
+
+async def build_snapshot(
+    store: Store, rules: Rules, now: datetime, *, history_limit: int = HISTORY_LIMIT
+) -> StatusSnapshot:
+    """Reads the page's state and returns what the site renders at ``now`` (UTC)."""
+    data = await read_page(store, history_limit)
+    page = rules.status_page
+    open_records = [r for r in data.records if r.incident.is_open]
+    components = current_components(rules, data.state, open_records, data.stored, now)
+    incidents = tuple(r.incident for r in data.records)
+    histories = await read_histories(store, page, data.state, components, incidents, now)
+    return assemble(rules, data.stored, components, incidents, histories, now)
+
+
+def current_components(
+    rules: Rules,
+    state: PageState,
+    open_records: Iterable[IncidentRecord],
+    stored: Iterable[PublicMaintenance],
+    now: datetime,
+) -> tuple[PublicComponent, ...]:
+    """The components with their status at ``now``: the worst their open public
+    incidents set, or under maintenance (``statuspage.mapping``)."""
+    page = rules.status_page
     maintained = under_maintenance(rules.maintenance_windows, stored, page, now)
     wanted: dict[str, list[ComponentStatus]] = {c.name: [] for c in page.components}
-    for record in records:
-        if record.incident.is_open:
-            for name, status in record.statuses.items():
-                wanted.get(name, []).append(status)
+    for record in open_records:
+        for name, status in record.statuses.items():
+            wanted.get(name, []).append(status)
     for name in maintained:
         wanted.get(name, []).append(ComponentStatus.UNDER_MAINTENANCE)
     statuses = {name: worst(found) for name, found in wanted.items()}
-    components = _components(page, state, statuses, now)
-    incidents = tuple(r.incident for r in records)
-    histories = await _histories(store, page, state, components, incidents, now)
-    indicator, description = overall(statuses.values(), incidents)
+    return _components(page, state, statuses, now)
+
+
+def assemble(
+    rules: Rules,
+    stored: Iterable[PublicMaintenance],
+    components: tuple[PublicComponent, ...],
+    incidents: tuple[PublicIncident, ...],
+    histories: tuple[ComponentHistory, ...],
+    now: datetime,
+) -> StatusSnapshot:
+    """The snapshot of these parts at ``now``: maintenances as the clock moves them,
+    the rules' windows, the overall indicator."""
+    page = rules.status_page
+    maintenances = sorted(
+        [
+            *(effective(m, now) for m in stored),
+            *window_maintenances(rules.maintenance_windows, page, now),
+        ],
+        key=lambda m: (m.scheduled_for, m.id),
+        reverse=True,
+    )
+    indicator, description = overall((c.status for c in components), incidents)
     return StatusSnapshot(
         page=PageInfo(page.name, page.url, page.time_zone, now.astimezone(UTC)),
         groups=_groups(page),
@@ -121,15 +174,16 @@ def _groups(page: StatusPage) -> tuple[PublicGroup, ...]:
     )
 
 
-async def _histories(
+async def read_histories(
     store: Store,
     page: StatusPage,
     state: PageState,
     components: Sequence[PublicComponent],
-    incidents: Sequence[PublicIncident],
+    incidents: Iterable[PublicIncident],
     now: datetime,
 ) -> tuple[ComponentHistory, ...]:
-    """Each component's 90 days, from its day documents and its current stretch."""
+    """The 90 days of each of ``components`` (in that order), from its day documents,
+    its current stretch and the ``incidents`` on it."""
     zone = page.time_zone
     local_today = now.astimezone(zone).date()
     window_start = datetime.combine(

@@ -62,6 +62,15 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.everything or self.incidents or self.components or self.maintenances)
 
+    def __or__(self, other: Changes) -> Changes:
+        """Both changes together."""
+        return Changes(
+            self.incidents | other.incidents,
+            self.components | other.components,
+            self.maintenances | other.maintenances,
+            self.everything or other.everything,
+        )
+
 
 # Operator commands are filed through a group whose cursor never moves (it consumes no
 # event): its commit_events only writes the command document, at once, and cannot conflict.

@@ -28,8 +28,8 @@ from aiohttp import web
 from core.clock import Clock
 from core.store import Store
 from rules.model import Rules
+from statuspage.live import LiveSnapshot
 from statuspage.site import RenderedSite, WriteResult, render_site, write_site
-from statuspage.snapshot import build_snapshot
 from statuspage.writer import Changes
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.status_listeners import Listener
@@ -79,6 +79,9 @@ class SiteBuilder:
         self._debounce = debounce_seconds
         self._wake = asyncio.Event()
         self._previous: RenderedSite | None = None
+        self._live = LiveSnapshot()
+        # What changed since the last build (everything until the first).
+        self._pending = Changes(everything=True)
         # One build at a time: the task's and a direct call's must not interleave.
         self._lock = asyncio.Lock()
         self.requested = 0
@@ -87,13 +90,20 @@ class SiteBuilder:
     async def changed(self, changes: Changes) -> None:
         """A listener of the writer: asks for a build (returns at once)."""
         self.requested += 1
+        self._pending = self._pending | changes
         self._wake.set()
 
     async def build(self) -> WriteResult:
-        """Reads a snapshot now and writes what changed since the last build."""
+        """Refreshes the snapshot with what changed since the last build (re-reading only
+        that, ``statuspage.live``) and writes the files that changed."""
         async with self._lock:
             now = self._clock.now()
-            snapshot = await build_snapshot(self._store_of(), self._rules(), now)
+            changes, self._pending = self._pending, Changes()
+            try:
+                snapshot = await self._live.refresh(self._store_of(), self._rules(), now, changes)
+            except BaseException:
+                self._pending = self._pending | Changes(everything=True)
+                raise
             previous = self._previous
             site = await asyncio.to_thread(render_site, snapshot, previous)
             result = await asyncio.to_thread(write_site, self.out, site, previous)
@@ -129,8 +139,6 @@ def site_directory(store_url: str, env: Mapping[str, str] | None = None) -> Path
     if store_url.startswith("sqlite://"):
         return Path(store_url.removeprefix("sqlite://")).parent / "status-site"
     return Path(tempfile.gettempdir()) / f"tocsin-status-{os.getpid()}"
-
-
 
 
 def add_status_site(

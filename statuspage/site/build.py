@@ -47,6 +47,8 @@ class RenderedSite(dict[str, bytes]):
         self.inputs: dict[str, Hashable] = {}
         self.bars: Bars = {}
         self.frame: Hashable = None
+        # Per incident id: the incident rendered, its month and its page's path.
+        self.placed: dict[str, tuple[PublicIncident, str, str]] = {}
 
 
 class _Renderer:
@@ -91,12 +93,17 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
     page = snapshot.page
     # Any change of a component's name re-renders every page that names components:
     # rare, and much cheaper to compare than each page's own names.
-    frame = (
+    frame: Hashable = (
         page.name,
         page.url,
         page.time_zone.key,
         tuple((c.id, c.name) for c in snapshot.components),
     )
+    same_frame = previous is not None and previous.frame == frame
+    if same_frame:
+        assert previous is not None
+        frame = previous.frame  # the same object: each page's inputs compare by identity
+    site.frame = frame
     zone = page.time_zone
     names = names_of(snapshot)
     incident_frame = Frame(env, snapshot, "../")
@@ -109,14 +116,28 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         return made
 
     months: dict[str, list[PublicIncident]] = defaultdict(list)
+    placed = previous.placed if previous is not None and same_frame else {}
     for incident in snapshot.incidents:
+        known = placed.get(incident.id)
+        if known is not None and known[0] is incident:
+            # Unchanged since the last build (the same object): its page as it was.
+            _, month, path = known
+            months[month].append(incident)
+            assert previous is not None
+            site[path] = previous[path]
+            site.inputs[path] = previous.inputs[path]
+            site.placed[incident.id] = known
+            continue
         started = incident.started_at.astimezone(zone)
-        months[f"{started.year:04d}-{started.month:02d}"].append(incident)
+        month = f"{started.year:04d}-{started.month:02d}"
+        months[month].append(incident)
+        path = f"incidents/{file_id(incident.id)}.html"
         out.page(
-            f"incidents/{file_id(incident.id)}.html",
+            path,
             (frame, incident),
             lambda i=incident: incident_page(env, incident_frame, view(i)),  # type: ignore[misc]
         )
+        site.placed[incident.id] = (incident, month, path)
     ordered = sorted(months, reverse=True)
     counts = {m: len(months[m]) for m in ordered}
     out.page(
@@ -137,7 +158,9 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
                 env, snapshot, m, [view(x) for x in i], nb
             ),
         )
-    by_id = {i.id: i for i in snapshot.incidents}
+    # The incidents the bars name (a few hundred of the 10,000), by id.
+    on_days = {i for h in snapshot.histories for day in h.days for i in day.incident_ids}
+    by_id = {i: site.placed[i][0] for i in on_days if i in site.placed}
     shown = {c.id: c for c in snapshot.components if c.showcase}
     for history in snapshot.histories:
         component = shown.get(history.component_id)

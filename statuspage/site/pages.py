@@ -130,11 +130,12 @@ def front_page(
             )
         views[component.id] = view
     recent_from = page.generated_at - RECENT
-    recent = [
-        incident_view(i, zone, names, "", timeline=False)
-        for i in snapshot.incidents
-        if not i.is_open and i.started_at >= recent_from
-    ]
+    recent = []
+    for i in snapshot.incidents:
+        if i.created_at < recent_from:
+            break  # newest created first, and an incident starts when it is created
+        if not i.is_open and i.started_at >= recent_from:
+            recent.append(incident_view(i, zone, names, "", timeline=False))
     context = {
         "page": chrome(page, with_time=True),
         "root": "",
