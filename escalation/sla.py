@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.incident import IncidentState
-from core.store.events import StreamEvent
-from core.timestamps import micros
+from core.store.events import StreamEvent, TimelineNote
+from core.timestamps import format_rfc3339
 from escalation.sla_pages import SlaPage, describe, recipients, sla_page
 from escalation.sla_state import LOG_KEPT, ClockName, ClockRun, SlaState, Threshold
 from escalation.state import Decision
@@ -42,22 +42,7 @@ from rules.priority import SlaTarget
 
 _STOPPING = frozenset({IncidentState.RESOLVED, IncidentState.CLOSED})
 _STOPPED_STATES = frozenset({IncidentState.RESOLVED.value, IncidentState.CLOSED.value})
-ACTOR = "tocsin:sla"
-
-
-@dataclass(frozen=True, slots=True)
-class SlaNote:
-    """A timeline note of the incident: ``sla_warning`` or ``sla_breached``."""
-
-    incident_id: str
-    kind: str
-    at: datetime
-    detail: Mapping[str, Any]
-
-    @property
-    def clock(self) -> str:
-        """The clock the note is about (a metrics label)."""
-        return str(self.detail["clock"])
+ACTOR = "sla"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +51,7 @@ class SlaOutcome:
 
     state: SlaState | None
     pages: tuple[SlaPage, ...] = ()
-    notes: tuple[SlaNote, ...] = ()
+    notes: tuple[TimelineNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,22 +222,23 @@ def _mark(state: SlaState, view: SlaState, reached: list[_Reached]) -> SlaState:
 
 def _fire(
     view: SlaState, reached: list[_Reached], rules: Rules, now: datetime
-) -> tuple[tuple[SlaPage, ...], tuple[SlaNote, ...], tuple[Decision, ...]]:
+) -> tuple[tuple[SlaPage, ...], tuple[TimelineNote, ...], tuple[Decision, ...]]:
     """The pages, notes and log entries of ``reached``, as the clocks ``view`` had them."""
     breached = {r.clock for r in reached if r.threshold.breach}
     pages: list[SlaPage] = []
-    notes: list[SlaNote] = []
+    notes: list[TimelineNote] = []
     log: list[Decision] = []
     for item in reached:
         run = view.clocks[item.clock]
         superseded = item.clock in breached and not item.threshold.breach
         detail: dict[str, Any] = {
             "clock": item.clock.value,
+            "threshold": round(item.threshold.elapsed / run.within, 6),
+            "name": item.threshold.name,
             "priority": view.priority,
-            "threshold": item.threshold.name,
-            "target_seconds": run.within.total_seconds(),
-            "elapsed_seconds": item.threshold.elapsed.total_seconds(),
-            "reached_at": micros(item.at),
+            "target": format_duration(run.within),
+            "elapsed": format_duration(item.threshold.elapsed),
+            "due": format_rfc3339(item.at),
             "cycle": view.cycle,
             "paged": [],
         }
@@ -269,7 +255,7 @@ def _fire(
             detail["paged"] = [f"{p or '-'} on {c}" for p, c, _ in found]
         detail["not_paged"] = why
         kind = "sla_breached" if item.threshold.breach else "sla_warning"
-        notes.append(SlaNote(view.incident_id, kind, item.at, detail))
+        notes.append(TimelineNote(view.incident_id, kind, item.at, ACTOR, detail))
         summary = ", ".join(detail["paged"]) or "nobody"
         reason = f"{item.clock.value} {describe(item.threshold, run.within)}: paged {summary}"
         if why:

@@ -12,29 +12,33 @@ started. Only the member holding the group's lease fires due thresholds.
 A member stopped or killed before its commit wrote nothing: whoever claims next decides
 the same inputs again and writes the same outbox keys and the same handled thresholds,
 so each threshold fires once. An outbox entry already stored is never written again.
-``record`` (metrics) is told of each warning and breach after its commit.
+``metrics`` (``escalation.timeline.EscalationMetrics``) is told the notes after the
+commit landed: ``tocsin_sla_events_total{clock, kind}`` counts them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from core.clock import Clock
 from core.store.events import ConsumerWrite, TimelineNote
 from escalation.page import OUTBOX
-from escalation.sla import ACTOR, SlaNote, on_due, on_event
+from escalation.sla import on_due, on_event
 from escalation.sla_pages import SlaPage
 from escalation.sla_state import COLLECTION, SlaState
 from escalation.stage import EscalationStore
 from rules.model import Rules
 
 GROUP = "sla"
-# The metrics label of each note kind: tocsin_sla_events_total{clock, kind}.
-METRIC_KIND = {"sla_warning": "warning", "sla_breached": "breach"}
 
-SlaRecorder = Callable[[str, str], None]  # (clock, "warning" | "breach")
+
+class NoteObserver(Protocol):
+    """Counts notes once their commit landed (``escalation.timeline.EscalationMetrics``)."""
+
+    def observe(self, notes: Sequence[TimelineNote]) -> None: ...
 
 
 class SlaStage:
@@ -47,16 +51,16 @@ class SlaStage:
         clock: Clock,
         member: str,
         *,
-        record: SlaRecorder | None = None,
+        metrics: NoteObserver | None = None,
         limit: int = 256,
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
-        """``rules`` returns the rules in force now; ``record`` counts warnings and breaches."""
+        """``rules`` returns the rules in force now; ``metrics`` counts the notes written."""
         self._store = store
         self._rules = rules
         self._clock = clock
         self._member = member
-        self._record = record
+        self._metrics = metrics
         self._limit = limit
         self._lease = lease
 
@@ -76,7 +80,7 @@ class SlaStage:
         before = dict(current)
         rules = self._rules()
         pages: list[SlaPage] = []
-        notes: list[SlaNote] = []
+        notes: list[TimelineNote] = []
         for event in batch.events:
             state = current.get(event.incident_id)
             title = ""
@@ -103,11 +107,9 @@ class SlaStage:
             if before.get(key) != state
         ]
         writes.extend(await self._new_pages(pages))
-        timeline = [TimelineNote(n.incident_id, n.kind, n.at, ACTOR, n.detail) for n in notes]
-        await store.commit_events(batch, writes, timeline)
-        if self._record is not None:
-            for note in notes:
-                self._record(note.clock, METRIC_KIND[note.kind])
+        await store.commit_events(batch, writes, notes)
+        if self._metrics is not None and notes:
+            self._metrics.observe(notes)
         return len(batch.events) + len(due)
 
     async def _new_pages(self, pages: list[SlaPage]) -> list[ConsumerWrite]:

@@ -3,13 +3,14 @@ with rules that name an SLA escalation, and the SLA stage instead of the escalat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from core.incident import IncidentEvent, IncidentState
 from core.store import CorrelationCommit, GroupHead
+from core.store.events import TimelineNote
 from escalation.page import OUTBOX
 from escalation.sla_stage import SlaStage
 from escalation.sla_state import COLLECTION, SlaState
@@ -43,6 +44,10 @@ class SlaWorld(World):
 
     recorded: list[tuple[str, str]] = field(default_factory=list)
 
+    def observe(self, notes: Sequence[TimelineNote]) -> None:
+        """Records (clock, kind) of each note, as the metrics would count them."""
+        self.recorded += [(n.detail["clock"], n.kind) for n in notes]
+
     def sla_stage(self, member: str = "m1") -> SlaStage:
         """A fresh stage member (a new instance: nothing kept in memory between them)."""
         current: Callable[[], Rules] = lambda: self.rules  # noqa: E731
@@ -51,7 +56,7 @@ class SlaWorld(World):
             current,
             self.clock,
             member,
-            record=lambda clock, kind: self.recorded.append((clock, kind)),
+            metrics=self,
         )
 
     async def open_with(self, n: int = 1, **changes: Any) -> str:
@@ -98,7 +103,7 @@ class SlaWorld(World):
         """The incident's SLA timeline notes as (kind, clock, threshold)."""
         events = await self.store.incident_events(incident_id)
         return [
-            (e.kind, e.detail["clock"], e.detail["threshold"])
+            (e.kind, e.detail["clock"], e.detail["name"])
             for e in events
             if e.kind in ("sla_warning", "sla_breached")
         ]

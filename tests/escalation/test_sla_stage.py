@@ -40,7 +40,7 @@ async def test_p1_acknowledged_at_80_percent_warns_once_and_never_breaches(store
         await w.run_sla()
     assert await w.sla_outbox() == [warning]
     assert await w.notes(incident) == [("sla_warning", "acknowledge", ACK_WARNING)]
-    assert w.recorded == [("acknowledge", "warning")]
+    assert w.recorded == [("acknowledge", "sla_warning")]
     state = await w.sla(incident)
     assert state.clocks[ClockName.ACKNOWLEDGE].stopped_at == T0 + minutes(4)
     # Time to resolve still runs: its warning is next, at 45m.
@@ -101,10 +101,10 @@ async def test_new_stage_instances_fire_each_threshold_once(store: Store) -> Non
     ]
     assert sorted(w.recorded) == sorted(
         [
-            ("acknowledge", "warning"),
-            ("acknowledge", "breach"),
-            ("resolve", "warning"),
-            ("resolve", "breach"),
+            ("acknowledge", "sla_warning"),
+            ("acknowledge", "sla_breached"),
+            ("resolve", "sla_warning"),
+            ("resolve", "sla_breached"),
         ]
     )
     assert len(await w.sla_outbox()) == 6  # bob on warnings, bob and boss on breaches
@@ -232,4 +232,4 @@ async def test_without_an_sla_escalation_the_threshold_is_noted_with_why(store: 
     assert breach.detail["not_paged"] == [
         "no sla_escalation for the incident's team or in the priority section"
     ]
-    assert breach.actor == "tocsin:sla"
+    assert breach.actor == "sla"
