@@ -36,6 +36,7 @@ from tocsin.operator.action_links import add_action_links
 from tocsin.operator.auth import admin_only
 from tocsin.operator.calendar import add_calendar_routes
 from tocsin.operator.oncall import add_oncall_routes
+from tocsin.operator.slack_interactivity import add_slack_interactivity
 from tocsin.reload import RulesReloader
 from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
@@ -93,6 +94,8 @@ def create_app(
     add_report_routes(app.router)
     # Acknowledge and resolve from a notification without logging in (issue 11).
     add_action_links(app, environment)
+    # Slack's Acknowledge and Resolve buttons (issue 11).
+    add_slack_interactivity(app)
     # The operator API's OpenAPI document, readable without a key.
     add_openapi_route(app.router)
     # Alertmanager's API v2 read side and silences, for amtool, Grafana and Karma.

@@ -1,0 +1,285 @@
+"""``POST /slack/interactivity``: the Acknowledge and Resolve buttons of Slack messages.
+
+Slack posts a form with one field, ``payload`` (JSON, type ``block_actions``), signed
+with the Slack app's signing secret (``X-Slack-Signature``, ``X-Slack-Request-Timestamp``;
+https://docs.slack.dev/authentication/verifying-requests-from-slack/). The request is
+accepted only if:
+
+- some Slack channel of the rules has a ``signing_secret`` (else this path is a 404);
+- the timestamp is within 5 minutes of the injected clock, and the signature is that of
+  one of those secrets (slack-sdk's ``SignatureVerifier``), else 401;
+- it was not received before: its signature is recorded, as an idempotency key, in the
+  same store write as the action it caused, so a replay within the 5 minutes acts
+  nothing and is a 401;
+- the Slack user is a person of the rules, by a contact on a channel of that secret
+  whose address is the user's id (``U024BE7LH``, the surest) or ``@`` and the user's
+  name (``@ana``), else 403. Errors are the API's JSON errors.
+
+The action is then the operator API's (``incident_actions.perform``): the same lifecycle,
+timeline, event stream and conflicts, the person as its actor with the responder role.
+Resolve takes the rules' first resolution code, with a note saying it came from Slack.
+A press of Open acts nothing. After acting, the message is replaced through the
+payload's ``response_url`` (only a URL under :data:`RESPONSE_URLS`: Slack's) to show
+the new state and who acted; a refused action (e.g. already resolved) is said to the
+presser alone (an ephemeral message) and answered with the API's JSON error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+import structlog
+from aiohttp import web
+from slack_sdk.signature import Clock as SlackClock
+from slack_sdk.signature import SignatureVerifier
+
+from core.clock import Clock
+from core.errors import (
+    FieldProblem,
+    Forbidden,
+    InputError,
+    InvalidFields,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+)
+from core.incident import Incident
+from core.lifecycle import Actor
+from core.lifecycle_requests import Acknowledge, Resolve
+from core.roles import Role
+from escalation.slack import channel_templates, incident_url
+from escalation.slack_message import (
+    ACKNOWLEDGE,
+    BLOCK_PREFIX,
+    RESOLVE,
+    IncidentFacts,
+    escape,
+    incident_message,
+    render_texts,
+)
+from rules.channels import Channel, SlackConfig
+from rules.model import Rules
+from rules.people import Person
+from tocsin.keys import CLOCK, RULES, SETTINGS
+from tocsin.operator.idempotency import IdempotencyKey
+from tocsin.operator.incident_actions import ActionCall, perform
+
+PATH = "/slack/interactivity"
+# Slack's own window for a request's timestamp.
+WINDOW_SECONDS = 5 * 60
+# A payload carries the whole message pressed (blocks and all): generous, but bounded.
+MAX_BODY_BYTES = 256 * 1024
+# Where a response_url may point: Slack's hooks (a test points it at its own server).
+RESPONSE_URLS = web.AppKey("slack_response_urls", tuple[str, ...])
+SESSION = web.AppKey("slack_session", aiohttp.ClientSession)
+_DEFAULT_RESPONSE_URLS = ("https://hooks.slack.com/",)
+_RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=2)
+_SIGNATURE = "X-Slack-Signature"
+_TIMESTAMP = "X-Slack-Request-Timestamp"
+_CHUNK = 16 * 1024
+
+log = structlog.get_logger("tocsin.slack")
+
+
+def add_slack_interactivity(app: web.Application) -> None:
+    """Registers the endpoint and its HTTP client session (for the ``response_url``)."""
+    app[RESPONSE_URLS] = _DEFAULT_RESPONSE_URLS
+    app.cleanup_ctx.append(_session)
+    app.router.add_post(PATH, slack_interactivity)
+
+
+async def _session(app: web.Application) -> AsyncIterator[None]:
+    """The client session that replaces messages, closed on shutdown."""
+    async with aiohttp.ClientSession() as session:
+        app[SESSION] = session
+        yield
+
+
+class _Clock(SlackClock):
+    """slack-sdk's clock reading Tocsin's injected one."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock.now().timestamp()
+
+
+async def slack_interactivity(request: web.Request) -> web.Response:
+    """Verifies a button press, acts as its person, and replaces the message."""
+    rules = request.app[RULES].current.rules
+    clock = request.app[CLOCK]
+    secured = [c for c in rules.channels.values() if _signing(c) is not None]
+    if not secured:
+        raise NotFound("Slack interactivity is off: no slack channel has a signing_secret")
+    body = await _read(request)
+    signature = request.headers.get(_SIGNATURE, "")
+    channels = _verified(request, body, secured, clock)
+    payload = _payload(body)
+    action = payload["actions"][0]
+    if action.get("action_id") not in (ACKNOWLEDGE, RESOLVE):
+        return web.json_response({"ok": True})  # Open: Slack opened the link
+    person = _person(rules, channels, payload["user"])
+    incident_id = action.get("value")
+    if not isinstance(incident_id, str) or not incident_id:
+        raise InvalidFields([FieldProblem("payload.actions[0].value", "is not an incident id")])
+    if action["action_id"] == ACKNOWLEDGE:
+        parsed: Acknowledge | Resolve = Acknowledge()
+    else:
+        notes = f"Resolved from Slack by {person.display_name} ({person.name})."
+        parsed = Resolve(rules.lifecycle.resolution_codes[0], notes)
+    key = IdempotencyKey(
+        hashlib.sha256(f"slack\n{signature}".encode()).hexdigest(),
+        hashlib.sha256(body).hexdigest(),
+    )
+    call = ActionCall(incident_id, Actor(person.name, Role.RESPONDER), parsed, key=key)
+    response_url = payload.get("response_url")
+    try:
+        done = await perform(request.app, call)
+    except InputError as exc:
+        refusal = {
+            "response_type": "ephemeral",
+            "replace_original": False,
+            "text": escape(str(exc)),
+        }
+        await _respond(request.app, response_url, refusal)
+        raise
+    if done.replayed or done.incident is None:
+        raise Unauthenticated("this Slack request was received before", field=_SIGNATURE)
+    channel = rules.channels.get(str(action.get("block_id", "")).removeprefix(BLOCK_PREFIX))
+    message = _message(request, rules, channel, done.incident, person)
+    answer = {"replace_original": True, **message}
+    await _respond(request.app, response_url, answer)
+    return web.json_response(answer)
+
+
+def _signing(channel: Channel) -> str | None:
+    """The channel's resolved signing secret, if it is a Slack channel with one."""
+    config = channel.config
+    if isinstance(config, SlackConfig) and config.signing_secret is not None:
+        secret = config.signing_secret
+        return secret.value if secret.resolved else None
+    return None
+
+
+async def _read(request: web.Request) -> bytes:
+    """The body, at most MAX_BODY_BYTES (413 past it, read no further)."""
+    too_large = PayloadTooLarge(f"a Slack request is at most {MAX_BODY_BYTES} bytes", field="body")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _verified(
+    request: web.Request, body: bytes, secured: list[Channel], clock: Clock
+) -> list[Channel]:
+    """The channels whose signing secret signed the request; 401 if none or stale."""
+    timestamp = request.headers.get(_TIMESTAMP, "")
+    signature = request.headers.get(_SIGNATURE, "")
+    if not timestamp.isascii() or not timestamp.isdigit() or not signature:
+        raise Unauthenticated(f"{_TIMESTAMP} and {_SIGNATURE} are required", field=_SIGNATURE)
+    if abs(clock.now().timestamp() - int(timestamp)) > WINDOW_SECONDS:
+        raise Unauthenticated(
+            f"{_TIMESTAMP} is more than 5 minutes from now (a stale or replayed request)",
+            field=_TIMESTAMP,
+        )
+    verified = [
+        channel
+        for channel in secured
+        if SignatureVerifier(_signing(channel) or "-", _Clock(clock)).is_valid(
+            body, timestamp, signature
+        )
+    ]
+    if not verified:
+        raise Unauthenticated("the Slack signature does not verify", field=_SIGNATURE)
+    return verified
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    """The form's ``payload``: a block_actions payload with an action and a user; else 400."""
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    raw = form.get("payload", [""])[0]
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFields([FieldProblem("payload", "is not JSON")]) from exc
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        raise InvalidFields([FieldProblem("payload.type", "only block_actions is handled")])
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise InvalidFields([FieldProblem("payload.actions", "names no action")])
+    user = payload.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        raise InvalidFields([FieldProblem("payload.user", "names no user")])
+    return payload
+
+
+def _person(rules: Rules, channels: list[Channel], user: dict[str, Any]) -> Person:
+    """The person whose contact on one of ``channels`` is this Slack user; else 403."""
+    names = {channel.name for channel in channels}
+    user_id = user["id"]
+    handle = user.get("username") or user.get("name")
+    accepted = {user_id, f"@{user_id}"} | ({f"@{handle}"} if isinstance(handle, str) else set())
+    for person in rules.people.values():
+        for contact in person.contacts:
+            if contact.channel in names and contact.address in accepted:
+                return person
+    shown = f"{user_id} (@{handle})" if isinstance(handle, str) else user_id
+    raise Forbidden(
+        f"Slack user {shown} is not a person of the rules (a contact on the Slack channel "
+        "whose address is the user's id or @name)",
+        field="payload.user",
+    )
+
+
+def _message(
+    request: web.Request, rules: Rules, channel: Channel | None, incident: Incident, person: Person
+) -> dict[str, Any]:
+    """The pressed message as it reads now: the incident's state and who acted."""
+    public_url = request.app[SETTINGS].public_base_url
+    facts = IncidentFacts(
+        id=incident.id,
+        title=incident.title,
+        state=incident.state.value,
+        priority=incident.priority,
+        service=incident.service,
+        url=incident_url(public_url, incident.id),
+        category=incident.category,
+        team=incident.team,
+        impact=None if incident.impact is None else str(incident.impact),
+        urgency=None if incident.urgency is None else str(incident.urgency),
+        opened_at=incident.opened_at.isoformat(),
+    )
+    templates = rules.templates.notification
+    if channel is not None:
+        templates = channel_templates(channel, rules, templates)
+    texts = render_texts(templates, facts, 1, person.display_name)
+    when = request.app[CLOCK].now().strftime("%Y-%m-%d %H:%M UTC")
+    verb = "Acknowledged" if incident.state.value == "acknowledged" else "Resolved"
+    note = f"{verb} by {escape(person.display_name)} on {when}"
+    return incident_message(facts, texts, channel.name if channel else "", note, buttons=True)
+
+
+async def _respond(app: web.Application, url: object, message: dict[str, Any]) -> None:
+    """POSTs ``message`` to a response_url of Slack's; a failure is logged, not raised."""
+    if not isinstance(url, str) or not url.startswith(app[RESPONSE_URLS]):
+        return
+    try:
+        async with app[SESSION].post(url, json=message, timeout=_RESPONSE_TIMEOUT) as response:
+            if response.status >= 300:
+                log.warning("slack_response_refused", status=response.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # The error's class only: the URL is a credential for the message.
+        log.warning("slack_response_failed", error=type(exc).__name__)
