@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,9 +31,10 @@ import aiohttp
 
 from core.clock import Clock
 from core.store import CorrelationCommit
-from core.store.events import ConsumerWrite
+from core.store.events import ConsumerWrite, TimelineNote
 from core.timestamps import micros
 from escalation.page import OUTBOX
+from escalation.timeline import NO_METRICS, EscalationMetrics, delivery_notes
 from rules.channels import Channel, ChannelKind
 from rules.model import Rules
 
@@ -112,8 +114,13 @@ class OutboxDelivery:
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
         limit: int = 64,
+        metrics: EscalationMetrics = NO_METRICS,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
-        """``notifiers`` sends per channel kind; a kind without one is given up on."""
+        """``notifiers`` sends per channel kind; a kind without one is given up on.
+
+        ``timer`` (monotonic seconds) measures how long each attempt took.
+        """
         self._store = store
         self._rules = rules
         self._clock = clock
@@ -121,6 +128,8 @@ class OutboxDelivery:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
         self._backoff = backoff or Backoff()
         self._limit = limit
+        self._metrics = metrics
+        self._timer = timer
 
     async def step(self) -> int:
         """Attempts every entry due now once; returns how many it attempted."""
@@ -128,11 +137,18 @@ class OutboxDelivery:
         due = await self._store.due_documents(OUTBOX, now, self._limit)
         rules = self._rules()
         writes: list[ConsumerWrite] = []
+        notes: list[TimelineNote] = []
         for key, entry in due:
+            started = self._timer()
             attempt = await self._attempt(rules, entry)
+            seconds = self._timer() - started
             writes.append(self._recorded(key, entry, attempt, now))
+            notes += _noted(rules, writes[-1], entry, seconds, now)
         if writes:
-            await self._store.commit(CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes)))
+            # Each result goes into its incident's timeline in the same write.
+            commit = CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes), notes=tuple(notes))
+            await self._store.commit(commit)
+            self._metrics.observe(notes)
         return len(due)
 
     async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
@@ -173,3 +189,22 @@ class OutboxDelivery:
         else:
             document["status"] = "failed"
         return ConsumerWrite(OUTBOX, key, document, due)
+
+
+def _noted(
+    rules: Rules, write: ConsumerWrite, entry: Mapping[str, Any], seconds: float, now: datetime
+) -> list[TimelineNote]:
+    """The timeline notes of the attempt ``write`` records (escalation.timeline)."""
+    recorded = write.document or {}
+    last = recorded["results"][-1]
+    channel = rules.channels.get(entry["channel"])
+    result = {
+        "attempt": recorded["attempts"],
+        "outcome": recorded["status"],
+        "status": last["status"],
+        "error": last["error"],
+        "will_retry_at": write.due,
+        "seconds": seconds,
+    }
+    kind = "unknown" if channel is None else channel.kind.value
+    return delivery_notes(write.key, entry, kind, result, now)

@@ -31,6 +31,13 @@ from core.store.events import ConsumerWrite, IncidentEventStream
 from escalation.decide import on_due, on_event
 from escalation.page import OUTBOX, Page
 from escalation.state import COLLECTION, Escalation
+from escalation.timeline import (
+    NO_METRICS,
+    EscalationMetrics,
+    decision_notes,
+    new_decisions,
+    page_notes,
+)
 from rules.model import Rules
 
 GROUP = "escalation"
@@ -56,6 +63,7 @@ class EscalationStage:
         *,
         limit: int = 256,
         lease: timedelta = timedelta(seconds=30),
+        metrics: EscalationMetrics = NO_METRICS,
     ) -> None:
         """``rules`` returns the rules in force now (a reload changes what it returns)."""
         self._store = store
@@ -64,6 +72,7 @@ class EscalationStage:
         self._member = member
         self._limit = limit
         self._lease = lease
+        self._metrics = metrics
 
     async def step(self) -> int:
         """Runs one pass; returns how many events and due timers it handled."""
@@ -106,8 +115,17 @@ class EscalationStage:
             for key, escalation in current.items()
             if before.get(key) != escalation
         ]
-        writes.extend(await self._new_pages(pages))
-        await store.commit_events(batch, writes)
+        outbox = await self._new_pages(pages)
+        writes.extend(outbox)
+        # Every decision and every new outbox entry goes into the timeline with the commit.
+        notes = [
+            note
+            for key, escalation in current.items()
+            for note in decision_notes(key, new_decisions(before.get(key), escalation))
+        ]
+        notes += page_notes(outbox, now)
+        await store.commit_events(batch, writes, notes)
+        self._metrics.observe(notes)
         return len(batch.events) + len(due)
 
     async def _new_pages(self, pages: list[Page]) -> list[ConsumerWrite]:

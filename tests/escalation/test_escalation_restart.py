@@ -26,7 +26,9 @@ from tests.support import poll_until
 async def killed_pass(world: World, store: Store, member: str = "m1") -> None:
     """Runs one pass of ``member`` that dies when it commits."""
 
-    async def dies(batch: EventBatch, writes: Sequence[ConsumerWrite] = ()) -> None:
+    async def dies(
+        batch: EventBatch, writes: Sequence[ConsumerWrite] = (), notes: object = ()
+    ) -> None:
         raise asyncio.CancelledError
 
     with pytest.MonkeyPatch.context() as patch:

@@ -46,7 +46,7 @@ async def main(where: str, marker: Path) -> None:
     clock.set(t(330))
     commit = store.commit_events
 
-    async def hang(batch, writes=()):
+    async def hang(batch, writes=(), notes=()):
         marker.touch()  # decided, about to commit: the parent kills us here
         await asyncio.Event().wait()
 
