@@ -36,6 +36,7 @@ from core.timestamps import format_rfc3339
 from escalation.sla_pages import SlaPage, describe, recipients, sla_page
 from escalation.sla_state import LOG_KEPT, ClockName, ClockRun, SlaState, Threshold
 from escalation.state import Decision
+from escalation.timeline import SLA_BREACHED, SLA_WARNING
 from rules.durations import format_duration
 from rules.model import Rules
 from rules.priority import SlaTarget
@@ -254,7 +255,7 @@ def _fire(
                 pages.append(sla_page(view, item.clock, item.threshold, target, now, run.within))
             detail["paged"] = [f"{p or '-'} on {c}" for p, c, _ in found]
         detail["not_paged"] = why
-        kind = "sla_breached" if item.threshold.breach else "sla_warning"
+        kind = SLA_BREACHED if item.threshold.breach else SLA_WARNING
         notes.append(TimelineNote(view.incident_id, kind, item.at, ACTOR, detail))
         summary = ", ".join(detail["paged"]) or "nobody"
         reason = f"{item.clock.value} {describe(item.threshold, run.within)}: paged {summary}"

@@ -12,16 +12,15 @@ started. Only the member holding the group's lease fires due thresholds.
 A member stopped or killed before its commit wrote nothing: whoever claims next decides
 the same inputs again and writes the same outbox keys and the same handled thresholds,
 so each threshold fires once. An outbox entry already stored is never written again.
-``metrics`` (``escalation.timeline.EscalationMetrics``) is told the notes after the
-commit landed: ``tocsin_sla_events_total{clock, kind}`` counts them.
+Each new outbox entry is also noted (``paged``, escalation.timeline). ``metrics`` is
+told the notes once the commit landed (``tocsin_sla_events_total{clock, kind}``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Protocol
 
 from core.clock import Clock
 from core.store.events import ConsumerWrite, TimelineNote
@@ -30,15 +29,10 @@ from escalation.sla import on_due, on_event
 from escalation.sla_pages import SlaPage
 from escalation.sla_state import COLLECTION, SlaState
 from escalation.stage import EscalationStore
+from escalation.timeline import NO_METRICS, EscalationMetrics, page_notes
 from rules.model import Rules
 
 GROUP = "sla"
-
-
-class NoteObserver(Protocol):
-    """Counts notes once their commit landed (``escalation.timeline.EscalationMetrics``)."""
-
-    def observe(self, notes: Sequence[TimelineNote]) -> None: ...
 
 
 class SlaStage:
@@ -51,7 +45,7 @@ class SlaStage:
         clock: Clock,
         member: str,
         *,
-        metrics: NoteObserver | None = None,
+        metrics: EscalationMetrics = NO_METRICS,
         limit: int = 256,
         lease: timedelta = timedelta(seconds=30),
     ) -> None:
@@ -106,9 +100,11 @@ class SlaStage:
             for key, state in current.items()
             if before.get(key) != state
         ]
-        writes.extend(await self._new_pages(pages))
+        new_pages = await self._new_pages(pages)
+        writes.extend(new_pages)
+        notes.extend(page_notes(new_pages, now))
         await store.commit_events(batch, writes, notes)
-        if self._metrics is not None and notes:
+        if notes:
             self._metrics.observe(notes)
         return len(batch.events) + len(due)
 

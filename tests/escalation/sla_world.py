@@ -45,8 +45,8 @@ class SlaWorld(World):
     recorded: list[tuple[str, str]] = field(default_factory=list)
 
     def observe(self, notes: Sequence[TimelineNote]) -> None:
-        """Records (clock, kind) of each note, as the metrics would count them."""
-        self.recorded += [(n.detail["clock"], n.kind) for n in notes]
+        """Records (clock, kind) of each SLA note, as the metrics would count them."""
+        self.recorded += [(n.detail["clock"], n.kind) for n in notes if n.kind.startswith("sla_")]
 
     def sla_stage(self, member: str = "m1") -> SlaStage:
         """A fresh stage member (a new instance: nothing kept in memory between them)."""

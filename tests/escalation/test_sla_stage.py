@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from prometheus_client import CollectorRegistry
+
 from core.incident import IncidentState
 from core.store import Store
+from escalation.sla_stage import SlaStage
 from escalation.sla_state import ClockName
 from tests.contract.builders import T0
 from tests.escalation.escalation_world import any_store
 from tests.escalation.sla_world import SlaWorld, minutes, sla_key, sla_rules
+from tocsin.escalation_metrics import EscalationMetrics
 
 __all__ = ["any_store"]
 
@@ -218,6 +222,27 @@ async def test_resolving_stops_both_and_reopening_starts_a_new_cycle(store: Stor
     assert await w.sla_outbox() == [
         sla_key(incident, "acknowledge", "P1", ACK_WARNING, "bob", cycle=2)
     ]
+
+
+async def test_warnings_and_breaches_are_counted_and_their_pages_noted(store: Store) -> None:
+    registry = CollectorRegistry()
+    metrics = EscalationMetrics(registry)
+    w = world(store)
+    incident = await w.open_with()
+    stage = SlaStage(store, lambda: w.rules, w.clock, "m1", metrics=metrics)
+    await w.run_sla(stage)
+    w.clock.set(T0 + minutes(5))
+    await w.run_sla(stage)
+
+    def count(clock: str, kind: str) -> float | None:
+        labels = {"clock": clock, "kind": kind}
+        return registry.get_sample_value("tocsin_sla_events_total", labels)
+
+    # Both reached in one pass: the warning is superseded but still counted.
+    assert (count("acknowledge", "warning"), count("acknowledge", "breach")) == (1.0, 1.0)
+    assert registry.get_sample_value("tocsin_escalation_pages_total") == 2.0  # bob, boss
+    timeline = await store.incident_events(incident)
+    assert sorted(e.detail["key"] for e in timeline if e.kind == "paged") == await w.sla_outbox()
 
 
 async def test_without_an_sla_escalation_the_threshold_is_noted_with_why(store: Store) -> None:
