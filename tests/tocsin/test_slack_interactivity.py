@@ -199,6 +199,11 @@ async def test_acknowledge_acts_as_the_person_of_the_slack_user_id(served: Slack
     assert answer["replace_original"] is True
     blocks = _blocks(answer)
     assert blocks["section"]["fields"][2]["text"] == "*State*\nacknowledged"
+    # The rules' notification text, with the incident as stored (its one alert counted).
+    assert answer["blocks"][2]["text"]["text"] == (
+        "High latency on web-1\nPriority P2, performance, service checkout; 1 alert(s).\n"
+        "http://127.0.0.1:9797/api/v1/incidents/inc-0001"
+    )
     assert blocks["context"]["elements"][0]["text"] == (
         "Acknowledged by Ana &lt;Lima&gt; on 2026-11-27 15:12 UTC"
     )

@@ -152,7 +152,8 @@ async def slack_interactivity(request: web.Request) -> web.Response:
     if done.replayed or done.incident is None:
         raise Unauthenticated("this Slack request was received before", field=_SIGNATURE)
     channel = rules.channels.get(str(action.get("block_id", "")).removeprefix(BLOCK_PREFIX))
-    message = _message(request, rules, channel, done.incident, person)
+    alerts = orjson.loads(done.answer.body).get("counts", {}).get("alerts", 0)
+    message = _message(request, rules, channel, done.incident, person, alerts)
     answer = {"replace_original": True, **message}
     await _respond(request.app, response_url, answer)
     return web.json_response(answer)
@@ -245,7 +246,12 @@ def _person(rules: Rules, channels: list[Channel], user: dict[str, Any]) -> Pers
 
 
 def _message(
-    request: web.Request, rules: Rules, channel: Channel | None, incident: Incident, person: Person
+    request: web.Request,
+    rules: Rules,
+    channel: Channel | None,
+    incident: Incident,
+    person: Person,
+    alerts: int,
 ) -> dict[str, Any]:
     """The pressed message as it reads now: the incident's state and who acted."""
     public_url = request.app[SETTINGS].public_base_url
@@ -261,6 +267,7 @@ def _message(
         impact=None if incident.impact is None else str(incident.impact),
         urgency=None if incident.urgency is None else str(incident.urgency),
         opened_at=incident.opened_at.isoformat(),
+        alert_count=alerts,
     )
     templates = rules.templates.notification
     if channel is not None:
