@@ -31,13 +31,7 @@ from core.store.events import ConsumerWrite, IncidentEventStream
 from escalation.decide import on_due, on_event
 from escalation.page import OUTBOX, Page
 from escalation.state import COLLECTION, Escalation
-from escalation.timeline import (
-    NO_METRICS,
-    EscalationMetrics,
-    decision_notes,
-    new_decisions,
-    page_notes,
-)
+from escalation.timeline import NO_METRICS, EscalationMetrics, stage_notes
 from rules.model import Rules
 
 GROUP = "escalation"
@@ -118,12 +112,7 @@ class EscalationStage:
         outbox = await self._new_pages(pages)
         writes.extend(outbox)
         # Every decision and every new outbox entry goes into the timeline with the commit.
-        notes = [
-            note
-            for key, escalation in current.items()
-            for note in decision_notes(key, new_decisions(before.get(key), escalation))
-        ]
-        notes += page_notes(outbox, now)
+        notes = stage_notes(before, current, outbox, now)
         await store.commit_events(batch, writes, notes)
         self._metrics.observe(notes)
         return len(batch.events) + len(due)

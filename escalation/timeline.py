@@ -85,6 +85,8 @@ NOT_PAGED_CODES = (*dict.fromkeys(code for _, code in _NOT_PAGED), "other")
 
 # An error is kept short in the timeline: a receiver's whole answer has no place there.
 _ERROR_CHARS = 300
+# A receiver's error text is not Tocsin's: no control character of it reaches a reader.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class EscalationMetrics(Protocol):
@@ -126,6 +128,32 @@ def new_decisions(before: Escalation | None, after: Escalation | None) -> tuple[
         if new[:kept] == old[len(old) - kept :]:
             return new[kept:]
     return new
+
+
+def stage_notes(
+    before: Mapping[str, Escalation],
+    after: Mapping[str, Escalation],
+    outbox: Sequence[ConsumerWrite],
+    now: datetime,
+) -> list[TimelineNote]:
+    """The notes of one pass of the stage: each escalation's new decisions, in order, the
+    new outbox entries of an incident where its ``paged`` (or ``updated``) decision is.
+
+    ``before`` and ``after`` are the escalations at the start and at the end of the
+    pass, by incident; ``outbox`` the outbox entries the pass writes.
+    """
+    entries: dict[str, list[TimelineNote]] = {}
+    for note in page_notes(outbox, now):
+        entries.setdefault(note.incident_id, []).append(note)
+    notes: list[TimelineNote] = []
+    for key, escalation in after.items():
+        for decision in new_decisions(before.get(key), escalation):
+            if decision.what in _PER_ENTRY:
+                notes += entries.pop(key, [])
+            else:
+                notes += decision_notes(key, (decision,))
+    # Entries of no paging decision (none expected): noted all the same.
+    return notes + [note for rest in entries.values() for note in rest]
 
 
 def decision_notes(incident_id: str, decisions: Iterable[Decision]) -> list[TimelineNote]:
@@ -182,7 +210,7 @@ def delivery_notes(
         "attempt": result["attempt"],
         "outcome": outcome,
         "status": result.get("status"),
-        "error": None if error is None else str(error)[:_ERROR_CHARS],
+        "error": None if error is None else _CONTROLS.sub(" ", str(error))[:_ERROR_CHARS],
         "will_retry_at": None if retry is None else format_rfc3339(retry),
         "seconds": round(float(result.get("seconds", 0.0)), 6),
     }
@@ -227,6 +255,42 @@ def sla_note(
     kind = SLA_BREACHED if threshold >= 1 else SLA_WARNING
     detail = {"clock": clock, "threshold": threshold, "target": target, "due": format_rfc3339(due)}
     return TimelineNote(incident_id, kind, now, actor, detail)
+
+
+def describe(kind: str, detail: Mapping[str, Any]) -> str | None:
+    """One line saying what a note of ``kind`` tells (None: not a note of escalation's).
+
+    Plain text; a reader escapes it for where it shows it (HTML, a terminal).
+    """
+    who = f"{detail.get('person') or 'channel'} on {detail.get('channel')}"
+    if kind in (PAGED, PAGE_SCHEDULED):
+        line = f"{who}, level {detail.get('level')}"
+        if detail.get("message", "page") != "page":
+            line += f" ({detail.get('message')})"
+        return line if kind == PAGED else f"{line}, at {detail.get('send_at')}"
+    if kind in (DELIVERY_SUCCEEDED, DELIVERY_FAILED):
+        line = f"{who} ({detail.get('channel_kind')}): {detail.get('outcome')}"
+        line += f", attempt {detail.get('attempt')}"
+        if detail.get("status") is not None:
+            line += f", HTTP {detail.get('status')}"
+        if detail.get("error"):
+            line += f": {detail.get('error')}"
+        if detail.get("will_retry_at"):
+            line += f"; retry at {detail.get('will_retry_at')}"
+        return line
+    if kind in (CHANNEL_PAUSED, CHANNEL_RESUMED):
+        line = f"channel {detail.get('channel')}: {detail.get('reason')}"
+        return line + (f" (until {detail['until']})" if detail.get("until") else "")
+    if kind in (SLA_WARNING, SLA_BREACHED):
+        share = float(detail.get("threshold") or 0) * 100
+        return (
+            f"time to {detail.get('clock')} at {share:.0f}% of {detail.get('target')}"
+            f" (due {detail.get('due')})"
+        )
+    if kind == NOT_PAGED or kind in _DECISION_KINDS.values() or kind.startswith("escalation_"):
+        reason = detail.get("reason")
+        return None if reason is None else str(reason)
+    return None
 
 
 def _recipient(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:

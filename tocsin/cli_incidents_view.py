@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from escalation.timeline import describe
+
 # The title is the last column; longer titles are cut so that a row fits a line.
 TITLE_WIDTH = 60
 _COLUMNS = ("ID", "STATE", "PRI", "SERVICE", "TEAM", "ASSIGNEE", "OPENED", "ALERTS", "TITLE")
@@ -135,6 +137,8 @@ def _timeline(timeline: object) -> list[str]:
             (detail[k] for k in ("text", "note", "reason", "notes") if detail.get(k)), ""
         )
         at, actor, kind = (_text(event.get(k)) for k in ("at", "actor", "kind"))
+        # Escalation's notes (paged, delivery_failed, ...) say who, where and how it went.
+        said = said or describe(kind, detail) or ""
         line = f"  {at}  {actor}  {kind}"
         lines.append(f"{line}  {_cut(_text(said), 80)}" if said else line)
     return lines

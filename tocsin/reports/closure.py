@@ -24,6 +24,7 @@ from core.errors import Conflict, NotFound
 from core.incident import Incident, IncidentAlert, IncidentEvent, IncidentState, Task
 from core.problems import Problem
 from core.store import IncidentStore
+from escalation.timeline import describe
 from rules.priority import PriorityRules
 from tocsin.reports.sla import SlaResult, sla_results
 
@@ -200,6 +201,9 @@ class _Holds:
 def event_summary(event: IncidentEvent) -> str:
     """What a timeline entry says in a few words: its note, reason, code or change."""
     detail = event.detail
+    described = describe(event.kind, detail)  # escalation's notes: paged, delivery_failed...
+    if described is not None:
+        return described
     parts: list[str] = []
     if "from" in detail and "to" in detail:
         parts.append(f"{detail['from']} → {detail['to']}")
