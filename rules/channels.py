@@ -16,6 +16,7 @@ class ChannelKind(enum.StrEnum):
     WEBHOOK = "webhook"
     SLACK = "slack"
     EMAIL = "email"
+    APPRISE = "apprise"  # the long tail (Teams, Telegram, Discord, ntfy, ...) by Apprise URL
 
 
 class SmtpSecurity(enum.StrEnum):
@@ -66,6 +67,17 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AppriseConfig:
+    """Sends through the Apprise library to each of ``urls`` (``tgram://...``, ``ntfy://...``).
+
+    Apprise URLs carry their tokens, so each is a secret.
+    """
+
+    urls: tuple[Secret, ...]
+    timeout: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """One configured way to deliver notifications.
 
@@ -74,7 +86,7 @@ class Channel:
 
     name: str
     kind: ChannelKind
-    config: WebhookConfig | SlackConfig | SmtpConfig
+    config: WebhookConfig | SlackConfig | SmtpConfig | AppriseConfig
     send_resolved: bool = True
     templates: NotificationTemplates | None = None
 

@@ -1,4 +1,4 @@
-"""The ``channels`` section: how notifications are delivered (webhook, Slack, e-mail)."""
+"""The ``channels`` section: how notifications are delivered (webhook, Slack, e-mail, Apprise)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 import yaml
 
 from rules.channels import (
+    AppriseConfig,
     Channel,
     ChannelKind,
     SlackConfig,
@@ -19,6 +20,7 @@ from rules.channels import (
 )
 from rules.credentials import Secret
 from rules.sections import values as read
+from rules.sections.apprise_channel import read_apprise
 from rules.sections.context import FileContext
 from rules.sections.secrets import read_secret
 from rules.sections.sources import read_auth
@@ -51,8 +53,10 @@ def _read_channel(ctx: FileContext, node: yaml.Node, key: str) -> Channel | None
         return None
     kind = ChannelKind(kinds[0])
     config_key = join(key, kind.value)
-    config: WebhookConfig | SlackConfig | SmtpConfig | None
-    if kind is ChannelKind.WEBHOOK:
+    config: WebhookConfig | SlackConfig | SmtpConfig | AppriseConfig | None
+    if kind is ChannelKind.APPRISE:
+        config = read_apprise(ctx, values[kind.value], config_key)
+    elif kind is ChannelKind.WEBHOOK:
         config = _webhook(ctx, values[kind.value], config_key)
     elif kind is ChannelKind.SLACK:
         config = _slack(ctx, values[kind.value], config_key)

@@ -211,7 +211,7 @@ CASES = [
         "channels:\n  - name: both  #<\n    email: {smtp_host: h, from: a@b.c}\n"
         "    slack: {webhook_url: {env: SLACK_URL}}\n",
         "channels[0]",
-        "give exactly one of email, slack, webhook",
+        "give exactly one of apprise, email, slack, webhook",
         id="channel-two-kinds",
     ),
     # A name with capitals and spaces, which other parts of the rules could not refer to.
