@@ -23,6 +23,7 @@ from core.store import Store
 from core.timestamps import micros
 from rules.model import Rules
 from statuspage import records as rec
+from statuspage.changelog import Changes
 from statuspage.model import ComponentHistory, ComponentStatus, PublicMaintenance, StatusSnapshot
 from statuspage.records import IncidentRecord
 from statuspage.snapshot import (
@@ -33,7 +34,6 @@ from statuspage.snapshot import (
     read_page,
     read_state,
 )
-from statuspage.writer import Changes
 
 
 def _order_key(record: IncidentRecord) -> tuple[int, str]:

@@ -13,6 +13,9 @@ the same atomic write as its cursor; see ``statuspage.writer``):
   it was judged at); deleted when the internal incident closes, so it stays small.
 - ``status_state``: one document, ``page``: every component's current status and since
   when, and the open public incidents' component statuses (what the writer decides on).
+- ``status_state``, ``changes``: a counter the writer moves on with each step that
+  writes, and what its latest steps changed (``statuspage.changelog``), so that every
+  replica's site, not only the writer's, follows the page.
 - ``status_interval``: per component and UTC day (``website/2026-12-01``), the
   non-operational stretches of that day, cut at UTC midnight: 50 components x 90 days
   is 4,500 small documents, read in one call.
@@ -46,6 +49,8 @@ MAINTENANCES = "status_maintenance"
 LINKS = "status_link"
 STATE = "status_state"
 STATE_KEY = "page"
+# In STATE: the generation of the page's documents and what its latest steps changed.
+CHANGES_KEY = "changes"
 INTERVALS = "status_interval"
 COMMANDS = "status_command"
 

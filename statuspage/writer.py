@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,6 +34,8 @@ from core.timestamps import from_micros
 from rules.model import Rules
 from statuspage import records as rec
 from statuspage.apply import PageWork, statuses_from
+from statuspage.changelog import Changes as Changes  # re-exported: what a step changed
+from statuspage.changelog import advance
 from statuspage.commands import command_key, maintenance_from_command
 from statuspage.mapping import IMPACT_OF_STATUS
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
@@ -48,28 +49,6 @@ BATCH = 500
 COMMANDS_PER_STEP = 200
 # Maintenances from the API kept in the writer's state until this long after their end.
 _KEEP_MAINTENANCE = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What a step changed, for the site to rebuild only that (``everything``: all)."""
-
-    incidents: frozenset[str] = frozenset()
-    components: frozenset[str] = frozenset()
-    maintenances: frozenset[str] = frozenset()
-    everything: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.everything or self.incidents or self.components or self.maintenances)
-
-    def __or__(self, other: Changes) -> Changes:
-        """Both changes together."""
-        return Changes(
-            self.incidents | other.incidents,
-            self.components | other.components,
-            self.maintenances | other.maintenances,
-            self.everything or other.everything,
-        )
 
 
 # Operator commands are filed through a group whose cursor never moves (it consumes no
@@ -143,8 +122,8 @@ class StatusWriter:
         if batch.holder != self.member:
             return None
         commands = await store.due_documents(rec.COMMANDS, now, COMMANDS_PER_STEP)
-        raw_state = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY])).get(rec.STATE_KEY)
-        state = PageState.decode(raw_state)
+        page_docs = await store.consumer_documents(rec.STATE, [rec.STATE_KEY, rec.CHANGES_KEY])
+        state = PageState.decode(page_docs.get(rec.STATE_KEY))
         internal_ids = list(dict.fromkeys(e.incident_id for e in batch.events))
         links: dict[str, dict[str, Any] | None] = dict(
             await store.consumer_documents(rec.LINKS, internal_ids)
@@ -194,12 +173,15 @@ class StatusWriter:
         ]
         writes += await self._stretch_writes(work)
         writes.append(ConsumerWrite(rec.STATE, rec.STATE_KEY, _state_document(work, now)))
-        await store.commit_events(batch, writes)
-        return Changes(
+        changes = Changes(
             frozenset(work.changed_incidents),
             frozenset(work.changed_components),
             frozenset(work.changed_maintenances),
         )
+        log_doc = advance(page_docs.get(rec.CHANGES_KEY), changes)
+        writes.append(ConsumerWrite(rec.STATE, rec.CHANGES_KEY, log_doc))
+        await store.commit_events(batch, writes)
+        return changes
 
     async def _stretch_writes(self, work: PageWork) -> list[ConsumerWrite]:
         """Appends the finished stretches to their components' day documents."""

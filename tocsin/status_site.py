@@ -79,7 +79,7 @@ class SiteBuilder:
         self._debounce = debounce_seconds
         self._wake = asyncio.Event()
         self._previous: RenderedSite | None = None
-        self._live = LiveSnapshot()
+        self.live = LiveSnapshot()
         # What changed since the last build (everything until the first).
         self._pending = Changes(everything=True)
         # One build at a time: the task's and a direct call's must not interleave.
@@ -100,7 +100,7 @@ class SiteBuilder:
             now = self._clock.now()
             changes, self._pending = self._pending, Changes()
             try:
-                snapshot = await self._live.refresh(self._store_of(), self._rules(), now, changes)
+                snapshot = await self.live.refresh(self._store_of(), self._rules(), now, changes)
             except BaseException:
                 self._pending = self._pending | Changes(everything=True)
                 raise

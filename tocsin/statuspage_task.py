@@ -6,10 +6,13 @@ whenever the last one did something, else every :data:`POLL_SECONDS`. With the R
 store the group's lease lets one replica write at a time; the others' steps get
 nothing until it stops or its lease runs out.
 
-Listeners (``app[STATUS_LISTENERS]``, async callables given a ``Changes``) hear what each
-step changed, and ``Changes(everything=True)`` once when the page's local day changes
-(every 90-day bar moves) and once at start. The site (``statuspage.site``) appends its
-regeneration there before the application starts.
+Listeners (``app[STATUS_LISTENERS]``, async callables given a ``Changes``) hear what
+changed, on every replica: after each step the task follows the page's change log
+(``tocsin.status_listeners.Follower``), so a replica whose writer does not hold the
+lease hears the lease holder's changes within a poll. They also hear
+``Changes(everything=True)`` once at start and whenever the page's local day changes
+(every 90-day bar moves). The site (``tocsin.status_site``) appends its regeneration
+there before the application starts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from core.errors import StoreError
 from statuspage.writer import Changes, StatusWriter, local_day
 from tocsin.keys import CLOCK, RULES, STATUS_LISTENERS, STATUS_WRITER, STORE
 from tocsin.operator.status import add_status_routes
-from tocsin.status_listeners import tell_listeners
+from tocsin.status_listeners import STATUS_FOLLOWER, Follower, tell_listeners
 
 log = structlog.get_logger("tocsin.statuspage")
 
@@ -40,6 +43,7 @@ def add_status_page(app: web.Application) -> None:
     """Registers the status API, the writer and its task; listeners are added to the app."""
     add_status_routes(app.router)
     app[STATUS_LISTENERS] = []
+    app[STATUS_FOLLOWER] = Follower(app)
     # Unique per application: two in one process (tests) are two members too.
     member = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     app[STATUS_WRITER] = StatusWriter(
@@ -57,20 +61,15 @@ class StatusPageTask:
         self._day: date | None = None
 
     async def tick(self) -> Changes | None:
-        """One step of the writer, then the listeners; returns what changed (None: not ours)."""
+        """One step of the writer, then the listeners hear what changed since they last
+        did (whoever wrote it); returns the step's changes (None: not this writer's)."""
         changes = await self._writer.step()
+        await self._app[STATUS_FOLLOWER].catch_up()
         today = local_day(self._app[CLOCK].now(), self._app[RULES].current.rules)
-        if changes is not None and today != self._day:
+        if today != self._day:
             self._day = today
-            changes = Changes(
-                changes.incidents, changes.components, changes.maintenances, everything=True
-            )
-        if changes:
-            await self._tell(changes)
+            await tell_listeners(self._app, Changes(everything=True))
         return changes
-
-    async def _tell(self, changes: Changes) -> None:
-        await tell_listeners(self._app, changes)
 
     async def run(self) -> None:
         """Ticks until cancelled, at once after a busy step, else every POLL_SECONDS."""

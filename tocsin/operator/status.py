@@ -42,7 +42,7 @@ from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
-from tocsin.status_listeners import tell_listeners
+from tocsin.status_listeners import STATUS_FOLLOWER
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 1000
@@ -156,9 +156,7 @@ async def _apply(
     key = await file_command(store, command)
     writer = request.app.get(STATUS_WRITER)
     if writer is not None:
-        changes = await writer.step()
-        if changes:  # the site rebuilds now, not at the next alert-driven change
-            await tell_listeners(request.app, changes)
+        await writer.step()
     deadline = asyncio.get_running_loop().time() + WAIT.total_seconds()
     # Another replica holds the writer's lease: it applies the command at its next poll.
     while await command_pending(store, key):
@@ -166,6 +164,9 @@ async def _apply(
             accepted = {"id": command["id"], "state": "accepted"}
             return web.json_response(accepted, status=202)
         await asyncio.sleep(_POLL_SECONDS)
+    follower = request.app.get(STATUS_FOLLOWER)
+    if follower is not None:  # this replica's site rebuilds now, whoever applied it
+        await follower.catch_up()
     location = f"/api/v1/status/{kind}/{command['id']}"
     if kind == "incidents":
         record = await _incident(store, command["id"])

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from core.clock import ManualClock
 from core.settings import Settings
 from statuspage.writer import Changes
-from tests.app_harness import ENV, RULES
+from tests.app_harness import ENV, RESPONDER, RULES
 from tests.support import poll_until
 from tocsin.app import create_app
 from tocsin.keys import CLOCK, STORE
@@ -148,3 +148,47 @@ async def test_builder_folds_a_burst_of_changes_into_one_build(
         assert (tmp_path / "other" / "index.html").exists()
     finally:
         running.cancel()
+
+
+@pytest.mark.redis
+async def test_two_replicas_on_one_redis_both_serve_the_current_site(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    make_settings: Callable[..., Settings],
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    # Before, only the replica whose writer held the lease rebuilt its site: the other
+    # served the page as it was when it started.
+    rules = tmp_path / "status.yml"
+    rules.write_text(PAGE_RULES)
+    settings = make_settings(correlate=False, rules=rules, store=redis_url)
+    clock = ManualClock(LATE)
+    replicas = []
+    for n in range(2):
+        env = {**ENV, "TOCSIN_STATUS_DIR": str(tmp_path / f"site{n}")}
+        app = create_app(settings, clock=clock, registry=CollectorRegistry(), env=env)
+        replicas.append(await aiohttp_client(app))
+    tasks = [StatusPageTask(r.app) for r in replicas]
+    for task in tasks:
+        await task.tick()
+    for replica in replicas:
+        await replica.app[SITE_BUILDER].build()  # the page as it is: read whole
+    full_reads = [r.app[SITE_BUILDER].live.full_reads for r in replicas]
+    created = await replicas[0].post(
+        "/api/v1/status/incidents",
+        json={"name": "Slow search", "body": "Looking into it.", "components": ["search"]},
+        headers=RESPONDER,
+    )
+    assert created.status in (201, 202), await created.text()
+    public_id = (await created.json())["id"]
+    for task in tasks:
+        await task.tick()
+    for replica in replicas:
+        await replica.app[SITE_BUILDER].build()
+        unresolved = await replica.get("/status/api/v2/incidents/unresolved.json")
+        ids = [i["id"] for i in (await unresolved.json())["incidents"]]
+        assert ids == [public_id]
+        page = await (await replica.get("/status/")).text()
+        assert "Looking into it." in page
+    # Each learnt what changed from the page's change log, not by reading everything.
+    assert [r.app[SITE_BUILDER].live.full_reads for r in replicas] == full_reads
