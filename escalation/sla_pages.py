@@ -29,6 +29,7 @@ from escalation.sla_state import ClockName, SlaState, Threshold
 from rules.durations import format_duration
 from rules.model import Rules
 from rules.policies import Target, TargetKind
+from rules.sla_lookup import sla_escalation_for
 from rules.sla_rules import SlaEscalation, SlaEscalationKind
 
 _CLOCK_TEXT = {ClockName.ACKNOWLEDGE: "time to acknowledge", ClockName.RESOLVE: "time to resolve"}
@@ -66,20 +67,11 @@ class SlaPage(Page):
         return document
 
 
-def escalation_for(rules: Rules, state: SlaState) -> SlaEscalation | None:
-    """The SLA escalation that applies to the incident (see the module docstring)."""
-    service = rules.services.get(state.service or "")
-    team = rules.teams.get(state.team or (service.team if service else None) or "")
-    if team is not None and team.sla_escalation is not None:
-        return team.sla_escalation
-    return rules.priority.sla_escalation
-
-
 def recipients(
     rules: Rules, state: SlaState, threshold: Threshold, now: datetime
 ) -> tuple[list[tuple[str | None, str, str]], list[str]]:
     """The (person or None, channel, address) to page, and why anyone was left out."""
-    config = escalation_for(rules, state)
+    config = sla_escalation_for(rules, state.team, state.service)
     if config is None:
         return [], ["no sla_escalation for the incident's team or in the priority section"]
     kinds = config.on_breach if threshold.breach else config.on_warning

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from escalation.shifts import restriction_intervals
 from rules.model import Rules
+from rules.sla_lookup import support_hours_for
 from rules.sla_rules import SupportHours
 
 # Windows are weekly: one starts within a week and a day of any instant, if any does.
@@ -41,22 +42,13 @@ class SupportView(Protocol):
     def priority(self) -> str | None: ...
 
 
-def support_hours_for(rules: Rules, incident: SupportView) -> SupportHours | None:
-    """The calendar that applies to the incident: its service's, else its team's."""
-    service = rules.services.get(incident.service or "")
-    if service is not None and service.support_hours is not None:
-        return service.support_hours
-    team = rules.teams.get(incident.team or (service.team if service else None) or "")
-    return None if team is None else team.support_hours
-
-
 def next_support_instant(rules: Rules, incident: SupportView, now: datetime) -> datetime | None:
     """When the incident may page: None means now (not limited, or inside the hours).
 
     Otherwise the UTC instant the next support window opens. A calendar whose windows
     never open (e.g. emptied by DST) never limits: a page is never held forever.
     """
-    hours = support_hours_for(rules, incident)
+    hours = support_hours_for(rules, incident.team, incident.service)
     if hours is None or not hours.limits(
         incident.urgency, incident.priority, rules.priority.matrix
     ):

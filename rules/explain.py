@@ -18,8 +18,10 @@ from rules.categorise import Categorisation
 from rules.model import Rules
 from rules.muting import InhibitRule
 from rules.policies import EscalationPolicy
-from rules.priority import SlaTarget
+from rules.priority import SlaTarget, priority_name
 from rules.routing import Route, RouteVisit, trace_routes
+from rules.sla_lookup import sla_escalation_for, support_hours_for
+from rules.sla_rules import SlaEscalation, SupportHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,11 @@ class Explanation:
     sla: SlaTarget | None
     route_visits: tuple[RouteVisit, ...]
     incidents: tuple[RoutedIncident, ...]
+    # Who SLA warnings and breaches page, and the support hours that apply (if any) and
+    # whether they limit this incident (escalation.sla_pages, escalation.support_hours).
+    sla_escalation: SlaEscalation | None = None
+    support_hours: SupportHours | None = None
+    support_limited: bool = False
 
     @property
     def muted_now(self) -> bool:
@@ -114,6 +121,10 @@ def explain(rules: Rules, alert: AlertInput, now: datetime) -> Explanation:
     matrix = rules.priority.matrix
     routes, visits = trace_routes(rules.route, labels)
     incidents = tuple(_incident(rules, route, labels, categorisation) for route in routes)
+    team, service = categorisation.team, categorisation.service
+    hours = support_hours_for(rules, team, service)
+    priority = priority_name(categorisation.priority)
+    limited = hours is not None and hours.limits(categorisation.urgency, priority, matrix)
     return Explanation(
         alert=alert,
         mutes=tuple(mutes),
@@ -124,6 +135,9 @@ def explain(rules: Rules, alert: AlertInput, now: datetime) -> Explanation:
         sla=rules.priority.sla_for(categorisation.priority),
         route_visits=visits,
         incidents=incidents,
+        sla_escalation=sla_escalation_for(rules, team, service),
+        support_hours=hours,
+        support_limited=limited,
     )
 
 

@@ -51,6 +51,20 @@ class SlaEscalation:
     on_warning: frozenset[SlaEscalationKind] = frozenset({SlaEscalationKind.FUNCTIONAL})
     on_breach: frozenset[SlaEscalationKind] = frozenset(SlaEscalationKind)
 
+    def describe(self) -> str:
+        """``functional team tier2, hierarchical boss; warnings: functional; breach: ...``."""
+        if self.functional is not None:
+            functional = str(self.functional)
+        elif self.functional_policy is not None:
+            functional = f"policy {self.functional_policy} (its first level)"
+        else:
+            functional = "none"
+        manager = self.hierarchical or "the assignee's manager"
+        return (
+            f"functional {functional}, hierarchical {manager}; "
+            f"warnings: {_kinds(self.on_warning)}; breach: {_kinds(self.on_breach)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SupportHours:
@@ -75,3 +89,11 @@ class SupportHours:
         if self.urgencies is None:
             return urgency == len(matrix.urgencies)
         return urgency in {matrix.urgency_level(u) for u in self.urgencies}
+
+    def describe(self) -> str:
+        """``Europe/Berlin mon,tue,wed,thu,fri 09:00-17:00`` (windows joined by ``; ``)."""
+        return f"{self.time_zone.key} " + "; ".join(str(w) for w in self.windows)
+
+
+def _kinds(kinds: frozenset[SlaEscalationKind]) -> str:
+    return ", ".join(k.value for k in SlaEscalationKind if k in kinds) or "nobody"

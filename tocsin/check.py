@@ -211,6 +211,13 @@ def _print_explanation(e: Explanation, index: int, out: TextIO) -> None:
         2,
     )
     say(f"SLA: {_sla_text(e.sla)}", 2)
+    escalation = e.sla_escalation
+    say(f"SLA escalation: {'none' if escalation is None else escalation.describe()}", 2)
+    if e.support_hours is None:
+        say("support hours: none (pages at any time)", 2)
+    else:
+        limited = "waits for them outside" if e.support_limited else "pages at any time"
+        say(f"support hours: {e.support_hours.describe()}; this incident {limited}", 2)
     team_from = f" ({decided['team']})" if "team" in decided else ""
     say(f"team: {c.team or '-'}{team_from}", 2)
     say(f"components: {', '.join(c.components) or '-'}", 2)
@@ -279,6 +286,10 @@ def _explanation_json(e: Explanation) -> dict[str, Any]:
             "acknowledge": _clock_json(e.sla.acknowledge),
             "resolve": _clock_json(e.sla.resolve),
         },
+        "sla_escalation": None if e.sla_escalation is None else e.sla_escalation.describe(),
+        "support_hours": None
+        if e.support_hours is None
+        else {"hours": e.support_hours.describe(), "limits_this_incident": e.support_limited},
         "team": c.team,
         "components": list(c.components),
         "tasks": list(c.tasks),

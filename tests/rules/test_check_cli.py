@@ -202,6 +202,8 @@ def test_explain_in_text(tmp_path: Path) -> None:
         "    service: checkout",
         "    impact: medium (categories[1]), urgency: high (categories[1]) -> priority P2",
         "    SLA: acknowledge within 15m (warn at 11m15s); resolve within 4h (warn at 3h)",
+        "    SLA escalation: none",
+        "    support hours: none (pages at any time)",
         "    team: payments (service checkout)",
         "    components: checkout, card-payments",
         "    tasks: -",

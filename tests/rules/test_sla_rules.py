@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from rules.explain import AlertInput, explain
 from rules.policies import Target, TargetKind
 from rules.sla_rules import SlaEscalation, SlaEscalationKind
 from tests.rules.helpers import assert_reported, load_with_base
 
+T = datetime(2026, 6, 13, 12, tzinfo=UTC)
 VALID = """\
 people:
   - {name: boss, manager: ceo, contacts: [{channel: mail, address: boss@example.com}]}
@@ -184,3 +187,29 @@ teams:
 )
 def test_mistakes_name_file_line_and_key(tmp_path: Path, text: str, key: str, message: str) -> None:
     assert_reported(tmp_path, text, key, message)
+
+
+def test_explain_says_who_sla_warnings_page_and_whether_support_hours_limit(
+    tmp_path: Path,
+) -> None:
+    rules = load_with_base(tmp_path, VALID)
+    low = explain(rules, AlertInput({"alertname": "x", "service": "shop"}, {}), T)
+    assert low.sla_escalation is not None
+    assert low.sla_escalation.describe() == (
+        "functional team ops, hierarchical boss; "
+        "warnings: functional, hierarchical; breach: functional, hierarchical"
+    )
+    assert low.support_hours is not None
+    assert low.support_hours.describe() == (
+        "America/New_York mon,tue,wed,thu,fri 08:00-12:00; sat 10:00-24:00"
+    )
+    assert low.support_limited  # no rule sets an urgency: the lowest, which is limited
+    # Without a service: the priority section's escalation, no support hours.
+    other = explain(rules, AlertInput({"alertname": "x"}, {}), T)
+    assert other.sla_escalation == rules.priority.sla_escalation
+    assert other.sla_escalation is not None
+    assert other.sla_escalation.describe() == (
+        "functional schedule night, hierarchical the assignee's manager; "
+        "warnings: functional; breach: hierarchical"
+    )
+    assert (other.support_hours, other.support_limited) == (None, False)
