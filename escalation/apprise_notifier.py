@@ -31,7 +31,13 @@ import apprise
 from core.clock import Clock
 from escalation.action_links import ActionLinks
 from escalation.delivery import Attempt, Notifier, NotifierContext
-from escalation.email_message import action_urls, channel_templates, template_values
+from escalation.email_message import (
+    action_urls,
+    channel_templates,
+    subject_of,
+    template_values,
+    update_line,
+)
 from rules.channels import AppriseConfig, Channel
 from rules.model import Rules
 
@@ -110,8 +116,10 @@ class AppriseNotifier:
         values = template_values(entry, url, recipient)
         templates = channel_templates(channel, rules)
         fallback = f"[{entry.get('priority') or '-'}] {entry['title']}"
-        title = templates.subject.render(values, fallback) or fallback
+        title = subject_of(entry, templates.subject.render(values, fallback) or fallback)
         body = templates.body.render(values, str(entry["title"]))
+        if (update := update_line(entry)) is not None:
+            body = f"{update}\n\n{body}"
         actions = action_urls(self._links, self._public_url, entry)
         lines = [f"{_LABELS[a.value]}: {u}" for a, u in actions.items()] + [f"Open: {url}"]
         return title, body + "\n\n" + "\n".join(lines)

@@ -7,6 +7,10 @@ autoescape: alert labels are anyone's text) and the links as buttons. A recipien
 person gets signed action links (``escalation.action_links``): Acknowledge while the
 incident is triggered, Resolve while it is open; a resolved incident's message has none.
 
+An update about an incident already paged (``escalation.updates``: alerts joining or
+resolving, the incident resolved) says so in its subject (``Update:``, ``Resolved:``)
+and first line (``Update: alerts joined (2)``).
+
 Headers: ``Message-ID`` is derived from the outbox entry's idempotency key, the same on
 every retry, so a mail store can drop the duplicate of an at-least-once delivery;
 ``References`` names the incident, so a mail client threads its messages;
@@ -87,8 +91,10 @@ def compose(
     values = template_values(entry, url, recipient)
     templates = channel_templates(channel, rules)
     fallback = f"[{entry.get('priority') or '-'}] {entry['title']}"
-    subject = _one_line(templates.subject.render(values, fallback) or fallback)
+    subject = _one_line(subject_of(entry, templates.subject.render(values, fallback) or fallback))
     body = templates.body.render(values, str(entry["title"]))
+    if (update := update_line(entry)) is not None:
+        body = f"{update}\n\n{body}"
     actions = action_urls(links, public_url, entry)
     shown = [*((_LABELS[a], u) for a, u in actions.items()), ("Open", url)]
 
@@ -133,6 +139,30 @@ def action_urls(
     state = str(entry.get("state") or "")
     made = links.links(public_url, str(entry["incident"]), str(person))
     return {a: made[a.value] for a in LinkAction if state in _OFFERED[a]}
+
+
+def subject_of(entry: Mapping[str, Any], subject: str) -> str:
+    """The rendered subject, marked as an update or a resolution when the entry is one."""
+    kind = entry.get("kind")
+    if kind == "update":
+        return f"Update: {subject}"
+    if kind == "resolved":
+        return f"Resolved: {subject}"
+    return subject
+
+
+def update_line(entry: Mapping[str, Any]) -> str | None:
+    """What changed, for an update (``escalation.updates``): ``Update: alerts joined (2)``."""
+    if entry.get("kind") not in ("update", "resolved"):
+        return None
+    counts: dict[str, int] = {}
+    for change in entry.get("changes") or ():
+        kind = str(change.get("kind", "change")).replace("_", " ")
+        counts[kind] = counts.get(kind, 0) + 1
+    listed = ", ".join(f"{kind} ({n})" if n > 1 else kind for kind, n in counts.items())
+    more = int(entry.get("more_changes") or 0)
+    text = f"Update: {listed or str(entry.get('state') or '').replace('_', ' ')}"
+    return text + (f" (and {more} more)" if more else "")
 
 
 def channel_templates(channel: Channel, rules: Rules | None) -> NotificationTemplates:

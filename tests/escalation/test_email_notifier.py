@@ -255,3 +255,24 @@ async def test_the_mailed_link_acknowledges_as_the_recipient(
     found = await served.store.get_incident("inc-0001")
     assert found is not None
     assert (found.state, found.acknowledged_by) == (IncidentState.ACKNOWLEDGED, "ana")
+
+
+async def test_an_update_says_what_changed() -> None:
+    mailbox = Mailbox()
+    changes = [{"kind": "alert_joined"}, {"kind": "alert_joined"}, {"kind": "alert_resolved"}]
+    update = entry(
+        key="inc-0001:update1:ana:mail",
+        kind="update",
+        changes=changes,
+        more_changes=4,
+        state="acknowledged",
+    )
+    async with smtp_server(mailbox) as port:
+        assert (await notifier()(channel(port), update)).ok
+        assert (await notifier()(channel(port), entry(kind="resolved", state="resolved"))).ok
+    (_, first), (_, second) = mailbox.messages
+    assert first["Subject"] == "Update: [P2] High latency on web-1"
+    assert second["Subject"].startswith("Resolved: ")
+    plain, html = parts(first)
+    assert plain.startswith("Update: alert joined (2), alert resolved (and 4 more)\n")
+    assert "Update: alert joined (2)" in html
