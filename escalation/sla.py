@@ -21,6 +21,7 @@ The rules (ITIL's stopwatches, shared/reference/itil.md):
   was behind, or the priority rose) is noted as superseded and not paged. A threshold
   that was reached before an event that stopped its clock, but handled only with that
   event, is noted at the time it was reached and pages nobody: it is too late to help.
+  Nor does a muted or held incident page anyone (the clocks run; the notes say why).
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def _start(event: StreamEvent, rules: Rules, title: str, cycle: int) -> SlaState
         event.service,
         event.assignee,
         title,
+        muted=event.muted,
+        held=event.held,
     )
     kept = _targets_text(clocks)
     reason = f"cycle {cycle}, priority {event.priority}: {kept}"
@@ -162,6 +165,8 @@ def _apply(state: SlaState, event: StreamEvent, rules: Rules) -> SlaState:
         team=event.team,
         service=event.service,
         assignee=event.assignee,
+        muted=event.muted,
+        held=event.held,
     )
     log: list[tuple[str, str]] = []
     if event.priority != state.priority:
@@ -248,6 +253,8 @@ def _fire(
             why.append("superseded by the breach reached at the same time")
         elif not item.page:
             why.append("its clock stopped before the stage handled it")
+        elif view.muted or view.held:
+            why.append(f"the incident is {'muted' if view.muted else 'held'}: nobody is paged")
         else:
             found, missing = recipients(rules, view, item.threshold, now)
             why.extend(missing)

@@ -12,7 +12,8 @@ under the next threshold due (``due``), and holds:
   (acknowledged; resolved), and the thresholds already handled, named
   ``<priority>:<threshold>`` (``P1:warning-3m45s``, ``P1:breach``) so a threshold fires
   once per cycle and priority;
-- what the stage last saw of the incident (state, priority, team, service, assignee)
+- what the stage last saw of the incident (state, priority, team, service, assignee,
+  muted or held)
   and ``log``, its decisions, newest last, capped at :data:`LOG_KEPT`.
 """
 
@@ -117,6 +118,8 @@ class SlaState:
     assignee: str | None = None
     title: str = ""
     log: tuple[Decision, ...] = field(default=())
+    muted: bool = False  # silenced, inhibited or in maintenance
+    held: bool = False  # held by the correlator (flap damping)
 
     def elapsed(self, at: datetime) -> timedelta:
         """The clocks' time at ``at``: since ``started``, less the time on hold."""
@@ -169,6 +172,8 @@ class SlaState:
             "assignee": self.assignee,
             "title": self.title,
             "log": [d.to_document() for d in self.log],
+            "muted": self.muted,
+            "held": self.held,
         }
 
     @classmethod
@@ -189,6 +194,8 @@ class SlaState:
             raw["assignee"],
             raw["title"],
             tuple(Decision.from_document(d) for d in raw["log"]),
+            raw.get("muted", False),
+            raw.get("held", False),
         )
 
 

@@ -245,6 +245,46 @@ async def test_warnings_and_breaches_are_counted_and_their_pages_noted(store: St
     assert sorted(e.detail["key"] for e in timeline if e.kind == "paged") == await w.sla_outbox()
 
 
+async def test_a_muted_incident_records_its_thresholds_and_pages_nobody(store: Store) -> None:
+    w = world(store)
+    incident = await w.open_with(muted=True)
+    await w.run_sla()
+    w.clock.set(T0 + minutes(3.75))
+    await w.run_sla()
+    await w.change(incident, "unmuted", muted=False)
+    w.clock.set(T0 + minutes(5))
+    await w.run_sla()
+    assert await w.notes(incident) == [
+        ("sla_warning", "acknowledge", ACK_WARNING),
+        ("sla_breached", "acknowledge", "breach"),
+    ]
+    timeline = await store.incident_events(incident)
+    warning = next(e for e in timeline if e.kind == "sla_warning")
+    assert warning.detail["not_paged"] == ["the incident is muted: nobody is paged"]
+    assert await w.sla_outbox() == sorted(
+        [
+            sla_key(incident, "acknowledge", "P1", "breach", "bob"),
+            sla_key(incident, "acknowledge", "P1", "breach", "boss"),
+        ]
+    )
+
+
+async def test_only_the_lease_holder_fires(store: Store) -> None:
+    w = world(store)
+    incident = await w.open_with()
+    hour = timedelta(hours=1)
+    first = SlaStage(store, lambda: w.rules, w.clock, "m1", lease=hour)
+    second = SlaStage(store, lambda: w.rules, w.clock, "m2", lease=hour)
+    assert await first.step() == 1
+    w.clock.set(T0 + minutes(5))
+    assert await second.step() == 0  # m1 holds the group's lease
+    assert await w.sla_outbox() == []
+    await first.release()
+    await w.run_sla(second)
+    assert len(await w.sla_outbox()) == 2  # the breach: bob and boss; the warning superseded
+    assert len(await w.notes(incident)) == 2
+
+
 async def test_without_an_sla_escalation_the_threshold_is_noted_with_why(store: Store) -> None:
     w = world(store)
     incident = await w.open_with(team="nobody")
