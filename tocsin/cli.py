@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -34,7 +35,25 @@ CORRELATOR_PORT = 9798
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the process exit code."""
+    """Runs the command line; returns the process exit code.
+
+    When the reader of stdout goes away (``tocsin oncall feeds | head``), the command
+    ends quietly with 141, as one killed by SIGPIPE would, instead of a traceback.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a pipe closed early fails here, not at the interpreter's exit
+    except BrokenPipeError:
+        # Python's documented remedy: stdout to /dev/null, so the flush at exit cannot
+        # fail again and print "Exception ignored".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="tocsin", description="Alerts in, incidents out.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server")
