@@ -138,7 +138,7 @@ def _timeline(timeline: object) -> list[str]:
         )
         at, actor, kind = (_text(event.get(k)) for k in ("at", "actor", "kind"))
         # Escalation's notes (paged, delivery_failed, ...) say who, where and how it went.
-        said = said or describe(kind, detail) or ""
+        said = describe(kind, detail) or said
         line = f"  {at}  {actor}  {kind}"
         lines.append(f"{line}  {_cut(_text(said), 80)}" if said else line)
     return lines
