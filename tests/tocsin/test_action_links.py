@@ -108,6 +108,7 @@ async def test_post_acknowledges_once_as_the_recipient(served: Served) -> None:
     assert stored.acknowledged_by == "ben"
     [event] = await served.stream()
     assert (event.kind, event.actor, event.detail.get("note")) == ("acknowledged", "ben", "on it")
+    assert event.detail["via"] == "action_link"
 
     # Replayed: refused, and nothing more happens.
     for again in (await acknowledge(served, path), await served.client.get(path)):
@@ -194,8 +195,13 @@ async def test_a_state_that_forbids_the_action_keeps_the_link(served: Served) ->
     refused = await acknowledge(served, second)
     assert refused.status == 409
     assert "The incident is acknowledged" in await refused.text()
-    # Not used up: its GET still confirms.
-    assert (await served.client.get(second)).status == 200
+    # Its GET says so too, and offers no form.
+    page = await served.client.get(second)
+    assert page.status == 409
+    assert "<form" not in await page.text()
+    # Not used up (were the incident triggered again, it would work).
+    nonce = served.client.app[ACTION_LINKS].verify(second.removeprefix("/act/")).nonce
+    assert await served.store.consumer_documents(USED, [nonce]) == {}
 
 
 async def test_concurrent_uses_act_once(served: Served) -> None:
@@ -230,3 +236,9 @@ async def test_links_of_one_secret_work_after_a_restart(
     assert (await client.get(mine)).status == 200
     assert client.app[STORE] is not None
     assert re.search(secret, repr(client.app[ACTION_LINKS])) is None
+
+
+def test_a_short_secret_is_refused_at_start(make_settings: Callable[..., Settings]) -> None:
+    env = {**ENV, SECRET_ENV: "too-short"}
+    with pytest.raises(ValueError, match="TOCSIN_ACTION_LINK_SECRET must be at least 32"):
+        create_app(make_settings(correlate=False), registry=CollectorRegistry(), env=env)

@@ -4,7 +4,8 @@
 with the incident and a form; it changes nothing, so a mail scanner or a link preview
 that fetches the URL acknowledges nothing. Only the form's ``POST`` acts, through the
 same path as the operator API (``core.incident_actions.act``, state changes by
-``core.lifecycle``), with the link's recipient as the actor (a responder), in one
+``core.lifecycle``), with the link's recipient as the actor (a responder; its timeline
+entries carry ``"via": "action_link"``), in one
 compare-and-set that also records the link as used (collection
 ``escalation.action_links.USED``, keyed by its nonce): a crash loses both or neither,
 and of two concurrent uses one writes and the other, reading again, finds the record.
@@ -12,7 +13,7 @@ and of two concurrent uses one writes and the other, reading again, finds the re
 Answers are HTML pages (``action_link_pages``): 200 confirmation or outcome; 400 a
 forged link or a form at fault; 403 a recipient no longer in the rules; 404 an
 incident that does not exist; 409 an incident whose state does not allow the action
-(nothing done); 410 an expired or used link.
+(nothing done, the link kept: also on GET); 410 an expired or used link.
 
 The signing secret is ``TOCSIN_ACTION_LINK_SECRET`` (at least 32 characters) when set,
 so that every replica shares it; otherwise a random secret generated once and kept in
@@ -28,7 +29,8 @@ from dataclasses import replace
 from aiohttp import web
 
 from core.errors import InvalidFields, InvalidTransition
-from core.incident_actions import Directory, act
+from core.incident import Incident
+from core.incident_actions import Directory, act, available_actions
 from core.incident_requests import parse_action
 from core.lifecycle import Actor
 from core.roles import Role
@@ -36,6 +38,7 @@ from core.store import OPERATOR_GROUP, CorrelationCommit, Store, VersionConflict
 from core.store.events import ConsumerWrite
 from core.timestamps import micros
 from escalation.action_links import (
+    MIN_SECRET,
     SECRETS,
     USED,
     ActionLinks,
@@ -49,6 +52,8 @@ from rules.model import Rules
 from tocsin.keys import ACTION_LINKS, CLOCK, RULES, STORE
 from tocsin.operator.action_link_pages import Form, Page
 
+# The ``via`` of the timeline entries an action link writes.
+VIA = "action_link"
 SECRET_ENV = "TOCSIN_ACTION_LINK_SECRET"  # noqa: S105 (the variable's name)
 # Compare-and-set attempts before giving up, as the operator API's.
 ATTEMPTS = 5
@@ -65,11 +70,14 @@ def add_action_links(app: web.Application, env: Mapping[str, str]) -> None:
 
     Call after the store's cleanup context is installed: the secret may come from it.
     """
+    given = env.get(SECRET_ENV) or None
+    if given is not None and len(given) < MIN_SECRET:
+        raise ValueError(f"{SECRET_ENV} must be at least {MIN_SECRET} characters long")
     app.router.add_get("/act/{token}", confirm)
     app.router.add_post("/act/{token}", perform)
 
     async def links_context(app: web.Application) -> AsyncIterator[None]:
-        secret = env.get(SECRET_ENV) or await stored_secret(app[STORE])
+        secret = given or await stored_secret(app[STORE])
         app[ACTION_LINKS] = ActionLinks(secret, app[CLOCK])
         yield
 
@@ -104,6 +112,8 @@ async def confirm(request: web.Request) -> web.Response:
     if summary is None:
         return _missing(claim).response()
     verb = "Acknowledge" if claim.action is LinkAction.ACKNOWLEDGE else "Resolve"
+    if claim.action.value not in available_actions(summary.incident):
+        return _not_now(claim, summary.incident).response()
     return Page(
         200,
         f"{verb} incident {claim.incident_id}?",
@@ -185,10 +195,11 @@ async def _act(
         incident = summary.incident
         try:
             acted = act(incident, parsed, actor, now, directory)
-        except InvalidTransition as exc:
-            message = f"The incident is {exc.state}, which does not allow this. Nothing was done."
-            return Page(409, f"Cannot {claim.action.value} now", message, incident)
+        except InvalidTransition:
+            return _not_now(claim, incident)
         changed = replace(acted.incident, version=incident.version + 1)
+        # The timeline says the action came through a link (not an API key).
+        events = tuple(replace(e, detail={**e.detail, "via": VIA}) for e in acted.events)
         record = {
             "incident": claim.incident_id,
             "action": claim.action.value,
@@ -203,7 +214,7 @@ async def _act(
                 CorrelationCommit(
                     OPERATOR_GROUP,
                     incidents=(changed,),
-                    events=acted.events,
+                    events=events,
                     documents=(used_write, *sweep),
                     counts=((changed.id, summary.alerts, summary.firing),),
                 )
@@ -215,6 +226,13 @@ async def _act(
         return Page(200, f"Incident {done}", message, changed)
     message = f"Incident {claim.incident_id} kept changing while this was applied; try again."
     return Page(409, "Please try again", message)
+
+
+def _not_now(claim: LinkClaim, incident: Incident) -> Page:
+    """The 409 page of an incident whose state does not allow the link's action."""
+    state = incident.state.value.replace("_", " ")
+    message = f"The incident is {state}, which does not allow this. Nothing was done."
+    return Page(409, f"Cannot {claim.action.value} now", message, incident)
 
 
 def _missing(claim: LinkClaim) -> Page:
