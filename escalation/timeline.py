@@ -25,9 +25,12 @@ Kinds and their ``detail`` (every detail is JSON; times are RFC 3339 strings):
 - ``sla_warning`` / ``sla_breached``: ``clock`` (``acknowledge``/``resolve``),
   ``threshold`` (a fraction, 1.0 for the breach), ``target``, ``due``.
 
-:class:`EscalationMetrics` is what the stage and delivery tell after a commit landed
-(``tocsin.escalation_metrics`` implements it on /metrics); :data:`NO_METRICS` tells
-nobody.
+The builders: :func:`stage_notes` (a pass of the stage: its decisions, and its new
+outbox entries where it paged), :func:`delivery_notes`, :func:`channel_notes`,
+:func:`sla_note`; :func:`describe` says in one line what a note tells, for the CLI and
+the closure report. :class:`EscalationMetrics` is what the stage and delivery tell
+after a commit landed (``tocsin.escalation_metrics`` implements it on /metrics);
+:data:`NO_METRICS` tells nobody.
 """
 
 from __future__ import annotations
