@@ -8,6 +8,7 @@ once it landed.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from dataclasses import replace
@@ -15,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client import CollectorRegistry
 
 from core.incident import IncidentEvent
@@ -272,3 +274,34 @@ async def test_an_entry_of_a_channel_gone_from_the_rules_is_noted_failed(store: 
     assert failed.detail["error"] == "channel hook is not in the rules"
     labels = {"channel_kind": "unknown", "outcome": "failed"}
     assert sample(registry, "tocsin_notifications_total", **labels) == 1
+
+
+async def test_a_delivery_whose_commit_fails_notes_and_counts_nothing(store: Store) -> None:
+    world = World(store)
+    incident = await world.open()
+    await world.at(t(30))
+    world.rules = replace(world.rules, channels={})  # given up at once, no receiver needed
+    registry = CollectorRegistry()
+    sender = OutboxDelivery(
+        store, lambda: world.rules, world.clock, {}, metrics=EscalationMetrics(registry)
+    )
+
+    async def dies(commit: Any) -> None:
+        raise asyncio.CancelledError  # killed before its write
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "commit", dies)
+        with pytest.raises(asyncio.CancelledError):
+            await sender.step()
+
+    assert kinds(await notes(store, incident)) == ["escalation_started", "paged"]
+    assert (
+        sample(registry, "tocsin_notifications_total", channel_kind="unknown", outcome="failed")
+        == 0
+    )
+    await sender.step()  # the entry is still due: attempted again, noted once
+    assert kinds(await notes(store, incident))[-1] == "delivery_failed"
+    assert (
+        sample(registry, "tocsin_notifications_total", channel_kind="unknown", outcome="failed")
+        == 1
+    )
