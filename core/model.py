@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from sys import intern
-from typing import Any
 
+import msgspec
 import orjson
 
 from core.direct_init import direct_init
@@ -85,26 +85,49 @@ class Alert:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Alert:
-        """Reads back an alert that :meth:`to_json` wrote."""
-        raw: dict[str, Any] = orjson.loads(data)
-        ends = raw["ends_at"]
-        status = raw["status"]
+        """Reads back an alert that :meth:`to_json` wrote (ValueError if it cannot)."""
+        raw = _LOGGED_ALERT.decode(data)
+        ends = raw.ends_at
+        status = raw.status
         # Built directly, in field order: the correlator reads every log entry back. Its
         # labels are interned only where an alert is kept (:func:`interned`): most entries
         # are resends of alerts already kept, and interning cost a fifth of this read.
         return new_alert(
-            raw["source"],
-            raw["fingerprint"],
-            raw["labels"],
-            raw["annotations"],
+            raw.source,
+            raw.fingerprint,
+            raw.labels,
+            raw.annotations,
             _STATUSES.get(status) or AlertStatus(status),
-            _instant(raw["starts_at"]),
+            _instant(raw.starts_at),
             None if ends is None else _instant(ends),
-            raw["generator_url"],
-            _instant(raw["received_at"]),
-            raw["dedup_key"],
-            raw["acknowledged"],
+            raw.generator_url,
+            _instant(raw.received_at),
+            raw.dedup_key,
+            raw.acknowledged,
         )
+
+
+class _LoggedAlert(msgspec.Struct, frozen=True):
+    """An alert as :meth:`Alert.to_json` writes it, decoded in one typed pass.
+
+    The correlator reads every log entry back: decoding straight into typed fields takes
+    about half the time of ``orjson.loads`` to a dict and reading the dict's keys.
+    """
+
+    source: str
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    status: str
+    starts_at: int
+    ends_at: int | None
+    generator_url: str
+    received_at: int
+    dedup_key: str | None
+    acknowledged: bool
+
+
+_LOGGED_ALERT = msgspec.json.Decoder(_LoggedAlert)
 
 
 def interned(labels: Mapping[str, str]) -> dict[str, str]:
