@@ -90,8 +90,11 @@ for i = 0, n_writes - 1 do
 end
 -- Timeline notes: on the timelines of incidents that exist, never on the stream.
 local note_key, note_arg = 2 + 2 * n_writes, 4 + 3 * n_writes
+local exists = {}
 for i = 0, (#KEYS - note_key + 1) / 2 - 1 do
-    if redis.call('EXISTS', KEYS[note_key + 2 * i]) == 1 then
+    local incident = KEYS[note_key + 2 * i]
+    if exists[incident] == nil then exists[incident] = redis.call('EXISTS', incident) == 1 end
+    if exists[incident] then
         redis.call('RPUSH', KEYS[note_key + 2 * i + 1], ARGV[note_arg + i])
     end
 end

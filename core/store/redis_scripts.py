@@ -237,8 +237,11 @@ end
 -- (those just written included), with no version and no stream entry.
 local n_docs = tonumber(ARGV[doc_arg] or '0')
 local note_arg, note_key = doc_arg + 1 + 3 * n_docs, doc_key + 2 * n_docs
+local exists = {}
 for i = 0, tonumber(ARGV[note_arg] or '0') - 1 do
-    if redis.call('EXISTS', KEYS[note_key + 2 * i]) == 1 then
+    local incident = KEYS[note_key + 2 * i]
+    if exists[incident] == nil then exists[incident] = redis.call('EXISTS', incident) == 1 end
+    if exists[incident] then
         redis.call('RPUSH', KEYS[note_key + 2 * i + 1], ARGV[note_arg + 1 + i])
     end
 end

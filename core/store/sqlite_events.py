@@ -71,11 +71,8 @@ SELECT MAX(COALESCE((SELECT MAX(seq) FROM incident_event), 0),
 
 _INSERT_EVENT = "INSERT INTO incident_event (seq, incident_id, body) VALUES (?, ?, ?)"
 
-# A note's row, if its incident exists (a note of another one is dropped).
-_INSERT_NOTE = """
-INSERT INTO incident_event (seq, incident_id, body)
-SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM incident WHERE id = ?2)
-"""
+# The notes' incidents that exist (a note of another one is dropped); ids as a JSON array.
+_EXISTING = "SELECT id FROM incident WHERE id IN (SELECT value FROM json_each(?))"
 
 _INSERT_STREAM = (
     "INSERT INTO incident_stream (seq, at, version, state, incident) VALUES (?, ?, ?, ?, ?)"
@@ -164,9 +161,14 @@ def append_notes(conn: sqlite3.Connection, rows: Sequence[tuple[str, bytes]]) ->
     """Writes the notes to the timelines of their incidents that exist, not to the stream."""
     if not rows:
         return
+    ids = orjson.dumps(list({incident_id for incident_id, _ in rows}))
+    existing = {incident_id for (incident_id,) in conn.execute(_EXISTING, (ids,))}
+    kept = [row for row in rows if row[0] in existing]
+    if not kept:
+        return
     (last,) = conn.execute(_LAST_SEQ).fetchone()
-    numbered = [(last + n, incident_id, body) for n, (incident_id, body) in enumerate(rows, 1)]
-    conn.executemany(_INSERT_NOTE, numbered)
+    numbered = [(last + n, incident_id, body) for n, (incident_id, body) in enumerate(kept, 1)]
+    conn.executemany(_INSERT_EVENT, numbered)
 
 
 @dataclass(slots=True)
