@@ -5,8 +5,9 @@ instead of a hand-written client per service. The title and text are the rules'
 notification templates (``escalation.email_message``), the text followed by the
 recipient's action links and the incident's URL.
 
-Apprise is blocking: each send runs in a worker thread, bounded by the channel's
-``timeout`` (the thread may outlive a timeout; Apprise's own socket timeouts end it).
+Apprise is blocking: each send runs in one of the notifier's own :data:`WORKERS` threads
+(so a hanging service never takes the event loop's default executor), bounded by the
+channel's ``timeout`` (the thread may outlive a timeout; Apprise's socket timeouts end it).
 A failure is classified for delivery's retries (``escalation.delivery``):
 
 - permanent: a URL that Apprise does not understand (an unknown service, a malformed
@@ -22,8 +23,10 @@ kept quiet (:func:`quiet_apprise_logs`), and errors name a URL by its position o
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import apprise
@@ -41,6 +44,9 @@ from escalation.email_message import (
 from rules.channels import AppriseConfig, Channel
 from rules.model import Rules
 
+# Worker threads the notifier sends in, its own: a service that hangs holds these, not
+# the event loop's default executor (which renders API answers).
+WORKERS = 4
 _LABELS = {"acknowledge": "Acknowledge", "resolve": "Resolve"}
 _RESOLVED_STATES = frozenset({"resolved", "closed"})
 
@@ -76,6 +82,7 @@ class AppriseNotifier:
         self._public_url = public_url
         self._links = links
         self._rules: Callable[[], Rules | None] = rules or (lambda: None)
+        self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="apprise")
         self._asset = apprise.AppriseAsset(
             storage_mode=apprise.PersistentStoreMode.MEMORY, secure_logging=True
         )
@@ -96,7 +103,8 @@ class AppriseNotifier:
             if entry.get("state") in _RESOLVED_STATES
             else apprise.NotifyType.FAILURE
         )
-        send = asyncio.to_thread(sender.notify, body=body, title=title, notify_type=kind)
+        notify = functools.partial(sender.notify, body=body, title=title, notify_type=kind)
+        send = asyncio.get_running_loop().run_in_executor(self._executor, notify)
         try:
             delivered = await asyncio.wait_for(send, config.timeout.total_seconds())
         except TimeoutError:

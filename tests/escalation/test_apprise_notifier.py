@@ -141,3 +141,20 @@ async def test_resolved_and_room_messages_carry_no_action_links(
     bodies = [body for _, body in found.received]
     assert [b["type"] for b in bodies] == ["success", "failure"]
     assert all("/act/" not in b["message"] for b in bodies)
+
+
+async def test_hanging_sends_leave_the_default_executor_free(
+    receiver: tuple[Receiver, int],
+) -> None:
+    found, port = receiver
+    found.hold = asyncio.Event()
+    slow = channel(f"json://127.0.0.1:{port}/a", timeout=timedelta(milliseconds=300))
+    send = AppriseNotifier(ManualClock(NOW), PUBLIC)
+    try:
+        # More hanging sends than the default executor has threads (min(32, cores + 4)).
+        attempts = await asyncio.gather(*(send(slow, entry()) for _ in range(12)))
+        assert all(not a.ok and a.transient for a in attempts)
+        # The event loop's own executor (API rendering uses it) still answers at once.
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: 42), 1) == 42
+    finally:
+        found.hold.set()
