@@ -77,14 +77,18 @@ class EmailNotifier:
             return Attempt(False, None, f"channel {channel.name} is not an e-mail channel", False)
         if not entry.get("address"):
             return Attempt(False, None, "no e-mail address to send to", False)
-        message = compose(
-            channel,
-            entry,
-            rules=self._rules(),
-            links=self._links,
-            public_url=self._public_url,
-            now=self._clock.now(),
-        )
+        try:
+            message = compose(
+                channel,
+                entry,
+                rules=self._rules(),
+                links=self._links,
+                public_url=self._public_url,
+                now=self._clock.now(),
+            )
+        except ValueError as exc:
+            # E.g. an address with a line break: retrying builds the same message.
+            return Attempt(False, None, f"the message cannot be built: {exc}", False)
         password = None if config.password is None else config.password.value
         try:
             await aiosmtplib.send(

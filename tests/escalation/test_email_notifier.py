@@ -230,6 +230,17 @@ async def test_no_server_is_transient_and_missing_starttls_permanent() -> None:
     assert mailbox.messages == []
 
 
+async def test_an_address_with_a_line_break_is_given_up_on() -> None:
+    mailbox = Mailbox()
+    async with smtp_server(mailbox) as port:
+        sneaky = entry(address="ana@example.org\r\nBcc: mallory@example.net")
+        attempt = await notifier()(channel(port), sneaky)
+    assert (attempt.ok, attempt.transient) == (False, False)
+    assert attempt.error is not None
+    assert attempt.error.startswith("the message cannot be built")
+    assert mailbox.messages == []
+
+
 async def test_the_mailed_link_acknowledges_as_the_recipient(
     aiohttp_client: Callable[..., Awaitable[Client]],
     make_settings: Callable[..., Settings],
