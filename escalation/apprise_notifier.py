@@ -109,6 +109,9 @@ class AppriseNotifier:
             delivered = await asyncio.wait_for(send, config.timeout.total_seconds())
         except TimeoutError:
             return Attempt(False, None, f"no answer within {config.timeout}", True)
+        except Exception as exc:  # a plugin's bug must not stop delivery
+            # The class only: a plugin's message may quote its URL, a secret.
+            return Attempt(False, None, f"Apprise failed: {type(exc).__name__}", True)
         if not delivered:
             return Attempt(False, None, "a service refused or could not be reached", True)
         return Attempt(True, None, None, False)
