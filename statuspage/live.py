@@ -6,9 +6,10 @@ writer step does not need to: told the step's ``Changes`` (``statuspage.writer``
 re-reads the writer's state document, the incidents and maintenances named, and the
 90-day history of only the components whose history can have moved: those the step
 changed, those the changed incidents are on, and those not operational (their current
-stretch grows with the clock). Everything else (the cheap, clock-driven parts: component
-statuses, maintenances' effective statuses, the rules' windows, the indicator) is worked
-out again from what is held.
+stretch grows with the clock). The other components only gained observed time today:
+their last day and uptime move on without a read (``availability.advance``). The rest
+(the cheap, clock-driven parts: component statuses, maintenances' effective statuses,
+the rules' windows, the indicator) is worked out again from what is held.
 
 A full read happens on the first call, on ``Changes(everything=True)``, when the rules
 object changes (a reload) and when the page's local day changes (every bar moves).
@@ -23,6 +24,7 @@ from core.store import Store
 from core.timestamps import micros
 from rules.model import Rules
 from statuspage import records as rec
+from statuspage.availability import Today, advance
 from statuspage.changelog import Changes
 from statuspage.model import ComponentHistory, ComponentStatus, PublicMaintenance, StatusSnapshot
 from statuspage.records import IncidentRecord
@@ -30,9 +32,9 @@ from statuspage.snapshot import (
     HISTORY_LIMIT,
     assemble,
     current_components,
-    read_histories,
     read_page,
     read_state,
+    read_tallies,
 )
 
 
@@ -53,6 +55,7 @@ class LiveSnapshot:
         self._open: set[str] = set()
         self._stored: dict[str, PublicMaintenance] = {}
         self._histories: dict[str, ComponentHistory] = {}
+        self._today: dict[str, Today] = {}
         self._moving: set[str] = set()  # components with a current stretch last time
         self.full_reads = 0
 
@@ -84,9 +87,16 @@ class LiveSnapshot:
         if chosen:
             involved = [i for i in incidents if touched.intersection(i.component_ids)]
             page = rules.status_page
-            for history in await read_histories(store, page, state, chosen, involved, now):
-                self._histories[history.component_id] = history
-        histories = tuple(self._histories[c.id] for c in components)
+            for made, tally in await read_tallies(store, page, state, chosen, involved, now):
+                self._histories[made.component_id] = made
+                self._today[made.component_id] = tally
+        # The others recorded nothing since: only their observed time grew.
+        histories = tuple(
+            self._histories[c.id]
+            if c.id in touched
+            else advance(self._histories[c.id], self._today[c.id], now)
+            for c in components
+        )
         return assemble(rules, self._stored.values(), components, incidents, histories, now)
 
     async def _full(self, store: Store, rules: Rules, now: datetime, today: date) -> StatusSnapshot:
@@ -101,8 +111,10 @@ class LiveSnapshot:
         components = current_components(rules, data.state, open_records, data.stored, now)
         incidents = tuple(r.incident for r in data.records)
         page = rules.status_page
-        histories = await read_histories(store, page, data.state, components, incidents, now)
+        tallies = await read_tallies(store, page, data.state, components, incidents, now)
+        histories = tuple(h for h, _ in tallies)
         self._histories = {h.component_id: h for h in histories}
+        self._today = {h.component_id: t for h, t in tallies}
         self._moving = {
             c for c, (status, _, _) in data.state.components.items() if status is not _OK
         }

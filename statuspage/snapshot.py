@@ -16,7 +16,7 @@ from core.store import Store
 from rules.model import Rules
 from rules.status import StatusPage
 from statuspage import records as rec
-from statuspage.availability import DAYS, IncidentSpan, history
+from statuspage.availability import DAYS, IncidentSpan, Today, history_today
 from statuspage.maintenance import effective, under_maintenance, window_maintenances
 from statuspage.mapping import overall, worst
 from statuspage.model import (
@@ -184,6 +184,19 @@ async def read_histories(
 ) -> tuple[ComponentHistory, ...]:
     """The 90 days of each of ``components`` (in that order), from its day documents,
     its current stretch and the ``incidents`` on it."""
+    found = await read_tallies(store, page, state, components, incidents, now)
+    return tuple(h for h, _ in found)
+
+
+async def read_tallies(
+    store: Store,
+    page: StatusPage,
+    state: PageState,
+    components: Sequence[PublicComponent],
+    incidents: Iterable[PublicIncident],
+    now: datetime,
+) -> list[tuple[ComponentHistory, Today]]:
+    """:func:`read_histories`, each with what moves its last day on (``availability``)."""
     zone = page.time_zone
     local_today = now.astimezone(zone).date()
     window_start = datetime.combine(
@@ -215,16 +228,17 @@ async def read_histories(
             stretches.append((current[1], now, current[0]))
         mine = [s for s in spans if component.id in s.components]
         found.append(
-            history(
+            history_today(
                 component.id,
                 stretches,
                 start_date=component.start_date,
                 zone=zone,
                 now=now,
                 incidents=mine,
+                recorded_from=current[2] if current is not None else now,
             )
         )
-    return tuple(found)
+    return found
 
 
 def _utc_days(first: date, last: date) -> list[date]:

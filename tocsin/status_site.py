@@ -56,6 +56,10 @@ SECURITY_HEADERS = {
     # Short: the page must show a new incident within a minute, even behind a cache.
     "Cache-Control": "public, max-age=30",
 }
+# The JSON API is read from other origins (widgets, dashboards), as Statuspage's is:
+# public data, GET only, no credentials.
+API_PREFIX = "api/v2/"
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET"}
 DEBOUNCE_SECONDS = 0.5
 ENV_DIR = "TOCSIN_STATUS_DIR"
 
@@ -178,7 +182,10 @@ async def _builder_context(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _redirect(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently("/status/")
+    # Relative and temporary: behind a proxy that serves Tocsin under a prefix
+    # (/tocsin/status), "/status/" would leave the prefix, and a permanent redirect
+    # would be cached by browsers for good.
+    raise web.HTTPFound("status/", headers=SECURITY_HEADERS)
 
 
 def resolve(root: Path, tail: str) -> Path | None:
@@ -210,6 +217,8 @@ def _serve(root: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
             return web.Response(status=404, text="not found", headers=SECURITY_HEADERS)
         headers = dict(SECURITY_HEADERS)
         headers["Content-Type"] = CONTENT_TYPES[path.suffix]
+        if request.match_info.get("tail", "").startswith(API_PREFIX):
+            headers.update(CORS_HEADERS)
         return web.FileResponse(path, headers=headers)
 
     return handler

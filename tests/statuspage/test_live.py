@@ -42,6 +42,8 @@ class CountingStore:
 async def _same(live: LiveSnapshot, store: Store, rules: Rules, now: datetime, ch: Changes) -> None:
     fresh = await live.refresh(store, rules, now, ch)
     whole = await build_snapshot(store, rules, now)
+    for a, b in zip(fresh.histories, whole.histories, strict=True):
+        assert a == b, [(x, y) for x, y in zip(a.days, b.days, strict=True) if x != y] or a
     assert fresh == whole
 
 
@@ -92,6 +94,10 @@ async def test_refreshed_snapshots_equal_full_reads_through_a_day_of_changes(
     changes = await drain(status)
     assert changes.incidents == {public_id}
     await _same(live, store, rules, clock.now(), changes)
+    # Untouched since, the components' days and uptime still move on with the clock.
+    for minutes in (20, 200):
+        clock.advance(minutes * MIN)
+        await _same(live, store, rules, clock.now(), await drain(status))
     assert live.full_reads == 1
     # Past midnight in Berlin every bar moves: read whole again.
     clock.set(T + timedelta(hours=15))

@@ -63,10 +63,10 @@ async def test_the_snapshot_shows_open_incidents_statuses_and_downtime(
     today = checkout.days[-1]
     assert today.downtime_seconds == {ComponentStatus.MAJOR_OUTAGE: 3600}
     assert today.incident_ids == (snapshot.incidents[1].id,)
-    # Its start date is the day the page first saw it: observed from midnight in Berlin
-    # (23:00 UTC) to now, 721 minutes, 60 of them down.
+    # Observed from when the page first saw it (T) to now, 121 minutes, 60 of them down
+    # (the hours before T were not watched: no data, not up).
     assert today.uptime is not None
-    assert abs(today.uptime - (1 - 60 / 721)) < 1e-9
+    assert abs(today.uptime - (1 - 60 / 121)) < 1e-9
     search = next(h for h in snapshot.histories if h.component_id == "search")
     assert search.days[-1].downtime_seconds == {ComponentStatus.DEGRADED_PERFORMANCE: 119 * 60}
     assert search.uptime_90d == 1.0
@@ -97,3 +97,20 @@ async def test_nothing_internal_is_in_the_snapshot(store: Store, rules: Rules) -
     for secret in ("db-7.internal", "<script>", "inc-0001", "web-1", "HighLatency", "Übertragung"):
         assert secret not in text
     assert snapshot.incidents[0].name == "Problems with Checkout"
+
+
+async def test_days_before_the_page_recorded_a_component_have_no_data(
+    store: Store, rules: Rules
+) -> None:
+    # Website starts on 1 January by the rules, but the page first watched it at T (12
+    # March, 10:00 in Berlin): the days between were 100% before, with nothing recorded.
+    clock = ManualClock(T)
+    await drain(writer(store, rules, clock))
+    snapshot = await build_snapshot(store, rules, T + timedelta(days=2))
+    website = snapshot.histories[0]
+    assert website.component_id == "website"
+    by_day = {d.day: d.uptime for d in website.days}
+    assert by_day[date(2026, 3, 11)] is None
+    assert by_day[date(2026, 1, 5)] is None
+    assert by_day[date(2026, 3, 12)] == 1.0  # watched from 10:00: the rest of the day
+    assert by_day[date(2026, 3, 13)] == 1.0
