@@ -19,6 +19,9 @@ The body (:func:`webhook_body`)::
      "links": {"incident": "http://127.0.0.1:9094/api/v1/incidents/<id>"}}
 
 ``level`` counts from 1; ``person`` is null when the policy pages the channel itself.
+An SLA warning or breach (``escalation.sla_pages``) has ``"type": "incident.sla"`` and
+``"sla": {"cycle", "clock", "threshold", "target_seconds", "elapsed_seconds"}`` (its
+title begins with what it is, e.g. ``SLA time to acknowledge P1 breached: ...``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from rules.credentials import BasicAuth, BearerAuth
 def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     """The documented JSON body of an outbox entry (see the module docstring)."""
     incident = entry["incident"]
-    return {
+    body: dict[str, Any] = {
         "type": "incident.page",
         "incident": {
             "id": incident,
@@ -59,6 +62,11 @@ def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
         },
         "links": {"incident": f"{base_url.rstrip('/')}/api/v1/incidents/{incident}"},
     }
+    sla = entry.get("sla")
+    if isinstance(sla, Mapping):
+        body["type"] = "incident.sla"
+        body["sla"] = dict(sla)
+    return body
 
 
 def make_webhook_notifier(context: NotifierContext) -> Notifier:

@@ -10,6 +10,7 @@ import pytest
 from escalation.page import Page
 from escalation.sla_pages import recipients, sla_page
 from escalation.sla_state import BREACH, ClockName, ClockRun, SlaState, Threshold
+from escalation.webhook import webhook_body
 from rules.model import Rules
 from rules.people import Person, Team
 from rules.policies import EscalationLevel, EscalationPolicy, Target, TargetKind
@@ -176,6 +177,22 @@ def test_an_sla_page_has_its_own_key_and_says_what_it_is_about() -> None:
     assert document["sla"]["threshold"] == "warning-3m45s"
     assert document["title"] == "SLA time to acknowledge P1 warning at 3m45s: Checkout down"
     assert document["address"] == "bob@x"
+
+
+def test_the_webhook_body_says_it_is_about_the_sla() -> None:
+    page = sla_page(
+        state(), ClockName.ACKNOWLEDGE, BREACHED, ("bob", "hook", "b"), T0, timedelta(minutes=5)
+    )
+    body = webhook_body(page.to_document(), "http://127.0.0.1:9094")
+    assert body["type"] == "incident.sla"
+    assert body["sla"] == {
+        "cycle": 1,
+        "clock": "acknowledge",
+        "threshold": "breach",
+        "target_seconds": 300.0,
+        "elapsed_seconds": 300.0,
+    }
+    assert body["page"]["key"] == "inc-1:sla:1:acknowledge:P1:breach:bob:hook"
 
 
 def test_the_document_reads_back() -> None:
