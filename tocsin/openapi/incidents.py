@@ -144,10 +144,15 @@ def _timeline_event() -> Schema:
         {
             "at": instant(),
             "actor": text(),
-            "kind": text(description="what happened: opened, alerts_joined, acknowledged, ..."),
+            "kind": text(
+                description="what happened: opened, alerts_joined, acknowledged, ...; "
+                "paging's own entries: paged, not_paged, delivery_failed, ... (README: "
+                "Paging: what the timeline shows)"
+            ),
             "detail": {"type": "object", "description": "the kind's own members"},
         },
-        description="One timeline entry: who did what, when.",
+        description="One timeline entry: who did what, when (paging's entries move no "
+        "version: they are notes, not changes).",
     )
 
 
