@@ -22,15 +22,8 @@ from tocsin import health
 from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
-from tocsin.escalation_metrics import EscalationMetrics
 from tocsin.incident_metrics import IncidentMetrics, incident_metrics_context
-from tocsin.keys import (
-    CORRELATOR_PROCESS,
-    ESCALATION_METRICS,
-    RELOADER,
-    STATUS_LISTENERS,
-    STORE,
-)
+from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STATUS_LISTENERS, STORE
 from tocsin.middleware import (
     content_encoding_middleware,
     errors_middleware,
@@ -120,8 +113,6 @@ def create_app(
     app.cleanup_ctx.append(silence_retention_context)
     # Time to acknowledge and resolve, and open incidents, on /metrics.
     app.cleanup_ctx.append(incident_metrics_context(IncidentMetrics(registry)))
-    # Paging metrics (notifications, pages, decisions not to page, SLA events, paused channels).
-    app[ESCALATION_METRICS] = EscalationMetrics(registry)
     if settings.correlate and settings.correlator_mode == "inline":
         app.cleanup_ctx.append(correlator_context)
     elif settings.correlate:

@@ -14,7 +14,6 @@ from core.store import Store
 from escalation.action_links import ActionLinks
 from statuspage.writer import Changes, StatusWriter
 from tocsin.correlator_process import CorrelatorProcess
-from tocsin.escalation_metrics import EscalationMetrics
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
 from tocsin.write_health import WriteHealth
@@ -34,5 +33,3 @@ STATUS_WRITER = web.AppKey("status_writer", StatusWriter)
 STATUS_LISTENERS = web.AppKey("status_listeners", list[Callable[[Changes], Awaitable[None]]])
 # Signs and checks the action links of notifications (tocsin.operator.action_links).
 ACTION_LINKS = web.AppKey("action_links", ActionLinks)
-# Paging metrics on /metrics, told by the escalation stage and delivery (escalation.timeline).
-ESCALATION_METRICS = web.AppKey("escalation_metrics", EscalationMetrics)

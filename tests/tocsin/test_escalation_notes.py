@@ -29,7 +29,7 @@ from tests.contract.builders import T0, make_incident
 from tests.escalation.escalation_world import any_store  # noqa: F401  (the fixture ``store``)
 from tocsin.cli_incidents_view import incident_text
 from tocsin.escalation_metrics import EscalationMetrics
-from tocsin.keys import ESCALATION_METRICS, STORE
+from tocsin.keys import STORE
 from tocsin.reports.closure import closure_report
 from tocsin.reports.closure_render import render_html, render_markdown
 
@@ -219,16 +219,3 @@ def test_metrics_count_each_kind_once_per_entry() -> None:
         "tocsin_escalation_pages_total 0.0",
     ):
         assert line in exposed, line
-
-
-async def test_the_paging_metrics_are_on_the_apps_metrics(ingest: Ingest) -> None:
-    metrics = ingest.client.app[ESCALATION_METRICS]
-    metrics.observe(hostile_notes("inc-0001"))
-
-    exposed = await (await ingest.client.get("/metrics")).text()
-
-    assert 'tocsin_notifications_total{channel_kind="webhook",outcome="retrying"} 1.0' in exposed
-    assert "tocsin_escalation_pages_total 1.0" in exposed
-    assert 'tocsin_escalation_not_paged_total{reason="other"} 1.0' in exposed
-    assert "# TYPE tocsin_channel_paused gauge" in exposed
-    assert "# TYPE tocsin_sla_events_total counter" in exposed
