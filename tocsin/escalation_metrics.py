@@ -4,8 +4,8 @@
   (``delivered``, ``retrying``: a transient failure retried later, ``failed``: given up);
 - ``tocsin_notification_delivery_seconds{channel_kind}``: how long each attempt took
   (the notifier's call, from request to answer or error);
-- ``tocsin_escalation_pages_total``: outbox entries the stage wrote (pages, updates),
-  sent now or scheduled after a contact method's delay;
+- ``tocsin_escalation_pages_total``: outbox entries the escalation and SLA stages wrote
+  (pages, updates, SLA pages), sent now or scheduled after a contact method's delay;
 - ``tocsin_escalation_not_paged_total{reason}``: decisions not to page, by code
   (escalation.timeline.NOT_PAGED_CODES: muted, held, on_hold, support_hours, ...);
 - ``tocsin_sla_events_total{clock,kind}``: SLA warnings and breaches (``kind``
@@ -63,7 +63,7 @@ class EscalationMetrics:
         )
         self.pages = Counter(
             "tocsin_escalation_pages_total",
-            "Notifications the escalation stage put in the outbox (pages and updates).",
+            "Notifications the escalation and SLA stages put in the outbox (pages, updates).",
             registry=registry,
         )
         self.not_paged = Counter(
