@@ -15,6 +15,8 @@ The rules (ITIL's stopwatches, shared/reference/itil.md):
 - a change of priority takes the new priority's targets (a threshold is handled once
   per priority, so a raised priority's earlier thresholds fire at once);
 - reopening (triggered after resolved or closed) starts a new cycle, both clocks at 0;
+  triggered again after an acknowledgement (a re-trigger, a manual escalation) keeps
+  time to acknowledge as it stood: it was met or missed when first acknowledged;
 - each warning (``warn_at``) and the breach (100 %) fire once: a note ``sla_warning`` or
   ``sla_breached`` and pages to the rules' functional and hierarchical escalation
   (``escalation.sla_pages``). A warning reached together with the breach (the stage

@@ -285,6 +285,25 @@ async def test_only_the_lease_holder_fires(store: Store) -> None:
     assert len(await w.notes(incident)) == 2
 
 
+async def test_triggered_again_after_an_acknowledgement_keeps_time_to_acknowledge(
+    store: Store,
+) -> None:
+    w = world(store)
+    incident = await w.open_with()
+    await w.run_sla()
+    w.clock.set(T0 + minutes(1))
+    await w.acknowledge(incident)
+    await w.run_sla()
+    w.clock.set(T0 + minutes(2))
+    await w.change(incident, "retriggered", state=IncidentState.TRIGGERED)
+    await w.run_sla()
+    state = await w.sla(incident)
+    assert (state.cycle, state.clocks[ClockName.ACKNOWLEDGE].stopped_at) == (1, T0 + minutes(1))
+    w.clock.set(T0 + minutes(10))
+    await w.run_sla()
+    assert await w.notes(incident) == []  # met at 1m; time to resolve warns at 45m
+
+
 async def test_without_an_sla_escalation_the_threshold_is_noted_with_why(store: Store) -> None:
     w = world(store)
     incident = await w.open_with(team="nobody")
