@@ -21,6 +21,8 @@ the same atomic write as its cursor; see ``statuspage.writer``):
   is 4,500 small documents, read in one call.
 - ``status_command``: operator requests from the API, due at their creation, which the
   writer applies in order and deletes.
+- ``status_command_failed``: a command the writer could not apply, moved here (same
+  key) with the error, so that it does not block the commands after it.
 
 Times are stored as microseconds since the epoch (``core.timestamps.micros``).
 """
@@ -53,6 +55,7 @@ STATE_KEY = "page"
 CHANGES_KEY = "changes"
 INTERVALS = "status_interval"
 COMMANDS = "status_command"
+FAILED_COMMANDS = "status_command_failed"
 
 # Mirror point of newest_first_due: before 2100, mirrored times stay under 2^53
 # microseconds, which Redis keeps exactly in a sorted set's score.

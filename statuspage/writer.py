@@ -69,6 +69,23 @@ async def command_pending(store: Store, key: str) -> bool:
     return bool(await store.consumer_documents(rec.COMMANDS, [key]))
 
 
+class _FailedCommand(Exception):
+    """An operator command that raised while being applied (a bug, or a stored command
+    this version cannot read)."""
+
+    def __init__(self, key: str, command: dict[str, Any], error: Exception) -> None:
+        super().__init__(key)
+        self.key = key
+        self.command = command
+        self.error = error
+
+
+async def command_failed(store: Store, key: str) -> str | None:
+    """The error of a command the writer set aside, or None."""
+    found = await store.consumer_documents(rec.FAILED_COMMANDS, [key])
+    return str(found[key]["error"]) if key in found else None
+
+
 def new_id() -> str:
     """A new public id: random, so it says nothing about the internal incident."""
     return uuid.uuid4().hex[:16]
@@ -103,11 +120,32 @@ class StatusWriter:
         first (StreamConflict: nothing was written, the next step reads again).
         """
         async with self._lock:
-            try:
-                return await self._step()
-            except StreamConflict as exc:
-                log.info("status page: another member committed first", error=str(exc))
-                return None
+            # Each failing command is set aside and the step done again without it.
+            for _ in range(COMMANDS_PER_STEP):
+                try:
+                    return await self._step()
+                except StreamConflict as exc:
+                    log.info("status page: another member committed first", error=str(exc))
+                    return None
+                except _FailedCommand as failed:
+                    await self._quarantine(failed)
+            return Changes()
+
+    async def _quarantine(self, failed: _FailedCommand) -> None:
+        """Moves a command that cannot be applied aside, with its error, and logs it."""
+        error = f"{type(failed.error).__name__}: {failed.error}"
+        log.error(
+            "status page: an operator command failed and was set aside",
+            command=failed.key,
+            op=failed.command.get("op"),
+            error=error,
+        )
+        document = {"command": failed.command, "error": error[:2000]}
+        writes = [
+            ConsumerWrite(rec.COMMANDS, failed.key),
+            ConsumerWrite(rec.FAILED_COMMANDS, failed.key, document),
+        ]
+        await self._store.commit_events(EventBatch(COMMAND_GROUP, self.member, None), writes)
 
     async def release(self) -> None:
         """Gives up the lease, so that another replica takes over at once."""
@@ -122,6 +160,9 @@ class StatusWriter:
         if batch.holder != self.member:
             return None
         commands = await store.due_documents(rec.COMMANDS, now, COMMANDS_PER_STEP)
+        for key, command in commands:
+            if not _well_formed(command):
+                raise _FailedCommand(key, command, ValueError("not a command this writer knows"))
         page_docs = await store.consumer_documents(rec.STATE, [rec.STATE_KEY, rec.CHANGES_KEY])
         state = PageState.decode(page_docs.get(rec.STATE_KEY))
         internal_ids = list(dict.fromkeys(e.incident_id for e in batch.events))
@@ -146,8 +187,11 @@ class StatusWriter:
         for event in batch.events:
             if await self._on_event(work, event, links):
                 changed_links.add(event.incident_id)
-        for _, command in commands:
-            _on_command(work, command)
+        for key, command in commands:
+            try:
+                _on_command(work, command)
+            except Exception as exc:  # nothing of this step is written: it is done again
+                raise _FailedCommand(key, command, exc) from exc
         work.settle(now)
         if not batch.events and not commands and not work.changed_components:
             return Changes()
@@ -314,6 +358,21 @@ def _reopen(work: PageWork, record: IncidentRecord, event: StreamEvent) -> None:
         record.incident.impact,
     )
     work.add_update(record.incident.id, new_id(), event.at, investigating, body, statuses)
+
+
+_OPS = frozenset({"create_incident", "update_incident", "create_maintenance", "update_maintenance"})
+
+
+def _well_formed(command: object) -> bool:
+    """Whether a stored command has the shape ``statuspage.commands`` gives them."""
+    return (
+        isinstance(command, dict)
+        and command.get("op") in _OPS
+        and isinstance(command.get("id"), str)
+        and isinstance(command.get("update_id"), str)
+        and isinstance(command.get("at"), int)
+        and isinstance(command.get("fields"), dict)
+    )
 
 
 def _status_map(components: object) -> dict[str, str]:

@@ -10,10 +10,13 @@ import orjson
 from core.clock import ManualClock
 from core.incident import IncidentEvent, IncidentState
 from core.store import Store, incident_change
+from core.timestamps import micros
 from rules.model import Rules
 from statuspage import records as rec
+from statuspage.commands import incident_command
 from statuspage.model import ComponentStatus, Impact, PublicIncidentStatus
 from statuspage.records import PageState
+from statuspage.writer import command_failed, file_command, new_id
 from tests.contract.builders import StoreOpener
 from tests.statuspage.harness import change, drain, opened, public_incidents, writer
 
@@ -193,3 +196,33 @@ async def test_a_raised_priority_raises_the_components_status(store: Store, rule
         ComponentStatus.MAJOR_OUTAGE,
         T + 2 * MIN,
     )
+
+
+async def test_a_failing_command_is_set_aside_and_the_later_ones_applied(
+    store: Store, rules: Rules
+) -> None:
+    # Before, a command that raised failed every later step: nothing after it applied.
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await drain(status)
+    known = {"website", "search", "checkout", "card-payments"}
+    bad = incident_command({"name": "Broken", "body": "x"}, known, new_id(), new_id(), T + MIN)
+    del bad["fields"]["impact"]  # as a command of another version might be
+    odd = {"op": "drop_tables", "at": micros(T + MIN), "id": "x", "update_id": "y", "fields": {}}
+    good = incident_command(
+        {"name": "Slow search", "body": "Looking.", "components": ["search"]},
+        known,
+        new_id(),
+        new_id(),
+        T + 2 * MIN,
+    )
+    keys = [await file_command(store, c) for c in (bad, odd, good)]
+    clock.set(T + 3 * MIN)
+    changes = await drain(status)
+    assert changes.incidents == {good["id"]}
+    (record,) = await public_incidents(store)
+    assert record.incident.name == "Slow search"
+    assert await store.due_documents(rec.COMMANDS, rec.EVERYTHING, 10) == []
+    assert "KeyError" in (await command_failed(store, keys[0]) or "")
+    assert await command_failed(store, keys[1]) == "ValueError: not a command this writer knows"
+    assert await command_failed(store, keys[2]) is None

@@ -37,7 +37,7 @@ from statuspage.commands import (
 from statuspage.maintenance import effective, window_maintenances
 from statuspage.model import PublicIncident, PublicMaintenance
 from statuspage.records import IncidentRecord
-from statuspage.writer import command_pending, file_command, new_id
+from statuspage.writer import command_failed, command_pending, file_command, new_id
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.json_body import read_json_body
@@ -167,6 +167,10 @@ async def _apply(
     follower = request.app.get(STATUS_FOLLOWER)
     if follower is not None:  # this replica's site rebuilds now, whoever applied it
         await follower.catch_up()
+    if await command_failed(store, key) is not None:
+        # Set aside by the writer (logged with its error); later commands went on.
+        failed = {"error": "the status page could not apply this request; it was set aside"}
+        return web.json_response(failed, status=500)
     location = f"/api/v1/status/{kind}/{command['id']}"
     if kind == "incidents":
         record = await _incident(store, command["id"])
