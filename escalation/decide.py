@@ -12,7 +12,11 @@ The rules:
 - a step that falls due while the incident is muted, held or on hold pages nobody and
   waits; unmuted while still triggered, it pages at once;
 - an acknowledgement stops escalation; the copied policy's ``ack_timeout`` after it,
-  if the incident is still acknowledged, pages again from the first level;
+  if the incident is still acknowledged, asks for the lifecycle's ``retrigger``
+  (``Outcome.retrigger``; ``escalation.retrigger``), and its ``retriggered`` event
+  pages again from the first level;
+- a person's ``escalate`` (its ``escalated`` event) pages the next level now, in a new
+  generation (the pending timer is then stale); an exhausted policy pages its last level;
 - resolving or closing stops everything; reopening starts again from the first level;
 - after each page the next level is due after the paged level's ``delay``; after the
   last level the policy starts again ``repeat`` more times, then stops (exhausted);
@@ -44,6 +48,8 @@ class Outcome:
 
     escalation: Escalation | None
     pages: tuple[Page, ...] = ()
+    # The acknowledgement timed out: the stage triggers the incident again (retrigger).
+    retrigger: bool = False
 
 
 def on_event(
@@ -74,6 +80,8 @@ def on_event(
         if due is not None:
             reason += f"; pages again at {due.isoformat()} if still acknowledged"
         return Outcome(_stop(seen, Phase.ACKNOWLEDGED, due, event.at, reason))
+    if event.kind == "escalated" and event.state is IncidentState.TRIGGERED:
+        return _escalated(seen, event, rules, now)
     if event.state is IncidentState.TRIGGERED and current.incident_state in _RESTARTING:
         before = current.incident_state
         reason = f"{event.kind} by {event.actor} ({before} before): paging from level 1"
@@ -109,8 +117,9 @@ def on_due(current: Escalation, generation: int, rules: Rules, now: datetime) ->
         if current.incident_state != IncidentState.ACKNOWLEDGED.value:
             return Outcome(replace(current, due=None))
         timeout = current.policy.ack_timeout if current.policy else None
-        reason = f"still acknowledged after the acknowledgement timeout ({timeout})"
-        return _fire(_restart(current, now, reason), rules, now)
+        reason = f"still acknowledged {timeout} after the acknowledgement: triggered again"
+        waiting = replace(current, due=None, log=current.noted(now, "retrigger", reason))
+        return Outcome(waiting, retrigger=True)
     if current.phase in (Phase.WAITING, Phase.PAGING):
         return _fire(current, rules, now)
     return Outcome(replace(current, due=None))
@@ -149,6 +158,26 @@ def _start(event: StreamEvent, rules: Rules, title: str) -> Escalation | None:
             "started",
             f"policy {policy.name} copied; first page after group_wait {wait}",
         ),
+    )
+
+
+def _escalated(escalation: Escalation, event: StreamEvent, rules: Rules, now: datetime) -> Outcome:
+    """A person escalated by hand: the next level is paged now, in a new generation."""
+    policy = escalation.policy
+    if policy is None or not policy.levels or escalation.phase is Phase.STOPPED:
+        reason = f"escalated by {event.actor}, but no escalation policy runs: nobody is paged"
+        return Outcome(replace(escalation, log=escalation.noted(now, "not_paged", reason)))
+    reason = f"escalated by {event.actor}: level {escalation.level + 1} is paged now"
+    return _fire(
+        replace(
+            escalation,
+            phase=Phase.PAGING,
+            generation=escalation.generation + 1,
+            due=now,
+            log=escalation.noted(now, "escalated", reason),
+        ),
+        rules,
+        now,
     )
 
 

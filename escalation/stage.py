@@ -1,5 +1,10 @@
 """The escalation stage: consumes the incident event stream and fires due timers.
 
+The member holding the lease also re-triggers incidents whose acknowledgement timed out
+(``escalation.retrigger``: the lifecycle's ``retrigger``, written before the stage's own
+commit and idempotent), and tells until when it holds the lease (:attr:`lease_until`),
+so that outbox delivery runs on that member only (``tocsin.escalation_task``).
+
 One pass (:meth:`EscalationStage.step`) claims a batch of the stream for the consumer
 group ``escalation``, reads the escalations whose next step is due (``due_documents``),
 decides (``escalation.decide``), and commits the changed escalation documents and the
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.clock import Clock
@@ -30,6 +35,7 @@ from core.incident import Incident, IncidentState
 from core.store.events import ConsumerWrite, IncidentEventStream
 from escalation.decide import on_due, on_event
 from escalation.page import OUTBOX, Page
+from escalation.retrigger import RetriggerStore, retrigger
 from escalation.state import COLLECTION, Escalation
 from escalation.timeline import NO_METRICS, EscalationMetrics, stage_notes
 from rules.model import Rules
@@ -37,8 +43,8 @@ from rules.model import Rules
 GROUP = "escalation"
 
 
-class EscalationStore(IncidentEventStream, Protocol):
-    """What the stage needs of a store: the event stream and one incident's title."""
+class EscalationStore(IncidentEventStream, RetriggerStore, Protocol):
+    """What the stage needs of a store: the event stream, incidents, and their writes."""
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""
@@ -66,6 +72,8 @@ class EscalationStage:
         self._member = member
         self._limit = limit
         self._lease = lease
+        # Until when this member holds the group's lease (None: another member does).
+        self.lease_until: datetime | None = None
         self._metrics = metrics
 
     async def step(self) -> int:
@@ -76,13 +84,16 @@ class EscalationStage:
             GROUP, self._member, self._limit, now=now, lease=self._lease
         )
         if batch.holder != self._member:
+            self.lease_until = None
             return 0
+        self.lease_until = now + self._lease
         due = await store.due_documents(COLLECTION, now, self._limit)
         keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
         stored = await store.consumer_documents(COLLECTION, keys)
         current = {k: Escalation.from_document(raw) for k, raw in stored.items()}
         before = dict(current)
         rules = self._rules()
+        retriggers: list[Escalation] = []
         pages: list[Page] = []
         for event in batch.events:
             escalation = current.get(event.incident_id)
@@ -101,6 +112,8 @@ class EscalationStage:
             if escalation is None:
                 continue  # not an escalation document (nothing else files one here)
             outcome = on_due(escalation, raw["generation"], rules, now)
+            if outcome.retrigger:
+                retriggers.append(escalation)
             if outcome.escalation is not None:
                 current[key] = outcome.escalation
             pages.extend(outcome.pages)
@@ -113,6 +126,10 @@ class EscalationStage:
         writes.extend(outbox)
         # Every decision and every new outbox entry goes into the timeline with the commit.
         notes = stage_notes(before, current, outbox, now)
+        for escalation in retriggers:
+            timeout = escalation.policy.ack_timeout if escalation.policy else None
+            if timeout is not None:
+                await retrigger(store, escalation.incident_id, timeout, now, rules.lifecycle)
         await store.commit_events(batch, writes, notes)
         self._metrics.observe(notes)
         return len(batch.events) + len(due)

@@ -129,7 +129,13 @@ class World:
 
     async def acknowledge(self, incident_id: str) -> None:
         """Acknowledges the incident now."""
-        await self.change(incident_id, "acknowledged", state=IncidentState.ACKNOWLEDGED)
+        await self.change(
+            incident_id,
+            "acknowledged",
+            state=IncidentState.ACKNOWLEDGED,
+            acknowledged_at=self.clock.now(),
+            acknowledged_by="ann",
+        )
 
     async def resolve(self, incident_id: str) -> None:
         """Resolves the incident now."""
