@@ -23,6 +23,8 @@ from core.incident import IncidentEvent
 from core.store import Store
 from escalation.delivery import Backoff, OutboxDelivery
 from escalation.stage import EscalationStage
+from escalation.state import LOG_KEPT, Decision, Escalation, Phase
+from escalation.timeline import new_decisions
 from escalation.webhook import WebhookNotifier
 from rules.channels import ChannelKind
 from rules.people import ContactMethod, Person
@@ -305,3 +307,26 @@ async def test_a_delivery_whose_commit_fails_notes_and_counts_nothing(store: Sto
         sample(registry, "tocsin_notifications_total", channel_kind="unknown", outcome="failed")
         == 1
     )
+
+
+def test_new_decisions_are_found_past_the_logs_cap() -> None:
+    def logged(*numbers: int) -> Escalation:
+        log = tuple(Decision(t(n), "not_paged", f"reason {n}") for n in numbers)
+        return Escalation(
+            "i", None, Phase.PAGING, 1, 0, 0, None, "triggered", False, False, log=log
+        )
+
+    full = range(LOG_KEPT)
+    cases = [
+        # Nothing before: every decision is new.
+        (None, logged(1, 2), [1, 2]),
+        # Appended below the cap.
+        (logged(1, 2), logged(1, 2, 3), [3]),
+        # At the cap: the oldest two dropped for two new ones.
+        (logged(*full), logged(*full[2:], 100, 101), [100, 101]),
+        # Unchanged.
+        (logged(*full), logged(*full), []),
+    ]
+    for before, after, expected in cases:
+        found = new_decisions(before, after)
+        assert [int(d.reason.split()[-1]) for d in found] == expected
