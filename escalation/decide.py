@@ -22,19 +22,28 @@ The rules:
   last level the policy starts again ``repeat`` more times, then stops (exhausted);
 - a timer carrying an older generation than the document does nothing.
 
+- a low-urgency incident limited to support hours waits for them (logged with the time);
+- updates about an incident already paged (alerts joining, resolving) go to those paged
+  at most once per route ``group_interval``, and a flapping incident pages once
+  (``escalation.updates``).
+
 Every decision not to page is logged in the document with its reason.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from core.incident import IncidentState
 from core.store.events import StreamEvent
 from escalation.oncall_reach import target_people
 from escalation.page import Page
 from escalation.state import LOG_KEPT, Decision, Escalation, Phase, PolicyCopy
+from escalation.updates import ALERT_CHANGES, Notice, WhenState, changed, flush, paged, stopped
+from escalation.updates import Incident as UpdateIncident
 from rules.model import Rules
 from rules.policies import Target, TargetKind
 from rules.routing import find_route
@@ -50,14 +59,23 @@ class Outcome:
     pages: tuple[Page, ...] = ()
     # The acknowledgement timed out: the stage triggers the incident again (retrigger).
     retrigger: bool = False
+    notices: tuple[Notice, ...] = ()  # updates to those already paged
 
 
 def on_event(
-    current: Escalation | None, event: StreamEvent, rules: Rules, now: datetime, title: str = ""
+    current: Escalation | None,
+    event: StreamEvent,
+    rules: Rules,
+    now: datetime,
+    title: str = "",
+    urgency: int | None = None,
 ) -> Outcome:
-    """Applies one stream event of the incident to its escalation."""
+    """Applies one stream event of the incident to its escalation.
+
+    ``title`` and ``urgency`` are the incident's, read by the caller for a first event.
+    """
     if current is None:
-        return Outcome(_start(event, rules, title))
+        return Outcome(_start(event, rules, title, urgency))
     seen = replace(
         current,
         incident_state=event.state.value,
@@ -65,8 +83,20 @@ def on_event(
         held=event.held,
         priority=event.priority,
         service=event.service,
+        when=_seen_for_support(current.when, event, rules),
     )
+    if event.kind == "flapping" and not seen.when.flapping:
+        reason = "flapping: pages once; its alerts' back and forth is not sent as updates"
+        seen = replace(
+            seen,
+            when=replace(seen.when, flapping=True),
+            log=seen.noted(event.at, "flapping", reason),
+        )
     if event.state in _STOPPING:
+        when = stopped(seen.when, event.at)
+        if event.state is IncidentState.RESOLVED and current.incident_state not in _ENDED:
+            when = changed(when, "resolved", event.at, {})
+        seen = replace(seen, when=when)
         if current.phase is Phase.STOPPED:
             return Outcome(seen)
         reason = f"{event.state.value} by {event.actor}: escalation stops"
@@ -79,11 +109,14 @@ def on_event(
         reason = f"acknowledged by {event.actor}: escalation stops"
         if due is not None:
             reason += f"; pages again at {due.isoformat()} if still acknowledged"
+        seen = replace(seen, when=stopped(seen.when, event.at))
         return Outcome(_stop(seen, Phase.ACKNOWLEDGED, due, event.at, reason))
     if event.kind == "escalated" and event.state is IncidentState.TRIGGERED:
         return _escalated(seen, event, rules, now)
     if event.state is IncidentState.TRIGGERED and current.incident_state in _RESTARTING:
         before = current.incident_state
+        if seen.when.flapping and seen.when.paged and before != IncidentState.ACKNOWLEDGED.value:
+            return Outcome(_flap_reopen(seen, event, now))
         reason = f"{event.kind} by {event.actor} ({before} before): paging from level 1"
         return _fire(_restart(seen, now, reason), rules, now)
     if (
@@ -98,8 +131,12 @@ def on_event(
             log=seen.noted(now, "unmuted", "no longer muted or held while firing: pages now"),
         )
         return _fire(restarted, rules, now)
+    if event.kind in ALERT_CHANGES and event.state.value not in _ENDED:
+        seen = replace(seen, when=changed(seen.when, event.kind, event.at, event.detail))
     return Outcome(seen)
 
+
+_ENDED = frozenset({IncidentState.RESOLVED.value, IncidentState.CLOSED.value})
 
 _RESTARTING = frozenset(
     {IncidentState.RESOLVED.value, IncidentState.CLOSED.value, IncidentState.ACKNOWLEDGED.value}
@@ -125,7 +162,96 @@ def on_due(current: Escalation, generation: int, rules: Rules, now: datetime) ->
     return Outcome(replace(current, due=None))
 
 
-def _start(event: StreamEvent, rules: Rules, title: str) -> Escalation | None:
+def on_updates_due(current: Escalation, rules: Rules, now: datetime) -> Outcome:
+    """Sends the escalation's pending update if it is due (see ``escalation.updates``)."""
+    if current.when.due is None or current.when.due > now:
+        return Outcome(current)
+    view = UpdateIncident(
+        current.incident_id,
+        current.generation,
+        current.title,
+        current.incident_state,
+        current.priority,
+        current.service,
+        _suppression(current) if current.suppressed else None,
+    )
+    done = flush(current.when, view, rules, now)
+    log = current.log
+    for what, reason in done.log:
+        log = (*log, Decision(now, what, reason))
+    return Outcome(replace(current, when=done.when, log=log[-LOG_KEPT:]), notices=done.notices)
+
+
+def _suppression(escalation: Escalation) -> str:
+    """Why a suppressed escalation pages nobody."""
+    return "muted" if escalation.muted else "held" if escalation.held else "on hold"
+
+
+def _flap_reopen(escalation: Escalation, event: StreamEvent, now: datetime) -> Escalation:
+    """A flapping incident reopened: nobody is paged again; escalation goes on after level 1.
+
+    The first level was paged already (a flapping incident pages once); if nobody
+    acknowledges, the next level is due after the first level's delay, as it was.
+    """
+    reason = (
+        f"{event.kind} by {event.actor} while flapping: level 1 was paged already "
+        "and is not paged again (a flapping incident pages once)"
+    )
+    again = replace(
+        escalation,
+        phase=Phase.PAGING,
+        generation=escalation.generation + 1,
+        level=0,
+        repeat=0,
+        log=escalation.noted(now, "not_paged", reason),
+    )
+    policy = again.policy
+    if policy is None or not policy.levels:
+        return replace(again, phase=Phase.STOPPED, due=None)
+    return _advance(again, now + policy.levels[0].delay)
+
+
+def _support_instant(rules: Rules, escalation: Escalation, now: datetime) -> datetime | None:
+    """When support hours let the escalation page, if not now (None: it pages now).
+
+    ``escalation.support_hours.next_support_instant`` (helper E's) decides; until that
+    module exists every incident pages at once.
+    """
+    try:
+        module = importlib.import_module("escalation.support_hours")
+    except ModuleNotFoundError:
+        return None
+    view = _SupportView(
+        escalation.service, escalation.when.team, escalation.when.urgency, escalation.priority
+    )
+    found: Any = module.next_support_instant(rules, view, now)
+    return found if isinstance(found, datetime) and found > now else None
+
+
+def _seen_for_support(when: WhenState, event: StreamEvent, rules: Rules) -> WhenState:
+    """The team and urgency support hours look at, as the event tells them."""
+    urgency = when.urgency
+    raised = event.detail.get("urgency") if event.kind == "priority_raised" else None
+    if isinstance(raised, dict) and isinstance(raised.get("to"), str):
+        urgency = rules.priority.matrix.urgency_level(raised["to"]) or urgency
+    if event.team == when.team and urgency == when.urgency:
+        return when
+    return replace(when, team=event.team, urgency=urgency)
+
+
+@dataclass(frozen=True, slots=True)
+class _SupportView:
+    """The incident as support hours see it."""
+
+    service: str | None
+    team: str | None
+    urgency: int | None
+    priority: str | None
+
+
+def _start(
+    event: StreamEvent, rules: Rules, title: str, urgency: int | None = None
+) -> Escalation | None:
     """The escalation a first event begins, or None if the incident needs none."""
     if event.state is not IncidentState.TRIGGERED:
         return None
@@ -133,6 +259,7 @@ def _start(event: StreamEvent, rules: Rules, title: str) -> Escalation | None:
     route_key = event.detail.get("route")
     route = find_route(rules.route, route_key) if isinstance(route_key, str) else None
     wait = (route or rules.route).group_wait
+    interval = (route or rules.route).group_interval
     started = Escalation(
         event.incident_id,
         None if policy is None else PolicyCopy.of(policy),
@@ -147,6 +274,7 @@ def _start(event: StreamEvent, rules: Rules, title: str) -> Escalation | None:
         title,
         event.service,
         event.priority,
+        when=WhenState(group_interval=interval, team=event.team, urgency=urgency),
     )
     if policy is None:
         reason = f"no escalation policy (named {event.policy!r}): nobody is paged"
@@ -223,6 +351,15 @@ def _fire(escalation: Escalation, rules: Rules, now: datetime) -> Outcome:
                 log=escalation.noted(now, "not_paged", reason),
             )
         )
+    opens = _support_instant(rules, escalation, now)
+    if opens is not None:
+        reason = (
+            f"outside support hours: level {escalation.level + 1} not paged; "
+            f"pages at {opens.isoformat()}"
+        )
+        return Outcome(
+            replace(escalation, due=opens, log=escalation.noted(now, "not_paged", reason))
+        )
     level = policy.levels[escalation.level]
     pages, log = _level_pages(escalation, level.targets, rules, now)
     current = rules.escalation_policies.get(policy.name)
@@ -233,7 +370,8 @@ def _fire(escalation: Escalation, rules: Rules, now: datetime) -> Outcome:
     for what, reason in log:
         entries = (*entries, Decision(now, what, reason))
     advanced = _advance(escalation, now + level.delay)
-    return Outcome(replace(advanced, log=entries[-LOG_KEPT:]), pages)
+    when = paged(advanced.when, pages, now)
+    return Outcome(replace(advanced, log=entries[-LOG_KEPT:], when=when), pages)
 
 
 def _advance(escalation: Escalation, due: datetime) -> Escalation:

@@ -33,11 +33,12 @@ from typing import Protocol
 from core.clock import Clock
 from core.incident import Incident, IncidentState
 from core.store.events import ConsumerWrite, IncidentEventStream
-from escalation.decide import on_due, on_event
+from escalation.decide import on_due, on_event, on_updates_due
 from escalation.page import OUTBOX, Page
 from escalation.retrigger import RetriggerStore, retrigger
 from escalation.state import COLLECTION, Escalation
 from escalation.timeline import NO_METRICS, EscalationMetrics, stage_notes
+from escalation.updates import Notice
 from rules.model import Rules
 
 GROUP = "escalation"
@@ -94,14 +95,15 @@ class EscalationStage:
         before = dict(current)
         rules = self._rules()
         retriggers: list[Escalation] = []
-        pages: list[Page] = []
+        pages: list[Page | Notice] = []
         for event in batch.events:
             escalation = current.get(event.incident_id)
-            title = ""
+            title, urgency = "", None
             if escalation is None and event.state is IncidentState.TRIGGERED:
                 incident = await store.get_incident(event.incident_id)
-                title = "" if incident is None else incident.title
-            outcome = on_event(escalation, event, rules, now, title)
+                if incident is not None:
+                    title, urgency = incident.title, incident.urgency
+            outcome = on_event(escalation, event, rules, now, title, urgency)
             if outcome.escalation is not None:
                 current[event.incident_id] = outcome.escalation
             pages.extend(outcome.pages)
@@ -117,8 +119,14 @@ class EscalationStage:
             if outcome.escalation is not None:
                 current[key] = outcome.escalation
             pages.extend(outcome.pages)
+        for key, escalation in list(current.items()):
+            # Updates to those already paged whose group_interval has passed.
+            update = on_updates_due(escalation, rules, now)
+            if update.escalation is not None:
+                current[key] = update.escalation
+            pages.extend(update.notices)
         writes = [
-            ConsumerWrite(COLLECTION, key, escalation.to_document(), escalation.due)
+            ConsumerWrite(COLLECTION, key, escalation.to_document(), escalation.wake)
             for key, escalation in current.items()
             if before.get(key) != escalation
         ]
@@ -134,7 +142,7 @@ class EscalationStage:
         self._metrics.observe(notes)
         return len(batch.events) + len(due)
 
-    async def _new_pages(self, pages: list[Page]) -> list[ConsumerWrite]:
+    async def _new_pages(self, pages: list[Page | Notice]) -> list[ConsumerWrite]:
         """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
         if not pages:
             return []

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.timestamps import from_micros, micros
+from escalation.updates import WhenState
 from rules.policies import EscalationLevel, EscalationPolicy, Target, TargetKind
 
 COLLECTION = "escalation"
@@ -128,11 +129,19 @@ class Escalation:
     service: str | None = None
     priority: str | None = None
     log: tuple[Decision, ...] = field(default=())
+    # Who was paged, and the pending update to them (escalation.updates).
+    when: WhenState = field(default_factory=WhenState)
 
     @property
     def suppressed(self) -> bool:
         """Tells whether the incident pages nobody now (muted, held or on hold)."""
         return self.muted or self.held or self.incident_state == "on_hold"
+
+    @property
+    def wake(self) -> datetime | None:
+        """When the stage must look at the escalation next: its step or its pending update."""
+        times = [t for t in (self.due, self.when.due) if t is not None]
+        return min(times, default=None)
 
     def noted(self, at: datetime, what: str, reason: str) -> tuple[Decision, ...]:
         """Returns the log with one more decision, the oldest dropped past LOG_KEPT."""
@@ -155,6 +164,7 @@ class Escalation:
             "service": self.service,
             "priority": self.priority,
             "log": [d.to_document() for d in self.log],
+            "when": self.when.to_document(),
         }
 
     @classmethod
@@ -177,4 +187,5 @@ class Escalation:
             raw["service"],
             raw["priority"],
             tuple(Decision.from_document(d) for d in raw["log"]),
+            WhenState.from_document(raw.get("when")),
         )

@@ -130,7 +130,8 @@ async def test_resolving_stops_everything(store: Store) -> None:
 
     await world.at(t(86400))
 
-    assert await world.outbox() == [page(incident, 1, 0, 0, "ann")]
+    # No page after it; ann, paged, is told it resolved (send_resolved, escalation.updates).
+    assert await world.outbox() == [page(incident, 1, 0, 0, "ann"), f"{incident}:update1:ann:hook"]
     escalation = await world.escalation(incident)
     assert (escalation.phase, escalation.due) == (Phase.STOPPED, None)
 

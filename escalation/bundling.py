@@ -1,0 +1,117 @@
+"""Bundling: a person flooded on one channel gets one message listing the rest.
+
+Per person and channel (consumer collection ``bundles``, key ``person:channel``) delivery
+keeps when it sent in the last ``window`` (rules ``notifications.bundle``). Up to
+``max`` messages go out one by one within any window; past that, the entries are
+*held* (status ``bundling``, filed under the hold's end, one window after the first was
+held) and go out together at its end as **one bundled message** listing them (one held
+entry alone goes as itself). Entries of a channel paged as such (no person) are never
+bundled.
+
+The bundled message is an outbox-like entry (:func:`bundle_entry`): the first held
+entry's fields, ``kind: "bundle"``, a key of its own (``bundle:person:channel:<first
+key>``) and ``bundle``, the list of what it replaces. Each held entry then records the
+bundle's result and ``bundled_in``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.timestamps import from_micros, micros
+from rules.notifications import Bundling
+
+BUNDLES = "bundles"
+HELD = "bundling"  # the status of an entry held for a bundle
+
+Entry = tuple[str, Mapping[str, Any]]
+
+
+def bundle_key(person: str, channel: str) -> str:
+    """The key of a person's bundling state on a channel."""
+    return f"{person}:{channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class BundleState:
+    """When messages went to one person on one channel lately, and the hold's end if any."""
+
+    sent: tuple[datetime, ...] = ()
+    release: datetime | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """Returns the state as JSON-ready values."""
+        return {
+            "sent": [micros(t) for t in self.sent],
+            "release": None if self.release is None else micros(self.release),
+        }
+
+    @classmethod
+    def from_document(cls, raw: Mapping[str, Any] | None) -> BundleState:
+        """Reads back what :meth:`to_document` wrote (None: nothing sent lately)."""
+        if raw is None:
+            return cls()
+        release = raw["release"]
+        return cls(
+            tuple(from_micros(t) for t in raw["sent"]),
+            None if release is None else from_micros(release),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do with one person's due entries on one channel."""
+
+    state: BundleState
+    single: tuple[Entry, ...]  # sent one by one now
+    bundle: tuple[Entry, ...]  # sent now as one bundled message (two or more)
+    held: tuple[Entry, ...]  # held until ``state.release``
+
+
+def plan(state: BundleState, entries: Sequence[Entry], tuning: Bundling, now: datetime) -> Plan:
+    """Decides which of a person's due entries on a channel go alone, bundled, or wait."""
+    recent = [t for t in state.sent if t > now - tuning.window]
+    if state.release is not None and state.release > now:
+        return Plan(BundleState(tuple(recent), state.release), (), (), tuple(entries))
+    was_held = [e for e in entries if e[1].get("status") == HELD]
+    fresh = [e for e in entries if e[1].get("status") != HELD]
+    single: list[Entry] = []
+    bundle: tuple[Entry, ...] = ()
+    if len(was_held) >= 2:
+        bundle = tuple(was_held)
+        recent.append(now)
+    else:
+        fresh = was_held + fresh  # one held entry alone goes as itself
+    room = max(tuning.max - len(recent), 0)
+    single = fresh[:room]
+    over = fresh[room:]
+    recent.extend(now for _ in single)
+    release = now + tuning.window if over else None
+    return Plan(BundleState(tuple(recent), release), tuple(single), bundle, tuple(over))
+
+
+def bundle_entry(members: Sequence[Entry]) -> dict[str, Any]:
+    """The one message that replaces ``members`` (see the module docstring)."""
+    first_key, first = members[0]
+    listed = [
+        {
+            "key": key,
+            "kind": entry.get("kind", "page"),
+            "incident": entry["incident"],
+            "title": entry["title"],
+            "state": entry["state"],
+            "priority": entry["priority"],
+            "service": entry["service"],
+        }
+        for key, entry in members
+    ]
+    return dict(
+        first,
+        key=f"bundle:{first['person']}:{first['channel']}:{first_key}",
+        kind="bundle",
+        title=f"{len(members)} notifications",
+        bundle=listed,
+    )

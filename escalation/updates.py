@@ -1,0 +1,305 @@
+"""Updates to those already paged, bounded by the route's ``group_interval``, and flapping.
+
+Once an incident has paged someone, its changes (alerts joining, firing again,
+resolving, expiring; the incident resolving) are news to the people paged. As
+Alertmanager does for a group, they are sent at most once per ``group_interval``: the
+first change after a notification is due ``group_interval`` after that notification (at
+once if that has passed), and every change until then joins the same pending update, so
+a storm of joins is one message. The update goes to each recipient already paged (a page
+whose send time had come; one whose contact delay had not when escalation stopped was
+never sent and gets nothing), on the channel it was paged on.
+
+``send_resolved`` is per channel: a channel with ``send_resolved: false`` is sent no
+update made only of resolutions (alerts resolving, the incident resolving); the decision
+not to send is logged with that reason.
+
+Flapping: a flapping incident (the correlator marks it) **pages once**. Its alerts'
+firing/resolved changes are not sent as updates (logged why), and when it reopens after
+resolving, escalation goes on from where it was rather than paging the first level
+again (see ``escalation.decide``).
+
+Everything here is pure: :class:`WhenState` is part of the escalation document
+(``escalation.state``), and the functions return new states and outbox entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.timestamps import from_micros, micros
+from escalation.page import Page
+from rules.model import Rules
+from rules.routing import DEFAULT_GROUP_INTERVAL
+
+# Changes kept per pending update; past it only the count grows (a storm is one message).
+CHANGES_KEPT = 20
+# Event kinds that are news about an open incident's alerts.
+ALERT_CHANGES = frozenset({"alerts_joined", "alert_firing", "alert_resolved", "alert_expired"})
+# Kinds that only say something resolved (not sent where send_resolved is false).
+_RESOLUTIONS = frozenset({"alert_resolved", "alert_expired", "resolved"})
+# Kinds a flapping incident does not send: its alerts going back and forth.
+_FLAPS = frozenset({"alert_firing", "alert_resolved"})
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone (or a channel as such, ``person`` None) paged, on one channel, from ``since``."""
+
+    person: str | None
+    channel: str
+    address: str
+    since: datetime
+
+    def to_document(self) -> list[Any]:
+        """Returns the recipient as JSON-ready values."""
+        return [self.person, self.channel, self.address, micros(self.since)]
+
+    @classmethod
+    def from_document(cls, raw: Sequence[Any]) -> Recipient:
+        """Reads back what :meth:`to_document` wrote."""
+        return cls(raw[0], raw[1], raw[2], from_micros(raw[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of the incident waiting in the pending update."""
+
+    at: datetime
+    kind: str
+    alerts: tuple[str, ...] = ()  # the fingerprints it concerns (the first few)
+
+    def to_document(self) -> dict[str, Any]:
+        """Returns the change as JSON-ready values (as notifiers see it)."""
+        return {"at": micros(self.at), "kind": self.kind, "alerts": list(self.alerts)}
+
+    @classmethod
+    def from_document(cls, raw: Mapping[str, Any]) -> Change:
+        """Reads back what :meth:`to_document` wrote."""
+        return cls(from_micros(raw["at"]), raw["kind"], tuple(raw["alerts"]))
+
+
+@dataclass(frozen=True, slots=True)
+class WhenState:
+    """What the escalation knows for updates: who was paged, what changed since, when next."""
+
+    group_interval: timedelta = DEFAULT_GROUP_INTERVAL
+    flapping: bool = False
+    paged: tuple[Recipient, ...] = ()
+    last_sent: datetime | None = None  # the last page or update sent
+    pending: tuple[Change, ...] = ()
+    more: int = 0  # changes past CHANGES_KEPT in the pending update
+    due: datetime | None = None  # when the pending update goes out
+    sent: int = 0  # updates sent so far (numbers their outbox keys)
+    # What support hours look at besides service and priority (escalation.support_hours).
+    team: str | None = None
+    urgency: int | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """Returns the state as JSON-ready values."""
+        return {
+            "group_interval": self.group_interval.total_seconds(),
+            "flapping": self.flapping,
+            "paged": [r.to_document() for r in self.paged],
+            "last_sent": None if self.last_sent is None else micros(self.last_sent),
+            "pending": [c.to_document() for c in self.pending],
+            "more": self.more,
+            "due": None if self.due is None else micros(self.due),
+            "sent": self.sent,
+            "team": self.team,
+            "urgency": self.urgency,
+        }
+
+    @classmethod
+    def from_document(cls, raw: Mapping[str, Any] | None) -> WhenState:
+        """Reads back what :meth:`to_document` wrote (None: a document from before)."""
+        if raw is None:
+            return cls()
+        return cls(
+            timedelta(seconds=raw["group_interval"]),
+            raw["flapping"],
+            tuple(Recipient.from_document(r) for r in raw["paged"]),
+            None if raw["last_sent"] is None else from_micros(raw["last_sent"]),
+            tuple(Change.from_document(c) for c in raw["pending"]),
+            raw["more"],
+            None if raw["due"] is None else from_micros(raw["due"]),
+            raw["sent"],
+            raw.get("team"),
+            raw.get("urgency"),
+        )
+
+
+def paged(when: WhenState, pages: Iterable[Page], now: datetime) -> WhenState:
+    """Records the recipients of ``pages`` (each from its send time) and the page as sent."""
+    known = {(r.person, r.channel) for r in when.paged}
+    added = [
+        Recipient(p.person, p.channel, p.address, p.send_at)
+        for p in pages
+        if (p.person, p.channel) not in known
+    ]
+    if not added and when.last_sent is not None:
+        return when
+    first = min((r.since for r in added), default=now)
+    last = first if when.last_sent is None else max(when.last_sent, first)
+    return replace(when, paged=(*when.paged, *added), last_sent=last)
+
+
+def stopped(when: WhenState, at: datetime) -> WhenState:
+    """Forgets recipients whose contact delay had not passed when escalation stopped at ``at``.
+
+    Their pages are of a stale generation now and are dropped at delivery: never sent.
+    """
+    kept = tuple(r for r in when.paged if r.since <= at)
+    return when if len(kept) == len(when.paged) else replace(when, paged=kept)
+
+
+def changed(when: WhenState, kind: str, at: datetime, detail: Mapping[str, Any]) -> WhenState:
+    """Adds one change to the pending update, due ``group_interval`` after the last send.
+
+    Nothing is pending before anyone was paged: the first page tells it all.
+    """
+    if not when.paged:
+        return when
+    change = Change(at, kind, _fingerprints(detail))
+    pending, more = when.pending, when.more
+    if len(pending) < CHANGES_KEPT:
+        pending = (*pending, change)
+    else:
+        more += 1
+    due = when.due
+    if due is None:
+        earliest = at if when.last_sent is None else when.last_sent + when.group_interval
+        due = max(at, earliest)
+    return replace(when, pending=pending, more=more, due=due)
+
+
+def _fingerprints(detail: Mapping[str, Any]) -> tuple[str, ...]:
+    """The alerts an event names: one ``fingerprint``, or the first of ``alerts``."""
+    fingerprint = detail.get("fingerprint")
+    if isinstance(fingerprint, str):
+        return (fingerprint,)
+    alerts = detail.get("alerts")
+    if isinstance(alerts, list):
+        found = (a.get("fingerprint") for a in alerts[:CHANGES_KEPT] if isinstance(a, dict))
+        return tuple(f for f in found if isinstance(f, str))
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flushed:
+    """The state after a pending update went out, its outbox entries and the log lines."""
+
+    when: WhenState
+    notices: tuple[Notice, ...]
+    log: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """What an update says about its incident (copied from the escalation document)."""
+
+    incident_id: str
+    generation: int
+    title: str
+    state: str
+    priority: str | None
+    service: str | None
+    suppressed: str | None  # why the incident pages nobody now (muted, held, on hold)
+
+
+def flush(when: WhenState, incident: Incident, rules: Rules, now: datetime) -> Flushed:
+    """Sends the pending update if it is due: one outbox entry per recipient paged."""
+    if when.due is None or when.due > now:
+        return Flushed(when, (), ())
+    changes = when.pending
+    cleared = replace(when, pending=(), more=0, due=None)
+    if incident.suppressed is not None:
+        reason = f"{incident.suppressed}: an update of {len(changes)} change(s) not sent"
+        return Flushed(cleared, (), (("not_paged", reason),))
+    if when.flapping:
+        kept = tuple(c for c in changes if c.kind not in _FLAPS)
+        if len(kept) < len(changes):
+            changes = kept
+            if not changes:
+                reason = "flapping: its alerts' firing and resolved changes are not sent"
+                return Flushed(cleared, (), (("not_paged", reason),))
+    notices: list[Notice] = []
+    log: list[tuple[str, str]] = []
+    number = when.sent + 1
+    skipped: list[str] = []
+    for recipient in when.paged:
+        channel = rules.channels.get(recipient.channel)
+        if channel is None:
+            log.append(("not_paged", f"update {number}: channel {recipient.channel} is gone"))
+            continue
+        told = changes
+        if not channel.send_resolved:
+            told = tuple(c for c in changes if c.kind not in _RESOLUTIONS)
+            if not told:
+                skipped.append(f"{recipient.person or '-'} on {recipient.channel}")
+                continue
+        notices.append(Notice(incident, number, recipient, now, told, when.more))
+    if skipped:
+        names = ", ".join(skipped)
+        log.append(("not_paged", f"update {number}: send_resolved is false for {names}"))
+    if not notices:
+        return Flushed(cleared, (), tuple(log))
+    names = ", ".join(f"{n.recipient.person or '-'} on {n.recipient.channel}" for n in notices)
+    log.insert(0, ("updated", f"update {number} ({len(changes)} change(s)): {names}"))
+    return Flushed(replace(cleared, sent=number, last_sent=now), tuple(notices), tuple(log))
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An update to one recipient already paged: an outbox entry like a page's.
+
+    Its key, ``incident:update<n>:person:channel``, is idempotent like a page's. Its
+    document is a page's plus ``kind`` (``update``, or ``resolved`` once the incident
+    resolved) and ``changes`` (what changed since the last notification, oldest first;
+    ``more_changes`` counts those past the first :data:`CHANGES_KEPT`).
+    """
+
+    incident: Incident
+    number: int
+    recipient: Recipient
+    send_at: datetime
+    changes: tuple[Change, ...]
+    more: int
+
+    @property
+    def key(self) -> str:
+        """The idempotency key."""
+        person = self.recipient.person or "-"
+        return f"{self.incident.incident_id}:update{self.number}:{person}:{self.recipient.channel}"
+
+    @property
+    def kind(self) -> str:
+        """``resolved`` when the incident resolved, else ``update``."""
+        return "resolved" if self.incident.state in ("resolved", "closed") else "update"
+
+    def to_document(self) -> dict[str, Any]:
+        """Returns the outbox entry, pending."""
+        incident = self.incident
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "incident": incident.incident_id,
+            "generation": incident.generation,
+            "level": 0,
+            "repeat": 0,
+            "person": self.recipient.person,
+            "channel": self.recipient.channel,
+            "address": self.recipient.address,
+            "send_at": micros(self.send_at),
+            "title": incident.title,
+            "state": incident.state,
+            "priority": incident.priority,
+            "service": incident.service,
+            "changes": [c.to_document() for c in self.changes],
+            "more_changes": self.more,
+            "status": "pending",
+            "attempts": 0,
+            "results": [],
+        }
