@@ -12,6 +12,15 @@ Backoff: attempt ``n`` (from 1) waits ``min(cap, base * 2**(n-1))`` scaled by a 
 drawn from ``[0.5, 1)`` (equal jitter, so peers retrying together spread out) from an
 injected random source, so tests are deterministic.
 
+Before sending, a pass sorts its due entries (``escalation.delivery_plan``): stale
+pages of an escalation acknowledged or resolved since are dropped (recorded, never
+sent), a paused channel's entries wait and a channel due a probe gets one entry
+(``escalation.pausing``), and a person flooded on a channel gets a bundled message
+(``escalation.bundling``). Each job is claimed (filed under a lease) and put in its
+channel's lane (``escalation.lanes``): a channel sends at most ``notifications.
+concurrency`` at once, each send within the channel's timeout, and no channel waits for
+another; each result is committed as soon as it is known.
+
 Known limit: two processes delivering from one Redis share no lease on entries yet, so
 both could send an entry due at the same moment (the ``webhook-id`` lets receivers drop
 the duplicate).
@@ -20,9 +29,10 @@ the duplicate).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -33,12 +43,17 @@ from core.clock import Clock
 from core.store import CorrelationCommit
 from core.store.events import ConsumerWrite, TimelineNote
 from core.timestamps import micros
+from escalation.delivery_plan import attempt_timeout, plan
+from escalation.lanes import Job, Lanes
 from escalation.page import OUTBOX
-from escalation.timeline import NO_METRICS, EscalationMetrics, delivery_notes
+from escalation.pausing import CHANNELS, ChannelState, after
+from escalation.timeline import NO_METRICS, EscalationMetrics, channel_notes, delivery_notes
 from rules.channels import Channel, ChannelKind
 from rules.model import Rules
 
 DELIVERY_GROUP = "escalation-delivery"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,10 @@ class OutboxStore(Protocol):
 
     async def commit(self, commit: CorrelationCommit) -> None: ...
 
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -130,32 +149,115 @@ class OutboxDelivery:
         self._limit = limit
         self._metrics = metrics
         self._timer = timer
+        self._lanes = Lanes(self._deliver)
+        # Each channel's pause state as this member last wrote it (read once from the store).
+        self._channels: dict[str, ChannelState] = {}
 
     async def step(self) -> int:
-        """Attempts every entry due now once; returns how many it attempted."""
+        """Attempts every entry due now once and waits for the results; returns how many."""
+        handled = await self.dispatch()
+        await self._lanes.settle()
+        return handled
+
+    async def dispatch(self) -> int:
+        """Sorts the entries due now and hands their jobs to the channels' lanes.
+
+        Returns how many due entries it handled, without waiting for any send.
+        """
         now = self._clock.now()
         due = await self._store.due_documents(OUTBOX, now, self._limit)
+        if not due:
+            return 0
         rules = self._rules()
-        writes: list[ConsumerWrite] = []
-        notes: list[TimelineNote] = []
-        for key, entry in due:
-            started = self._timer()
-            attempt = await self._attempt(rules, entry)
-            seconds = self._timer() - started
-            writes.append(self._recorded(key, entry, attempt, now))
-            notes += _noted(rules, writes[-1], entry, seconds, now)
-        if writes:
-            # Each result goes into its incident's timeline in the same write.
-            commit = CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes), notes=tuple(notes))
+        planned = await plan(self._store, rules, due, now, self._channel_state)
+        if planned.writes:
+            # The claims, drops, holds and waits in one write, before anything is sent.
+            commit = CorrelationCommit(
+                DELIVERY_GROUP, documents=tuple(planned.writes), notes=tuple(planned.notes)
+            )
             await self._store.commit(commit)
-            self._metrics.observe(notes)
+            self._metrics.observe(planned.notes)
+        for name, jobs in planned.jobs.items():
+            self._lanes.put(name, jobs, rules.notifications.concurrency)
         return len(due)
 
     async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
-        """Runs passes until cancelled, pausing ``idle`` after a pass with nothing due."""
-        while True:
-            if await self.step() == 0:
-                await asyncio.sleep(idle.total_seconds())
+        """Hands out due entries until cancelled, pausing ``idle`` when nothing was due."""
+        try:
+            while True:
+                if await self.dispatch() == 0:
+                    await asyncio.sleep(idle.total_seconds())
+        finally:
+            await self._lanes.close()
+
+    def channel_states(self) -> dict[str, ChannelState]:
+        """Each channel's failures and pause as this member knows them (for status and API)."""
+        return dict(self._channels)
+
+    async def _channel_state(self, name: str) -> ChannelState:
+        """The channel's pause state: this member's, else the store's."""
+        known = self._channels.get(name)
+        if known is None:
+            stored = await self._store.consumer_documents(CHANNELS, [name])
+            known = self._channels[name] = ChannelState.from_document(stored.get(name))
+        return known
+
+    async def _deliver(self, job: Job) -> None:
+        """Attempts one job within its channel's timeout and commits its result."""
+        rules = self._rules()
+        started = self._timer()
+        reached, attempt = await self._attempt_within(rules, job)
+        seconds = self._timer() - started
+        now = self._clock.now()
+        writes: list[ConsumerWrite] = []
+        notes: list[TimelineNote] = []
+        for key, entry in job.members:
+            write = self._recorded(key, entry, attempt, now)
+            if len(job.members) > 1 and write.document is not None:
+                write = ConsumerWrite(
+                    OUTBOX, key, dict(write.document, bundled_in=job.send["key"]), write.due
+                )
+            writes.append(write)
+            notes += _noted(rules, write, entry, seconds, now)
+        if reached:
+            notes += self._paused_or_resumed(rules, job, attempt, now, writes)
+        commit = CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes), notes=tuple(notes))
+        await self._store.commit(commit)
+        self._metrics.observe(notes)
+
+    async def _attempt_within(self, rules: Rules, job: Job) -> tuple[bool, Attempt]:
+        """The attempt's outcome, and whether the channel's notifier was tried at all."""
+        channel = rules.channels.get(job.channel)
+        if channel is None or channel.kind not in self._notifiers:
+            return False, await self._attempt(rules, job.send)
+        timeout = attempt_timeout(rules, job.channel)
+        try:
+            async with asyncio.timeout(timeout.total_seconds()):
+                return True, await self._attempt(rules, job.send)
+        except TimeoutError:
+            return True, Attempt(False, None, f"no answer within {timeout}", True)
+
+    def _paused_or_resumed(
+        self, rules: Rules, job: Job, attempt: Attempt, now: datetime, writes: list[ConsumerWrite]
+    ) -> list[TimelineNote]:
+        """Counts the attempt for the channel's pausing; the notes if it paused or resumed."""
+        before = self._channels.get(job.channel, ChannelState())
+        change = after(before, attempt.ok, attempt.error, rules.notifications.pause, now)
+        self._channels[job.channel] = change.state
+        if change.state != before:
+            writes.append(ConsumerWrite(CHANNELS, job.channel, change.state.to_document(), None))
+        if change.what is None:
+            return []
+        paused = change.what == "channel_paused"
+        state = change.state
+        if paused:
+            reason = f"{state.failures} failures in a row (last: {state.last_error})"
+            log.warning("channel %s paused until %s: %s", job.channel, state.paused_until, reason)
+        else:
+            reason = "a probe got through: delivering again"
+            log.info("channel %s resumed", job.channel)
+        incidents = [e["incident"] for _, e in job.members]
+        return channel_notes(incidents, job.channel, paused, reason, state.paused_until, now)
 
     async def _attempt(self, rules: Rules, entry: Mapping[str, Any]) -> Attempt:
         """Sends the entry through its channel's notifier, or says why it cannot."""

@@ -1,0 +1,204 @@
+"""What delivery does with the outbox entries due now, before anything is sent.
+
+:func:`plan` sorts a pass's due entries:
+
+- **stale** pages are dropped: a page of an escalation step whose generation is older
+  than its escalation's (acknowledged, resolved, restarted or unmuted since it was
+  scheduled, e.g. a contact method's later delay) is recorded ``dropped`` with the
+  reason, on the entry and as a ``not_paged`` timeline note, and never sent;
+- entries of a **paused** channel wait: filed again under the pause's end, untouched
+  (no attempt counted); when the pause is over one entry **probes** the channel and the
+  others wait for it (``escalation.pausing``);
+- the rest are **bundled** per person and channel (``escalation.bundling``): sent one by
+  one, held for a bundle, or sent as one bundled message;
+- every job to send is **claimed**: its entries filed under ``now + lease`` in the same
+  write, so the next pass does not hand them out again while they are in flight, and a
+  process that died mid-send has them back once the lease ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from core.store.events import ConsumerWrite, TimelineNote
+from core.timestamps import micros
+from escalation.bundling import BUNDLES, HELD, BundleState, bundle_entry, bundle_key
+from escalation.bundling import plan as plan_bundles
+from escalation.lanes import Entry, Job
+from escalation.page import OUTBOX
+from escalation.pausing import ChannelState, Gate, gate
+from escalation.state import COLLECTION
+from escalation.timeline import DELIVERY_ACTOR, NOT_PAGED
+from rules.model import Rules
+
+# How long a send may take when its channel sets no timeout of its own.
+DEFAULT_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+# Added to a claim's lease: the store write after the send.
+_LEASE_MARGIN = timedelta(seconds=30)
+
+
+class PlanStore(Protocol):
+    """What planning reads: escalation and bundling documents."""
+
+    async def consumer_documents(
+        self, collection: str, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]]: ...
+
+
+@dataclass
+class Planned:
+    """The writes and notes of a pass's planning, and the jobs to send per channel."""
+
+    writes: list[ConsumerWrite] = field(default_factory=list)
+    notes: list[TimelineNote] = field(default_factory=list)
+    jobs: dict[str, list[Job]] = field(default_factory=dict)
+
+
+def attempt_timeout(rules: Rules, channel_name: str) -> timedelta:
+    """How long one send on the channel may take: its ``timeout``, else the default."""
+    channel = rules.channels.get(channel_name)
+    timeout = getattr(channel.config, "timeout", None) if channel is not None else None
+    return timeout if isinstance(timeout, timedelta) else DEFAULT_ATTEMPT_TIMEOUT
+
+
+async def plan(
+    store: PlanStore,
+    rules: Rules,
+    due: Sequence[Entry],
+    now: datetime,
+    channel_state: Callable[[str], Awaitable[ChannelState]],
+) -> Planned:
+    """Sorts the due entries (see the module docstring)."""
+    planned = Planned()
+    live = await _drop_stale(store, due, now, planned)
+    by_channel: dict[str, list[Entry]] = {}
+    for key, entry in live:
+        by_channel.setdefault(entry["channel"], []).append((key, entry))
+    bundles = await _bundle_states(store, by_channel)
+    tuning = rules.notifications
+    for name, entries in by_channel.items():
+        timeout = attempt_timeout(rules, name)
+        state = await channel_state(name)
+        opened = gate(state, now)
+        if opened is Gate.PAUSED:
+            assert state.paused_until is not None
+            planned.writes += [_filed(k, e, state.paused_until) for k, e in entries]
+            continue
+        jobs: list[Job]
+        if opened is Gate.PROBE:
+            # One entry probes the channel; the others wait for its outcome.
+            jobs = [Job(name, entries[0][1], (entries[0],))]
+            planned.writes += [_filed(k, e, now + timeout + _LEASE_MARGIN) for k, e in entries[1:]]
+        else:
+            jobs = _bundled(name, entries, bundles, tuning.bundle, now, planned)
+        lease = timeout * math.ceil(len(jobs) / tuning.concurrency) + _LEASE_MARGIN
+        for job in jobs:
+            planned.writes += [_filed(k, e, now + lease) for k, e in job.members]
+        if jobs:
+            planned.jobs[name] = jobs
+    return planned
+
+
+def _filed(key: str, entry: Mapping[str, Any], due: datetime) -> ConsumerWrite:
+    """The entry as it is, filed under ``due``."""
+    return ConsumerWrite(OUTBOX, key, entry, due)
+
+
+def _is_step_page(key: str, entry: Mapping[str, Any]) -> bool:
+    """Tells whether the entry pages an escalation step (its key carries the generation)."""
+    if entry.get("kind", "page") != "page":
+        return False
+    return key.startswith(f"{entry['incident']}:{entry['generation']}:")
+
+
+async def _drop_stale(
+    store: PlanStore, due: Sequence[Entry], now: datetime, planned: Planned
+) -> list[Entry]:
+    """Records stale pages as dropped; returns the others."""
+    pages = [(k, e) for k, e in due if _is_step_page(k, e)]
+    if not pages:
+        return list(due)
+    current = await store.consumer_documents(COLLECTION, list({e["incident"] for _, e in pages}))
+    live: list[Entry] = []
+    for key, entry in due:
+        escalation = current.get(entry["incident"])
+        if (
+            escalation is None
+            or not _is_step_page(key, entry)
+            or escalation["generation"] <= entry["generation"]
+        ):
+            live.append((key, entry))
+            continue
+        who = f"{entry['person'] or 'channel'} on {entry['channel']}"
+        reason = (
+            f"stale page: {who} not sent; the escalation was acknowledged, resolved or "
+            f"restarted since it was scheduled (generation {entry['generation']}, "
+            f"now {escalation['generation']})"
+        )
+        result = {"at": micros(now), "ok": False, "status": None, "error": reason}
+        document = dict(entry, status="dropped", results=[*entry["results"], result])
+        planned.writes.append(ConsumerWrite(OUTBOX, key, document, None))
+        detail = {
+            "reason": reason,
+            "key": key,
+            "person": entry["person"],
+            "channel": entry["channel"],
+        }
+        planned.notes.append(
+            TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail)
+        )
+    return live
+
+
+async def _bundle_states(
+    store: PlanStore, by_channel: Mapping[str, list[Entry]]
+) -> dict[str, BundleState]:
+    """The bundling states of every person with an entry due, by ``person:channel``."""
+    keys = [
+        bundle_key(e["person"], name)
+        for name, entries in by_channel.items()
+        for _, e in entries
+        if e["person"] is not None
+    ]
+    if not keys:
+        return {}
+    stored = await store.consumer_documents(BUNDLES, list(dict.fromkeys(keys)))
+    return {key: BundleState.from_document(stored.get(key)) for key in dict.fromkeys(keys)}
+
+
+def _bundled(
+    name: str,
+    entries: list[Entry],
+    states: Mapping[str, BundleState],
+    tuning: Any,
+    now: datetime,
+    planned: Planned,
+) -> list[Job]:
+    """The channel's jobs after bundling per person; held entries and states written."""
+    jobs: list[Job] = []
+    by_person: dict[str, list[Entry]] = {}
+    for key, entry in entries:
+        if entry["person"] is None:
+            jobs.append(Job(name, entry, ((key, entry),)))
+        else:
+            by_person.setdefault(entry["person"], []).append((key, entry))
+    for person, mine in by_person.items():
+        state_key = bundle_key(person, name)
+        before = states[state_key]
+        decided = plan_bundles(before, mine, tuning, now)
+        jobs += [Job(name, entry, ((key, entry),)) for key, entry in decided.single]
+        if decided.bundle:
+            jobs.append(Job(name, bundle_entry(decided.bundle), decided.bundle))
+        release = decided.state.release
+        for key, entry in decided.held:
+            assert release is not None
+            planned.writes.append(ConsumerWrite(OUTBOX, key, dict(entry, status=HELD), release))
+        if decided.state != before:
+            planned.writes.append(
+                ConsumerWrite(BUNDLES, state_key, decided.state.to_document(), None)
+            )
+    return jobs
