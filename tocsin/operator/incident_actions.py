@@ -130,8 +130,8 @@ class ActionCall:
     """One person's action on one incident, however it arrived (the API, Slack, a link).
 
     ``expected`` is If-Match's versions (None: any); ``key`` an idempotency key whose
-    record is written with the change; ``documents`` further consumer documents written
-    in the same commit (e.g. that a signed request or link was used).
+    record is written with the change (the Slack endpoint keys a request's signature, so
+    a replay finds the record and acts nothing).
     """
 
     incident_id: str
@@ -141,7 +141,6 @@ class ActionCall:
     key: IdempotencyKey | None = None
     page: DetailPage = field(default_factory=DetailPage)
     status: int = 200
-    documents: tuple[ConsumerWrite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +214,7 @@ async def perform(app: web.Application, call: ActionCall) -> Performed:
                 counts = ((changed.id, summary.alerts, summary.firing),)
                 change = _Change((changed,), acted.events, changed, counts=counts)
             answer = await _answer(store, change, rules, call.page, call.status)
-            documents: tuple[ConsumerWrite, ...] = call.documents
+            documents: tuple[ConsumerWrite, ...] = ()
             if key is not None:
                 documents += (key.record(answer, now), *await expired_keys(store, now, key.key))
             await store.commit(
