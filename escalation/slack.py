@@ -7,6 +7,9 @@ mentioned), and, when the channel has an interactivity ``signing_secret``, the b
 Acknowledge, Resolve and Open, which Slack sends to ``POST /slack/interactivity``.
 Without a signing secret nothing could verify a press, so the buttons are left out.
 
+A bundle (``kind`` ``bundle``, ``escalation.bundling``) is one message listing its
+incidents, each a link, with no buttons (a press would act on one of many).
+
 An update (an entry of ``kind`` ``update`` or ``resolved``, ``escalation.updates``,
 which also decides ``send_resolved``) says what changed since the last message in its
 context line and shows the incident's state now: no buttons once it is resolved.
@@ -30,6 +33,7 @@ import orjson
 from escalation.delivery import Attempt, Notifier, NotifierContext
 from escalation.slack_message import (
     IncidentFacts,
+    bundle_message,
     escape,
     incident_message,
     mention,
@@ -109,6 +113,10 @@ class SlackNotifier:
         person = entry.get("person")
         found = rules.people.get(person) if rules is not None and person else None
         recipient = found.display_name if found is not None else (person or channel.name)
+        if entry.get("kind") == "bundle":
+            items = [entry_facts(item, self._public_url) for item in entry.get("bundle") or ()]
+            who = mention(entry["address"]) if entry.get("address") else escape(recipient)
+            return bundle_message(entry["title"], items, f"For {who}")
         texts = render_texts(
             channel_templates(channel, rules, self._builtin),
             facts,

@@ -156,6 +156,46 @@ def incident_message(
     }
 
 
+def bundle_message(title: str, items: list[IncidentFacts], note: str | None) -> dict[str, Any]:
+    """A bundled message: one line per incident, each linking to it; no buttons.
+
+    Buttons would act on one incident of many and replace the whole list, so each
+    incident is acted on from its own link (or message) instead.
+    """
+    lines = [
+        f"• <{item.url}|{escape(_labelled(item))}> ({escape(item.state.replace('_', ' '))})"
+        for item in items
+    ]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_cut(title, _HEADER)))]
+    if lines:
+        text = _fit_lines(lines, _SECTION)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)))
+    if note:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=_fit(note, _SECTION), verbatim=True)])
+        )
+    return {"text": _fit(escape(title), _FALLBACK), "blocks": [b.to_dict() for b in blocks]}
+
+
+def _labelled(item: IncidentFacts) -> str:
+    """``[P2] title``: how an incident is named in a list."""
+    return f"[{item.priority or '-'}] {item.title}"
+
+
+def _fit_lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in ``limit``, then how many were left out."""
+    kept: list[str] = []
+    size = 0
+    for n, line in enumerate(lines):
+        more = f"… and {len(lines) - n} more"
+        if size + len(line) + 1 + len(more) > limit:
+            kept.append(more)
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
+
+
 def _actions(facts: IncidentFacts, channel: str) -> ActionsBlock:
     """Acknowledge (while triggered), Resolve (with a confirmation) and Open."""
     elements: list[ButtonElement] = []

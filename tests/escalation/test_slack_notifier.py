@@ -430,3 +430,52 @@ async def test_delivery_waits_for_retry_after(store: Store, aiohttp_server: Serv
     stored = (await store.consumer_documents(OUTBOX, [key]))[key]
     assert (stored["status"], stored["attempts"]) == ("delivered", 2)
     assert len(slack.messages) == 2
+
+
+async def test_a_bundle_lists_its_incidents_as_links_without_buttons(
+    aiohttp_server: Serve,
+) -> None:
+    slack = FakeSlack()
+    channel = slack_channel(await started(aiohttp_server, slack))
+    listed = [entry(incident=f"inc-{n:04d}", title=f"Disk full on db-{n}") for n in range(1, 3)] + [
+        entry(incident="inc-0003", title="<!channel> & co", state="acknowledged")
+    ]
+    bundle = entry(kind="bundle", title="3 notifications", bundle=listed)
+    async with aiohttp.ClientSession() as session:
+        assert (await SlackNotifier(session, PUBLIC_URL)(channel, bundle)).ok
+    [message] = slack.messages
+    link = f"{PUBLIC_URL}/api/v1/incidents/"
+    assert message == {
+        "text": "3 notifications",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "3 notifications"}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"• <{link}inc-0001|[P2] Disk full on db-1> (triggered)\n"
+                    f"• <{link}inc-0002|[P2] Disk full on db-2> (triggered)\n"
+                    f"• <{link}inc-0003|[P2] &lt;!channel&gt; &amp; co> (acknowledged)",
+                    "verbatim": True,
+                },
+            },
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "For <@U024BE7LH>", "verbatim": True}],
+            },
+        ],
+    }
+
+
+async def test_a_long_bundle_says_how_many_it_left_out(aiohttp_server: Serve) -> None:
+    slack = FakeSlack()
+    channel = slack_channel(await started(aiohttp_server, slack))
+    listed = [entry(incident=f"inc-{n:04d}", title="x" * 200) for n in range(100)]
+    bundle = entry(kind="bundle", title="100 notifications", bundle=listed)
+    async with aiohttp.ClientSession() as session:
+        assert (await SlackNotifier(session, PUBLIC_URL)(channel, bundle)).ok
+    text = slack.messages[0]["blocks"][1]["text"]["text"]
+    assert len(text) <= 3000
+    lines = text.split("\n")
+    assert lines[-1] == f"… and {100 - (len(lines) - 1)} more"
+    assert all(line.endswith("(triggered)") for line in lines[:-1])
