@@ -43,6 +43,7 @@ from bench import (
     correlation,
     incidents_api,
     memory,
+    paging,
     pipeline,
     problem_candidates,
     statuspage,
@@ -120,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return amapi.main(arguments[1:])
     if arguments[:1] == ["incidents"]:
         return incidents_api.main(arguments[1:])
+    if arguments[:1] == ["paging"]:
+        return paging.main(arguments[1:])
     if arguments[:1] == ["problems"]:
         return problem_candidates.main(arguments[1:])
     if arguments[:1] == ["statuspage"]:

@@ -217,12 +217,17 @@ def deploy(
     token: str,
     tocsin_tree: Path | None = None,
     tocsin_env: Mapping[str, str] | None = None,
+    *,
+    tocsin_rules: str = _RULES_YAML,
+    alertmanager_config: str = _ALERTMANAGER_YAML,
 ) -> Iterator[Deployment]:
     """Starts ``target`` (one of TARGET_NAMES) in ``workdir``; stops everything on exit.
 
     ``tocsin_tree`` runs Tocsin from another source tree (e.g. a ``git archive`` of an
     older commit) instead of the installed one, to compare before and after a change.
     ``tocsin_env`` adds ``TOCSIN_*`` settings to a Tocsin target's environment.
+    ``tocsin_rules`` / ``alertmanager_config``: the YAML each gets instead of the default
+    (one source, no paging; a receiver without integrations).
     """
     extra = dict(tocsin_env or {})
     if target not in TARGET_NAMES:
@@ -233,19 +238,19 @@ def deploy(
         if base == "tocsin-sqlite":
             store = f"sqlite://{workdir / 'bench.db'}"
             server = stack.enter_context(
-                _tocsin(workdir, store, token, tocsin_tree, correlating, extra)
+                _tocsin(workdir, store, token, tocsin_tree, correlating, extra, tocsin_rules)
             )
             yield Deployment(target, _url(server), server.process, (), correlating)
         elif base == "tocsin-redis":
             redis_listening = stack.enter_context(redis(workdir))
             store = f"redis://127.0.0.1:{redis_listening.port}/0"
             server = stack.enter_context(
-                _tocsin(workdir, store, token, tocsin_tree, correlating, extra)
+                _tocsin(workdir, store, token, tocsin_tree, correlating, extra, tocsin_rules)
             )
             helpers = (redis_listening.process,)
             yield Deployment(target, _url(server), server.process, helpers, correlating)
         elif base == "alertmanager":
-            server = stack.enter_context(_alertmanager(workdir))
+            server = stack.enter_context(_alertmanager(workdir, alertmanager_config))
             yield Deployment(target, _url(server), server.process)
         else:
             raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGET_NAMES)}")
@@ -269,9 +274,10 @@ def _tocsin(
     tree: Path | None,
     correlating: bool,
     extra_env: Mapping[str, str],
+    rules_yaml: str = _RULES_YAML,
 ) -> Iterator[_Listening]:
     rules = workdir / "rules.yml"
-    rules.write_text(_RULES_YAML)
+    rules.write_text(rules_yaml)
     port = free_port()
     command = [
         sys.executable, "-m", "tocsin.cli", "serve",
@@ -299,9 +305,9 @@ def _tocsin(
 
 
 @contextmanager
-def _alertmanager(workdir: Path) -> Iterator[_Listening]:
+def _alertmanager(workdir: Path, config_yaml: str = _ALERTMANAGER_YAML) -> Iterator[_Listening]:
     config = workdir / "alertmanager.yml"
-    config.write_text(_ALERTMANAGER_YAML)
+    config.write_text(config_yaml)
     storage = workdir / "alertmanager-data"
     storage.mkdir()
     port = free_port()
