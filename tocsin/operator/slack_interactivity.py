@@ -17,7 +17,8 @@ accepted only if:
 
 The action is then the operator API's (``incident_actions.perform``): the same lifecycle,
 timeline, event stream and conflicts, the person as its actor with the responder role.
-Resolve takes the rules' first resolution code, with a note saying it came from Slack.
+The timeline's note says it came from Slack; Resolve takes the rules' first resolution
+code.
 A press of Open acts nothing. After acting, the message is replaced through the
 payload's ``response_url`` (only a URL under :data:`RESPONSE_URLS`: Slack's) to show
 the new state and who acted; a refused action (e.g. already resolved) is said to the
@@ -129,7 +130,7 @@ async def slack_interactivity(request: web.Request) -> web.Response:
     if not isinstance(incident_id, str) or not incident_id:
         raise InvalidFields([FieldProblem("payload.actions[0].value", "is not an incident id")])
     if action["action_id"] == ACKNOWLEDGE:
-        parsed: Acknowledge | Resolve = Acknowledge()
+        parsed: Acknowledge | Resolve = Acknowledge("Acknowledged from Slack.")
     else:
         notes = f"Resolved from Slack by {person.display_name} ({person.name})."
         parsed = Resolve(rules.lifecycle.resolution_codes[0], notes)
