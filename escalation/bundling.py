@@ -10,8 +10,8 @@ bundled.
 
 The bundled message is an outbox-like entry (:func:`bundle_entry`): the first held
 entry's fields, ``kind: "bundle"``, a key of its own (``bundle:person:channel:<first
-key>``) and ``bundle``, the list of what it replaces. Each held entry then records the
-bundle's result and ``bundled_in``.
+key>``), ``bundle``, the list of what it replaces, and ``incidents``, their ids. Each
+held entry then records the bundle's result and ``bundled_in``.
 """
 
 from __future__ import annotations
@@ -114,4 +114,5 @@ def bundle_entry(members: Sequence[Entry]) -> dict[str, Any]:
         kind="bundle",
         title=f"{len(members)} notifications",
         bundle=listed,
+        incidents=list(dict.fromkeys(entry["incident"] for _, entry in members)),
     )
