@@ -19,7 +19,14 @@ The body (:func:`webhook_body`)::
      "links": {"incident": "http://127.0.0.1:9094/api/v1/incidents/<id>"}}
 
 ``level`` counts from 1; ``person`` is null when the policy pages the channel itself.
-An SLA warning or breach (``escalation.sla_pages``) has ``"type": "incident.sla"`` and
+An update to those already paged (``escalation.updates``) has ``"type":
+"incident.update"`` (``"incident.resolved"`` once the incident resolved) and
+``"changes": [{"at", "kind", "alerts"}]`` (``kind``: ``alerts_joined``,
+``alert_firing``, ``alert_resolved``, ``alert_expired``, ``resolved``; ``alerts``: the
+fingerprints concerned) plus ``more_changes``; a bundled message
+(``escalation.bundling``) has ``"type": "incident.bundle"`` and ``"bundle": [{"key",
+"kind", "incident", "title", "state", "priority", "service"}]``, the messages it
+replaces. An SLA warning or breach (``escalation.sla_pages``) has ``"type": "incident.sla"`` and
 ``"sla": {"cycle", "clock", "threshold", "target_seconds", "elapsed_seconds"}`` (its
 title begins with what it is, e.g. ``SLA time to acknowledge P1 breached: ...``).
 """
@@ -35,6 +42,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from core.clock import Clock
+from core.timestamps import format_rfc3339, from_micros
 from escalation.delivery import Attempt, Notifier, NotifierContext
 from rules.channels import Channel, WebhookConfig
 from rules.credentials import BasicAuth, BearerAuth
@@ -66,7 +74,24 @@ def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     if isinstance(sla, Mapping):
         body["type"] = "incident.sla"
         body["sla"] = dict(sla)
+    kind = entry.get("kind", "page")
+    if kind in ("update", "resolved"):
+        body["type"] = f"incident.{kind}"
+        body["changes"] = [_change(c) for c in entry.get("changes", ())]
+        body["more_changes"] = entry.get("more_changes", 0)
+    elif kind == "bundle":
+        body["type"] = "incident.bundle"
+        body["bundle"] = [dict(b) for b in entry.get("bundle", ())]
     return body
+
+
+def _change(change: Mapping[str, Any]) -> dict[str, Any]:
+    """One change of an update, its time as RFC 3339."""
+    return {
+        "at": format_rfc3339(from_micros(change["at"])),
+        "kind": change["kind"],
+        "alerts": list(change["alerts"]),
+    }
 
 
 def make_webhook_notifier(context: NotifierContext) -> Notifier:
