@@ -35,6 +35,7 @@ from tocsin.operator import add_operator_api
 from tocsin.operator.action_links import add_action_links
 from tocsin.operator.auth import admin_only
 from tocsin.operator.calendar import add_calendar_routes
+from tocsin.operator.channels import add_channel_routes
 from tocsin.operator.oncall import add_oncall_routes
 from tocsin.operator.slack_interactivity import add_slack_interactivity
 from tocsin.reload import RulesReloader
@@ -90,6 +91,8 @@ def create_app(
     add_operator_api(app)
     # Who is on call, schedules' shifts and their calendar feeds (issue 11).
     add_oncall_routes(app.router)
+    # Each notification channel and whether delivery paused it (issue 11).
+    add_channel_routes(app.router)
     add_calendar_routes(app.router)
     add_report_routes(app.router)
     # Acknowledge and resolve from a notification without logging in (issue 11).

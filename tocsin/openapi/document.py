@@ -10,6 +10,7 @@ from importlib import metadata
 from typing import Any
 
 from tocsin.openapi.actions import action_paths
+from tocsin.openapi.channels import channel_paths, channel_schemas
 from tocsin.openapi.incidents import incident_paths, incident_schemas
 from tocsin.openapi.oncall import oncall_paths, oncall_schemas
 from tocsin.openapi.problems import problem_paths, problem_schemas
@@ -69,6 +70,7 @@ def build_document() -> dict[str, Any]:
             **problem_paths(),
             **silence_paths(),
             **oncall_paths(),
+            **channel_paths(),
             **status_paths(),
         },
         "components": {
@@ -90,6 +92,7 @@ def build_document() -> dict[str, Any]:
                 **problem_schemas(),
                 **silence_schemas(),
                 **oncall_schemas(),
+                **channel_schemas(),
                 **status_schemas(),
             },
             "responses": error_responses(),
