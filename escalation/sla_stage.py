@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from core.clock import Clock
@@ -33,6 +34,8 @@ from escalation.timeline import NO_METRICS, EscalationMetrics, page_notes
 from rules.model import Rules
 
 GROUP = "sla"
+# Incident reads in flight at once for titles: well under a store's connection pool.
+TITLE_READS = 8
 
 
 class SlaStage:
@@ -72,16 +75,23 @@ class SlaStage:
         stored = await store.consumer_documents(COLLECTION, keys)
         current = {k: SlaState.from_document(raw) for k, raw in stored.items()}
         before = dict(current)
+        # Titles for the pages about to be decided, a few reads at a time (see _titled).
+        reads = asyncio.Semaphore(TITLE_READS)
+
+        async def titled(state: SlaState) -> SlaState:
+            async with reads:
+                return await self._titled(state)
+
+        found = await asyncio.gather(*(titled(current[k]) for k, _ in due if k in current))
+        current.update((state.incident_id, state) for state in found)
         rules = self._rules()
         pages: list[SlaPage] = []
         notes: list[TimelineNote] = []
         for event in batch.events:
             state = current.get(event.incident_id)
-            title = ""
-            if state is None:
-                incident = await store.get_incident(event.incident_id)
-                title = "" if incident is None else incident.title
-            outcome = on_event(state, event, rules, now, title)
+            if state is not None and state.due is not None and state.due <= event.at:
+                state = await self._titled(state)  # a threshold it passed may page
+            outcome = on_event(state, event, rules, now)
             if outcome.state is not None:
                 current[event.incident_id] = outcome.state
             pages.extend(outcome.pages)
@@ -107,6 +117,14 @@ class SlaStage:
         if notes:
             self._metrics.observe(notes)
         return len(batch.events) + len(due)
+
+    async def _titled(self, state: SlaState) -> SlaState:
+        """The state with the incident's title, read only when a page may need it (an
+        incident read per new incident would cost more than the rest of a pass)."""
+        if state.title:
+            return state
+        incident = await self._store.get_incident(state.incident_id)
+        return state if incident is None else replace(state, title=incident.title)
 
     async def _new_pages(self, pages: list[SlaPage]) -> list[ConsumerWrite]:
         """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
