@@ -4,15 +4,20 @@ A rules window (``maintenance_windows`` with ``components``) shows as a maintena
 its current occurrence (in progress) and its next one (scheduled), named after the
 components it affects, never after the window's name or comment (internal text).
 
+A window occurrence's id is opaque (a hash of the window's name and start): the name is
+internal text. An occurrence in progress has two updates, scheduled and in progress.
+
 A maintenance written through the API keeps the status operators give it, moved on by
 the clock: a scheduled one is in progress from ``scheduled_for``, and any that is not
-completed is completed at ``scheduled_until``. While in progress or verifying, its
-components are under maintenance.
+completed is completed at ``scheduled_until``; the writer adds an update for each such
+move (:func:`clock_updates`), at the time it happened. While in progress or verifying,
+its components are under maintenance.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -131,19 +136,66 @@ def _public(
     end: datetime,
     now: datetime,
 ) -> PublicMaintenance:
-    names = [page.component(c).display_name for c in components]  # type: ignore[union-attr]
-    status = MaintenanceStatus.IN_PROGRESS if start <= now else MaintenanceStatus.SCHEDULED
-    ident = f"window-{window.name}-{start.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}"
-    body = f"Scheduled maintenance of {', '.join(names)}."
-    update = MaintenanceUpdate(f"{ident}-1", status, body, start if start <= now else now, start)
+    names = ", ".join(page.component(c).display_name for c in components)  # type: ignore[union-attr]
+    ident = window_id(window, start)
+    created = min(start, now)
+    scheduled = MaintenanceUpdate(
+        f"{ident}-1",
+        MaintenanceStatus.SCHEDULED,
+        f"Scheduled maintenance of {names}.",
+        created,
+        created,
+    )
+    updates: tuple[MaintenanceUpdate, ...] = (scheduled,)
+    status = MaintenanceStatus.SCHEDULED
+    if start <= now:
+        status = MaintenanceStatus.IN_PROGRESS
+        body = in_progress_body(names)
+        updates = (MaintenanceUpdate(f"{ident}-2", status, body, start, start), scheduled)
     return PublicMaintenance(
         id=ident,
-        name=f"Scheduled maintenance: {', '.join(names)}",
+        name=f"Scheduled maintenance: {names}",
         status=status,
         scheduled_for=start,
         scheduled_until=end,
         component_ids=components,
-        updates=(update,),
-        created_at=min(start, now),
-        updated_at=min(start, now),
+        updates=updates,
+        created_at=created,
+        updated_at=updates[0].created_at,
     )
+
+
+def window_id(window: MaintenanceWindow, start: datetime) -> str:
+    """A window occurrence's public id: stable, and opaque (the window's name is
+    internal text, never published)."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(f"{window.name}\x00{start.astimezone(UTC).isoformat()}".encode())
+    return f"window-{digest.hexdigest()}"
+
+
+def in_progress_body(names: str) -> str:
+    """The text of the update a maintenance gets when its start time comes."""
+    return f"Scheduled maintenance of {names} is in progress."
+
+
+def completed_body(names: str) -> str:
+    """The text of the update a maintenance gets when its end time comes."""
+    return f"Scheduled maintenance of {names} is completed."
+
+
+def clock_updates(
+    maintenance: PublicMaintenance, names: str, now: datetime
+) -> list[tuple[datetime, MaintenanceStatus, str]]:
+    """The updates the clock gives a maintenance by ``now`` that it lacks: in progress
+    at its start (if it was scheduled), completed at its end; (when, status, body)."""
+    found: list[tuple[datetime, MaintenanceStatus, str]] = []
+    status = maintenance.status
+    if status is MaintenanceStatus.COMPLETED:
+        return found
+    if status is MaintenanceStatus.SCHEDULED and now >= maintenance.scheduled_for:
+        at = maintenance.scheduled_for
+        found.append((at, MaintenanceStatus.IN_PROGRESS, in_progress_body(names)))
+    if now >= maintenance.scheduled_until:
+        at = maintenance.scheduled_until
+        found.append((at, MaintenanceStatus.COMPLETED, completed_body(names)))
+    return found

@@ -37,6 +37,7 @@ from statuspage.apply import PageWork, statuses_from
 from statuspage.changelog import Changes as Changes  # re-exported: what a step changed
 from statuspage.changelog import advance
 from statuspage.commands import command_key, maintenance_from_command
+from statuspage.maintenance import clock_updates
 from statuspage.mapping import IMPACT_OF_STATUS
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
 from statuspage.records import IncidentRecord, PageState
@@ -192,8 +193,10 @@ class StatusWriter:
                 _on_command(work, command)
             except Exception as exc:  # nothing of this step is written: it is done again
                 raise _FailedCommand(key, command, exc) from exc
+        _clock_updates(work, now)
         work.settle(now)
-        if not batch.events and not commands and not work.changed_components:
+        nothing = not (work.changed_components or work.changed_maintenances)
+        if not batch.events and not commands and nothing:
             return Changes()
         writes = [ConsumerWrite(rec.COMMANDS, key) for key, _ in commands]
         writes += [ConsumerWrite(rec.LINKS, key, links.get(key)) for key in sorted(changed_links)]
@@ -408,6 +411,20 @@ def _on_command(work: PageWork, command: dict[str, Any]) -> None:
     elif op == "update_maintenance":
         step = MaintenanceStatus(fields["status"])
         work.update_maintenance(command["id"], command["update_id"], at, step, fields["body"])
+
+
+def _clock_updates(work: PageWork, now: datetime) -> None:
+    """Gives the API's maintenances the updates their times bring: in progress at the
+    start, completed at the end (``statuspage.maintenance.clock_updates``)."""
+    for key in sorted(work.maintenances):
+        maintenance = work.maintenances[key]
+        names = ", ".join(
+            c.display_name
+            for n in maintenance.component_ids
+            if (c := work.page.component(n)) is not None
+        )
+        for at, status, body in clock_updates(maintenance, names, now):
+            work.update_maintenance(key, new_id(), at, status, body)
 
 
 def _maintenance_keys(state: PageState, commands: list[tuple[str, dict[str, Any]]]) -> list[str]:

@@ -112,3 +112,29 @@ def test_an_api_maintenance_in_progress_puts_its_components_under_maintenance(
     assert under_maintenance((), [scheduled], page, T - H) == set()
     assert under_maintenance((), [scheduled], page, T + H) == {"search"}
     assert under_maintenance((), [scheduled], page, T + 2 * H) == set()
+
+
+def test_window_ids_are_stable_and_never_name_the_window(rules: Rules) -> None:
+    # Before, a window occurrence's id was "window-<name>-<start>": the rules' internal
+    # window name on the public page and in its JSON.
+    now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
+    found = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    again = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    assert [m.id for m in found] == [m.id for m in again]
+    assert len({m.id for m in found}) == len(found)
+    for maintenance in found:
+        texts = [maintenance.id, maintenance.name, *(u.id for u in maintenance.updates)]
+        texts += [u.body for u in maintenance.updates]
+        for name in ("weekly", "monthly", "once"):
+            assert not any(name in text for text in texts)
+
+
+def test_a_window_in_progress_says_so_in_an_update(rules: Rules) -> None:
+    now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
+    found = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    (current,) = [m for m in found if m.status is MaintenanceStatus.IN_PROGRESS]
+    assert [(u.status, u.created_at) for u in current.updates] == [
+        (MaintenanceStatus.IN_PROGRESS, current.scheduled_for),
+        (MaintenanceStatus.SCHEDULED, current.scheduled_for),
+    ]
+    assert current.updates[0].body == "Scheduled maintenance of Search is in progress."

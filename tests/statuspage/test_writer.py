@@ -13,8 +13,8 @@ from core.store import Store, incident_change
 from core.timestamps import micros
 from rules.model import Rules
 from statuspage import records as rec
-from statuspage.commands import incident_command
-from statuspage.model import ComponentStatus, Impact, PublicIncidentStatus
+from statuspage.commands import incident_command, maintenance_command
+from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
 from statuspage.records import PageState
 from statuspage.writer import command_failed, file_command, new_id
 from tests.contract.builders import StoreOpener
@@ -226,3 +226,45 @@ async def test_a_failing_command_is_set_aside_and_the_later_ones_applied(
     assert "KeyError" in (await command_failed(store, keys[0]) or "")
     assert await command_failed(store, keys[1]) == "ValueError: not a command this writer knows"
     assert await command_failed(store, keys[2]) is None
+
+
+async def test_the_clock_moving_a_maintenance_adds_its_updates(store: Store, rules: Rules) -> None:
+    # Before, a maintenance went scheduled -> in progress -> completed with no update:
+    # its timeline said "scheduled" while the page showed it completed.
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await drain(status)
+    window = {
+        "name": "Database upgrade",
+        "scheduled_for": "2026-03-12T10:00:00Z",
+        "scheduled_until": "2026-03-12T11:00:00Z",
+        "components": ["card-payments"],
+    }
+    known = {"website", "search", "checkout", "card-payments"}
+    command = maintenance_command(window, known, new_id(), new_id(), T)
+    await file_command(store, command)
+    await drain(status)
+    clock.set(T + 90 * MIN)  # 10:30: in progress
+    changes = await drain(status)
+    assert changes.maintenances == {command["id"]}
+    stored = await store.consumer_documents(rec.MAINTENANCES, [command["id"]])
+    maintenance = rec.decode_maintenance(stored[command["id"]])
+    assert maintenance.status is MaintenanceStatus.IN_PROGRESS
+    assert [(u.status, u.created_at) for u in maintenance.updates] == [
+        (MaintenanceStatus.IN_PROGRESS, T + 60 * MIN),
+        (MaintenanceStatus.SCHEDULED, T),
+    ]
+    assert maintenance.updates[0].body == "Scheduled maintenance of Card payments is in progress."
+    clock.set(T + 150 * MIN)  # 11:30: completed
+    await drain(status)
+    stored = await store.consumer_documents(rec.MAINTENANCES, [command["id"]])
+    maintenance = rec.decode_maintenance(stored[command["id"]])
+    assert maintenance.status is MaintenanceStatus.COMPLETED
+    assert [u.status for u in maintenance.updates] == [
+        MaintenanceStatus.COMPLETED,
+        MaintenanceStatus.IN_PROGRESS,
+        MaintenanceStatus.SCHEDULED,
+    ]
+    assert maintenance.updates[0].created_at == T + 120 * MIN
+    clock.advance(MIN)
+    assert not await drain(status)  # once each
