@@ -29,7 +29,6 @@ the duplicate).
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
+import structlog
 
 from core.clock import Clock
 from core.store import CorrelationCommit
@@ -53,7 +53,7 @@ from rules.model import Rules
 
 DELIVERY_GROUP = "escalation-delivery"
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("tocsin.delivery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +252,12 @@ class OutboxDelivery:
         state = change.state
         if paused:
             reason = f"{state.failures} failures in a row (last: {state.last_error})"
-            log.warning("channel %s paused until %s: %s", job.channel, state.paused_until, reason)
+            log.warning(
+                "channel paused", channel=job.channel, until=state.paused_until, reason=reason
+            )
         else:
             reason = "a probe got through: delivering again"
-            log.info("channel %s resumed", job.channel)
+            log.info("channel resumed", channel=job.channel)
         incidents = [e["incident"] for _, e in job.members]
         return channel_notes(incidents, job.channel, paused, reason, state.paused_until, now)
 

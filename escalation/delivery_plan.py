@@ -32,8 +32,9 @@ from escalation.lanes import Entry, Job
 from escalation.page import OUTBOX
 from escalation.pausing import ChannelState, Gate, gate
 from escalation.state import COLLECTION
-from escalation.timeline import DELIVERY_ACTOR, NOT_PAGED
+from escalation.timeline import DELIVERY_ACTOR, NOT_PAGED, channel_notes
 from rules.model import Rules
+from rules.notifications import Bundling
 
 # How long a send may take when its channel sets no timeout of its own.
 DEFAULT_ATTEMPT_TIMEOUT = timedelta(seconds=30)
@@ -85,8 +86,7 @@ async def plan(
         state = await channel_state(name)
         opened = gate(state, now)
         if opened is Gate.PAUSED:
-            assert state.paused_until is not None
-            planned.writes += [_filed(k, e, state.paused_until) for k, e in entries]
+            _wait_for_pause(name, entries, state, now, planned)
             continue
         jobs: list[Job]
         if opened is Gate.PROBE:
@@ -101,6 +101,23 @@ async def plan(
         if jobs:
             planned.jobs[name] = jobs
     return planned
+
+
+def _wait_for_pause(
+    name: str, entries: list[Entry], state: ChannelState, now: datetime, planned: Planned
+) -> None:
+    """Files the entries under the pause's end; each new wait noted on its timeline once."""
+    until = state.paused_until
+    assert until is not None
+    new: list[str] = []
+    for key, entry in entries:
+        if entry.get("waiting_for") == micros(until):
+            planned.writes.append(_filed(key, entry, until))
+            continue
+        planned.writes.append(_filed(key, dict(entry, waiting_for=micros(until)), until))
+        new.append(entry["incident"])
+    reason = f"paused after {state.failures} failures in a row: entries wait"
+    planned.notes += channel_notes(new, name, True, reason, until, now)
 
 
 def _filed(key: str, entry: Mapping[str, Any], due: datetime) -> ConsumerWrite:
@@ -170,11 +187,23 @@ async def _bundle_states(
     return {key: BundleState.from_document(stored.get(key)) for key in dict.fromkeys(keys)}
 
 
+def _held_note(
+    key: str, entry: Mapping[str, Any], tuning: Bundling, release: datetime, now: datetime
+) -> TimelineNote:
+    """``not_paged`` for an entry held for a bundle: why, and when the bundle goes."""
+    reason = (
+        f"bundled: {entry['person']} had {tuning.max} messages on {entry['channel']} within "
+        f"{tuning.window}; this one goes in one bundled message at {release.isoformat()}"
+    )
+    detail = {"reason": reason, "key": key, "person": entry["person"], "channel": entry["channel"]}
+    return TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail)
+
+
 def _bundled(
     name: str,
     entries: list[Entry],
     states: Mapping[str, BundleState],
-    tuning: Any,
+    tuning: Bundling,
     now: datetime,
     planned: Planned,
 ) -> list[Job]:
@@ -197,6 +226,8 @@ def _bundled(
         for key, entry in decided.held:
             assert release is not None
             planned.writes.append(ConsumerWrite(OUTBOX, key, dict(entry, status=HELD), release))
+            if entry.get("status") != HELD:
+                planned.notes.append(_held_note(key, entry, tuning, release, now))
         if decided.state != before:
             planned.writes.append(
                 ConsumerWrite(BUNDLES, state_key, decided.state.to_document(), None)

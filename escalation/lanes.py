@@ -9,13 +9,14 @@ itself, and the delivery loop keeps handing out other channels' jobs meanwhile.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger(__name__)
+import structlog
+
+log = structlog.get_logger("tocsin.delivery")
 
 Entry = tuple[str, Mapping[str, Any]]
 
@@ -86,4 +87,4 @@ class Lanes:
                 raise
             except Exception:
                 # The job stays claimed and comes back when its lease ends.
-                log.exception("delivery of %s on channel %s failed", job.keys, channel)
+                log.exception("delivery failed", keys=job.keys, channel=channel)

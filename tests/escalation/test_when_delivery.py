@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.store import CorrelationCommit, Store
-from core.store.events import ConsumerWrite
+from core.store.events import ConsumerWrite, TimelineNote
 from escalation.bundling import HELD
 from escalation.delivery import Attempt, Backoff, OutboxDelivery
 from escalation.page import OUTBOX, Page
@@ -77,7 +78,20 @@ def with_channels(world: World, *channels: Channel, tuning: NotificationTuning) 
     )
 
 
-def delivery(world: World, fake: Fake) -> OutboxDelivery:
+@dataclass
+class Noted:
+    """The timeline notes delivery committed (as metrics are told them)."""
+
+    notes: list[TimelineNote] = field(default_factory=list)
+
+    def observe(self, notes: Sequence[TimelineNote]) -> None:
+        self.notes.extend(notes)
+
+    def of(self, kind: str, incident: str | None = None) -> list[TimelineNote]:
+        return [n for n in self.notes if n.kind == kind and incident in (None, n.incident_id)]
+
+
+def delivery(world: World, fake: Fake, noted: Noted | None = None) -> OutboxDelivery:
     """Delivery of the world's outbox through the fake, with a short, seeded backoff."""
     return OutboxDelivery(
         world.store,
@@ -86,6 +100,7 @@ def delivery(world: World, fake: Fake) -> OutboxDelivery:
         {ChannelKind.WEBHOOK: fake},
         rng=random.Random(7),
         backoff=Backoff(timedelta(seconds=1), timedelta(seconds=4), max_attempts=50),
+        metrics=noted or Noted(),
     )
 
 
@@ -113,7 +128,8 @@ async def test_a_failing_channel_pauses_its_entries_wait_and_a_probe_resumes_it(
     world = World(store)
     with_channels(world, webhook("bad"), webhook("good"), tuning=NotificationTuning(pause=PAUSE))
     fake = Fake(failing={"bad"})
-    member = delivery(world, fake)
+    noted = Noted()
+    member = delivery(world, fake, noted)
     failed = [await put(store, n, "bad", None, t(0)) for n in range(3)]
     good = await put(store, 9, "good", None, t(0))
 
@@ -157,6 +173,9 @@ async def test_a_failing_channel_pauses_its_entries_wait_and_a_probe_resumes_it(
     for key in [*failed, waiting]:
         assert (await stored(store, key))["status"] == "delivered"
     assert (await store.consumer_documents(CHANNELS, ["bad"]))["bad"]["paused_until"] is None
+    # Paused: noted on the failing incidents' timelines, and once on the waiting one's.
+    assert len(noted.of("channel_paused", "inc-0005")) == 1  # once for this pause
+    assert {n.incident_id for n in noted.of("channel_paused")} >= {"inc-0000", "inc-0005"}
 
 
 async def test_a_slow_channel_holds_up_only_itself_within_its_concurrency(store: Store) -> None:
@@ -207,7 +226,8 @@ async def test_a_flooded_person_gets_one_bundled_message_at_the_window_end(store
     tuning = NotificationTuning(bundle=Bundling(5, timedelta(minutes=1)))
     with_channels(world, tuning=tuning)
     fake = Fake()
-    member = delivery(world, fake)
+    noted = Noted()
+    member = delivery(world, fake, noted)
     keys = [await put(store, n, "hook", "ann", t(0)) for n in range(8)]
     world.clock.set(t(0))
     await member.step()
@@ -234,6 +254,9 @@ async def test_a_flooded_person_gets_one_bundled_message_at_the_window_end(store
         entry = await stored(store, key)
         assert entry["status"] == "delivered"
     assert (await stored(store, late))["bundled_in"] == bundle["key"]
+    held_notes = noted.of("not_paged")
+    assert len(held_notes) == 4  # each held entry once, saying why and until when
+    assert all("bundled: ann had 5 messages on hook" in n.detail["reason"] for n in held_notes)
 
 
 async def test_a_page_made_stale_by_an_acknowledgement_is_dropped_at_delivery(
