@@ -16,7 +16,9 @@ local webhook receiver (bench/paging_receiver.py, an aiohttp server in its own p
 
 Targets: ``alertmanager`` (0.25), ``tocsin-sqlite`` and ``tocsin-redis`` (``tocsin
 serve`` with its correlator child, as deployed). ``--nice N`` gives every target's
-scheduling group (and the bench's) niceness N, as bench/amapi.py does. The machine's
+scheduling group (and the bench's) niceness N, as bench/amapi.py does; ``--profile``
+samples Tocsin's processes with py-spy at each rate (bench/profile.py) and prints where
+their time went. The machine's
 load average is printed beside each figure: compare ratios of one run, not runs.
 """
 
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +53,7 @@ from bench.paging_report import (
     percentile,
     render,
 )
+from bench.profile import find_py_spy, recording, summarise
 from bench.servers import (
     Deployment,
     ServerError,
@@ -77,6 +80,8 @@ IDLE_WINDOW_S = 3.0
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the bench; returns 0 if every target was measured."""
     args = _parser().parse_args(argv)
+    if args.tocsin_tree is not None:
+        args.tocsin_tree = args.tocsin_tree.resolve()  # Tocsin runs with it as cwd
     token = secrets.token_urlsafe(24)
     if args.nice is not None:  # the sender and the receiver too
         _renice_group(os.getpid(), args.nice)
@@ -100,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished_at": datetime.now(UTC).isoformat(),
         "nice": args.nice,
         "duration_s": args.duration,
+        "tocsin_env": args.tocsin_env,
+        "tocsin_tree": str(args.tocsin_tree) if args.tocsin_tree else None,
         "results": [asdict(r) for r in results],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -121,45 +128,86 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-open", dest="open", action="store_const", const=0)
     parser.add_argument("--nice", type=int, default=None, help="targets' niceness")
     parser.add_argument(
+        "--profile", action="store_true", help="py-spy samples Tocsin's processes at each rate"
+    )
+    parser.add_argument(
+        "--tocsin-env",
+        action="append",
+        metavar="TOCSIN_X=VALUE",
+        help="a setting for Tocsin (repeatable), e.g. TOCSIN_CORRELATOR_POLL_SECONDS=0.02",
+    )
+    parser.add_argument(
+        "--tocsin-tree", type=Path, help="run Tocsin from this source tree (as python -m bench)"
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_FILE, help="JSON file to merge the results into"
     )
     return parser
 
 
 @contextmanager
-def _deployed(target: str, receiving: str, token: str, nice: int | None) -> Iterator[Deployment]:
+def _deployed(
+    target: str, receiving: str, token: str, args: argparse.Namespace
+) -> Iterator[Deployment]:
     """A fresh ``target`` paging ``receiving``, reniced; stopped when the block ends."""
     deployed = target if target == REFERENCE else target + "-correlating"
+    settings = dict(pair.split("=", 1) for pair in args.tocsin_env or ())
     with (
         tempfile.TemporaryDirectory(prefix=f"tocsin-bench-paging-{target}-") as tmp,
         deploy(
             deployed,
             Path(tmp),
             token,
+            args.tocsin_tree,
+            settings,
             tocsin_rules=tocsin_rules(receiving, PROBE_WAIT_S),
             alertmanager_config=alertmanager_config(receiving, PROBE_WAIT_S),
         ) as deployment,
     ):
-        if nice is not None:
+        if args.nice is not None:
             for process in (deployment.server, *deployment.helpers):
-                _renice_group(process.pid, nice)
+                _renice_group(process.pid, args.nice)
         yield deployment
 
 
 def _first_notification(
     result: TargetResult, receiving: str, token: str, args: argparse.Namespace
 ) -> None:
-    with _deployed(result.target, receiving, token, args.nice) as deployment:
+    with _deployed(result.target, receiving, token, args) as deployment:
         # A warm-up the figures leave out: connections, caches, the first incidents.
         _paced(deployment, receiving, token, 20.0, 2.0, "warmup")
         for index, rate in enumerate(args.rates):
             cpu = _cpu_reader(deployment)
             before = cpu()
             started = time.monotonic()
-            measured = _paced(deployment, receiving, token, rate, args.duration, f"r{index}")
+            with _profiling(deployment, args, f"{result.target}-{rate:g}") as profiles:
+                measured = _paced(deployment, receiving, token, rate, args.duration, f"r{index}")
             cores = (cpu() - before) / (time.monotonic() - started)
             measured.target_cores = cores
             result.rates.append(measured)
+            for name, path in profiles.items():
+                print(f"\nprofile of {result.target}'s {name} at {rate:g}/s:")
+                print(summarise(path).render(top=15))
+
+
+@contextmanager
+def _profiling(
+    deployment: Deployment, args: argparse.Namespace, label: str
+) -> Iterator[dict[str, Path]]:
+    """With ``--profile``: py-spy samples each Tocsin process during the block."""
+    paths: dict[str, Path] = {}
+    with ExitStack() as stack:
+        if args.profile and deployment.target != REFERENCE:
+            py_spy = find_py_spy()
+            if py_spy is None:
+                raise RuntimeError("--profile needs py-spy (.venv/bin/pip install py-spy)")
+            for name, pid in _processes(deployment).items():
+                if name == "redis":
+                    continue
+                paths[name] = args.output.parent / f"profile-paging-{label}-{name}.txt"
+                paths[name].parent.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(recording(py_spy, pid, args.duration, paths[name]))
+        yield paths
 
 
 def _paced(
@@ -203,7 +251,7 @@ def _paced(
 
 def _open_timers(target: str, receiving: str, token: str, args: argparse.Namespace) -> OpenResult:
     result = OpenResult(args.open)
-    with _deployed(target, receiving, token, args.nice) as deployment:
+    with _deployed(target, receiving, token, args) as deployment:
         result.rss_before_kb = _memory(deployment)
         bulk = asyncio.run(load.send_bulk(deployment.base_url, token, args.open, "bulk"))
         result.post_s = bulk.elapsed_s
