@@ -38,8 +38,9 @@ from rules.notifications import Bundling
 
 # How long a send may take when its channel sets no timeout of its own.
 DEFAULT_ATTEMPT_TIMEOUT = timedelta(seconds=30)
-# Added to a claim's lease: the store write after the send.
-_LEASE_MARGIN = timedelta(seconds=30)
+# Added to a claim's lease: the store write after the send. Short, because a member killed
+# mid-send leaves its claimed entries to the next member only when the lease ends.
+_LEASE_MARGIN = timedelta(seconds=5)
 
 
 class PlanStore(Protocol):

@@ -52,10 +52,14 @@ class Lanes:
         queue = self._queues.setdefault(channel, deque())
         queue.extend(jobs)
         workers = self._workers.setdefault(channel, set())
-        while len(workers) < min(concurrency, len(queue)):
+        # A worker that found the queue empty is done, though not yet discarded (its
+        # callback runs later): it takes nothing more, so it does not count.
+        running = sum(not task.done() for task in workers)
+        while running < min(concurrency, len(queue)):
             task = asyncio.create_task(self._work(channel), name=f"lane {channel}")
             workers.add(task)
             task.add_done_callback(workers.discard)
+            running += 1
 
     def busy(self, channel: str) -> int:
         """How many jobs of the channel are queued or in flight."""
