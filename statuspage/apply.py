@@ -18,6 +18,7 @@ from typing import Any
 
 from rules.model import Rules
 from rules.status import StatusPage
+from statuspage.commands import capped
 from statuspage.maintenance import under_maintenance
 from statuspage.mapping import IMPACT_OF_STATUS, worst
 from statuspage.model import (
@@ -182,7 +183,7 @@ class PageWork:
             ),
             resolved_at=(incident.resolved_at if was_resolved else at) if resolved else None,
             component_ids=tuple(dict.fromkeys((*incident.component_ids, *merged))),
-            updates=(update, *incident.updates),
+            updates=capped((update, *incident.updates)),
         )
         record = IncidentRecord(changed, merged, record.internal)
         self.records[public_id] = record
@@ -232,7 +233,7 @@ class PageWork:
             found,
             status=status,
             updated_at=max(at, found.updated_at),
-            updates=(update, *found.updates),
+            updates=capped((update, *found.updates)),
         )
         self.put_maintenance(changed, at)
         return changed

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core.errors import FieldProblem, InvalidFields
 from core.timestamps import format_rfc3339, from_micros, micros, parse_rfc3339
@@ -39,8 +39,14 @@ from statuspage.model import (
 MAX_NAME = 200
 MAX_BODY = 10_000
 MAX_COMPONENTS = 100
+# Updates kept per public incident or maintenance: its page and the front page show the
+# whole timeline. The API refuses more (400 naming incident_updates); automatic updates
+# beyond it (an incident that flaps) drop the oldest but the first.
+MAX_UPDATES = 100
 # Statuses an operator may set on a component (maintenance comes from maintenances).
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
+
+U = TypeVar("U")
 
 # The years a status record's time may name (see _instant).
 FIRST_YEAR = 2000
@@ -144,6 +150,22 @@ def incident_command(
         "components": statuses,
     }
     return _command("create_incident", public_id, update_id, at, fields)
+
+
+def full_timeline(count: int) -> FieldProblem | None:
+    """The problem with adding an update to a timeline of ``count`` updates, if any."""
+    if count < MAX_UPDATES:
+        return None
+    return FieldProblem(
+        "incident_updates", f"has {count} updates, the most allowed ({MAX_UPDATES})"
+    )
+
+
+def capped(updates: tuple[U, ...]) -> tuple[U, ...]:
+    """A timeline (newest first) of at most MAX_UPDATES: the newest, and the first."""
+    if len(updates) <= MAX_UPDATES:
+        return updates
+    return (*updates[: MAX_UPDATES - 1], updates[-1])
 
 
 def update_command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,11 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.settings import Settings
+from core.store.events import ConsumerWrite, EventBatch
+from statuspage import records as rec
+from statuspage.commands import MAX_UPDATES, capped
 from statuspage.model import ComponentStatus, Indicator
+from statuspage.records import IncidentRecord
 from statuspage.snapshot import build_snapshot
 from statuspage.writer import Changes
 from tests.app_harness import ENV, RESPONDER, RULES, START, VIEWER
@@ -230,3 +235,31 @@ async def test_a_bad_maintenance_body_is_a_400_naming_the_field(
     }
     answer = await post(client, MAINTENANCES, body | change, 400)
     assert field in [p["field"] for p in answer["problems"]]
+
+
+async def test_an_incident_takes_at_most_max_updates(client: Client) -> None:
+    # Before, there was no limit: one incident's timeline could grow without end, and
+    # the front page and the incident's page with it.
+    created = await post(client, INCIDENTS, NEW, 201)
+    store = client.app[STORE]
+    record = IncidentRecord.decode(
+        (await store.consumer_documents(rec.INCIDENTS, [created["id"]]))[created["id"]]
+    )
+    first = record.incident.updates[0]
+    many = tuple(replace(first, id=f"u{n}") for n in range(MAX_UPDATES))
+    full = IncidentRecord(replace(record.incident, updates=many), record.statuses)
+    write = ConsumerWrite(rec.INCIDENTS, created["id"], full.encode())
+    await store.commit_events(EventBatch("test", "test", None), [write])
+    update = {"status": "identified", "body": "One more."}
+    refused = await post(client, f"{INCIDENTS}/{created['id']}/updates", update, 400)
+    (problem,) = refused["problems"]
+    assert problem["field"] == "incident_updates"
+    assert str(MAX_UPDATES) in str(problem)
+
+
+def test_automatic_updates_keep_the_newest_and_the_first() -> None:
+    updates = tuple(range(MAX_UPDATES + 5, 0, -1))  # newest first; 1 is the first
+    kept = capped(updates)
+    assert len(kept) == MAX_UPDATES
+    assert kept[: MAX_UPDATES - 1] == updates[: MAX_UPDATES - 1]
+    assert kept[-1] == 1

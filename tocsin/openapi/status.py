@@ -211,7 +211,8 @@ def status_paths() -> dict[str, Any]:
         "/api/v1/status/incidents/{id}/updates": {
             "post": _operation(
                 "updatePublicIncident",
-                "Add an update (status, text, components) to a public incident.",
+                "Add an update (status, text, components) to a public incident. An incident "
+                "takes at most 100 updates: 400 naming incident_updates beyond.",
                 "responder",
                 parameters=[incident_id],
                 requestBody=request_body(ref("PublicIncidentUpdate")),
@@ -252,7 +253,8 @@ def status_paths() -> dict[str, Any]:
         "/api/v1/status/maintenances/{id}/updates": {
             "post": _operation(
                 "updateMaintenance",
-                "Add an update (and its status) to a maintenance of the API.",
+                "Add an update (and its status) to a maintenance of the API. A maintenance "
+                "takes at most 100 updates: 400 naming incident_updates beyond.",
                 "responder",
                 parameters=[maintenance_id],
                 requestBody=request_body(ref("MaintenanceUpdate")),

@@ -29,6 +29,7 @@ from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from statuspage import records as rec
 from statuspage.commands import (
+    full_timeline,
     incident_command,
     maintenance_command,
     maintenance_update_command,
@@ -98,6 +99,9 @@ async def add_incident_update(request: web.Request) -> web.Response:
     store = request.app[STORE]
     record = await _incident(store, request.match_info["id"])
     body = await _read_body(request)
+    full = full_timeline(len(record.incident.updates))
+    if full is not None:
+        raise InvalidFields([full])
     now = request.app[CLOCK].now()
     impact = record.incident.impact
     command = update_command(body, _components(request), record.incident.id, new_id(), now, impact)
@@ -142,6 +146,9 @@ async def add_maintenance_update(request: web.Request) -> web.Response:
     if maintenance_id not in stored:
         raise NotFound(f"no maintenance {maintenance_id!r} written through the API")
     body = await _read_body(request)
+    full = full_timeline(len(stored[maintenance_id]["updates"]))
+    if full is not None:
+        raise InvalidFields([full])
     now = request.app[CLOCK].now()
     command = maintenance_update_command(body, maintenance_id, new_id(), now)
     return await _apply(request, command, "maintenances", 201)
