@@ -32,7 +32,7 @@ from escalation.lanes import Entry, Job
 from escalation.page import OUTBOX
 from escalation.pausing import ChannelState, Gate, gate
 from escalation.state import COLLECTION
-from escalation.timeline import DELIVERY_ACTOR, NOT_PAGED, channel_notes
+from escalation.timeline import DELIVERY_ACTOR, NOT_PAGED, channel_notes, not_paged_code
 from rules.model import Rules
 from rules.notifications import Bundling
 
@@ -162,6 +162,7 @@ async def _drop_stale(
         planned.writes.append(ConsumerWrite(OUTBOX, key, document, None))
         detail = {
             "reason": reason,
+            "code": not_paged_code(reason),
             "key": key,
             "person": entry["person"],
             "channel": entry["channel"],
@@ -196,7 +197,13 @@ def _held_note(
         f"bundled: {entry['person']} had {tuning.max} messages on {entry['channel']} within "
         f"{tuning.window}; this one goes in one bundled message at {release.isoformat()}"
     )
-    detail = {"reason": reason, "key": key, "person": entry["person"], "channel": entry["channel"]}
+    detail = {
+        "reason": reason,
+        "code": not_paged_code(reason),
+        "key": key,
+        "person": entry["person"],
+        "channel": entry["channel"],
+    }
     return TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail)
 
 

@@ -257,6 +257,7 @@ async def test_a_flooded_person_gets_one_bundled_message_at_the_window_end(store
     held_notes = noted.of("not_paged")
     assert len(held_notes) == 4  # each held entry once, saying why and until when
     assert all("bundled: ann had 5 messages on hook" in n.detail["reason"] for n in held_notes)
+    assert {n.detail["code"] for n in held_notes} == {"bundled"}
 
 
 async def test_a_page_made_stale_by_an_acknowledgement_is_dropped_at_delivery(
