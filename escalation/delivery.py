@@ -154,7 +154,11 @@ class OutboxDelivery:
         self._channels: dict[str, ChannelState] = {}
 
     async def step(self) -> int:
-        """Attempts every entry due now once and waits for the results; returns how many."""
+        """Attempts every entry due now once and waits for the results; returns how many.
+
+        For tests and one-off passes: it waits for every lane, slow channels included. A
+        serving loop calls :meth:`dispatch` (as :meth:`run` does), which never waits.
+        """
         handled = await self.dispatch()
         await self._lanes.settle()
         return handled
