@@ -220,3 +220,18 @@ async def test_outside_support_hours_a_limited_incident_waits_and_says_until_whe
         for d in escalation.log
     )
     assert await world.outbox() == [page(incident, 1, 0, 0, "ann")]
+
+
+async def test_a_muted_incident_sends_no_update_and_says_why(store: Store) -> None:
+    world, incident = await paged_world(store)
+    world.clock.set(t(40))
+    await world.change(incident, "alerts_joined", muted=True)
+
+    await world.at(t(30) + GROUP_INTERVAL)
+
+    assert update(incident, 1) not in await world.outbox()
+    escalation = await world.escalation(incident)
+    assert any(
+        d.what == "not_paged" and d.reason.startswith("muted: an update of 1 change(s) not sent")
+        for d in escalation.log
+    )
