@@ -12,6 +12,9 @@ The documented mapping (README "Status page", docs/rules.md ``status_page.publis
   operational < degraded performance < under maintenance < partial outage < major
   outage: an active maintenance puts a component under maintenance unless an incident
   says it is (partly) down, which customers need to know even during maintenance.
+- The page's indicator and its description go together (:func:`overall`): one P1
+  incident on one component is critical, "Major Service Outage", on the banner as in
+  ``status.json``.
 """
 
 from __future__ import annotations
@@ -57,35 +60,44 @@ def worst_impact(impacts: Iterable[Impact]) -> Impact:
     return max(impacts, key=_IMPACT_RANK.__getitem__, default=Impact.NONE)
 
 
+# One description per indicator, Statuspage's words: the banner, status.json, the
+# badge and the feeds can never disagree with the indicator.
+DESCRIPTIONS = {
+    Indicator.NONE: "All Systems Operational",
+    Indicator.MINOR: "Minor Service Outage",
+    Indicator.MAJOR: "Partial System Outage",
+    Indicator.CRITICAL: "Major Service Outage",
+}
+MAINTENANCE_DESCRIPTION = "Service Under Maintenance"
+
+_INDICATOR_RANK = {Indicator.NONE: 0, Indicator.MINOR: 1, Indicator.MAJOR: 2, Indicator.CRITICAL: 3}
+
+
 def overall(
     statuses: Iterable[ComponentStatus], open_incidents: Iterable[PublicIncident]
 ) -> tuple[Indicator, str]:
     """The page's indicator and description, from component statuses and open incidents.
 
-    Every component in major outage: critical, "Major System Outage"; some: major,
-    "Partial System Outage"; a partial outage: minor, "Partial System Outage"; degraded
-    performance: minor, "Degraded System Performance"; maintenance only: none, "Service
-    Under Maintenance"; else none, "All Systems Operational". An open incident raises the
-    indicator to its impact (an incident on no component still shows), never lowers it.
+    The indicator is the worse of the components' rollup and the worst impact of an
+    open public incident (Statuspage's indicator follows its incidents' impact). The
+    rollup: every component in major outage critical; some major; a partial outage or
+    degraded performance minor; else none. The description is the indicator's own
+    (:data:`DESCRIPTIONS`), or "Service Under Maintenance" when it is none and a
+    component is under maintenance.
     """
     seen = list(statuses)
     majors = sum(s is ComponentStatus.MAJOR_OUTAGE for s in seen)
     if seen and majors == len(seen):
-        indicator, text = Indicator.CRITICAL, "Major System Outage"
+        indicator = Indicator.CRITICAL
     elif majors:
-        indicator, text = Indicator.MAJOR, "Partial System Outage"
-    elif ComponentStatus.PARTIAL_OUTAGE in seen:
-        indicator, text = Indicator.MINOR, "Partial System Outage"
-    elif ComponentStatus.DEGRADED_PERFORMANCE in seen:
-        indicator, text = Indicator.MINOR, "Degraded System Performance"
-    elif ComponentStatus.UNDER_MAINTENANCE in seen:
-        indicator, text = Indicator.NONE, "Service Under Maintenance"
+        indicator = Indicator.MAJOR
+    elif ComponentStatus.PARTIAL_OUTAGE in seen or ComponentStatus.DEGRADED_PERFORMANCE in seen:
+        indicator = Indicator.MINOR
     else:
-        indicator, text = Indicator.NONE, "All Systems Operational"
-    impact = worst_impact(i.impact for i in open_incidents if i.is_open)
-    raised = Indicator(impact.value)
-    if _IMPACT_RANK[Impact(raised.value)] > _IMPACT_RANK[Impact(indicator.value)]:
-        if text in ("All Systems Operational", "Service Under Maintenance"):
-            text = "Minor Service Outage" if raised is Indicator.MINOR else "Service Disruption"
+        indicator = Indicator.NONE
+    raised = Indicator(worst_impact(i.impact for i in open_incidents if i.is_open).value)
+    if _INDICATOR_RANK[raised] > _INDICATOR_RANK[indicator]:
         indicator = raised
-    return indicator, text
+    if indicator is Indicator.NONE and ComponentStatus.UNDER_MAINTENANCE in seen:
+        return indicator, MAINTENANCE_DESCRIPTION
+    return indicator, DESCRIPTIONS[indicator]

@@ -56,7 +56,7 @@ async def test_the_snapshot_shows_open_incidents_statuses_and_downtime(
         "card-payments": ComponentStatus.OPERATIONAL,
     }
     assert snapshot.indicator is Indicator.MINOR
-    assert snapshot.description == "Degraded System Performance"
+    assert snapshot.description == "Minor Service Outage"
     # Newest first: the search incident, then the resolved checkout one.
     assert [i.is_open for i in snapshot.incidents] == [True, False]
     checkout = next(h for h in snapshot.histories if h.component_id == "checkout")
@@ -114,3 +114,19 @@ async def test_days_before_the_page_recorded_a_component_have_no_data(
     assert by_day[date(2026, 1, 5)] is None
     assert by_day[date(2026, 3, 12)] == 1.0  # watched from 10:00: the rest of the day
     assert by_day[date(2026, 3, 13)] == 1.0
+
+
+async def test_one_p1_component_is_critical_on_the_banner_as_in_status_json(
+    store: Store, rules: Rules
+) -> None:
+    # Before, the banner said "Partial System Outage" while status.json's indicator was
+    # critical (the incident's impact): the description now follows the indicator.
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await drain(status)
+    await opened(store, 1, T + MIN)  # P1 on checkout, one of four components
+    clock.set(T + 2 * MIN)
+    await drain(status)
+    snapshot = await build_snapshot(store, rules, clock.now())
+    assert snapshot.indicator is Indicator.CRITICAL
+    assert snapshot.description == "Major Service Outage"
