@@ -12,6 +12,9 @@ The bundled message is an outbox-like entry (:func:`bundle_entry`): the first he
 entry's fields, ``kind: "bundle"``, a key of its own (``bundle:person:channel:<first
 key>``), ``bundle``, the list of what it replaces, and ``incidents``, their ids. Each
 held entry then records the bundle's result and ``bundled_in``.
+
+Known limit: a delivery pass takes at most its ``limit`` of due entries, so a hold of
+more than that many entries goes out as more than one bundle.
 """
 
 from __future__ import annotations
