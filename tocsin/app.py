@@ -22,6 +22,7 @@ from tocsin import health
 from tocsin.amapi import add_alertmanager_api
 from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
+from tocsin.escalation_task import add_escalation
 from tocsin.incident_metrics import IncidentMetrics, incident_metrics_context
 from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STATUS_LISTENERS, STORE
 from tocsin.middleware import (
@@ -97,6 +98,8 @@ def create_app(
     add_report_routes(app.router)
     # Acknowledge and resolve from a notification without logging in (issue 11).
     add_action_links(app, environment)
+    # Paging: the escalation and SLA stages and outbox delivery (issue 11).
+    add_escalation(app)
     # Slack's Acknowledge and Resolve buttons (issue 11).
     add_slack_interactivity(app)
     # The operator API's OpenAPI document, readable without a key.

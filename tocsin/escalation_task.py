@@ -1,0 +1,168 @@
+"""Paging in ``tocsin serve``: the escalation and SLA stages and outbox delivery as tasks.
+
+:func:`add_escalation` registers a cleanup context that runs, each as its own task:
+
+- the escalation stage (``escalation.stage``, consumer group ``escalation``): incident
+  events and due timers in, escalation documents and outbox entries out;
+- the SLA stage (``escalation.sla_stage``, group ``sla``): SLA clocks, warnings, breaches;
+- outbox delivery (``escalation.delivery``): due outbox entries out through the
+  notifier of each channel's kind (:data:`NOTIFIER_FACTORIES`), results recorded.
+
+**One deliverer.** With the Redis store every replica runs these tasks, but each stage
+group's lease lets one member at a time decide, and delivery runs only on the member
+that holds the escalation group's lease (``EscalationStage.lease_until``): the others'
+delivery tasks wait. A member stopped gracefully frees the lease at once; one killed
+is replaced when its lease runs out (``--escalation-lease-seconds``, 30 s by default),
+and the new holder delivers whatever was left due. Delivery is at least once: a member
+killed after a receiver got a notification and before the result was recorded leaves
+the entry due, and the next holder sends it again with the same ``webhook-id`` (the
+outbox key), by which a receiver drops the duplicate. The same holds for a delivery
+pass that outlasts its lease (a process paused for longer than the lease).
+
+**Isolation.** Ingest answers once an alert is durable and correlation runs in its own
+process (or its own task): neither waits for these tasks, so a slow or failing notifier
+only delays other deliveries (each attempt is bounded by its channel's timeout) and
+never ingest or correlation. A stage step that wrote something wakes delivery at once,
+so a page due now goes out without waiting for the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import timedelta
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from core.errors import StoreError
+from escalation.apprise_notifier import make_apprise_notifier
+from escalation.delivery import Notifier, NotifierContext, OutboxDelivery
+from escalation.email import make_email_notifier
+from escalation.sla_stage import SlaStage
+from escalation.slack import make_slack_notifier
+from escalation.stage import EscalationStage
+from escalation.webhook import make_webhook_notifier
+from rules.channels import ChannelKind
+from rules.model import Rules
+from tocsin.escalation_metrics import EscalationMetrics
+from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE
+
+log = structlog.get_logger("tocsin.escalation")
+
+# How often an idle stage looks at the stream and its timers, and an idle delivery at
+# the outbox (a stage step that wrote something wakes delivery sooner).
+POLL_SECONDS = 0.1
+
+NOTIFIER_FACTORIES: Mapping[ChannelKind, Callable[[NotifierContext], Notifier]] = {
+    ChannelKind.WEBHOOK: make_webhook_notifier,
+    ChannelKind.SLACK: make_slack_notifier,
+    ChannelKind.EMAIL: make_email_notifier,
+    ChannelKind.APPRISE: make_apprise_notifier,
+}
+
+
+def add_escalation(app: web.Application) -> None:
+    """Registers the paging tasks; call after the action links' context (they use it)."""
+    metrics = EscalationMetrics(app[REGISTRY])
+
+    async def escalation_context(app: web.Application) -> AsyncIterator[None]:
+        """Runs the tasks; on shutdown cancels them and frees the leases."""
+        async with aiohttp.ClientSession() as session:
+            paging = EscalationTask(app, session, metrics)
+            tasks = [
+                asyncio.create_task(paging.run_stage("escalation", paging.stage.step)),
+                asyncio.create_task(paging.run_stage("sla", paging.sla.step)),
+                asyncio.create_task(paging.run_delivery()),
+            ]
+            yield
+            for task in reversed(tasks):  # delivery first: it needs the stage's lease
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await paging.release()
+
+    app.cleanup_ctx.append(escalation_context)
+
+
+def notifiers(context: NotifierContext) -> dict[ChannelKind, Notifier]:
+    """One notifier per channel kind, built from :data:`NOTIFIER_FACTORIES`."""
+    return {kind: factory(context) for kind, factory in NOTIFIER_FACTORIES.items()}
+
+
+class EscalationTask:
+    """The stages and delivery of one process (see the module docstring)."""
+
+    def __init__(
+        self, app: web.Application, session: aiohttp.ClientSession, metrics: EscalationMetrics
+    ) -> None:
+        settings = app[SETTINGS]
+        clock = app[CLOCK]
+        store = app[STORE]
+        # Unique per application: two in one process (tests) are two members too.
+        member = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        lease = timedelta(seconds=settings.escalation_lease_seconds)
+        self._clock = clock
+        self._rules: Callable[[], Rules] = lambda: app[RULES].current.rules
+        self.stage = EscalationStage(
+            store, self._rules, clock, member, lease=lease, metrics=metrics
+        )
+        self.sla = SlaStage(store, self._rules, clock, member, lease=lease, metrics=metrics)
+        context = NotifierContext(
+            session, clock, settings.public_base_url, app.get(ACTION_LINKS), self._rules
+        )
+        self.delivery = OutboxDelivery(
+            store, self._rules, clock, notifiers(context), metrics=metrics
+        )
+        self._wake = asyncio.Event()
+
+    def delivering(self) -> bool:
+        """Tells whether this member holds the escalation lease now, so it delivers."""
+        until = self.stage.lease_until
+        return until is not None and self._clock.now() < until
+
+    async def run_stage(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
+        """Steps a stage until cancelled: at once after a busy step, else every POLL_SECONDS."""
+        while True:
+            busy = await _guarded(name, step)
+            if busy:
+                self._wake.set()
+            else:
+                await asyncio.sleep(POLL_SECONDS)
+
+    async def run_delivery(self) -> None:
+        """Delivers while this member holds the lease; waits for a stage's step otherwise."""
+        while True:
+            busy = 0
+            if self.delivering():
+                busy = await _guarded("delivery", self.delivery.step)
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def release(self) -> None:
+        """Frees both stages' leases, so another replica takes over at once."""
+        for stage in (self.stage, self.sla):
+            with contextlib.suppress(StoreError):
+                await stage.release()
+
+
+async def _guarded(name: str, step: Callable[[], Awaitable[int]]) -> int:
+    """One step; a store error or a bug is logged and counts as an idle step."""
+    try:
+        return await step()
+    except StoreError as exc:
+        log.warning("paging: store error", task=name, error=str(exc))
+    except Exception:  # a bug must not end paging for the process's life
+        log.exception("paging step failed", task=name)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        # A cancellation that a client library turned into an error ends the loop too.
+        raise asyncio.CancelledError
+    return 0
