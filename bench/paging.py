@@ -252,6 +252,7 @@ def _paced(
 def _open_timers(target: str, receiving: str, token: str, args: argparse.Namespace) -> OpenResult:
     result = OpenResult(args.open)
     with _deployed(target, receiving, token, args) as deployment:
+        _wait_idle(_cpu_reader(deployment))  # started up: the correlator child too
         result.rss_before_kb = _memory(deployment)
         bulk = asyncio.run(load.send_bulk(deployment.base_url, token, args.open, "bulk"))
         result.post_s = bulk.elapsed_s

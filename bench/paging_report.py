@@ -104,8 +104,8 @@ def render(results: Sequence[TargetResult]) -> str:
             f"come due meanwhile (goal for Tocsin: due -> notified p99 < {GOAL_DUE_P99_MS:g} ms)",
         ]
         header = (
-            f"{'target':<15}{'open':>8}{'settle s':>9}{'RSS MiB (grew)':>34}"
-            f"{'probes':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'bulk paged':>11}  load"
+            f"{'target':<15}{'open':>8}{'settle s':>9}{'probes':>8}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'max ms':>9}{'bulk paged':>11}  RSS MiB after (growth)"
         )
         lines += [header, "-" * len(header)]
         for result in opened:
@@ -116,11 +116,12 @@ def render(results: Sequence[TargetResult]) -> str:
                 for name, kb in o.rss_after_kb.items()
             )
             settle = f"{o.settle_s:.0f}" + ("" if o.settled else "!")
+            probes = f"{o.probes_notified}/{o.probes}"
             lines.append(
-                f"{result.target:<15}{o.open:>8,}{settle:>9}{memory:>34}"
-                f"{o.probes_notified:>4}/{o.probes:<3}{_ms(o.due_p50_ms):>8}"
-                f"{_ms(o.due_p99_ms):>9}{_ms(o.due_max_ms):>9}{o.bulk_paged:>11}  {o.loadavg}"
+                f"{result.target:<15}{o.open:>8,}{settle:>9}{probes:>8}{_ms(o.due_p50_ms):>9}"
+                f"{_ms(o.due_p99_ms):>9}{_ms(o.due_max_ms):>9}{o.bulk_paged:>11}  {memory}"
             )
+            lines.append(f"{'':<15}load {o.loadavg}")
         lines.append(
             "settle s: posting done -> the target idle (! = not idle by the deadline); RSS: "
             "after settling (growth since start); due: probe's sent + group_wait -> arrival"
