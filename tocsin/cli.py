@@ -27,6 +27,8 @@ from tocsin.cli_statuspage import add_statuspage_parser, run_statuspage
 from tocsin.correlator_app import create_correlator_app
 from tocsin.parent import die_with_parent
 from tocsin.preflight import PreflightError, check_store_directory, listening_sockets
+from tocsin.receiver import DEFAULT_PORT as DEFAULT_RECEIVER_PORT
+from tocsin.receiver import run_receiver
 from tocsin.reports.command import add_report_parser, run_report
 from tocsin.serving import run_server
 
@@ -91,7 +93,19 @@ def _main(argv: Sequence[str] | None) -> int:
     add_report_parser(commands)
     add_oncall_parser(commands)
     add_statuspage_parser(commands)
+    receiver = commands.add_parser(
+        "receiver", help="print (and verify) the notifications Tocsin sends to a local webhook"
+    )
+    receiver.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    receiver.add_argument("--port", type=int, default=DEFAULT_RECEIVER_PORT, help="default 9099")
+    receiver.add_argument(
+        "--secret-file",
+        type=Path,
+        help="the webhook channel's signing_secret (whsec_...): verify every signature",
+    )
     args = parser.parse_args(argv)
+    if args.command == "receiver":
+        return run_receiver(args.host, args.port, args.secret_file)
     if args.command == "statuspage":
         return run_statuspage(args)
     if args.command == "oncall":
