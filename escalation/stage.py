@@ -87,7 +87,8 @@ class EscalationStage:
         if batch.holder != self._member:
             self.lease_until = None
             return 0
-        self.lease_until = now + self._lease
+        # A store renews a held lease only once half of it passed: it runs at least that.
+        self.lease_until = now + self._lease / 2
         due = await store.due_documents(COLLECTION, now, self._limit)
         keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
         stored = await store.consumer_documents(COLLECTION, keys)
