@@ -322,6 +322,10 @@ async def test_an_unknown_slack_user_is_forbidden(served: Slacked) -> None:
     assert error["field"] == "payload.user"
     assert "U0MALLORY (@mallory) is not a person of the rules" in error["error"]
     assert await served.state() is IncidentState.TRIGGERED
+    # Slack shows the presser (alone) why nothing happened.
+    [refusal] = served.slack.posted
+    assert refusal["response_type"] == "ephemeral"
+    assert "is not a person of the rules" in refusal["text"]
 
 
 async def test_a_refused_action_is_told_to_the_presser_alone(served: Slacked) -> None:

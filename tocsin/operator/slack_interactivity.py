@@ -68,7 +68,7 @@ from rules.model import Rules
 from rules.people import Person
 from tocsin.keys import CLOCK, RULES, SETTINGS
 from tocsin.operator.idempotency import IdempotencyKey
-from tocsin.operator.incident_actions import ActionCall, perform
+from tocsin.operator.incident_actions import ActionCall, Performed, perform
 
 PATH = "/slack/interactivity"
 # Slack's own window for a request's timestamp.
@@ -125,24 +125,12 @@ async def slack_interactivity(request: web.Request) -> web.Response:
     action = payload["actions"][0]
     if action.get("action_id") not in (ACKNOWLEDGE, RESOLVE):
         return web.json_response({"ok": True})  # Open: Slack opened the link
-    person = _person(rules, channels, payload["user"])
-    incident_id = action.get("value")
-    if not isinstance(incident_id, str) or not incident_id:
-        raise InvalidFields([FieldProblem("payload.actions[0].value", "is not an incident id")])
-    if action["action_id"] == ACKNOWLEDGE:
-        parsed: Acknowledge | Resolve = Acknowledge("Acknowledged from Slack.")
-    else:
-        notes = f"Resolved from Slack by {person.display_name} ({person.name})."
-        parsed = Resolve(rules.lifecycle.resolution_codes[0], notes)
-    key = IdempotencyKey(
-        hashlib.sha256(f"slack\n{signature}".encode()).hexdigest(),
-        hashlib.sha256(body).hexdigest(),
-    )
-    call = ActionCall(incident_id, Actor(person.name, Role.RESPONDER), parsed, key=key)
     response_url = payload.get("response_url")
     try:
-        done = await perform(request.app, call)
+        person = _person(rules, channels, payload["user"])
+        done = await _act(request.app, rules, person, action, body, signature)
     except InputError as exc:
+        # Told to the presser alone; the HTTP answer is the API's JSON error.
         refusal = {
             "response_type": "ephemeral",
             "replace_original": False,
@@ -158,6 +146,32 @@ async def slack_interactivity(request: web.Request) -> web.Response:
     answer = {"replace_original": True, **message}
     await _respond(request.app, response_url, answer)
     return web.json_response(answer)
+
+
+async def _act(
+    app: web.Application,
+    rules: Rules,
+    person: Person,
+    action: dict[str, Any],
+    body: bytes,
+    signature: str,
+) -> Performed:
+    """Acknowledges or resolves as ``person`` through the operator API's one path."""
+    incident_id = action.get("value")
+    if not isinstance(incident_id, str) or not incident_id:
+        raise InvalidFields([FieldProblem("payload.actions[0].value", "is not an incident id")])
+    if action["action_id"] == ACKNOWLEDGE:
+        parsed: Acknowledge | Resolve = Acknowledge("Acknowledged from Slack.")
+    else:
+        notes = f"Resolved from Slack by {person.display_name} ({person.name})."
+        parsed = Resolve(rules.lifecycle.resolution_codes[0], notes)
+    # The signature names the request: a replay finds this record and acts nothing.
+    key = IdempotencyKey(
+        hashlib.sha256(f"slack\n{signature}".encode()).hexdigest(),
+        hashlib.sha256(body).hexdigest(),
+    )
+    call = ActionCall(incident_id, Actor(person.name, Role.RESPONDER), parsed, key=key)
+    return await perform(app, call)
 
 
 def _signing(channel: Channel) -> str | None:
