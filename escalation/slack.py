@@ -23,6 +23,7 @@ webhook URL, which is the channel's credential.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -56,7 +57,7 @@ def make_slack_notifier(context: NotifierContext) -> Notifier:
 
 def incident_url(public_url: str, incident_id: str) -> str:
     """Where the Open button leads: the incident in Tocsin's API."""
-    return f"{public_url.rstrip('/')}/api/v1/incidents/{incident_id}"
+    return f"{public_url.rstrip('/')}/api/v1/incidents/{urllib.parse.quote(incident_id, safe='')}"
 
 
 def entry_facts(entry: Mapping[str, Any], public_url: str) -> IncidentFacts:

@@ -479,3 +479,17 @@ async def test_a_long_bundle_says_how_many_it_left_out(aiohttp_server: Serve) ->
     lines = text.split("\n")
     assert lines[-1] == f"… and {100 - (len(lines) - 1)} more"
     assert all(line.endswith("(triggered)") for line in lines[:-1])
+
+
+async def test_an_odd_incident_id_cannot_break_out_of_a_link(aiohttp_server: Serve) -> None:
+    slack = FakeSlack()
+    channel = slack_channel(await started(aiohttp_server, slack))
+    odd = entry(incident="x>|<!channel>")
+    bundle = entry(kind="bundle", title="1 notification", bundle=[odd])
+    async with aiohttp.ClientSession() as session:
+        assert (await SlackNotifier(session, PUBLIC_URL)(channel, bundle)).ok
+    line = slack.messages[0]["blocks"][1]["text"]["text"]
+    assert line == (
+        f"• <{PUBLIC_URL}/api/v1/incidents/x%3E%7C%3C%21channel%3E|[P2] High latency on web-1>"
+        " (triggered)"
+    )
