@@ -6,7 +6,10 @@ page's documents as its writer keeps them (``bench.statuspage_data``: 50 compone
 ``tocsin serve`` does (``tocsin.status_site.SiteBuilder``: snapshot, render, write), then,
 ``runs`` times, files an operator's update of an open incident, times the writer's step
 that applies it, and times the builder's regeneration told of that step's ``Changes``
-(read what changed, render, write the changed files).
+(read what changed, render, write the changed files). The clock moves one minute per
+update; every component has downtime today (the same for all), so when today's uptime
+rolls over to the next 0.01% (every few minutes), every bar and day-by-day page changes
+at once: those runs write 63 files instead of 14.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class UpdateFigures:
     cold: float
     steps: list[float]
     builds: list[float]
-    written: int
+    written: list[int]
 
 
 def measure(name: str, components: int, incidents: int, runs: int, out_dir: str | None) -> str:
@@ -59,7 +62,8 @@ def measure(name: str, components: int, incidents: int, runs: int, out_dir: str 
         f"{name:<8} cold build {figures.cold:.2f} s; one update: writer step best "
         f"{min(step) * 1000:.1f} ms (median {statistics.median(step) * 1000:.1f}),"
         f" regeneration best {min(build) * 1000:.1f} ms (median "
-        f"{statistics.median(build) * 1000:.1f}), {figures.written} files written"
+        f"{statistics.median(build) * 1000:.1f}), {min(figures.written)} to "
+        f"{max(figures.written)} files written"
     )
 
 
@@ -80,7 +84,7 @@ async def _measure(
         cold = time.perf_counter() - began
         steps: list[float] = []
         builds: list[float] = []
-        written = 0
+        written: list[int] = []
         for n in range(runs):
             clock.advance(timedelta(minutes=1))
             raw = {"status": "identified" if n % 2 else "monitoring", "body": f"Update {n}."}
@@ -95,7 +99,7 @@ async def _measure(
             await builder.changed(changes)
             result = await builder.build()
             builds.append(time.perf_counter() - began)
-            written = len(result.written)
+            written.append(len(result.written))
         return UpdateFigures(cold, steps, builds, written)
     finally:
         await store.close()

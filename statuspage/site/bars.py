@@ -15,7 +15,7 @@ times the 100 KB target.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -57,6 +57,27 @@ class DayRow:
     uptime: str
     downtime: str  # time per status, "" when none
     incidents: tuple[tuple[str, str], ...]  # (name, href or "") of each incident of the day
+
+
+def shown(history: ComponentHistory) -> Hashable:
+    """What a history's bar and day-by-day page show of it, to compare with the last
+    build's: every day but the last as it is (a history refreshed later the same day
+    shares those objects, so they compare by identity), the last day and the uptime as
+    they read. Today's uptime moves with every minute observed; its 2 decimals do not."""
+    last = history.days[-1] if history.days else None
+    return (
+        history.component_id,
+        history.days[:-1],
+        None if last is None else _day_shown(last),
+        format_uptime(history.uptime_30d),
+        format_uptime(history.uptime_90d),
+    )
+
+
+def _day_shown(day: DayAvailability) -> Hashable:
+    minutes = tuple(sorted((s.value, round(v / 60)) for s, v in day.downtime_seconds.items()))
+    full = day.uptime is not None and day.uptime >= 1.0
+    return (day.day, level(day), format_uptime(day.uptime), full, minutes, day.incident_ids)
 
 
 def level(day: DayAvailability) -> str:

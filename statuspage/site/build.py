@@ -22,6 +22,7 @@ import jinja2
 from statuspage.model import PublicIncident, StatusSnapshot
 from statuspage.site.api import ApiDocuments
 from statuspage.site.badge import badge
+from statuspage.site.bars import shown
 from statuspage.site.feeds import atom, rss
 from statuspage.site.pages import (
     Bars,
@@ -161,9 +162,9 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
     # The incidents the bars name (a few hundred of the 10,000), by id.
     on_days = {i for h in snapshot.histories for day in h.days for i in day.incident_ids}
     by_id = {i: site.placed[i][0] for i in on_days if i in site.placed}
-    shown = {c.id: c for c in snapshot.components if c.showcase}
+    showcased = {c.id: c for c in snapshot.components if c.showcase}
     for history in snapshot.histories:
-        component = shown.get(history.component_id)
+        component = showcased.get(history.component_id)
         if component is None:
             continue
         named = tuple(
@@ -174,7 +175,7 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         name = clean(component.name)
         out.page(
             f"uptime/{file_id(component.id)}.html",
-            (frame, history, named),
+            (frame, shown(history), named),
             lambda c=name, h=history: uptime_page(env, snapshot, c, h, by_id),  # type: ignore[misc]
         )
     return site

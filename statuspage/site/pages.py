@@ -19,7 +19,7 @@ from statuspage.model import (
     PublicIncident,
     StatusSnapshot,
 )
-from statuspage.site.bars import bar_html, day_rows, segments
+from statuspage.site.bars import bar_html, day_rows, segments, shown
 from statuspage.site.snippets import incident_main, month_item
 from statuspage.site.text import INDICATOR_ICONS, clean, file_id, format_uptime
 from statuspage.site.views import (
@@ -70,7 +70,7 @@ Bars = dict[str, tuple[Hashable, str, frozenset[int]]]
 
 def _bar(name: str, history: ComponentHistory, cache: Bars) -> tuple[Hashable, str, frozenset[int]]:
     """A component's bar as HTML (escaped), reused when its inputs match."""
-    key = (name, history)
+    key = (name, shown(history))
     cached = cache.get(history.component_id)
     if cached is not None and cached[0] == key:
         return cached

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from xml.etree import ElementTree as ET
 
-from statuspage.model import ComponentStatus, PublicIncidentStatus, PublicUpdate
+from statuspage.model import ComponentHistory, ComponentStatus, PublicIncidentStatus, PublicUpdate
 from statuspage.site import render_site
 from tests.statuspage.site.sample import NOW, snapshot
 
@@ -209,3 +209,25 @@ def test_one_incident_update_re_renders_only_what_it_changes() -> None:
     assert not differing & {"incidents/inc-old.html", "history/2026-10.html", "history/index.html"}
     # Reusing pages changes nothing: the same bytes as rendering from scratch.
     assert dict(second) == dict(render_site(after))
+
+
+def test_a_day_whose_uptime_reads_the_same_reuses_its_bar_and_page() -> None:
+    # Today's uptime moves with each minute observed; the site re-renders a component's
+    # bar and day-by-day page only when what they show changes (2 decimals), else every
+    # build re-rendered every component with downtime today.
+    before = snapshot()
+    first = render_site(before)
+    api = before.histories[0]
+    assert api.component_id == "api"
+
+    def moved(uptime: float) -> ComponentHistory:
+        return replace(api, days=(*api.days[:-1], replace(api.days[-1], uptime=uptime)))
+
+    same = replace(before, histories=(moved(0.9500001), *before.histories[1:]))
+    second = render_site(same, first)
+    assert second["uptime/api.html"] is first["uptime/api.html"]
+    assert dict(second) == dict(render_site(same))
+    lower = replace(before, histories=(moved(0.93), *before.histories[1:]))
+    third = render_site(lower, second)
+    assert "93.00%" in third["uptime/api.html"].decode()
+    assert "93.00%" in third["index.html"].decode()
