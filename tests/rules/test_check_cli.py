@@ -107,7 +107,7 @@ def test_check_as_the_readme_gives_it_needs_no_secrets(
     assert main(["check", str(EXAMPLES)]) == 0
     out = capsys.readouterr().out
     assert (
-        "  secrets: 10 referenced, not read (4 environment variable(s), 6 file(s)); "
+        "  secrets: 12 referenced, not read (4 environment variable(s), 8 file(s)); "
         "check them too with --resolve-secrets" in out
     )
 
@@ -116,7 +116,7 @@ def test_resolve_secrets_reads_them_as_serve_does(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", str(EXAMPLES), "--resolve-secrets"]) == 0
-    assert "  secrets: 10 resolved (4 environment variable(s), 6 file(s))" in capsys.readouterr().out
+    assert "  secrets: 12 resolved (4 environment variable(s), 8 file(s))" in capsys.readouterr().out
     for name in SECRET_VARIABLES:
         monkeypatch.delenv(name)
     assert main(["check", str(EXAMPLES), "--resolve-secrets"]) == 1
