@@ -1,1 +1,1 @@
-"""Incidents to people: schedules, policies, SLA clocks, notifiers (not built yet)."""
+"""Incidents to people: schedules, policies, SLA clocks, notifiers, delivery."""

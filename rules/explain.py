@@ -4,7 +4,7 @@ A pure function of the rules, the alert and an instant; the command line only pr
 the result. It shows the mutes that could apply, every categorisation rule and route
 tried in order, and the resulting incident(s): group key, category, service, impact,
 urgency, priority, SLA, the escalation policy and where it came from, and who that
-policy would page. Paging is not built yet: nothing is sent to anyone today.
+policy would page (``tocsin serve`` pages through ``escalation``).
 """
 
 from __future__ import annotations

@@ -128,8 +128,8 @@ def _check(
     return 0
 
 
-# Said wherever explain names who would be paged, so that nobody relies on it yet.
-_NOT_BUILT = "paging is not built yet: nothing is sent today"
+# Said wherever explain names who would be paged: the times count from the first page.
+_PAGING = "after group_wait, until someone acknowledges"
 
 
 def _secrets_text(origins: list[str], resolved: bool) -> str:
@@ -247,7 +247,7 @@ def _print_explanation(e: Explanation, index: int, out: TextIO) -> None:
             continue
         policy = incident.policy
         say(f"escalation policy: {policy.name} ({origin}), repeat {policy.repeat}", 3)
-        say(f"would page ({_NOT_BUILT}):", 3)
+        say(f"would page ({_PAGING}):", 3)
         for step in incident.steps:
             say(f"at +{format_duration(step.after)}: {', '.join(step.targets)}", 4)
 
