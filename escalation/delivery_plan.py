@@ -2,6 +2,9 @@
 
 :func:`plan` sorts a pass's due entries:
 
+- an **update** (``escalation.updates``) goes only to a recipient whose page got
+  through: it waits while the page is on its way and is dropped (recorded, noted) if
+  the page failed or was dropped;
 - **stale** pages are dropped: a page of an escalation step whose generation is older
   than its escalation's (acknowledged, resolved, restarted or unmuted since it was
   scheduled, e.g. a contact method's later delay) is recorded ``dropped`` with the
@@ -41,6 +44,10 @@ DEFAULT_ATTEMPT_TIMEOUT = timedelta(seconds=30)
 # Added to a claim's lease: the store write after the send. Short, because a member killed
 # mid-send leaves its claimed entries to the next member only when the lease ends.
 _LEASE_MARGIN = timedelta(seconds=5)
+# How long an update waits before looking again at its recipient's page on its way.
+_PAGE_WAIT = timedelta(seconds=5)
+# A page in these states never reached its recipient (and never will).
+_NEVER_SENT = frozenset({"failed", "dropped"})
 
 
 class PlanStore(Protocol):
@@ -77,6 +84,7 @@ async def plan(
     """Sorts the due entries (see the module docstring)."""
     planned = Planned()
     live = await _drop_stale(store, due, now, planned)
+    live = await _after_pages(store, live, now, planned)
     by_channel: dict[str, list[Entry]] = {}
     for key, entry in live:
         by_channel.setdefault(entry["channel"], []).append((key, entry))
@@ -157,20 +165,47 @@ async def _drop_stale(
             f"restarted since it was scheduled (generation {entry['generation']}, "
             f"now {escalation['generation']})"
         )
-        result = {"at": micros(now), "ok": False, "status": None, "error": reason}
-        document = dict(entry, status="dropped", results=[*entry["results"], result])
-        planned.writes.append(ConsumerWrite(OUTBOX, key, document, None))
-        detail = {
-            "reason": reason,
-            "code": not_paged_code(reason),
-            "key": key,
-            "person": entry["person"],
-            "channel": entry["channel"],
-        }
-        planned.notes.append(
-            TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail)
-        )
+        _drop(key, entry, reason, now, planned)
     return live
+
+
+async def _after_pages(
+    store: PlanStore, due: Sequence[Entry], now: datetime, planned: Planned
+) -> list[Entry]:
+    """Updates wait for their recipient's page, and are dropped if it never got through."""
+    updates = [e for _, e in due if e.get("after_pages")]
+    if not updates:
+        return list(due)
+    keys = list(dict.fromkeys(p for e in updates for p in e["after_pages"]))
+    pages = await store.consumer_documents(OUTBOX, keys)
+    live: list[Entry] = []
+    for key, entry in due:
+        after = entry.get("after_pages")
+        statuses = [pages.get(p, {}).get("status", "failed") for p in after or ()]
+        if not after or "delivered" in statuses:
+            live.append((key, entry))
+        elif all(status in _NEVER_SENT for status in statuses):
+            who = f"{entry['person'] or 'channel'} on {entry['channel']}"
+            reason = f"update not sent: the page of {who} never got through (failed or dropped)"
+            _drop(key, entry, reason, now, planned)
+        else:
+            planned.writes.append(_filed(key, entry, now + _PAGE_WAIT))
+    return live
+
+
+def _drop(key: str, entry: Mapping[str, Any], reason: str, now: datetime, planned: Planned) -> None:
+    """Records the entry as dropped, never sent, with a ``not_paged`` note saying why."""
+    result = {"at": micros(now), "ok": False, "status": None, "error": reason}
+    document = dict(entry, status="dropped", results=[*entry["results"], result])
+    planned.writes.append(ConsumerWrite(OUTBOX, key, document, None))
+    detail = {
+        "reason": reason,
+        "code": not_paged_code(reason),
+        "key": key,
+        "person": entry["person"],
+        "channel": entry["channel"],
+    }
+    planned.notes.append(TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail))
 
 
 async def _bundle_states(

@@ -36,6 +36,8 @@ from rules.routing import DEFAULT_GROUP_INTERVAL
 
 # Changes kept per pending update; past it only the count grows (a storm is one message).
 CHANGES_KEPT = 20
+# Page keys kept per recipient (a policy repeating ten times pages a person ten times).
+PAGES_KEPT = 10
 # Event kinds that are news about an open incident's alerts.
 ALERT_CHANGES = frozenset({"alerts_joined", "alert_firing", "alert_resolved", "alert_expired"})
 # Kinds that only say something resolved (not sent where send_resolved is false).
@@ -46,21 +48,27 @@ _FLAPS = frozenset({"alert_firing", "alert_resolved"})
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Someone (or a channel as such, ``person`` None) paged, on one channel, from ``since``."""
+    """Someone (or a channel as such, ``person`` None) paged, on one channel, from ``since``.
+
+    ``pages`` are the outbox keys of the pages it was sent (the latest
+    :data:`PAGES_KEPT`): delivery sends it an update only once one of them got through.
+    """
 
     person: str | None
     channel: str
     address: str
     since: datetime
+    pages: tuple[str, ...] = ()
 
     def to_document(self) -> list[Any]:
         """Returns the recipient as JSON-ready values."""
-        return [self.person, self.channel, self.address, micros(self.since)]
+        return [self.person, self.channel, self.address, micros(self.since), list(self.pages)]
 
     @classmethod
     def from_document(cls, raw: Sequence[Any]) -> Recipient:
         """Reads back what :meth:`to_document` wrote."""
-        return cls(raw[0], raw[1], raw[2], from_micros(raw[3]))
+        pages = tuple(raw[4]) if len(raw) > 4 else ()
+        return cls(raw[0], raw[1], raw[2], from_micros(raw[3]), pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +141,21 @@ class WhenState:
 
 def paged(when: WhenState, pages: Iterable[Page], now: datetime) -> WhenState:
     """Records the recipients of ``pages`` (each from its send time) and the page as sent."""
-    known = {(r.person, r.channel) for r in when.paged}
-    added = [
-        Recipient(p.person, p.channel, p.address, p.send_at)
-        for p in pages
-        if (p.person, p.channel) not in known
-    ]
-    if not added and when.last_sent is not None:
+    recipients = {(r.person, r.channel): r for r in when.paged}
+    added: list[Recipient] = []
+    for p in pages:
+        known = recipients.get((p.person, p.channel))
+        if known is None:
+            recipient = Recipient(p.person, p.channel, p.address, p.send_at, (p.key,))
+            added.append(recipient)
+        else:
+            recipient = replace(known, pages=(*known.pages, p.key)[-PAGES_KEPT:])
+        recipients[(p.person, p.channel)] = recipient
+    if not pages and when.last_sent is not None:
         return when
     first = min((r.since for r in added), default=now)
     last = first if when.last_sent is None else max(when.last_sent, first)
-    return replace(when, paged=(*when.paged, *added), last_sent=last)
+    return replace(when, paged=tuple(recipients.values()), last_sent=last)
 
 
 def stopped(when: WhenState, at: datetime) -> WhenState:
@@ -230,6 +242,8 @@ def flush(when: WhenState, incident: Incident, rules: Rules, now: datetime) -> F
     number = when.sent + 1
     skipped: list[str] = []
     for recipient in when.paged:
+        if recipient.since > now:
+            continue  # its contact delay has not passed: not paged yet
         channel = rules.channels.get(recipient.channel)
         if channel is None:
             log.append(("not_paged", f"update {number}: channel {recipient.channel} is gone"))
@@ -258,7 +272,10 @@ class Notice:
     Its key, ``incident:update<n>:person:channel``, is idempotent like a page's. Its
     document is a page's plus ``kind`` (``update``, or ``resolved`` once the incident
     resolved) and ``changes`` (what changed since the last notification, oldest first;
-    ``more_changes`` counts those past the first :data:`CHANGES_KEPT`).
+    ``more_changes`` counts those past the first :data:`CHANGES_KEPT`) and
+    ``after_pages``, the recipient's pages: delivery sends the update once one of them
+    was delivered, waits while they are on their way, and drops it if none got through
+    (as Alertmanager sends nothing resolved to a receiver it never told of the firing).
     """
 
     incident: Incident
@@ -299,6 +316,7 @@ class Notice:
             "service": incident.service,
             "changes": [c.to_document() for c in self.changes],
             "more_changes": self.more,
+            "after_pages": list(self.recipient.pages),
             "status": "pending",
             "attempts": 0,
             "results": [],

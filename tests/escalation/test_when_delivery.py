@@ -41,6 +41,7 @@ class Fake:
     """A notifier per channel name: fails, waits on a gate, or delivers."""
 
     failing: set[str] = field(default_factory=set)
+    broken: set[str] = field(default_factory=set)  # answer 400: given up at once
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
@@ -58,6 +59,8 @@ class Fake:
                 await gate.wait()
             if name in self.failing:
                 return Attempt(False, 503, "HTTP 503", True)
+            if name in self.broken:
+                return Attempt(False, 400, "HTTP 400", False)
             self.sent.append((name, dict(entry)))
             return Attempt(True, 200, None, False)
         finally:
@@ -294,3 +297,47 @@ async def test_a_page_made_stale_by_an_acknowledgement_is_dropped_at_delivery(
     assert (await stored(store, page(incident, 1, 0, 0, "ann")))["status"] == "delivered"
     timeline = await store.incident_events(incident)
     assert any(e.kind == "not_paged" and "stale page" in e.detail["reason"] for e in timeline)
+
+
+async def test_an_update_waits_for_its_page_and_is_dropped_if_the_page_never_got_through(
+    store: Store,
+) -> None:
+    world = World(store)
+    fake = Fake(failing={"hook"})
+    member = delivery(world, fake)
+    incident = await world.open()
+    await world.at(t(30))
+    await member.step()  # ann's page: 503, retried
+    world.clock.set(t(40))
+    await world.change(incident, "alerts_joined")
+    await world.at(t(330))
+    await member.step()  # the update waits: the page is still on its way
+    waiting = await stored(store, f"{incident}:update1:ann:hook")
+    fake.failing.clear()
+    for second in (340, 350):
+        world.clock.set(t(second))
+        await member.step()
+
+    sent = [e["key"] for _, e in fake.sent]
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 0)
+    assert sent.count(f"{incident}:update1:ann:hook") == 1
+    # Ann hears of the update only after her page got through.
+    assert sent.index(page(incident, 1, 0, 0, "ann")) < sent.index(f"{incident}:update1:ann:hook")
+
+
+async def test_an_update_to_someone_whose_page_failed_is_dropped(store: Store) -> None:
+    world = World(store)
+    fake = Fake(broken={"hook"})
+    member = delivery(world, fake)
+    incident = await world.open()
+    await world.at(t(30))
+    await member.step()  # ann's page: 400, given up
+    world.clock.set(t(40))
+    await world.change(incident, "alerts_joined")
+    await world.at(t(330))
+    await member.step()
+
+    dropped = await stored(store, f"{incident}:update1:ann:hook")
+    assert fake.calls["hook"] == 2  # the pages of ann and of bob (level 2): no update
+    assert dropped["status"] == "dropped"
+    assert "never got through" in dropped["results"][-1]["error"]
