@@ -38,6 +38,7 @@ from tocsin.operator.auth import admin_only
 from tocsin.operator.calendar import add_calendar_routes
 from tocsin.operator.channels import add_channel_routes
 from tocsin.operator.oncall import add_oncall_routes
+from tocsin.operator.sla import add_sla_routes
 from tocsin.operator.slack_interactivity import add_slack_interactivity
 from tocsin.reload import RulesReloader
 from tocsin.reports.closure_http import add_report_routes
@@ -94,6 +95,7 @@ def create_app(
     add_oncall_routes(app.router)
     # Each notification channel and whether delivery paused it (issue 11).
     add_channel_routes(app.router)
+    add_sla_routes(app.router)
     add_calendar_routes(app.router)
     add_report_routes(app.router)
     # Acknowledge and resolve from a notification without logging in (issue 11).

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.settings import Settings
-from tests.app_harness import AM_AUTH, ENV, RULES
+from tests.app_harness import AM_AUTH, ENV, RULES, VIEWER
 from tests.ingest.payloads import A1_FIRING
 from tests.support import poll_until
 from tests.tocsin.test_paging_in_app import PUBLIC, SECRET, Client, Receiver, Serve
@@ -111,3 +111,16 @@ async def test_a_warning_and_a_breach_page_the_manager_once(
     )
     kinds = [e["kind"] for e in (await timeline.json())["timeline"]]
     assert kinds.count("sla_warning") == kinds.count("sla_breached") == 1
+    shown = await client.get(f"/api/v1/incidents/{incident}/sla", headers=VIEWER)
+    assert shown.status == 200
+    sla = await shown.json()
+    assert (sla["cycle"], sla["priority"], sla["on_hold"]) == (1, "P5", False)
+    assert [(c["clock"], c["status"]) for c in sla["clocks"]] == [
+        ("acknowledge", "breached"),
+        ("resolve", "running"),
+    ]
+    assert sla["clocks"][0]["handled"] == ["P5:warning-1m", "P5:breach"]
+    missing = await client.get("/api/v1/incidents/nope/sla", headers=VIEWER)
+    assert missing.status == 404
+    anonymous = await client.get(f"/api/v1/incidents/{incident}/sla")
+    assert anonymous.status == 401

@@ -17,6 +17,7 @@ from tocsin.openapi.problems import problem_paths, problem_schemas
 from tocsin.openapi.reports import report_paths
 from tocsin.openapi.schemas import ERROR_SCHEMAS, error_responses
 from tocsin.openapi.silences import silence_paths, silence_schemas
+from tocsin.openapi.sla import sla_paths, sla_schemas
 from tocsin.openapi.status import status_paths, status_schemas
 
 DOCUMENT_PATH = "/api/openapi.json"
@@ -71,6 +72,7 @@ def build_document() -> dict[str, Any]:
             **silence_paths(),
             **oncall_paths(),
             **channel_paths(),
+            **sla_paths(),
             **status_paths(),
         },
         "components": {
@@ -93,6 +95,7 @@ def build_document() -> dict[str, Any]:
                 **silence_schemas(),
                 **oncall_schemas(),
                 **channel_schemas(),
+                **sla_schemas(),
                 **status_schemas(),
             },
             "responses": error_responses(),
