@@ -42,8 +42,9 @@ from core.store.events import StreamEvent
 from escalation.oncall_reach import target_people
 from escalation.page import Page
 from escalation.state import LOG_KEPT, Decision, Escalation, Phase, PolicyCopy
-from escalation.updates import ALERT_CHANGES, Notice, WhenState, changed, flush, paged, stopped
-from escalation.updates import Incident as UpdateIncident
+from escalation.update_flush import Incident as UpdateIncident
+from escalation.update_flush import Notice, flush
+from escalation.updates import ALERT_CHANGES, WhenState, changed, paged, stopped
 from rules.model import Rules
 from rules.policies import Target, TargetKind
 from rules.routing import find_route

@@ -38,7 +38,7 @@ from escalation.page import OUTBOX, Page
 from escalation.retrigger import RetriggerStore, retrigger
 from escalation.state import COLLECTION, Escalation
 from escalation.timeline import NO_METRICS, EscalationMetrics, stage_notes
-from escalation.updates import Notice
+from escalation.update_flush import Notice
 from rules.model import Rules
 
 GROUP = "escalation"

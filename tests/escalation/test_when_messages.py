@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from escalation.bundling import bundle_entry
 from escalation.page import Page
-from escalation.updates import Change, Incident, Notice, Recipient
+from escalation.update_flush import Incident, Notice
+from escalation.updates import Change, Recipient
 from escalation.webhook import webhook_body
 from tests.contract.builders import T0
 
