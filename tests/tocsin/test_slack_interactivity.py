@@ -21,10 +21,12 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
-from core.incident import IncidentState
+from core.incident import IncidentEvent, IncidentState
 from core.settings import Settings
 from core.store import CorrelationCommit, GroupHead, Store, every_alert
+from escalation.state import COLLECTION, Escalation, Phase
 from tests.app_harness import ENV, RULES, START
+from tests.support import poll_until
 from tests.tocsin.actions_harness import Client, incident
 from tocsin.app import create_app
 from tocsin.keys import STORE
@@ -124,6 +126,8 @@ async def slacked(
     store_url: str | None,
     rules_text: str = SLACK_RULES,
     allow_local: bool = True,
+    seed: bool = True,
+    slack_url: str | None = None,
 ) -> Slacked:
     """A server on a store with incident 1 triggered, its response_urls at a local server."""
     slack = SlackSide()
@@ -136,22 +140,22 @@ async def slacked(
     if store_url is not None:
         overrides["store"] = store_url
     clock = ManualClock(START)
-    app = create_app(
-        make_settings(**overrides), clock=clock, registry=CollectorRegistry(), env=SLACK_ENV
-    )
+    env = SLACK_ENV if slack_url is None else {**SLACK_ENV, "SLACK_URL": slack_url}
+    app = create_app(make_settings(**overrides), clock=clock, registry=CollectorRegistry(), env=env)
     if allow_local:
         app[RESPONSE_URLS] = (str(server.make_url("/actions/")),)
     client = await aiohttp_client(app)
     store = client.app[STORE]
-    seeded = incident(1)
-    await store.commit(
-        CorrelationCommit(
-            "test",
-            incidents=(seeded,),
-            heads=(GroupHead(seeded.group_key, None, seeded.id),),
-            alerts=every_alert(seeded),
+    if seed:
+        seeded = incident(1)
+        await store.commit(
+            CorrelationCommit(
+                "test",
+                incidents=(seeded,),
+                heads=(GroupHead(seeded.group_key, None, seeded.id),),
+                alerts=every_alert(seeded),
+            )
         )
-    )
     return Slacked(client, store, clock, slack, str(server.make_url("/actions/T0/1/x")))
 
 
@@ -408,3 +412,91 @@ async def test_a_signed_payload_that_is_not_a_button_press_is_a_400(
     response = await served.press(body)
     assert response.status == 400
     assert [p["field"] for p in (await response.json())["problems"]] == [field_name]
+
+
+@dataclass
+class IncomingWebhook:
+    """Slack's incoming webhook: the messages Tocsin posts."""
+
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.messages.append(await request.json())
+        return web.Response(text="ok")
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_a_page_posted_by_tocsin_serve_is_acknowledged_by_its_button(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    aiohttp_server: Serve,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    store_kind: str,
+) -> None:
+    """The whole loop: the server's escalation pages on Slack, the page's own button acts."""
+    incoming = IncomingWebhook()
+    side = web.Application()
+    side.router.add_post("/services/T0/B0/x", incoming.handle)
+    webhook_url = str((await aiohttp_server(side)).make_url("/services/T0/B0/x"))
+    rules_text = SLACK_RULES + (
+        "escalation_policies:\n"
+        "  - name: web\n"
+        "    levels:\n"
+        "      - {delay: 5m, targets: [{person: ana}]}\n"
+        "      - {delay: 5m, targets: [{person: ben}]}\n"
+        "route: {policy: web, group_by: [alertname], group_wait: 0s}\n"
+    )
+    url = None if store_kind == "sqlite" else request.getfixturevalue("redis_url")
+    served = await slacked(
+        aiohttp_client,
+        aiohttp_server,
+        make_settings,
+        tmp_path,
+        url,
+        rules_text,
+        seed=False,
+        slack_url=webhook_url,
+    )
+    opened = incident(1, opened_at=served.clock.now(), policy="web")
+    await served.store.commit(
+        CorrelationCommit(
+            "test",
+            incidents=(opened,),
+            heads=(GroupHead(opened.group_key, None, opened.id),),
+            events=(IncidentEvent(opened.id, served.clock.now(), "correlate", "opened", {}),),
+        )
+    )
+
+    async def paged() -> Any:
+        return incoming.messages[0] if incoming.messages else None
+
+    page = await poll_until(paged, 20)
+    actions = next(b for b in page["blocks"] if b["type"] == "actions")
+    acknowledge = next(e for e in actions["elements"] if e["action_id"] == "acknowledge")
+    assert acknowledge["value"] == opened.id
+    context = next(b for b in page["blocks"] if b["type"] == "context")
+    assert context["elements"][0]["text"] == "Paging <@U024BE7LH> (level 1)"
+
+    # Slack sends the press back: this page's own button and block.
+    body = served.body(
+        actions=[
+            {
+                "type": "button",
+                "action_id": "acknowledge",
+                "block_id": actions["block_id"],
+                "value": acknowledge["value"],
+            }
+        ]
+    )
+    response = await served.press(body)
+    assert response.status == 200, await response.text()
+
+    async def acknowledged() -> Phase | None:
+        raw = await served.store.consumer_documents(COLLECTION, [opened.id])
+        phase = Escalation.from_document(raw[opened.id]).phase if opened.id in raw else None
+        return phase if phase is Phase.ACKNOWLEDGED else None
+
+    # The escalation stage read the acknowledgement from the incident event stream.
+    assert await poll_until(acknowledged, 20) is Phase.ACKNOWLEDGED
+    assert await served.state() is IncidentState.ACKNOWLEDGED
