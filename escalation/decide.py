@@ -32,16 +32,15 @@ Every decision not to page is logged in the document with its reason.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from core.incident import IncidentState
 from core.store.events import StreamEvent
 from escalation.oncall_reach import target_people
 from escalation.page import Page
 from escalation.state import LOG_KEPT, Decision, Escalation, Phase, PolicyCopy
+from escalation.support_hours import next_support_instant
 from escalation.update_flush import Incident as UpdateIncident
 from escalation.update_flush import Notice, flush
 from escalation.updates import ALERT_CHANGES, WhenState, changed, paged, stopped
@@ -213,20 +212,12 @@ def _flap_reopen(escalation: Escalation, event: StreamEvent, now: datetime) -> E
 
 
 def _support_instant(rules: Rules, escalation: Escalation, now: datetime) -> datetime | None:
-    """When support hours let the escalation page, if not now (None: it pages now).
-
-    ``escalation.support_hours.next_support_instant`` (helper E's) decides; until that
-    module exists every incident pages at once.
-    """
-    try:
-        module = importlib.import_module("escalation.support_hours")
-    except ModuleNotFoundError:
-        return None
+    """When support hours let the escalation page, if not now (None: it pages now)."""
     view = _SupportView(
         escalation.service, escalation.when.team, escalation.when.urgency, escalation.priority
     )
-    found: Any = module.next_support_instant(rules, view, now)
-    return found if isinstance(found, datetime) and found > now else None
+    found = next_support_instant(rules, view, now)
+    return found if found is not None and found > now else None
 
 
 def _seen_for_support(when: WhenState, event: StreamEvent, rules: Rules) -> WhenState:
