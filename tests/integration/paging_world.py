@@ -110,8 +110,13 @@ class Receiver:
         """The people of the pages answered, in order, each step once."""
         return [self.people[i] for i in dict.fromkeys(self.answered)]
 
-    async def wait_answered(self, people: list[str], deadline: float = 30.0) -> None:
-        """Polls until the pages answered are exactly those of ``people``."""
+    async def wait_answered(
+        self, people: list[str], *servers: TocsinProcess, deadline: float = 60.0
+    ) -> None:
+        """Polls until the pages answered are exactly those of ``people``.
+
+        A failure quotes the ``servers``' logs.
+        """
 
         async def done() -> bool | None:
             return True if self.answered_people() == people else None
@@ -119,7 +124,10 @@ class Receiver:
         try:
             await poll_until(done, deadline, interval=0.05)
         except TimeoutError as exc:
-            raise AssertionError(f"answered {self.answered_people()}, not {people}") from exc
+            logs = "\n".join(s.describe("its log") for s in servers)
+            raise AssertionError(
+                f"answered {self.answered_people()}, not {people}; arrived {self.arrived}\n{logs}"
+            ) from exc
 
 
 async def start_receiver(server_factory: Any) -> tuple[Receiver, str]:
@@ -199,7 +207,8 @@ async def escalation_holder(redis_url: str) -> int | None:
     if holder is None:
         return None
     # Members are named host-pid-nonce (tocsin.escalation_task).
-    return int(holder.decode().rsplit("-", 2)[1])
+    member = holder.decode() if isinstance(holder, bytes) else str(holder)
+    return int(member.rsplit("-", 2)[1])
 
 
 @dataclass

@@ -39,15 +39,15 @@ async def test_a_stopped_server_fires_each_missed_step_once(
     try:
         await server.start()
         await send_alert(server)
-        await receiver.wait_answered(["ann"])
+        await receiver.wait_answered(["ann"], server)
         server.stop()
 
         clock.set(70)  # bob's level fell due 60 s after ann's page, while stopped
         await server.start()
-        await receiver.wait_answered(["ann", "bob"])
+        await receiver.wait_answered(["ann", "bob"], server)
 
         clock.set(140)  # cy's level falls due 60 s after bob's page, while running
-        await receiver.wait_answered(["ann", "bob", "cy"])
+        await receiver.wait_answered(["ann", "bob", "cy"], server)
     finally:
         server.kill()
 
