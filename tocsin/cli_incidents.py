@@ -47,6 +47,7 @@ ACTIONS: Mapping[str, Action] = {
     "resolve": Action("resolve", "resolve an incident with a resolution code and notes"),
     "close": Action("close", "close a resolved incident"),
     "reopen": Action("reopen", "reopen a resolved incident"),
+    "escalate": Action("escalate", "page the escalation policy's next level now"),
 }
 
 

@@ -152,6 +152,8 @@ def test_ack_assign_note_resolve_close_work_an_incident_to_its_end(
         (("ack", incident["id"], "--note", "looking"), "acknowledged"),
         (("assign", incident["id"], "--person", "ana"), "ana"),
         (("note", incident["id"], "rolled back the deploy"), "acknowledged"),
+        # Escalating an acknowledged incident triggers it again for the next level.
+        (("escalate", incident["id"], "--note", "needs the db team"), "triggered"),
         (
             ("resolve", incident["id"], "--code", "solved_permanently", "--notes", "rollback"),
             "solved_permanently",
