@@ -21,9 +21,11 @@ channel's lane (``escalation.lanes``): a channel sends at most ``notifications.
 concurrency`` at once, each send within the channel's timeout, and no channel waits for
 another; each result is committed as soon as it is known.
 
-Known limit: two processes delivering from one Redis share no lease on entries yet, so
-both could send an entry due at the same moment (the ``webhook-id`` lets receivers drop
-the duplicate).
+Delivery takes no lease of its own: ``tocsin serve`` runs passes only on the member that
+holds the escalation stage's lease (``tocsin.escalation_task``), so replicas on one
+Redis do not send an entry twice. It is at least once: a member killed after a send and
+before its commit leaves the entry due, and the next member sends it again under the
+same key (the ``webhook-id`` lets receivers drop the duplicate).
 """
 
 from __future__ import annotations
