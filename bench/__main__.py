@@ -9,7 +9,9 @@ bench/results/latest.json. Then it measures the correlation stage in-process
 (``python -m bench correlation``, bench/correlation.py; ``--no-correlation`` skips it) and
 merges those figures into the same file. Last, the memory per open alert of Tocsin's
 correlator beside Alertmanager's (``python -m bench memory``, bench/memory.py;
-``--no-memory`` skips it). ``python -m bench amapi`` (bench/amapi.py) runs on its own:
+``--no-memory`` skips it), and the time from an alert accepted to its first notification
+beside Alertmanager's (``python -m bench paging --no-open``, bench/paging.py;
+``--no-paging`` skips it). ``python -m bench amapi`` (bench/amapi.py) runs on its own:
 ``GET /api/v2/alerts`` with 100,000 open alerts beside Alertmanager; ``python -m bench
 incidents`` (bench/incidents_api.py) too: the incident list's filters with 100,000
 incidents, and acknowledge under load. See bench/README.md
@@ -173,12 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 1 if any(result.error for result in results) else 0
     if args.tocsin_tree is not None:
         # The correlation and memory benches run the working tree's Tocsin.
-        _say("correlation, memory: skipped with --tocsin-tree; run `python -m bench correlation`")
+        _say("correlation, memory, paging: skipped with --tocsin-tree; run each on its own")
         return status
     if not args.no_correlation:
         status = max(status, correlation.main(["--output", str(output)]))
     if not args.no_memory:
         status = max(status, memory.main(["--output", str(output)]))
+    if not args.no_paging:
+        # Time to first notification only; `python -m bench paging` adds 100,000 open alerts.
+        status = max(status, paging.main(["--no-open", "--output", str(output)]))
     return status
 
 
@@ -217,6 +222,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-memory",
         action="store_true",
         help="skip the memory bench (memory per open alert) that runs last",
+    )
+    parser.add_argument(
+        "--no-paging",
+        action="store_true",
+        help="skip the paging bench's time to first notification (python -m bench paging)",
     )
     parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "latest.json", help="JSON results file"

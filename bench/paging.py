@@ -18,7 +18,8 @@ Targets: ``alertmanager`` (0.25), ``tocsin-sqlite`` and ``tocsin-redis`` (``tocs
 serve`` with its correlator child, as deployed). ``--nice N`` gives every target's
 scheduling group (and the bench's) niceness N, as bench/amapi.py does; ``--profile``
 samples Tocsin's processes with py-spy at each rate (bench/profile.py) and prints where
-their time went. The machine's
+their time went; ``--breakdown`` splits tocsin-redis's time per hop (ingest, correlate,
+escalate, deliver, send) from the store's own records (bench/paging_breakdown.py). The machine's
 load average is printed beside each figure: compare ratios of one run, not runs.
 """
 
@@ -42,6 +43,8 @@ from pathlib import Path
 from bench import paging_load as load
 from bench.amapi import _renice_group
 from bench.memory import RESULTS_FILE, _read_json, _say
+from bench.paging_breakdown import breakdown, redis_port
+from bench.paging_breakdown import render as render_breakdown
 from bench.paging_config import alertmanager_config, tocsin_rules
 from bench.paging_receiver import receiver
 from bench.paging_report import (
@@ -131,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", action="store_true", help="py-spy samples Tocsin's processes at each rate"
     )
     parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="tocsin-redis: each hop's share of the time, from the store (paging_breakdown)",
+    )
+    parser.add_argument(
         "--tocsin-env",
         action="append",
         metavar="TOCSIN_X=VALUE",
@@ -181,10 +189,18 @@ def _first_notification(
             before = cpu()
             started = time.monotonic()
             with _profiling(deployment, args, f"{result.target}-{rate:g}") as profiles:
-                measured = _paced(deployment, receiving, token, rate, args.duration, f"r{index}")
+                measured, sent, first = _paced(
+                    deployment, receiving, token, rate, args.duration, f"r{index}"
+                )
             cores = (cpu() - before) / (time.monotonic() - started)
             measured.target_cores = cores
             result.rates.append(measured)
+            if args.breakdown and result.target == "tocsin-redis":
+                port = redis_port(deployment.helpers[0].pid)
+                offset = time.time() - time.monotonic()
+                figures = breakdown(port, sent.sent, sent.accepted, first, offset)
+                measured.breakdown_ms = figures
+                print(render_breakdown(result.target, rate, figures))
             for name, path in profiles.items():
                 print(f"\nprofile of {result.target}'s {name} at {rate:g}/s:")
                 print(summarise(path).render(top=15))
@@ -212,7 +228,7 @@ def _profiling(
 
 def _paced(
     deployment: Deployment, receiving: str, token: str, rate: float, duration: float, name: str
-) -> RateResult:
+) -> tuple[RateResult, load.Sent, dict[str, float]]:
     """One phase of paced new alerts, waited for at the receiver; the receiver is reset."""
 
     async def run() -> tuple[load.Sent, dict[str, object]]:
@@ -246,7 +262,7 @@ def _paced(
     )
     if sent.failed:
         raise RuntimeError(f"{name}: {sent.failed} alerts refused: {sent.errors[:2]}")
-    return measured
+    return measured, sent, first
 
 
 def _open_timers(target: str, receiving: str, token: str, args: argparse.Namespace) -> OpenResult:

@@ -27,6 +27,7 @@ class RateResult:
     max_ms: float = 0.0
     post_p99_ms: float = 0.0  # the POSTs' own latency (sent -> 2xx)
     late_ticks: int = 0
+    breakdown_ms: dict[str, dict[str, float]] | None = None  # --breakdown: per hop
     target_cores: float = 0.0  # CPU of the target's processes over the phase, in cores
     loadavg: str = ""
 
