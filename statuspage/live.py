@@ -53,6 +53,7 @@ class LiveSnapshot:
         self._records: dict[str, IncidentRecord] = {}
         self._order: list[str] = []  # public ids, newest first
         self._open: set[str] = set()
+        self._on: dict[str, set[str]] = {}  # component id -> ids of incidents on it
         self._stored: dict[str, PublicMaintenance] = {}
         self._histories: dict[str, ComponentHistory] = {}
         self._today: dict[str, Today] = {}
@@ -85,7 +86,11 @@ class LiveSnapshot:
         incidents = tuple(self._records[i].incident for i in self._order)
         chosen = [c for c in components if c.id in touched]
         if chosen:
-            involved = [i for i in incidents if touched.intersection(i.component_ids)]
+            ids = set().union(*(self._on.get(c.id, ()) for c in chosen))
+            involved = [
+                self._records[i].incident
+                for i in sorted(ids, key=lambda i: _order_key(self._records[i]))
+            ]
             page = rules.status_page
             for made, tally in await read_tallies(store, page, state, chosen, involved, now):
                 self._histories[made.component_id] = made
@@ -97,7 +102,8 @@ class LiveSnapshot:
             else advance(self._histories[c.id], self._today[c.id], now)
             for c in components
         )
-        return assemble(rules, self._stored.values(), components, incidents, histories, now)
+        opened = [r.incident for r in open_records]
+        return assemble(rules, self._stored.values(), components, incidents, opened, histories, now)
 
     async def _full(self, store: Store, rules: Rules, now: datetime, today: date) -> StatusSnapshot:
         data = await read_page(store, self._limit)
@@ -106,6 +112,9 @@ class LiveSnapshot:
         self._records = {r.incident.id: r for r in data.records}
         self._order = [r.incident.id for r in data.records]
         self._open = {r.incident.id for r in data.records if r.incident.is_open}
+        self._on = {}
+        for record in data.records:
+            self._index(record)
         self._stored = {m.id: m for m in data.stored}
         open_records = [self._records[i] for i in self._open]
         components = current_components(rules, data.state, open_records, data.stored, now)
@@ -118,7 +127,8 @@ class LiveSnapshot:
         self._moving = {
             c for c, (status, _, _) in data.state.components.items() if status is not _OK
         }
-        return assemble(rules, data.stored, components, incidents, histories, now)
+        opened = [r.incident for r in open_records]
+        return assemble(rules, data.stored, components, incidents, opened, histories, now)
 
     async def _reread_incidents(self, store: Store, ids: frozenset[str]) -> None:
         """Replaces the changed incidents with what the store holds now, in order."""
@@ -133,14 +143,22 @@ class LiveSnapshot:
                 )
                 self._order.insert(place, key)
             self._records[key] = record
+            self._index(record)
             if record.incident.is_open:
                 self._open.add(key)
             else:
                 self._open.discard(key)
         while len(self._order) > self._limit:
             dropped = self._order.pop()
-            self._records.pop(dropped, None)
+            gone = self._records.pop(dropped, None)
             self._open.discard(dropped)
+            for component in gone.incident.component_ids if gone else ():
+                self._on.get(component, set()).discard(dropped)
+
+    def _index(self, record: IncidentRecord) -> None:
+        # An incident's components only grow (updates add, never remove, components).
+        for component in record.incident.component_ids:
+            self._on.setdefault(component, set()).add(record.incident.id)
 
 
 _OK = ComponentStatus.OPERATIONAL

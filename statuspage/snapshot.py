@@ -76,7 +76,8 @@ async def build_snapshot(
     components = current_components(rules, data.state, open_records, data.stored, now)
     incidents = tuple(r.incident for r in data.records)
     histories = await read_histories(store, page, data.state, components, incidents, now)
-    return assemble(rules, data.stored, components, incidents, histories, now)
+    opened = [r.incident for r in open_records]
+    return assemble(rules, data.stored, components, incidents, opened, histories, now)
 
 
 def current_components(
@@ -105,11 +106,13 @@ def assemble(
     stored: Iterable[PublicMaintenance],
     components: tuple[PublicComponent, ...],
     incidents: tuple[PublicIncident, ...],
+    open_incidents: Iterable[PublicIncident],
     histories: tuple[ComponentHistory, ...],
     now: datetime,
 ) -> StatusSnapshot:
     """The snapshot of these parts at ``now``: maintenances as the clock moves them,
-    the rules' windows, the overall indicator."""
+    the rules' windows, the overall indicator (from ``open_incidents``, the open ones
+    of ``incidents``)."""
     page = rules.status_page
     maintenances = sorted(
         [
@@ -119,7 +122,7 @@ def assemble(
         key=lambda m: (m.scheduled_for, m.id),
         reverse=True,
     )
-    indicator, description = overall((c.status for c in components), incidents)
+    indicator, description = overall((c.status for c in components), open_incidents)
     return StatusSnapshot(
         page=PageInfo(page.name, page.url, page.time_zone, now.astimezone(UTC)),
         groups=_groups(page),
