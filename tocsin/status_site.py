@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path, PurePosixPath
@@ -134,15 +134,23 @@ class SiteBuilder:
 SITE_BUILDER = web.AppKey("status_site_builder", SiteBuilder)
 
 
+# Private directories site_directory made: removed when the application serving them stops.
+_PRIVATE: set[Path] = set()
+
+
 def site_directory(store_url: str, env: Mapping[str, str] | None = None) -> Path:
-    """Where serve writes the site: $TOCSIN_STATUS_DIR, else beside a SQLite store, else a
-    directory of this process under the temporary directory (a Redis store has no
-    directory of its own; one per process, so applications built again reuse it)."""
+    """Where serve writes the site: $TOCSIN_STATUS_DIR, else beside a SQLite store, else
+    (a Redis store has no directory of its own) ``site`` in a fresh private directory
+    under the temporary directory, made here (``mkdtemp``: mode 0700, a name no one can
+    take first) and removed when the application stops. A predictable name there would
+    let another local user make it first, with links out of it or files of theirs in it."""
     if env and env.get(ENV_DIR):
         return Path(env[ENV_DIR])
     if store_url.startswith("sqlite://"):
         return Path(store_url.removeprefix("sqlite://")).parent / "status-site"
-    return Path(tempfile.gettempdir()) / f"tocsin-status-{os.getpid()}"
+    private = Path(tempfile.mkdtemp(prefix="tocsin-status-"))
+    _PRIVATE.add(private)
+    return private / "site"
 
 
 def add_status_site(
@@ -179,6 +187,10 @@ async def _builder_context(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    private = builder.out.parent
+    if private in _PRIVATE:
+        _PRIVATE.discard(private)
+        await asyncio.to_thread(shutil.rmtree, private, True)
 
 
 async def _redirect(request: web.Request) -> web.StreamResponse:

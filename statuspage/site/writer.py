@@ -12,6 +12,11 @@ store after a crash.
 
 Paths are handled as strings and files with ``os`` calls: ``pathlib`` objects for each
 of 10,000 files cost as much as the system calls.
+
+Symbolic links are never followed below ``root``: a directory of the site that is a link
+is refused (OSError) before anything is written or removed through it, and files are
+opened with ``O_NOFOLLOW``, so someone who can write into the directory cannot make a
+build write or delete files elsewhere.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = ".tocsin-site"
 # 0644: a static web server running as another user must read the files.
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
 _MODE = 0o644
 
 
@@ -55,11 +61,39 @@ def _write(path: str, data: bytes) -> None:
         os.close(fd)
 
 
+def _real_directory(base: str, head: str) -> None:
+    """Makes ``head`` (``base`` or below it) and its parents below ``base``, refusing any
+    that is a symbolic link or not a directory (OSError) instead of following it."""
+    relative = os.path.relpath(head, base)
+    path = base
+    for part in [] if relative == "." else relative.split(os.sep):
+        path = os.path.join(path, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            os.mkdir(path)
+            continue
+        if not stat.S_ISDIR(mode):  # a link (lstat does not follow it) or a file
+            raise OSError(f"not a directory of the site (a symbolic link?): {path}")
+
+
+def _real_directory_exists(base: str, head: str) -> None:
+    """Like :func:`_real_directory` but makes nothing: FileNotFoundError when missing."""
+    relative = os.path.relpath(head, base)
+    path = base
+    for part in [] if relative == "." else relative.split(os.sep):
+        path = os.path.join(path, part)
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            raise OSError(f"not a directory of the site (a symbolic link?): {path}")
+
+
 def _atomic_write(path: str, data: bytes) -> None:
     """Writes beside ``path``, then renames over it: readers see the old or the new file."""
     head, name = os.path.split(path)
     temporary = os.path.join(head, f".{name}.{os.getpid()}.tmp")
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)  # a leftover of a killed build, or a planted link
         _write(temporary, data)
         os.replace(temporary, path)
     except BaseException:
@@ -77,12 +111,50 @@ def _empty(root: Path) -> bool:
         return True
 
 
+def _remove_tree(path: str) -> None:
+    """Removes a directory tree, or only the link if ``path`` is a symbolic link."""
+    if os.path.islink(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_staging(root: Path) -> list[str]:
+    """Removes staging directories beside ``root`` left by builds whose process is gone
+    (killed mid-build: a crash loop would otherwise fill the disk); returns their names."""
+    prefix, suffix = f".{root.name}.", ".staging"
+    try:
+        names = os.listdir(root.parent)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in names:
+        pid = name[len(prefix) : -len(suffix)]
+        if not (name.startswith(prefix) and name.endswith(suffix) and pid.isdigit()):
+            continue
+        if int(pid) == os.getpid() or not _alive(int(pid)):
+            _remove_tree(str(root.parent / name))
+            removed.append(name)
+    return removed
+
+
 def _write_staged(root: Path, files: Mapping[str, bytes]) -> bool:
     """A first build: every file straight into a staging directory, then one rename.
     False (and nothing left behind) when the rename is refused (``root`` a mount point,
     say): the caller then writes file by file."""
     staging = str(root.parent / f".{root.name}.{os.getpid()}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
+    _remove_tree(staging)
+    os.mkdir(staging, 0o755)  # fails rather than write into what someone else made
     made = set()
     try:
         for relative, data in files.items():
@@ -99,7 +171,7 @@ def _write_staged(root: Path, files: Mapping[str, bytes]) -> bool:
             return False
         return True
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_tree(staging)
 
 
 def write_site(
@@ -113,6 +185,8 @@ def write_site(
         _check(relative)
     root = root.absolute()  # "." has no name to stage beside
     root.parent.mkdir(parents=True, exist_ok=True)
+    if previous is None:  # this process's first write here
+        remove_stale_staging(root)
     if _empty(root) and _write_staged(root, files):
         return WriteResult(tuple(sorted(files)), ())
     root.mkdir(parents=True, exist_ok=True)
@@ -134,12 +208,12 @@ def write_site(
                     names = listed[head] = set(os.listdir(head))
                 except FileNotFoundError:
                     names = listed[head] = set()
-            if name in names:
+            if name in names and not os.path.islink(path):
                 with open(path, "rb") as handle:
                     if handle.read() == data:
                         continue
         if head not in made:
-            os.makedirs(head, exist_ok=True)  # one per directory, not per file
+            _real_directory(base, head)  # one per directory, not per file
             made.add(head)
         _atomic_write(path, data)
         written.append(relative)
@@ -152,8 +226,10 @@ def write_site(
     removed = [p for p in old if p not in files]
     for relative in removed:
         _check(relative)  # the manifest is ours, but a path in it must not leave either
+        path = os.path.join(base, relative)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(base, relative))
+            _real_directory_exists(base, os.path.dirname(path))
+            os.unlink(path)
     # The manifest lists paths, not contents: rewritten only when the set of paths changes.
     if removed or len(old) != len(files):
         _atomic_write(manifest, "\n".join(sorted(files)).encode())
