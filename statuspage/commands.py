@@ -39,10 +39,18 @@ from statuspage.model import (
 MAX_NAME = 200
 MAX_BODY = 10_000
 MAX_COMPONENTS = 100
-# Updates kept per public incident or maintenance: its page and the front page show the
-# whole timeline. The API refuses more (400 naming incident_updates); automatic updates
-# beyond it (an incident that flaps) drop the oldest but the first.
+# Updates kept per public incident or maintenance: its page shows the whole timeline.
+# The API refuses more (400 naming incident_updates), except an update that closes it
+# (resolved, postmortem, completed), which must always be possible; automatic updates
+# and closing ones beyond it drop the oldest but the first.
 MAX_UPDATES = 100
+CLOSING = frozenset(
+    {
+        PublicIncidentStatus.RESOLVED.value,
+        PublicIncidentStatus.POSTMORTEM.value,
+        MaintenanceStatus.COMPLETED.value,
+    }
+)
 # Statuses an operator may set on a component (maintenance comes from maintenances).
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
 
@@ -152,9 +160,12 @@ def incident_command(
     return _command("create_incident", public_id, update_id, at, fields)
 
 
-def full_timeline(count: int) -> FieldProblem | None:
-    """The problem with adding an update to a timeline of ``count`` updates, if any."""
+def full_timeline(count: int, raw: object) -> FieldProblem | None:
+    """The problem with adding the update ``raw`` (a request body) to a timeline of
+    ``count`` updates, if any: none when it closes the incident or maintenance."""
     if count < MAX_UPDATES:
+        return None
+    if isinstance(raw, dict) and raw.get("status") in CLOSING:
         return None
     return FieldProblem(
         "incident_updates", f"has {count} updates, the most allowed ({MAX_UPDATES})"

@@ -257,6 +257,30 @@ async def test_an_incident_takes_at_most_max_updates(client: Client) -> None:
     assert str(MAX_UPDATES) in str(problem)
 
 
+async def test_a_full_incident_can_still_be_resolved(client: Client) -> None:
+    # Before, the 400 above also refused "resolved": an incident with MAX_UPDATES
+    # updates stayed open on the public page for good.
+    created = await post(client, INCIDENTS, NEW, 201)
+    store = client.app[STORE]
+    record = IncidentRecord.decode(
+        (await store.consumer_documents(rec.INCIDENTS, [created["id"]]))[created["id"]]
+    )
+    first = record.incident.updates[0]
+    many = tuple(replace(first, id=f"u{n}") for n in range(MAX_UPDATES - 1, 0, -1))
+    full = IncidentRecord(replace(record.incident, updates=(*many, first)), record.statuses)
+    write = ConsumerWrite(rec.INCIDENTS, created["id"], full.encode())
+    await store.commit_events(EventBatch("test", "test", None), [write])
+    update = {"status": "resolved", "body": "Fixed."}
+    resolved = await post(client, f"{INCIDENTS}/{created['id']}/updates", update, 201)
+    assert resolved["status"] == "resolved"
+    kept = resolved["incident_updates"]
+    assert len(kept) == MAX_UPDATES
+    assert kept[0]["status"] == "resolved"
+    assert kept[-1]["id"] == first.id  # the first update stays
+    postmortem = {"status": "postmortem", "body": "What happened."}
+    await post(client, f"{INCIDENTS}/{created['id']}/updates", postmortem, 201)
+
+
 def test_automatic_updates_keep_the_newest_and_the_first() -> None:
     updates = tuple(range(MAX_UPDATES + 5, 0, -1))  # newest first; 1 is the first
     kept = capped(updates)

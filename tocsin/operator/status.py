@@ -99,7 +99,7 @@ async def add_incident_update(request: web.Request) -> web.Response:
     store = request.app[STORE]
     record = await _incident(store, request.match_info["id"])
     body = await _read_body(request)
-    full = full_timeline(len(record.incident.updates))
+    full = full_timeline(len(record.incident.updates), body)
     if full is not None:
         raise InvalidFields([full])
     now = request.app[CLOCK].now()
@@ -146,7 +146,7 @@ async def add_maintenance_update(request: web.Request) -> web.Response:
     if maintenance_id not in stored:
         raise NotFound(f"no maintenance {maintenance_id!r} written through the API")
     body = await _read_body(request)
-    full = full_timeline(len(stored[maintenance_id]["updates"]))
+    full = full_timeline(len(stored[maintenance_id]["updates"]), body)
     if full is not None:
         raise InvalidFields([full])
     now = request.app[CLOCK].now()
