@@ -112,7 +112,7 @@ def _start(event: StreamEvent, rules: Rules, title: str, cycle: int) -> SlaState
         cycle,
         event.at,
         event.at if event.state is IncidentState.ON_HOLD else None,
-        timedelta(0),
+        (),
         clocks,
         event.state.value,
         event.priority,
@@ -182,7 +182,8 @@ def _apply(state: SlaState, event: StreamEvent, rules: Rules) -> SlaState:
         log.append(("paused", f"on hold ({event.actor}): clocks paused"))
     elif seen.paused_since is not None and event.state is not IncidentState.ON_HOLD:
         held = max(at - seen.paused_since, timedelta(0))
-        seen = replace(seen, paused_since=None, paused_total=seen.paused_total + held)
+        holds = (*seen.holds, (seen.paused_since, at))
+        seen = replace(seen, paused_since=None, holds=holds)
         again = f"{event.state.value} after {format_duration(held)} on hold: clocks run again"
         log.append(("resumed", again))
     stopping: tuple[ClockName, ...] = ()

@@ -5,8 +5,10 @@ under the next threshold due (``due``), and holds:
 
 - ``cycle``: 1 from the incident's first event, one more each time it is reopened
   (resolved or closed, then triggered again): the clocks start over;
-- ``started``, ``paused_since`` and ``paused_total``: both clocks count the time since
-  ``started`` minus the time on hold (ITIL's "pending" pause);
+- ``started``, ``holds`` (each hold of the cycle that ended) and ``paused_since``: both
+  clocks count the time since ``started`` minus the time on hold (ITIL's "pending"
+  pause); the holds themselves are kept, not only their total, so that the instant a
+  threshold was reached is known also when a hold began after it;
 - per clock (time to acknowledge, time to resolve): the target copied from the rules'
   ``priority.sla`` when the clock started or the priority last changed, when it stopped
   (acknowledged; resolved), and the thresholds already handled, named
@@ -109,7 +111,7 @@ class SlaState:
     cycle: int
     started: datetime
     paused_since: datetime | None
-    paused_total: timedelta
+    holds: tuple[tuple[datetime, datetime], ...]  # [start, end) of each ended hold, in order
     clocks: dict[ClockName, ClockRun]  # a clock without a target for the priority: absent
     incident_state: str
     priority: str | None
@@ -121,18 +123,33 @@ class SlaState:
     muted: bool = False  # silenced, inhibited or in maintenance
     held: bool = False  # held by the correlator (flap damping)
 
+    @property
+    def paused_total(self) -> timedelta:
+        """The time on hold of the holds that ended."""
+        return sum((end - begin for begin, end in self.holds), timedelta(0))
+
     def elapsed(self, at: datetime) -> timedelta:
-        """The clocks' time at ``at``: since ``started``, less the time on hold."""
-        paused = self.paused_total
+        """The clocks' time at ``at``: since ``started``, less the time on hold before it."""
+        paused = sum((max(min(end, at) - begin, timedelta(0)) for begin, end in self.holds),
+                     timedelta(0))  # fmt: skip
         if self.paused_since is not None:
             paused += max(at - self.paused_since, timedelta(0))
         return at - self.started - paused
 
     def due_of(self, threshold: Threshold) -> datetime | None:
-        """When ``threshold`` is reached if nothing pauses the clocks; None while paused."""
-        if self.paused_since is not None:
+        """The instant the clocks' time reaches ``threshold`` (past or, if they run, future).
+
+        None while on hold for a threshold not reached before the hold began.
+        """
+        at, left = self.started, threshold.elapsed
+        for begin, end in self.holds:
+            if left <= begin - at:
+                return at + left
+            left -= begin - at
+            at = end
+        if self.paused_since is not None and left > self.paused_since - at:
             return None
-        return self.started + self.paused_total + threshold.elapsed
+        return at + left
 
     def label(self, threshold: Threshold) -> str:
         """The name under which ``threshold`` is handled once: ``<priority>:<name>``."""
@@ -163,7 +180,7 @@ class SlaState:
             "cycle": self.cycle,
             "started": micros(self.started),
             "paused_since": None if self.paused_since is None else micros(self.paused_since),
-            "paused_total": _us(self.paused_total),
+            "holds": [[micros(begin), micros(end)] for begin, end in self.holds],
             "clocks": {name.value: run.to_document() for name, run in self.clocks.items()},
             "state": self.incident_state,
             "priority": self.priority,
@@ -185,7 +202,7 @@ class SlaState:
             raw["cycle"],
             from_micros(raw["started"]),
             None if paused is None else from_micros(paused),
-            timedelta(microseconds=raw["paused_total"]),
+            tuple((from_micros(begin), from_micros(end)) for begin, end in raw["holds"]),
             {ClockName(k): ClockRun.from_document(v) for k, v in raw["clocks"].items()},
             raw["state"],
             raw["priority"],

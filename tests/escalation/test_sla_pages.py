@@ -37,7 +37,7 @@ def state(
         1,
         T0,
         None,
-        timedelta(0),
+        (),
         {ClockName.ACKNOWLEDGE: run},
         "triggered",
         "P1",
@@ -199,6 +199,6 @@ def test_the_document_reads_back() -> None:
     paused = replace(
         state(),
         paused_since=T0 + timedelta(minutes=1),
-        paused_total=timedelta(seconds=7, microseconds=3),
+        holds=((T0, T0 + timedelta(seconds=7, microseconds=3)),),
     )
     assert SlaState.from_document(paused.to_document()) == paused

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.incident import IncidentState
@@ -108,6 +108,18 @@ steps = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(steps)
+# Found by this test: a threshold reached before a hold began was dated after the hold
+# (the instant came from the total time on hold), and one reached exactly as a hold
+# began never fired while it lasted.
+@example(
+    [
+        (205, "priority", "P2", False),
+        (21, "hold", "P1", False),
+        (1, "priority", "P1", False),
+        (0, "resume", "P1", False),
+    ]
+)
+@example([(675, "hold", "P1", False), (0, "priority", "P2", False)])  # fmt: skip
 def test_thresholds_fire_once_at_the_right_time(plan: list[tuple[int, str, str, bool]]) -> None:
     ref = Reference()
     now = T0

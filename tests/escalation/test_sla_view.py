@@ -19,7 +19,7 @@ RESOLVE = ClockRun(timedelta(hours=1), (timedelta(minutes=45),))
 def state(**changes: object) -> SlaState:
     """A P1 incident's clocks started at T0."""
     base = SlaState(
-        "inc-1", 1, T0, None, timedelta(0),
+        "inc-1", 1, T0, None, (),
         {ClockName.ACKNOWLEDGE: ACK, ClockName.RESOLVE: RESOLVE}, "triggered", "P1",
     )  # fmt: skip
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -45,7 +45,7 @@ def ack_clock(view: dict[str, object]) -> dict[str, object]:
         # On hold since 1m: paused at 1m; no breach time while paused.
         (state(paused_since=at(1)), at(10), "paused", 60, None, ("warning-3m45s", None)),
         # Resumed after 10 minutes on hold: everything 10 minutes later.
-        (state(paused_total=timedelta(minutes=10)), at(12), "running", 120, at(15),
+        (state(holds=((at(1), at(11)),)), at(12), "running", 120, at(15),
          ("warning-3m45s", at(13.75))),
         # Past the target and still running: breached, nothing next.
         (state(), at(6), "breached", 360, at(5), None),
@@ -76,7 +76,7 @@ def test_a_clock_as_shown(
 
 
 def test_the_whole_view() -> None:
-    view = sla_view("inc-1", state(paused_total=timedelta(minutes=2)), at(3))
+    view = sla_view("inc-1", state(holds=((at(0.5), at(2.5)),)), at(3))
     assert {k: v for k, v in view.items() if k != "clocks"} == {
         "incident": "inc-1",
         "cycle": 1,
