@@ -26,6 +26,10 @@ from statuspage.site.text import file_id, iso
 Json = dict[str, Any]
 # Statuspage's lists hold the 50 most recent.
 LIMIT = 50
+# summary.json, read by every widget, stays small: each open incident and maintenance
+# carries its newest SUMMARY_UPDATES updates (incidents/unresolved.json and the others
+# carry them all).
+SUMMARY_UPDATES = 5
 # How a group's status rolls up from its components: the worst one (maintenance least).
 _SEVERITY = {
     ComponentStatus.OPERATIONAL: 0,
@@ -72,8 +76,10 @@ class ApiDocuments:
             "summary.json": {
                 "page": self.page,
                 "components": components,
-                "incidents": unresolved,
-                "scheduled_maintenances": [self._maintenance(m) for m in active + upcoming],
+                "incidents": [_newest(i) for i in unresolved],
+                "scheduled_maintenances": [
+                    _newest(self._maintenance(m)) for m in active + upcoming
+                ],
                 "status": self.status,
             },
             "status.json": {"page": self.page, "status": self.status},
@@ -218,3 +224,8 @@ class ApiDocuments:
             "scheduled_for": iso(m.scheduled_for, self.zone),
             "scheduled_until": iso(m.scheduled_until, self.zone),
         }
+
+
+def _newest(document: Json) -> Json:
+    """An incident or maintenance document with its SUMMARY_UPDATES newest updates."""
+    return {**document, "incident_updates": document["incident_updates"][:SUMMARY_UPDATES]}

@@ -34,6 +34,13 @@ from statuspage.site.views import (
 # history pages list them all).
 RECENT = timedelta(days=14)
 RECENT_MAX = 10
+# The front page must stay small (under 100 KB with its CSS) however many incidents are
+# open and however long their timelines: it shows the first FRONT_ACTIVE open incidents
+# (and maintenances of each kind) with their FRONT_UPDATES newest updates, each body cut
+# at FRONT_BODY characters; each links to its own page, which has the whole timeline.
+FRONT_ACTIVE = 10
+FRONT_UPDATES = 3
+FRONT_BODY = 500
 
 
 def environment() -> jinja2.Environment:
@@ -136,6 +143,7 @@ def front_page(
             break  # newest created first, and an incident starts when it is created
         if not i.is_open and i.started_at >= recent_from:
             recent.append(incident_view(i, zone, names, "", timeline=False))
+    active = [i for i in snapshot.incidents if i.is_open]
     context = {
         "page": chrome(page, with_time=True),
         "root": "",
@@ -146,13 +154,31 @@ def front_page(
             "icon": INDICATOR_ICONS[snapshot.indicator],
             "description": snapshot.description,
         },
-        "active": [incident_view(i, zone, names, "") for i in snapshot.incidents if i.is_open],
+        "active": [_shortened(incident_view(i, zone, names, "")) for i in active[:FRONT_ACTIVE]],
+        "more_active": max(0, len(active) - FRONT_ACTIVE),
         "maintenance_sections": _maintenance_sections(snapshot, names),
         "blocks": _blocks(snapshot, views),
         "recent": recent[:RECENT_MAX],
         "more_recent": max(0, len(recent) - RECENT_MAX),
     }
     return env.get_template("index.html").render(context).encode(), bars
+
+
+def _shortened(view: dict[str, object]) -> dict[str, object]:
+    """A view of an incident or maintenance for the front page: its FRONT_UPDATES newest
+    updates, bodies cut at FRONT_BODY; ``earlier``: how many updates it leaves out,
+    ``cut``: whether it cut a body (the template then links to the whole timeline)."""
+    updates = view["updates"]
+    assert isinstance(updates, list)
+    kept = []
+    cut = False
+    for update in updates[:FRONT_UPDATES]:
+        body = str(update["body"])
+        if len(body) > FRONT_BODY:
+            update = {**update, "body": body[:FRONT_BODY].rstrip() + " \u2026"}
+            cut = True
+        kept.append(update)
+    return {**view, "updates": kept, "earlier": len(updates) - len(kept), "cut": cut}
 
 
 def _maintenance_sections(
@@ -166,16 +192,18 @@ def _maintenance_sections(
         (
             "Maintenance in progress",
             "maint-active",
-            [maintenance_view(m, zone, names) for m in ordered if m.status in active],
+            [_shortened(maintenance_view(m, zone, names)) for m in ordered if m.status in active][
+                :FRONT_ACTIVE
+            ],
         ),
         (
             "Upcoming maintenance",
             "maint-upcoming",
             [
-                maintenance_view(m, zone, names)
+                _shortened(maintenance_view(m, zone, names))
                 for m in ordered
                 if m.status == MaintenanceStatus.SCHEDULED
-            ],
+            ][:FRONT_ACTIVE],
         ),
     ]
 

@@ -1,0 +1,62 @@
+"""The front page and summary.json stay small however long timelines grow (review 12).
+
+Before: one open incident with 100 updates made index.html 1,021,147 bytes and
+summary.json 1,034,841 bytes; the front page carried every open incident's whole timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import orjson
+
+from statuspage.model import PublicIncidentStatus, StatusSnapshot
+from statuspage.site import render_site
+from statuspage.site.pages import FRONT_ACTIVE, FRONT_UPDATES
+from tests.statuspage.site.sample import NOW, incident, snapshot
+
+LIMIT = 100_000
+
+
+def _busy(open_incidents: int, updates: int) -> StatusSnapshot:
+    """The sample page with open incidents of ``updates`` updates of 10,000 characters."""
+    bodies = tuple(f"update {n}: " + "x" * 9_990 for n in range(updates))
+    many = tuple(
+        incident(
+            f"busy-{k}",
+            f"Busy incident {k}",
+            NOW - timedelta(minutes=k),
+            status=PublicIncidentStatus.INVESTIGATING,
+            bodies=bodies,
+        )
+        for k in range(open_incidents)
+    )
+    base = snapshot()
+    return replace(base, incidents=(*many, *base.incidents))
+
+
+def test_an_incident_with_100_long_updates_keeps_the_front_page_small() -> None:
+    site = render_site(_busy(1, 100))
+    front = site["index.html"]
+    assert len(front) < LIMIT
+    assert len(site["api/v2/summary.json"]) < LIMIT
+    text = front.decode()
+    assert "update 99:" in text  # the newest
+    assert f"update {99 - FRONT_UPDATES}:" not in text
+    assert f"{100 - FRONT_UPDATES} earlier updates" in text
+    assert 'href="incidents/busy-0.html"' in text
+    # Its own page and the full JSON keep the whole timeline.
+    assert b"update 0:" in site["incidents/busy-0.html"]
+    unresolved = orjson.loads(site["api/v2/incidents/unresolved.json"])
+    assert len(unresolved["incidents"][0]["incident_updates"]) == 100
+
+
+def test_many_open_incidents_keep_the_front_page_small() -> None:
+    site = render_site(_busy(3 * FRONT_ACTIVE, 4))
+    front = site["index.html"].decode()
+    assert len(site["index.html"]) < LIMIT
+    shown = sum(f'id="inc-busy-{k}"' in front for k in range(3 * FRONT_ACTIVE))
+    assert shown == FRONT_ACTIVE
+    # The sample's own open incident is one more.
+    assert f"{2 * FRONT_ACTIVE + 1} more active incidents" in front
