@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -58,6 +59,8 @@ log = structlog.get_logger("tocsin.escalation")
 # How often an idle stage looks at the stream and its timers, and an idle delivery at
 # the outbox (a stage step that wrote something wakes delivery sooner).
 POLL_SECONDS = 0.1
+# The longest pause after steps that keep failing.
+MAX_BACKOFF_SECONDS = 30.0
 
 NOTIFIER_FACTORIES: Mapping[ChannelKind, Callable[[NotifierContext], Notifier]] = {
     ChannelKind.WEBHOOK: make_webhook_notifier,
@@ -127,9 +130,19 @@ class EscalationTask:
         return until is not None and self._clock.now() < until
 
     async def run_stage(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
-        """Steps a stage until cancelled: at once after a busy step, else every POLL_SECONDS."""
+        """Steps a stage until cancelled: at once after a busy step, else every POLL_SECONDS.
+
+        A step that keeps failing is tried again after a growing pause (up to
+        :data:`MAX_BACKOFF_SECONDS`), so a broken store is not hammered nor the log flooded.
+        """
+        failures = 0
         while True:
-            busy = await _guarded(name, step)
+            busy = await _guarded(name, step, failures)
+            if busy is None:
+                failures += 1
+                await asyncio.sleep(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2**failures))
+                continue
+            failures = 0
             if busy:
                 self._wake.set()
             else:
@@ -137,14 +150,23 @@ class EscalationTask:
 
     async def run_delivery(self) -> None:
         """Delivers while this member holds the lease; waits for a stage's step otherwise."""
+        failures = 0
         while True:
-            busy = 0
+            busy: int | None = 0
             if self.delivering():
-                busy = await _guarded("delivery", self.delivery.step)
+                busy = await _guarded("delivery", self.delivery.step, failures)
+            if busy is None:
+                failures += 1
+                await asyncio.sleep(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2**failures))
+                continue
+            failures = 0
             if not busy:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that comes
+                # as the event is set, and the loop then never ends (shutdown hangs).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await self._wake.wait()
 
     async def release(self) -> None:
         """Frees both stages' leases, so another replica takes over at once."""
@@ -153,16 +175,41 @@ class EscalationTask:
                 await stage.release()
 
 
-async def _guarded(name: str, step: Callable[[], Awaitable[int]]) -> int:
-    """One step; a store error or a bug is logged and counts as an idle step."""
+async def _guarded(name: str, step: Callable[[], Awaitable[int]], failures: int) -> int | None:
+    """One step: how much it did, or None if it failed (a store error or a bug, logged).
+
+    A bug is logged by its class, place and message, with its traceback the first time
+    in a row.
+    """
+    busy: int | None = None
     try:
-        return await step()
+        busy = await step()
     except StoreError as exc:
-        log.warning("paging: store error", task=name, error=str(exc))
-    except Exception:  # a bug must not end paging for the process's life
-        log.exception("paging step failed", task=name)
+        log.warning("paging: store error", task=name, error=str(exc), failures=failures + 1)
+    except Exception as exc:  # a bug must not end paging for the process's life
+        # The traceback as text, without its frames' locals (a storm incident's are huge).
+        trace = "".join(traceback.format_exception(exc))[-4000:] if failures == 0 else None
+        log.error(
+            "paging step failed",
+            task=name,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+            where=_where(exc),
+            failures=failures + 1,
+            trace=trace,
+        )
     task = asyncio.current_task()
     if task is not None and task.cancelling():
-        # A cancellation that a client library turned into an error ends the loop too.
+        # A cancellation that a client library turned into an error, or swallowed (a
+        # timeout expiring as the cancel came: the step then returned normally and the
+        # loop ran on for ever, hanging shutdown), ends the loop too.
         raise asyncio.CancelledError
-    return 0
+    return busy
+
+
+def _where(exc: BaseException) -> str:
+    """The file, line and function the exception was raised in."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno} in {last.name}"
