@@ -130,23 +130,8 @@ class EscalationTask:
         return until is not None and self._clock.now() < until
 
     async def run_stage(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
-        """Steps a stage until cancelled: at once after a busy step, else every POLL_SECONDS.
-
-        A step that keeps failing is tried again after a growing pause (up to
-        :data:`MAX_BACKOFF_SECONDS`), so a broken store is not hammered nor the log flooded.
-        """
-        failures = 0
-        while True:
-            busy = await _guarded(name, step, failures)
-            if busy is None:
-                failures += 1
-                await asyncio.sleep(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2**failures))
-                continue
-            failures = 0
-            if busy:
-                self._wake.set()
-            else:
-                await asyncio.sleep(POLL_SECONDS)
+        """Steps a stage until cancelled (:func:`run_steps`); a busy step wakes delivery."""
+        await run_steps(name, step, self._wake)
 
     async def run_delivery(self) -> None:
         """Delivers while this member holds the lease; waits for a stage's step otherwise."""
@@ -173,6 +158,32 @@ class EscalationTask:
         for stage in (self.stage, self.sla):
             with contextlib.suppress(StoreError):
                 await stage.release()
+
+
+async def run_steps(
+    name: str,
+    step: Callable[[], Awaitable[int]],
+    busy: asyncio.Event,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Runs ``step`` until cancelled: at once after a busy step (setting ``busy``), else
+    every POLL_SECONDS.
+
+    A step that keeps failing is tried again after a growing pause (up to
+    :data:`MAX_BACKOFF_SECONDS`), so a broken store is not hammered nor the log flooded.
+    """
+    failures = 0
+    while True:
+        done = await _guarded(name, step, failures)
+        if done is None:
+            failures += 1
+            await sleep(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2**failures))
+            continue
+        failures = 0
+        if done:
+            busy.set()
+        else:
+            await sleep(POLL_SECONDS)
 
 
 async def _guarded(name: str, step: Callable[[], Awaitable[int]], failures: int) -> int | None:
