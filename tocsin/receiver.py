@@ -117,7 +117,8 @@ def run_receiver(
     secret_file: Path | None,
     run: Callable[..., None] = web.run_app,
 ) -> int:
-    """Serves until interrupted; returns the exit code (2 for an unreadable secret file)."""
+    """Serves until interrupted; returns the exit code (2: an unusable secret file; 1: the
+    address cannot be listened on)."""
     secret = None
     if secret_file is not None:
         try:
@@ -134,5 +135,10 @@ def run_receiver(
         f"({'verifying signatures' if secret else 'not checking signatures'}); Ctrl-C stops",
         flush=True,
     )
-    run(create_receiver_app(secret), host=host, port=port, print=None, access_log=None)
+    try:
+        run(create_receiver_app(secret), host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        # A port in use or an address not of this host: one line, not a traceback.
+        print(f"tocsin receiver: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 from aiohttp.test_utils import TestClient
 from standardwebhooks import Webhook
 
@@ -79,3 +81,17 @@ def test_an_unusable_secret_file_is_exit_code_2(tmp_path: Path) -> None:
     missing = run_receiver("127.0.0.1", 0, tmp_path / "absent", run=lambda *a, **k: ran.append(a))
 
     assert (code, missing, ran) == (2, 2, [])
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        code = run_receiver("127.0.0.1", port, None)
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tocsin receiver: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in err
