@@ -56,6 +56,8 @@ class PageWork:
         # The API's maintenances that are not completed (and any this batch touched).
         self.maintenances = maintenances
         self.changed_incidents: set[str] = set()
+        # Deleted by an operator: removed from the store (and listed as changed).
+        self.deleted_incidents: set[str] = set()
         self.changed_maintenances: set[str] = set()
         self.changed_components: set[str] = set()
         self.stretches: list[Stretch] = []
@@ -207,6 +209,63 @@ class PageWork:
         )
         self.records[public_id] = IncidentRecord(incident, merged, record.internal)
         self.changed_incidents.add(public_id)
+
+    def edit_incident(
+        self, public_id: str, at: datetime, name: str | None, impact: Impact | None
+    ) -> None:
+        """Corrects a public incident's name or impact (no update, no component change)."""
+        record = self.records.get(public_id)
+        if record is None:
+            return
+        incident = dataclasses.replace(
+            record.incident,
+            name=record.incident.name if name is None else name,
+            impact=record.incident.impact if impact is None else impact,
+            updated_at=max(at, record.incident.updated_at),
+        )
+        self.records[public_id] = IncidentRecord(incident, record.statuses, record.internal)
+        self.changed_incidents.add(public_id)
+
+    def edit_update(self, public_id: str, update_id: str, at: datetime, body: str) -> None:
+        """Replaces an update's text (a correction, or a redaction of what must not show)."""
+        record = self.records.get(public_id)
+        if record is None:
+            return
+        updates = tuple(
+            dataclasses.replace(u, body=body) if u.id == update_id else u
+            for u in record.incident.updates
+        )
+        incident = dataclasses.replace(
+            record.incident, updates=updates, updated_at=max(at, record.incident.updated_at)
+        )
+        self.records[public_id] = IncidentRecord(incident, record.statuses, record.internal)
+        self.changed_incidents.add(public_id)
+
+    def delete_update(self, public_id: str, update_id: str, at: datetime) -> None:
+        """Removes an update from the timeline (the incident keeps its status; its last
+        update is never removed: the API refuses, the incident is deleted instead)."""
+        record = self.records.get(public_id)
+        if record is None:
+            return
+        updates = tuple(u for u in record.incident.updates if u.id != update_id)
+        if not updates:
+            return
+        incident = dataclasses.replace(
+            record.incident, updates=updates, updated_at=max(at, record.incident.updated_at)
+        )
+        self.records[public_id] = IncidentRecord(incident, record.statuses, record.internal)
+        self.changed_incidents.add(public_id)
+
+    def delete_incident(self, public_id: str, at: datetime) -> None:
+        """Removes a public incident from the page; its components follow the others from
+        ``at`` (what they were before stays in their availability history)."""
+        record = self.records.pop(public_id, None)
+        if record is None:
+            return
+        self.state.open.pop(public_id, None)
+        self.settle(at, record.statuses)
+        self.changed_incidents.add(public_id)
+        self.deleted_incidents.add(public_id)
 
     # Maintenances written through the API.
 

@@ -15,7 +15,9 @@ Bodies:
   component status implies;
 - incident update: ``{status, body, components?}``;
 - maintenance: ``{name, scheduled_for, scheduled_until, components, body?, status?}``;
-- maintenance update: ``{status, body}``.
+- maintenance update: ``{status, body}``;
+- incident edit: ``{name?, impact?}``; an update's edit: ``{body}`` (to correct or redact
+  it); deleting an incident or one of its updates has no body.
 """
 
 from __future__ import annotations
@@ -195,6 +197,40 @@ def update_command(
         default = STATUS_OF_IMPACT[impact].value
         fields["components"] = {c: s or default for c, s in components.items()}
     return _command("update_incident", public_id, update_id, at, fields)
+
+
+def edit_incident_command(
+    raw: object, public_id: str, command_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks an incident edit ``{name?, impact?}`` (one at least); its ``edit_incident``."""
+    problems: list[FieldProblem] = []
+    body = _fields(raw, {"name", "impact"}, set(), problems)
+    name = _text(body, "name", MAX_NAME, problems) if "name" in body else None
+    impact = _choice(body, "impact", [i.value for i in Impact], problems)
+    if not problems and name is None and impact is None:
+        problems.append(FieldProblem("body", "must change name or impact"))
+    if problems:
+        raise InvalidFields(problems)
+    return _command("edit_incident", public_id, command_id, at, {"name": name, "impact": impact})
+
+
+def edit_update_command(
+    raw: object, public_id: str, update_id: str, command_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks an update's new text ``{body}`` (to correct or redact it); its ``edit_update``."""
+    problems: list[FieldProblem] = []
+    body = _fields(raw, {"body"}, {"body"}, problems)
+    text = _text(body, "body", MAX_BODY, problems)
+    if problems:
+        raise InvalidFields(problems)
+    return _command("edit_update", public_id, command_id, at, {"update": update_id, "body": text})
+
+
+def delete_command(
+    op: str, public_id: str, command_id: str, at: datetime, update_id: str | None = None
+) -> dict[str, Any]:
+    """A ``delete_incident`` or ``delete_update`` command (``update_id`` for the latter)."""
+    return _command(op, public_id, command_id, at, {"update": update_id})
 
 
 def maintenance_command(

@@ -148,12 +148,23 @@ class LiveSnapshot:
                 self._open.add(key)
             else:
                 self._open.discard(key)
+        for key in sorted(ids - found.keys()):  # deleted by an operator
+            self._forget(key)
         while len(self._order) > self._limit:
             dropped = self._order.pop()
             gone = self._records.pop(dropped, None)
             self._open.discard(dropped)
             for component in gone.incident.component_ids if gone else ():
                 self._on.get(component, set()).discard(dropped)
+
+    def _forget(self, key: str) -> None:
+        gone = self._records.pop(key, None)
+        if gone is None:
+            return
+        self._order.remove(key)
+        self._open.discard(key)
+        for component in gone.incident.component_ids:
+            self._on.get(component, set()).discard(key)
 
     def _index(self, record: IncidentRecord) -> None:
         # An incident's components only grow (updates add, never remove, components).

@@ -171,7 +171,7 @@ class StatusWriter:
             await store.consumer_documents(rec.LINKS, internal_ids)
         )
         wanted = {str(link["public"]) for link in links.values() if link and link.get("public")}
-        wanted.update(str(doc["id"]) for _, doc in commands if doc["op"] == "update_incident")
+        wanted.update(str(doc["id"]) for _, doc in commands if doc["op"] in _INCIDENT_OPS)
         records = {
             key: IncidentRecord.decode(raw)
             for key, raw in (await store.consumer_documents(rec.INCIDENTS, sorted(wanted))).items()
@@ -207,8 +207,9 @@ class StatusWriter:
                 work.records[key].encode(),
                 due=rec.newest_first_due(work.records[key].incident.created_at),
             )
-            for key in sorted(work.changed_incidents)
+            for key in sorted(work.changed_incidents - work.deleted_incidents)
         ]
+        writes += [ConsumerWrite(rec.INCIDENTS, key) for key in sorted(work.deleted_incidents)]
         writes += [
             ConsumerWrite(
                 rec.MAINTENANCES,
@@ -363,7 +364,20 @@ def _reopen(work: PageWork, record: IncidentRecord, event: StreamEvent) -> None:
     work.add_update(record.incident.id, new_id(), event.at, investigating, body, statuses)
 
 
-_OPS = frozenset({"create_incident", "update_incident", "create_maintenance", "update_maintenance"})
+_OPS = frozenset(
+    {
+        "create_incident",
+        "update_incident",
+        "edit_incident",
+        "edit_update",
+        "delete_update",
+        "delete_incident",
+        "create_maintenance",
+        "update_maintenance",
+    }
+)
+# Commands on an existing public incident: the writer reads it first.
+_INCIDENT_OPS = _OPS - {"create_incident", "create_maintenance", "update_maintenance"}
 
 
 def _well_formed(command: object) -> bool:
@@ -406,6 +420,15 @@ def _on_command(work: PageWork, command: dict[str, Any]) -> None:
         given = statuses if fields.get("components") is not None else None
         status = PublicIncidentStatus(fields["status"])
         work.add_update(command["id"], command["update_id"], at, status, fields["body"], given)
+    elif op == "edit_incident":
+        impact = None if fields["impact"] is None else Impact(fields["impact"])
+        work.edit_incident(command["id"], at, fields["name"], impact)
+    elif op == "edit_update":
+        work.edit_update(command["id"], fields["update"], at, fields["body"])
+    elif op == "delete_update":
+        work.delete_update(command["id"], fields["update"], at)
+    elif op == "delete_incident":
+        work.delete_incident(command["id"], at)
     elif op == "create_maintenance":
         work.put_maintenance(maintenance_from_command(command, known), at)
     elif op == "update_maintenance":

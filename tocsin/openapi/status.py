@@ -128,6 +128,20 @@ def status_schemas() -> dict[str, Schema]:
             },
             required=["status", "body"],
         ),
+        "PublicIncidentEdit": closed(
+            {
+                "name": text(MAX_NAME, blank=False),
+                "impact": {"enum": [i.value for i in Impact]},
+            },
+            required=[],
+            description="What to correct: the name, the impact, or both (one at least).",
+        )
+        | {"minProperties": 1},
+        "PublicIncidentUpdateEdit": closed(
+            {"body": text(MAX_BODY, blank=False)},
+            required=["body"],
+            description="The update's new text: a correction, or a redaction.",
+        ),
         "NewMaintenance": closed(
             {
                 "name": text(MAX_NAME, blank=False),
@@ -158,6 +172,14 @@ def _written(what: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _changed(what: str, schema: str) -> dict[str, Any]:
+    """An edit's answers: 200 with the thing, or 202 while another replica applies it."""
+    return {
+        "200": answer(what, ref(schema)),
+        "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
+    }
+
+
 def _limit() -> dict[str, Any]:
     return query("limit", integer(1, status.MAX_LIMIT), "At most this many (100).")
 
@@ -175,6 +197,7 @@ def _operation(operation: str, summary: str, role: str, **more: Any) -> dict[str
 def status_paths() -> dict[str, Any]:
     """The status page operations."""
     incident_id = path_id("The public incident's id.")
+    update_id = path_id("The update's id.", "update_id")
     maintenance_id = path_id("The maintenance's id (window-... for the rules' own).")
     return {
         "/api/v1/status/incidents": {
@@ -206,13 +229,60 @@ def status_paths() -> dict[str, Any]:
                 responses=responses(
                     {"200": answer("The public incident.", ref("PublicIncident"))}, [403, 404]
                 ),
-            )
+            ),
+            "patch": _operation(
+                "editPublicIncident",
+                "Correct a public incident's name or impact (no new update).",
+                "responder",
+                parameters=[incident_id],
+                requestBody=request_body(ref("PublicIncidentEdit")),
+                responses=responses(
+                    _changed("The public incident.", "PublicIncident"), _WRITE_ERRORS
+                ),
+            ),
+            "delete": _operation(
+                "deletePublicIncident",
+                "Remove a public incident from the page; its components follow the other "
+                "incidents from now on (their availability history keeps what was).",
+                "responder",
+                parameters=[incident_id],
+                responses=responses(
+                    {
+                        "204": {"description": "Removed."},
+                        "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
+                    },
+                    [403, 404],
+                ),
+            ),
+        },
+        "/api/v1/status/incidents/{id}/updates/{update_id}": {
+            "patch": _operation(
+                "editPublicIncidentUpdate",
+                "Replace an update's text: correct it, or redact what must not show.",
+                "responder",
+                parameters=[incident_id, update_id],
+                requestBody=request_body(ref("PublicIncidentUpdateEdit")),
+                responses=responses(
+                    _changed("The public incident.", "PublicIncident"), _WRITE_ERRORS
+                ),
+            ),
+            "delete": _operation(
+                "deletePublicIncidentUpdate",
+                "Remove an update from an incident's timeline (the incident keeps its "
+                "status). Its only update is a 400 naming update_id: delete the incident.",
+                "responder",
+                parameters=[incident_id, update_id],
+                responses=responses(
+                    _changed("The public incident.", "PublicIncident"), [400, 403, 404]
+                ),
+            ),
         },
         "/api/v1/status/incidents/{id}/updates": {
             "post": _operation(
                 "updatePublicIncident",
                 "Add an update (status, text, components) to a public incident. An incident "
-                "takes at most 100 updates: 400 naming incident_updates beyond.",
+                "takes at most 100 updates: 400 naming incident_updates beyond, but for "
+                "one that resolves it (or its postmortem), which drops the second oldest.",
                 "responder",
                 parameters=[incident_id],
                 requestBody=request_body(ref("PublicIncidentUpdate")),
@@ -254,7 +324,8 @@ def status_paths() -> dict[str, Any]:
             "post": _operation(
                 "updateMaintenance",
                 "Add an update (and its status) to a maintenance of the API. A maintenance "
-                "takes at most 100 updates: 400 naming incident_updates beyond.",
+                "takes at most 100 updates: 400 naming incident_updates beyond, but for "
+                "one that completes it, which drops the second oldest.",
                 "responder",
                 parameters=[maintenance_id],
                 requestBody=request_body(ref("MaintenanceUpdate")),

@@ -3,6 +3,10 @@
 - ``GET /api/v1/status/incidents?limit=N``, newest first; ``GET .../incidents/{id}``;
 - ``POST /api/v1/status/incidents`` ``{name, body, status?, impact?, components?}`` -> 201;
 - ``POST /api/v1/status/incidents/{id}/updates`` ``{status, body, components?}`` -> 201;
+- ``PATCH /api/v1/status/incidents/{id}`` ``{name?, impact?}`` -> 200;
+  ``DELETE .../incidents/{id}`` -> 204;
+- ``PATCH /api/v1/status/incidents/{id}/updates/{update_id}`` ``{body}`` -> 200 (correct
+  or redact an update's text); ``DELETE`` it -> 200 (not an incident's only update: 400);
 - ``GET /api/v1/status/maintenances`` (the API's and the rules' windows), ``.../{id}``;
 - ``POST /api/v1/status/maintenances``
   ``{name, scheduled_for, scheduled_until, components, body?, status?}`` -> 201;
@@ -29,6 +33,9 @@ from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from statuspage import records as rec
 from statuspage.commands import (
+    delete_command,
+    edit_incident_command,
+    edit_update_command,
     full_timeline,
     incident_command,
     maintenance_command,
@@ -57,7 +64,11 @@ def add_status_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/status/incidents", list_incidents)
     router.add_post("/api/v1/status/incidents", create_incident)
     router.add_get("/api/v1/status/incidents/{id}", get_incident)
+    router.add_patch("/api/v1/status/incidents/{id}", edit_incident)
+    router.add_delete("/api/v1/status/incidents/{id}", delete_incident)
     router.add_post("/api/v1/status/incidents/{id}/updates", add_incident_update)
+    router.add_patch("/api/v1/status/incidents/{id}/updates/{update_id}", edit_incident_update)
+    router.add_delete("/api/v1/status/incidents/{id}/updates/{update_id}", delete_incident_update)
     router.add_get("/api/v1/status/maintenances", list_maintenances)
     router.add_post("/api/v1/status/maintenances", create_maintenance)
     router.add_get("/api/v1/status/maintenances/{id}", get_maintenance)
@@ -106,6 +117,56 @@ async def add_incident_update(request: web.Request) -> web.Response:
     impact = record.incident.impact
     command = update_command(body, _components(request), record.incident.id, new_id(), now, impact)
     return await _apply(request, command, "incidents", 201)
+
+
+async def edit_incident(request: web.Request) -> web.Response:
+    """Corrects a public incident's name or impact; 200 with the incident."""
+    require(request, Role.RESPONDER)
+    record = await _incident(request.app[STORE], request.match_info["id"])
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    command = edit_incident_command(body, record.incident.id, new_id(), now)
+    return await _apply(request, command, "incidents", 200)
+
+
+async def delete_incident(request: web.Request) -> web.Response:
+    """Removes a public incident from the page; 204."""
+    require(request, Role.RESPONDER)
+    record = await _incident(request.app[STORE], request.match_info["id"])
+    now = request.app[CLOCK].now()
+    command = delete_command("delete_incident", record.incident.id, new_id(), now)
+    return await _apply(request, command, "incidents", 204)
+
+
+async def edit_incident_update(request: web.Request) -> web.Response:
+    """Replaces an update's text (a correction, or a redaction); 200 with the incident."""
+    require(request, Role.RESPONDER)
+    record, update_id = await _incident_update(request)
+    body = await _read_body(request)
+    now = request.app[CLOCK].now()
+    command = edit_update_command(body, record.incident.id, update_id, new_id(), now)
+    return await _apply(request, command, "incidents", 200)
+
+
+async def delete_incident_update(request: web.Request) -> web.Response:
+    """Removes an update from an incident's timeline; 200 with the incident. An incident's
+    only update is not removed (400): delete the incident."""
+    require(request, Role.RESPONDER)
+    record, update_id = await _incident_update(request)
+    if len(record.incident.updates) == 1:
+        only = "is the incident's only update; delete the incident instead"
+        raise InvalidFields([FieldProblem("update_id", only)])
+    now = request.app[CLOCK].now()
+    command = delete_command("delete_update", record.incident.id, new_id(), now, update_id)
+    return await _apply(request, command, "incidents", 200)
+
+
+async def _incident_update(request: web.Request) -> tuple[IncidentRecord, str]:
+    record = await _incident(request.app[STORE], request.match_info["id"])
+    update_id = request.match_info["update_id"]
+    if all(u.id != update_id for u in record.incident.updates):
+        raise NotFound(f"no update {update_id!r} of public incident {record.incident.id!r}")
+    return record, update_id
 
 
 async def list_maintenances(request: web.Request) -> web.Response:
@@ -178,13 +239,16 @@ async def _apply(
         # Set aside by the writer (logged with its error); later commands went on.
         failed = {"error": "the status page could not apply this request; it was set aside"}
         return web.json_response(failed, status=500)
+    if status == 204:
+        return web.Response(status=204)
     location = f"/api/v1/status/{kind}/{command['id']}"
     if kind == "incidents":
         record = await _incident(store, command["id"])
         view = incident_view(record.incident)
     else:
         view = maintenance_view(await _maintenance(request, command["id"], clock.now()))
-    return web.json_response(view, status=status, headers={"Location": location})
+    headers = {"Location": location} if status == 201 else {}
+    return web.json_response(view, status=status, headers=headers)
 
 
 async def _incident(store: Store, public_id: str) -> IncidentRecord:
