@@ -71,7 +71,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def _ms(value: float) -> str:
-    return "lost" if math.isinf(value) else f"{value:,.1f}"
+    return "late" if math.isinf(value) else f"{value:,.1f}"
 
 
 def render(results: Sequence[TargetResult]) -> str:
