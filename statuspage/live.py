@@ -103,7 +103,10 @@ class LiveSnapshot:
             for c in components
         )
         opened = [r.incident for r in open_records]
-        return assemble(rules, self._stored.values(), components, incidents, opened, histories, now)
+        stored = self._stored.values()
+        return assemble(
+            rules, stored, components, incidents, opened, histories, now, id_key=state.id_key
+        )
 
     async def _full(self, store: Store, rules: Rules, now: datetime, today: date) -> StatusSnapshot:
         data = await read_page(store, self._limit)
@@ -128,7 +131,16 @@ class LiveSnapshot:
             c for c, (status, _, _) in data.state.components.items() if status is not _OK
         }
         opened = [r.incident for r in open_records]
-        return assemble(rules, data.stored, components, incidents, opened, histories, now)
+        return assemble(
+            rules,
+            data.stored,
+            components,
+            incidents,
+            opened,
+            histories,
+            now,
+            id_key=data.state.id_key,
+        )
 
     async def _reread_incidents(self, store: Store, ids: frozenset[str]) -> None:
         """Replaces the changed incidents with what the store holds now, in order."""

@@ -66,16 +66,17 @@ def under_maintenance(
 
 
 def window_maintenances(
-    windows: Sequence[MaintenanceWindow], page: StatusPage, now: datetime
+    windows: Sequence[MaintenanceWindow], page: StatusPage, now: datetime, key: str
 ) -> list[PublicMaintenance]:
-    """The current and next occurrence of each rules window that names a component."""
+    """The current and next occurrence of each rules window that names a component;
+    ``key``: the page's id key (``records.PageState.id_key``, see :func:`window_id`)."""
     found: list[PublicMaintenance] = []
     for window in windows:
         components = window_components(window, page)
         if not components:
             continue
         for start, end in _occurrences(window, now):
-            found.append(_public(window, components, page, start, end, now))
+            found.append(_public(window, components, page, start, end, now, key))
     return found
 
 
@@ -135,9 +136,10 @@ def _public(
     start: datetime,
     end: datetime,
     now: datetime,
+    key: str,
 ) -> PublicMaintenance:
     names = ", ".join(page.component(c).display_name for c in components)  # type: ignore[union-attr]
-    ident = window_id(window, start)
+    ident = window_id(window, start, key)
     created = min(start, now)
     scheduled = MaintenanceUpdate(
         f"{ident}-1",
@@ -165,10 +167,11 @@ def _public(
     )
 
 
-def window_id(window: MaintenanceWindow, start: datetime) -> str:
+def window_id(window: MaintenanceWindow, start: datetime, key: str) -> str:
     """A window occurrence's public id: stable, and opaque (the window's name is
-    internal text, never published)."""
-    digest = hashlib.blake2b(digest_size=8)
+    internal text, never published). Keyed with the page's secret ``key`` (hex): an
+    unkeyed hash of name and start would let anyone confirm a guessed name offline."""
+    digest = hashlib.blake2b(digest_size=8, key=bytes.fromhex(key))
     digest.update(f"{window.name}\x00{start.astimezone(UTC).isoformat()}".encode())
     return f"window-{digest.hexdigest()}"
 

@@ -29,6 +29,7 @@ Times are stored as microseconds since the epoch (``core.timestamps.micros``).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -231,6 +232,11 @@ class PageState:
     # The API's maintenances that may still put components under maintenance, by id,
     # with their end.
     maintenances: dict[str, datetime] = field(default_factory=dict)
+    # The key of the rules' maintenance ids (``maintenance.window_id``), made once and
+    # kept here so that every replica and every build gives a window the same id;
+    # ``fresh_key``: made by this decode, not stored yet (the writer then stores it).
+    id_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    fresh_key: bool = False
 
     def encode(self) -> dict[str, Any]:
         """The stored document."""
@@ -241,13 +247,15 @@ class PageState:
             },
             "open": {i: {c: s.value for c, s in v.items()} for i, v in self.open.items()},
             "maintenances": {k: micros(v) for k, v in self.maintenances.items()},
+            "id_key": self.id_key,
         }
 
     @staticmethod
     def decode(raw: dict[str, Any] | None) -> PageState:
         """Reads the stored document back; a new state when there is none."""
         if raw is None:
-            return PageState()
+            return PageState(fresh_key=True)
+        key = raw.get("id_key")
         return PageState(
             {
                 c: (ComponentStatus(s), from_micros(since), from_micros(seen))
@@ -255,6 +263,7 @@ class PageState:
             },
             {i: {c: ComponentStatus(s) for c, s in v.items()} for i, v in raw["open"].items()},
             {k: from_micros(v) for k, v in raw.get("maintenances", {}).items()},
+            **({"id_key": key} if isinstance(key, str) else {"fresh_key": True}),
         )
 
 

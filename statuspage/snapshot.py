@@ -77,7 +77,9 @@ async def build_snapshot(
     incidents = tuple(r.incident for r in data.records)
     histories = await read_histories(store, page, data.state, components, incidents, now)
     opened = [r.incident for r in open_records]
-    return assemble(rules, data.stored, components, incidents, opened, histories, now)
+    return assemble(
+        rules, data.stored, components, incidents, opened, histories, now, id_key=data.state.id_key
+    )
 
 
 def current_components(
@@ -109,6 +111,8 @@ def assemble(
     open_incidents: Iterable[PublicIncident],
     histories: tuple[ComponentHistory, ...],
     now: datetime,
+    *,
+    id_key: str,
 ) -> StatusSnapshot:
     """The snapshot of these parts at ``now``: maintenances as the clock moves them,
     the rules' windows, the overall indicator (from ``open_incidents``, the open ones
@@ -117,7 +121,7 @@ def assemble(
     maintenances = sorted(
         [
             *(effective(m, now) for m in stored),
-            *window_maintenances(rules.maintenance_windows, page, now),
+            *window_maintenances(rules.maintenance_windows, page, now, id_key),
         ],
         key=lambda m: (m.scheduled_for, m.id),
         reverse=True,

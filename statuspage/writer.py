@@ -195,7 +195,8 @@ class StatusWriter:
                 raise _FailedCommand(key, command, exc) from exc
         _clock_updates(work, now)
         work.settle(now)
-        nothing = not (work.changed_components or work.changed_maintenances)
+        # A state read without its id key stores the one it made (maintenance.window_id).
+        nothing = not (work.changed_components or work.changed_maintenances or state.fresh_key)
         if not batch.events and not commands and nothing:
             return Changes()
         writes = [ConsumerWrite(rec.COMMANDS, key) for key, _ in commands]

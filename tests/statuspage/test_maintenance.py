@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from statuspage.maintenance import effective, under_maintenance, window_maintena
 from statuspage.model import MaintenanceStatus, PublicMaintenance
 from tests.rules.helpers import load_text
 
+KEY = "00" * 16  # the page's id key (records.PageState.id_key)
 WINDOWS = """
 maintenance_windows:
   - name: weekly
@@ -50,7 +52,7 @@ def rules(tmp_path: Path) -> Rules:
 def test_windows_show_their_current_and_next_occurrence(rules: Rules) -> None:
     # Sunday 6 December 2026, 02:30 in Berlin: the weekly window is open.
     now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
-    found = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    found = window_maintenances(rules.maintenance_windows, rules.status_page, now, KEY)
     spans = {(m.component_ids, m.status, m.scheduled_for) for m in found}
     assert spans == {
         (("search",), MaintenanceStatus.IN_PROGRESS, datetime(2026, 12, 6, 1, 0, tzinfo=UTC)),
@@ -118,8 +120,8 @@ def test_window_ids_are_stable_and_never_name_the_window(rules: Rules) -> None:
     # Before, a window occurrence's id was "window-<name>-<start>": the rules' internal
     # window name on the public page and in its JSON.
     now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
-    found = window_maintenances(rules.maintenance_windows, rules.status_page, now)
-    again = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    found = window_maintenances(rules.maintenance_windows, rules.status_page, now, KEY)
+    again = window_maintenances(rules.maintenance_windows, rules.status_page, now, KEY)
     assert [m.id for m in found] == [m.id for m in again]
     assert len({m.id for m in found}) == len(found)
     for maintenance in found:
@@ -129,9 +131,23 @@ def test_window_ids_are_stable_and_never_name_the_window(rules: Rules) -> None:
             assert not any(name in text for text in texts)
 
 
+def test_window_ids_are_keyed_so_a_guessed_name_cannot_be_confirmed(rules: Rules) -> None:
+    # Before, the id was an unkeyed blake2b of the window's name and start: anyone could
+    # hash guessed names offline and compare. Now a page's secret key goes in.
+    now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
+    (weekly, *_) = rules.maintenance_windows
+    found = window_maintenances([weekly], rules.status_page, now, KEY)
+    other = window_maintenances([weekly], rules.status_page, now, "11" * 16)
+    assert {m.id for m in found}.isdisjoint(m.id for m in other)
+    for maintenance in found:
+        unkeyed = hashlib.blake2b(digest_size=8)
+        unkeyed.update(f"weekly\x00{maintenance.scheduled_for.isoformat()}".encode())
+        assert maintenance.id != f"window-{unkeyed.hexdigest()}"
+
+
 def test_a_window_in_progress_says_so_in_an_update(rules: Rules) -> None:
     now = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
-    found = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    found = window_maintenances(rules.maintenance_windows, rules.status_page, now, KEY)
     (current,) = [m for m in found if m.status is MaintenanceStatus.IN_PROGRESS]
     assert [(u.status, u.created_at) for u in current.updates] == [
         (MaintenanceStatus.IN_PROGRESS, current.scheduled_for),

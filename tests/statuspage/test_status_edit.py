@@ -103,3 +103,19 @@ async def test_edits_need_a_responder_key(client: Client) -> None:
     ):
         response = await client.request(method, where, json=body, headers=VIEWER)
         assert response.status == 403, (method, where)
+
+
+async def test_the_page_keeps_one_secret_key_for_window_ids(client: Client) -> None:
+    # The key of the rules' maintenance ids (review 12 finding 5) is made once, stored
+    # by the writer, and the same for every later read (so ids hold across replicas).
+    from statuspage import records as rec
+
+    await post(client, INCIDENTS, NEW, 201)
+    store = client.app[STORE]
+    first = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY]))[rec.STATE_KEY]
+    await post(client, INCIDENTS, NEW, 201)
+    again = (await store.consumer_documents(rec.STATE, [rec.STATE_KEY]))[rec.STATE_KEY]
+    assert len(first["id_key"]) == 32
+    assert again["id_key"] == first["id_key"]
+    assert rec.PageState.decode(again).id_key == first["id_key"]
+    assert not rec.PageState.decode(again).fresh_key

@@ -45,6 +45,7 @@ from statuspage.commands import (
 from statuspage.maintenance import effective, window_maintenances
 from statuspage.model import PublicIncident, PublicMaintenance
 from statuspage.records import IncidentRecord
+from statuspage.snapshot import read_state
 from statuspage.writer import command_failed, command_pending, file_command, new_id
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
@@ -177,7 +178,8 @@ async def list_maintenances(request: web.Request) -> web.Response:
     rules = request.app[RULES].current.rules
     found = await request.app[STORE].due_documents(rec.MAINTENANCES, rec.EVERYTHING, limit)
     stored = [effective(rec.decode_maintenance(raw), now) for _, raw in found]
-    windows = window_maintenances(rules.maintenance_windows, rules.status_page, now)
+    key = (await read_state(request.app[STORE])).id_key
+    windows = window_maintenances(rules.maintenance_windows, rules.status_page, now, key)
     every = sorted([*stored, *windows], key=lambda m: (m.scheduled_for, m.id), reverse=True)
     return web.json_response({"maintenances": [maintenance_view(m) for m in every[:limit]]})
 
@@ -265,7 +267,8 @@ async def _maintenance(
     if maintenance_id in found:
         return effective(rec.decode_maintenance(found[maintenance_id]), now)
     rules = request.app[RULES].current.rules
-    for window in window_maintenances(rules.maintenance_windows, rules.status_page, now):
+    key = (await read_state(request.app[STORE])).id_key
+    for window in window_maintenances(rules.maintenance_windows, rules.status_page, now, key):
         if window.id == maintenance_id:
             return window
     raise NotFound(f"no maintenance {maintenance_id!r}")
