@@ -9,8 +9,9 @@ local webhook receiver (bench/paging_receiver.py, an aiohttp server in its own p
    2xx answer to the first notification naming it at the receiver; p50, p90, p99, max.
 2. **Open alerts with pending timers** (``--open``, 100,000; ``--no-open`` skips it): a
    fresh target gets that many alerts whose route waits an hour (``group_wait: 1h``:
-   Tocsin's escalation step, Alertmanager's group timer), then the bench waits until the
-   target is idle and reads its memory. Then probes (20 a second for 10 s) on a route
+   Tocsin's escalation step, Alertmanager's group timer), then the bench waits until a
+   later alert paged at once has arrived (so every stage has decided the open ones) and
+   the target is idle, and reads its memory. Then probes (20 a second for 10 s) on a route
    with ``group_wait: 15s``: from each probe's due time (its sent time + 15 s, an upper
    bound of when the timer was due) to its notification.
 
@@ -272,7 +273,12 @@ def _open_timers(target: str, receiving: str, token: str, args: argparse.Namespa
         result.rss_before_kb = _memory(deployment)
         bulk = asyncio.run(load.send_bulk(deployment.base_url, token, args.open, "bulk"))
         result.post_s = bulk.elapsed_s
-        result.settle_s, result.settled = _wait_idle(_cpu_reader(deployment))
+        settling = time.monotonic()
+        # The stages take events in order: once a later alert's page (group_wait 0s) is
+        # out, every open alert before it was decided. Idle CPU alone can mislead.
+        result.marker_s = asyncio.run(_marker(deployment, receiving, token))
+        _, result.settled = _wait_idle(_cpu_reader(deployment))
+        result.settle_s = time.monotonic() - settling
         result.rss_after_kb = _memory(deployment)
 
         async def probe() -> tuple[load.Sent, dict[str, object]]:
@@ -305,6 +311,16 @@ def _open_timers(target: str, receiving: str, token: str, args: argparse.Namespa
         result.peak_kb = {name: kb for name, kb in _memory(deployment, peak=True).items()}
         result.loadavg = loadavg()
     return result
+
+
+async def _marker(deployment: Deployment, receiving: str, token: str) -> float:
+    """Sends one alert paged at once and waits for its page; returns the seconds waited."""
+    sent = await load.send_paced(
+        deployment.base_url, token, rate=1, duration_s=1, prefix="marker", phase="marker"
+    )
+    waited = await load.wait_for(receiving, list(sent.accepted), SETTLE_DEADLINE_S)
+    await load.reset(receiving)
+    return waited
 
 
 def _processes(deployment: Deployment) -> dict[str, int]:

@@ -40,6 +40,7 @@ class OpenResult:
     post_s: float = 0.0
     settle_s: float = 0.0
     settled: bool = False  # the target went idle before the probes (else: deadline)
+    marker_s: float = 0.0  # posting done -> a later alert's page arrived (stages caught up)
     rss_before_kb: dict[str, int] = field(default_factory=dict)  # process -> RSS at start
     rss_after_kb: dict[str, int] = field(default_factory=dict)  # after settling
     peak_kb: dict[str, int] = field(default_factory=dict)  # VmHWM at the end
@@ -105,8 +106,8 @@ def render(results: Sequence[TargetResult]) -> str:
             f"come due meanwhile (goal for Tocsin: due -> notified p99 < {GOAL_DUE_P99_MS:g} ms)",
         ]
         header = (
-            f"{'target':<15}{'open':>8}{'settle s':>9}{'probes':>8}{'p50 ms':>9}{'p99 ms':>9}"
-            f"{'max ms':>9}{'bulk paged':>11}  RSS MiB after (growth)"
+            f"{'target':<15}{'open':>8}{'paged s':>8}{'settle s':>9}{'probes':>8}"
+            f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'bulk paged':>11}  RSS MiB after (growth)"
         )
         lines += [header, "-" * len(header)]
         for result in opened:
@@ -119,13 +120,14 @@ def render(results: Sequence[TargetResult]) -> str:
             settle = f"{o.settle_s:.0f}" + ("" if o.settled else "!")
             probes = f"{o.probes_notified}/{o.probes}"
             lines.append(
-                f"{result.target:<15}{o.open:>8,}{settle:>9}{probes:>8}{_ms(o.due_p50_ms):>9}"
+                f"{result.target:<15}{o.open:>8,}{o.marker_s:>8.0f}{settle:>9}{probes:>8}{_ms(o.due_p50_ms):>9}"
                 f"{_ms(o.due_p99_ms):>9}{_ms(o.due_max_ms):>9}{o.bulk_paged:>11}  {memory}"
             )
             lines.append(f"{'':<15}load {o.loadavg}")
         lines.append(
-            "settle s: posting done -> the target idle (! = not idle by the deadline); RSS: "
-            "after settling (growth since start); due: probe's sent + group_wait -> arrival"
+            "paged s: posting done -> a later alert (group_wait 0s) paged; settle s: and then "
+            "idle (! = not by the deadline); RSS: after settling (growth since start); "
+            "due: probe's sent + group_wait -> arrival"
         )
     return "\n".join(lines)
 
