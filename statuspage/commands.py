@@ -22,6 +22,7 @@ Bodies:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from statuspage.model import (
     PublicIncidentStatus,
     PublicMaintenance,
 )
+from statuspage.site.text import clean
 
 MAX_NAME = 200
 MAX_BODY = 10_000
@@ -76,15 +78,27 @@ def _fields(
 
 
 def _text(raw: Mapping[str, Any], name: str, limit: int, problems: list[FieldProblem]) -> str:
+    """A text field with bidi controls, control and invisible characters removed first
+    (``site.text.clean``), then checked: it must still show something."""
     value = raw.get(name)
     if name not in raw:
         return ""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         problems.append(FieldProblem(name, "must be a non-empty string"))
         return ""
     if len(value) > limit:
         problems.append(FieldProblem(name, f"must be at most {limit} characters"))
-    return value.strip()
+        return ""
+    cleaned = clean(value).strip()
+    if not any(_visible(c) for c in cleaned):
+        problems.append(FieldProblem(name, "must be a non-empty string (of visible characters)"))
+        return ""
+    return cleaned
+
+
+def _visible(character: str) -> bool:
+    # Not a separator (spaces) nor a control or format character (Cc, Cf, ...).
+    return not unicodedata.category(character).startswith(("Z", "C"))
 
 
 def _choice(

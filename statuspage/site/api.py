@@ -1,6 +1,7 @@
 """Statuspage-compatible ``api/v2/*.json``: the fields and value sets Statuspage documents.
 
-Every document carries the ``page`` object; times are ISO 8601 with the page zone's
+Operator and rules text is cleaned of bidi and control characters (``text.clean``), as
+on the pages. Every document carries the ``page`` object; times are ISO 8601 with the page zone's
 offset; nullable fields are explicit ``null``s; lists of incidents and maintenances
 are capped at 50, newest first, as Statuspage's are.
 """
@@ -21,7 +22,7 @@ from statuspage.model import (
     PublicMaintenance,
     StatusSnapshot,
 )
-from statuspage.site.text import file_id, iso
+from statuspage.site.text import clean, file_id, iso
 
 Json = dict[str, Any]
 # Statuspage's lists hold the 50 most recent.
@@ -167,7 +168,7 @@ class ApiDocuments:
     def _incident(self, i: PublicIncident) -> Json:
         return {
             "id": i.id,
-            "name": i.name,
+            "name": clean(i.name),
             "status": i.status.value,
             "created_at": iso(i.created_at, self.zone),
             "updated_at": iso(i.updated_at, self.zone),
@@ -191,7 +192,7 @@ class ApiDocuments:
         return {
             "id": uid,
             "status": status,
-            "body": body,
+            "body": clean(body),
             "incident_id": parent,
             "created_at": iso(created, self.zone),
             "updated_at": iso(created, self.zone),
@@ -206,7 +207,7 @@ class ApiDocuments:
         done = m.status == MaintenanceStatus.COMPLETED
         return {
             "id": m.id,
-            "name": m.name,
+            "name": clean(m.name),
             "status": m.status.value,
             "created_at": iso(m.created_at, self.zone),
             "updated_at": iso(m.updated_at, self.zone),

@@ -206,4 +206,5 @@ async def test_rules_and_operator_text_is_escaped_everywhere(client: Client) -> 
     assert "&lt;b onmouseover=&#34;alert(7)&#34;&gt;Checkout&lt;/b&gt;" in front
     assert "RULESTEXT &#34;&gt;&lt;svg onload=alert(4)&gt;" in front
     incidents = json.loads(site["api/v2/incidents.json"])["incidents"]
-    assert OPERATOR_NAME in [i["name"] for i in incidents]  # JSON carries it as data
+    # JSON carries it as data, without the bidi override (removed on input, review 12).
+    assert OPERATOR_NAME.replace("\u202e", "") in [i["name"] for i in incidents]
