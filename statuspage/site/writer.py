@@ -174,6 +174,12 @@ def _write_staged(root: Path, files: Mapping[str, bytes]) -> bool:
         _remove_tree(staging)
 
 
+def _write_order(relative: str) -> int:
+    if relative.startswith("incidents/"):
+        return 0
+    return 2 if relative == "index.html" else 1
+
+
 def write_site(
     root: Path, files: Mapping[str, bytes], previous: Mapping[str, bytes] | None = None
 ) -> WriteResult:
@@ -194,7 +200,10 @@ def write_site(
     written: list[str] = []
     made: set[str] = set()
     listed: dict[str, set[str]] = {}  # directory -> its names, listed once
-    for relative, data in files.items():
+    # Pages that others link to first, the front page last: a reader following a link
+    # of a new index mid-write finds its page (removals come after all writes).
+    for relative in sorted(files, key=_write_order):
+        data = files[relative]
         path = os.path.join(base, relative)
         head, name = os.path.split(path)
         if previous is not None:

@@ -114,3 +114,31 @@ async def test_the_private_directory_is_removed_when_serve_stops(
     assert response.status == 200
     await client.close()
     assert not out.parent.exists()
+
+
+def test_incident_pages_are_written_before_the_pages_that_link_to_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, files were written in the site's order: index.html first, linking to an
+    # incident page that did not exist yet.
+    from statuspage.site import writer
+
+    write_site(tmp_path, {"index.html": b"a", "style.css": b"s"})
+    order: list[str] = []
+    real = writer._atomic_write
+
+    def record(path: str, data: bytes) -> None:
+        order.append(os.path.relpath(path, tmp_path))
+        real(path, data)
+
+    monkeypatch.setattr(writer, "_atomic_write", record)
+    files = {
+        "index.html": b"b",
+        "api/v2/summary.json": b"{}",
+        "history/2026-12.html": b"h",
+        "incidents/new.html": b"n",
+    }
+    write_site(tmp_path, files)
+    assert order[0] == "incidents/new.html"
+    assert [p for p in order if p != ".tocsin-site"][-1] == "index.html"
+    assert order.index("incidents/new.html") < order.index("api/v2/summary.json")
