@@ -172,6 +172,7 @@ def add_status_site(
     app[SITE_BUILDER] = builder
     listeners.append(builder.changed)
     app.router.add_get("/status", _redirect)
+    app.router.add_get("/status/history", _redirect_history)
     app.router.add_get("/status/", _serve(out))
     app.router.add_get("/status/{tail:.*}", _serve(out))
     app.cleanup_ctx.append(_builder_context)
@@ -200,6 +201,11 @@ async def _redirect(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("status/", headers=SECURITY_HEADERS)
 
 
+async def _redirect_history(request: web.Request) -> web.StreamResponse:
+    # The month pages live in history/; without its slash a reader would get a 404.
+    raise web.HTTPFound("history/", headers=SECURITY_HEADERS)
+
+
 def resolve(root: Path, tail: str) -> Path | None:
     """The file a request path names inside ``root``, or None (a 404) if it names none."""
     pure = PurePosixPath(tail)
@@ -226,11 +232,20 @@ def _serve(root: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
     async def handler(request: web.Request) -> web.StreamResponse:
         path = resolve(root, request.match_info.get("tail", ""))
         if path is None:
-            return web.Response(status=404, text="not found", headers=SECURITY_HEADERS)
+            # Not cached: a page that appears at the next build must not stay a 404.
+            missing = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+            return web.Response(status=404, text="not found", headers=missing)
         headers = dict(SECURITY_HEADERS)
         headers["Content-Type"] = CONTENT_TYPES[path.suffix]
         if request.match_info.get("tail", "").startswith(API_PREFIX):
             headers.update(CORS_HEADERS)
+        if path.suffix != ".png" and "gzip" in request.headers.get("Accept-Encoding", ""):
+            # Text compresses about tenfold; the files are small, so it is done per answer.
+            data = await asyncio.to_thread(path.read_bytes)
+            headers["Vary"] = "Accept-Encoding"
+            response = web.Response(body=data, headers=headers)
+            response.enable_compression(web.ContentCoding.gzip)
+            return response
         return web.FileResponse(path, headers=headers)
 
     return handler
