@@ -47,11 +47,13 @@ class SlackConfig:
 
     ``signing_secret`` is the Slack app's signing secret: with it, messages carry
     Acknowledge and Resolve buttons and ``POST /slack/interactivity`` verifies the
-    presses; None: no buttons.
+    presses; None: no buttons. ``team_id`` is the Slack workspace (``T…``, or an
+    Enterprise Grid's ``E…``) presses must come from; None: any the secret signs for.
     """
 
     webhook_url: Secret
     signing_secret: Secret | None = None
+    team_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

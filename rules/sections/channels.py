@@ -32,6 +32,7 @@ _SECURITY = [s.value for s in SmtpSecurity]
 _DEFAULT_TIMEOUT = timedelta(seconds=10)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _SLACK_SIGNING = re.compile(r"[0-9a-f]{32,}")
+_SLACK_TEAM = re.compile(r"[TE][A-Z0-9]+")
 
 
 def read_channels(ctx: FileContext, node: yaml.Node, key: str) -> list[Channel]:
@@ -145,7 +146,9 @@ def signing_secret_problem(value: str) -> str | None:
 
 
 def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
-    values = ctx.reader.mapping(node, key, {"webhook_url", "signing_secret"}, {"webhook_url"})
+    values = ctx.reader.mapping(
+        node, key, {"webhook_url", "signing_secret", "team_id"}, {"webhook_url"}
+    )
     if values is None or "webhook_url" not in values:
         return None
     secret = read_secret(
@@ -167,7 +170,20 @@ def _slack(ctx: FileContext, node: yaml.Node, key: str) -> SlackConfig | None:
         signing = _slack_signing_secret(ctx, values["signing_secret"], join(key, "signing_secret"))
         if signing is None:
             return None
-    return SlackConfig(secret, signing)
+    team_id: str | None = None
+    if "team_id" in values:
+        team_id = ctx.reader.string(values["team_id"], join(key, "team_id"))
+        if team_id is None:
+            return None
+        if not _SLACK_TEAM.fullmatch(team_id):
+            ctx.reader.problem(
+                values["team_id"],
+                join(key, "team_id"),
+                f"{team_id!r} is not a Slack workspace id (T and capitals or digits, e.g."
+                " T024BE7LH; E... for an Enterprise Grid)",
+            )
+            return None
+    return SlackConfig(secret, signing, team_id)
 
 
 def _slack_url(value: str) -> bool:

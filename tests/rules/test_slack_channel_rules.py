@@ -116,3 +116,26 @@ def test_an_unknown_key_is_named(tmp_path: Path) -> None:
     )
     found = problems(tmp_path, text)
     assert any("signing_secert" in p.key or "signing_secert" in p.message for p in found), found
+
+
+def test_a_team_id_names_the_workspace(tmp_path: Path) -> None:
+    text = _channel("{file: signing}") + "      team_id: T024BE7LH\n"
+    config = _load(tmp_path, text, "https://hooks.slack.example/x")
+    assert config.team_id == "T024BE7LH"
+    no_team = _load(tmp_path, _channel("{file: signing}"), "https://hooks.slack.example/x")
+    assert no_team.team_id is None
+
+
+@pytest.mark.parametrize("value", ["larkspur", "U024BE7LH", "t024be7lh"])
+def test_a_team_id_that_is_not_a_workspace_id_is_reported(tmp_path: Path, value: str) -> None:
+    (tmp_path / "url").write_text("https://hooks.slack.example/x\n", encoding="utf-8")
+    (tmp_path / "signing").write_text(GOOD + "\n", encoding="utf-8")
+    text = (
+        "channels:\n"
+        "  - name: ops-room\n"
+        "    slack:\n"
+        "      webhook_url: {file: url}\n"
+        "      signing_secret: {file: signing}\n"
+        f"      team_id: {value}  #<\n"
+    )
+    assert_reported(tmp_path, text, "channels[0].slack.team_id", "is not a Slack workspace id")

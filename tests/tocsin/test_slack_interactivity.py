@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from tests.support import poll_until
 from tests.tocsin.actions_harness import Client, incident
 from tocsin.app import create_app
 from tocsin.keys import STORE
-from tocsin.operator.slack_interactivity import PATH, RESPONSE_URLS
+from tocsin.operator.slack_interactivity import PATH, RECEIVED, RESPONSE_URLS
 
 SIGNING = "8f742231b10e8888abcd99edabcd00d1"
 OTHER_SIGNING = "0123456789abcdef0123456789abcdef"
@@ -46,7 +46,10 @@ people:
     contacts: [{channel: ops, address: U024BE7LH}]
   - name: ben
     display_name: Ben
-    contacts: [{channel: ops, address: "@ben"}]
+    contacts: [{channel: ops, address: "@U0BEN"}]
+  - name: cleo
+    display_name: Cleo
+    contacts: [{channel: ops, address: "@cleo"}]
 """
 )
 SLACK_ENV = {**ENV, "SLACK_URL": "http://127.0.0.1:1/services/x", "SLACK_SIGNING": SIGNING}
@@ -218,7 +221,7 @@ async def test_acknowledge_acts_as_the_person_of_the_slack_user_id(served: Slack
     assert blocks["actions"]["block_id"] == "tocsin:ops"
 
 
-async def test_resolve_acts_as_the_person_of_the_slack_handle(served: Slacked) -> None:
+async def test_resolve_acts_as_the_person_of_the_at_written_user_id(served: Slacked) -> None:
     body = served.body("resolve", {"id": "U0BEN", "username": "ben", "team_id": "T0"})
     response = await served.press(body)
     assert response.status == 200, await response.text()
@@ -324,7 +327,7 @@ async def test_an_unknown_slack_user_is_forbidden(served: Slacked) -> None:
     assert response.status == 403
     error = await response.json()
     assert error["field"] == "payload.user"
-    assert "U0MALLORY (@mallory) is not a person of the rules" in error["error"]
+    assert "U0MALLORY is not a person of the rules" in error["error"]
     assert await served.state() is IncidentState.TRIGGERED
     # Slack shows the presser (alone) why nothing happened.
     [refusal] = served.slack.posted
@@ -500,3 +503,108 @@ async def test_a_page_posted_by_tocsin_serve_is_acknowledged_by_its_button(
     # The escalation stage read the acknowledgement from the incident event stream.
     assert await poll_until(acknowledged, 20) is Phase.ACKNOWLEDGED
     assert await served.state() is IncidentState.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        # Review 11 finding 4: another user taking Ana's id's person's name as username.
+        {"id": "U0EVIL", "username": "ana.lima", "team_id": "T0"},
+        # A contact written as @username matches no press: usernames can be changed.
+        {"id": "U0CLEO", "username": "cleo", "name": "cleo", "team_id": "T0"},
+    ],
+)
+async def test_a_username_alone_is_no_person(served: Slacked, user: dict[str, str]) -> None:
+    response = await served.press(served.body("resolve", user))
+    assert response.status == 403
+    assert (await response.json())["field"] == "payload.user"
+    assert await served.state() is IncidentState.TRIGGERED
+
+
+async def test_a_replay_of_a_refused_press_is_refused_too(served: Slacked) -> None:
+    """Review 11 finding 3: resolve refused (already resolved), reopened, then replayed."""
+    assert (await served.press(served.body("resolve"))).status == 200
+    served.clock.advance(timedelta(seconds=1))
+    body = served.body("resolve", {"id": "U0BEN", "team_id": "T0"})
+    headers = served.signed(body)
+    assert (await served.press(body, headers)).status == 409
+    summary = await served.store.incident_summary("inc-0001")
+    assert summary is not None
+    reopened = replace(
+        summary.incident,
+        state=IncidentState.TRIGGERED,
+        resolved_by=None,
+        version=summary.incident.version + 1,
+    )
+    await served.store.commit(
+        CorrelationCommit("test", incidents=(reopened,), counts=(("inc-0001", 1, 1),))
+    )
+    assert await served.state() is IncidentState.TRIGGERED
+
+    served.clock.advance(timedelta(seconds=30))
+    again = await served.press(body, headers)
+    assert again.status == 401
+    assert (await again.json())["error"] == "this Slack request was received before"
+    assert await served.state() is IncidentState.TRIGGERED
+
+
+@pytest.mark.parametrize("action", ["open", "acknowledge"])
+async def test_a_replay_of_any_verified_request_is_refused(served: Slacked, action: str) -> None:
+    # Open acts nothing; an unknown user's press is refused: both are remembered anyway.
+    user = {"id": "U0MALLORY", "team_id": "T0"}
+    body = served.body(action, user)
+    headers = served.signed(body)
+    assert (await served.press(body, headers)).status in (200, 403)
+    again = await served.press(body, headers)
+    assert again.status == 401
+    assert (await again.json())["field"] == "X-Slack-Signature"
+
+
+async def test_received_requests_are_forgotten_once_stale(served: Slacked) -> None:
+    for n in range(3):
+        await served.press(served.body("open", action_ts=str(n)))
+    received = await served.store.due_documents(
+        RECEIVED, served.clock.now() + timedelta(minutes=7), 100
+    )
+    assert len(received) == 3
+    served.clock.advance(timedelta(minutes=7))
+    await served.press(served.body("open"))  # its write sweeps the stale ones
+    left = await served.store.due_documents(RECEIVED, served.clock.now() + timedelta(days=1), 100)
+    assert len(left) == 1
+
+
+TEAM_RULES = SLACK_RULES.replace(
+    "signing_secret: {env: SLACK_SIGNING}}", "signing_secret: {env: SLACK_SIGNING}, team_id: T0}"
+)
+
+
+@pytest.mark.parametrize(
+    ("team", "user_team", "status"),
+    [
+        ({"id": "T0", "domain": "example"}, "T0", 200),
+        ({"id": "T9EVIL", "domain": "evil"}, "T9EVIL", 403),
+        # No team block: the user's team_id decides.
+        (None, "T9EVIL", 403),
+        (None, "T0", 200),
+    ],
+)
+async def test_the_channels_team_id_names_the_workspace_presses_come_from(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    aiohttp_server: Serve,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    team: dict[str, str] | None,
+    user_team: str,
+    status: int,
+) -> None:
+    served = await slacked(
+        aiohttp_client, aiohttp_server, make_settings, tmp_path, None, TEAM_RULES
+    )
+    body = served.body(user={"id": "U024BE7LH", "team_id": user_team}, team=team)
+    response = await served.press(body)
+    assert response.status == status, await response.text()
+    if status == 403:
+        assert (await response.json())["field"] == "payload.team"
+        assert await served.state() is IncidentState.TRIGGERED
+    else:
+        assert await served.state() is IncidentState.ACKNOWLEDGED

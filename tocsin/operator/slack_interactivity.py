@@ -8,12 +8,18 @@ accepted only if:
 - some Slack channel of the rules has a ``signing_secret`` (else this path is a 404);
 - the timestamp is within 5 minutes of the injected clock, and the signature is that of
   one of those secrets (slack-sdk's ``SignatureVerifier``), else 401;
-- it was not received before: its signature is recorded, as an idempotency key, in the
-  same store write as the action it caused, so a replay within the 5 minutes acts
-  nothing and is a 401;
+- it was not received before: every verified request's signature is recorded on
+  receipt (collection :data:`RECEIVED`, kept until its timestamp leaves the window),
+  whatever then comes of it (acted, refused, Open), so a replay within the 5 minutes
+  is a 401 even if the first press was refused (an incident already resolved, then
+  reopened); an action also records it, as an idempotency key, in the same store write
+  as the action, so of two identical requests racing each other one acts;
+- the press comes from the channel's workspace: a Slack channel with a ``team_id``
+  accepts presses whose ``team.id`` (else ``user.team_id``) is that id, else 403;
 - the Slack user is a person of the rules, by a contact on a channel of that secret
-  whose address is the user's id (``U024BE7LH``, the surest) or ``@`` and the user's
-  name (``@ana``), else 403. Errors are the API's JSON errors.
+  whose address is the user's id (``U024BE7LH``, ``W…``), else 403. Usernames are not
+  accepted: a user can rename themselves (and in another workspace take any name),
+  while the id is Slack's and is what it signs. Errors are the API's JSON errors.
 
 The action is then the operator API's (``incident_actions.perform``): the same lifecycle,
 timeline, event stream and conflicts, the person as its actor with the responder role.
@@ -28,8 +34,10 @@ error.
 from __future__ import annotations
 
 import hashlib
+import re
 import urllib.parse
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -53,6 +61,9 @@ from core.incident import Incident
 from core.lifecycle import Actor
 from core.lifecycle_requests import Acknowledge, Resolve
 from core.roles import Role
+from core.store import OPERATOR_GROUP, CorrelationCommit
+from core.store.events import ConsumerWrite
+from core.timestamps import micros
 from escalation.slack import channel_templates, incident_url
 from escalation.slack_message import (
     ACKNOWLEDGE,
@@ -66,7 +77,7 @@ from escalation.slack_message import (
 from rules.channels import Channel, SlackConfig
 from rules.model import Rules
 from rules.people import Person
-from tocsin.keys import CLOCK, RULES, SETTINGS
+from tocsin.keys import CLOCK, RULES, SETTINGS, STORE
 from tocsin.operator.idempotency import IdempotencyKey
 from tocsin.operator.incident_actions import ActionCall, Performed, perform
 
@@ -80,9 +91,17 @@ RESPONSE_URLS = web.AppKey("slack_response_urls", tuple[str, ...])
 SESSION = web.AppKey("slack_session", aiohttp.ClientSession)
 _DEFAULT_RESPONSE_URLS = ("https://hooks.slack.com/",)
 _RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=2)
+# The signatures of requests received (see the module docstring).
+RECEIVED = "slack_requests"
+# Past its timestamp's window a request is stale anyway; a minute more for clock steps.
+_KEEP_RECEIVED = timedelta(seconds=WINDOW_SECONDS + 60)
+# Received-request records past their time each new one's write deletes at most.
+_SWEEP = 10
 _SIGNATURE = "X-Slack-Signature"
 _TIMESTAMP = "X-Slack-Request-Timestamp"
 _CHUNK = 16 * 1024
+# A Slack user id (``U…``, or ``W…`` in Enterprise Grid).
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 log = structlog.get_logger("tocsin.slack")
 
@@ -121,13 +140,14 @@ async def slack_interactivity(request: web.Request) -> web.Response:
     body = await _read(request)
     signature = request.headers.get(_SIGNATURE, "")
     channels = _verified(request, body, secured, clock)
+    await _received_once(request.app, signature, int(request.headers[_TIMESTAMP]))
     payload = _payload(body)
     action = payload["actions"][0]
     if action.get("action_id") not in (ACKNOWLEDGE, RESOLVE):
         return web.json_response({"ok": True})  # Open: Slack opened the link
     response_url = payload.get("response_url")
     try:
-        person = _person(rules, channels, payload["user"])
+        person = _person(rules, _of_workspace(channels, payload), payload["user"])
         done = await _act(request.app, rules, person, action, body, signature)
     except InputError as exc:
         # Told to the presser alone; the HTTP answer is the API's JSON error.
@@ -172,6 +192,45 @@ async def _act(
     )
     call = ActionCall(incident_id, Actor(person.name, Role.RESPONDER), parsed, key=key)
     return await perform(app, call)
+
+
+async def _received_once(app: web.Application, signature: str, timestamp: int) -> None:
+    """Records a verified request's signature; 401 if it was received before.
+
+    Written before anything else is done with the request, so a replay is refused
+    whatever came of the first (acted, refused, or nothing to do).
+    """
+    store = app[STORE]
+    now = app[CLOCK].now()
+    key = hashlib.sha256(f"slack\n{signature}".encode()).hexdigest()
+    if key in await store.consumer_documents(RECEIVED, [key]):
+        raise Unauthenticated("this Slack request was received before", field=_SIGNATURE)
+    due = datetime.fromtimestamp(timestamp, UTC) + _KEEP_RECEIVED
+    expired = await store.due_documents(RECEIVED, now, _SWEEP)
+    sweep = tuple(ConsumerWrite(RECEIVED, k) for k, _ in expired if k != key)
+    record = ConsumerWrite(RECEIVED, key, {"received_at": micros(now)}, due=max(due, now))
+    await store.commit(CorrelationCommit(OPERATOR_GROUP, documents=(record, *sweep)))
+
+
+def _of_workspace(channels: list[Channel], payload: dict[str, Any]) -> list[Channel]:
+    """The channels that accept presses from the payload's workspace; else 403."""
+    team = payload.get("team")
+    user = payload["user"]
+    team_id = team.get("id") if isinstance(team, dict) else None
+    team_id = team_id if isinstance(team_id, str) else user.get("team_id")
+    accepted = [
+        channel
+        for channel in channels
+        if isinstance(channel.config, SlackConfig) and channel.config.team_id in (None, team_id)
+    ]
+    if not accepted:
+        shown = team_id if isinstance(team_id, str) else "none"
+        raise Forbidden(
+            f"the press comes from Slack workspace {shown[:40]}, not the one the channel's"
+            " team_id names",
+            field="payload.team",
+        )
+    return accepted
 
 
 def _signing(channel: Channel) -> str | None:
@@ -246,16 +305,15 @@ def _person(rules: Rules, channels: list[Channel], user: dict[str, Any]) -> Pers
     """The person whose contact on one of ``channels`` is this Slack user; else 403."""
     names = {channel.name for channel in channels}
     user_id = user["id"]
-    handle = user.get("username") or user.get("name")
-    accepted = {user_id, f"@{user_id}"} | ({f"@{handle}"} if isinstance(handle, str) else set())
-    for person in rules.people.values():
-        for contact in person.contacts:
-            if contact.channel in names and contact.address in accepted:
-                return person
-    shown = f"{user_id} (@{handle})" if isinstance(handle, str) else user_id
+    # The id only (``@U…`` read as the id too): a username is the user's to change.
+    if _USER_ID.fullmatch(user_id):
+        for person in rules.people.values():
+            for contact in person.contacts:
+                if contact.channel in names and contact.address.removeprefix("@") == user_id:
+                    return person
     raise Forbidden(
-        f"Slack user {shown} is not a person of the rules (a contact on the Slack channel "
-        "whose address is the user's id or @name)",
+        f"Slack user {user_id[:40]} is not a person of the rules (a contact on the"
+        " Slack channel whose address is the user's id, e.g. U024BE7LH)",
         field="payload.user",
     )
 
