@@ -23,7 +23,7 @@ from rules.status import (
     StatusPage,
 )
 from rules.templates import IncidentTemplates, TemplateKind
-from rules.yamlread import join
+from rules.yamlread import Reader, join
 
 _PUBLIC_FIELDS = tuple(f.name for f in fields(PublicTemplates))
 
@@ -41,7 +41,7 @@ def read_status_page(ctx: FileContext, node: yaml.Node, key: str) -> StatusPage 
         return None
     before = len(reader.problems)
     name = read.optional(values, "name", key, reader.string)
-    url = read.optional(values, "url", key, lambda n, k: read.url(reader, n, k))
+    url = read.optional(values, "url", key, lambda n, k: _page_url(reader, n, k))
     zone = read.optional(values, "time_zone", key, lambda n, k: read.zone(reader, n, k))
     groups: list[ComponentGroup] = []
     if "groups" in values:
@@ -109,6 +109,22 @@ def _priority(ctx: FileContext, node: yaml.Node, key: str, value: str) -> str:
     if value not in PRIORITIES:
         ctx.reader.problem(node, key, f"{value!r} is not a priority (P1 to P9)")
     return value
+
+
+# Characters a URL never holds unescaped (RFC 3986): the page's URL goes into every
+# link, feed and JSON document, so one of these would break out of them.
+_NOT_IN_URL = frozenset(' "<>\\^`{|}')
+
+
+def _page_url(reader: Reader, node: yaml.Node, key: str) -> str | None:
+    """The page's public URL: an absolute http(s) URL of URL characters only."""
+    text = read.url(reader, node, key)
+    if text is not None and any(
+        c in _NOT_IN_URL or ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in text
+    ):
+        reader.problem(node, key, f"{text!r} is not a valid URL: escape spaces, quotes and <>")
+        return None
+    return text
 
 
 def _group(ctx: FileContext, node: yaml.Node, key: str) -> ComponentGroup | None:

@@ -2,7 +2,8 @@
 
 Atom's title and content are ``type="text"``, so readers never take them as markup. RSS
 has no such switch and many readers render ``title`` and ``description`` as HTML: their
-text is HTML-escaped first, then escaped again as XML by ElementTree.
+text (the channel's and each item's) is HTML-escaped first, then escaped again as XML by
+ElementTree.
 """
 
 from __future__ import annotations
@@ -63,13 +64,15 @@ def rss(snapshot: StatusSnapshot) -> bytes:
     base = snapshot.page.url.rstrip("/")
     root = ET.Element("rss", version="2.0")
     channel = ET.SubElement(root, "channel")
-    ET.SubElement(channel, "title").text = f"{clean(snapshot.page.name)} incident history"
+    name = html.escape(clean(snapshot.page.name))  # as the items' text: readers take HTML
+    ET.SubElement(channel, "title").text = f"{name} incident history"
     ET.SubElement(channel, "link").text = f"{base}/index.html"
-    ET.SubElement(
-        channel, "description"
-    ).text = f"Incidents of {clean(snapshot.page.name)}, newest first"
-    ET.SubElement(channel, "lastBuildDate").text = format_datetime(snapshot.page.generated_at)
-    for incident in snapshot.incidents[:LIMIT]:
+    ET.SubElement(channel, "description").text = f"Incidents of {name}, newest first"
+    incidents = snapshot.incidents[:LIMIT]
+    # When the feed's content last changed, not the build: it moves only with an incident.
+    changed = max((i.updated_at for i in incidents), default=snapshot.page.generated_at)
+    ET.SubElement(channel, "lastBuildDate").text = format_datetime(changed)
+    for incident in incidents:
         item = ET.SubElement(channel, "item")
         link = _link(snapshot, incident)
         ET.SubElement(item, "title").text = html.escape(clean(incident.name))

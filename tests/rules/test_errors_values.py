@@ -79,6 +79,13 @@ CASES = [
         "public text may not use alert data",
         id="public-template-labels",
     ),
+    # The page's URL goes into every link and feed: quotes and <> would break out.
+    pytest.param(
+        "status_page:\n  name: S\n  url: 'https://status.example/\"><x'  #<\n",
+        "status_page.url",
+        "is not a valid URL",
+        id="status-page-url-quotes",
+    ),
     # The sandbox refuses Python internals.
     pytest.param(
         "templates:\n  title: '{{ labels.__class__.__mro__ }}'  #<\n",

@@ -60,3 +60,20 @@ def test_many_open_incidents_keep_the_front_page_small() -> None:
     assert shown == FRONT_ACTIVE
     # The sample's own open incident is one more.
     assert f"{2 * FRONT_ACTIVE + 1} more active incidents" in front
+
+
+def test_rss_escapes_the_channel_as_it_escapes_items_and_dates_by_content() -> None:
+    # Before: channel title and description were escaped once, item titles twice; and
+    # lastBuildDate was the build's time, so every build changed the feed.
+    from xml.etree import ElementTree as ET
+
+    base = snapshot()
+    page = replace(base.page, name="A<b>&Co")
+    named = replace(base, page=page)
+    rss = ET.fromstring(render_site(named)["history.rss"])  # noqa: S314 (our own output)
+    channel = rss.find("channel")
+    assert channel is not None
+    assert channel.findtext("title") == "A&lt;b&gt;&amp;Co incident history"
+    assert channel.findtext("description") == "Incidents of A&lt;b&gt;&amp;Co, newest first"
+    later = replace(named, page=replace(page, generated_at=page.generated_at + timedelta(hours=1)))
+    assert render_site(later)["history.rss"] == render_site(named)["history.rss"]
