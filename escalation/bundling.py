@@ -1,20 +1,20 @@
-"""Bundling: a person flooded on one channel gets one message listing the rest.
+"""Bundling: a recipient flooded on one channel gets one message listing the rest.
 
-Per person and channel (consumer collection ``bundles``, key ``person:channel``) delivery
-keeps when it sent in the last ``window`` (rules ``notifications.bundle``). Up to
-``max`` messages go out one by one within any window; past that, the entries are
-*held* (status ``bundling``, filed under the hold's end, one window after the first was
-held) and go out together at its end as **one bundled message** listing them (one held
-entry alone goes as itself). Entries of a channel paged as such (no person) are never
-bundled.
+Per recipient and channel (consumer collection ``bundles``, key ``person:channel``, or
+``:channel`` for a channel paged as itself, no person) delivery keeps when it sent in
+the last ``window`` (rules ``notifications.bundle``). Up to ``max`` messages go out one
+by one within any window; past that, the entries are *held* (status ``bundling``, filed
+under the hold's end, one window after the first was held, their keys kept in the
+state) and go out together at its end as **one bundled message** listing every entry
+held in that window (one held entry alone goes as itself). So a recipient gets at most
+``max`` messages and one bundle per channel within any window, however many entries a
+storm makes: at the hold's end delivery reads all the held entries by their keys
+(:func:`held_keys`), not only those its pass took.
 
 The bundled message is an outbox-like entry (:func:`bundle_entry`): the first held
 entry's fields, ``kind: "bundle"``, a key of its own (``bundle:person:channel:<first
 key>``), ``bundle``, the list of what it replaces, and ``incidents``, their ids. Each
 held entry then records the bundle's result and ``bundled_in``.
-
-Known limit: a delivery pass takes at most its ``limit`` of due entries, so a hold of
-more than that many entries goes out as more than one bundle.
 """
 
 from __future__ import annotations
@@ -33,23 +33,29 @@ HELD = "bundling"  # the status of an entry held for a bundle
 Entry = tuple[str, Mapping[str, Any]]
 
 
-def bundle_key(person: str, channel: str) -> str:
-    """The key of a person's bundling state on a channel."""
-    return f"{person}:{channel}"
+def bundle_key(person: str | None, channel: str) -> str:
+    """The key of a recipient's bundling state on a channel (no person: the channel's).
+
+    Names never hold ``:`` nor are empty, so a channel's key is no person's.
+    """
+    return f"{person or ''}:{channel}"
 
 
 @dataclass(frozen=True, slots=True)
 class BundleState:
-    """When messages went to one person on one channel lately, and the hold's end if any."""
+    """When messages went to one recipient on one channel lately, and the hold if any:
+    its end (``release``) and the keys of the entries held for it (``held``)."""
 
     sent: tuple[datetime, ...] = ()
     release: datetime | None = None
+    held: tuple[str, ...] = ()
 
     def to_document(self) -> dict[str, Any]:
         """Returns the state as JSON-ready values."""
         return {
             "sent": [micros(t) for t in self.sent],
             "release": None if self.release is None else micros(self.release),
+            "held": list(self.held),
         }
 
     @classmethod
@@ -61,12 +67,20 @@ class BundleState:
         return cls(
             tuple(from_micros(t) for t in raw["sent"]),
             None if release is None else from_micros(release),
+            tuple(raw.get("held", ())),  # a state written before held keys were kept: none
         )
+
+
+def held_keys(state: BundleState, now: datetime) -> tuple[str, ...]:
+    """The keys of the entries held for a bundle that is due at ``now`` (else none)."""
+    if state.release is None or state.release > now:
+        return ()
+    return state.held
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to do with one person's due entries on one channel."""
+    """What to do with one recipient's due entries on one channel."""
 
     state: BundleState
     single: tuple[Entry, ...]  # sent one by one now
@@ -75,10 +89,14 @@ class Plan:
 
 
 def plan(state: BundleState, entries: Sequence[Entry], tuning: Bundling, now: datetime) -> Plan:
-    """Decides which of a person's due entries on a channel go alone, bundled, or wait."""
+    """Decides which of a recipient's due entries on a channel go alone, bundled, or wait.
+
+    At a hold's end ``entries`` must hold every entry still held (:func:`held_keys`).
+    """
     recent = [t for t in state.sent if t > now - tuning.window]
     if state.release is not None and state.release > now:
-        return Plan(BundleState(tuple(recent), state.release), (), (), tuple(entries))
+        held = tuple(dict.fromkeys([*state.held, *(key for key, _ in entries)]))
+        return Plan(BundleState(tuple(recent), state.release, held), (), (), tuple(entries))
     was_held = [e for e in entries if e[1].get("status") == HELD]
     fresh = [e for e in entries if e[1].get("status") != HELD]
     single: list[Entry] = []
@@ -93,7 +111,8 @@ def plan(state: BundleState, entries: Sequence[Entry], tuning: Bundling, now: da
     over = fresh[room:]
     recent.extend(now for _ in single)
     release = now + tuning.window if over else None
-    return Plan(BundleState(tuple(recent), release), tuple(single), bundle, tuple(over))
+    held = tuple(key for key, _ in over)
+    return Plan(BundleState(tuple(recent), release, held), tuple(single), bundle, tuple(over))
 
 
 def bundle_entry(members: Sequence[Entry]) -> dict[str, Any]:
@@ -113,7 +132,7 @@ def bundle_entry(members: Sequence[Entry]) -> dict[str, Any]:
     ]
     return dict(
         first,
-        key=f"bundle:{first['person']}:{first['channel']}:{first_key}",
+        key=f"bundle:{bundle_key(first['person'], first['channel'])}:{first_key}",
         kind="bundle",
         title=f"{len(members)} notifications",
         bundle=listed,

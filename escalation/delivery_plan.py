@@ -12,8 +12,10 @@
 - entries of a **paused** channel wait: filed again under the pause's end, untouched
   (no attempt counted); when the pause is over one entry **probes** the channel and the
   others wait for it (``escalation.pausing``);
-- the rest are **bundled** per person and channel (``escalation.bundling``): sent one by
-  one, held for a bundle, or sent as one bundled message;
+- the rest are **bundled** per recipient (a person, or a channel paged as itself) and
+  channel (``escalation.bundling``): sent one by one, held for a bundle, or sent as one
+  bundled message; at a hold's end the pass reads every entry held for it, also those
+  past its own ``limit`` of due entries, so the bundle holds them all;
 - every job to send is **claimed**: its entries filed under ``now + lease`` in the same
   write, so the next pass does not hand them out again while they are in flight, and a
   process that died mid-send has them back once the lease ends.
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 
 from core.store.events import ConsumerWrite, TimelineNote
 from core.timestamps import micros
-from escalation.bundling import BUNDLES, HELD, BundleState, bundle_entry, bundle_key
+from escalation.bundling import BUNDLES, HELD, BundleState, bundle_entry, bundle_key, held_keys
 from escalation.bundling import plan as plan_bundles
 from escalation.lanes import Entry, Job
 from escalation.page import OUTBOX
@@ -83,12 +85,13 @@ async def plan(
 ) -> Planned:
     """Sorts the due entries (see the module docstring)."""
     planned = Planned()
+    bundles = await _bundle_states(store, due)
+    due = await _with_held(store, due, bundles, now)
     live = await _drop_stale(store, due, now, planned)
     live = await _after_pages(store, live, now, planned)
     by_channel: dict[str, list[Entry]] = {}
     for key, entry in live:
         by_channel.setdefault(entry["channel"], []).append((key, entry))
-    bundles = await _bundle_states(store, by_channel)
     tuning = rules.notifications
     for name, entries in by_channel.items():
         timeout = attempt_timeout(rules, name)
@@ -208,28 +211,42 @@ def _drop(key: str, entry: Mapping[str, Any], reason: str, now: datetime, planne
     planned.notes.append(TimelineNote(entry["incident"], NOT_PAGED, now, DELIVERY_ACTOR, detail))
 
 
-async def _bundle_states(
-    store: PlanStore, by_channel: Mapping[str, list[Entry]]
-) -> dict[str, BundleState]:
-    """The bundling states of every person with an entry due, by ``person:channel``."""
-    keys = [
-        bundle_key(e["person"], name)
-        for name, entries in by_channel.items()
-        for _, e in entries
-        if e["person"] is not None
-    ]
+async def _bundle_states(store: PlanStore, due: Sequence[Entry]) -> dict[str, BundleState]:
+    """The bundling states of every recipient with an entry due, by ``bundling.bundle_key``."""
+    keys = list(dict.fromkeys(bundle_key(e["person"], e["channel"]) for _, e in due))
     if not keys:
         return {}
-    stored = await store.consumer_documents(BUNDLES, list(dict.fromkeys(keys)))
-    return {key: BundleState.from_document(stored.get(key)) for key in dict.fromkeys(keys)}
+    stored = await store.consumer_documents(BUNDLES, keys)
+    return {key: BundleState.from_document(stored.get(key)) for key in keys}
+
+
+async def _with_held(
+    store: PlanStore, due: Sequence[Entry], states: Mapping[str, BundleState], now: datetime
+) -> list[Entry]:
+    """The due entries and every other entry still held for a bundle due now.
+
+    A pass takes at most its ``limit`` of due entries: without these, a hold bigger than
+    that would go out as one bundle per pass.
+    """
+    have = {key for key, _ in due}
+    missing = list(
+        dict.fromkeys(k for s in states.values() for k in held_keys(s, now) if k not in have)
+    )
+    if not missing:
+        return list(due)
+    found = await store.consumer_documents(OUTBOX, missing)
+    held = [(k, found[k]) for k in missing if found.get(k, {}).get("status") == HELD]
+    return [*due, *held]
 
 
 def _held_note(
     key: str, entry: Mapping[str, Any], tuning: Bundling, release: datetime, now: datetime
 ) -> TimelineNote:
     """``not_paged`` for an entry held for a bundle: why, and when the bundle goes."""
+    channel = entry["channel"]
+    who = entry["person"] or f"channel {channel} (paged as itself)"
     reason = (
-        f"bundled: {entry['person']} had {tuning.max} messages on {entry['channel']} within "
+        f"bundled: {who} had {tuning.max} messages on {channel} within "
         f"{tuning.window}; this one goes in one bundled message at {release.isoformat()}"
     )
     detail = {
@@ -250,14 +267,12 @@ def _bundled(
     now: datetime,
     planned: Planned,
 ) -> list[Job]:
-    """The channel's jobs after bundling per person; held entries and states written."""
+    """The channel's jobs after bundling per recipient (a person, or the channel paged as
+    itself); held entries and states written."""
     jobs: list[Job] = []
-    by_person: dict[str, list[Entry]] = {}
+    by_person: dict[str | None, list[Entry]] = {}
     for key, entry in entries:
-        if entry["person"] is None:
-            jobs.append(Job(name, entry, ((key, entry),)))
-        else:
-            by_person.setdefault(entry["person"], []).append((key, entry))
+        by_person.setdefault(entry["person"], []).append((key, entry))
     for person, mine in by_person.items():
         state_key = bundle_key(person, name)
         before = states[state_key]
