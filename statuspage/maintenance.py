@@ -140,7 +140,10 @@ def _public(
 ) -> PublicMaintenance:
     names = ", ".join(page.component(c).display_name for c in components)  # type: ignore[union-attr]
     ident = window_id(window, start, key)
-    created = min(start, now)
+    # Not ``now``: that moved at every build and differed between replicas. The start of
+    # the UTC day stands for "first seen": the same for every build and replica all day.
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(), UTC)
+    created = start if start <= now else midnight
     scheduled = MaintenanceUpdate(
         f"{ident}-1",
         MaintenanceStatus.SCHEDULED,

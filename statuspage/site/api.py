@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -59,7 +60,9 @@ class ApiDocuments:
             "name": snapshot.page.name,
             "url": snapshot.page.url,
             "time_zone": snapshot.page.time_zone.key,
-            "updated_at": iso(snapshot.page.generated_at, self.zone),
+            # When what the page shows last changed, not the build: documents change
+            # only with the page, so a rebuild with nothing new writes nothing.
+            "updated_at": iso(_last_change(snapshot), self.zone),
         }
         self.components = {c.id: self._component(c) for c in snapshot.components}
         self.status = {"indicator": snapshot.indicator.value, "description": snapshot.description}
@@ -230,3 +233,15 @@ class ApiDocuments:
 def _newest(document: Json) -> Json:
     """An incident or maintenance document with its SUMMARY_UPDATES newest updates."""
     return {**document, "incident_updates": document["incident_updates"][:SUMMARY_UPDATES]}
+
+
+def _last_change(snapshot: StatusSnapshot) -> datetime:
+    """The latest change of a component, incident (of the lists) or maintenance."""
+    return max(
+        [
+            *(c.updated_at for c in snapshot.components),
+            *(i.updated_at for i in snapshot.incidents[:LIMIT]),
+            *(m.updated_at for m in snapshot.maintenances),
+        ],
+        default=snapshot.page.generated_at,
+    )

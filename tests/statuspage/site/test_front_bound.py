@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 
@@ -77,3 +78,30 @@ def test_rss_escapes_the_channel_as_it_escapes_items_and_dates_by_content() -> N
     assert channel.findtext("description") == "Incidents of A&lt;b&gt;&amp;Co, newest first"
     later = replace(named, page=replace(page, generated_at=page.generated_at + timedelta(hours=1)))
     assert render_site(later)["history.rss"] == render_site(named)["history.rss"]
+
+
+def test_a_rebuild_with_nothing_new_changes_only_the_front_page() -> None:
+    # Before: page.updated_at in every JSON document was the build's time, so each
+    # rebuild rewrote nine files (the front page keeps its "generated at" line).
+    base = snapshot()
+    later = replace(
+        base, page=replace(base.page, generated_at=base.page.generated_at + timedelta(minutes=1))
+    )
+    first, second = render_site(base), render_site(later)
+    assert [path for path in first if first[path] != second[path]] == ["index.html"]
+
+
+def test_a_rules_window_keeps_its_times_all_day(tmp_path: Path) -> None:
+    # Before: an upcoming window's created_at and "Scheduled" update were the build's now.
+    from statuspage.maintenance import window_maintenances
+    from tests.rules.helpers import load_text
+    from tests.statuspage.test_maintenance import KEY, WINDOWS
+
+    rules = load_text(tmp_path, WINDOWS)
+    now = NOW.replace(hour=9)
+    first = window_maintenances(rules.maintenance_windows, rules.status_page, now, KEY)
+    later = window_maintenances(
+        rules.maintenance_windows, rules.status_page, now + timedelta(hours=3), KEY
+    )
+    assert first
+    assert first == later
