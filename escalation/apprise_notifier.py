@@ -83,8 +83,11 @@ class AppriseNotifier:
         self._links = links
         self._rules: Callable[[], Rules | None] = rules or (lambda: None)
         self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="apprise")
+        # No redirect is followed (escalation.redirects): a 3xx fails the send.
         self._asset = apprise.AppriseAsset(
-            storage_mode=apprise.PersistentStoreMode.MEMORY, secure_logging=True
+            storage_mode=apprise.PersistentStoreMode.MEMORY,
+            secure_logging=True,
+            http_redirects=False,
         )
 
     async def __call__(self, channel: Channel, entry: Mapping[str, Any]) -> Attempt:

@@ -32,6 +32,7 @@ import aiohttp
 import orjson
 
 from escalation.delivery import Attempt, Notifier, NotifierContext
+from escalation.redirects import is_redirect, redirect_error
 from escalation.slack_message import (
     IncidentFacts,
     bundle_message,
@@ -140,8 +141,12 @@ class SlackNotifier:
                 data=data,
                 headers={"content-type": "application/json"},
                 timeout=_TIMEOUT,
+                allow_redirects=False,  # escalation.redirects: never re-sent elsewhere
             ) as response:
                 status = response.status
+                if is_redirect(status):
+                    location = response.headers.get("Location")
+                    return Attempt(False, status, redirect_error(status, location), False)
                 reason = (await response.text())[:200] if status >= 300 else ""
                 retry_after = retry_after_of(response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -44,6 +44,7 @@ from standardwebhooks import Webhook
 from core.clock import Clock
 from core.timestamps import format_rfc3339, from_micros
 from escalation.delivery import Attempt, Notifier, NotifierContext
+from escalation.redirects import is_redirect, redirect_error
 from rules.channels import Channel, WebhookConfig
 from rules.credentials import BasicAuth, BearerAuth
 
@@ -128,14 +129,21 @@ class WebhookNotifier:
         timeout = aiohttp.ClientTimeout(total=config.timeout.total_seconds())
         try:
             async with self._session.post(
-                config.url.value, data=data, headers=headers, timeout=timeout
+                config.url.value,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,  # escalation.redirects: never re-sent elsewhere
             ) as response:
                 status = response.status
+                location = response.headers.get("Location")
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The error's class only: its text may carry the URL, which is a secret.
             return Attempt(False, None, type(exc).__name__, True)
         if 200 <= status < 300:
             return Attempt(True, status, None, False)
+        if is_redirect(status):
+            return Attempt(False, status, redirect_error(status, location), False)
         # Retried: the receiver's trouble (5xx), a rate limit (429), a timeout (408).
         transient = status >= 500 or status in (408, 429)
         return Attempt(False, status, f"HTTP {status}", transient)
