@@ -194,7 +194,11 @@ class OutboxDelivery:
                 if await self.dispatch() == 0:
                     await asyncio.sleep(idle.total_seconds())
         finally:
-            await self._lanes.close()
+            await self.close()
+
+    async def close(self) -> None:
+        """Stops the sends under way (their entries stay claimed until their lease ends)."""
+        await self._lanes.close()
 
     def channel_states(self) -> dict[str, ChannelState]:
         """Each channel's failures and pause as this member knows them (for status and API)."""
@@ -248,7 +252,8 @@ class OutboxDelivery:
     ) -> list[TimelineNote]:
         """Counts the attempt for the channel's pausing; the notes if it paused or resumed."""
         before = self._channels.get(job.channel, ChannelState())
-        change = after(before, attempt.ok, attempt.error, rules.notifications.pause, now)
+        tuning = rules.notifications.pause
+        change = after(before, attempt.ok, attempt.error, tuning, now, attempt.retry_after)
         self._channels[job.channel] = change.state
         if change.state != before:
             writes.append(ConsumerWrite(CHANNELS, job.channel, change.state.to_document(), None))

@@ -11,7 +11,9 @@ the channel's name). Delivery asks :func:`gate` before sending a channel's entri
 After each attempt delivery tells :func:`after` how it went: a success resumes the
 channel and resets the count; a failure counts, and ``after_failures`` failures in a row
 pause it for ``backoff``; a failed probe pauses it again for twice the last backoff, up
-to ``max_backoff`` (rules ``notifications.pause``).
+to ``max_backoff`` (rules ``notifications.pause``). A failure whose receiver asked to
+wait (``Retry-After``, e.g. a 429) pauses the channel at least that long, also when it
+is a probe: the next probe never comes before the receiver said.
 """
 
 from __future__ import annotations
@@ -92,9 +94,18 @@ class Change:
 
 
 def after(
-    state: ChannelState, ok: bool, error: str | None, tuning: Pausing, now: datetime
+    state: ChannelState,
+    ok: bool,
+    error: str | None,
+    tuning: Pausing,
+    now: datetime,
+    retry_after: timedelta | None = None,
 ) -> Change:
-    """The channel's state after one attempt at ``now`` (see the module docstring)."""
+    """The channel's state after one attempt at ``now`` (see the module docstring).
+
+    ``retry_after``: how long the receiver asked to wait (its ``Retry-After``), if it did.
+    """
+    wait = retry_after or timedelta(0)
     if ok:
         if state.paused:
             return Change(ChannelState(), "channel_resumed")
@@ -106,12 +117,12 @@ def after(
         paused = replace(
             state,
             failures=failures,
-            paused_until=now + backoff,
+            paused_until=now + max(backoff, wait),
             backoff=backoff,
             last_error=error,
         )
         return Change(paused, "channel_paused")
     if failures < tuning.after_failures:
         return Change(replace(state, failures=failures, last_error=error), None)
-    paused = ChannelState(failures, now + tuning.backoff, tuning.backoff, now, error)
+    paused = ChannelState(failures, now + max(tuning.backoff, wait), tuning.backoff, now, error)
     return Change(paused, "channel_paused")
