@@ -38,7 +38,7 @@ from statuspage.changelog import Changes as Changes  # re-exported: what a step 
 from statuspage.changelog import advance
 from statuspage.commands import command_key, maintenance_from_command
 from statuspage.maintenance import clock_updates
-from statuspage.mapping import IMPACT_OF_STATUS
+from statuspage.mapping import IMPACT_OF_STATUS, worst
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
 from statuspage.records import IncidentRecord, PageState
 
@@ -335,10 +335,19 @@ def _follow(
             _auto_update(work, public_id, event.at, PublicIncidentStatus.IDENTIFIED)
     record = work.records.get(public_id)
     if record is not None and record.incident.is_open and link.get("priority") != event.priority:
-        # Its priority changed (urgency raised, or a person's change): the components
-        # take the status the rules give the new one, without an update of its own.
+        # Its priority was raised (urgency, or a person's change): the components take
+        # the worse status the rules give the new one, without an update of its own. A
+        # lowered priority changes nothing public: a component must not turn green (and
+        # the impact to none) while the incident says it is still on; an operator's
+        # update, or its resolution, does that with words.
         status_now = ComponentStatus(work.page.publishing.status_for(event.priority))
-        work.restatus(public_id, event.at, dict.fromkeys(record.statuses, status_now))
+        raised = {
+            c: status_now
+            for c, s in record.statuses.items()
+            if s is not status_now and worst([s, status_now]) is status_now
+        }
+        if raised:
+            work.restatus(public_id, event.at, raised)
     return {"public": public_id, "state": now_state.value, "priority": event.priority}
 
 

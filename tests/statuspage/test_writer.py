@@ -198,6 +198,24 @@ async def test_a_raised_priority_raises_the_components_status(store: Store, rule
     )
 
 
+async def test_a_lowered_priority_changes_nothing_public(store: Store, rules: Rules) -> None:
+    # Before, P3 -> P5 turned the component operational and the impact none, silently,
+    # while the public incident still said "investigating" (review 12 finding 10).
+    internal = await opened(store, 1, T, priority="P3")
+    clock = ManualClock(T + MIN)
+    status = writer(store, rules, clock)
+    await drain(status)
+    (before,) = await public_incidents(store)
+    lowered = replace(internal, version=internal.version + 1, priority="P5")
+    event = IncidentEvent(internal.id, T + 2 * MIN, "ana", "priority_changed", {})
+    await store.commit(incident_change(lowered, event))
+    await drain(status)
+    (record,) = await public_incidents(store)
+    assert record.statuses == before.statuses
+    assert record.incident.impact is before.incident.impact
+    assert (await state_of(store)).components["checkout"][0] is before.statuses["checkout"]
+
+
 async def test_a_failing_command_is_set_aside_and_the_later_ones_applied(
     store: Store, rules: Rules
 ) -> None:
