@@ -88,6 +88,7 @@ def add_escalation(app: web.Application) -> None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await paging.delivery.close()
             await paging.release()
 
     app.cleanup_ctx.append(escalation_context)
@@ -139,7 +140,9 @@ class EscalationTask:
         while True:
             busy: int | None = 0
             if self.delivering():
-                busy = await _guarded("delivery", self.delivery.step, failures)
+                # dispatch hands the sends to the channels' lanes and does not wait for
+                # them: a slow channel never holds up the others, nor the next pass.
+                busy = await _guarded("delivery", self.delivery.dispatch, failures)
             if busy is None:
                 failures += 1
                 await asyncio.sleep(min(MAX_BACKOFF_SECONDS, POLL_SECONDS * 2**failures))
