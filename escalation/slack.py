@@ -4,7 +4,7 @@ The message (``escalation.slack_message``) carries the rules' notification text 
 channel's ``templates``, else the rules' ``templates.notification``), the priority,
 service and state, who is paged (a contact address that is a Slack user id, ``U…``, is
 mentioned), and, when the channel has an interactivity ``signing_secret``, the buttons
-Acknowledge, Resolve and Open, which Slack sends to ``POST /slack/interactivity``.
+Acknowledge and Resolve, which Slack sends to ``POST /slack/interactivity``.
 Without a signing secret nothing could verify a press, so the buttons are left out.
 
 A bundle (``kind`` ``bundle``, ``escalation.bundling``) is one message listing its
@@ -57,7 +57,7 @@ def make_slack_notifier(context: NotifierContext) -> Notifier:
 
 
 def incident_url(public_url: str, incident_id: str) -> str:
-    """Where the Open button leads: the incident in Tocsin's API."""
+    """The incident in Tocsin's API (``incident.url`` of the templates; needs an API key)."""
     return f"{public_url.rstrip('/')}/api/v1/incidents/{urllib.parse.quote(incident_id, safe='')}"
 
 
@@ -100,7 +100,7 @@ class SlackNotifier:
         public_url: str,
         rules: Callable[[], Rules] | None = None,
     ) -> None:
-        """``public_url`` is Tocsin's base URL (the Open button); ``rules`` the rules in force."""
+        """``public_url`` is Tocsin's base URL (``incident.url``); ``rules`` the rules in force."""
         self._session = session
         self._public_url = public_url
         self._rules = rules

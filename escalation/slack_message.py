@@ -13,11 +13,12 @@ after someone pressed a button::
        {"type": "context", "elements": [{"type": "mrkdwn", "text": NOTE, "verbatim": true}]},
        {"type": "actions", "block_id": "tocsin:<channel>", "elements": [
           {"type": "button", "action_id": "acknowledge", "value": ID, "style": "primary", ...},
-          {"type": "button", "action_id": "resolve", "value": ID, "style": "danger", ...},
-          {"type": "button", "action_id": "open", "url": URL, ...}]}]}
+          {"type": "button", "action_id": "resolve", "value": ID, "style": "danger", ...}]}]}
 
 The context block (who is paged, who acted) is there only when there is something to
-say; the actions block only while the incident is open and buttons are on. The subject
+say; the actions block only while the incident is open and buttons are on. There is no
+Open button: the incident's URL is the API's (a 401 in a browser, an API key needed),
+and a signed link would be usable by everyone who reads the Slack channel. The subject
 and body are the rules' notification templates. Every value that comes from an alert or
 an incident (titles, labels, names) is escaped for mrkdwn (``&``, ``<``, ``>``) before a
 template sees it, and mrkdwn texts are ``verbatim``, so an alert cannot add a link, a
@@ -49,7 +50,7 @@ from rules.templates import NotificationTemplates
 
 ACKNOWLEDGE = "acknowledge"
 RESOLVE = "resolve"
-OPEN = "open"
+OPEN = "open"  # the Open button of messages sent before it was dropped: acts nothing
 # The actions block's id: the channel's name follows, so an answer knows its channel.
 BLOCK_PREFIX = "tocsin:"
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -197,7 +198,7 @@ def _fit_lines(lines: list[str], limit: int) -> str:
 
 
 def _actions(facts: IncidentFacts, channel: str) -> ActionsBlock:
-    """Acknowledge (while triggered), Resolve (with a confirmation) and Open."""
+    """Acknowledge (while triggered) and Resolve (with a confirmation)."""
     elements: list[ButtonElement] = []
     if facts.state == "triggered":
         elements.append(
@@ -222,7 +223,6 @@ def _actions(facts: IncidentFacts, channel: str) -> ActionsBlock:
             ),
         )
     )
-    elements.append(ButtonElement(text=PlainTextObject(text="Open"), action_id=OPEN, url=facts.url))
     return ActionsBlock(block_id=_cut(BLOCK_PREFIX + channel, 255), elements=elements)
 
 

@@ -179,12 +179,7 @@ async def test_a_page_arrives_as_the_documented_block_kit_message(
                                 "deny": {"type": "plain_text", "text": "Cancel"},
                             },
                         },
-                        {
-                            "type": "button",
-                            "action_id": "open",
-                            "url": url,
-                            "text": {"type": "plain_text", "text": "Open"},
-                        },
+                        # No Open button: the incident's URL is the API's (review 11, 7).
                     ],
                 },
             ],
@@ -344,8 +339,8 @@ async def test_updates_say_what_changed(
     assert ("actions" in blocks) is buttons
     if buttons:
         ids = [e["action_id"] for e in blocks["actions"]["elements"]]
-        expected = ["resolve", "open"] if changes.get("state") == "acknowledged" else None
-        assert ids == (expected or ["acknowledge", "resolve", "open"])
+        expected = ["resolve"] if changes.get("state") == "acknowledged" else None
+        assert ids == (expected or ["acknowledge", "resolve"])
 
 
 @pytest.mark.parametrize(

@@ -204,7 +204,8 @@ async def test_acknowledge_acts_as_the_person_of_the_slack_user_id(served: Slack
         ("acknowledged", "ana")
     ]
 
-    # The message is replaced: the new state, who acted (escaped), Resolve and Open left.
+    # The message is replaced: the new state, who acted (escaped), Resolve left (no Open:
+    # the incident's URL is the API's, useless in a browser; review 11 finding 7).
     assert served.slack.posted == [answer]
     assert answer["replace_original"] is True
     blocks = _blocks(answer)
@@ -217,7 +218,8 @@ async def test_acknowledge_acts_as_the_person_of_the_slack_user_id(served: Slack
     assert blocks["context"]["elements"][0]["text"] == (
         "Acknowledged by Ana &lt;Lima&gt; on 2026-11-27 15:12 UTC"
     )
-    assert [e["action_id"] for e in blocks["actions"]["elements"]] == ["resolve", "open"]
+    assert [e["action_id"] for e in blocks["actions"]["elements"]] == ["resolve"]
+    assert all("url" not in e for e in blocks["actions"]["elements"])
     assert blocks["actions"]["block_id"] == "tocsin:ops"
 
 
