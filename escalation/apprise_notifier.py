@@ -3,7 +3,8 @@
 One channel kind sends to every service the Apprise library knows, by Apprise URL,
 instead of a hand-written client per service. The title and text are the rules'
 notification templates (``escalation.email_message``), the text followed by the
-recipient's action links and the incident's URL.
+recipient's action links (no link to the incident's API URL, which a person's browser
+cannot use).
 
 Apprise is blocking: each send runs in one of the notifier's own :data:`WORKERS` threads
 (so a hanging service never takes the event loop's default executor), bounded by the
@@ -135,5 +136,6 @@ class AppriseNotifier:
         if (update := update_line(entry)) is not None:
             body = f"{update}\n\n{body}"
         actions = action_urls(self._links, self._public_url, entry)
-        lines = [f"{_LABELS[a.value]}: {u}" for a, u in actions.items()] + [f"Open: {url}"]
-        return title, body + "\n\n" + "\n".join(lines)
+        # No "Open" line: the incident's URL is the API's, a 401 in a browser (review 11).
+        lines = [f"{_LABELS[a.value]}: {u}" for a, u in actions.items()]
+        return title, body + ("\n\n" + "\n".join(lines) if lines else "")

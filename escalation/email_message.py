@@ -61,7 +61,7 @@ _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).fr
 background:#1f4e99;color:#ffffff;text-decoration:none;border-radius:4px">{{ label }}</a>
 {%- endfor %}
 </p>
-{%- if links|length > 1 %}
+{%- if links %}
 <p style="color:#555555;font-size:small">The links act as {{ recipient }}, once each, \
 for {{ max_age }}; each opens a page that asks you to confirm.</p>
 {%- endif %}
@@ -96,7 +96,9 @@ def compose(
     if (update := update_line(entry)) is not None:
         body = f"{update}\n\n{body}"
     actions = action_urls(links, public_url, entry)
-    shown = [*((_LABELS[a], u) for a, u in actions.items()), ("Open", url)]
+    # No "Open" link: the incident's URL is the API's, a 401 in a browser; the action
+    # links' pages show the incident (review 11 finding 7).
+    shown = [(_LABELS[a], u) for a, u in actions.items()]
 
     message = EmailMessage()
     message["Subject"] = subject
@@ -108,7 +110,7 @@ def compose(
     message["References"] = f"<incident.{_digest(incident)}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Tocsin-Incident"] = _one_line(incident)
-    text = body + "\n\n" + "\n".join(f"{label}: {u}" for label, u in shown) + "\n"
+    text = body + "\n\n" + "".join(f"{label}: {u}\n" for label, u in shown)
     message.set_content(text)
     facts = [
         ("Incident", incident),
