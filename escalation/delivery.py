@@ -228,7 +228,7 @@ class OutboxDelivery:
                     OUTBOX, key, dict(write.document, bundled_in=job.send["key"]), write.due
                 )
             writes.append(write)
-            notes += _noted(rules, write, entry, seconds, now)
+            notes += _noted(rules, write, entry, seconds, now, job)
         if reached:
             notes += self._paused_or_resumed(rules, job, attempt, now, writes)
         commit = CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes), notes=tuple(notes))
@@ -307,9 +307,15 @@ class OutboxDelivery:
 
 
 def _noted(
-    rules: Rules, write: ConsumerWrite, entry: Mapping[str, Any], seconds: float, now: datetime
+    rules: Rules,
+    write: ConsumerWrite,
+    entry: Mapping[str, Any],
+    seconds: float,
+    now: datetime,
+    job: Job,
 ) -> list[TimelineNote]:
-    """The timeline notes of the attempt ``write`` records (escalation.timeline)."""
+    """The timeline notes of the attempt ``write`` records (escalation.timeline); an
+    entry sent in a bundled message names it (``bundled_in``), which metrics count once."""
     recorded = write.document or {}
     last = recorded["results"][-1]
     channel = rules.channels.get(entry["channel"])
@@ -321,5 +327,7 @@ def _noted(
         "will_retry_at": write.due,
         "seconds": seconds,
     }
+    if len(job.members) > 1:
+        result["bundled_in"] = job.send["key"]
     kind = "unknown" if channel is None else channel.kind.value
     return delivery_notes(write.key, entry, kind, result, now)

@@ -20,7 +20,8 @@ Kinds and their ``detail`` (every detail is JSON; times are RFC 3339 strings):
   ``channel_kind``, ``attempt`` (from 1), ``outcome`` (``delivered``, ``retrying``,
   ``failed``), ``status`` (the receiver's HTTP status or None), ``error``,
   ``will_retry_at`` (None unless retrying), ``seconds`` (the attempt's duration),
-  ``message``.
+  ``message``; an entry sent in a bundled message (``escalation.bundling``) also has
+  ``bundled_in``, the bundle's key (the attempt is the bundle's, one message for all).
 - ``channel_paused`` / ``channel_resumed``: ``channel``, ``reason``, ``until``.
 - ``sla_warning`` / ``sla_breached``: ``clock`` (``acknowledge``/``resolve``),
   ``threshold`` (a fraction, 1.0 for the breach), ``target``, ``due``.
@@ -203,7 +204,8 @@ def delivery_notes(
     now: datetime,
 ) -> list[TimelineNote]:
     """The notes of one delivery attempt: ``result`` has ``attempt``, ``outcome``,
-    ``status``, ``error``, ``will_retry_at`` (a datetime or None) and ``seconds``."""
+    ``status``, ``error``, ``will_retry_at`` (a datetime or None) and ``seconds``, and
+    ``bundled_in`` if the entry went in a bundled message."""
     outcome = result["outcome"]
     retry: datetime | None = result.get("will_retry_at")
     error = result.get("error")
@@ -217,6 +219,8 @@ def delivery_notes(
         "will_retry_at": None if retry is None else format_rfc3339(retry),
         "seconds": round(float(result.get("seconds", 0.0)), 6),
     }
+    if result.get("bundled_in") is not None:
+        detail["bundled_in"] = str(result["bundled_in"])
     kind = DELIVERY_SUCCEEDED if outcome == "delivered" else DELIVERY_FAILED
     return [
         TimelineNote(incident_id, kind, now, DELIVERY_ACTOR, detail)

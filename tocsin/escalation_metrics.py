@@ -1,9 +1,12 @@
 """Prometheus metrics of paging, counted from the timeline notes escalation commits.
 
-- ``tocsin_notifications_total{channel_kind,outcome}``: delivery attempts by outcome
-  (``delivered``, ``retrying``: a transient failure retried later, ``failed``: given up);
+- ``tocsin_notifications_total{channel_kind,outcome}``: messages sent, by the outcome of
+  each attempt (``delivered``, ``retrying``: a transient failure retried later,
+  ``failed``: given up); a bundled message counts once, and each outbox entry it
+  delivered counts under ``bundled`` (so ``delivered`` is what receivers got, and
+  ``delivered`` plus ``bundled`` minus the bundles is what was paged);
 - ``tocsin_notification_delivery_seconds{channel_kind}``: how long each attempt took
-  (the notifier's call, from request to answer or error);
+  (the notifier's call, from request to answer or error), a bundle's once;
 - ``tocsin_escalation_pages_total``: outbox entries the escalation and SLA stages wrote
   (pages, updates, SLA pages), sent now or scheduled after a contact method's delay;
 - ``tocsin_escalation_not_paged_total{reason}``: decisions not to page, by code
@@ -39,7 +42,7 @@ from escalation.timeline import (
     SLA_WARNING,
 )
 
-OUTCOMES = ("delivered", "retrying", "failed")
+OUTCOMES = ("delivered", "retrying", "failed", "bundled")
 DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _UNKNOWN = "unknown"
 
@@ -50,7 +53,8 @@ class EscalationMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.notifications = Counter(
             "tocsin_notifications_total",
-            "Notification delivery attempts, by channel kind and outcome.",
+            "Notification messages sent, by channel kind and outcome; "
+            "entries delivered in a bundled message count under outcome bundled.",
             ["channel_kind", "outcome"],
             registry=registry,
         )
@@ -90,6 +94,10 @@ class EscalationMetrics:
         self.notifications.labels(channel_kind, outcome).inc()
         self.delivery_seconds.labels(channel_kind).observe(max(seconds, 0.0))
 
+    def record_bundled(self, channel_kind: str, count: int = 1) -> None:
+        """Counts outbox entries delivered inside a bundled message (not messages)."""
+        self.notifications.labels(channel_kind, "bundled").inc(count)
+
     def record_page(self, count: int = 1) -> None:
         """Counts outbox entries written by the stage."""
         self.pages.inc(count)
@@ -110,11 +118,15 @@ class EscalationMetrics:
         """Counts what the notes of one landed commit tell (see the module docstring).
 
         An outbox entry about several incidents (a bundle) is noted on each of their
-        timelines and counted once.
+        timelines and counted once; the entries a bundled message carried (their notes
+        name it, ``bundled_in``) count the message once and themselves as ``bundled``.
         """
         counted: set[tuple[object, ...]] = set()
         for note in notes:
             detail = note.detail
+            if note.kind in (DELIVERY_SUCCEEDED, DELIVERY_FAILED) and detail.get("bundled_in"):
+                self._bundled(note, counted)
+                continue
             if note.kind in (PAGED, PAGE_SCHEDULED, DELIVERY_SUCCEEDED, DELIVERY_FAILED):
                 entry = (note.kind, detail.get("key"), detail.get("attempt"))
                 if entry in counted:
@@ -133,3 +145,17 @@ class EscalationMetrics:
                 self.record_sla(str(detail.get("clock", _UNKNOWN)), kind)
             elif note.kind in (CHANNEL_PAUSED, CHANNEL_RESUMED):
                 self.set_channel_paused(str(detail.get("channel")), note.kind == CHANNEL_PAUSED)
+
+    def _bundled(self, note: TimelineNote, counted: set[tuple[object, ...]]) -> None:
+        """Counts a bundled message's attempt once, and its entry as ``bundled`` if sent."""
+        detail = note.detail
+        kind = str(detail.get("channel_kind", _UNKNOWN))
+        outcome = str(detail.get("outcome", _UNKNOWN))
+        message = ("message", detail.get("bundled_in"))
+        if message not in counted:
+            counted.add(message)
+            self.record_delivery(kind, outcome, float(detail.get("seconds", 0.0)))
+        entry = ("bundled", detail.get("key"))
+        if outcome == "delivered" and entry not in counted:
+            counted.add(entry)
+            self.record_bundled(kind)

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client import CollectorRegistry
 
 from core.clock import Clock
 from core.incident import IncidentEvent
@@ -37,6 +38,7 @@ from tests.escalation.escalation_world import (
     any_store,  # noqa: F401  (the fixture ``store``)
     t,
 )
+from tocsin.escalation_metrics import EscalationMetrics
 
 PEOPLE = ("ann", "bob", "cid", "dee")
 CHANNELS = ("hook", "chat")
@@ -132,6 +134,7 @@ async def test_a_storm_gets_each_recipient_at_most_max_and_one_bundle_per_window
     server = await aiohttp_server(app)
     world.rules = storm_rules(world.rules, str(server.make_url("/hook")))
     stage = world.stage()
+    registry = CollectorRegistry()
     opened: list[str] = []
     async with aiohttp.ClientSession() as session:
         notifier = WebhookNotifier(session, world.clock, "http://tocsin.example")
@@ -142,6 +145,7 @@ async def test_a_storm_gets_each_recipient_at_most_max_and_one_bundle_per_window
             {ChannelKind.WEBHOOK: notifier},
             rng=random.Random(7),
             backoff=Backoff(timedelta(seconds=1), timedelta(seconds=4)),
+            metrics=EscalationMetrics(registry),
         )
         for second in range(200):
             world.clock.set(t(second))
@@ -160,3 +164,13 @@ async def test_a_storm_gets_each_recipient_at_most_max_and_one_bundle_per_window
         assert most_in_a_window(times, BUNDLE.window) <= BUNDLE.max + 1, (who, len(times))
         bundles = [b for _, b in receiver.got[who] if b["type"] == "incident.bundle"]
         assert len(bundles) == 1, (who, len(bundles))  # the whole hold in one message
+    # /metrics counts messages sent, and the entries bundled apart from them.
+    sent = sum(len(got) for got in receiver.got.values())
+    entries = INCIDENTS * len(recipients)
+
+    def counted(outcome: str) -> float | None:
+        labels = {"channel_kind": "webhook", "outcome": outcome}
+        return registry.get_sample_value("tocsin_notifications_total", labels)
+
+    assert counted("delivered") == sent
+    assert counted("bundled") == entries - (sent - len(recipients))
