@@ -19,6 +19,8 @@ The body (:func:`webhook_body`)::
      "links": {"incident": "http://127.0.0.1:9094/api/v1/incidents/<id>"}}
 
 ``level`` counts from 1; ``person`` is null when the policy pages the channel itself.
+``links.incident`` is the incident in the API (``GET`` with an API key): for the
+receiving program, not a page for a person's browser.
 An update to those already paged (``escalation.updates``) has ``"type":
 "incident.update"`` (``"incident.resolved"`` once the incident resolved) and
 ``"changes": [{"at", "kind", "alerts"}]`` (``kind``: ``alerts_joined``,
