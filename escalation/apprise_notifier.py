@@ -37,6 +37,7 @@ from escalation.action_links import ActionLinks
 from escalation.delivery import Attempt, Notifier, NotifierContext
 from escalation.email_message import (
     action_urls,
+    bundle_text,
     channel_templates,
     subject_of,
     template_values,
@@ -135,6 +136,8 @@ class AppriseNotifier:
         body = templates.body.render(values, str(entry["title"]))
         if (update := update_line(entry)) is not None:
             body = f"{update}\n\n{body}"
+        if (listed := bundle_text(entry, recipient)) is not None:
+            title, body = str(entry["title"]), listed
         actions = action_urls(self._links, self._public_url, entry)
         # No "Open" line: the incident's URL is the API's, a 401 in a browser (review 11).
         lines = [f"{_LABELS[a.value]}: {u}" for a, u in actions.items()]

@@ -9,7 +9,10 @@ incident is triggered, Resolve while it is open; a resolved incident's message h
 
 An update about an incident already paged (``escalation.updates``: alerts joining or
 resolving, the incident resolved) says so in its subject (``Update:``, ``Resolved:``)
-and first line (``Update: alerts joined (2)``).
+and first line (``Update: alerts joined (2)``). A bundled message
+(``escalation.bundling``) is its title (``12 notifications``) and one line per entry it
+replaces (at most :data:`BUNDLE_LINES`, then how many more), with no action links: a
+link would act on one incident of many.
 
 Headers: ``Message-ID`` is derived from the outbox entry's idempotency key, the same on
 every retry, so a mail store can drop the duplicate of an at-least-once delivery;
@@ -43,6 +46,7 @@ _OFFERED = {
 _LABELS = {LinkAction.ACKNOWLEDGE: "Acknowledge", LinkAction.RESOLVE: "Resolve"}
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 MAX_SUBJECT = 200
+BUNDLE_LINES = 50  # entries a bundled message lists one by one; the rest are counted
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!doctype html>
@@ -95,6 +99,8 @@ def compose(
     body = templates.body.render(values, str(entry["title"]))
     if (update := update_line(entry)) is not None:
         body = f"{update}\n\n{body}"
+    if (listed := bundle_text(entry, recipient)) is not None:
+        subject, body = _one_line(str(entry["title"])), listed
     actions = action_urls(links, public_url, entry)
     # No "Open" link: the incident's URL is the API's, a 401 in a browser; the action
     # links' pages show the incident (review 11 finding 7).
@@ -118,6 +124,8 @@ def compose(
         ("Priority", entry.get("priority") or "none"),
         ("Service", entry.get("service") or "none"),
     ]
+    if listed is not None:
+        facts = []  # a bundle's entries are each listed in its text
     max_age = "" if links is None else _duration(links.max_age.total_seconds())
     html = _HTML.render(
         subject=subject,
@@ -136,11 +144,27 @@ def action_urls(
 ) -> dict[LinkAction, str]:
     """The action links the entry's recipient gets (none for a channel paged as such)."""
     person = entry.get("person")
-    if links is None or not person:
+    if links is None or not person or entry.get("kind") == "bundle":
         return {}
     state = str(entry.get("state") or "")
     made = links.links(public_url, str(entry["incident"]), str(person))
     return {a: made[a.value] for a in LinkAction if state in _OFFERED[a]}
+
+
+def bundle_text(entry: Mapping[str, Any], recipient: str) -> str | None:
+    """A bundled message's text: one line per entry it replaces (None: not a bundle)."""
+    if entry.get("kind") != "bundle":
+        return None
+    items = list(entry.get("bundle") or ())
+    lines = [
+        f"- [{item.get('priority') or '-'}] {_one_line(str(item.get('title', '')))}"
+        f" ({str(item.get('state', '')).replace('_', ' ')}), incident {item.get('incident')}"
+        for item in items[:BUNDLE_LINES]
+    ]
+    if len(items) > BUNDLE_LINES:
+        lines.append(f"... and {len(items) - BUNDLE_LINES} more")
+    head = f"{len(items)} notifications for {recipient}, bundled (too many within the window):"
+    return "\n".join([head, *lines])
 
 
 def subject_of(entry: Mapping[str, Any], subject: str) -> str:
