@@ -8,7 +8,8 @@ Acknowledge and Resolve, which Slack sends to ``POST /slack/interactivity``.
 Without a signing secret nothing could verify a press, so the buttons are left out.
 
 A bundle (``kind`` ``bundle``, ``escalation.bundling``) is one message listing its
-incidents, each a link, with no buttons (a press would act on one of many).
+incidents, each by its id, with no buttons (a press would act on one of many) and no
+links (the incident's URL is the API's, no use in a browser).
 
 An update (an entry of ``kind`` ``update`` or ``resolved``, ``escalation.updates``,
 which also decides ``send_resolved``) says what changed since the last message in its

@@ -158,13 +158,15 @@ def incident_message(
 
 
 def bundle_message(title: str, items: list[IncidentFacts], note: str | None) -> dict[str, Any]:
-    """A bundled message: one line per incident, each linking to it; no buttons.
+    """A bundled message: one line per incident, named by its id; no buttons, no links.
 
-    Buttons would act on one incident of many and replace the whole list, so each
-    incident is acted on from its own link (or message) instead.
+    Buttons would act on one incident of many and replace the whole list; a link would
+    be the API's URL, which a browser cannot use. The id finds the incident
+    (``tocsin incidents show ID``).
     """
     lines = [
-        f"• <{item.url}|{escape(_labelled(item))}> ({escape(item.state.replace('_', ' '))})"
+        f"• {escape(_labelled(item))} ({escape(item.state.replace('_', ' '))}),"
+        f" incident {escape(item.id)}"
         for item in items
     ]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_cut(title, _HEADER)))]
