@@ -24,11 +24,11 @@ accepted only if:
 The action is then the operator API's (``incident_actions.perform``): the same lifecycle,
 timeline, event stream and conflicts, the person as its actor with the responder role.
 The timeline's note says it came from Slack; Resolve takes the rules' first resolution
-code. A press of Open (a button of messages sent before it was dropped) acts nothing. After acting, the message is replaced through the
-payload's ``response_url`` (only a URL under :data:`RESPONSE_URLS`: Slack's) to show
-the new state and who acted; a refusal (an unknown user, an incident already resolved)
-is said to the presser alone (an ephemeral message) and answered with the API's JSON
-error.
+code. A press of Open (a button of messages sent before it was dropped) acts nothing.
+After acting, the message is replaced through the payload's ``response_url`` (only a
+URL under :data:`RESPONSE_URLS`: Slack's) to show the new state and who acted; a
+refusal (an unknown user, an incident already resolved) is said to the presser alone
+(an ephemeral message) and answered with the API's JSON error.
 """
 
 from __future__ import annotations
