@@ -12,8 +12,9 @@ from rules.sections import values as read
 from rules.sections.context import FileContext
 from rules.yamlread import join
 
-# One message per window is no bundling at all; past 1,000 nobody reads them one by one.
-_MAX_BUNDLE = 1_000
+# A person reads few messages one by one, but a channel paged as itself may be read by a
+# machine (a ticketing webhook, the paging bench) that wants each: up to 100,000 a window.
+_MAX_BUNDLE = 100_000
 _MIN_WINDOW, _MAX_WINDOW = timedelta(seconds=1), timedelta(hours=1)
 _MAX_FAILURES = 1_000
 _MIN_BACKOFF, _MAX_BACKOFF = timedelta(seconds=1), timedelta(days=1)

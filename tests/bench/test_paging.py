@@ -36,9 +36,11 @@ def test_tocsin_rules_page_the_receiver_per_alert_with_the_routes_waits(tmp_path
     config = rules.channels["bench-receiver"].config
     assert isinstance(config, WebhookConfig)
     assert config.url.value == RECEIVER + "/tocsin"
-    # The channel itself is paged: pages to a person would be bundled past 5 a minute.
+    # The channel itself is paged, and bundled past more than the bench ever sends.
     (level,) = rules.escalation_policies["bench"].levels
     assert level.targets == (Target(TargetKind.CHANNEL, "bench-receiver"),)
+    assert rules.notifications.bundle.max == 100_000
+    assert rules.notifications.bundle.window == timedelta(seconds=1)
 
 
 def test_alertmanager_config_is_valid(tmp_path: Path) -> None:

@@ -37,6 +37,11 @@ def test_without_the_section_the_documented_defaults(tmp_path: Path) -> None:
             NotificationTuning(pause=Pausing(2, timedelta(seconds=5), timedelta(minutes=1))),
         ),
         ("notifications: {concurrency: 16}\n", NotificationTuning(concurrency=16)),
+        # A channel read by a machine may take many messages a window unbundled.
+        (
+            "notifications: {bundle: {max: 100000, window: 1s}}\n",
+            NotificationTuning(bundle=Bundling(100_000, timedelta(seconds=1))),
+        ),
         ("notifications: {}\n", NotificationTuning()),
     ],
 )
