@@ -51,9 +51,17 @@ class BundleState:
     held: tuple[str, ...] = ()
 
     def to_document(self) -> dict[str, Any]:
-        """Returns the state as JSON-ready values."""
+        """Returns the state as JSON-ready values; ``sent`` as ``[time, count]`` runs (the
+        messages of one pass share a time: a channel taking a thousand a window writes a
+        few runs, not a thousand times)."""
+        runs: list[list[int]] = []
+        for at in self.sent:
+            if runs and runs[-1][0] == micros(at):
+                runs[-1][1] += 1
+            else:
+                runs.append([micros(at), 1])
         return {
-            "sent": [micros(t) for t in self.sent],
+            "sent": runs,
             "release": None if self.release is None else micros(self.release),
             "held": list(self.held),
         }
@@ -64,8 +72,13 @@ class BundleState:
         if raw is None:
             return cls()
         release = raw["release"]
+        sent: list[datetime] = []
+        for run in raw["sent"]:
+            # A run, or a bare time (a state written before runs: one message each).
+            at, count = (run, 1) if isinstance(run, int) else (run[0], run[1])
+            sent += [from_micros(at)] * count
         return cls(
-            tuple(from_micros(t) for t in raw["sent"]),
+            tuple(sent),
             None if release is None else from_micros(release),
             tuple(raw.get("held", ())),  # a state written before held keys were kept: none
         )
