@@ -121,6 +121,11 @@ class Slacked:
         return [(e.kind, e.actor) for e in await self.store.incident_events("inc-0001")]
 
 
+async def _moved(request: web.Request) -> web.Response:
+    """A response_url that redirects to another path of the stand-in."""
+    return web.Response(status=307, headers={"Location": "/elsewhere"})
+
+
 async def slacked(
     aiohttp_client: Callable[..., Awaitable[Client]],
     aiohttp_server: Serve,
@@ -136,6 +141,8 @@ async def slacked(
     slack = SlackSide()
     side = web.Application()
     side.router.add_post("/actions/T0/1/x", slack.handle)
+    side.router.add_post("/actions/T0/1/moved", _moved)
+    side.router.add_post("/elsewhere", slack.handle)
     server = await aiohttp_server(side)
     rules = tmp_path / "slack-rules.yml"
     rules.write_text(rules_text)
@@ -610,3 +617,11 @@ async def test_the_channels_team_id_names_the_workspace_presses_come_from(
         assert await served.state() is IncidentState.TRIGGERED
     else:
         assert await served.state() is IncidentState.ACKNOWLEDGED
+
+
+async def test_a_response_url_that_redirects_is_not_followed(served: Slacked) -> None:
+    served.response_url = served.response_url.replace("/x", "/moved")
+    response = await served.press(served.body())
+    assert response.status == 200  # acted
+    assert await served.state() is IncidentState.ACKNOWLEDGED
+    assert served.slack.posted == []  # the redirect's target got nothing

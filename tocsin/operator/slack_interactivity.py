@@ -357,7 +357,10 @@ async def _respond(app: web.Application, url: object, message: dict[str, Any]) -
     if not isinstance(url, str) or not url.startswith(app[RESPONSE_URLS]):
         return
     try:
-        async with app[SESSION].post(url, json=message, timeout=_RESPONSE_TIMEOUT) as response:
+        # No redirect is followed (escalation.redirects): only Slack's URL gets the message.
+        async with app[SESSION].post(
+            url, json=message, timeout=_RESPONSE_TIMEOUT, allow_redirects=False
+        ) as response:
             if response.status >= 300:
                 log.warning("slack_response_refused", status=response.status)
     except (aiohttp.ClientError, TimeoutError) as exc:
