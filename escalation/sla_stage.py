@@ -22,10 +22,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from core.clock import Clock
 from core.store.events import ConsumerWrite, TimelineNote
 from escalation.page import OUTBOX
+from escalation.page_summary import summary_fields
 from escalation.sla import on_due, on_event
 from escalation.sla_pages import SlaPage
 from escalation.sla_state import COLLECTION, SlaState
@@ -110,7 +112,7 @@ class SlaStage:
             for key, state in current.items()
             if before.get(key) != state
         ]
-        new_pages = await self._new_pages(pages)
+        new_pages = await self._new_pages(pages, rules)
         writes.extend(new_pages)
         notes.extend(page_notes(new_pages, now))
         await store.commit_events(batch, writes, notes)
@@ -126,13 +128,25 @@ class SlaStage:
         incident = await self._store.get_incident(state.incident_id)
         return state if incident is None else replace(state, title=incident.title)
 
-    async def _new_pages(self, pages: list[SlaPage]) -> list[ConsumerWrite]:
-        """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
+    async def _new_pages(self, pages: list[SlaPage], rules: Rules) -> list[ConsumerWrite]:
+        """The outbox entries of ``pages`` not stored yet (their keys are idempotent),
+        each with its incident's summary as of now (``escalation.page_summary``; one
+        incident read per incident paged, only when there is a new entry)."""
         if not pages:
             return []
         stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
         fresh = {p.key: p for p in pages if p.key not in stored}
-        return [ConsumerWrite(OUTBOX, k, p.to_document(), p.send_at) for k, p in fresh.items()]
+        read: dict[str, dict[str, Any]] = {}
+        writes: list[ConsumerWrite] = []
+        for key, page in fresh.items():
+            if page.incident_id not in read:
+                incident = await self._store.get_incident(page.incident_id)
+                read[page.incident_id] = (
+                    {} if incident is None else summary_fields(incident, rules.priority.matrix)
+                )
+            document = page.to_document() | read[page.incident_id]
+            writes.append(ConsumerWrite(OUTBOX, key, document, page.send_at))
+        return writes
 
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""

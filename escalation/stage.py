@@ -28,13 +28,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.clock import Clock
 from core.incident import Incident, IncidentState
 from core.store.events import ConsumerWrite, IncidentEventStream
 from escalation.decide import on_due, on_event, on_updates_due
 from escalation.page import OUTBOX, Page
+from escalation.page_summary import summary_fields
 from escalation.retrigger import RetriggerStore, retrigger
 from escalation.state import COLLECTION, Escalation
 from escalation.timeline import NO_METRICS, EscalationMetrics, stage_notes
@@ -97,11 +98,13 @@ class EscalationStage:
         rules = self._rules()
         retriggers: list[Escalation] = []
         pages: list[Page | Notice] = []
+        # Incidents read this pass (None: gone), for titles and the pages' summaries.
+        read: dict[str, Incident | None] = {}
         for event in batch.events:
             escalation = current.get(event.incident_id)
             title, urgency = "", None
             if escalation is None and event.state is IncidentState.TRIGGERED:
-                incident = await store.get_incident(event.incident_id)
+                incident = read[event.incident_id] = await store.get_incident(event.incident_id)
                 if incident is not None:
                     title, urgency = incident.title, incident.urgency
             outcome = on_event(escalation, event, rules, now, title, urgency)
@@ -131,7 +134,7 @@ class EscalationStage:
             for key, escalation in current.items()
             if before.get(key) != escalation
         ]
-        outbox = await self._new_pages(pages)
+        outbox = await self._new_pages(pages, rules, read)
         writes.extend(outbox)
         # Every decision and every new outbox entry goes into the timeline with the commit.
         notes = stage_notes(before, current, outbox, now)
@@ -143,13 +146,32 @@ class EscalationStage:
         self._metrics.observe(notes)
         return len(batch.events) + len(due)
 
-    async def _new_pages(self, pages: list[Page | Notice]) -> list[ConsumerWrite]:
-        """The outbox entries of ``pages`` not stored yet (their keys are idempotent)."""
+    async def _new_pages(
+        self, pages: list[Page | Notice], rules: Rules, read: dict[str, Incident | None]
+    ) -> list[ConsumerWrite]:
+        """The outbox entries of ``pages`` not stored yet (their keys are idempotent),
+        each with its incident's summary as of now (``escalation.page_summary``)."""
         if not pages:
             return []
         stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
         fresh = {p.key: p for p in pages if p.key not in stored}
-        return [ConsumerWrite(OUTBOX, k, p.to_document(), p.send_at) for k, p in fresh.items()]
+        return [
+            ConsumerWrite(OUTBOX, k, await self._summarized(p, rules, read), p.send_at)
+            for k, p in fresh.items()
+        ]
+
+    async def _summarized(
+        self, page: Page | Notice, rules: Rules, read: dict[str, Incident | None]
+    ) -> dict[str, Any]:
+        """The page's outbox entry with its incident's summary (read once per pass)."""
+        document = page.to_document()
+        incident_id = document["incident"]
+        if incident_id not in read:
+            read[incident_id] = await self._store.get_incident(incident_id)
+        incident = read[incident_id]
+        if incident is not None:
+            document |= summary_fields(incident, rules.priority.matrix)
+        return document
 
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""

@@ -13,7 +13,10 @@ The body (:func:`webhook_body`)::
 
     {"type": "incident.page",
      "incident": {"id": "...", "title": "...", "state": "triggered",
-                  "priority": "P2", "service": "checkout"},
+                  "priority": "P2", "service": "checkout", "category": "availability",
+                  "team": "shop", "impact": "high", "urgency": "medium",
+                  "opened_at": "2026-...Z", "alert_count": 2, "firing_count": 1,
+                  "labels": {"alertname": "..."}, "annotations": {"summary": "..."}},
      "page": {"key": "...", "level": 1, "repeat": 0, "person": "ann",
               "address": "ann@example.org", "channel": "hook"},
      "links": {"incident": "http://127.0.0.1:9094/api/v1/incidents/<id>"}}
@@ -21,6 +24,9 @@ The body (:func:`webhook_body`)::
 ``level`` counts from 1; ``person`` is null when the policy pages the channel itself.
 ``links.incident`` is the incident in the API (``GET`` with an API key): for the
 receiving program, not a page for a person's browser.
+The incident's category to annotations are as when the page was decided
+(``escalation.page_summary``: common labels, a few annotations, cut to its limits); in an
+entry stored before they were kept, the texts are null, the counts 0, the mappings empty.
 An update to those already paged (``escalation.updates``) has ``"type":
 "incident.update"`` (``"incident.resolved"`` once the incident resolved) and
 ``"changes": [{"at", "kind", "alerts"}]`` (``kind``: ``alerts_joined``,
@@ -50,6 +56,13 @@ from escalation.redirects import is_redirect, redirect_error
 from rules.channels import Channel, WebhookConfig
 from rules.credentials import BasicAuth, BearerAuth
 
+_SUMMARY_TEXT = ("category", "team", "impact", "urgency", "opened_at")
+
+
+def _strings(found: object) -> dict[str, str]:
+    """A stored label or annotation mapping (absent in old entries: empty)."""
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
+
 
 def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     """The documented JSON body of an outbox entry (see the module docstring)."""
@@ -62,6 +75,13 @@ def webhook_body(entry: Mapping[str, Any], base_url: str) -> dict[str, Any]:
             "state": entry["state"],
             "priority": entry["priority"],
             "service": entry["service"],
+            # The summary copied when the page was decided (escalation.page_summary);
+            # an entry written before it was kept reads as empty.
+            **{name: entry.get(name) for name in _SUMMARY_TEXT},
+            "alert_count": int(entry.get("alert_count") or 0),
+            "firing_count": int(entry.get("firing_count") or 0),
+            "labels": _strings(entry.get("labels")),
+            "annotations": _strings(entry.get("annotations")),
         },
         "page": {
             "key": entry["key"],

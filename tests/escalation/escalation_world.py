@@ -16,7 +16,7 @@ import pytest
 
 from core.clock import ManualClock
 from core.incident import Incident, IncidentEvent, IncidentState
-from core.store import CorrelationCommit, GroupHead, Store, incident_change
+from core.store import CorrelationCommit, GroupHead, Store, every_alert, incident_change
 from core.store.redis import RedisStore
 from core.store.sqlite import SQLiteStore
 from escalation.page import OUTBOX
@@ -113,6 +113,7 @@ class World:
                 incidents=(incident,),
                 heads=(GroupHead(incident.group_key, None, incident.id),),
                 events=(opened,),
+                alerts=every_alert(incident),
             )
         )
         self.incidents[incident.id] = incident

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from core.clock import ManualClock
 from core.store import Store
+from core.timestamps import format_rfc3339
 from escalation.delivery import Backoff, OutboxDelivery
 from escalation.page import OUTBOX
 from escalation.webhook import WebhookNotifier
@@ -121,6 +122,16 @@ async def test_a_page_arrives_signed_with_the_documented_body(
                 "state": "triggered",
                 "priority": "P2",
                 "service": "checkout",
+                # The incident as the page was decided (escalation.page_summary).
+                "category": "performance",
+                "team": "web",
+                "impact": "medium",
+                "urgency": "high",
+                "opened_at": format_rfc3339(start),
+                "alert_count": 1,
+                "firing_count": 1,
+                "labels": {"alertname": "HighLatency", "instance": "web-1", "サービス": "決済"},
+                "annotations": {"summary": "latency on web-1"},
             },
             "page": {
                 "key": f"{incident}:1:0:0:ann:hook",

@@ -139,9 +139,11 @@ async def test_a_page_arrives_as_the_documented_block_kit_message(
                     "type": "section",
                     "text": {
                         "type": "mrkdwn",
-                        # The rules' default notification body (the entry has no category).
+                        # The rules' default notification body, with the incident's
+                        # category, alert count and summary as the page was decided.
                         "text": "High latency on web-1\n"
-                        "Priority P2, , service checkout; 0 alert(s).\n" + url,
+                        "Priority P2, performance, service checkout; 1 alert(s).\n"
+                        "latency on web-1\n" + url,
                         "verbatim": True,
                     },
                 },
