@@ -47,6 +47,7 @@ from tests.escalation.escalation_world import (
     make_rules,
     t,
 )
+from tests.escalation.sla_world import SlaWorld, sla_rules
 
 PUBLIC_URL = "http://tocsin.example"
 HOSTILE = "<!channel> & <b>bold</b> <http://evil.example|click>"
@@ -291,3 +292,18 @@ def test_impact_is_named_by_the_matrix(level: int | None, name: str | None) -> N
     matrix = replace(make_rules().priority.matrix, impacts=("high", "low"))
     summary = summary_fields(replace(make_incident(1), impact=level), matrix)
     assert summary["impact"] == name
+
+
+async def test_an_sla_page_carries_the_summary_too(store: Store) -> None:
+    world = SlaWorld(store, rules=sla_rules())
+    await open_incident(world, replace(incident(), priority="P1"))
+    await world.run_sla()
+    world.clock.set(T0 + timedelta(minutes=3, seconds=45))  # P1's acknowledge warning
+    await world.run_sla()
+    [key] = await world.sla_outbox()
+    entry = (await store.consumer_documents(OUTBOX, [key]))[key]
+    body = webhook_body(entry, PUBLIC_URL)
+    assert body["type"] == "incident.sla"
+    assert body["incident"]["category"] == "performance"
+    assert (body["incident"]["alert_count"], body["incident"]["firing_count"]) == (3, 2)
+    assert body["incident"]["labels"] == {"alertname": "HighLatency", "owner": HOSTILE}
