@@ -25,7 +25,7 @@ def incident_main(i: Mapping[str, Any]) -> str:
     affects = f" \u00b7 Affects: {escape(i['components'])}" if i["components"] else ""
     end = f", resolved {_time(i['end'])}" if i["end"] else ""
     updates = "".join(
-        f"<li><strong>{escape(u['word'])}</strong> <span class=\"muted\">{_time(u['at'])}"
+        f'<li><strong>{escape(u["word"])}</strong> <span class="muted">{_time(u["at"])}'
         f'</span><p class="body"><bdi>{escape(u["body"])}</bdi></p>'
         + (f'<p class="meta">{escape(u["affected"])}</p>' if u["affected"] else "")
         + "</li>"

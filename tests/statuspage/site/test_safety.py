@@ -62,8 +62,11 @@ status_page:
 """
 OPERATOR_NAME = "OPNAME <script>alert('op')</script>\u202e" + "y" * 150  # the API's limit is 200
 # U+FFFE and U+FFFF: XML forbids them; they made history.atom and history.rss unreadable.
-OPERATOR_BODY = 'OPBODY "><img src=x onerror=alert(2)> <a href="javascript:alert(3)">x</a> \ufffe\uffff' + (
-    "z" * 9_000  # the API allows 10,000
+OPERATOR_BODY = (
+    'OPBODY "><img src=x onerror=alert(2)> <a href="javascript:alert(3)">x</a> \ufffe\uffff'
+    + (
+        "z" * 9_000  # the API allows 10,000
+    )
 )
 MARKERS = ("LABELSECRET", "ANNOTSECRET", "INTERNALTITLE", "GENERATORSECRET")
 
