@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -153,6 +153,8 @@ class Correlator:
         self._read_ahead = ReadAhead(store, member, self._silence_reader.read)
         # Entries consumed by commits that landed, for drain()'s count.
         self._landed_entries = 0
+        # Whether a busy step rang ``committed`` before its commit landed (run).
+        self._committed_since_ring = False
         # Per consumer group, the log's time up to which every entry has been correlated
         # (correlate.sweeping judges by it), and the groups the last step held.
         self._log_time: dict[str, datetime] = {}
@@ -479,11 +481,22 @@ class Correlator:
         self._mutes.applied(ctx)
         return len(decided_ids | remuted)
 
-    async def run(self, stop: asyncio.Event, *, poll_seconds: float, sweep_seconds: float) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        *,
+        poll_seconds: float,
+        sweep_seconds: float,
+        idle: Callable[[float], Awaitable[None]] | None = None,
+        committed: Callable[[], None] | None = None,
+    ) -> None:
         """Correlates until ``stop`` is set: steps while there is work, sweeps periodically.
 
         Steps overlap their commits while there is more to do; the last one lands before
-        the correlator idles, sweeps or stops.
+        the correlator idles, sweeps or stops. ``idle(poll_seconds)`` waits between idle
+        steps (default: until ``stop`` or the timeout); one that returns early, when new
+        alerts are logged, makes correlation prompt. ``committed`` is called after a
+        step's or the last commit, so whoever follows the incident stream can look now.
         """
         loop = asyncio.get_running_loop()
         next_sweep = last_sweep = loop.time()
@@ -492,6 +505,11 @@ class Correlator:
                 consumed = await self.step(overlap=True)
                 if consumed == 0 and not await self.settle():
                     continue  # the commit in flight failed: its entries come again now
+                if committed is not None and (consumed or self._committed_since_ring):
+                    # With overlap a step's commit lands during the next one: ring after
+                    # each busy step, and once more when the last commit has landed.
+                    self._committed_since_ring = bool(consumed)
+                    committed()
                 if loop.time() >= next_sweep or (
                     # A step saw the mutes in force or the inhibiting alerts change: the
                     # sweep brings open incidents in line soon, not at its next period.
@@ -504,8 +522,11 @@ class Correlator:
                 log.exception("correlation step failed; retrying")
                 consumed = 0
             if consumed == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll_seconds)
+                if idle is not None:
+                    await idle(poll_seconds)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), poll_seconds)
         try:
             await self.settle()
         except Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -32,9 +32,15 @@ class IngestService:
     """The write path every ingest endpoint shares."""
 
     def __init__(
-        self, log: IngestStore, duplicates: DuplicateFilter, metrics: IngestMetrics
+        self,
+        log: IngestStore,
+        duplicates: DuplicateFilter,
+        metrics: IngestMetrics,
+        appended: Callable[[], None] | None = None,
     ) -> None:
+        """``appended`` is called after each write to the log (it wakes the correlator)."""
         self._log = log
+        self._appended = appended
         self._duplicates = duplicates
         self._metrics = metrics
         self._identity = StoreIdentityWatch(log, duplicates)
@@ -85,6 +91,8 @@ class IngestService:
             raise
         durable.set_result(None)
         self._duplicates.settled(alerts, durable)
+        if self._appended is not None:
+            self._appended()
 
     async def _extend(self, ends: Mapping[str, datetime]) -> None:
         try:

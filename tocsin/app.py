@@ -24,7 +24,7 @@ from tocsin.correlation import correlator_context
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.escalation_task import add_escalation
 from tocsin.incident_metrics import IncidentMetrics, incident_metrics_context
-from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STATUS_LISTENERS, STORE
+from tocsin.keys import CORRELATOR_PROCESS, RELOADER, STATUS_LISTENERS, STORE, WAKEUPS
 from tocsin.middleware import (
     content_encoding_middleware,
     errors_middleware,
@@ -45,6 +45,7 @@ from tocsin.reports.closure_http import add_report_routes
 from tocsin.silence_retention import silence_retention_context
 from tocsin.status_site import add_status_site, site_directory
 from tocsin.statuspage_task import add_status_page
+from tocsin.wakeup import Wakeups
 from tocsin.wiring import install_foundation
 
 
@@ -82,7 +83,8 @@ def create_app(
     duplicates = DuplicateFilter(
         timedelta(seconds=settings.dedup_refresh_seconds), settings.dedup_capacity
     )
-    service = IngestService(store, duplicates, metrics)
+    wakeups = app[WAKEUPS] = Wakeups()
+    service = IngestService(store, duplicates, metrics, wakeups.log.ring)
     pings = HeartbeatPings(store, service)
     handlers = IngestHandlers(
         rules_state.gate, service, metrics, clock, IngestLimits.from_settings(settings), pings
@@ -124,7 +126,7 @@ def create_app(
     if settings.correlate and settings.correlator_mode == "inline":
         app.cleanup_ctx.append(correlator_context)
     elif settings.correlate:
-        child = CorrelatorProcess(settings, registry, environment, clock)
+        child = CorrelatorProcess(settings, registry, environment, clock, wakeups=wakeups)
         app[CORRELATOR_PROCESS] = child
         reloader.listeners.append(child.reload)
         app.cleanup_ctx.append(child.context)

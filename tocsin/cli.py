@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -169,7 +170,8 @@ def _correlate(args: argparse.Namespace) -> int:
         return 2
     # Its lines share the parent's output: say which process wrote each.
     structlog.contextvars.bind_contextvars(process="correlator")
-    app = _application(create_correlator_app, settings)
+    wake_dir = None if metrics_socket is None else Path(metrics_socket).parent
+    app = _application(partial(create_correlator_app, wake_dir=wake_dir), settings)
     if app is None:
         for sock in sockets:
             sock.close()

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from correlate.engine import Correlator
 from correlate.metrics import CorrelatorMetrics
-from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.keys import CLOCK, REGISTRY, RULES, SETTINGS, STORE, WAKEUPS
 from tocsin.progress import LoopTicker, ProgressReportingStore, StepClock
 
 log = structlog.get_logger("tocsin.correlation")
@@ -47,11 +47,16 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
         cache_alerts=settings.correlator_cache_alerts,
     )
     stop = asyncio.Event()
+    # Woken by ingest's appends, its commits wake the paging stages (tocsin.wakeup).
+    wakeups = app.get(WAKEUPS)
+    woken = None if wakeups is None else wakeups.log.waiter()
     task = asyncio.create_task(
         correlator.run(
             stop,
             poll_seconds=settings.correlator_poll_seconds,
             sweep_seconds=settings.correlator_sweep_seconds,
+            idle=None if woken is None else woken.wait,
+            committed=None if wakeups is None else wakeups.incidents.ring,
         ),
         name="tocsin-correlator",
     )
@@ -59,5 +64,7 @@ async def correlator_context(app: web.Application) -> AsyncIterator[None]:
     log.info("correlator started", partitions=settings.correlator_partitions)
     yield
     stop.set()
+    if woken is not None:
+        woken.set()  # an idle wait ends now, not at its timeout
     await task
     await ticker

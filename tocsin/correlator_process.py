@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from core.clock import Clock
 from core.settings import Settings, settings_to_env
 from tocsin.correlator_health import ChildHealth, ChildState, RestartReason
+from tocsin.wakeup import INCIDENTS_SOCKET, LOG_SOCKET, Wakeups
 
 log = structlog.get_logger("tocsin.correlator_process")
 
@@ -66,8 +67,11 @@ class CorrelatorProcess:
         clock: Clock,
         *,
         poll_seconds: float = _POLL_SECONDS,
+        wakeups: Wakeups | None = None,
     ) -> None:
+        """``wakeups``: the parent's doorbells, linked to the child's (tocsin.wakeup)."""
         self._settings = settings
+        self._wakeups = wakeups
         # The parent's environment (where the rules' secrets come from), and its settings.
         self._env = {**env, **settings_to_env(settings)}
         self._clock = clock
@@ -99,11 +103,19 @@ class CorrelatorProcess:
         with tempfile.TemporaryDirectory(prefix="tocsin-correlator-") as private:
             # mkdtemp makes the directory 0700: only this user can reach the socket.
             self._socket = Path(private) / "metrics.sock"
+            wakeups = self._wakeups
+            if wakeups is not None:
+                # Ingest rings the child; the child's commits ring the paging stages here.
+                wakeups.log.peer = Path(private) / LOG_SOCKET
+                wakeups.incidents.listen(Path(private) / INCIDENTS_SOCKET)
             supervisor = asyncio.create_task(self._supervise(), name="tocsin-correlator-process")
             yield
             self._stopping.set()
             await supervisor
             self._socket = None
+            if wakeups is not None:
+                wakeups.log.peer = None
+                wakeups.incidents.close()
 
     @property
     def pid(self) -> int | None:

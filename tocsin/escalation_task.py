@@ -52,7 +52,7 @@ from escalation.webhook import make_webhook_notifier
 from rules.channels import ChannelKind
 from rules.model import Rules
 from tocsin.escalation_metrics import EscalationMetrics
-from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE
+from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE, WAKEUPS
 
 log = structlog.get_logger("tocsin.escalation")
 
@@ -113,6 +113,8 @@ class EscalationTask:
         lease = timedelta(seconds=settings.escalation_lease_seconds)
         self._clock = clock
         self._rules: Callable[[], Rules] = lambda: app[RULES].current.rules
+        # The correlator's commits ring it (tocsin.wakeup): a stage steps at once then.
+        self._incidents = app[WAKEUPS].incidents if WAKEUPS in app else None
         self.stage = EscalationStage(
             store, self._rules, clock, member, lease=lease, metrics=metrics
         )
@@ -131,8 +133,12 @@ class EscalationTask:
         return until is not None and self._clock.now() < until
 
     async def run_stage(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
-        """Steps a stage until cancelled (:func:`run_steps`); a busy step wakes delivery."""
-        await run_steps(name, step, self._wake)
+        """Steps a stage until cancelled (:func:`run_steps`); a busy step wakes delivery.
+
+        Idle, the stage waits for the correlator's next commit, or POLL_SECONDS at most.
+        """
+        idle = None if self._incidents is None else self._incidents.waiter().wait
+        await run_steps(name, step, self._wake, idle=idle)
 
     async def run_delivery(self) -> None:
         """Delivers while this member holds the lease; waits for a stage's step otherwise."""
@@ -168,6 +174,7 @@ async def run_steps(
     step: Callable[[], Awaitable[int]],
     busy: asyncio.Event,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    idle: Callable[[float], Awaitable[None]] | None = None,
 ) -> None:
     """Runs ``step`` until cancelled: at once after a busy step (setting ``busy``), else
     every POLL_SECONDS.
@@ -186,7 +193,7 @@ async def run_steps(
         if done:
             busy.set()
         else:
-            await sleep(POLL_SECONDS)
+            await (idle or sleep)(POLL_SECONDS)
 
 
 async def _guarded(name: str, step: Callable[[], Awaitable[int]], failures: int) -> int | None:

@@ -16,6 +16,7 @@ from statuspage.writer import Changes, StatusWriter
 from tocsin.correlator_process import CorrelatorProcess
 from tocsin.reload import RulesReloader
 from tocsin.state import RulesState
+from tocsin.wakeup import Wakeups
 from tocsin.write_health import WriteHealth
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -33,3 +34,5 @@ STATUS_WRITER = web.AppKey("status_writer", StatusWriter)
 STATUS_LISTENERS = web.AppKey("status_listeners", list[Callable[[Changes], Awaitable[None]]])
 # Signs and checks the action links of notifications (tocsin.operator.action_links).
 ACTION_LINKS = web.AppKey("action_links", ActionLinks)
+# Ingest rings the correlator, the correlator the paging stages (tocsin.wakeup).
+WAKEUPS = web.AppKey("wakeups", Wakeups)
