@@ -151,12 +151,3 @@ class SlaStage:
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""
         await self._store.release_events(GROUP, self._member)
-
-    async def run(self, idle: timedelta = timedelta(milliseconds=200)) -> None:
-        """Runs passes until cancelled, pausing ``idle`` after a pass with nothing to do."""
-        try:
-            while True:
-                if await self.step() == 0:
-                    await asyncio.sleep(idle.total_seconds())
-        finally:
-            await asyncio.shield(self.release())
