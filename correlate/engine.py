@@ -518,6 +518,10 @@ class Correlator:
                     await self.sweep()
                     last_sweep = loop.time()
                     next_sweep = last_sweep + sweep_seconds
+                    if committed is not None:
+                        # A sweep commits too (it may also step the log first): expiries,
+                        # unmutes and auto-closes concern whoever follows the stream.
+                        committed()
             except Exception:
                 log.exception("correlation step failed; retrying")
                 consumed = 0
