@@ -154,13 +154,17 @@ async def test_next_links_walk_every_alert_once(small: tuple[Client, Incident]) 
     assert seen == sorted(incident.alerts)
 
 
+PAGING = frozenset({"escalation", "delivery", "sla"})
+
+
 async def test_the_timeline_pages_too(small: tuple[Client, Incident]) -> None:
     client, incident = small
     kinds: list[str] = []
     url: str | None = f"/api/v1/incidents/{incident.id}?alerts_limit=1&timeline_limit=60"
     while url is not None:
         body = await (await client.get(url, headers=VIEWER)).json()
-        kinds.extend(e["kind"] for e in body["timeline"])
+        # The paging stages, running in the app, may add their own notes meanwhile.
+        kinds.extend(e["kind"] for e in body["timeline"] if e["actor"] not in PAGING)
         url = body["timeline_page"]["next"]
     assert kinds == ["alerts_joined"] + ["note"] * (EVENTS - 1)
 
