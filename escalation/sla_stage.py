@@ -26,6 +26,7 @@ from typing import Any
 
 from core.clock import Clock
 from core.store.events import ConsumerWrite, TimelineNote
+from escalation.consumer_pass import start_pass
 from escalation.page import OUTBOX
 from escalation.page_summary import summary_fields
 from escalation.sla import on_due, on_event
@@ -67,14 +68,12 @@ class SlaStage:
         """Runs one pass; returns how many events and due documents it handled."""
         now = self._clock.now()
         store = self._store
-        batch = await store.claim_events(
-            GROUP, self._member, self._limit, now=now, lease=self._lease
+        started = await start_pass(
+            store, GROUP, COLLECTION, self._member, self._limit, now=now, lease=self._lease
         )
-        if batch.holder != self._member:
+        if started is None:
             return 0
-        due = await store.due_documents(COLLECTION, now, self._limit)
-        keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
-        stored = await store.consumer_documents(COLLECTION, keys)
+        batch, due, stored = started.batch, started.due, started.stored
         current = {k: SlaState.from_document(raw) for k, raw in stored.items()}
         before = dict(current)
         # Titles for the pages about to be decided, a few reads at a time (see _titled).

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from core.clock import Clock
 from core.incident import Incident, IncidentState
 from core.store.events import ConsumerWrite, IncidentEventStream
+from escalation.consumer_pass import start_pass
 from escalation.decide import on_due, on_event, on_updates_due
 from escalation.page import OUTBOX, Page
 from escalation.page_summary import summary_fields
@@ -82,17 +83,15 @@ class EscalationStage:
         """Runs one pass; returns how many events and due timers it handled."""
         now = self._clock.now()
         store = self._store
-        batch = await store.claim_events(
-            GROUP, self._member, self._limit, now=now, lease=self._lease
+        started = await start_pass(
+            store, GROUP, COLLECTION, self._member, self._limit, now=now, lease=self._lease
         )
-        if batch.holder != self._member:
+        if started is None:
             self.lease_until = None
             return 0
         # A store renews a held lease only once half of it passed: it runs at least that.
         self.lease_until = now + self._lease / 2
-        due = await store.due_documents(COLLECTION, now, self._limit)
-        keys = list(dict.fromkeys([e.incident_id for e in batch.events] + [k for k, _ in due]))
-        stored = await store.consumer_documents(COLLECTION, keys)
+        batch, due, stored = started.batch, started.due, started.stored
         current = {k: Escalation.from_document(raw) for k, raw in stored.items()}
         before = dict(current)
         rules = self._rules()
