@@ -76,6 +76,32 @@ Serve = Callable[..., Awaitable[TestServer]]
 Client = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
+async def paging_client(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    aiohttp_client: Client,
+    rules_text: str,
+    **settings: Any,
+) -> TestClient:  # type: ignore[type-arg]
+    """The application with ``rules_text`` (after the test rules) on the test's store.
+
+    The signing secret is written beside the rules; the clock is a manual one at the
+    real time (receivers verify signatures against the wall clock).
+    """
+    (tmp_path / "signing-secret").write_text(SECRET)
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES + rules_text)
+    store = (
+        f"sqlite://{tmp_path / 'tocsin.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("redis_url")
+    )
+    chosen = Settings(rules=rules, store=store, correlator_mode="inline", **settings)
+    clock = ManualClock(datetime.now(UTC))
+    app = create_app(chosen, clock=clock, registry=CollectorRegistry(), env=ENV)
+    return await aiohttp_client(app)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def paging(
     request: pytest.FixtureRequest, tmp_path: Path, aiohttp_server: Serve, aiohttp_client: Client
@@ -85,18 +111,8 @@ async def paging(
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
     server = await aiohttp_server(app)
-    (tmp_path / "signing-secret").write_text(SECRET)
-    rules = tmp_path / "rules.yml"
-    rules.write_text(RULES + PAGING_RULES.format(url=server.make_url("/hook")))
-    store = (
-        f"sqlite://{tmp_path / 'tocsin.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("redis_url")
-    )
-    settings = Settings(rules=rules, store=store, correlator_mode="inline", public_url=PUBLIC)
-    clock = ManualClock(datetime.now(UTC))
-    tocsin = create_app(settings, clock=clock, registry=CollectorRegistry(), env=ENV)
-    client = await aiohttp_client(tocsin)
+    rules = PAGING_RULES.format(url=server.make_url("/hook"))
+    client = await paging_client(request, tmp_path, aiohttp_client, rules, public_url=PUBLIC)
     yield client, receiver
     receiver.gate.set()
 

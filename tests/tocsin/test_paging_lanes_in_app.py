@@ -8,22 +8,17 @@ channel is still unanswered (its timeout is a minute, far past the test's deadli
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import CollectorRegistry
 
-from core.clock import ManualClock
-from core.settings import Settings
-from tests.app_harness import AM_AUTH, ENV, RULES
+from tests.app_harness import AM_AUTH
 from tests.ingest.payloads import A1_FIRING, DB1, webhook
 from tests.support import poll_until
-from tests.tocsin.test_paging_in_app import SECRET, Receiver
-from tocsin.app import create_app
+from tests.tocsin.test_paging_in_app import Receiver, paging_client
 
 TWO_CHANNELS = """
 channels:
@@ -67,19 +62,8 @@ async def two_channels(
     app.router.add_post("/slow", slow.handle)
     app.router.add_post("/fast", fast.handle)
     server = await aiohttp_server(app)
-    (tmp_path / "signing-secret").write_text(SECRET)
-    rules = tmp_path / "rules.yml"
     urls = {"slow": server.make_url("/slow"), "fast": server.make_url("/fast")}
-    rules.write_text(RULES + TWO_CHANNELS.format(**urls))
-    store = (
-        f"sqlite://{tmp_path / 'tocsin.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("redis_url")
-    )
-    settings = Settings(rules=rules, store=store, correlator_mode="inline")
-    clock = ManualClock(datetime.now(UTC))
-    tocsin = create_app(settings, clock=clock, registry=CollectorRegistry(), env=ENV)
-    client = await aiohttp_client(tocsin)
+    client = await paging_client(request, tmp_path, aiohttp_client, TWO_CHANNELS.format(**urls))
     yield client, slow, fast
     slow.gate.set()
 

@@ -8,23 +8,18 @@ stage's next polls, a minute each, past the test's deadline. Both stores.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import CollectorRegistry
 
-from core.clock import ManualClock
-from core.settings import Settings
-from tests.app_harness import AM_AUTH, ENV, RULES
+from tests.app_harness import AM_AUTH
 from tests.ingest.payloads import A1_FIRING, DB1, webhook
 from tests.support import poll_until
-from tests.tocsin.test_paging_in_app import PAGING_RULES, SECRET, Receiver
+from tests.tocsin.test_paging_in_app import PAGING_RULES, Receiver, paging_client
 from tocsin import escalation_task
-from tocsin.app import create_app
 
 A_MINUTE = 60.0
 
@@ -47,20 +42,11 @@ async def slow_polls(
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
     server = await aiohttp_server(app)
-    (tmp_path / "signing-secret").write_text(SECRET)
-    rules = tmp_path / "rules.yml"
-    rules.write_text(RULES + PAGING_RULES.format(url=server.make_url("/hook")))
-    store = (
-        f"sqlite://{tmp_path / 'tocsin.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("redis_url")
+    rules = PAGING_RULES.format(url=server.make_url("/hook"))
+    client = await paging_client(
+        request, tmp_path, aiohttp_client, rules, correlator_poll_seconds=A_MINUTE
     )
-    settings = Settings(
-        rules=rules, store=store, correlator_mode="inline", correlator_poll_seconds=A_MINUTE
-    )
-    clock = ManualClock(datetime.now(UTC))
-    tocsin = create_app(settings, clock=clock, registry=CollectorRegistry(), env=ENV)
-    return await aiohttp_client(tocsin), receiver
+    return client, receiver
 
 
 async def test_each_new_alert_pages_without_waiting_for_a_poll(
