@@ -16,10 +16,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from core.timestamps import from_micros
 from rules.model import Rules
 from rules.status import StatusPage
 from statuspage.commands import capped
-from statuspage.maintenance import under_maintenance
+from statuspage.maintenance import ACTIVE, effective, under_maintenance
 from statuspage.mapping import IMPACT_OF_STATUS, worst
 from statuspage.model import (
     AffectedComponent,
@@ -59,6 +60,8 @@ class PageWork:
         # Deleted by an operator: removed from the store (and listed as changed).
         self.deleted_incidents: set[str] = set()
         self.changed_maintenances: set[str] = set()
+        # Deleted by an operator: removed from the store (and listed as changed).
+        self.deleted_maintenances: set[str] = set()
         self.changed_components: set[str] = set()
         self.stretches: list[Stretch] = []
         self.stretch_components: list[str] = []
@@ -296,6 +299,93 @@ class PageWork:
         )
         self.put_maintenance(changed, at)
         return changed
+
+    def edit_maintenance(self, command: dict[str, Any]) -> None:
+        """Applies an ``edit_maintenance`` command (``statuspage.commands``): its name,
+        window and components as given, then its update if it has a body. A window change
+        that became one of the past since the API checked it (a command applied before it
+        completed or started the maintenance) is left out; its components follow at once."""
+        found = self.maintenances.get(command["id"])
+        if found is None:
+            return
+        fields, at = command["fields"], from_micros(command["at"])
+        now = effective(found, at).status
+        done = now is MaintenanceStatus.COMPLETED
+        starts = fields["scheduled_for"]
+        ends = fields["scheduled_until"]
+        names = fields["components"]
+        known = {c.name for c in self.page.components}
+        changed = dataclasses.replace(
+            found,
+            name=fields["name"] or found.name,
+            scheduled_for=(
+                found.scheduled_for
+                if starts is None or done or now in ACTIVE
+                else from_micros(starts)
+            ),
+            scheduled_until=found.scheduled_until if ends is None or done else from_micros(ends),
+            component_ids=(
+                found.component_ids
+                if names is None or done
+                else tuple(n for n in names if n in known) or found.component_ids
+            ),
+            updated_at=max(at, found.updated_at),
+        )
+        if changed.scheduled_until <= changed.scheduled_for:
+            changed = dataclasses.replace(changed, scheduled_until=found.scheduled_until)
+        self.put_maintenance(changed, at)
+        self.settle(at, found.component_ids)  # those it left
+        if fields["body"] is not None:
+            status = MaintenanceStatus(fields["status"] or effective(changed, at).status)
+            self.update_maintenance(changed.id, command["update_id"], at, status, fields["body"])
+
+    def edit_maintenance_update(
+        self, maintenance_id: str, update_id: str, at: datetime, body: str
+    ) -> None:
+        """Replaces a maintenance update's text (a correction, or a redaction)."""
+        found = self.maintenances.get(maintenance_id)
+        if found is None:
+            return
+        updates = tuple(
+            dataclasses.replace(u, body=body) if u.id == update_id else u for u in found.updates
+        )
+        changed = dataclasses.replace(found, updates=updates, updated_at=max(at, found.updated_at))
+        self.put_maintenance(changed, at)
+
+    def delete_maintenance_update(self, maintenance_id: str, update_id: str, at: datetime) -> None:
+        """Removes an update from a maintenance's timeline (it keeps its status; its last
+        update is never removed: the API refuses, the maintenance is deleted instead)."""
+        found = self.maintenances.get(maintenance_id)
+        if found is None:
+            return
+        updates = tuple(u for u in found.updates if u.id != update_id)
+        if not updates:
+            return
+        changed = dataclasses.replace(found, updates=updates, updated_at=max(at, found.updated_at))
+        self.put_maintenance(changed, at)
+
+    def delete_maintenance(self, maintenance_id: str, at: datetime) -> None:
+        """Removes a maintenance from the page; its components leave maintenance at ``at``
+        (the stretch they spent in it stays in their availability history)."""
+        found = self.maintenances.pop(maintenance_id, None)
+        if found is None:
+            return
+        self.changed_maintenances.add(maintenance_id)
+        self.deleted_maintenances.add(maintenance_id)
+        self.settle(at, found.component_ids)
+
+    def maintenance_command(self, command: dict[str, Any]) -> None:
+        """Applies an operator's edit or removal of a maintenance or of one of its updates."""
+        op, at, target = command["op"], from_micros(command["at"]), command["id"]
+        fields = command["fields"]
+        if op == "edit_maintenance":
+            self.edit_maintenance(command)
+        elif op == "edit_maintenance_update":
+            self.edit_maintenance_update(target, fields["update"], at, fields["body"])
+        elif op == "delete_maintenance_update":
+            self.delete_maintenance_update(target, fields["update"], at)
+        elif op == "delete_maintenance":
+            self.delete_maintenance(target, at)
 
 
 def statuses_from(raw: Mapping[str, Any]) -> dict[str, ComponentStatus]:

@@ -17,7 +17,14 @@ Bodies:
 - maintenance: ``{name, scheduled_for, scheduled_until, components, body?, status?}``;
 - maintenance update: ``{status, body}``;
 - incident edit: ``{name?, impact?}``; an update's edit: ``{body}`` (to correct or redact
-  it); deleting an incident or one of its updates has no body.
+  it); deleting an incident or one of its updates has no body;
+- maintenance edit: ``{name?, scheduled_for?, scheduled_until?, components?, body?,
+  status?}`` (``body`` adds an update, with ``status`` or the current one); a
+  maintenance update's edit: ``{body}``; deleting a maintenance or an update has no body.
+
+A maintenance's window follows what has happened (:func:`edit_maintenance_command`): a
+completed one's window and components are history (409 naming the field), a started
+one's start can no longer move (409), and a new end must be later than now (400).
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.errors import FieldProblem, InvalidFields
+from core.errors import Conflict, FieldProblem, InvalidFields
 from core.timestamps import format_rfc3339, from_micros, micros, parse_rfc3339
+from statuspage.maintenance import ACTIVE
 from statuspage.mapping import IMPACT_OF_STATUS, STATUS_OF_IMPACT, worst
 from statuspage.model import (
     ComponentStatus,
@@ -59,6 +67,17 @@ CLOSING = frozenset(
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
 
 U = TypeVar("U")
+
+# Commands on a maintenance the API wrote: the writer reads it first (all but its creation).
+MAINTENANCE_OPS = frozenset(
+    {
+        "update_maintenance",
+        "edit_maintenance",
+        "delete_maintenance",
+        "edit_maintenance_update",
+        "delete_maintenance_update",
+    }
+)
 
 # The years a status record's time may name (see _instant).
 FIRST_YEAR = 2000
@@ -293,6 +312,115 @@ def maintenance_update_command(
     return _command(
         "update_maintenance", maintenance_id, update_id, at, {"status": status, "body": text}
     )
+
+
+def edit_maintenance_command(
+    raw: object, known: Set[str], current: PublicMaintenance, command_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks a maintenance edit against ``current`` (as the clock has moved it at ``at``);
+    returns its ``edit_maintenance`` command (``command_id`` is also its update's id).
+
+    Unchanged fields are None. InvalidFields (400) for a bad field; Conflict (409) naming
+    the field for a change what has happened forbids: a completed maintenance's window or
+    components, a started one's start.
+    """
+    problems: list[FieldProblem] = []
+    allowed = {"name", "scheduled_for", "scheduled_until", "components", "body", "status"}
+    body = _fields(raw, allowed, set(), problems)
+    name = _text(body, "name", MAX_NAME, problems) if "name" in body else None
+    text = _text(body, "body", MAX_BODY, problems) if "body" in body else None
+    status = _choice(body, "status", [s.value for s in MaintenanceStatus], problems)
+    starts = _instant(body, "scheduled_for", problems)
+    ends = _instant(body, "scheduled_until", problems)
+    components = _components(body, known, problems)
+    if isinstance(body.get("components"), list | dict) and not body["components"]:
+        problems.append(FieldProblem("components", "must name at least one component"))
+    if "status" in body and "body" not in body:
+        problems.append(FieldProblem("body", "is required with status (the update's text)"))
+    if not problems and not body:
+        what = "name, scheduled_for, scheduled_until or components, or add an update (body)"
+        problems.append(FieldProblem("body", f"must change {what}"))
+    if problems:
+        raise InvalidFields(problems)
+    names = None if components is None else list(components)
+    starts = None if starts == current.scheduled_for else starts
+    ends = None if ends == current.scheduled_until else ends
+    names = None if names is None or set(names) == set(current.component_ids) else names
+    _check_window(current, at, starts, ends, names is not None)
+    fields = {
+        "name": name,
+        "scheduled_for": None if starts is None else micros(starts),
+        "scheduled_until": None if ends is None else micros(ends),
+        "components": names,
+        "body": text,
+        "status": status,
+    }
+    return _command("edit_maintenance", current.id, command_id, at, fields)
+
+
+def _check_window(
+    current: PublicMaintenance,
+    at: datetime,
+    starts: datetime | None,
+    ends: datetime | None,
+    components: bool,
+) -> None:
+    """The rules of a maintenance's changed window (``starts``, ``ends``: None unchanged)."""
+    changed = [
+        name
+        for name, given in (
+            ("scheduled_for", starts is not None),
+            ("scheduled_until", ends is not None),
+            ("components", components),
+        )
+        if given
+    ]
+    if current.status is MaintenanceStatus.COMPLETED and changed:
+        raise Conflict(
+            f"maintenance {current.id!r} is completed: its {changed[0]} is history and can "
+            "no longer change",
+            field=changed[0],
+        )
+    if current.status in ACTIVE and starts is not None:
+        raise Conflict(
+            f"maintenance {current.id!r} has started: its start can no longer move (complete "
+            "it and schedule another)",
+            field="scheduled_for",
+        )
+    problems: list[FieldProblem] = []
+    if starts is not None and starts < at:
+        problems.append(
+            FieldProblem(
+                "scheduled_for",
+                "must not be in the past (to start it now, add an in_progress update)",
+            )
+        )
+    if ends is not None and ends <= at:
+        problems.append(
+            FieldProblem(
+                "scheduled_until", "must be later than now (to end it now, add a completed update)"
+            )
+        )
+    if (ends or current.scheduled_until) <= (starts or current.scheduled_for):
+        problems.append(FieldProblem("scheduled_until", "must be after scheduled_for"))
+    if problems:
+        raise InvalidFields(problems)
+
+
+def maintenance_delete_command(
+    op: str, maintenance_id: str, command_id: str, at: datetime, update_id: str | None = None
+) -> dict[str, Any]:
+    """A ``delete_maintenance`` or ``delete_maintenance_update`` command (``update_id`` for
+    the latter)."""
+    return _command(op, maintenance_id, command_id, at, {"update": update_id})
+
+
+def edit_maintenance_update_command(
+    raw: object, maintenance_id: str, update_id: str, command_id: str, at: datetime
+) -> dict[str, Any]:
+    """Checks a maintenance update's new text ``{body}``; its ``edit_maintenance_update``."""
+    command = edit_update_command(raw, maintenance_id, update_id, command_id, at)
+    return {**command, "op": "edit_maintenance_update"}
 
 
 def _instant(raw: Mapping[str, Any], name: str, problems: list[FieldProblem]) -> datetime | None:

@@ -73,6 +73,8 @@ class LiveSnapshot:
             found = await store.consumer_documents(rec.MAINTENANCES, sorted(changes.maintenances))
             for key, raw in found.items():
                 self._stored[key] = rec.decode_maintenance(raw)
+            for key in changes.maintenances - found.keys():  # deleted by an operator
+                self._stored.pop(key, None)
         open_records = [self._records[i] for i in self._open]
         components = current_components(rules, state, open_records, self._stored.values(), now)
         touched = set(changes.components) | self._moving

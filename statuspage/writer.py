@@ -36,7 +36,7 @@ from statuspage import records as rec
 from statuspage.apply import PageWork, statuses_from
 from statuspage.changelog import Changes as Changes  # re-exported: what a step changed
 from statuspage.changelog import advance
-from statuspage.commands import command_key, maintenance_from_command
+from statuspage.commands import MAINTENANCE_OPS, command_key, maintenance_from_command
 from statuspage.maintenance import clock_updates
 from statuspage.mapping import IMPACT_OF_STATUS, worst
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
@@ -218,7 +218,10 @@ class StatusWriter:
                 rec.encode_maintenance(work.maintenances[key]),
                 due=rec.newest_first_due(work.maintenances[key].scheduled_for),
             )
-            for key in sorted(work.changed_maintenances)
+            for key in sorted(work.changed_maintenances - work.deleted_maintenances)
+        ]
+        writes += [
+            ConsumerWrite(rec.MAINTENANCES, key) for key in sorted(work.deleted_maintenances)
         ]
         writes += await self._stretch_writes(work)
         writes.append(ConsumerWrite(rec.STATE, rec.STATE_KEY, _state_document(work, now)))
@@ -383,11 +386,11 @@ _OPS = frozenset(
         "delete_update",
         "delete_incident",
         "create_maintenance",
-        "update_maintenance",
+        *MAINTENANCE_OPS,
     }
 )
 # Commands on an existing public incident: the writer reads it first.
-_INCIDENT_OPS = _OPS - {"create_incident", "create_maintenance", "update_maintenance"}
+_INCIDENT_OPS = _OPS - {"create_incident", "create_maintenance", *MAINTENANCE_OPS}
 
 
 def _well_formed(command: object) -> bool:
@@ -444,6 +447,8 @@ def _on_command(work: PageWork, command: dict[str, Any]) -> None:
     elif op == "update_maintenance":
         step = MaintenanceStatus(fields["status"])
         work.update_maintenance(command["id"], command["update_id"], at, step, fields["body"])
+    elif op in MAINTENANCE_OPS:
+        work.maintenance_command(command)
 
 
 def _clock_updates(work: PageWork, now: datetime) -> None:
@@ -462,7 +467,7 @@ def _clock_updates(work: PageWork, now: datetime) -> None:
 
 def _maintenance_keys(state: PageState, commands: list[tuple[str, dict[str, Any]]]) -> list[str]:
     keys = set(state.maintenances)
-    keys.update(str(doc["id"]) for _, doc in commands if doc["op"] == "update_maintenance")
+    keys.update(str(doc["id"]) for _, doc in commands if doc["op"] in MAINTENANCE_OPS)
     return sorted(keys)
 
 
