@@ -33,6 +33,9 @@ _MAINTENANCE_STATUSES = [s.value for s in MaintenanceStatus]
 # An operator sets any component status but maintenance, which maintenances set.
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
 _WRITE_ERRORS = [400, 403, 404, 413, 415]
+# A write on a maintenance: a window of the rules is read-only (409), and so is what
+# has happened of a maintenance (statuspage.commands.edit_maintenance_command).
+_EDIT_ERRORS = [*_WRITE_ERRORS, 409]
 
 
 def _components() -> Schema:
@@ -156,6 +159,23 @@ def status_schemas() -> dict[str, Schema]:
         "MaintenanceUpdate": closed(
             {"status": {"enum": _MAINTENANCE_STATUSES}, "body": text(MAX_BODY, blank=False)}
         ),
+        "MaintenanceEdit": closed(
+            {
+                "name": text(MAX_NAME, blank=False),
+                "scheduled_for": instant(),
+                "scheduled_until": instant(),
+                "components": _components(),
+                "body": text(MAX_BODY, blank=False),
+                "status": {"enum": _MAINTENANCE_STATUSES},
+            },
+            required=[],
+            description="What to change (one field at least). A completed maintenance's "
+            "window and components are history (409 naming the field); a started one's "
+            "start can no longer move (409); a start not begun must not be in the past and "
+            "a new end must be later than now (400). ``body`` adds an update, with "
+            "``status`` (which needs a body) or the current status.",
+        )
+        | {"minProperties": 1},
         "CommandAccepted": closed(
             {"id": text(), "state": {"const": "accepted"}},
             description="Filed, for the replica that writes the page to apply shortly.",
@@ -318,7 +338,51 @@ def status_paths() -> dict[str, Any]:
                 responses=responses(
                     {"200": answer("The maintenance.", ref("Maintenance"))}, [403, 404]
                 ),
-            )
+            ),
+            "patch": _operation(
+                "editMaintenance",
+                "Correct a maintenance of the API: its name, window or components; a body "
+                "adds an update. The rules' windows are read-only: 409.",
+                "responder",
+                parameters=[maintenance_id],
+                requestBody=request_body(ref("MaintenanceEdit")),
+                responses=responses(_changed("The maintenance.", "Maintenance"), _EDIT_ERRORS),
+            ),
+            "delete": _operation(
+                "deleteMaintenance",
+                "Remove a maintenance of the API from the page, its JSON and feeds; its "
+                "components leave maintenance now (their availability history keeps what "
+                "was). The rules' windows are read-only: 409.",
+                "responder",
+                parameters=[maintenance_id],
+                responses=responses(
+                    {
+                        "204": {"description": "Removed."},
+                        "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
+                    },
+                    [403, 404, 409],
+                ),
+            ),
+        },
+        "/api/v1/status/maintenances/{id}/updates/{update_id}": {
+            "patch": _operation(
+                "editMaintenanceUpdate",
+                "Replace a maintenance update's text: correct it, or redact what must not show.",
+                "responder",
+                parameters=[maintenance_id, update_id],
+                requestBody=request_body(ref("PublicIncidentUpdateEdit")),
+                responses=responses(_changed("The maintenance.", "Maintenance"), _EDIT_ERRORS),
+            ),
+            "delete": _operation(
+                "deleteMaintenanceUpdate",
+                "Remove an update from a maintenance's timeline (it keeps its status). Its "
+                "only update is a 400 naming update_id: delete the maintenance.",
+                "responder",
+                parameters=[maintenance_id, update_id],
+                responses=responses(
+                    _changed("The maintenance.", "Maintenance"), [400, 403, 404, 409]
+                ),
+            ),
         },
         "/api/v1/status/maintenances/{id}/updates": {
             "post": _operation(
@@ -329,7 +393,7 @@ def status_paths() -> dict[str, Any]:
                 "responder",
                 parameters=[maintenance_id],
                 requestBody=request_body(ref("MaintenanceUpdate")),
-                responses=responses(_written("The maintenance.", "Maintenance"), _WRITE_ERRORS),
+                responses=responses(_written("The maintenance.", "Maintenance"), _EDIT_ERRORS),
             )
         },
     }

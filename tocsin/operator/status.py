@@ -10,7 +10,14 @@
 - ``GET /api/v1/status/maintenances`` (the API's and the rules' windows), ``.../{id}``;
 - ``POST /api/v1/status/maintenances``
   ``{name, scheduled_for, scheduled_until, components, body?, status?}`` -> 201;
-- ``POST /api/v1/status/maintenances/{id}/updates`` ``{status, body}`` -> 201.
+- ``POST /api/v1/status/maintenances/{id}/updates`` ``{status, body}`` -> 201;
+- ``PATCH /api/v1/status/maintenances/{id}`` ``{name?, scheduled_for?, scheduled_until?,
+  components?, body?, status?}`` -> 200 (``body`` adds an update); ``DELETE`` it -> 204;
+- ``PATCH /api/v1/status/maintenances/{id}/updates/{update_id}`` ``{body}`` -> 200;
+  ``DELETE`` it -> 200 (not a maintenance's only update: 400).
+
+The rules' windows (``window-...``) are read-only here: a write naming one is a 409
+(they change when the rules do).
 
 Reads need a viewer key, writes a responder key. Bodies are checked strictly
 (``statuspage.commands``). A write is filed as a command for the page's one writer
@@ -27,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import FieldProblem, InvalidFields, NotFound
+from core.errors import Conflict, FieldProblem, InvalidFields, NotFound
 from core.store import Store
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
@@ -35,10 +42,13 @@ from statuspage import records as rec
 from statuspage.commands import (
     delete_command,
     edit_incident_command,
+    edit_maintenance_command,
+    edit_maintenance_update_command,
     edit_update_command,
     full_timeline,
     incident_command,
     maintenance_command,
+    maintenance_delete_command,
     maintenance_update_command,
     update_command,
 )
@@ -73,7 +83,12 @@ def add_status_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v1/status/maintenances", list_maintenances)
     router.add_post("/api/v1/status/maintenances", create_maintenance)
     router.add_get("/api/v1/status/maintenances/{id}", get_maintenance)
+    router.add_patch("/api/v1/status/maintenances/{id}", edit_maintenance)
+    router.add_delete("/api/v1/status/maintenances/{id}", delete_maintenance)
     router.add_post("/api/v1/status/maintenances/{id}/updates", add_maintenance_update)
+    maintenance_update = "/api/v1/status/maintenances/{id}/updates/{update_id}"
+    router.add_patch(maintenance_update, edit_maintenance_update)
+    router.add_delete(maintenance_update, delete_maintenance_update)
 
 
 def _components(request: web.Request) -> set[str]:
@@ -204,17 +219,86 @@ async def create_maintenance(request: web.Request) -> web.Response:
 async def add_maintenance_update(request: web.Request) -> web.Response:
     """Adds an update (and its status) to a maintenance of the API; 201 with it."""
     require(request, Role.RESPONDER)
-    maintenance_id = request.match_info["id"]
-    stored = await request.app[STORE].consumer_documents(rec.MAINTENANCES, [maintenance_id])
-    if maintenance_id not in stored:
-        raise NotFound(f"no maintenance {maintenance_id!r} written through the API")
+    now = request.app[CLOCK].now()
+    stored = await _api_maintenance(request, now)
     body = await _read_body(request)
-    full = full_timeline(len(stored[maintenance_id]["updates"]), body)
+    full = full_timeline(len(stored.updates), body)
     if full is not None:
         raise InvalidFields([full])
-    now = request.app[CLOCK].now()
-    command = maintenance_update_command(body, maintenance_id, new_id(), now)
+    command = maintenance_update_command(body, stored.id, new_id(), now)
     return await _apply(request, command, "maintenances", 201)
+
+
+async def edit_maintenance(request: web.Request) -> web.Response:
+    """Corrects a maintenance of the API: name, window, components; ``body`` adds an
+    update. 409 naming the field for what has happened (``commands``); 200 with it."""
+    require(request, Role.RESPONDER)
+    now = request.app[CLOCK].now()
+    stored = await _api_maintenance(request, now)
+    body = await _read_body(request)
+    if isinstance(body, dict) and "body" in body:
+        full = full_timeline(len(stored.updates), body)
+        if full is not None:
+            raise InvalidFields([full])
+    current = effective(stored, now)
+    command = edit_maintenance_command(body, _components(request), current, new_id(), now)
+    return await _apply(request, command, "maintenances", 200)
+
+
+async def delete_maintenance(request: web.Request) -> web.Response:
+    """Removes a maintenance of the API from the page; 204."""
+    require(request, Role.RESPONDER)
+    now = request.app[CLOCK].now()
+    stored = await _api_maintenance(request, now)
+    command = maintenance_delete_command("delete_maintenance", stored.id, new_id(), now)
+    return await _apply(request, command, "maintenances", 204)
+
+
+async def edit_maintenance_update(request: web.Request) -> web.Response:
+    """Replaces a maintenance update's text (a correction, or a redaction); 200 with it."""
+    require(request, Role.RESPONDER)
+    now = request.app[CLOCK].now()
+    stored, update_id = await _maintenance_update(request, now)
+    body = await _read_body(request)
+    command = edit_maintenance_update_command(body, stored.id, update_id, new_id(), now)
+    return await _apply(request, command, "maintenances", 200)
+
+
+async def delete_maintenance_update(request: web.Request) -> web.Response:
+    """Removes an update from a maintenance's timeline; 200 with it. Its only update is
+    not removed (400): delete the maintenance."""
+    require(request, Role.RESPONDER)
+    now = request.app[CLOCK].now()
+    stored, update_id = await _maintenance_update(request, now)
+    if len(stored.updates) == 1:
+        only = "is the maintenance's only update; delete the maintenance instead"
+        raise InvalidFields([FieldProblem("update_id", only)])
+    op = "delete_maintenance_update"
+    command = maintenance_delete_command(op, stored.id, new_id(), now, update_id)
+    return await _apply(request, command, "maintenances", 200)
+
+
+async def _api_maintenance(request: web.Request, now: datetime) -> PublicMaintenance:
+    """The stored maintenance the path names (its stored status): 404 if there is none,
+    409 if it is a window of the rules (read-only here)."""
+    maintenance_id = request.match_info["id"]
+    found = await request.app[STORE].consumer_documents(rec.MAINTENANCES, [maintenance_id])
+    if maintenance_id in found:
+        return rec.decode_maintenance(found[maintenance_id])
+    await _maintenance(request, maintenance_id, now)  # NotFound when it is not a window
+    raise Conflict(
+        f"maintenance {maintenance_id!r} is read-only, from the rules: it changes when "
+        "the rules' maintenance_windows do",
+        field="id",
+    )
+
+
+async def _maintenance_update(request: web.Request, now: datetime) -> tuple[PublicMaintenance, str]:
+    stored = await _api_maintenance(request, now)
+    update_id = request.match_info["update_id"]
+    if all(u.id != update_id for u in stored.updates):
+        raise NotFound(f"no update {update_id!r} of maintenance {stored.id!r}")
+    return stored, update_id
 
 
 async def _apply(
