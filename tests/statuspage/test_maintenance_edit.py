@@ -27,6 +27,7 @@ from tests.app_harness import ENV, RESPONDER, START, VIEWER
 from tests.statuspage.test_status_api import MAINTENANCES, PAGE_RULES, Client, client, get, post
 from tocsin.app import create_app
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
+from tocsin.status_listeners import STATUS_FOLLOWER
 from tocsin.status_site import SITE_BUILDER
 
 __all__ = ["client"]  # the fixture, on both stores
@@ -114,6 +115,7 @@ async def test_a_deleted_maintenance_leaves_every_output_and_keeps_its_history(
     await _site(client)
     _clock(client).advance(90 * timedelta(minutes=1))
     await client.app[STATUS_WRITER].step()  # in progress from its start: search too
+    await client.app[STATUS_FOLLOWER].catch_up()  # as serve's task: the site hears of it
     site = await _site(client)
     assert SECRET in site["index.html"]
     assert SECRET in site["api/v2/scheduled-maintenances/active.json"]
