@@ -27,6 +27,7 @@ from tests.app_harness import ENV, RESPONDER, START, VIEWER
 from tests.statuspage.test_status_api import MAINTENANCES, PAGE_RULES, Client, client, get, post
 from tocsin.app import create_app
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
+from tocsin.openapi import build_document
 from tocsin.status_listeners import STATUS_FOLLOWER
 from tocsin.status_site import SITE_BUILDER
 
@@ -345,3 +346,28 @@ def test_the_window_rules_by_status(
     with pytest.raises(error) as raised:
         edit_maintenance_command(change, known, current, "c1", T)
     assert getattr(raised.value, "field", None) == field
+
+
+async def test_the_documented_edit_bodies_are_the_ones_the_code_reads(client: Client) -> None:
+    # The OpenAPI document's MaintenanceEdit lists each field the code takes, with its
+    # limit: at the limit it is taken, one over it is a 400 naming it; others are refused.
+    schemas = build_document()["components"]["schemas"]
+    edit = schemas["MaintenanceEdit"]
+    created = await post(client, MAINTENANCES, _new(), 201)
+    path = f"{MAINTENANCES}/{created['id']}"
+    refused = await _send(client, "PATCH", path, {"name": "x", "surplus": 1}, 400)
+    assert refused["field"] == "surplus"
+    assert set(edit["properties"]) == {
+        "name", "scheduled_for", "scheduled_until", "components", "body", "status"
+    }  # fmt: skip
+    for name, field in edit["properties"].items():
+        limit = field.get("maxLength")
+        if limit is None:
+            continue
+        await _send(client, "PATCH", path, {name: "x" * limit}, 200)
+        over = await _send(client, "PATCH", path, {name: "x" * (limit + 1)}, 400)
+        assert over["field"] == name
+    (update,) = schemas["PublicIncidentUpdateEdit"]["properties"].values()
+    uid = created["incident_updates"][0]["id"]
+    over = {"body": "x" * (update["maxLength"] + 1)}
+    assert (await _send(client, "PATCH", f"{path}/updates/{uid}", over, 400))["field"] == "body"
