@@ -309,8 +309,8 @@ class PageWork:
         if found is None:
             return
         fields, at = command["fields"], from_micros(command["at"])
-        now = effective(found, at).status
-        done = now is MaintenanceStatus.COMPLETED
+        then = effective(found, at).status
+        done = then is MaintenanceStatus.COMPLETED
         starts = fields["scheduled_for"]
         ends = fields["scheduled_until"]
         names = fields["components"]
@@ -320,7 +320,7 @@ class PageWork:
             name=fields["name"] or found.name,
             scheduled_for=(
                 found.scheduled_for
-                if starts is None or done or now in ACTIVE
+                if starts is None or done or then in ACTIVE
                 else from_micros(starts)
             ),
             scheduled_until=found.scheduled_until if ends is None or done else from_micros(ends),

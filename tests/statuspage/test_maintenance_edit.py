@@ -20,9 +20,11 @@ from prometheus_client import CollectorRegistry
 from core.clock import ManualClock
 from core.errors import Conflict, InvalidFields
 from core.settings import Settings
-from statuspage.commands import edit_maintenance_command
+from statuspage import records as rec
+from statuspage.commands import edit_maintenance_command, maintenance_update_command
 from statuspage.model import ComponentStatus, MaintenanceStatus, PublicMaintenance
 from statuspage.snapshot import build_snapshot
+from statuspage.writer import file_command, new_id
 from tests.app_harness import ENV, RESPONDER, START, VIEWER
 from tests.statuspage.test_status_api import MAINTENANCES, PAGE_RULES, Client, client, get, post
 from tocsin.app import create_app
@@ -371,3 +373,24 @@ async def test_the_documented_edit_bodies_are_the_ones_the_code_reads(client: Cl
     uid = created["incident_updates"][0]["id"]
     over = {"body": "x" * (update["maxLength"] + 1)}
     assert (await _send(client, "PATCH", f"{path}/updates/{uid}", over, 400))["field"] == "body"
+
+
+async def test_an_edit_filed_before_a_completion_leaves_the_window_as_it_was(
+    client: Client,
+) -> None:
+    # Two replicas: one completed the maintenance, the other's edit (checked while it was
+    # scheduled) is applied after it. The writer keeps the completed window as it was.
+    created = await post(client, MAINTENANCES, _new(), 201)
+    store, now = client.app[STORE], _clock(client).now()
+    found = await store.consumer_documents(rec.MAINTENANCES, [created["id"]])
+    current = rec.decode_maintenance(found[created["id"]])
+    done = {"status": "completed", "body": "Cancelled."}
+    await file_command(store, maintenance_update_command(done, current.id, new_id(), now))
+    change = {"name": "Renamed", "scheduled_until": _at(START + 9 * H)}
+    edit = edit_maintenance_command(change, {"search"}, current, new_id(), now + H / 60)
+    await file_command(store, edit)
+    _clock(client).advance(H / 60)
+    await client.app[STATUS_WRITER].step()
+    shown = await get(client, f"{MAINTENANCES}/{created['id']}")
+    assert (shown["name"], shown["status"]) == ("Renamed", "completed")
+    assert shown["scheduled_until"] == created["scheduled_until"]
