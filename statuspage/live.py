@@ -26,7 +26,13 @@ from rules.model import Rules
 from statuspage import records as rec
 from statuspage.availability import Today, advance
 from statuspage.changelog import Changes
-from statuspage.model import ComponentHistory, ComponentStatus, PublicMaintenance, StatusSnapshot
+from statuspage.model import (
+    ComponentHistory,
+    ComponentStatus,
+    PublicIncident,
+    PublicMaintenance,
+    StatusSnapshot,
+)
 from statuspage.records import IncidentRecord
 from statuspage.snapshot import (
     HISTORY_LIMIT,
@@ -52,6 +58,7 @@ class LiveSnapshot:
         self._day: date | None = None
         self._records: dict[str, IncidentRecord] = {}
         self._order: list[str] = []  # public ids, newest first
+        self._incidents: list[PublicIncident] = []  # the same order, for the snapshot
         self._open: set[str] = set()
         self._on: dict[str, set[str]] = {}  # component id -> ids of incidents on it
         self._stored: dict[str, PublicMaintenance] = {}
@@ -85,7 +92,7 @@ class LiveSnapshot:
         moving = {c for c, (status, _, _) in state.components.items() if status is not _OK}
         touched |= moving
         self._moving = moving
-        incidents = tuple(self._records[i].incident for i in self._order)
+        incidents = tuple(self._incidents)
         chosen = [c for c in components if c.id in touched]
         if chosen:
             ids = set().union(*(self._on.get(c.id, ()) for c in chosen))
@@ -116,6 +123,7 @@ class LiveSnapshot:
         self._rules, self._day = rules, today
         self._records = {r.incident.id: r for r in data.records}
         self._order = [r.incident.id for r in data.records]
+        self._incidents = [r.incident for r in data.records]
         self._open = {r.incident.id for r in data.records if r.incident.is_open}
         self._on = {}
         for record in data.records:
@@ -156,6 +164,10 @@ class LiveSnapshot:
                     self._order, _order_key(record), key=lambda i: _order_key(self._records[i])
                 )
                 self._order.insert(place, key)
+                self._incidents.insert(place, record.incident)
+            else:
+                # In place: an incident keeps its creation time, hence its position.
+                self._incidents[self._order.index(key)] = record.incident
             self._records[key] = record
             self._index(record)
             if record.incident.is_open:
@@ -166,6 +178,7 @@ class LiveSnapshot:
             self._forget(key)
         while len(self._order) > self._limit:
             dropped = self._order.pop()
+            self._incidents.pop()
             gone = self._records.pop(dropped, None)
             self._open.discard(dropped)
             for component in gone.incident.component_ids if gone else ():
@@ -175,6 +188,7 @@ class LiveSnapshot:
         gone = self._records.pop(key, None)
         if gone is None:
             return
+        del self._incidents[self._order.index(key)]
         self._order.remove(key)
         self._open.discard(key)
         for component in gone.incident.component_ids:

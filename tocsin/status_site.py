@@ -83,6 +83,8 @@ class SiteBuilder:
         self._debounce = debounce_seconds
         self._wake = asyncio.Event()
         self._previous: RenderedSite | None = None
+        # What the output directory holds, when known (None: compare with the disk).
+        self._written: RenderedSite | None = None
         self.live = LiveSnapshot()
         # What changed since the last build (everything until the first).
         self._pending = Changes(everything=True)
@@ -108,10 +110,13 @@ class SiteBuilder:
             except BaseException:
                 self._pending = self._pending | Changes(everything=True)
                 raise
-            previous = self._previous
-            site = await asyncio.to_thread(render_site, snapshot, previous)
-            result = await asyncio.to_thread(write_site, self.out, site, previous)
+            site = await asyncio.to_thread(render_site, snapshot, self._previous)
             self._previous = site
+            written, self._written = self._written, None
+            # Only the files this rendering made can differ from what the last write put
+            # there (site.fresh); after a failed write the disk is compared instead.
+            result = await asyncio.to_thread(write_site, self.out, site, written, site.fresh)
+            self._written = site
             self.builds += 1
             return result
 

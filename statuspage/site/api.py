@@ -9,7 +9,7 @@ are capped at 50, newest first, as Statuspage's are.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,10 +49,15 @@ def page_id(snapshot: StatusSnapshot) -> str:
 
 
 class ApiDocuments:
-    """Builds the JSON documents of one snapshot; shared pieces are built once."""
+    """Builds the JSON documents of one snapshot; shared pieces are built once.
+    ``opened``: the snapshot's open incidents, when the caller has them (else they are
+    looked for among all of them)."""
 
-    def __init__(self, snapshot: StatusSnapshot) -> None:
+    def __init__(
+        self, snapshot: StatusSnapshot, opened: Sequence[PublicIncident] | None = None
+    ) -> None:
         self.snapshot = snapshot
+        self.opened = opened
         self.zone = snapshot.page.time_zone
         self.page_id = page_id(snapshot)
         self.page = {
@@ -71,7 +76,10 @@ class ApiDocuments:
         """Path under the site root -> JSON bytes, for every endpoint."""
         snap = self.snapshot
         incidents = [self._incident(i) for i in snap.incidents[:LIMIT]]
-        unresolved = [self._incident(i) for i in snap.incidents if i.is_open]
+        opened = self.opened
+        if opened is None:
+            opened = [i for i in snap.incidents if i.is_open]
+        unresolved = [self._incident(i) for i in opened]
         maints = sorted(snap.maintenances, key=lambda m: m.scheduled_for, reverse=True)
         upcoming = [m for m in maints if m.status == MaintenanceStatus.SCHEDULED]
         active = [m for m in maints if m.status in ACTIVE_MAINTENANCE]

@@ -9,6 +9,7 @@ ElementTree.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
@@ -32,6 +33,15 @@ def _link(snapshot: StatusSnapshot, incident: PublicIncident) -> str:
     return f"{snapshot.page.url.rstrip('/')}/incidents/{file_id(incident.id)}.html"
 
 
+def _changed(snapshot: StatusSnapshot) -> datetime:
+    """When the feed's content last changed, not the build: it moves only with an
+    incident (with none yet, the page's components' last change, fixed between builds)."""
+    incidents = snapshot.incidents[:LIMIT]
+    if incidents:
+        return max(i.updated_at for i in incidents)
+    return max((c.updated_at for c in snapshot.components), default=snapshot.page.generated_at)
+
+
 def atom(snapshot: StatusSnapshot) -> bytes:
     """The Atom feed of incident history."""
     ET.register_namespace("", ATOM)
@@ -42,8 +52,7 @@ def atom(snapshot: StatusSnapshot) -> bytes:
     ET.SubElement(feed, f"{{{ATOM}}}link", href=f"{base}/index.html", rel="alternate")
     ET.SubElement(feed, f"{{{ATOM}}}link", href=f"{base}/history.atom", rel="self")
     incidents = snapshot.incidents[:LIMIT]
-    updated = max((i.updated_at for i in incidents), default=snapshot.page.generated_at)
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated.isoformat()
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _changed(snapshot).isoformat()
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = clean(snapshot.page.name)
     for incident in incidents:
@@ -69,9 +78,7 @@ def rss(snapshot: StatusSnapshot) -> bytes:
     ET.SubElement(channel, "link").text = f"{base}/index.html"
     ET.SubElement(channel, "description").text = f"Incidents of {name}, newest first"
     incidents = snapshot.incidents[:LIMIT]
-    # When the feed's content last changed, not the build: it moves only with an incident.
-    changed = max((i.updated_at for i in incidents), default=snapshot.page.generated_at)
-    ET.SubElement(channel, "lastBuildDate").text = format_datetime(changed)
+    ET.SubElement(channel, "lastBuildDate").text = format_datetime(_changed(snapshot))
     for incident in incidents:
         item = ET.SubElement(channel, "item")
         link = _link(snapshot, incident)

@@ -7,6 +7,7 @@ scripts. Links are relative, so the site works under any path of any static host
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,14 +20,16 @@ from statuspage.model import (
     PublicIncident,
     StatusSnapshot,
 )
-from statuspage.site.bars import bar_html, day_rows, segments, shown
+from statuspage.site.bars import RowCache, bar_html, rows_html, segments, shown
 from statuspage.site.snippets import incident_main, month_item
 from statuspage.site.text import INDICATOR_ICONS, clean, file_id, format_uptime
 from statuspage.site.views import (
+    When,
     chrome,
     component_view,
     incident_view,
     maintenance_view,
+    when,
 )
 
 # How far back the front page lists resolved incidents ("Past incidents"), and at most
@@ -110,11 +113,34 @@ class Frame:
         return "".join((self.head, title, self.middle, main, self.tail)).encode()
 
 
+# Stands for the time in the front page's rendering: never in a rendering otherwise
+# (clean() removes control characters).
+_TIME = "\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Front:
+    """A rendered front page: its text around the time it says it last changed (``parts``)
+    and its bytes, which carry that time."""
+
+    parts: tuple[str, ...]
+    html: bytes
+
+
 def front_page(
-    env: jinja2.Environment, snapshot: StatusSnapshot, cache: Bars | None = None
-) -> tuple[bytes, Bars]:
+    env: jinja2.Environment,
+    snapshot: StatusSnapshot,
+    cache: Bars | None = None,
+    *,
+    opened: Sequence[PublicIncident] | None = None,
+    previous: Front | None = None,
+) -> tuple[bytes, Bars, Front]:
     """index.html: banner, active incidents, maintenance, components with their bars;
-    and the bars rendered, for the next build to reuse (``cache``: the last build's)."""
+    the bars rendered, for the next build to reuse (``cache``: the last build's); and the
+    page as :class:`Front`. The page says when it last changed: the snapshot's time if
+    its text differs from ``previous`` (the last build's), else the time ``previous``
+    says, so that a rebuild with nothing new leaves the file as it is. ``opened``: the
+    snapshot's open incidents, when the caller has them (else they are looked for)."""
     page, zone = snapshot.page, snapshot.page.time_zone
     names = names_of(snapshot)
     histories: Mapping[str, ComponentHistory] = {h.component_id: h for h in snapshot.histories}
@@ -143,9 +169,9 @@ def front_page(
             break  # newest created first, and an incident starts when it is created
         if not i.is_open and i.started_at >= recent_from:
             recent.append(incident_view(i, zone, names, "", timeline=False))
-    active = [i for i in snapshot.incidents if i.is_open]
+    active = list(opened) if opened is not None else [i for i in snapshot.incidents if i.is_open]
     context = {
-        "page": chrome(page, with_time=True),
+        "page": replace(chrome(page, with_time=False), generated=When(_TIME, _TIME)),
         "root": "",
         "inline_css": True,
         "widths": sorted(widths),  # the bar segments' widths in days, for their CSS
@@ -161,7 +187,13 @@ def front_page(
         "recent": recent[:RECENT_MAX],
         "more_recent": max(0, len(recent) - RECENT_MAX),
     }
-    return env.get_template("index.html").render(context).encode(), bars
+    parts = tuple(env.get_template("index.html").render(context).split(_TIME))
+    if previous is not None and previous.parts == parts:
+        return previous.html, bars, previous
+    at = when(page.generated_at, zone)
+    head, middle, tail = parts  # the time's two places: its datetime and its text
+    html = "".join((head, str(escape(at.iso)), middle, str(escape(at.text)), tail)).encode()
+    return html, bars, Front(parts, html)
 
 
 def _shortened(view: dict[str, object]) -> dict[str, object]:
@@ -251,9 +283,12 @@ def uptime_page(
     name: str,
     history: ComponentHistory,
     incidents: Mapping[str, PublicIncident],
-) -> bytes:
+    cache: RowCache | None = None,
+) -> tuple[bytes, RowCache]:
     """uptime/<component>.html: the component's 90 days in full, newest first: uptime,
-    time per status and each incident by name, linked (what the front page's bar sums up)."""
+    time per status and each incident by name, linked (what the front page's bar sums up);
+    and its rows, for the next rendering to reuse (``cache``: the last one's)."""
+    rows, made = rows_html(history, incidents, "../", cache)
     context = {
         "page": chrome(snapshot.page, with_time=False),
         "root": "../",
@@ -262,9 +297,9 @@ def uptime_page(
         "name": name,
         "uptime": f"{format_uptime(history.uptime_90d)} uptime (90 days), "
         f"{format_uptime(history.uptime_30d)} (30 days)",
-        "rows": day_rows(history, incidents, "../"),
+        "rows": rows,
     }
-    return env.get_template("uptime.html").render(context).encode()
+    return env.get_template("uptime.html").render(context).encode(), made
 
 
 def history_index(

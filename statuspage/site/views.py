@@ -43,7 +43,7 @@ class When:
 
 @dataclass(frozen=True, slots=True)
 class Chrome:
-    """What every page's frame shows: the page name, its zone, when it was generated."""
+    """What every page's frame shows: the page name, its zone, when it last changed."""
 
     name: str
     zone: str
@@ -56,7 +56,7 @@ def when(instant: datetime, zone: ZoneInfo) -> When:
 
 
 def chrome(page: PageInfo, *, with_time: bool) -> Chrome:
-    """The frame of a page; only the front page says when it was generated (others stay
+    """The frame of a page; only the front page says when it last changed (others stay
     byte-identical between builds, so rebuilding rewrites only what changed)."""
     at = page.generated_at
     generated = when(at, page.time_zone) if with_time else None

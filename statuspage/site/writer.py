@@ -25,7 +25,7 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,12 +181,20 @@ def _write_order(relative: str) -> int:
 
 
 def write_site(
-    root: Path, files: Mapping[str, bytes], previous: Mapping[str, bytes] | None = None
+    root: Path,
+    files: Mapping[str, bytes],
+    previous: Mapping[str, bytes] | None = None,
+    changed: Collection[str] | None = None,
 ) -> WriteResult:
     """Writes ``files`` under ``root`` and removes files the last write listed that are
     gone now. ``previous`` is what the last write put there: a file equal to it is not
     looked at again (no system call per unchanged file); without it, each file is
-    compared with what is on disk."""
+    compared with what is on disk. ``changed`` (with ``previous``) names the paths whose
+    bytes may differ from ``previous``'s: the others are not even compared, so a write
+    costs what changed, not the site's size (paths new since ``previous`` are written
+    whether named or not)."""
+    if previous is not None and changed is not None:
+        return _write_changes(root, files, previous, changed)
     for relative in files:
         _check(relative)
     root = root.absolute()  # "." has no name to stage beside
@@ -243,3 +251,44 @@ def write_site(
     if removed or len(old) != len(files):
         _atomic_write(manifest, "\n".join(sorted(files)).encode())
     return WriteResult(tuple(sorted(written)), tuple(sorted(removed)))
+
+
+def _write_changes(
+    root: Path, files: Mapping[str, bytes], previous: Mapping[str, bytes], changed: Collection[str]
+) -> WriteResult:
+    """:func:`write_site` after a write of ``previous`` into ``root`` by this process: only
+    ``changed`` and new paths are compared and written; the manifest is not read (it lists
+    ``previous``'s paths) and is rewritten only when the set of paths changes."""
+    added = files.keys() - previous.keys()
+    gone = previous.keys() - files.keys()
+    candidates = set(changed) | added
+    for relative in candidates:
+        _check(relative)
+    root = root.absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    base = str(root)
+    written: list[str] = []
+    made: set[str] = set()
+    for relative in sorted(candidates, key=_write_order):
+        data = files.get(relative)
+        if data is None:
+            continue  # named as changed, but not in the site (removed below)
+        before = previous.get(relative)
+        if before is data or before == data:
+            continue
+        path = os.path.join(base, relative)
+        head = os.path.dirname(path)
+        if head not in made:
+            _real_directory(base, head)  # one per directory, not per file
+            made.add(head)
+        _atomic_write(path, data)
+        written.append(relative)
+    for relative in gone:
+        _check(relative)
+        path = os.path.join(base, relative)
+        with contextlib.suppress(FileNotFoundError):
+            _real_directory_exists(base, os.path.dirname(path))
+            os.unlink(path)
+    if added or gone:
+        _atomic_write(os.path.join(base, MANIFEST), "\n".join(sorted(files)).encode())
+    return WriteResult(tuple(sorted(written)), tuple(sorted(gone)))

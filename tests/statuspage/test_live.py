@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from core.clock import ManualClock
 from core.incident import IncidentState
 from core.store import Store
@@ -129,3 +131,82 @@ async def test_an_update_rebuilds_the_site_without_reading_every_incident(
     page = (tmp_path / "site" / "index.html").read_text()
     assert "A fix is out." in page
     assert ComponentStatus.MAJOR_OUTAGE.value in (tmp_path / "site/api/v2/summary.json").read_text()
+
+
+async def test_a_rebuild_with_nothing_new_writes_no_file(
+    store: Store, rules: Rules, tmp_path: Path
+) -> None:
+    # Before: the front page said when it was built, and with no incident yet the feeds
+    # did too, so each rebuild rewrote them.
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await drain(status)
+    clock.advance(timedelta(hours=1))  # today's uptime reads 100%, as it will a minute on
+    builder = SiteBuilder(
+        lambda: store, lambda: rules, clock, tmp_path / "site", debounce_seconds=0
+    )
+    first = await builder.build()
+    assert "index.html" in first.written
+    clock.advance(MIN)
+    await builder.changed(Changes())
+    again = await builder.build()
+    assert again.written == (), again.written
+
+
+async def test_an_update_writes_only_the_files_it_changes(
+    store: Store, rules: Rules, tmp_path: Path
+) -> None:
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await opened(store, 1, T)
+    await opened(store, 2, T)
+    clock.set(T + MIN)
+    await drain(status)
+    builder = SiteBuilder(
+        lambda: store, lambda: rules, clock, tmp_path / "site", debounce_seconds=0
+    )
+    await builder.build()
+    first, second = await public_incidents(store)
+    raw = {"status": "monitoring", "body": "A fix is out."}
+    command = update_command(raw, KNOWN, first.incident.id, new_id(), clock.now(), Impact.MAJOR)
+    await builder.changed(await _command(store, status, command))
+    written = set((await builder.build()).written)
+    assert f"incidents/{first.incident.id}.html" in written
+    assert f"incidents/{second.incident.id}.html" not in written
+    assert {"index.html", "api/v2/incidents/unresolved.json", "history.atom"} <= written
+    # Neither the badge (the status word is the same) nor the stylesheet.
+    assert not written & {"badge.svg", "style.css", "history/index.html"}
+
+
+async def test_after_a_failed_write_the_next_compares_with_the_disk(
+    store: Store, rules: Rules, tmp_path: Path
+) -> None:
+    # The failed write may have left some files of its build: the next build must not
+    # take the directory to hold the build before it.
+    clock = ManualClock(T)
+    status = writer(store, rules, clock)
+    await opened(store, 1, T)
+    clock.set(T + MIN)
+    await drain(status)
+    out = tmp_path / "site"
+    builder = SiteBuilder(lambda: store, lambda: rules, clock, out, debounce_seconds=0)
+    await builder.build()
+    before = (out / "api/v2/incidents/unresolved.json").read_bytes()
+    (record,) = await public_incidents(store)
+    raw = {"status": "monitoring", "body": "A fix is out."}
+    command = update_command(raw, KNOWN, record.incident.id, new_id(), clock.now(), Impact.MAJOR)
+    await builder.changed(await _command(store, status, command))
+    # index.html is written last: make its rename fail (a directory in the way).
+    (out / "index.html").unlink()
+    (out / "index.html").mkdir()
+    with pytest.raises(OSError):
+        await builder.build()
+    assert (out / "api/v2/incidents/unresolved.json").read_bytes() != before
+    # The directory now holds part of that build; put back what was there before it.
+    (out / "index.html").rmdir()
+    (out / "api/v2/incidents/unresolved.json").write_bytes(before)
+    await builder.changed(Changes())
+    result = await builder.build()
+    assert "api/v2/incidents/unresolved.json" in result.written
+    assert "A fix is out." in (out / "api/v2/incidents/unresolved.json").read_text()
+    assert "A fix is out." in (out / "index.html").read_text()
