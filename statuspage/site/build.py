@@ -31,7 +31,7 @@ from statuspage.model import ComponentHistory, PublicIncident, StatusSnapshot
 from statuspage.site.api import ApiDocuments
 from statuspage.site.badge import badge
 from statuspage.site.bars import RowCache, shown
-from statuspage.site.feeds import atom, rss
+from statuspage.site.feeds import Entries, atom, rss
 from statuspage.site.pages import (
     Bars,
     Frame,
@@ -67,6 +67,9 @@ class RenderedSite(dict[str, bytes]):
         self.positions: dict[int, int] = {}
         self.open: tuple[PublicIncident, ...] = ()
         self.front: Front | None = None
+        # The feeds' entries (``feeds.Entries``).
+        self.atom: Entries = {}
+        self.rss: Entries = {}
         # Component id -> its day-by-day page's rows (``bars.rows_html``).
         self.rows: dict[str, RowCache] = {}
         # Paths whose bytes this build made (the others are the last build's, unchanged).
@@ -175,8 +178,10 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
     out.made("index.html", front)
     for path, data in ApiDocuments(snapshot, opened).documents().items():
         out.made(path, data)
-    out.made("history.atom", atom(snapshot))
-    out.made("history.rss", rss(snapshot))
+    feed, site.atom = atom(snapshot, previous.atom if previous else None)
+    out.made("history.atom", feed)
+    feed, site.rss = rss(snapshot, previous.rss if previous else None)
+    out.made("history.rss", feed)
     out.made("badge.svg", badge(env, snapshot))
     out.made("style.css", stylesheet(env))
 

@@ -172,3 +172,13 @@ def test_the_writer_looks_only_at_the_paths_named_changed_and_new(tmp_path: Path
     assert not (tmp_path / "incidents/x.html").exists()
     listed = (tmp_path / ".tocsin-site").read_text().splitlines()
     assert listed == ["badge.svg", "incidents/y.html", "index.html"]
+
+
+def test_an_update_serialises_only_its_incidents_feed_entries() -> None:
+    before = _base()
+    first = render_site(before)
+    second = render_site(_update_open(before), first)
+    for entries, earlier in ((second.atom, first.atom), (second.rss, first.rss)):
+        assert entries["inc-old"] is earlier["inc-old"]
+        assert entries["inc-open"] is not earlier["inc-open"]
+        assert "News." in entries["inc-open"][2]
