@@ -13,13 +13,19 @@ from tests.contract.builders import make_incident
 from tocsin.amapi.alert_columns import HeldIncident, render_columns
 from tocsin.amapi.alert_list import merge_alerts
 from tocsin.amapi.alert_view import AlertRenderer
+from tocsin.amapi.stored_alerts import StoredAlert, stored_batches
 
 RENDERER = AlertRenderer(Rules(sources=()))
 INCIDENT: Incident = make_incident(1)
 
 
-def document(fingerprint: str, status: str = "firing", position: str = "1") -> dict[str, Any]:
-    """An alert document as the stores keep it (``core.codec.encode_alert``)."""
+def document(fingerprint: str, status: str = "firing", position: str = "1") -> StoredAlert:
+    """An alert document as the stores keep it (``core.codec.encode_alert``), as read."""
+    [[read]] = stored_batches([orjson.dumps(_stored(fingerprint, status, position))])
+    return read
+
+
+def _stored(fingerprint: str, status: str, position: str) -> dict[str, Any]:
     return {
         "fingerprint": fingerprint,
         "labels": {"alertname": "Up", "instance": fingerprint},
@@ -55,7 +61,7 @@ def document(fingerprint: str, status: str = "firing", position: str = "1") -> d
     ],
 )
 def test_the_last_document_of_each_alert_counts(
-    batches: list[list[dict[str, Any]]], shown: list[str]
+    batches: list[list[StoredAlert]], shown: list[str]
 ) -> None:
     columns = render_columns(RENDERER, ("team",), batches, None)
     assert columns.fingerprints == shown

@@ -143,6 +143,12 @@ async def test_groups_are_open_incidents(amapi: AmApi) -> None:
     assert [g["receiver"]["name"] for g in await only.json()] == ["db-oncall"]
     none = await amapi.client.get('/api/v2/alerts/groups?filter=team="nobody"', headers=VIEWER)
     assert await none.json() == []
+    # A matcher keeps the groups with an alert it matches, and only those alerts.
+    web2 = await amapi.client.get(
+        '/api/v2/alerts/groups?filter=instance="web2:9100"', headers=VIEWER
+    )
+    [group] = await web2.json()
+    assert [a["labels"]["instance"] for a in group["alerts"]] == ["web2:9100"]
 
 
 async def test_resolved_alerts_are_not_open(amapi: AmApi) -> None:

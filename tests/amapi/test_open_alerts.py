@@ -52,6 +52,18 @@ async def test_a_replaced_read_is_emptied_once_nobody_uses_it(store: Store) -> N
         assert len(third.alerts) == 40
 
 
+async def test_a_replaced_reads_decoded_labels_are_emptied_too(store: Store) -> None:
+    open_alerts = OpenAlerts()
+    async with open_alerts.read(store, Rules(sources=())) as first:
+        # A filter decoded the labels of the open alerts and of each incident's.
+        decoded = [first.alerts.label_sets(), *(h.alerts.label_sets() for h in first.incidents)]
+        assert len(decoded[0]) == 40
+        async with open_alerts.read(store, Rules(sources=())) as second:
+            assert second is not first
+
+    assert all(not labels for labels in decoded)
+
+
 async def test_what_the_current_read_shares_is_kept(store: Store) -> None:
     rules = Rules(sources=())
     open_alerts = OpenAlerts()

@@ -3,13 +3,13 @@
 Karma and Grafana ask for every open alert every few seconds. Each asks the store for
 the open incidents, telling it which versions it holds (``open_incident_alert_bodies``);
 only the incidents that changed since come with their alerts, still encoded, and only
-those are decoded and rendered again (``alert_columns``), one stored body at a time, in
-a worker thread: the event loop goes on serving meanwhile, and what stays is columns of
-strings and bytes that the cyclic collector does not walk. Every alert once, by
-fingerprint (``alert_list``), is kept as well until an incident changes. An incident
-that is no longer open is forgotten; a reload of the rules renders everything again. So
-a poll of 100,000 unchanged open alerts costs a read of the incidents' own rows and the
-sending of what is rendered.
+those are decoded (``stored_alerts``) and rendered again (``alert_columns``), one stored
+body at a time, in a worker thread: the event loop goes on serving meanwhile, and what
+stays is columns of strings and bytes that the cyclic collector does not walk. Every
+alert once, by fingerprint (``alert_list``), is kept as well until an incident changes.
+An incident that is no longer open is forgotten; a reload of the rules renders
+everything again. So a poll of 100,000 unchanged open alerts costs a read of the
+incidents' own rows and the sending of what is rendered.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from core.codec import alert_batches
 from core.store import IncidentAlertBodies, IncidentStore
 from rules.model import Rules
 from tocsin.amapi.alert_columns import HeldIncident, render_columns
 from tocsin.amapi.alert_list import AlertList, merge_alerts
 from tocsin.amapi.alert_view import AlertRenderer, receiver_of
+from tocsin.amapi.stored_alerts import stored_batches
 from tocsin.amapi.stream import Slicer
 
 # Items freed between looks at the clock (each may be an alert's labels and their values).
@@ -43,7 +43,7 @@ class OpenAlertsRead:
 
     def lists(self) -> dict[int, list[Any]]:
         """The lists that hold its alerts, by identity."""
-        found = {id(c): c for h in self.incidents for c in h.alerts.columns()}
+        found = {id(c): c for h in self.incidents for c in h.alerts.lists()}
         found.update((id(c), c) for c in self.alerts.lists())
         return found
 
@@ -148,7 +148,7 @@ def _render(
         # The alerts of its previous version that did not change are kept, unless the
         # incident's receiver, which they show, did.
         prior = kept.alerts if kept is not None and kept.receiver == receiver else None
-        batches = alert_batches(read.bodies or ())
+        batches = stored_batches(read.bodies or ())
         alerts = render_columns(renderer, (receiver,), batches, prior)
         incidents.append(HeldIncident(read.incident, receiver, alerts))
     return OpenAlertsRead(renderer, incidents, merge_alerts(renderer, incidents))
