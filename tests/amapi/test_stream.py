@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tocsin.amapi.stream import Slicer, stream_array, stream_groups
+from tocsin.amapi.stream import RUN, Slicer, stream_array, stream_groups, stream_members
 
 Client = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
@@ -30,6 +30,21 @@ async def test_an_array(aiohttp_client: Client, seconds: float, count: int) -> N
     client = await aiohttp_client(app)
     body = await (await client.get("/")).read()
     assert orjson.loads(body) == [{"n": n} for n in range(count) if n % 3]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 10.0])  # a pause after every run; none
+@pytest.mark.parametrize("count", [0, 1, RUN, RUN + 1, 3 * RUN - 1])
+async def test_every_member(aiohttp_client: Client, seconds: float, count: int) -> None:
+    members = [orjson.dumps({"n": n}) for n in range(count)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream_members(request, members, Slicer(seconds))
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    client = await aiohttp_client(app)
+    body = await (await client.get("/")).read()
+    assert orjson.loads(body) == [{"n": n} for n in range(count)]
 
 
 @pytest.mark.parametrize("seconds", [0.0, 10.0])

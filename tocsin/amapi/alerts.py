@@ -22,7 +22,7 @@ from tocsin.amapi.alert_view import AlertRenderer, group_labels
 from tocsin.amapi.errors import am_errors
 from tocsin.amapi.filters import AlertFilter, parse_filter
 from tocsin.amapi.open_alerts import OpenAlerts, OpenAlertsRead
-from tocsin.amapi.stream import Slicer, stream_array, stream_groups
+from tocsin.amapi.stream import Slicer, stream_array, stream_groups, stream_members
 from tocsin.amapi.warm import KeepWarm
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
@@ -49,7 +49,7 @@ class AlertEndpoints:
         async with self._open.read(request.app[STORE], rules) as read:
             alerts, renderer = read.alerts, read.renderer
             if wanted.wants_all:
-                return await stream_array(request, alerts.bodies, _itself, Slicer())
+                return await stream_members(request, alerts.bodies, Slicer())
 
             labels = await _label_sets(alerts) if wanted.matchers else None
 
@@ -112,10 +112,6 @@ async def _stream_groups(
 _Group = tuple[Any, str, dict[str, str], AlertColumns]
 # A group and its alerts' labels if a filter reads them.
 _Shown = tuple[_Group, Sequence[Mapping[str, str]] | None]
-
-
-def _itself(body: bytes) -> bytes:
-    return body
 
 
 class _Labelled(Protocol):
