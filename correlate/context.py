@@ -25,8 +25,10 @@ class CorrelationContext:
     inhibition); ``flaps`` maps a fingerprint to the recent times it changed state;
     ``expiries`` maps the fingerprint of a resolve that confirms an expiry to the end
     that passed (``correlate.stages.expiry``).
-    ``routes`` remembers the group keys and inhibit targets of every alert seen. Stages
-    add to these with ``dataclasses.replace``.
+    ``routes`` remembers the group keys and inhibit targets of every alert seen;
+    ``most_urgent`` is the most urgent level its category rules give any alert
+    (``RouteCache.most_urgent``): an incident that urgent is never raised. Stages add
+    to these with ``dataclasses.replace``.
     """
 
     now: datetime
@@ -38,6 +40,7 @@ class CorrelationContext:
     firing: FiringIndex
     working: WorkingSet
     routes: RouteCache
+    most_urgent: int
     mutes: Mapping[str, str] = field(default_factory=dict)
     flaps: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
     expiries: Mapping[str, datetime] = field(default_factory=dict)
@@ -61,4 +64,5 @@ class CorrelationContext:
             self.firing,
             self.working,
             self.routes,
+            self.most_urgent,
         )

@@ -393,6 +393,7 @@ class Correlator:
             firing=await self._firing.get(self._store, rules),
             working=working,
             routes=self._routes,
+            most_urgent=self._routes.most_urgent(rules),
         )
 
     async def sweep(self) -> int:

@@ -130,7 +130,9 @@ class WorkingSet:
         """Returns the incident with ``entry`` set among its alerts, and records it."""
         alerts = self._alerts_to_change(incident)
         fingerprint = entry.fingerprint
-        before = self._before.setdefault(incident.id, {})
+        before = self._before.get(incident.id)
+        if before is None:  # not setdefault: its new dict would be built on every call
+            before = self._before[incident.id] = {}
         if fingerprint not in before:
             before[fingerprint] = alerts.get(fingerprint)
         alerts[fingerprint] = entry

@@ -81,7 +81,11 @@ def _apply(
     if entry is None:
         ctx.working.put(incident)
         return
-    incident = raise_urgency(ctx, _judge(ctx.tuning_of(incident), ctx, incident, entry), entry)
+    incident = _judge(ctx, incident, entry)
+    urgency = incident.urgency
+    if urgency is not None and urgency > ctx.most_urgent:
+        # Only an incident less urgent than some alert can be: most are not (a call less).
+        incident = raise_urgency(ctx, incident, entry)
     ctx.working.put(incident)
     if incident.is_open:
         ctx.firing.set(entry.fingerprint, entry.labels, entry.status is AlertStatus.FIRING)
@@ -241,17 +245,21 @@ def mute_event(
     )
 
 
-def _judge(
-    tuning: Tuning, ctx: CorrelationContext, incident: Incident, entry: IncidentAlert
-) -> Incident:
+def _judge(ctx: CorrelationContext, incident: Incident, entry: IncidentAlert) -> Incident:
     """Updates the incident-level flags after ``entry`` changed, and resolves if due.
 
     Only the changed alert is looked at where that suffices, so a storm incident with
     hundreds of alerts costs little per entry; whole-incident scans happen only when an
-    alert resolves or its muting changed.
+    alert resolves or its muting changed. The incident's timings are looked up only
+    when a test needs them: most entries are of an alert that never changed state,
+    joining an incident no longer held.
     """
     now = ctx.now
-    if not incident.flapping and len(entry.transitions) >= tuning.flap_changes:
+    if (
+        not incident.flapping
+        and entry.transitions
+        and len(entry.transitions) >= (tuning := ctx.tuning_of(incident)).flap_changes
+    ):
         incident = replace(incident, flapping=True)
         ctx.working.event(
             incident,
@@ -272,7 +280,7 @@ def _judge(
         muted = incident.muted
     if muted != incident.muted:
         incident = replace(incident, muted=muted)
-    if incident.held and release_due(tuning, incident, now):
+    if incident.held and release_due(ctx.tuning_of(incident), incident, now):
         incident = replace(incident, held=False)
         ctx.working.event(incident, now, "released", firing=incident.firing_count())
     if not is_firing and incident.is_open and incident.firing_count() == 0:

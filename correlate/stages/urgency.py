@@ -26,8 +26,7 @@ def raise_urgency(ctx: CorrelationContext, incident: Incident, entry: IncidentAl
         or entry.muted_by is not None  # a muted alert asks for nobody's attention
         or incident.impact is None
         # As urgent as any rule makes an alert (always so without urgency rules): no look-up.
-        # Asked after the plain tests: a method call, once per entry applied.
-        or current <= ctx.routes.most_urgent(ctx.rules)
+        or current <= ctx.most_urgent
         or not incident.is_open
     ):
         return incident
