@@ -9,7 +9,7 @@ are capped at 50, newest first, as Statuspage's are.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,9 @@ from statuspage.model import (
 from statuspage.site.text import clean, file_id, iso
 
 Json = dict[str, Any]
+# Per incident id: what its document was made of (page id, URL, zone, the components'
+# names), the incident, and its document without its components.
+IncidentDocuments = dict[str, tuple[Hashable, PublicIncident, Json]]
 # Statuspage's lists hold the 50 most recent.
 LIMIT = 50
 # summary.json, read by every widget, stays small: each open incident and maintenance
@@ -51,13 +54,20 @@ def page_id(snapshot: StatusSnapshot) -> str:
 class ApiDocuments:
     """Builds the JSON documents of one snapshot; shared pieces are built once.
     ``opened``: the snapshot's open incidents, when the caller has them (else they are
-    looked for among all of them)."""
+    looked for among all of them). ``cache``: the last build's ``made``, whose documents
+    of the same incidents are reused (but for their components, which move on their own)."""
 
     def __init__(
-        self, snapshot: StatusSnapshot, opened: Sequence[PublicIncident] | None = None
+        self,
+        snapshot: StatusSnapshot,
+        opened: Sequence[PublicIncident] | None = None,
+        cache: IncidentDocuments | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.opened = opened
+        self._cache = cache or {}
+        # The incidents' documents made or reused here, for the next build (``cache``).
+        self.made: IncidentDocuments = {}
         self.zone = snapshot.page.time_zone
         self.page_id = page_id(snapshot)
         self.page = {
@@ -70,6 +80,14 @@ class ApiDocuments:
             "updated_at": iso(_last_change(snapshot), self.zone),
         }
         self.components = {c.id: self._component(c) for c in snapshot.components}
+        # What an incident's document is made of besides the incident (an update's
+        # affected components are named).
+        self._key = (
+            self.page_id,
+            snapshot.page.url,
+            self.zone.key,
+            tuple((c.id, c.name) for c in snapshot.components),
+        )
         self.status = {"indicator": snapshot.indicator.value, "description": snapshot.description}
 
     def documents(self) -> dict[str, bytes]:
@@ -177,6 +195,17 @@ class ApiDocuments:
         return rows or None
 
     def _incident(self, i: PublicIncident) -> Json:
+        key = self._key
+        known = self.made.get(i.id) or self._cache.get(i.id)
+        if known is not None and known[1] is i and known[0] == key:
+            document = known[2]
+        else:
+            document = self._incident_document(i)
+        self.made[i.id] = (key, i, document)
+        components = [self.components[c] for c in i.component_ids if c in self.components]
+        return {**document, "components": components}
+
+    def _incident_document(self, i: PublicIncident) -> Json:
         return {
             "id": i.id,
             "name": clean(i.name),
@@ -194,7 +223,6 @@ class ApiDocuments:
                 | {"affected_components": self._affected(u.affected_components)}
                 for u in i.updates
             ],
-            "components": [self.components[c] for c in i.component_ids if c in self.components],
         }
 
     def _update(

@@ -28,7 +28,7 @@ from itertools import count
 import jinja2
 
 from statuspage.model import ComponentHistory, PublicIncident, StatusSnapshot
-from statuspage.site.api import ApiDocuments
+from statuspage.site.api import ApiDocuments, IncidentDocuments
 from statuspage.site.badge import badge
 from statuspage.site.bars import RowCache, shown
 from statuspage.site.feeds import Entries, atom, rss
@@ -67,7 +67,8 @@ class RenderedSite(dict[str, bytes]):
         self.positions: dict[int, int] = {}
         self.open: tuple[PublicIncident, ...] = ()
         self.front: Front | None = None
-        # The feeds' entries (``feeds.Entries``).
+        # The incidents' JSON documents (``api.ApiDocuments``) and the feeds' entries.
+        self.api: IncidentDocuments = {}
         self.atom: Entries = {}
         self.rss: Entries = {}
         # Component id -> its day-by-day page's rows (``bars.rows_html``).
@@ -176,8 +177,10 @@ def render_site(snapshot: StatusSnapshot, previous: RenderedSite | None = None) 
         previous=previous.front if previous else None,
     )
     out.made("index.html", front)
-    for path, data in ApiDocuments(snapshot, opened).documents().items():
+    api = ApiDocuments(snapshot, opened, previous.api if previous else None)
+    for path, data in api.documents().items():
         out.made(path, data)
+    site.api = api.made
     feed, site.atom = atom(snapshot, previous.atom if previous else None)
     out.made("history.atom", feed)
     feed, site.rss = rss(snapshot, previous.rss if previous else None)

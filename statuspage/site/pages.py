@@ -168,7 +168,7 @@ def front_page(
         if i.created_at < recent_from:
             break  # newest created first, and an incident starts when it is created
         if not i.is_open and i.started_at >= recent_from:
-            recent.append(incident_view(i, zone, names, "", timeline=False))
+            recent.append(i)
     active = list(opened) if opened is not None else [i for i in snapshot.incidents if i.is_open]
     context = {
         "page": replace(chrome(page, with_time=False), generated=When(_TIME, _TIME)),
@@ -184,7 +184,8 @@ def front_page(
         "more_active": max(0, len(active) - FRONT_ACTIVE),
         "maintenance_sections": _maintenance_sections(snapshot, names),
         "blocks": _blocks(snapshot, views),
-        "recent": recent[:RECENT_MAX],
+        # Views of the shown ones only: a busy fortnight has a hundred.
+        "recent": [incident_view(i, zone, names, "", timeline=False) for i in recent[:RECENT_MAX]],
         "more_recent": max(0, len(recent) - RECENT_MAX),
     }
     parts = tuple(env.get_template("index.html").render(context).split(_TIME))

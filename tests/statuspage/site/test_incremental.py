@@ -174,10 +174,12 @@ def test_the_writer_looks_only_at_the_paths_named_changed_and_new(tmp_path: Path
     assert listed == ["badge.svg", "incidents/y.html", "index.html"]
 
 
-def test_an_update_serialises_only_its_incidents_feed_entries() -> None:
+def test_an_update_makes_only_its_incidents_feed_entries_and_json() -> None:
     before = _base()
     first = render_site(before)
     second = render_site(_update_open(before), first)
+    assert second.api["inc-old"][2] is first.api["inc-old"][2]
+    assert second.api["inc-open"][2] is not first.api["inc-open"][2]
     for entries, earlier in ((second.atom, first.atom), (second.rss, first.rss)):
         assert entries["inc-old"] is earlier["inc-old"]
         assert entries["inc-open"] is not earlier["inc-open"]
