@@ -7,6 +7,11 @@ drains an empty log (start-up, subtracted). It prints instructions per entry dra
 ``--tree`` runs another checkout's code (e.g. a worktree of an older commit) for the
 fill and both drains, so two trees compare in one run with the same driver.
 
+Both drains run with the garbage collector tuned as the tree's ``tocsin correlate``
+tunes it (``tune_garbage_collector`` in tocsin/cli.py), as the correlation bench's drain
+does; ``--python-gc`` keeps Python's default thresholds instead (the figures before
+2026-12-02 14:00 UTC), where the collector is about a fifth of a storm drain's time.
+
 Wall-clock rates on this shared machine move by 20% from one minute to the next;
 instruction counts repeat to within a fraction of a percent, so a 5% change shows.
 """
@@ -48,11 +53,19 @@ async def _fill(database: Path, shape: str, storm_alerts: int) -> int:
     return logged
 
 
-async def _drain(database: Path, rules_dir: Path) -> int:
-    """Drains the log at ``database`` to its end with one correlator; returns the entries."""
+async def _drain(database: Path, rules_dir: Path, deployed_gc: bool = True) -> int:
+    """Drains the log at ``database`` to its end with one correlator; returns the entries.
+
+    ``deployed_gc``: the collector tuned as ``tocsin correlate`` tunes it first.
+    """
     from bench.correlator_harness import new_correlator, write_rules
     from core.clock import SystemClock
     from core.store.sqlite import SQLiteStore
+
+    if deployed_gc:
+        from tocsin.cli import tune_garbage_collector
+
+        tune_garbage_collector()
 
     store = SQLiteStore(database)
     await store.open()
@@ -86,8 +99,13 @@ def _counted(tree: Path, arguments: Sequence[str], workdir: Path, name: str) -> 
     return int(found.group(1))
 
 
-def measure(tree: Path, shape: str, storm_alerts: int = 0) -> tuple[int, float]:
-    """Returns (entries, instructions per entry) of draining ``shape`` with ``tree``'s code."""
+def measure(
+    tree: Path, shape: str, storm_alerts: int = 0, python_gc: bool = False
+) -> tuple[int, float]:
+    """Returns (entries, instructions per entry) of draining ``shape`` with ``tree``'s code.
+
+    ``python_gc``: the drains keep Python's default collector thresholds.
+    """
     # Bytecode compiled beforehand: a drain that compiles a module it imports late
     # counts ~15,000 more instructions per entry (and the shell may forbid writing it).
     compiling = dict(os.environ)
@@ -114,8 +132,13 @@ def measure(tree: Path, shape: str, storm_alerts: int = 0) -> tuple[int, float]:
                 text=True,
             ).stdout
         )
-        drain = _counted(tree, ["--drain", str(full), "--rules", str(workdir)], workdir, "full")
-        start = _counted(tree, ["--drain", str(empty), "--rules", str(workdir)], workdir, "empty")
+        collector = ["--python-gc"] if python_gc else []
+        drain = _counted(
+            tree, ["--drain", str(full), "--rules", str(workdir), *collector], workdir, "full"
+        )
+        start = _counted(
+            tree, ["--drain", str(empty), "--rules", str(workdir), *collector], workdir, "empty"
+        )
         return entries, (drain - start) / entries
 
 
@@ -142,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--storm-alerts", type=int, default=STORM_ALERTS, help="alerts of the storm shape"
     )
     parser.add_argument("--tree", type=Path, default=_HERE, help="checkout whose code runs")
+    parser.add_argument(
+        "--python-gc",
+        action="store_true",
+        help="keep Python's default collector thresholds (not tuned as tocsin correlate)",
+    )
     parser.add_argument("--fill", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--drain", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--rules", type=Path, help=argparse.SUPPRESS)
@@ -153,13 +181,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_fill_empty(args.fill))
         return 0
     if args.drain is not None:
-        asyncio.run(_drain(args.drain, args.rules))
+        asyncio.run(_drain(args.drain, args.rules, deployed_gc=not args.python_gc))
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian package valgrind)", file=sys.stderr)
         return 2
-    entries, per_entry = measure(args.tree.resolve(), args.shape, args.storm_alerts)
-    print(f"{args.shape}: {entries:,} entries, {per_entry:,.0f} instructions/entry ({args.tree})")
+    entries, per_entry = measure(args.tree.resolve(), args.shape, args.storm_alerts, args.python_gc)
+    collector = "Python's default gc" if args.python_gc else "gc as deployed"
+    print(
+        f"{args.shape}: {entries:,} entries, {per_entry:,.0f} instructions/entry "
+        f"({args.tree}, {collector})"
+    )
     return 0
 
 
