@@ -16,6 +16,7 @@ from typing import Any
 
 from core.incident import Incident
 from tocsin.amapi.alert_view import AlertRenderer
+from tocsin.amapi.key_order import rows_in_order
 from tocsin.amapi.stored_alerts import StoredAlert, decode_labels
 
 
@@ -134,8 +135,8 @@ class AlertColumns:
     def by_fingerprint(self, dropped: set[int]) -> AlertColumns:
         """The rows but ``dropped``, by fingerprint."""
         rows = range(len(self))
-        kept = rows if not dropped else (r for r in rows if r not in dropped)
-        order = sorted(kept, key=self.fingerprints.__getitem__)
+        kept = rows if not dropped else [r for r in rows if r not in dropped]
+        order = rows_in_order(self.fingerprints, kept)
         result = AlertColumns()
         for mine, theirs in zip(self.columns(), result.columns(), strict=True):
             theirs.extend(map(mine.__getitem__, order))

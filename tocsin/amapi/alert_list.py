@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 from tocsin.amapi.alert_columns import HeldIncident
 from tocsin.amapi.alert_view import AlertRenderer
+from tocsin.amapi.key_order import runs_in_order
 from tocsin.amapi.stored_alerts import decode_labels
 
 
@@ -64,8 +65,10 @@ def merge_alerts(renderer: AlertRenderer, incidents: Sequence[HeldIncident]) -> 
         mine = [(only.receiver,)] * len(alerts)
         return AlertList(alerts.bodies, alerts.labels, alerts.muted_by, mine, {})
     fingerprints = list(chain.from_iterable(h.alerts.fingerprints for h in incidents))
-    # A stable sort: the copies of one alert stay in the incidents' order.
-    order = sorted(range(len(fingerprints)), key=fingerprints.__getitem__)
+    # Each incident's alerts are by fingerprint: runs, merged stably (the copies of one
+    # alert stay in the incidents' order) a piece at a time.
+    starts = list(accumulate((len(h.alerts) for h in incidents), initial=0))
+    order = runs_in_order(fingerprints, [range(a, b) for a, b in pairwise(starts)])
     bodies = list(chain.from_iterable(h.alerts.bodies for h in incidents))
     labels = list(chain.from_iterable(h.alerts.labels for h in incidents))
     muted_by = list(chain.from_iterable(h.alerts.muted_by for h in incidents))
