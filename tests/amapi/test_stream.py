@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tocsin.amapi.stream import RUN, Slicer, stream_array, stream_groups, stream_members
+from tocsin.amapi.stream import RUN, Slicer, stream_groups, stream_members, stream_runs
 
 Client = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
@@ -19,11 +19,14 @@ def member(n: int) -> bytes | None:
     return None if n % 3 == 0 else orjson.dumps({"n": n})
 
 
-@pytest.mark.parametrize("seconds", [0.0, 10.0])  # a pause after every 64 items; none
+@pytest.mark.parametrize("seconds", [0.0, 10.0])  # a pause after every run; none
 @pytest.mark.parametrize("count", [0, 1, 3, 64, 65, 1000])
-async def test_an_array(aiohttp_client: Client, seconds: float, count: int) -> None:
+async def test_runs_some_empty(aiohttp_client: Client, seconds: float, count: int) -> None:
+    # Runs of one member each, as a filter kept them: every third run is empty, the first too.
+    runs = [[m] if (m := member(n)) else [] for n in range(count)]
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await stream_array(request, range(count), member, Slicer(seconds))
+        return await stream_runs(request, runs, Slicer(seconds))
 
     app = web.Application()
     app.router.add_get("/", handler)

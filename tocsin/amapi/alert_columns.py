@@ -53,7 +53,7 @@ class AlertColumns:
     def label_sets(self) -> Sequence[Mapping[str, str]]:
         """The labels of every row, decoded the first time a filter or a group asks.
 
-        100,000 take some 60 ms: a request decodes them in a worker thread (``decoded``).
+        100,000 take some 0.1 s: a request decodes them in a worker thread (``decoded``).
         """
         if self._label_sets is None:
             self._label_sets = list(map(decode_labels, self.labels))

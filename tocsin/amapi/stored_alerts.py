@@ -3,7 +3,7 @@
 The stores keep each incident's alerts as ``core.codec.encode_alert`` documents, one per
 body or a batch of them in a JSON array. The API reads every open one after a start or
 a storm: 100,000 documents of 17 fields each. Decoded whole (``orjson.loads``) that was
-some 3 us an alert, more than half the render; here msgspec reads only the fields the
+some 3 us an alert, about half the render; here msgspec reads only the fields the
 API uses into a slotted struct, and leaves the labels, the annotations and the generator
 URL as their JSON text (``msgspec.Raw``), which the render copies into the alert's JSON
 object as it is. Label sets are decoded only for a ``filter`` that reads them
