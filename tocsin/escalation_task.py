@@ -51,6 +51,7 @@ from escalation.stage import EscalationStage
 from escalation.webhook import make_webhook_notifier
 from rules.channels import ChannelKind
 from rules.model import Rules
+from tocsin.cancellation import end_if_cancelled
 from tocsin.escalation_metrics import EscalationMetrics
 from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE, WAKEUPS
 
@@ -218,12 +219,7 @@ async def _guarded(name: str, step: Callable[[], Awaitable[int]], failures: int)
             failures=failures + 1,
             trace=trace,
         )
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        # A cancellation that a client library turned into an error, or swallowed (a
-        # timeout expiring as the cancel came: the step then returned normally and the
-        # loop ran on for ever, hanging shutdown), ends the loop too.
-        raise asyncio.CancelledError
+    end_if_cancelled()
     return busy
 
 

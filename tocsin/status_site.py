@@ -31,6 +31,7 @@ from rules.model import Rules
 from statuspage.live import LiveSnapshot
 from statuspage.site import RenderedSite, WriteResult, render_site, write_site
 from statuspage.writer import Changes
+from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.status_listeners import Listener
 
@@ -134,6 +135,7 @@ class SiteBuilder:
                 log.error("status site build failed", error=exc.strerror or str(exc))
             except Exception:  # a failed build must not stop later ones
                 log.exception("status site build failed")
+            end_if_cancelled()
 
 
 SITE_BUILDER = web.AppKey("status_site_builder", SiteBuilder)

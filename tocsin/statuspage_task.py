@@ -30,6 +30,7 @@ from aiohttp import web
 
 from core.errors import StoreError
 from statuspage.writer import Changes, StatusWriter, local_day
+from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STATUS_LISTENERS, STATUS_WRITER, STORE
 from tocsin.operator.status import add_status_routes
 from tocsin.status_listeners import STATUS_FOLLOWER, Follower, tell_listeners
@@ -82,10 +83,7 @@ class StatusPageTask:
             except Exception:  # a bug must not end the status page for the process's life
                 log.exception("status page step failed")
                 busy = False
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                # A cancellation that a client library turned into an error ends the loop too.
-                raise asyncio.CancelledError
+            end_if_cancelled()
             if not busy:
                 await asyncio.sleep(POLL_SECONDS)
 

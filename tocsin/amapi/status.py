@@ -27,6 +27,7 @@ from rules.model import Rules
 from rules.routing import walk
 from tocsin.amapi.alert_view import DEFAULT_RECEIVER
 from tocsin.amapi.errors import am_errors
+from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, SETTINGS, STARTED_AT, STORE
 from tocsin.keys import RULES as RULES_KEY
 from tocsin.operator.auth import require
@@ -140,4 +141,5 @@ async def _announce(app: web.Application) -> None:
             await app[STORE].live_members(REPLICAS_GROUP, member, REPLICA_TTL_SECONDS)
         except StoreError as exc:
             log.debug("cannot announce this replica", error=str(exc))
+            end_if_cancelled()
         await asyncio.sleep(ANNOUNCE_SECONDS)

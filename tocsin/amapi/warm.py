@@ -24,6 +24,7 @@ from core.errors import StoreError
 from core.store import IncidentStore
 from rules.model import Rules
 from tocsin.amapi.open_alerts import OpenAlerts
+from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STORE
 
 log = structlog.get_logger("tocsin.amapi")
@@ -68,6 +69,7 @@ class KeepWarm:
                     await self.warm_once(app[STORE], app[RULES].current.rules)
                 except StoreError as exc:
                     log.warning("alertmanager api: pre-render failed", error=str(exc))
+                end_if_cancelled()
             await asyncio.sleep(INTERVAL.total_seconds())
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
