@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             cold_write.append(time.perf_counter() - rendered)
             started = time.perf_counter()
             again = render_site(updated, site)
-            result = write_site(out, again, site)
+            result = write_site(out, again, site, again.fresh)
             incremental.append(time.perf_counter() - started)
             written = len(result.written)
         # What this machine's file system costs without Tocsin: the same files, plainly.
