@@ -54,6 +54,8 @@ async def next_round(ctx: CorrelationContext, entries: Sequence[LogEntry], start
     routes = ctx.routes
     working = ctx.working
     inhibiting = bool(rules.inhibit_rules)
+    # Most entries are of alerts routed before: found here without a call.
+    known_groups = routes.known_groups(rules)
     alerts: list[Alert] = []
     positions: dict[str, str] = {}
     groups: dict[str, RoutedGroups] = {}
@@ -69,7 +71,9 @@ async def next_round(ctx: CorrelationContext, entries: Sequence[LogEntry], start
             and routes.inhibit_targets(rules, fingerprint, alert.labels)
         ):
             return Round(alerts, positions, groups, index)
-        routed = routes.groups(rules, fingerprint, alert.labels)
+        routed = known_groups.get(fingerprint)
+        if routed is None:
+            routed = routes.groups(rules, fingerprint, alert.labels)
         alerts.append(alert)
         positions[fingerprint] = entry.cursor
         groups[fingerprint] = routed

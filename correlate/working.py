@@ -122,6 +122,11 @@ class WorkingSet:
         """Records that the alert with ``fingerprint`` opened the incident in this step."""
         self._opened_by.setdefault(fingerprint, []).append(incident.id)
 
+    @property
+    def opening(self) -> bool:
+        """Tells whether an alert opened an incident since :meth:`opened_by` last took it."""
+        return bool(self._opened_by)
+
     def opened_by(self, fingerprint: str) -> list[Incident]:
         """Returns (and forgets) the incidents the alert opened since the last call."""
         return [self._incidents[i] for i in self._opened_by.pop(fingerprint, [])]

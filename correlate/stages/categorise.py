@@ -27,8 +27,11 @@ class CategoriseStage:
     async def __call__(
         self, ctx: CorrelationContext, alerts: Sequence[Alert]
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
+        working = ctx.working
+        if not working.opening:
+            return ctx, alerts  # most rounds of a storm open nothing: no call per alert
         for alert in alerts:
-            for incident in ctx.working.opened_by(alert.fingerprint):
+            for incident in working.opened_by(alert.fingerprint):
                 _categorise(ctx, incident, alert)
         return ctx, alerts
 

@@ -43,17 +43,34 @@ class DedupStage:
     ) -> tuple[CorrelationContext, Sequence[Alert]]:
         kept: list[Alert] = []
         working = ctx.working
+        mutes = ctx.mutes
+        positions = ctx.positions
         for alert in alerts:
-            groups = ctx.groups[alert.fingerprint]
+            fingerprint = alert.fingerprint
+            groups = ctx.groups[fingerprint]
             # The first group's head serves both tests: one look-up per alert, not two.
             first = working.head_read(groups[0][1])
             if first is UNREAD:
                 first = await working.head(groups[0][1])
-            known = None if first is None else first.alerts.get(alert.fingerprint)
-            # A copy of the status held is never late: most of the log, tested inline.
-            if known is not None and known.status is not alert.status and _late_copy(
-                ctx, known, alert
+            known = None if first is None else first.alerts.get(fingerprint)
+            if known is None:
+                # New to its first group's incident: no repeat there, nor a late copy.
+                kept.append(alert)
+                continue
+            if (
+                # A repeat (see _repeats) in the one group most alerts are in, inline:
+                # most of the log.
+                known.status is alert.status
+                and len(groups) == 1
+                and first is not None
+                and first.is_open
+                and known.muted_by == mutes.get(fingerprint)
+                and is_after(positions[fingerprint], known.position)
             ):
+                _count(ctx, first, alert)
+                continue
+            # A copy of the status held is never late: most of the log, tested inline.
+            if known.status is not alert.status and _late_copy(ctx, known, alert):
                 if self._late_copies is not None:
                     self._late_copies.labels(alert.status.value).inc()
                 continue
@@ -134,4 +151,3 @@ def _count(ctx: CorrelationContext, incident: Incident, alert: Alert) -> None:
         alert.dedup_key or known.dedup_key,
     )
     ctx.working.with_alert(incident, counted)
-

@@ -61,7 +61,11 @@ def _apply(
     """Applies the alert to the group's incident; ``head`` is the group's head incident."""
     now = ctx.now
     firing = alert.status is AlertStatus.FIRING
-    if head is None or _finished(head, route, now, alert.fingerprint):
+    if head is None or (
+        # Only a resolved or closed incident can be finished: no call for an open one.
+        (head.state is IncidentState.RESOLVED or head.state is IncidentState.CLOSED)
+        and _finished(head, route, now, alert.fingerprint)
+    ):
         if not firing:
             return  # nothing to resolve: the alert was never part of an open incident
         incident = _open(ctx, alert, route, group_key)
