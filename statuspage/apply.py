@@ -286,10 +286,14 @@ class PageWork:
         status: MaintenanceStatus,
         body: str,
     ) -> PublicMaintenance | None:
-        """Adds an update to a maintenance: its status is the update's from then on."""
+        """Adds an update to a maintenance: its status is the update's from then on, but
+        for one completed by ``at``, which stays completed (an update another replica
+        filed before; the API refuses it after, ``commands.check_not_reopened``)."""
         found = self.maintenances.get(maintenance_id)
         if found is None:
             return None
+        if effective(found, at).status is MaintenanceStatus.COMPLETED:
+            status = MaintenanceStatus.COMPLETED
         update = MaintenanceUpdate(update_id, status, body, at, at)
         changed = dataclasses.replace(
             found,

@@ -282,6 +282,10 @@ def maintenance_command(
     components = _components(body, known, problems) or {}
     if starts is not None and ends is not None and ends <= starts:
         problems.append(FieldProblem("scheduled_until", "must be after scheduled_for"))
+    elif ends is not None and ends <= at:
+        # Wholly past, it would be history the page never had (and its automatic updates
+        # older than its first).
+        problems.append(FieldProblem("scheduled_until", "must be later than now"))
     if "components" in body and not components and not problems:
         problems.append(FieldProblem("components", "must name at least one component"))
     if problems:
@@ -347,6 +351,8 @@ def edit_maintenance_command(
     ends = None if ends == current.scheduled_until else ends
     names = None if names is None or set(names) == set(current.component_ids) else names
     _check_window(current, at, starts, ends, names is not None)
+    if text is not None:
+        check_not_reopened(current, status)
     fields = {
         "name": name,
         "scheduled_for": None if starts is None else micros(starts),
@@ -405,6 +411,21 @@ def _check_window(
         problems.append(FieldProblem("scheduled_until", "must be after scheduled_for"))
     if problems:
         raise InvalidFields(problems)
+
+
+def check_not_reopened(current: PublicMaintenance, status: str | None) -> None:
+    """Conflict (409 naming ``status``) for an update that would take a completed
+    maintenance (``current``, as the clock has moved it) back to an earlier status: the
+    clock would complete it again at its old end, adding its automatic updates again."""
+    if current.status is MaintenanceStatus.COMPLETED and status not in (
+        None,
+        MaintenanceStatus.COMPLETED.value,
+    ):
+        raise Conflict(
+            f"maintenance {current.id!r} is completed: it cannot go back to {status} "
+            "(schedule another)",
+            field="status",
+        )
 
 
 def maintenance_delete_command(

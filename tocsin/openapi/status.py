@@ -173,7 +173,8 @@ def status_schemas() -> dict[str, Schema]:
             "window and components are history (409 naming the field); a started one's "
             "start can no longer move (409); a start not begun must not be in the past and "
             "a new end must be later than now (400). ``body`` adds an update, with "
-            "``status`` (which needs a body) or the current status.",
+            "``status`` (which needs a body) or the current status; a completed one takes "
+            "no status but completed (409 naming status).",
         )
         | {"minProperties": 1},
         "CommandAccepted": closed(
@@ -389,7 +390,8 @@ def status_paths() -> dict[str, Any]:
                 "updateMaintenance",
                 "Add an update (and its status) to a maintenance of the API. A maintenance "
                 "takes at most 100 updates: 400 naming incident_updates beyond, but for "
-                "one that completes it, which drops the second oldest.",
+                "one that completes it, which drops the second oldest. A completed one "
+                "takes only completed updates (another status: 409 naming status).",
                 "responder",
                 parameters=[maintenance_id],
                 requestBody=request_body(ref("MaintenanceUpdate")),

@@ -40,6 +40,7 @@ from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from statuspage import records as rec
 from statuspage.commands import (
+    check_not_reopened,
     delete_command,
     edit_incident_command,
     edit_maintenance_command,
@@ -226,6 +227,7 @@ async def add_maintenance_update(request: web.Request) -> web.Response:
     if full is not None:
         raise InvalidFields([full])
     command = maintenance_update_command(body, stored.id, new_id(), now)
+    check_not_reopened(effective(stored, now), command["fields"]["status"])
     return await _apply(request, command, "maintenances", 201)
 
 
