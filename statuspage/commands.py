@@ -115,9 +115,14 @@ def _text(raw: Mapping[str, Any], name: str, limit: int, problems: list[FieldPro
     return cleaned
 
 
+# Letters by category that show nothing: the Hangul fillers.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def _visible(character: str) -> bool:
-    # Not a separator (spaces) nor a control or format character (Cc, Cf, ...).
-    return not unicodedata.category(character).startswith(("Z", "C"))
+    # Not a separator (spaces), a control or format character (Cc, Cf, ...), nor a filler.
+    blank = character in _BLANK_LETTERS
+    return not blank and not unicodedata.category(character).startswith(("Z", "C"))
 
 
 def _choice(

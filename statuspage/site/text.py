@@ -63,10 +63,12 @@ INDICATOR_ICONS = {
 # noncharacters U+FFFE and U+FFFF: an operator's text may reorder or hide what follows it
 # on the page, and XML 1.0 forbids the controls and those two outright (a feed reader
 # would reject the whole feed). Also the invisible zero-width space, word joiner and
-# byte order mark (not ZWJ/ZWNJ, which scripts such as Persian need).
+# byte order mark (not ZWJ/ZWNJ, which scripts such as Persian need); the invisible
+# operators, the deprecated shaping controls, the interlinear annotation marks and the
+# tag characters (which spell hidden ASCII).
 _UNSAFE = re.compile(
     "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff"
-    "\u200b\u2060\ufeff\u180e]"
+    "\u200b\u2060\ufeff\u180e\u2061-\u2064\u206a-\u206f\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
 
 
