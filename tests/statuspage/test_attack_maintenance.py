@@ -11,7 +11,7 @@ Real HTTP on SQLite and on a real redis-server, on a manual clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -123,3 +123,27 @@ async def test_a_new_maintenance_must_end_later_than_now(
         assert (await get(client, MAINTENANCES))["maintenances"] == []
     else:
         assert answer["status"] == "in_progress"
+
+
+@pytest.mark.parametrize(
+    ("starts", "status"),
+    [
+        # The first day of 2000: its newest-first due time fell after records.EVERYTHING
+        # (25 leap days from 2000 to 2100, 24 from 2100 to 2200), so no list showed it.
+        (datetime(2000, 1, 1, 12, tzinfo=UTC), 400),
+        # Later in 2000: still outside the years the records order.
+        (datetime(2000, 6, 1, tzinfo=UTC), 400),
+        # The first instant allowed: listed.
+        (datetime(2001, 1, 1, tzinfo=UTC), 201),
+    ],
+)
+async def test_a_maintenance_begun_long_ago_is_listed_or_refused(
+    client: Client, starts: datetime, status: int
+) -> None:
+    answer = await _send(client, "POST", MAINTENANCES, _window(starts, START + H), status)
+    listed = (await get(client, MAINTENANCES))["maintenances"]
+    if status == 400:
+        assert [p["field"] for p in answer["problems"]] == ["scheduled_for"]
+        assert listed == []
+    else:
+        assert [m["id"] for m in listed] == [answer["id"]]
