@@ -193,15 +193,19 @@ def clock_updates(
     maintenance: PublicMaintenance, names: str, now: datetime
 ) -> list[tuple[datetime, MaintenanceStatus, str]]:
     """The updates the clock gives a maintenance by ``now`` that it lacks: in progress
-    at its start (if it was scheduled), completed at its end; (when, status, body)."""
+    at its start (if it was scheduled), completed at its end; (when, status, body).
+
+    None is dated before the maintenance's newest update (one posted after its start
+    was), so the timeline stays newest first."""
     found: list[tuple[datetime, MaintenanceStatus, str]] = []
     status = maintenance.status
     if status is MaintenanceStatus.COMPLETED:
         return found
+    latest = max((u.created_at for u in maintenance.updates), default=maintenance.created_at)
     if status is MaintenanceStatus.SCHEDULED and now >= maintenance.scheduled_for:
-        at = maintenance.scheduled_for
-        found.append((at, MaintenanceStatus.IN_PROGRESS, in_progress_body(names)))
+        latest = max(maintenance.scheduled_for, latest)
+        found.append((latest, MaintenanceStatus.IN_PROGRESS, in_progress_body(names)))
     if now >= maintenance.scheduled_until:
-        at = maintenance.scheduled_until
+        at = max(maintenance.scheduled_until, latest)
         found.append((at, MaintenanceStatus.COMPLETED, completed_body(names)))
     return found

@@ -147,3 +147,18 @@ async def test_a_maintenance_begun_long_ago_is_listed_or_refused(
         assert listed == []
     else:
         assert [m["id"] for m in listed] == [answer["id"]]
+
+
+async def test_a_maintenance_begun_before_it_was_posted_keeps_its_timeline_in_order(
+    client: Client,
+) -> None:
+    # Posted an hour after its start: before, the clock's "in progress" update was dated
+    # at the start, older than the first update it was listed above (newest first).
+    created = await post(client, MAINTENANCES, _window(START - H, START + H), 201)
+    client.app[CLOCK].advance(2 * H)  # type: ignore[attr-defined]
+    await client.app[STATUS_WRITER].step()
+    shown = await get(client, f"{MAINTENANCES}/{created['id']}")
+    assert _statuses(shown) == ["completed", "in_progress", "scheduled"]
+    times = [u["created_at"] for u in shown["incident_updates"]]
+    assert times == sorted(times, reverse=True)
+    assert times[1] == _at(START)  # in progress as posted, not before
