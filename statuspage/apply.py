@@ -175,7 +175,10 @@ class PageWork:
         else:
             self.state.open[public_id] = dict(merged)
         affected = self.settle(at, merged)
-        update = PublicUpdate(update_id, status, body, at, at, tuple(affected))
+        # Never dated before the newest update (an event older than an operator's update
+        # applied first): the timeline stays newest first, as Statuspage lists it.
+        shown = max(at, *(u.created_at for u in incident.updates[:1]))
+        update = PublicUpdate(update_id, status, body, shown, shown, tuple(affected))
         was_resolved = not incident.is_open
         changed = dataclasses.replace(
             incident,
