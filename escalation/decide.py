@@ -76,15 +76,7 @@ def on_event(
     """
     if current is None:
         return Outcome(_start(event, rules, title, urgency))
-    seen = replace(
-        current,
-        incident_state=event.state.value,
-        muted=event.muted,
-        held=event.held,
-        priority=event.priority,
-        service=event.service,
-        when=_seen_for_support(current.when, event, rules),
-    )
+    seen = _seen(current, event, rules)
     if event.kind == "flapping" and not seen.when.flapping:
         reason = "flapping: pages once; its alerts' back and forth is not sent as updates"
         seen = replace(
@@ -137,6 +129,31 @@ def on_event(
 
 
 _ENDED = frozenset({IncidentState.RESOLVED.value, IncidentState.CLOSED.value})
+
+
+def _seen(current: Escalation, event: StreamEvent, rules: Rules) -> Escalation:
+    """The escalation with the incident's fields as the event tells them (``current``
+    itself when none changed, as for most events: no copy to make)."""
+    when = _seen_for_support(current.when, event, rules)
+    if (
+        when is current.when
+        and current.incident_state == event.state.value
+        and current.muted == event.muted
+        and current.held == event.held
+        and current.priority == event.priority
+        and current.service == event.service
+    ):
+        return current
+    return replace(
+        current,
+        incident_state=event.state.value,
+        muted=event.muted,
+        held=event.held,
+        priority=event.priority,
+        service=event.service,
+        when=when,
+    )
+
 
 _RESTARTING = frozenset(
     {IncidentState.RESOLVED.value, IncidentState.CLOSED.value, IncidentState.ACKNOWLEDGED.value}

@@ -19,7 +19,8 @@ sent), a paused channel's entries wait and a channel due a probe gets one entry
 (``escalation.bundling``). Each job is claimed (filed under a lease) and put in its
 channel's lane (``escalation.lanes``): a channel sends at most ``notifications.
 concurrency`` at once, each send within the channel's timeout, and no channel waits for
-another; each result is committed as soon as it is known.
+another; each result is committed as soon as it is known, those known while a commit
+is under way together in the next one (``escalation.delivery_results``).
 
 Delivery takes no lease of its own: ``tocsin serve`` runs passes only on the member that
 holds the escalation stage's lease (``tocsin.escalation_task``), so replicas on one
@@ -46,6 +47,7 @@ from core.store import CorrelationCommit
 from core.store.events import ConsumerWrite, TimelineNote
 from core.timestamps import micros
 from escalation.delivery_plan import attempt_timeout, plan
+from escalation.delivery_results import ResultCommits
 from escalation.lanes import Job, Lanes
 from escalation.page import OUTBOX
 from escalation.pausing import CHANNELS, ChannelState, after
@@ -152,6 +154,7 @@ class OutboxDelivery:
         self._metrics = metrics
         self._timer = timer
         self._lanes = Lanes(self._deliver)
+        self._results = ResultCommits(DELIVERY_GROUP, store.commit, metrics.observe)
         # Each channel's pause state as this member last wrote it (read once from the store).
         self._channels: dict[str, ChannelState] = {}
 
@@ -197,8 +200,10 @@ class OutboxDelivery:
             await self.close()
 
     async def close(self) -> None:
-        """Stops the sends under way (their entries stay claimed until their lease ends)."""
+        """Stops the sends under way (their entries stay claimed until their lease ends)
+        and waits for the results known by then to be committed."""
         await self._lanes.close()
+        await self._results.close()
 
     def channel_states(self) -> dict[str, ChannelState]:
         """Each channel's failures and pause as this member knows them (for status and API)."""
@@ -231,9 +236,7 @@ class OutboxDelivery:
             notes += _noted(rules, write, entry, seconds, now, job)
         if reached:
             notes += self._paused_or_resumed(rules, job, attempt, now, writes)
-        commit = CorrelationCommit(DELIVERY_GROUP, documents=tuple(writes), notes=tuple(notes))
-        await self._store.commit(commit)
-        self._metrics.observe(notes)
+        await self._results.record(writes, notes)
 
     async def _attempt_within(self, rules: Rules, job: Job) -> tuple[bool, Attempt]:
         """The attempt's outcome, and whether the channel's notifier was tried at all."""

@@ -28,6 +28,7 @@ The rules (ITIL's stopwatches, shared/reference/itil.md):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -47,6 +48,8 @@ from rules.priority import SlaTarget
 _STOPPING = frozenset({IncidentState.RESOLVED, IncidentState.CLOSED})
 _STOPPED_STATES = frozenset({IncidentState.RESOLVED.value, IncidentState.CLOSED.value})
 ACTOR = "sla"
+# The targets' texts: a handful of durations, written for every incident that starts.
+_target_text = functools.lru_cache(maxsize=256)(format_duration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +154,13 @@ def _targets_text(clocks: Mapping[ClockName, ClockRun]) -> str:
     """``targets acknowledge 5m, resolve 1h`` (or ``no targets``) for the log."""
     if not clocks:
         return "no targets"
-    return "targets " + ", ".join(f"{n} {format_duration(r.within)}" for n, r in clocks.items())
+    return "targets " + ", ".join(f"{n} {_target_text(r.within)}" for n, r in clocks.items())
 
 
 def _apply(state: SlaState, event: StreamEvent, rules: Rules) -> SlaState:
     """The clocks after the event's state, hold and priority (no threshold is fired)."""
+    if _unchanged(state, event):
+        return state
     at = event.at
     before = state.incident_state
     if event.state is IncidentState.TRIGGERED and before in _STOPPED_STATES:
@@ -207,6 +212,31 @@ def _apply(state: SlaState, event: StreamEvent, rules: Rules) -> SlaState:
     return replace(seen, clocks=clocks, log=entries[-LOG_KEPT:])
 
 
+def _unchanged(state: SlaState, event: StreamEvent) -> bool:
+    """Tells whether the event changes nothing the clocks keep (most events: alerts
+    joining, categorising), so that applying it would give ``state`` back."""
+    if (
+        event.state.value != state.incident_state
+        or event.priority != state.priority
+        or event.team != state.team
+        or event.service != state.service
+        or event.assignee != state.assignee
+        or event.muted != state.muted
+        or event.held != state.held
+        or (state.paused_since is None) != (event.state is not IncidentState.ON_HOLD)
+    ):
+        return False
+    if event.state in _STOPPING:
+        stopping: tuple[ClockName, ...] = tuple(ClockName)
+    elif event.state is IncidentState.ACKNOWLEDGED:
+        stopping = (ClockName.ACKNOWLEDGE,)
+    else:
+        return True
+    return all(
+        run.stopped_at is not None for n in stopping if (run := state.clocks.get(n)) is not None
+    )
+
+
 def _reached(state: SlaState, by: datetime) -> list[_Reached]:
     """The thresholds of running clocks reached by ``by``, not handled yet, oldest first."""
     found: list[_Reached] = []
@@ -245,7 +275,7 @@ def _fire(
             "threshold": round(item.threshold.elapsed / run.within, 6),
             "name": item.threshold.name,
             "priority": view.priority,
-            "target": format_duration(run.within),
+            "target": _target_text(run.within),
             "elapsed": format_duration(item.threshold.elapsed),
             "due": format_rfc3339(item.at),
             "cycle": view.cycle,

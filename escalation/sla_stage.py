@@ -90,7 +90,7 @@ class SlaStage:
         notes: list[TimelineNote] = []
         for event in batch.events:
             state = current.get(event.incident_id)
-            if state is not None and state.due is not None and state.due <= event.at:
+            if state is not None and (due_at := state.due) is not None and due_at <= event.at:
                 state = await self._titled(state)  # a threshold it passed may page
             outcome = on_event(state, event, rules, now)
             if outcome.state is not None:

@@ -22,6 +22,7 @@ under the next threshold due (``due``), and holds:
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,8 +76,7 @@ class ClockRun:
     @property
     def thresholds(self) -> tuple[Threshold, ...]:
         """The warnings, then the breach, by elapsed time."""
-        warnings = tuple(Threshold(f"warning-{format_duration(at)}", at) for at in self.warn_at)
-        return (*warnings, Threshold(BREACH, self.within))
+        return _thresholds(self.within, self.warn_at)
 
     def stopped(self, at: datetime) -> ClockRun:
         """The clock stopped at ``at`` (kept if it had stopped already)."""
@@ -160,6 +160,8 @@ class SlaState:
         run = self.clocks.get(name)
         if run is None or run.stopped_at is not None:
             return ()
+        if not run.handled:
+            return run.thresholds
         return tuple(t for t in run.thresholds if self.label(t) not in run.handled)
 
     @property
@@ -216,6 +218,17 @@ class SlaState:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _thresholds(within: timedelta, warn_at: tuple[timedelta, ...]) -> tuple[Threshold, ...]:
+    """A clock's thresholds, named once per target: every event of every incident asks
+    (naming the warnings formats their durations, the bulk of an SLA pass's work)."""
+    warnings = tuple(Threshold(f"warning-{format_duration(at)}", at) for at in warn_at)
+    return (*warnings, Threshold(BREACH, within))
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _us(value: timedelta) -> int:
     """A duration in whole microseconds (exact, unlike float seconds)."""
-    return value // timedelta(microseconds=1)
+    return value // _MICROSECOND

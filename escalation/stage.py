@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from core.clock import Clock
 from core.incident import Incident, IncidentState
-from core.store.events import ConsumerWrite, IncidentEventStream
+from core.store.events import ConsumerWrite, EventBatch, IncidentEventStream
 from escalation.consumer_pass import start_pass
 from escalation.decide import on_due, on_event, on_updates_due
 from escalation.page import OUTBOX, Page
@@ -110,18 +110,25 @@ class EscalationStage:
             if outcome.escalation is not None:
                 current[event.incident_id] = outcome.escalation
             pages.extend(outcome.pages)
-        for key, raw in due:
-            # The generation the timer was filed with: events of this pass may have
-            # bumped the escalation's since, and then the timer is stale.
+
+        def fire(key: str, generation: int) -> None:
+            """Acts on the escalation's timer of ``generation``, if it is due by now."""
             escalation = current.get(key)
             if escalation is None:
-                continue  # not an escalation document (nothing else files one here)
-            outcome = on_due(escalation, raw["generation"], rules, now)
+                return  # not an escalation document (nothing else files one here)
+            outcome = on_due(escalation, generation, rules, now)
             if outcome.retrigger:
                 retriggers.append(escalation)
             if outcome.escalation is not None:
                 current[key] = outcome.escalation
             pages.extend(outcome.pages)
+
+        for key, raw in due:
+            # The generation the timer was filed with: events of this pass may have
+            # bumped the escalation's since, and then the timer is stale.
+            fire(key, raw["generation"])
+        for key in self._due_now(batch, current, {key for key, _ in due}, now):
+            fire(key, current[key].generation)
         for key, escalation in list(current.items()):
             # Updates to those already paged whose group_interval has passed.
             update = on_updates_due(escalation, rules, now)
@@ -144,6 +151,32 @@ class EscalationStage:
         await store.commit_events(batch, writes, notes)
         self._metrics.observe(notes)
         return len(batch.events) + len(due)
+
+    def _due_now(
+        self,
+        batch: EventBatch,
+        current: dict[str, Escalation],
+        fired: set[str],
+        now: datetime,
+    ) -> list[str]:
+        """The incidents of the batch whose next step the batch made due by now (a route's
+        ``group_wait: 0s``; a stage behind): they fire in this pass, not in the next one,
+        which would find them due, so a first page waits for one commit, not two.
+
+        Not those whose timer this pass fired already, nor the incident of the last event
+        of a full batch: more of its events may follow (those of one correlator commit),
+        which its first page must come after, as it would in the next pass.
+        """
+        events = batch.events
+        last = events[-1].incident_id if len(events) >= self._limit else None
+        found: list[str] = []
+        for key in dict.fromkeys(e.incident_id for e in events):
+            escalation = current.get(key)
+            if escalation is None or key in fired or key == last:
+                continue
+            if escalation.due is not None and escalation.due <= now:
+                found.append(key)
+        return found
 
     async def _new_pages(
         self, pages: list[Page | Notice], rules: Rules, read: dict[str, Incident | None]
@@ -180,7 +213,13 @@ class EscalationStage:
         """Runs passes until cancelled, pausing ``idle`` after a pass with nothing to do."""
         try:
             while True:
-                if await self.step() == 0:
+                handled = await self.step()
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # A cancel that the store's client swallowed (redis-py can, in a
+                    # command under way) still ends the loop, else it ran on for ever.
+                    raise asyncio.CancelledError
+                if handled == 0:
                     await asyncio.sleep(idle.total_seconds())
         finally:
             await asyncio.shield(self.release())
