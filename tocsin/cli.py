@@ -238,6 +238,10 @@ def tune_garbage_collector() -> None:
     # The threshold counts containers allocated and not yet freed: at 200,000 a storm
     # step of the correlator is collected about once, not a few times over, which took
     # its collector time from 7% to under 2% (measured on a 200,000-alert backlog).
+    # A pass walks every tracked container allocated since the last one and still alive,
+    # with the GIL held: what serve keeps per alert must be untracked (plain dicts of
+    # strings and bytes, msgspec structs with gc=False), or after 100,000 new alerts one
+    # pass holds its event loop 25-125 ms (tests/tocsin/test_serve_state_untracked.py).
     gc.collect()
     gc.freeze()
     gc.set_threshold(200_000, 20, 100)
