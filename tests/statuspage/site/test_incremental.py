@@ -160,12 +160,12 @@ def test_the_front_page_tells_when_it_last_changed() -> None:
     assert f'Last change to this page: <time datetime="{LATER.isoformat()}">' in changed
 
 
-def test_the_writer_looks_only_at_the_paths_named_changed_and_new(tmp_path: Path) -> None:
+def test_the_writer_looks_only_at_the_paths_named_changed(tmp_path: Path) -> None:
     files = {"index.html": b"a", "badge.svg": b"b", "incidents/x.html": b"x"}
     write_site(tmp_path, files)
     now = {"index.html": b"a2", "badge.svg": b"b2", "incidents/y.html": b"y"}
-    result = write_site(tmp_path, now, files, {"index.html"})
-    # badge.svg was not named: taken as unchanged. y is new: written unnamed. x: removed.
+    result = write_site(tmp_path, now, files, {"index.html", "incidents/y.html"})
+    # badge.svg was not named: taken as unchanged. y is new. x is gone: removed.
     assert result.written == ("incidents/y.html", "index.html")
     assert result.removed == ("incidents/x.html",)
     assert (tmp_path / "badge.svg").read_bytes() == b"b"
@@ -184,3 +184,15 @@ def test_an_update_makes_only_its_incidents_feed_entries_and_json() -> None:
         assert entries["inc-old"] is earlier["inc-old"]
         assert entries["inc-open"] is not earlier["inc-open"]
         assert "News." in entries["inc-open"][2]
+
+
+def test_the_writer_removes_gone_paths_when_as_many_are_added(tmp_path: Path) -> None:
+    files = {"index.html": b"a", "incidents/x.html": b"x"}
+    write_site(tmp_path, files)
+    now = {"index.html": b"a", "incidents/y.html": b"y"}  # as many paths as before
+    result = write_site(tmp_path, now, files, {"incidents/y.html"})
+    assert (result.written, result.removed) == (("incidents/y.html",), ("incidents/x.html",))
+    assert (tmp_path / ".tocsin-site").read_text().splitlines() == [
+        "incidents/y.html",
+        "index.html",
+    ]
