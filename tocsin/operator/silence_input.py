@@ -19,12 +19,12 @@ from core.errors import FieldProblem, InvalidFields, PayloadTooLarge, Unsupporte
 from core.silence import LabelMatcher, Silence
 from core.timestamps import parse_rfc3339
 from rules.matchers import parse_matcher
+from tocsin.operator.json_body import read_bounded
 
 _KEYS = {"matchers", "starts_at", "ends_at", "comment", "created_by"}
 # JSON escapes (\" and \\ in matchers) can make a body up to twice its silence, plus
 # the keys and timestamps around it.
 _BODY_OVERHEAD_BYTES = 4096
-_CHUNK_BYTES = 64 * 1024
 
 
 class BodyLimit(int):
@@ -64,17 +64,9 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
         f"a silence body is at most {limit} bytes (--{flag.replace('_', '-')})",
         field=flag,
     )
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(_CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    raw = await read_bounded(request, limit, too_large)
     try:
-        body = orjson.loads(b"".join(chunks))
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidFields([FieldProblem("body", f"is not valid JSON: {exc}")]) from exc
     if not isinstance(body, dict):

@@ -80,6 +80,7 @@ from rules.people import Person
 from tocsin.keys import CLOCK, RULES, SETTINGS, STORE
 from tocsin.operator.idempotency import IdempotencyKey
 from tocsin.operator.incident_actions import ActionCall, Performed, perform
+from tocsin.operator.json_body import read_bounded
 
 PATH = "/slack/interactivity"
 # Slack's own window for a request's timestamp.
@@ -99,7 +100,6 @@ _KEEP_RECEIVED = timedelta(seconds=WINDOW_SECONDS + 60)
 _SWEEP = 10
 _SIGNATURE = "X-Slack-Signature"
 _TIMESTAMP = "X-Slack-Request-Timestamp"
-_CHUNK = 16 * 1024
 # A Slack user id (``U…``, or ``W…`` in Enterprise Grid).
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
@@ -243,18 +243,9 @@ def _signing(channel: Channel) -> str | None:
 
 
 async def _read(request: web.Request) -> bytes:
-    """The body, at most MAX_BODY_BYTES (413 past it, read no further)."""
+    """The body, at most MAX_BODY_BYTES (413 past it, read no further), in time (408)."""
     too_large = PayloadTooLarge(f"a Slack request is at most {MAX_BODY_BYTES} bytes", field="body")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_bounded(request, MAX_BODY_BYTES, too_large)
 
 
 def _verified(

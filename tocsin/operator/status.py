@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import Conflict, FieldProblem, InvalidFields, NotFound, RequestTimeout
+from core.errors import Conflict, FieldProblem, InvalidFields, NotFound
 from core.store import Store
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
@@ -58,7 +58,7 @@ from statuspage.model import PublicIncident, PublicMaintenance
 from statuspage.records import IncidentRecord
 from statuspage.snapshot import read_state
 from statuspage.writer import command_failed, command_pending, file_command, new_id
-from tocsin.keys import CLOCK, RULES, SETTINGS, STATUS_WRITER, STORE
+from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
@@ -436,16 +436,6 @@ def _time(value: datetime | None) -> str | None:
 
 
 async def _read_body(request: web.Request) -> Any:
-    """The JSON body (None when empty), at most MAX_BODY_BYTES (see ``json_body``), within
-    ``body_timeout_seconds`` of the headers: a body trickling in, or never coming, is a 408
-    and the connection closes (as the ingest endpoints answer a slow client)."""
-    deadline = request.app[SETTINGS].body_timeout_seconds
-    try:
-        async with asyncio.timeout(deadline):
-            return await read_json_body(request, MAX_BODY_BYTES, "a status body")
-    except TimeoutError as exc:
-        request.protocol.close()  # the rest of the body is unusable: answer, then close
-        request.content.feed_eof()
-        raise RequestTimeout(
-            f"the body did not arrive within {deadline:g} s of the headers"
-        ) from exc
+    """The JSON body (None when empty), at most MAX_BODY_BYTES and within the body
+    deadline (see ``json_body``)."""
+    return await read_json_body(request, MAX_BODY_BYTES, "a status body")
