@@ -62,7 +62,7 @@ _SUMMARIES = {
     "priority": "Set the priority (one of the matrix's), saying why.",
 }
 # The errors an action answers (409: the state does not allow it, or a busy incident).
-_ERRORS = [400, 403, 404, 409, 412, 413, 415, 422]
+_ERRORS = [400, 403, 404, 408, 409, 412, 413, 415, 422]
 
 
 def _fields(action: str) -> tuple[TextField, ...]:

@@ -37,7 +37,7 @@ from tocsin.operator import problems
 
 _TAGS = ["problems"]
 _STATES = [s.value for s in ProblemState]
-_WRITE_ERRORS = [400, 403, 404, 409, 413, 415]
+_WRITE_ERRORS = [400, 403, 404, 408, 409, 413, 415]
 _ETAG = {
     "ETag": {
         "description": 'The problem\'s version, "<version>", for If-Match.',

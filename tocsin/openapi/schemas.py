@@ -219,6 +219,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
     401: ("No API key, or one the rules do not hold.", "Error"),
     403: ("The API key's role is too low for this.", "Forbidden"),
     404: ("No such thing.", "Error"),
+    408: ("The body did not arrive within the server's body deadline.", "Error"),
     409: ("Not allowed in the thing's present state.", "Conflict"),
     412: ("If-Match names a version that is no longer the current one.", "PreconditionFailed"),
     413: ("The body is larger than the limit ``field`` names.", "Error"),

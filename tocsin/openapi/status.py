@@ -32,7 +32,7 @@ _INCIDENT_STATUSES = [s.value for s in PublicIncidentStatus]
 _MAINTENANCE_STATUSES = [s.value for s in MaintenanceStatus]
 # An operator sets any component status but maintenance, which maintenances set.
 _SETTABLE = [s.value for s in ComponentStatus if s is not ComponentStatus.UNDER_MAINTENANCE]
-_WRITE_ERRORS = [400, 403, 404, 413, 415]
+_WRITE_ERRORS = [400, 403, 404, 408, 413, 415]
 # A write on a maintenance: a window of the rules is read-only (409), and so is what
 # has happened of a maintenance (statuspage.commands.edit_maintenance_command).
 _EDIT_ERRORS = [*_WRITE_ERRORS, 409]
