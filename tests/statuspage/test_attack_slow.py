@@ -9,7 +9,6 @@ Real HTTP over a raw connection; the deadline is the server's own (0.2 s), no sl
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -19,6 +18,7 @@ from core.clock import ManualClock
 from core.settings import Settings
 from tests.app_harness import ENV, RESPONDER, START
 from tests.statuspage.test_status_api import INCIDENTS, MAINTENANCES, PAGE_RULES, Client
+from tests.trickle import trickled_answer
 from tocsin.app import create_app
 
 
@@ -48,15 +48,7 @@ async def impatient(
 async def test_a_status_body_that_does_not_arrive_in_time_is_408_and_the_connection_closes(
     impatient: Client, method: str, path: str
 ) -> None:
-    server = impatient.server
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(
-        f"{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n".encode()
-        + f"Authorization: {RESPONDER['Authorization']}\r\n".encode()
-        + b'Content-Length: 1000\r\n\r\n{"name": '
-    )
-    answer = await asyncio.wait_for(reader.read(), timeout=20)  # read to the close
-    writer.close()
+    answer = await trickled_answer(impatient.server, method, path, b'{"name": ')
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert b"did not arrive within 0.2 s" in answer
     listed = await impatient.get(INCIDENTS, headers=RESPONDER)

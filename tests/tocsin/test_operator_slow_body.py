@@ -10,7 +10,6 @@ Real HTTP over a raw connection; the deadline is the server's own (0.2 s), no sl
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.settings import Settings
-from tests.app_harness import ENV, RESPONDER, RULES, START
+from tests.app_harness import ENV, RULES, START
+from tests.trickle import trickled_answer
 from tocsin.app import create_app
 
 
@@ -51,14 +51,6 @@ async def impatient(
 async def test_an_operator_body_that_does_not_arrive_in_time_is_408_and_the_connection_closes(
     impatient: Any, path: str
 ) -> None:
-    server = impatient.server
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    writer.write(
-        f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n".encode()
-        + f"Authorization: {RESPONDER['Authorization']}\r\n".encode()
-        + b'Content-Length: 1000\r\n\r\n{"comment": '
-    )
-    answer = await asyncio.wait_for(reader.read(), timeout=20)  # read to the close
-    writer.close()
+    answer = await trickled_answer(impatient.server, "POST", path, b'{"comment": ')
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
     assert b"did not arrive within 0.2 s" in answer
