@@ -478,6 +478,12 @@ def _command(
     return {"op": op, "id": target, "update_id": update_id, "at": micros(at), "fields": fields}
 
 
+def with_idempotency_key(command: dict[str, Any], key: str, request: str) -> dict[str, Any]:
+    """The command carrying a request's ``Idempotency-Key`` (hashed) and fingerprint: the
+    writer applies at most one command per key (``records.IDEMPOTENCY``)."""
+    return {**command, "idempotency": {"key": key, "request": request}}
+
+
 def command_key(command: dict[str, Any]) -> str:
     """The command document's key: its time then its update id, so keys never collide."""
     return f"{format_rfc3339(from_micros(command['at']))}-{command['update_id']}"

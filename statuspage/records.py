@@ -23,6 +23,10 @@ the same atomic write as its cursor; see ``statuspage.writer``):
   writer applies in order and deletes.
 - ``status_command_failed``: a command the writer could not apply, moved here (same
   key) with the error, so that it does not block the commands after it.
+- ``status_idempotency``: per ``Idempotency-Key`` of the status API (hashed with its API
+  key), the request's fingerprint, the id it wrote to and the command that acted, due to
+  expire after :data:`IDEMPOTENCY_KEEP`; written with that command's change, so a
+  retried request (even one filed before the first was applied) acts once.
 
 Times are stored as microseconds since the epoch (``core.timestamps.micros``).
 """
@@ -57,6 +61,8 @@ CHANGES_KEY = "changes"
 INTERVALS = "status_interval"
 COMMANDS = "status_command"
 FAILED_COMMANDS = "status_command_failed"
+IDEMPOTENCY = "status_idempotency"
+IDEMPOTENCY_KEEP = timedelta(hours=24)
 
 # Mirror point of newest_first_due: before 2100, mirrored times stay under 2^53
 # microseconds, which Redis keeps exactly in a sorted set's score.

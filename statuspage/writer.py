@@ -8,6 +8,12 @@ commands the status API filed (``records.COMMANDS``), applies both in order
 (``commit_events``): a crash repeats a batch whole or not at all, and a member whose
 lease ran out cannot apply a batch twice (StreamConflict, nothing written).
 
+A command carrying an ``Idempotency-Key`` (``commands.with_idempotency_key``) is applied
+only if no command with that key acted in the last ``records.IDEMPOTENCY_KEEP``; the one
+that acts records the key in the same write (``records.IDEMPOTENCY``), and a retry filed
+meanwhile is deleted without acting, so the API answers it with the first one's result.
+A creation whose id exists already (ids derived from a key) does not create it twice.
+
 Public incidents come from internal incidents only through the rules
 (``status_page.publish``): an open, unmuted, unheld incident whose priority and category
 are published and that affects a component of the page gets a public incident, its
@@ -30,7 +36,7 @@ from core.clock import Clock
 from core.incident import OPEN_STATES, IncidentState
 from core.store import Store
 from core.store.events import ConsumerWrite, EventBatch, StreamConflict, StreamEvent
-from core.timestamps import from_micros
+from core.timestamps import from_micros, micros
 from rules.model import Rules
 from statuspage import records as rec
 from statuspage.apply import PageWork, statuses_from
@@ -164,6 +170,7 @@ class StatusWriter:
         for key, command in commands:
             if not _well_formed(command):
                 raise _FailedCommand(key, command, ValueError("not a command this writer knows"))
+        used = await _keys_in_use(store, commands, now)
         page_docs = await store.consumer_documents(rec.STATE, [rec.STATE_KEY, rec.CHANGES_KEY])
         state = PageState.decode(page_docs.get(rec.STATE_KEY))
         internal_ids = list(dict.fromkeys(e.incident_id for e in batch.events))
@@ -188,18 +195,27 @@ class StatusWriter:
         for event in batch.events:
             if await self._on_event(work, event, links):
                 changed_links.add(event.incident_id)
+        key_writes: list[ConsumerWrite] = []
         for key, command in commands:
+            given = command.get("idempotency")
+            if given is not None and given["key"] in used:
+                continue  # a retry of a request that acted: the API answers with that one
             try:
                 _on_command(work, command)
             except Exception as exc:  # nothing of this step is written: it is done again
                 raise _FailedCommand(key, command, exc) from exc
+            if given is not None:
+                used[given["key"]] = key
+                key_writes.append(_key_record(given, command["id"], key, now))
+        if key_writes:
+            key_writes += await _expired_keys(store, now, set(used))
         _clock_updates(work, now)
         work.settle(now)
         # A state read without its id key stores the one it made (maintenance.window_id).
         nothing = not (work.changed_components or work.changed_maintenances or state.fresh_key)
         if not batch.events and not commands and nothing:
             return Changes()
-        writes = [ConsumerWrite(rec.COMMANDS, key) for key, _ in commands]
+        writes = [ConsumerWrite(rec.COMMANDS, key) for key, _ in commands] + key_writes
         writes += [ConsumerWrite(rec.LINKS, key, links.get(key)) for key in sorted(changed_links)]
         writes += [
             ConsumerWrite(
@@ -390,7 +406,9 @@ _OPS = frozenset(
     }
 )
 # Commands on an existing public incident: the writer reads it first.
-_INCIDENT_OPS = _OPS - {"create_incident", "create_maintenance", *MAINTENANCE_OPS}
+_INCIDENT_OPS = _OPS - {"create_maintenance", *MAINTENANCE_OPS}
+# Expired Idempotency-Keys a step that records keys deletes at most.
+_KEY_SWEEP = 10
 
 
 def _well_formed(command: object) -> bool:
@@ -402,7 +420,48 @@ def _well_formed(command: object) -> bool:
         and isinstance(command.get("update_id"), str)
         and isinstance(command.get("at"), int)
         and isinstance(command.get("fields"), dict)
+        and _well_formed_key(command.get("idempotency", {"key": "", "request": ""}))
     )
+
+
+def _well_formed_key(given: object) -> bool:
+    return (
+        isinstance(given, dict)
+        and isinstance(given.get("key"), str)
+        and isinstance(given.get("request"), str)
+    )
+
+
+async def _keys_in_use(
+    store: Store, commands: list[tuple[str, dict[str, Any]]], now: datetime
+) -> dict[str, str]:
+    """The commands' Idempotency-Keys that acted already (not expired), with the command."""
+    keys = sorted({c["idempotency"]["key"] for _, c in commands if "idempotency" in c})
+    if not keys:
+        return {}
+    found = await store.consumer_documents(rec.IDEMPOTENCY, keys)
+    return {
+        key: str(doc["command"])
+        for key, doc in found.items()
+        if from_micros(doc["created_at"]) + rec.IDEMPOTENCY_KEEP > now
+    }
+
+
+def _key_record(given: dict[str, str], target: str, command: str, now: datetime) -> ConsumerWrite:
+    """Records that the command ``command`` acted for its Idempotency-Key, on ``target``."""
+    document = {
+        "request": given["request"],
+        "id": target,
+        "command": command,
+        "created_at": micros(now),
+    }
+    return ConsumerWrite(rec.IDEMPOTENCY, given["key"], document, due=now + rec.IDEMPOTENCY_KEEP)
+
+
+async def _expired_keys(store: Store, now: datetime, keep: set[str]) -> list[ConsumerWrite]:
+    """Deletions of a few expired Idempotency-Keys (not those this step uses or writes)."""
+    due = await store.due_documents(rec.IDEMPOTENCY, now, _KEY_SWEEP)
+    return [ConsumerWrite(rec.IDEMPOTENCY, key) for key, _ in due if key not in keep]
 
 
 def _status_map(components: object) -> dict[str, str]:
@@ -419,6 +478,8 @@ def _on_command(work: PageWork, command: dict[str, Any]) -> None:
         k: v for k, v in statuses_from(_status_map(fields.get("components"))).items() if k in known
     }
     if op == "create_incident":
+        if command["id"] in work.records:
+            return  # an id derived from an Idempotency-Key whose record expired: once only
         work.open_incident(
             command["id"],
             command["update_id"],
@@ -443,6 +504,8 @@ def _on_command(work: PageWork, command: dict[str, Any]) -> None:
     elif op == "delete_incident":
         work.delete_incident(command["id"], at)
     elif op == "create_maintenance":
+        if command["id"] in work.maintenances:
+            return  # as a public incident's, above
         work.put_maintenance(maintenance_from_command(command, known), at)
     elif op == "update_maintenance":
         step = MaintenanceStatus(fields["status"])
@@ -467,7 +530,8 @@ def _clock_updates(work: PageWork, now: datetime) -> None:
 
 def _maintenance_keys(state: PageState, commands: list[tuple[str, dict[str, Any]]]) -> list[str]:
     keys = set(state.maintenances)
-    keys.update(str(doc["id"]) for _, doc in commands if doc["op"] in MAINTENANCE_OPS)
+    ops = {"create_maintenance", *MAINTENANCE_OPS}
+    keys.update(str(doc["id"]) for _, doc in commands if doc["op"] in ops)
     return sorted(keys)
 
 

@@ -25,6 +25,7 @@ from tests.app_harness import ENV, RESPONDER, RULES, START, VIEWER
 from tocsin.app import create_app
 from tocsin.keys import CLOCK, STATUS_LISTENERS, STORE
 from tocsin.keys import RULES as RULES_KEY
+from tocsin.operator.status import LIST_UPDATES, MAX_LIMIT
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -279,6 +280,33 @@ async def test_a_full_incident_can_still_be_resolved(client: Client) -> None:
     assert kept[-1]["id"] == first.id  # the first update stays
     postmortem = {"status": "postmortem", "body": "What happened."}
     await post(client, f"{INCIDENTS}/{created['id']}/updates", postmortem, 201)
+
+
+async def test_a_list_answer_is_bounded(client: Client) -> None:
+    # Before, ?limit=1000 listed 1,000 incidents with all their updates: up to 100 of
+    # 10,000 characters each, about 1 GB in one answer. Now at most MAX_LIMIT incidents
+    # with their LIST_UPDATES newest updates each; one incident's GET has them all.
+    refused = await get(client, f"{INCIDENTS}?limit={MAX_LIMIT + 1}", 400)
+    assert refused["problems"][0]["field"] == "limit"
+    await get(client, f"{MAINTENANCES}?limit={MAX_LIMIT + 1}", 400)
+    created = await post(client, INCIDENTS, NEW, 201)
+    store = client.app[STORE]
+    record = IncidentRecord.decode(
+        (await store.consumer_documents(rec.INCIDENTS, [created["id"]]))[created["id"]]
+    )
+    first = record.incident.updates[0]
+    many = tuple(replace(first, id=f"u{n}") for n in range(MAX_UPDATES, 0, -1))
+    full = IncidentRecord(replace(record.incident, updates=many), record.statuses)
+    due = rec.newest_first_due(full.incident.created_at)  # listed as the writer lists it
+    write = ConsumerWrite(rec.INCIDENTS, created["id"], full.encode(), due=due)
+    await store.commit_events(EventBatch("test", "test", None), [write])
+    (listed,) = (await get(client, f"{INCIDENTS}?limit={MAX_LIMIT}"))["incidents"]
+    assert [u["id"] for u in listed["incident_updates"]] == [
+        f"u{n}" for n in range(MAX_UPDATES, MAX_UPDATES - LIST_UPDATES, -1)
+    ]
+    assert listed["incident_updates_count"] == MAX_UPDATES
+    detail = await get(client, f"{INCIDENTS}/{created['id']}")
+    assert len(detail["incident_updates"]) == detail["incident_updates_count"] == MAX_UPDATES
 
 
 def test_automatic_updates_keep_the_newest_and_the_first() -> None:

@@ -2,6 +2,7 @@
 
 Public incidents and scheduled maintenance, in Statuspage's field names. Limits and
 values come from ``statuspage.commands`` and ``statuspage.model``, which enforce them.
+Every write takes an ``Idempotency-Key`` (``tocsin.operator.status``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from typing import Any
 
 from statuspage.commands import MAX_BODY, MAX_COMPONENTS, MAX_NAME
 from statuspage.model import ComponentStatus, Impact, MaintenanceStatus, PublicIncidentStatus
+from tocsin.openapi.actions import REPLAYED, idempotency_header
 from tocsin.openapi.schemas import (
     Schema,
     answer,
     array,
     closed,
+    errors,
     instant,
     integer,
     nullable,
@@ -36,6 +39,10 @@ _WRITE_ERRORS = [400, 403, 404, 408, 413, 415]
 # A write on a maintenance: a window of the rules is read-only (409), and so is what
 # has happened of a maintenance (statuspage.commands.edit_maintenance_command).
 _EDIT_ERRORS = [*_WRITE_ERRORS, 409]
+_UPDATES = (
+    f"Newest first: all of them, but in a list, which shows the {status.LIST_UPDATES} "
+    "newest (incident_updates_count says how many there are)."
+)
 
 
 def _components() -> Schema:
@@ -90,8 +97,10 @@ def status_schemas() -> dict[str, Schema]:
                 "resolved_at": nullable(instant()),
                 "components": array(text()),
                 "incident_updates": array(
-                    _update({"affected_components": array(affected)}, _INCIDENT_STATUSES)
+                    _update({"affected_components": array(affected)}, _INCIDENT_STATUSES),
+                    description=_UPDATES,
                 ),
+                "incident_updates_count": integer(0) | {"description": "How many updates it has."},
             },
             description="An incident as the public status page shows it.",
         ),
@@ -107,7 +116,8 @@ def status_schemas() -> dict[str, Schema]:
                 "created_at": instant(),
                 "updated_at": instant(),
                 "source": {"enum": ["api", "rules"]},
-                "incident_updates": array(_update({}, _MAINTENANCE_STATUSES)),
+                "incident_updates": array(_update({}, _MAINTENANCE_STATUSES), description=_UPDATES),
+                "incident_updates_count": integer(0) | {"description": "How many updates it has."},
             },
             description="A scheduled maintenance: the API's, or a window of the rules.",
         ),
@@ -188,7 +198,7 @@ def _written(what: str, schema: str) -> dict[str, Any]:
     """A write's answers: 201 with the thing, or 202 while another replica applies it."""
     location = {"Location": {"required": True, "schema": text(), "description": "Its URL."}}
     return {
-        "201": answer(what, ref(schema), headers=location),
+        "201": answer(what, ref(schema), headers={**location, **REPLAYED}),
         "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
     }
 
@@ -196,13 +206,18 @@ def _written(what: str, schema: str) -> dict[str, Any]:
 def _changed(what: str, schema: str) -> dict[str, Any]:
     """An edit's answers: 200 with the thing, or 202 while another replica applies it."""
     return {
-        "200": answer(what, ref(schema)),
+        "200": answer(what, ref(schema), headers=REPLAYED),
         "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
     }
 
 
 def _limit() -> dict[str, Any]:
-    return query("limit", integer(1, status.MAX_LIMIT), "At most this many (100).")
+    return query(
+        "limit",
+        integer(1, status.MAX_LIMIT),
+        f"At most this many (100; at most {status.MAX_LIMIT}), each with its "
+        f"{status.LIST_UPDATES} newest updates: an answer stays a few megabytes.",
+    )
 
 
 def _operation(operation: str, summary: str, role: str, **more: Any) -> dict[str, Any]:
@@ -215,8 +230,22 @@ def _operation(operation: str, summary: str, role: str, **more: Any) -> dict[str
     }
 
 
+def _keyed(paths: dict[str, Any]) -> dict[str, Any]:
+    """Gives every write an Idempotency-Key: its header, and its 422 for another request."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method != "get":
+                operation["parameters"] = [*operation.get("parameters", []), idempotency_header()]
+                operation["responses"] = {**operation["responses"], **errors(422)}
+    return paths
+
+
 def status_paths() -> dict[str, Any]:
     """The status page operations."""
+    return _keyed(_paths())
+
+
+def _paths() -> dict[str, Any]:
     incident_id = path_id("The public incident's id.")
     update_id = path_id("The update's id.", "update_id")
     maintenance_id = path_id("The maintenance's id (window-... for the rules' own).")
@@ -269,7 +298,7 @@ def status_paths() -> dict[str, Any]:
                 parameters=[incident_id],
                 responses=responses(
                     {
-                        "204": {"description": "Removed."},
+                        "204": {"description": "Removed.", "headers": REPLAYED},
                         "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
                     },
                     [403, 404],
@@ -358,7 +387,7 @@ def status_paths() -> dict[str, Any]:
                 parameters=[maintenance_id],
                 responses=responses(
                     {
-                        "204": {"description": "Removed."},
+                        "204": {"description": "Removed.", "headers": REPLAYED},
                         "202": answer("Filed; not applied within 5 s.", ref("CommandAccepted")),
                     },
                     [403, 404, 409],

@@ -1,13 +1,16 @@
 """The status page's operator API: public incidents and scheduled maintenance.
 
-- ``GET /api/v1/status/incidents?limit=N``, newest first; ``GET .../incidents/{id}``;
+- ``GET /api/v1/status/incidents?limit=N`` (at most :data:`MAX_LIMIT`), newest first,
+  each with its :data:`LIST_UPDATES` newest updates and ``incident_updates_count``;
+  ``GET .../incidents/{id}`` has all its updates;
 - ``POST /api/v1/status/incidents`` ``{name, body, status?, impact?, components?}`` -> 201;
 - ``POST /api/v1/status/incidents/{id}/updates`` ``{status, body, components?}`` -> 201;
 - ``PATCH /api/v1/status/incidents/{id}`` ``{name?, impact?}`` -> 200;
   ``DELETE .../incidents/{id}`` -> 204;
 - ``PATCH /api/v1/status/incidents/{id}/updates/{update_id}`` ``{body}`` -> 200 (correct
   or redact an update's text); ``DELETE`` it -> 200 (not an incident's only update: 400);
-- ``GET /api/v1/status/maintenances`` (the API's and the rules' windows), ``.../{id}``;
+- ``GET /api/v1/status/maintenances`` (the API's and the rules' windows; bounded as the
+  incidents' list), ``.../{id}``;
 - ``POST /api/v1/status/maintenances``
   ``{name, scheduled_for, scheduled_until, components, body?, status?}`` -> 201;
 - ``POST /api/v1/status/maintenances/{id}/updates`` ``{status, body}`` -> 201;
@@ -18,6 +21,14 @@
 
 The rules' windows (``window-...``) are read-only here: a write naming one is a 409
 (they change when the rules do).
+
+Every write takes an ``Idempotency-Key`` (as the incident API: at most 200 printable
+ASCII characters, per API key, kept 24 hours): a retry of a request that acted answers
+what it answered (status, and the incident or maintenance as it is now), with
+``Idempotent-Replayed: true``, without acting again, even when both were filed before
+either was applied (the writer records the key with the command that acts,
+``statuspage.writer``); the same key with another request is a 422. A creation's id is
+derived from the key, so a 202's id is the one a retry names too.
 
 Reads need a viewer key, writes a responder key. Bodies are checked strictly
 (``statuspage.commands``). A write is filed as a command for the page's one writer
@@ -34,9 +45,9 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import Conflict, FieldProblem, InvalidFields, NotFound
+from core.errors import Conflict, FieldProblem, IdempotencyMismatch, InvalidFields, NotFound
 from core.store import Store
-from core.timestamps import format_rfc3339
+from core.timestamps import format_rfc3339, from_micros
 from rules.api_keys import Role
 from statuspage import records as rec
 from statuspage.commands import (
@@ -52,6 +63,7 @@ from statuspage.commands import (
     maintenance_delete_command,
     maintenance_update_command,
     update_command,
+    with_idempotency_key,
 )
 from statuspage.maintenance import effective, window_maintenances
 from statuspage.model import PublicIncident, PublicMaintenance
@@ -60,12 +72,16 @@ from statuspage.snapshot import read_state
 from statuspage.writer import command_failed, command_pending, file_command, new_id
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
+from tocsin.operator.idempotency import IdempotencyKey, idempotency_key
 from tocsin.operator.json_body import read_json_body
 from tocsin.operator.params import int_param
 from tocsin.status_listeners import STATUS_FOLLOWER
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_LIMIT = 1000
+# A list answer is bounded: at most MAX_LIMIT items of LIST_UPDATES updates each (of
+# 10,000 characters at most), about 5 million characters; one item's GET has them all.
+MAX_LIMIT = 100
+LIST_UPDATES = 5
 # How long a write waits for another replica's writer to apply it.
 WAIT = timedelta(seconds=5)
 _POLL_SECONDS = 0.05
@@ -97,11 +113,11 @@ def _components(request: web.Request) -> set[str]:
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    """Lists public incidents, newest first: ``?limit=N`` (100)."""
+    """Lists public incidents, newest first: ``?limit=N`` (100), their newest updates."""
     require(request, Role.VIEWER)
     limit = _limit(request)
     found = await request.app[STORE].due_documents(rec.INCIDENTS, rec.EVERYTHING, limit)
-    views = [incident_view(IncidentRecord.decode(raw).incident) for _, raw in found]
+    views = [incident_view(IncidentRecord.decode(raw).incident, LIST_UPDATES) for _, raw in found]
     return web.json_response({"incidents": views})
 
 
@@ -114,68 +130,76 @@ async def get_incident(request: web.Request) -> web.Response:
 
 async def create_incident(request: web.Request) -> web.Response:
     """Creates a public incident; 201 with it."""
-    require(request, Role.RESPONDER)
-    body = await _read_body(request)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "incidents", 201)) is not None:
+        return replay
     now = request.app[CLOCK].now()
-    command = incident_command(body, _components(request), new_id(), new_id(), now)
-    return await _apply(request, command, "incidents", 201)
+    public_id = new_id() if key is None else key.key[:16]
+    command = incident_command(body, _components(request), public_id, new_id(), now)
+    return await _apply(request, command, "incidents", 201, key)
 
 
 async def add_incident_update(request: web.Request) -> web.Response:
     """Adds an update to a public incident; 201 with the incident."""
-    require(request, Role.RESPONDER)
-    store = request.app[STORE]
-    record = await _incident(store, request.match_info["id"])
-    body = await _read_body(request)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "incidents", 201)) is not None:
+        return replay
+    record = await _incident(request.app[STORE], request.match_info["id"])
     full = full_timeline(len(record.incident.updates), body)
     if full is not None:
         raise InvalidFields([full])
     now = request.app[CLOCK].now()
     impact = record.incident.impact
     command = update_command(body, _components(request), record.incident.id, new_id(), now, impact)
-    return await _apply(request, command, "incidents", 201)
+    return await _apply(request, command, "incidents", 201, key)
 
 
 async def edit_incident(request: web.Request) -> web.Response:
     """Corrects a public incident's name or impact; 200 with the incident."""
-    require(request, Role.RESPONDER)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "incidents", 200)) is not None:
+        return replay
     record = await _incident(request.app[STORE], request.match_info["id"])
-    body = await _read_body(request)
     now = request.app[CLOCK].now()
     command = edit_incident_command(body, record.incident.id, new_id(), now)
-    return await _apply(request, command, "incidents", 200)
+    return await _apply(request, command, "incidents", 200, key)
 
 
 async def delete_incident(request: web.Request) -> web.Response:
     """Removes a public incident from the page; 204."""
-    require(request, Role.RESPONDER)
+    key = _key(request, None)
+    if (replay := await _replay(request, key, "incidents", 204)) is not None:
+        return replay
     record = await _incident(request.app[STORE], request.match_info["id"])
     now = request.app[CLOCK].now()
     command = delete_command("delete_incident", record.incident.id, new_id(), now)
-    return await _apply(request, command, "incidents", 204)
+    return await _apply(request, command, "incidents", 204, key)
 
 
 async def edit_incident_update(request: web.Request) -> web.Response:
     """Replaces an update's text (a correction, or a redaction); 200 with the incident."""
-    require(request, Role.RESPONDER)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "incidents", 200)) is not None:
+        return replay
     record, update_id = await _incident_update(request)
-    body = await _read_body(request)
     now = request.app[CLOCK].now()
     command = edit_update_command(body, record.incident.id, update_id, new_id(), now)
-    return await _apply(request, command, "incidents", 200)
+    return await _apply(request, command, "incidents", 200, key)
 
 
 async def delete_incident_update(request: web.Request) -> web.Response:
     """Removes an update from an incident's timeline; 200 with the incident. An incident's
     only update is not removed (400): delete the incident."""
-    require(request, Role.RESPONDER)
+    key = _key(request, None)
+    if (replay := await _replay(request, key, "incidents", 200)) is not None:
+        return replay
     record, update_id = await _incident_update(request)
     if len(record.incident.updates) == 1:
         only = "is the incident's only update; delete the incident instead"
         raise InvalidFields([FieldProblem("update_id", only)])
     now = request.app[CLOCK].now()
     command = delete_command("delete_update", record.incident.id, new_id(), now, update_id)
-    return await _apply(request, command, "incidents", 200)
+    return await _apply(request, command, "incidents", 200, key)
 
 
 async def _incident_update(request: web.Request) -> tuple[IncidentRecord, str]:
@@ -197,7 +221,8 @@ async def list_maintenances(request: web.Request) -> web.Response:
     key = (await read_state(request.app[STORE])).id_key
     windows = window_maintenances(rules.maintenance_windows, rules.status_page, now, key)
     every = sorted([*stored, *windows], key=lambda m: (m.scheduled_for, m.id), reverse=True)
-    return web.json_response({"maintenances": [maintenance_view(m) for m in every[:limit]]})
+    views = [maintenance_view(m, LIST_UPDATES) for m in every[:limit]]
+    return web.json_response({"maintenances": views})
 
 
 async def get_maintenance(request: web.Request) -> web.Response:
@@ -210,66 +235,75 @@ async def get_maintenance(request: web.Request) -> web.Response:
 
 async def create_maintenance(request: web.Request) -> web.Response:
     """Schedules a maintenance; 201 with it."""
-    require(request, Role.RESPONDER)
-    body = await _read_body(request)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "maintenances", 201)) is not None:
+        return replay
     now = request.app[CLOCK].now()
-    command = maintenance_command(body, _components(request), new_id(), new_id(), now)
-    return await _apply(request, command, "maintenances", 201)
+    maintenance_id = new_id() if key is None else key.key[:16]
+    command = maintenance_command(body, _components(request), maintenance_id, new_id(), now)
+    return await _apply(request, command, "maintenances", 201, key)
 
 
 async def add_maintenance_update(request: web.Request) -> web.Response:
     """Adds an update (and its status) to a maintenance of the API; 201 with it."""
-    require(request, Role.RESPONDER)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "maintenances", 201)) is not None:
+        return replay
     now = request.app[CLOCK].now()
     stored = await _api_maintenance(request, now)
-    body = await _read_body(request)
     full = full_timeline(len(stored.updates), body)
     if full is not None:
         raise InvalidFields([full])
     command = maintenance_update_command(body, stored.id, new_id(), now)
     check_not_reopened(effective(stored, now), command["fields"]["status"])
-    return await _apply(request, command, "maintenances", 201)
+    return await _apply(request, command, "maintenances", 201, key)
 
 
 async def edit_maintenance(request: web.Request) -> web.Response:
     """Corrects a maintenance of the API: name, window, components; ``body`` adds an
     update. 409 naming the field for what has happened (``commands``); 200 with it."""
-    require(request, Role.RESPONDER)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "maintenances", 200)) is not None:
+        return replay
     now = request.app[CLOCK].now()
     stored = await _api_maintenance(request, now)
-    body = await _read_body(request)
     if isinstance(body, dict) and "body" in body:
         full = full_timeline(len(stored.updates), body)
         if full is not None:
             raise InvalidFields([full])
     current = effective(stored, now)
     command = edit_maintenance_command(body, _components(request), current, new_id(), now)
-    return await _apply(request, command, "maintenances", 200)
+    return await _apply(request, command, "maintenances", 200, key)
 
 
 async def delete_maintenance(request: web.Request) -> web.Response:
     """Removes a maintenance of the API from the page; 204."""
-    require(request, Role.RESPONDER)
+    key = _key(request, None)
+    if (replay := await _replay(request, key, "maintenances", 204)) is not None:
+        return replay
     now = request.app[CLOCK].now()
     stored = await _api_maintenance(request, now)
     command = maintenance_delete_command("delete_maintenance", stored.id, new_id(), now)
-    return await _apply(request, command, "maintenances", 204)
+    return await _apply(request, command, "maintenances", 204, key)
 
 
 async def edit_maintenance_update(request: web.Request) -> web.Response:
     """Replaces a maintenance update's text (a correction, or a redaction); 200 with it."""
-    require(request, Role.RESPONDER)
+    key, body = await _keyed_body(request)
+    if (replay := await _replay(request, key, "maintenances", 200)) is not None:
+        return replay
     now = request.app[CLOCK].now()
     stored, update_id = await _maintenance_update(request, now)
-    body = await _read_body(request)
     command = edit_maintenance_update_command(body, stored.id, update_id, new_id(), now)
-    return await _apply(request, command, "maintenances", 200)
+    return await _apply(request, command, "maintenances", 200, key)
 
 
 async def delete_maintenance_update(request: web.Request) -> web.Response:
     """Removes an update from a maintenance's timeline; 200 with it. Its only update is
     not removed (400): delete the maintenance."""
-    require(request, Role.RESPONDER)
+    key = _key(request, None)
+    if (replay := await _replay(request, key, "maintenances", 200)) is not None:
+        return replay
     now = request.app[CLOCK].now()
     stored, update_id = await _maintenance_update(request, now)
     if len(stored.updates) == 1:
@@ -277,7 +311,7 @@ async def delete_maintenance_update(request: web.Request) -> web.Response:
         raise InvalidFields([FieldProblem("update_id", only)])
     op = "delete_maintenance_update"
     command = maintenance_delete_command(op, stored.id, new_id(), now, update_id)
-    return await _apply(request, command, "maintenances", 200)
+    return await _apply(request, command, "maintenances", 200, key)
 
 
 async def _api_maintenance(request: web.Request, now: datetime) -> PublicMaintenance:
@@ -304,11 +338,17 @@ async def _maintenance_update(request: web.Request, now: datetime) -> tuple[Publ
 
 
 async def _apply(
-    request: web.Request, command: dict[str, Any], kind: str, status: int
+    request: web.Request,
+    command: dict[str, Any],
+    kind: str,
+    status: int,
+    idempotency: IdempotencyKey | None,
 ) -> web.Response:
-    """Files the command, has it applied, and answers with what it created or changed."""
+    """Files the command, has it applied, and answers with what it created or changed
+    (with an Idempotency-Key: what the command that acted for the key did)."""
     store = request.app[STORE]
-    clock = request.app[CLOCK]
+    if idempotency is not None:
+        command = with_idempotency_key(command, idempotency.key, idempotency.request)
     key = await file_command(store, command)
     writer = request.app.get(STATUS_WRITER)
     if writer is not None:
@@ -327,16 +367,66 @@ async def _apply(
         # Set aside by the writer (logged with its error); later commands went on.
         failed = {"error": "the status page could not apply this request; it was set aside"}
         return web.json_response(failed, status=500)
+    acted = None if idempotency is None else await _acted(request, idempotency)
+    if acted is not None and acted["command"] != key:
+        # A retry filed before the first attempt was applied: the writer let one act.
+        return await _replayed(request, kind, str(acted["id"]), status)
+    return await _answer(request, kind, command["id"], status)
+
+
+async def _answer(request: web.Request, kind: str, target: str, status: int) -> web.Response:
+    """The answer of a write: nothing (204), or the incident or maintenance as it is now."""
     if status == 204:
         return web.Response(status=204)
-    location = f"/api/v1/status/{kind}/{command['id']}"
     if kind == "incidents":
-        record = await _incident(store, command["id"])
-        view = incident_view(record.incident)
+        view = incident_view((await _incident(request.app[STORE], target)).incident)
     else:
-        view = maintenance_view(await _maintenance(request, command["id"], clock.now()))
-    headers = {"Location": location} if status == 201 else {}
+        view = maintenance_view(await _maintenance(request, target, request.app[CLOCK].now()))
+    headers = {"Location": f"/api/v1/status/{kind}/{target}"} if status == 201 else {}
     return web.json_response(view, status=status, headers=headers)
+
+
+def _key(request: web.Request, body: object) -> IdempotencyKey | None:
+    """Checks the responder key; the request's Idempotency-Key (400 if malformed)."""
+    api_key = require(request, Role.RESPONDER)
+    return idempotency_key(request, api_key.name, body)
+
+
+async def _keyed_body(request: web.Request) -> tuple[IdempotencyKey | None, Any]:
+    """Checks the responder key; the request's Idempotency-Key and its body."""
+    api_key = require(request, Role.RESPONDER)
+    body = await _read_body(request)
+    return idempotency_key(request, api_key.name, body), body
+
+
+async def _acted(request: web.Request, key: IdempotencyKey) -> dict[str, Any] | None:
+    """What the request that acted for this key did (not expired); 422 if it was another."""
+    found = (await request.app[STORE].consumer_documents(rec.IDEMPOTENCY, [key.key])).get(key.key)
+    now = request.app[CLOCK].now()
+    if found is None or from_micros(found["created_at"]) + rec.IDEMPOTENCY_KEEP <= now:
+        return None
+    if found["request"] != key.request:
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was used with another request (method, path or body)"
+        )
+    return found
+
+
+async def _replay(
+    request: web.Request, key: IdempotencyKey | None, kind: str, status: int
+) -> web.Response | None:
+    """The answer again, if a request with this Idempotency-Key acted already."""
+    acted = None if key is None else await _acted(request, key)
+    if acted is None:
+        return None
+    return await _replayed(request, kind, str(acted["id"]), status)
+
+
+async def _replayed(request: web.Request, kind: str, target: str, status: int) -> web.Response:
+    """The answer of a replay: the first attempt's status, what it wrote to as it is now."""
+    response = await _answer(request, kind, target, status)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def _incident(store: Store, public_id: str) -> IncidentRecord:
@@ -372,8 +462,9 @@ def _limit(request: web.Request) -> int:
     return limit
 
 
-def incident_view(incident: PublicIncident) -> dict[str, Any]:
-    """A public incident as the API shows it (Statuspage's field names)."""
+def incident_view(incident: PublicIncident, latest: int | None = None) -> dict[str, Any]:
+    """A public incident as the API shows it (Statuspage's field names); a list shows
+    only its ``latest`` updates (newest first) and how many it has."""
     return {
         "id": incident.id,
         "name": incident.name,
@@ -401,13 +492,15 @@ def incident_view(incident: PublicIncident) -> dict[str, Any]:
                     for a in u.affected_components
                 ],
             }
-            for u in incident.updates
+            for u in incident.updates[:latest]
         ],
+        "incident_updates_count": len(incident.updates),
     }
 
 
-def maintenance_view(maintenance: PublicMaintenance) -> dict[str, Any]:
-    """A maintenance as the API shows it (Statuspage's field names)."""
+def maintenance_view(maintenance: PublicMaintenance, latest: int | None = None) -> dict[str, Any]:
+    """A maintenance as the API shows it (Statuspage's field names); a list shows only its
+    ``latest`` updates (newest first) and how many it has."""
     return {
         "id": maintenance.id,
         "name": maintenance.name,
@@ -426,8 +519,9 @@ def maintenance_view(maintenance: PublicMaintenance) -> dict[str, Any]:
                 "created_at": format_rfc3339(u.created_at),
                 "display_at": format_rfc3339(u.display_at),
             }
-            for u in maintenance.updates
+            for u in maintenance.updates[:latest]
         ],
+        "incident_updates_count": len(maintenance.updates),
     }
 
 
