@@ -216,7 +216,8 @@ def _limit() -> dict[str, Any]:
         "limit",
         integer(1, status.MAX_LIMIT),
         f"At most this many (100; at most {status.MAX_LIMIT}), each with its "
-        f"{status.LIST_UPDATES} newest updates: an answer stays a few megabytes.",
+        f"{status.LIST_UPDATES} newest updates: an answer holds at most "
+        f"{status.MAX_LIMIT * status.LIST_UPDATES} update texts.",
     )
 
 
@@ -231,12 +232,13 @@ def _operation(operation: str, summary: str, role: str, **more: Any) -> dict[str
 
 
 def _keyed(paths: dict[str, Any]) -> dict[str, Any]:
-    """Gives every write an Idempotency-Key: its header, and its 422 for another request."""
+    """Gives every write an Idempotency-Key: its header, its 400 when malformed, and its
+    422 for another request."""
     for operations in paths.values():
         for method, operation in operations.items():
             if method != "get":
                 operation["parameters"] = [*operation.get("parameters", []), idempotency_header()]
-                operation["responses"] = {**operation["responses"], **errors(422)}
+                operation["responses"] = {**operation["responses"], **errors(400, 422)}
     return paths
 
 

@@ -79,7 +79,8 @@ from tocsin.status_listeners import STATUS_FOLLOWER
 
 MAX_BODY_BYTES = 64 * 1024
 # A list answer is bounded: at most MAX_LIMIT items of LIST_UPDATES updates each (of
-# 10,000 characters at most), about 5 million characters; one item's GET has them all.
+# 10,000 characters at most): 5 million characters (1,000 x 100 before, about 1 GB);
+# one item's GET has all its updates.
 MAX_LIMIT = 100
 LIST_UPDATES = 5
 # How long a write waits for another replica's writer to apply it.
