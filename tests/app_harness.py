@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
@@ -16,6 +17,8 @@ from prometheus_client import CollectorRegistry
 from core.clock import ManualClock
 from core.model import Alert
 from core.settings import Settings
+from escalation.sla import ACTOR as SLA_ACTOR
+from escalation.timeline import DELIVERY_ACTOR, STAGE_ACTOR
 from tocsin.app import create_app
 from tocsin.keys import STORE
 
@@ -113,3 +116,16 @@ async def ingest_fixture(
         make_settings(max_body_bytes=64 * 1024), clock=clock, registry=registry, env=ENV
     )
     return Ingest(await aiohttp_client(app), clock, registry)
+
+
+# The actors of the paging stages' timeline notes: an app under test runs those stages in
+# the background, so their notes may land between two reads of an incident.
+STAGE_ACTORS = frozenset({STAGE_ACTOR, DELIVERY_ACTOR, SLA_ACTOR})
+
+
+def without_stage_notes(detail: dict[str, Any]) -> dict[str, Any]:
+    """An incident's detail without the paging stages' notes, and without the timeline's
+    total, which counts them."""
+    timeline = [e for e in detail["timeline"] if e["actor"] not in STAGE_ACTORS]
+    page = {k: v for k, v in detail["timeline_page"].items() if k != "total"}
+    return {**detail, "timeline": timeline, "timeline_page": page}
