@@ -39,6 +39,13 @@ class RestartReason(enum.StrEnum):
     HUNG = "hung"  # its event loop did not tick for the heartbeat timeout: the parent killed it
 
 
+# How long a new child may take to show its first sign of life, however short the
+# heartbeat timeout: starting Python, compiling the rules and opening the store can take
+# several seconds on a loaded machine, and a child killed for it would be started again,
+# and killed again, without ever correlating.
+START_GRACE = timedelta(seconds=30)
+
+
 class ChildHealth:
     """The child's state, its last progress and its restarts, as the parent saw them."""
 
@@ -79,8 +86,14 @@ class ChildHealth:
         self.state = ChildState.CATCHING_UP if behind else ChildState.RUNNING
 
     def is_hung(self, now: datetime) -> bool:
-        """Whether the child showed no sign of life for longer than the timeout."""
-        return self.last_progress_at is not None and now - self.last_progress_at > self.timeout
+        """Whether the child showed no sign of life for longer than the timeout (or, before
+        its first sign of life, than the start-up grace, if that is longer)."""
+        if self.last_progress_at is None:
+            return False
+        allowed = self.timeout
+        if self.state is ChildState.STARTING:
+            allowed = max(allowed, START_GRACE)
+        return now - self.last_progress_at > allowed
 
     def restarted(self, reason: RestartReason, now: datetime) -> None:
         """The child is gone for ``reason``; a new one will be started."""

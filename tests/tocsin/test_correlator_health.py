@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from tests.app_harness import START, Ingest
 from tests.support import poll_until
-from tocsin.correlator_health import ChildHealth, ChildState, RestartReason, last_step_value
+from tocsin.correlator_health import (
+    START_GRACE,
+    ChildHealth,
+    ChildState,
+    RestartReason,
+    last_step_value,
+)
 from tocsin.progress import LAST_STEP_METRIC
 
 TIMEOUT = timedelta(seconds=30)
@@ -35,6 +41,19 @@ def test_a_child_that_never_shows_progress_is_hung_after_the_timeout() -> None:
     health.saw_metrics(b"no heartbeat here\n", START + timedelta(seconds=10))
     assert not health.is_hung(START + TIMEOUT)
     assert health.is_hung(START + TIMEOUT + timedelta(microseconds=1))
+
+
+def test_a_new_child_has_the_start_up_grace_however_short_the_timeout() -> None:
+    # A 2 s heartbeat timeout killed every child that took longer to start (a loaded CI
+    # machine): it was started again and killed again, and never correlated.
+    health = ChildHealth(timedelta(seconds=2))
+    health.started(41, START)
+    assert not health.is_hung(START + START_GRACE)
+    assert health.is_hung(START + START_GRACE + timedelta(microseconds=1))
+    # Once it has shown a sign of life, the timeout applies.
+    health.saw_metrics(METRICS, START + timedelta(seconds=5))
+    assert not health.is_hung(START + timedelta(seconds=7))
+    assert health.is_hung(START + timedelta(seconds=7, microseconds=1))
 
 
 def test_a_restart_is_counted_by_reason_and_not_ready_until_the_next_child() -> None:
