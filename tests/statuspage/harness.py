@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.incident import Incident, IncidentEvent, IncidentState
+from core.settings import Settings
 from core.store import CorrelationCommit, GroupHead, Store, every_alert, incident_change
 from rules.model import Rules
 from statuspage.records import EVERYTHING, INCIDENTS, IncidentRecord
 from statuspage.writer import Changes, StatusWriter
+from tests.app_harness import ENV, START
 from tests.contract.builders import make_incident
+from tocsin.app import create_app
 
 
 async def opened(store: Store, n: int, at: datetime, **changes: object) -> Incident:
@@ -72,3 +81,23 @@ async def public_incidents(store: Store) -> list[IncidentRecord]:
     """Every stored public incident, newest first."""
     found = await store.due_documents(INCIDENTS, EVERYTHING, 1000)
     return [IncidentRecord.decode(raw) for _, raw in found]
+
+
+async def page_app(
+    request: pytest.FixtureRequest,
+    aiohttp_client: Callable[..., Awaitable[TestClient]],  # type: ignore[type-arg]
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    rules_text: str,
+    start: datetime = START,
+) -> TestClient:  # type: ignore[type-arg]
+    """The application with ``rules_text`` on the store ``request.param`` names ("sqlite"
+    or "redis"), without a correlator, on a manual clock at ``start``."""
+    rules = tmp_path / "status.yml"
+    rules.write_text(rules_text)
+    store: dict[str, object] = {}
+    if request.param == "redis":
+        store["store"] = request.getfixturevalue("redis_url")
+    settings = make_settings(correlate=False, rules=rules, **store)
+    app = create_app(settings, clock=ManualClock(start), registry=CollectorRegistry(), env=ENV)
+    return await aiohttp_client(app)

@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 import pytest
-from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.errors import Conflict, InvalidFields
@@ -25,9 +24,9 @@ from statuspage.commands import edit_maintenance_command, maintenance_update_com
 from statuspage.model import ComponentStatus, MaintenanceStatus, PublicMaintenance
 from statuspage.snapshot import build_snapshot
 from statuspage.writer import file_command, new_id
-from tests.app_harness import ENV, RESPONDER, START, VIEWER
+from tests.app_harness import RESPONDER, START, VIEWER
+from tests.statuspage.harness import page_app
 from tests.statuspage.test_status_api import MAINTENANCES, PAGE_RULES, Client, client, get, post
-from tocsin.app import create_app
 from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.openapi import build_document
 from tocsin.status_listeners import STATUS_FOLLOWER
@@ -274,14 +273,7 @@ async def window_client(
     tmp_path: Path,
 ) -> Client:
     """The application of the test page with a rules window, on each store."""
-    rules = tmp_path / "status.yml"
-    rules.write_text(WINDOW_RULES)
-    store: dict[str, object] = {}
-    if request.param == "redis":
-        store["store"] = request.getfixturevalue("redis_url")
-    settings = make_settings(correlate=False, rules=rules, **store)
-    app = create_app(settings, clock=ManualClock(START), registry=CollectorRegistry(), env=ENV)
-    return await aiohttp_client(app)
+    return await page_app(request, aiohttp_client, make_settings, tmp_path, WINDOW_RULES)
 
 
 async def test_a_rules_window_is_read_only(window_client: Client) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from prometheus_client import CollectorRegistry
 
 from core.clock import ManualClock
 from core.settings import Settings
@@ -21,8 +20,8 @@ from statuspage.model import ComponentStatus, Indicator
 from statuspage.records import IncidentRecord
 from statuspage.snapshot import build_snapshot
 from statuspage.writer import Changes
-from tests.app_harness import ENV, RESPONDER, RULES, START, VIEWER
-from tocsin.app import create_app
+from tests.app_harness import RESPONDER, RULES, START, VIEWER
+from tests.statuspage.harness import page_app
 from tocsin.keys import CLOCK, STATUS_LISTENERS, STORE
 from tocsin.keys import RULES as RULES_KEY
 from tocsin.operator.status import LIST_UPDATES, MAX_LIMIT
@@ -42,14 +41,7 @@ async def client(
     tmp_path: Path,
 ) -> Client:
     """The application on each store, without a correlator, on a manual clock at START."""
-    rules = tmp_path / "status.yml"
-    rules.write_text(PAGE_RULES)
-    store: dict[str, object] = {}
-    if request.param == "redis":
-        store["store"] = request.getfixturevalue("redis_url")
-    settings = make_settings(correlate=False, rules=rules, **store)
-    app = create_app(settings, clock=ManualClock(START), registry=CollectorRegistry(), env=ENV)
-    return await aiohttp_client(app)
+    return await page_app(request, aiohttp_client, make_settings, tmp_path, PAGE_RULES)
 
 
 async def post(client: Client, path: str, body: object, status: int) -> dict[str, Any]:

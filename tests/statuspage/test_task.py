@@ -14,7 +14,7 @@ from core.clock import ManualClock
 from core.settings import Settings
 from statuspage.writer import Changes
 from tests.app_harness import ENV, RULES
-from tests.statuspage.harness import opened, public_incidents
+from tests.statuspage.harness import opened, page_app, public_incidents
 from tocsin.app import create_app
 from tocsin.keys import CLOCK, STATUS_LISTENERS, STATUS_WRITER, STORE
 from tocsin.statuspage_task import StatusPageTask
@@ -34,14 +34,7 @@ async def client(
     tmp_path: Path,
 ) -> Client:
     """The application on each store, without a correlator, on a manual clock."""
-    rules = tmp_path / "status.yml"
-    rules.write_text(PAGE_RULES)
-    store: dict[str, object] = {}
-    if request.param == "redis":
-        store["store"] = request.getfixturevalue("redis_url")
-    settings = make_settings(correlate=False, rules=rules, **store)
-    app = create_app(settings, clock=ManualClock(START), registry=CollectorRegistry(), env=ENV)
-    return await aiohttp_client(app)
+    return await page_app(request, aiohttp_client, make_settings, tmp_path, PAGE_RULES, START)
 
 
 async def test_listeners_hear_the_public_incident_and_the_day_change(client: Client) -> None:
