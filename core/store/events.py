@@ -229,11 +229,18 @@ class IncidentEventStream(Protocol):
         ...
 
     async def due_documents(
-        self, collection: str, by: datetime, limit: int
+        self,
+        collection: str,
+        by: datetime,
+        limit: int,
+        *,
+        after: tuple[datetime, str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Returns up to ``limit`` (key, document) of the collection due by ``by``.
 
-        Most overdue first (by due time, then key), found through an index, not a scan.
+        Most overdue first (by due time, then key), found through an index, not a scan;
+        with ``after`` (a due time and a key), only those after that place in the order
+        (a page that starts where the previous one ended, whatever was added before it).
         """
         ...
 

@@ -383,10 +383,16 @@ class RedisStore:
         return await self._events.consumer_documents(collection, keys)
 
     async def due_documents(
-        self, collection: str, by: datetime, limit: int
+        self,
+        collection: str,
+        by: datetime,
+        limit: int,
+        *,
+        after: tuple[datetime, str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Returns the collection's documents due by ``by``, most overdue first."""
-        return await self._events.due_documents(collection, by, limit)
+        """Returns the collection's documents due by ``by``, most overdue first (after
+        ``after``, a due time and a key, when given)."""
+        return await self._events.due_documents(collection, by, limit, after=after)
 
     async def trim_events(self, written_before: datetime) -> int:
         """Deletes the stream entries every group consumed that are older than the instant."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -35,6 +35,9 @@ from core.store.redis_scripts import RedisKeys
 from core.store.redis_support import text, translated
 from core.timestamps import micros
 
+# due_documents(after=...) reads this many more than it needs, for the documents due at
+# the same instant as the place it starts after (rare), which it skips; more if need be.
+_TIES = 16
 # KEYS: group hash, groups set. ARGV: member, now, lease end (micros), group name.
 # Answers {1 if the member holds the lease, holder, cursor or ""}.
 _HOLD_LUA = """
@@ -178,23 +181,51 @@ class RedisEvents:
         return {k: orjson.loads(b) for k, b in zip(keys, bodies, strict=True) if b is not None}
 
     async def due_documents(
-        self, collection: str, by: datetime, limit: int
+        self,
+        collection: str,
+        by: datetime,
+        limit: int,
+        *,
+        after: tuple[datetime, str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
         """Returns the collection's documents due by ``by``, from its due index (a sorted set).
 
-        Equal due times come in key order, as Redis orders members of equal score.
+        Equal due times come in key order, as Redis orders members of equal score; with
+        ``after``, only those after that due time and key.
         """
         if limit <= 0:
             return []
         client = self._client()
+        index = self._keys.consumer_due(collection)
         with translated("read due consumer documents"):
-            members = await client.zrangebyscore(
-                self._keys.consumer_due(collection), "-inf", micros(by), start=0, num=limit
-            )
-            keys = [text(member) for member in members if isinstance(member, bytes | str)]
+            if after is None:
+                members = await client.zrangebyscore(index, "-inf", micros(by), start=0, num=limit)
+                keys = [text(member) for member in members if isinstance(member, bytes | str)]
+            else:
+                keys = await self._due_keys_after(index, micros(by), after, limit)
         found = await self.consumer_documents(collection, keys)
         # A document deleted between the two reads is left out.
         return [(key, found[key]) for key in keys if key in found]
+
+    async def _due_keys_after(
+        self, index: str, by: int, after: tuple[datetime, str], limit: int
+    ) -> list[str]:
+        """The keys of the due index after a place (due time, key), up to ``by``: read from
+        that due time on, without the keys due then that are not after it."""
+        due, key = micros(after[0]), after[1]
+        reach = limit + _TIES
+        while True:
+            # With scores: (member, score) pairs.
+            found = cast(
+                list[tuple[bytes, float]],
+                await self._client().zrangebyscore(
+                    index, due, by, start=0, num=reach, withscores=True
+                ),
+            )
+            keys = [text(m) for m, score in found if int(score) > due or text(m) > key]
+            if len(keys) >= limit or len(found) < reach:
+                return keys[:limit]
+            reach *= 2
 
     async def trim_events(self, written_before: datetime) -> int:
         """Trims the stream below every live group's cursor and the instant (XTRIM MINID).

@@ -449,10 +449,20 @@ class SQLiteStore(SQLiteSilences):
         return {key: orjson.loads(body) for key, body in rows}
 
     async def due_documents(
-        self, collection: str, by: datetime, limit: int
+        self,
+        collection: str,
+        by: datetime,
+        limit: int,
+        *,
+        after: tuple[datetime, str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Returns the collection's documents due by ``by``, most overdue first."""
-        rows = await self._query(stream.DUE_DOCUMENTS, (collection, micros(by), limit))
+        """Returns the collection's documents due by ``by``, most overdue first (after
+        ``after``, a due time and a key, when given)."""
+        if after is None:
+            rows = await self._query(stream.DUE_DOCUMENTS, (collection, micros(by), limit))
+        else:
+            place = (collection, micros(by), micros(after[0]), after[1], limit)
+            rows = await self._query(stream.DUE_DOCUMENTS_AFTER, place)
         return [(key, orjson.loads(body)) for key, body in rows]
 
     async def trim_events(self, written_before: datetime) -> int:

@@ -109,6 +109,12 @@ DUE_DOCUMENTS = """
 SELECT key, body FROM consumer_document INDEXED BY consumer_document_by_due
 WHERE collection = ? AND due IS NOT NULL AND due <= ? ORDER BY due, key LIMIT ?
 """
+# The same, from a place in that order on (a row value: one range of the index).
+DUE_DOCUMENTS_AFTER = """
+SELECT key, body FROM consumer_document INDEXED BY consumer_document_by_due
+WHERE collection = ? AND due IS NOT NULL AND due <= ? AND (due, key) > (?, ?)
+ORDER BY due, key LIMIT ?
+"""
 
 _DELETE_DOCUMENT = "DELETE FROM consumer_document WHERE collection = ? AND key = ?"
 

@@ -104,7 +104,9 @@ def status_schemas() -> dict[str, Schema]:
             },
             description="An incident as the public status page shows it.",
         ),
-        "PublicIncidentList": closed({"incidents": array(ref("PublicIncident"))}),
+        "PublicIncidentList": closed(
+            {"incidents": array(ref("PublicIncident")), "next": _next_link()}
+        ),
         "Maintenance": closed(
             {
                 "id": text(),
@@ -121,7 +123,9 @@ def status_schemas() -> dict[str, Schema]:
             },
             description="A scheduled maintenance: the API's, or a window of the rules.",
         ),
-        "MaintenanceList": closed({"maintenances": array(ref("Maintenance"))}),
+        "MaintenanceList": closed(
+            {"maintenances": array(ref("Maintenance")), "next": _next_link()}
+        ),
         "NewPublicIncident": closed(
             {
                 "name": text(MAX_NAME, blank=False),
@@ -211,6 +215,19 @@ def _changed(what: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _next_link() -> Schema:
+    return nullable(text(description="The relative URL of the next page; null on the last."))
+
+
+def _cursor() -> dict[str, Any]:
+    return query(
+        "cursor",
+        text(400, minLength=1),
+        "Where the page starts: from a `next` link (a place in the order: pages walked "
+        "while items are added neither repeat nor skip one). Not one: a 400 naming cursor.",
+    )
+
+
 def _limit() -> dict[str, Any]:
     return query(
         "limit",
@@ -257,7 +274,7 @@ def _paths() -> dict[str, Any]:
                 "listPublicIncidents",
                 "Public incidents, newest first; unknown parameters are a 400.",
                 "viewer",
-                parameters=[_limit()],
+                parameters=[_limit(), _cursor()],
                 responses=responses(
                     {"200": answer("Public incidents.", ref("PublicIncidentList"))}, [400, 403]
                 ),
@@ -348,7 +365,7 @@ def _paths() -> dict[str, Any]:
                 "listMaintenances",
                 "Maintenances (the API's and the rules' windows), latest start first.",
                 "viewer",
-                parameters=[_limit()],
+                parameters=[_limit(), _cursor()],
                 responses=responses(
                     {"200": answer("Maintenances.", ref("MaintenanceList"))}, [400, 403]
                 ),

@@ -1,7 +1,8 @@
 """The status page's operator API: public incidents and scheduled maintenance.
 
-- ``GET /api/v1/status/incidents?limit=N`` (at most :data:`MAX_LIMIT`), newest first,
-  each with its :data:`LIST_UPDATES` newest updates and ``incident_updates_count``;
+- ``GET /api/v1/status/incidents?limit=N&cursor=C`` (at most :data:`MAX_LIMIT`), newest
+  first, each with its :data:`LIST_UPDATES` newest updates and ``incident_updates_count``,
+  and ``next``, the link to the following page (null after the last);
   ``GET .../incidents/{id}`` has all its updates;
 - ``POST /api/v1/status/incidents`` ``{name, body, status?, impact?, components?}`` -> 201;
 - ``POST /api/v1/status/incidents/{id}/updates`` ``{status, body, components?}`` -> 201;
@@ -9,8 +10,8 @@
   ``DELETE .../incidents/{id}`` -> 204;
 - ``PATCH /api/v1/status/incidents/{id}/updates/{update_id}`` ``{body}`` -> 200 (correct
   or redact an update's text); ``DELETE`` it -> 200 (not an incident's only update: 400);
-- ``GET /api/v1/status/maintenances`` (the API's and the rules' windows; bounded as the
-  incidents' list), ``.../{id}``;
+- ``GET /api/v1/status/maintenances?limit=N&cursor=C`` (the API's and the rules' windows,
+  latest start first; paged as the incidents' list), ``.../{id}``;
 - ``POST /api/v1/status/maintenances``
   ``{name, scheduled_for, scheduled_until, components, body?, status?}`` -> 201;
 - ``POST /api/v1/status/maintenances/{id}/updates`` ``{status, body}`` -> 201;
@@ -18,6 +19,12 @@
   components?, body?, status?}`` -> 200 (``body`` adds an update); ``DELETE`` it -> 204;
 - ``PATCH /api/v1/status/maintenances/{id}/updates/{update_id}`` ``{body}`` -> 200;
   ``DELETE`` it -> 200 (not a maintenance's only update: 400).
+
+A list's cursor is a place in its order (incidents: creation time and id, newest first;
+maintenances: start and id, latest first; the store's order, ``records.newest_first_due``):
+a page reads the store from there, so a walk neither repeats nor skips an item while
+others are added (one added before the place is not in this walk). The rules' windows
+are placed in the maintenances' order by their start too, and merged with the page.
 
 The rules' windows (``window-...``) are read-only here: a write naming one is a 409
 (they change when the rules do).
@@ -46,7 +53,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import Conflict, FieldProblem, IdempotencyMismatch, InvalidFields, NotFound
-from core.store import Store
+from core.store import ListPosition, Store
 from core.timestamps import format_rfc3339, from_micros
 from rules.api_keys import Role
 from statuspage import records as rec
@@ -74,7 +81,7 @@ from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.idempotency import IdempotencyKey, idempotency_key
 from tocsin.operator.json_body import read_json_body
-from tocsin.operator.params import int_param
+from tocsin.operator.params import cursor_param, encode_cursor, int_param, unknown_params
 from tocsin.status_listeners import STATUS_FOLLOWER
 
 MAX_BODY_BYTES = 64 * 1024
@@ -83,6 +90,7 @@ MAX_BODY_BYTES = 64 * 1024
 # one item's GET has all its updates.
 MAX_LIMIT = 100
 LIST_UPDATES = 5
+LIST_PARAMS = ("limit", "cursor")
 # How long a write waits for another replica's writer to apply it.
 WAIT = timedelta(seconds=5)
 _POLL_SECONDS = 0.05
@@ -114,12 +122,17 @@ def _components(request: web.Request) -> set[str]:
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    """Lists public incidents, newest first: ``?limit=N`` (100), their newest updates."""
+    """Lists a page of public incidents, newest first: ``?limit=N`` (100) from ``cursor``,
+    their newest updates, and ``next``."""
     require(request, Role.VIEWER)
-    limit = _limit(request)
-    found = await request.app[STORE].due_documents(rec.INCIDENTS, rec.EVERYTHING, limit)
-    views = [incident_view(IncidentRecord.decode(raw).incident, LIST_UPDATES) for _, raw in found]
-    return web.json_response({"incidents": views})
+    limit, place = _page(request)
+    store = request.app[STORE]
+    found = await store.due_documents(rec.INCIDENTS, rec.EVERYTHING, limit + 1, after=place)
+    incidents = [IncidentRecord.decode(raw).incident for _, raw in found[:limit]]
+    views = [incident_view(incident, LIST_UPDATES) for incident in incidents]
+    last = ListPosition(incidents[-1].created_at, incidents[-1].id) if incidents else None
+    following = _next(request, last if len(found) > limit else None)
+    return web.json_response({"incidents": views, "next": following})
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -212,18 +225,33 @@ async def _incident_update(request: web.Request) -> tuple[IncidentRecord, str]:
 
 
 async def list_maintenances(request: web.Request) -> web.Response:
-    """Lists maintenances (the API's and the rules' windows), latest start first."""
+    """Lists a page of maintenances (the API's and the rules' windows), latest start
+    first (then by id): ``?limit=N`` (100) from ``cursor``, and ``next``.
+
+    The store's page after the cursor and the windows after it, merged: the first
+    ``limit`` of both are among the store's first ``limit`` and every window.
+    """
     require(request, Role.VIEWER)
-    limit = _limit(request)
+    limit, place = _page(request)
     now = request.app[CLOCK].now()
     rules = request.app[RULES].current.rules
-    found = await request.app[STORE].due_documents(rec.MAINTENANCES, rec.EVERYTHING, limit)
+    store = request.app[STORE]
+    found = await store.due_documents(rec.MAINTENANCES, rec.EVERYTHING, limit + 1, after=place)
     stored = [effective(rec.decode_maintenance(raw), now) for _, raw in found]
-    key = (await read_state(request.app[STORE])).id_key
+    key = (await read_state(store)).id_key
     windows = window_maintenances(rules.maintenance_windows, rules.status_page, now, key)
-    every = sorted([*stored, *windows], key=lambda m: (m.scheduled_for, m.id), reverse=True)
-    views = [maintenance_view(m, LIST_UPDATES) for m in every[:limit]]
-    return web.json_response({"maintenances": views})
+    later = [w for w in windows if place is None or _maintenance_place(w) > place]
+    every = sorted([*stored, *later], key=_maintenance_place)
+    shown = every[:limit]
+    last = ListPosition(shown[-1].scheduled_for, shown[-1].id) if shown else None
+    following = _next(request, last if len(every) > limit else None)
+    views = [maintenance_view(m, LIST_UPDATES) for m in shown]
+    return web.json_response({"maintenances": views, "next": following})
+
+
+def _maintenance_place(maintenance: PublicMaintenance) -> tuple[datetime, str]:
+    """Where a maintenance is in the list's (and the store's) order."""
+    return rec.newest_first_due(maintenance.scheduled_for), maintenance.id
 
 
 async def get_maintenance(request: web.Request) -> web.Response:
@@ -451,16 +479,29 @@ async def _maintenance(
     raise NotFound(f"no maintenance {maintenance_id!r}")
 
 
-def _limit(request: web.Request) -> int:
-    problems = [
-        FieldProblem(name, "unknown parameter; allowed: limit")
-        for name in request.query
-        if name != "limit"
-    ]
+def _page(request: web.Request) -> tuple[int, tuple[datetime, str] | None]:
+    """A list's ``limit`` and where its page starts: after the cursor's place in the
+    store's order (``records.newest_first_due`` of its time, then its id); None: first."""
+    problems: list[FieldProblem] = []
+    unknown_params(request.query, LIST_PARAMS, problems)
     limit = int_param(request.query, "limit", 100, 1, MAX_LIMIT, problems)
+    after = cursor_param(request.query, problems)
+    place = None
+    if after is not None:
+        try:
+            place = rec.newest_first_due(after.opened_at), after.incident_id
+        except OverflowError:  # a time no item of the list can have (year 4100 or later)
+            problems.append(FieldProblem("cursor", "not a cursor of this list; use a next link"))
     if problems:
         raise InvalidFields(problems)
-    return limit
+    return limit, place
+
+
+def _next(request: web.Request, last: ListPosition | None) -> str | None:
+    """The link to the page after ``last`` (None: this page is the last)."""
+    if last is None:
+        return None
+    return str(request.rel_url.update_query(cursor=encode_cursor(last)))
 
 
 def incident_view(incident: PublicIncident, latest: int | None = None) -> dict[str, Any]:
