@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from prometheus_client import CollectorRegistry
 
-from core.clock import ManualClock
 from core.settings import Settings
 from statuspage import records as rec
 from statuspage.commands import incident_command, with_idempotency_key
 from statuspage.writer import file_command, new_id
-from tests.app_harness import ENV, RESPONDER, START, VIEWER
+from tests.app_harness import RESPONDER, START, VIEWER
+from tests.statuspage.harness import page_app
 from tests.statuspage.test_status_api import INCIDENTS, MAINTENANCES, NEW, PAGE_RULES
-from tocsin.app import create_app
 from tocsin.keys import CLOCK, STATUS_WRITER, STORE
 
 Client = TestClient  # type: ignore[type-arg]
@@ -38,14 +36,7 @@ async def client(
     tmp_path: Path,
 ) -> Client:
     """The application on each store, without a correlator, on a manual clock at START."""
-    rules = tmp_path / "status.yml"
-    rules.write_text(PAGE_RULES)
-    store: dict[str, object] = {}
-    if request.param == "redis":
-        store["store"] = request.getfixturevalue("redis_url")
-    settings = make_settings(correlate=False, rules=rules, **store)
-    app = create_app(settings, clock=ManualClock(START), registry=CollectorRegistry(), env=ENV)
-    return await aiohttp_client(app)
+    return await page_app(request, aiohttp_client, make_settings, tmp_path, PAGE_RULES)
 
 
 def keyed(key: str) -> dict[str, str]:
