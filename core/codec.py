@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -21,6 +21,8 @@ from core.incident import (
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
 from core.timestamps import from_micros, micros
+
+T = TypeVar("T")
 
 
 def _opt_micros(instant: datetime | None) -> int | None:
@@ -225,11 +227,16 @@ def alert_batches(
     hash field) are gathered, up to ``gather`` of them, so that a reader can take the
     documents a list at a time either way.
     """
-    gathered: list[dict[str, Any]] = []
-    for body in bodies:
-        parsed = orjson.loads(body)
-        if not isinstance(parsed, list):
-            gathered.append(parsed)
+    return gathered_runs((orjson.loads(body) for body in bodies), gather)
+
+
+def gathered_runs(decoded: Iterable[T | list[T]], gather: int) -> Iterator[list[T]]:
+    """Yields ``decoded`` a list at a time, in order: each list as it came, and the single
+    items between them gathered into lists of at most ``gather``."""
+    gathered: list[T] = []
+    for item in decoded:
+        if not isinstance(item, list):
+            gathered.append(item)
             if len(gathered) >= gather:
                 yield gathered
                 gathered = []
@@ -237,7 +244,7 @@ def alert_batches(
         if gathered:
             yield gathered
             gathered = []
-        yield parsed
+        yield item
     if gathered:
         yield gathered
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 
 import msgspec
 
+from core.codec import gathered_runs
+
 EMPTY_OBJECT = msgspec.Raw(b"{}")
 EMPTY_TEXT = msgspec.Raw(b'""')
 
@@ -54,21 +56,7 @@ def stored_batches(bodies: Iterable[bytes | str], gather: int = 512) -> Iterator
     their body: a reader keeps a copy (``bytes(raw)``), never the ``Raw`` itself, or
     the whole body stays alive with it.
     """
-    gathered: list[StoredAlert] = []
-    for body in bodies:
-        decoded = _BODY.decode(body)
-        if isinstance(decoded, StoredAlert):
-            gathered.append(decoded)
-            if len(gathered) >= gather:
-                yield gathered
-                gathered = []
-            continue
-        if gathered:
-            yield gathered
-            gathered = []
-        yield decoded
-    if gathered:
-        yield gathered
+    return gathered_runs((_BODY.decode(body) for body in bodies), gather)
 
 
 def decode_labels(text: bytes) -> dict[str, str]:
