@@ -7,36 +7,22 @@ client did not see) put a second public incident or maintenance on the page.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from core.settings import Settings
 from statuspage import records as rec
 from statuspage.commands import incident_command, with_idempotency_key
 from statuspage.writer import file_command, new_id
 from tests.app_harness import RESPONDER, START, VIEWER
-from tests.statuspage.harness import page_app
-from tests.statuspage.test_status_api import INCIDENTS, MAINTENANCES, NEW, PAGE_RULES
+from tests.statuspage.test_status_api import INCIDENTS, MAINTENANCES, NEW
+from tests.statuspage.test_status_api import client as client  # the fixture, both stores
 from tocsin.keys import CLOCK, STATUS_WRITER, STORE
 
 Client = TestClient  # type: ignore[type-arg]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def client(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Client:
-    """The application on each store, without a correlator, on a manual clock at START."""
-    return await page_app(request, aiohttp_client, make_settings, tmp_path, PAGE_RULES)
 
 
 def keyed(key: str) -> dict[str, str]:

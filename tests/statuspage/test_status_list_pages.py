@@ -20,6 +20,7 @@ from statuspage import records as rec
 from statuspage.records import IncidentRecord
 from tests.app_harness import RESPONDER, RULES, START, VIEWER
 from tests.statuspage.harness import page_app
+from tests.statuspage.test_status_api import INCIDENTS, MAINTENANCES
 from tocsin.keys import CLOCK, STORE
 
 Client = TestClient  # type: ignore[type-arg]
@@ -28,8 +29,6 @@ Client = TestClient  # type: ignore[type-arg]
 PAGE_RULES = RULES + Path(__file__).with_name("rules.yml").read_text().replace(
     "2026-03-10", "2026-12-10"
 )
-INCIDENTS = "/api/v1/status/incidents"
-MAINTENANCES = "/api/v1/status/maintenances"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

@@ -61,6 +61,18 @@ def _components() -> Schema:
     }
 
 
+def _maintenance_fields() -> dict[str, Any]:
+    """The fields a maintenance is made of, as a new one and an edit take them."""
+    return {
+        "name": text(MAX_NAME, blank=False),
+        "scheduled_for": instant(),
+        "scheduled_until": instant(),
+        "components": _components(),
+        "body": text(MAX_BODY, blank=False),
+        "status": {"enum": _MAINTENANCE_STATUSES},
+    }
+
+
 def _update(extra: dict[str, Schema], statuses: list[str]) -> Schema:
     return closed(
         {
@@ -160,28 +172,14 @@ def status_schemas() -> dict[str, Schema]:
             description="The update's new text: a correction, or a redaction.",
         ),
         "NewMaintenance": closed(
-            {
-                "name": text(MAX_NAME, blank=False),
-                "scheduled_for": instant(),
-                "scheduled_until": instant(),
-                "components": _components(),
-                "body": text(MAX_BODY, blank=False),
-                "status": {"enum": _MAINTENANCE_STATUSES},
-            },
+            _maintenance_fields(),
             required=["name", "scheduled_for", "scheduled_until", "components"],
         ),
         "MaintenanceUpdate": closed(
             {"status": {"enum": _MAINTENANCE_STATUSES}, "body": text(MAX_BODY, blank=False)}
         ),
         "MaintenanceEdit": closed(
-            {
-                "name": text(MAX_NAME, blank=False),
-                "scheduled_for": instant(),
-                "scheduled_until": instant(),
-                "components": _components(),
-                "body": text(MAX_BODY, blank=False),
-                "status": {"enum": _MAINTENANCE_STATUSES},
-            },
+            _maintenance_fields(),
             required=[],
             description="What to change (one field at least). A completed maintenance's "
             "window and components are history (409 naming the field); a started one's "
