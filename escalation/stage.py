@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from core.cancellation import end_if_cancelled
 from core.clock import Clock
 from core.incident import Incident, IncidentState
 from core.store.events import ConsumerWrite, EventBatch, IncidentEventStream
@@ -214,11 +215,7 @@ class EscalationStage:
         try:
             while True:
                 handled = await self.step()
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # A cancel that the store's client swallowed (redis-py can, in a
-                    # command under way) still ends the loop, else it ran on for ever.
-                    raise asyncio.CancelledError
+                end_if_cancelled()
                 if handled == 0:
                     await asyncio.sleep(idle.total_seconds())
         finally:

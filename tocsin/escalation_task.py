@@ -41,6 +41,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from core.cancellation import end_if_cancelled
 from core.errors import StoreError
 from escalation.apprise_notifier import make_apprise_notifier
 from escalation.delivery import Notifier, NotifierContext, OutboxDelivery
@@ -51,7 +52,6 @@ from escalation.stage import EscalationStage
 from escalation.webhook import make_webhook_notifier
 from rules.channels import ChannelKind
 from rules.model import Rules
-from tocsin.cancellation import end_if_cancelled
 from tocsin.escalation_metrics import EscalationMetrics
 from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE, WAKEUPS
 

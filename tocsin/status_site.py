@@ -25,13 +25,13 @@ from pathlib import Path, PurePosixPath
 import structlog
 from aiohttp import web
 
+from core.cancellation import end_if_cancelled
 from core.clock import Clock
 from core.store import Store
 from rules.model import Rules
 from statuspage.live import LiveSnapshot
 from statuspage.site import RenderedSite, WriteResult, render_site, write_site
 from statuspage.writer import Changes
-from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.status_listeners import Listener
 

@@ -28,9 +28,9 @@ from datetime import date
 import structlog
 from aiohttp import web
 
+from core.cancellation import end_if_cancelled
 from core.errors import StoreError
 from statuspage.writer import Changes, StatusWriter, local_day
-from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STATUS_LISTENERS, STATUS_WRITER, STORE
 from tocsin.operator.status import add_status_routes
 from tocsin.status_listeners import STATUS_FOLLOWER, Follower, tell_listeners

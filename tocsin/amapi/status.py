@@ -21,13 +21,13 @@ import orjson
 import structlog
 from aiohttp import web
 
+from core.cancellation import end_if_cancelled
 from core.errors import StoreError
 from rules.api_keys import Role
 from rules.model import Rules
 from rules.routing import walk
 from tocsin.amapi.alert_view import DEFAULT_RECEIVER
 from tocsin.amapi.errors import am_errors
-from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, SETTINGS, STARTED_AT, STORE
 from tocsin.keys import RULES as RULES_KEY
 from tocsin.operator.auth import require

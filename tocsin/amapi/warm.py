@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 import structlog
 from aiohttp import web
 
+from core.cancellation import end_if_cancelled
 from core.errors import StoreError
 from core.store import IncidentStore
 from rules.model import Rules
 from tocsin.amapi.open_alerts import OpenAlerts
-from tocsin.cancellation import end_if_cancelled
 from tocsin.keys import CLOCK, RULES, STORE
 
 log = structlog.get_logger("tocsin.amapi")
