@@ -44,6 +44,8 @@ _LIST_PAGE = 200
 # From this many alerts on, a read decodes them in a worker thread (a few milliseconds'
 # work on the loop below it, cheaper than the thread's hand-off).
 _DECODE_IN_THREAD = 2_000
+# About how many alerts one MULTI/EXEC of ``open_incident_alert_bodies`` reads.
+_READ_PIECE = 10_000
 
 
 class RedisIncidents:
@@ -141,8 +143,8 @@ class RedisIncidents:
 
         Page by page of the opening-time index, as ``list_incidents``: the incidents' own
         fields pick the open ones; the records and alerts of those whose version is not
-        in ``known`` then come in one MULTI/EXEC (the records decoded in a worker thread).
-        The others come without alerts.
+        in ``known`` then come in pieces of about ``_READ_PIECE`` alerts, one MULTI/EXEC
+        each (the records decoded in a worker thread). The others come without alerts.
         """
         client = self._client()
         query = IncidentQuery(states=OPEN_STATES, limit=_LIST_PAGE)
@@ -159,13 +161,8 @@ class RedisIncidents:
                     if h.is_open and known.get(h.id) == h.version
                 }
                 changed = [h.id for h in heads if h.is_open and h.id not in page]
-                if changed:
-                    async with client.pipeline(transaction=True) as pipe:
-                        for incident_id in changed:
-                            pipe.hmget(self._keys.incident(incident_id), "record", "body")
-                            pipe.hgetall(self._keys.incident_alerts(incident_id))
-                        replies: list[Any] = await pipe.execute()
-                    for read in await asyncio.to_thread(_decode_bodies, replies):
+                for piece in await self._alert_pieces(client, changed):
+                    for read in await self._alert_bodies(client, piece):
                         if read is not None and read.incident.is_open:
                             page[read.incident.id] = read
                 for head in heads:  # in the index's order, newest first
@@ -174,6 +171,45 @@ class RedisIncidents:
                 if len(ids) < _LIST_PAGE:
                     break
         return list(found.values())
+
+    async def _alert_pieces(self, client: Redis, incident_ids: list[str]) -> list[list[str]]:
+        """Splits the incidents into runs of about ``_READ_PIECE`` alerts, in order.
+
+        Their sizes are only a guide: an incident may gain alerts before its piece is read.
+        """
+        if len(incident_ids) <= 1:
+            return [incident_ids] if incident_ids else []
+        async with client.pipeline(transaction=False) as pipe:
+            for incident_id in incident_ids:
+                pipe.hlen(self._keys.incident_alerts(incident_id))
+            sizes: list[int] = await pipe.execute()
+        pieces: list[list[str]] = [[]]
+        held = 0
+        for incident_id, size in zip(incident_ids, sizes, strict=True):
+            if pieces[-1] and held + size > _READ_PIECE:
+                pieces.append([])
+                held = 0
+            pieces[-1].append(incident_id)
+            held += size
+        return pieces
+
+    async def _alert_bodies(
+        self, client: Redis, incident_ids: list[str]
+    ) -> list[IncidentAlertBodies | None]:
+        """Reads the incidents with their alerts' bodies, each incident as one commit left it.
+
+        One MULTI/EXEC per piece: Redis answers a transaction only once it has run it
+        whole, so a piece of ~10,000 alerts is a ~5 MB answer where every open incident
+        at once was one of 50 MB (20 storm incidents), held in Redis' output buffer and
+        then in the client's. HVALS, not HGETALL: the alerts' fingerprints are in their
+        documents, and a list of bodies is half the objects of a field/value dict.
+        """
+        async with client.pipeline(transaction=True) as pipe:
+            for incident_id in incident_ids:
+                pipe.hmget(self._keys.incident(incident_id), "record", "body")
+                pipe.hvals(self._keys.incident_alerts(incident_id))
+            replies: list[Any] = await pipe.execute()
+        return await asyncio.to_thread(_decode_bodies, replies)
 
     async def _candidates(
         self, client: Redis, query: IncidentQuery, offset: int, count: int
@@ -333,11 +369,10 @@ def _decode_incidents(replies: list[Any]) -> list[Incident | None]:
 
 
 def _decode_bodies(replies: list[Any]) -> list[IncidentAlertBodies | None]:
-    """Decodes (record, body) and alerts-hash replies, in pairs, as in ``_read``."""
+    """Decodes (record, body) and alerts-hash values replies, in pairs."""
     fields, alerts = replies[0::2], replies[1::2]
     return [
-        _bodies(record, body, found.values())
-        for (record, body), found in zip(fields, alerts, strict=True)
+        _bodies(record, body, values) for (record, body), values in zip(fields, alerts, strict=True)
     ]
 
 

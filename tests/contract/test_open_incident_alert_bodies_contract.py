@@ -18,8 +18,15 @@ from redis.asyncio import Redis
 from core.codec import documents_by_fingerprint
 from core.incident import IncidentState
 from core.model import AlertStatus
-from core.store import CorrelationCommit, IncidentAlertWrite, Store
+from core.store import (
+    CorrelationCommit,
+    IncidentAlertBodies,
+    IncidentAlertWrite,
+    Store,
+    redis_incidents,
+)
 from core.store.redis import RedisStore
+from core.store.redis_incidents import RedisIncidents
 from core.store.sqlite import SQLiteStore
 from tests.contract.builders import make_incident
 from tests.contract.test_incident_alerts_contract import (
@@ -118,3 +125,43 @@ async def test_redis_inline_alerts_come_as_bodies(redis_url: str) -> None:
 
     assert read.incident.alerts == {}
     assert documents_by_fingerprint(read.bodies or []) == as_documents(old_incident())
+
+
+@pytest.mark.redis
+async def test_redis_reads_many_alerts_in_bounded_pieces(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_incidents, "_READ_PIECE", 4)
+    pieces: list[list[str]] = []
+    read_piece = RedisIncidents._alert_bodies
+
+    async def recorded(
+        self: RedisIncidents, client: Redis, incident_ids: list[str]
+    ) -> list[IncidentAlertBodies | None]:
+        pieces.append(incident_ids)
+        return await read_piece(self, client, incident_ids)
+
+    monkeypatch.setattr(RedisIncidents, "_alert_bodies", recorded)
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        await create(store, big_incident(6))
+        for n in range(2, 7):
+            await create(store, make_incident(n))
+        documents = await store.open_incident_documents()
+        pieces.clear()
+        bodies = await store.open_incident_alert_bodies()
+    finally:
+        await store.close()
+
+    # Newest first: five one-alert incidents in pieces of up to four alerts, then the
+    # six-alert one alone, however big it is.
+    assert pieces == [
+        ["inc-0006", "inc-0005", "inc-0004", "inc-0003"],
+        ["inc-0002"],
+        ["inc-0001"],
+    ]
+    assert [b.incident for b in bodies] == [d.incident for d in documents]
+    assert [documents_by_fingerprint(b.bodies or []) for b in bodies] == [
+        d.alerts for d in documents
+    ]
