@@ -42,3 +42,17 @@ async def test_status_needs_a_key(amapi: AmApi) -> None:
         response = await amapi.client.get(path)
         assert response.status == 401
         assert isinstance(await response.json(), str)
+
+
+async def test_head_is_not_a_method_of_the_api(amapi: AmApi) -> None:
+    # As Alertmanager: 405. A HEAD that ran the GET rendered 100,000 alerts for nothing.
+    for path in [
+        "/api/v2/alerts",
+        "/api/v2/alerts/groups",
+        "/api/v2/silences",
+        "/api/v2/silence/00000000-0000-0000-0000-000000000000",
+        "/api/v2/status",
+        "/api/v2/receivers",
+    ]:
+        response = await amapi.client.head(path, headers=VIEWER)
+        assert (path, response.status) == (path, 405)

@@ -58,3 +58,33 @@ async def test_a_pattern_re2_cannot_compile_is_a_400_naming_the_matcher(
     assert "is not a valid regular expression" in problem["reason"]
     assert reason in problem["reason"]
     assert await ingest.client.app[STORE].list_silences() == []
+
+
+@pytest.mark.parametrize(
+    "matchers",
+    [
+        ['team=""'],  # every alert without a team label: all of them, as sent
+        ['team=""', 'region!="eu"'],
+        ['alertname=~".*"'],
+        ['team!~"x"'],
+    ],
+)
+async def test_a_silence_that_would_mute_every_alert_is_a_400(
+    ingest: Ingest, matchers: list[str]
+) -> None:
+    # Alertmanager's rule: at least one matcher must not match the empty string.
+    silence = {"matchers": matchers, "ends_at": ENDS, "comment": "too broad"}
+    response = await ingest.client.post("/api/v1/silences", json=silence, headers=RESPONDER)
+    assert response.status == 400
+    [problem] = (await response.json())["problems"]
+    assert problem == {
+        "field": "matchers",
+        "reason": "at least one matcher must not match the empty string",
+    }
+    assert await ingest.client.app[STORE].list_silences() == []
+
+
+async def test_an_empty_value_beside_one_that_selects_is_accepted(ingest: Ingest) -> None:
+    silence = {"matchers": ['team=""', 'alertname="X"'], "ends_at": ENDS, "comment": "ok"}
+    response = await ingest.client.post("/api/v1/silences", json=silence, headers=RESPONDER)
+    assert response.status == 201

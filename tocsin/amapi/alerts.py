@@ -37,8 +37,8 @@ class AlertEndpoints:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the alert and alert group endpoints (POST /api/v2/alerts is ingest's)."""
-        router.add_get("/api/v2/alerts", am_errors(self.get_alerts))
-        router.add_get("/api/v2/alerts/groups", am_errors(self.get_alert_groups))
+        router.add_get("/api/v2/alerts", am_errors(self.get_alerts), allow_head=False)
+        router.add_get("/api/v2/alerts/groups", am_errors(self.get_alert_groups), allow_head=False)
 
     async def get_alerts(self, request: web.Request) -> web.StreamResponse:
         """Open alerts by fingerprint; ``active``, ``silenced``, ``filter``... as Alertmanager."""

@@ -39,9 +39,9 @@ from tocsin.operator.silence_input import body_limit, check_silence_size, read_j
 
 def add_silence_routes(router: web.UrlDispatcher) -> None:
     """Registers the v2 silence endpoints."""
-    router.add_get("/api/v2/silences", am_errors(list_silences))
+    router.add_get("/api/v2/silences", am_errors(list_silences), allow_head=False)
     router.add_post("/api/v2/silences", am_errors(post_silence))
-    router.add_get("/api/v2/silence/{id}", am_errors(get_silence))
+    router.add_get("/api/v2/silence/{id}", am_errors(get_silence), allow_head=False)
     router.add_delete("/api/v2/silence/{id}", am_errors(delete_silence))
 
 
@@ -83,7 +83,11 @@ async def get_silence(request: web.Request) -> web.Response:
 
 
 async def delete_silence(request: web.Request) -> web.Response:
-    """Expires a silence now; 404 if there is none, 409 if it expired or is the rules'."""
+    """Expires a silence now; 404 if there is none, 409 if it is the rules'.
+
+    Expiring an expired silence is a 200 that changes nothing, as in Alertmanager: a
+    script that expires a list of silences twice, or two people at once, sees success.
+    """
     require(request, Role.RESPONDER)
     now = request.app[CLOCK].now()
     silence_id = request.match_info["id"]
@@ -91,9 +95,8 @@ async def delete_silence(request: web.Request) -> web.Response:
         raise Conflict(f"silence {silence_id!r} lives in the rules files: edit them and reload")
     store = request.app[STORE]
     silence = await _find(store, silence_id)
-    if silence.state(now) is SilenceState.EXPIRED:
-        raise Conflict(f"silence {silence.id} already expired")
-    await store.save_silence(expired(silence, now))
+    if silence.state(now) is not SilenceState.EXPIRED:
+        await store.save_silence(expired(silence, now))
     return web.Response(status=200)
 
 

@@ -41,8 +41,8 @@ log = structlog.get_logger("tocsin.amapi")
 
 def add_status_routes(router: web.UrlDispatcher) -> None:
     """Registers the status and receivers endpoints."""
-    router.add_get("/api/v2/status", am_errors(get_status))
-    router.add_get("/api/v2/receivers", am_errors(get_receivers))
+    router.add_get("/api/v2/status", am_errors(get_status), allow_head=False)
+    router.add_get("/api/v2/receivers", am_errors(get_receivers), allow_head=False)
 
 
 async def status_context(app: web.Application) -> AsyncIterator[None]:

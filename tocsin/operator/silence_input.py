@@ -127,8 +127,9 @@ def _matchers(raw_matchers: object, problems: list[FieldProblem]) -> list[LabelM
             problems.append(FieldProblem(f"matchers[{index}]", str(exc)))
             continue
         matchers.append(LabelMatcher(parsed.name, parsed.type.value, parsed.value))
-    if matchers and all(m.op in {"=~", "!~", "!="} and _matches_empty(m) for m in matchers):
-        # Alertmanager refuses silences that would match every alert.
+    if matchers and all(_matches_empty(m) for m in matchers):
+        # Alertmanager refuses silences that would match every alert: `a=""` matches
+        # each alert without an `a` label, `a!="x"` each without `a="x"`.
         problems.append(
             FieldProblem("matchers", "at least one matcher must not match the empty string")
         )
