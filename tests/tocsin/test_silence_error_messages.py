@@ -95,4 +95,4 @@ async def test_an_end_before_a_future_start_says_so(
 
     assert refused.status == 400
     problems = (await refused.json())["problems"]
-    assert {"field": "ends_at", "reason": "must be after starts_at"} in problems
+    assert {"field": "ends_at", "reason": "must be after the start"} in problems

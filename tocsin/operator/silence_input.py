@@ -99,7 +99,7 @@ def silence_from(body: dict[str, Any], now: datetime, default_creator: str) -> S
         # Said first: with no starts_at given (it is now), "after starts_at" misleads.
         problems.append(FieldProblem("ends_at", "is in the past: a silence must end later"))
     elif ends_at is not None and ends_at <= starts_at:
-        problems.append(FieldProblem("ends_at", "must be after starts_at"))
+        problems.append(FieldProblem("ends_at", "must be after the start"))
     comment = body.get("comment")
     if not isinstance(comment, str) or not comment.strip():
         problems.append(FieldProblem("comment", "is required: say why"))
