@@ -26,7 +26,7 @@ lease that needs a pass longer than 30 s.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -52,6 +52,10 @@ class EscalationStore(IncidentEventStream, RetriggerStore, Protocol):
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         """Returns the incident, or None."""
+        ...
+
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        """Returns those of the incidents that exist, by id, in one read."""
         ...
 
 
@@ -98,13 +102,14 @@ class EscalationStage:
         rules = self._rules()
         retriggers: list[Escalation] = []
         pages: list[Page | Notice] = []
-        # Incidents read this pass (None: gone), for titles and the pages' summaries.
-        read: dict[str, Incident | None] = {}
+        # Incidents read this pass (None: gone), for titles and the pages' summaries:
+        # those whose escalation the batch may start, all in one read.
+        read = await self._read(self._starting(batch, current), {})
         for event in batch.events:
             escalation = current.get(event.incident_id)
             title, urgency = "", None
             if escalation is None and event.state is IncidentState.TRIGGERED:
-                incident = read[event.incident_id] = await store.get_incident(event.incident_id)
+                incident = read.get(event.incident_id)
                 if incident is not None:
                     title, urgency = incident.title, incident.urgency
             outcome = on_event(escalation, event, rules, now, title, urgency)
@@ -153,6 +158,28 @@ class EscalationStage:
         self._metrics.observe(notes)
         return len(batch.events) + len(due)
 
+    @staticmethod
+    def _starting(batch: EventBatch, current: dict[str, Escalation]) -> list[str]:
+        """The incidents of the batch with no escalation yet and a triggered event: their
+        escalation may start in this pass, which needs their title and urgency."""
+        return list(
+            dict.fromkeys(
+                e.incident_id
+                for e in batch.events
+                if e.incident_id not in current and e.state is IncidentState.TRIGGERED
+            )
+        )
+
+    async def _read(
+        self, ids: Sequence[str], read: dict[str, Incident | None]
+    ) -> dict[str, Incident | None]:
+        """``read`` with the incidents of ``ids`` it lacks, read at once (None: gone)."""
+        missing = [key for key in ids if key not in read]
+        if missing:
+            found = await self._store.get_incidents(missing)
+            read.update((key, found.get(key)) for key in missing)
+        return read
+
     def _due_now(
         self,
         batch: EventBatch,
@@ -187,24 +214,12 @@ class EscalationStage:
         if not pages:
             return []
         stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
-        fresh = {p.key: p for p in pages if p.key not in stored}
+        fresh = {p.key: (p.to_document(), p.send_at) for p in pages if p.key not in stored}
+        read = await self._read([d["incident"] for d, _ in fresh.values()], read)
         return [
-            ConsumerWrite(OUTBOX, k, await self._summarized(p, rules, read), p.send_at)
-            for k, p in fresh.items()
+            ConsumerWrite(OUTBOX, key, _summarized(document, rules, read), send_at)
+            for key, (document, send_at) in fresh.items()
         ]
-
-    async def _summarized(
-        self, page: Page | Notice, rules: Rules, read: dict[str, Incident | None]
-    ) -> dict[str, Any]:
-        """The page's outbox entry with its incident's summary (read once per pass)."""
-        document = page.to_document()
-        incident_id = document["incident"]
-        if incident_id not in read:
-            read[incident_id] = await self._store.get_incident(incident_id)
-        incident = read[incident_id]
-        if incident is not None:
-            document |= summary_fields(incident, rules.priority.matrix)
-        return document
 
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""
@@ -220,3 +235,13 @@ class EscalationStage:
                     await asyncio.sleep(idle.total_seconds())
         finally:
             await asyncio.shield(self.release())
+
+
+def _summarized(
+    document: dict[str, Any], rules: Rules, read: dict[str, Incident | None]
+) -> dict[str, Any]:
+    """An outbox entry with its incident's summary (read once per pass)."""
+    incident = read.get(document["incident"])
+    if incident is not None:
+        document |= summary_fields(incident, rules.priority.matrix)
+    return document

@@ -403,6 +403,10 @@ class IncidentStore(Protocol):
         """Returns the incident, or None."""
         ...
 
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        """Returns those of the incidents that exist, by id, in one read (one snapshot)."""
+        ...
+
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the group's head incident (its latest), or None if it never had one."""
         ...

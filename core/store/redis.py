@@ -329,6 +329,10 @@ class RedisStore:
         """Returns the incident, or None."""
         return await self._incidents.get_incident(incident_id)
 
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        """Returns those of the incidents that exist, by id, in one round trip."""
+        return await self._incidents.get_incidents(incident_ids)
+
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the incident the group's head points to, or None."""
         return await self._incidents.incident_for_group(group_key)

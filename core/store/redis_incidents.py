@@ -78,6 +78,13 @@ class RedisIncidents:
             [incident] = await self._read(client, [incident_id], with_alerts=True)
         return incident
 
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        """Returns those of the incidents that exist, with all their alerts, by id."""
+        client = self._client()
+        with translated("read incidents"):
+            found = await self._read(client, list(dict.fromkeys(incident_ids)), with_alerts=True)
+        return {incident.id: incident for incident in found if incident is not None}
+
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the incident the group's head points to, or None."""
         client = self._client()

@@ -373,6 +373,12 @@ class SQLiteStore(SQLiteSilences):
         """Returns the incident, or None."""
         return await self._read(lambda conn: sql.read_incident(conn, incident_id))
 
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        """Returns those of the incidents that exist, by id, in one read transaction."""
+        if not incident_ids:
+            return {}
+        return await self._read(lambda conn: sql.read_incidents_by_id(conn, incident_ids))
+
     async def incident_for_group(self, group_key: str) -> Incident | None:
         """Returns the incident the group's head points to, or None."""
         return await self._read(lambda conn: sql.read_incident_for_group(conn, group_key))

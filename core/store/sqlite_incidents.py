@@ -110,6 +110,9 @@ _ROW_DOCUMENTS = 2_000
 
 _INCIDENT = "SELECT id, body FROM incident WHERE id = ?"
 
+# The ids come as one JSON array: any number of them in one statement.
+_INCIDENTS_BY_ID = "SELECT id, body FROM incident WHERE id IN (SELECT value FROM json_each(?))"
+
 _INCIDENT_FOR_GROUP = """
 SELECT incident.id, incident.body
 FROM group_head JOIN incident ON incident.id = group_head.incident_id
@@ -207,6 +210,19 @@ def _list_incidents_sql(query: IncidentQuery) -> tuple[str, tuple[Any, ...]]:
 def read_incident(conn: sqlite3.Connection, incident_id: str) -> Incident | None:
     """Returns the incident with all its alerts, or None."""
     return _one(conn, conn.execute(_INCIDENT, (incident_id,)).fetchall())
+
+
+def read_incidents_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Incident]:
+    """Returns those of the incidents that exist, with all their alerts, by id.
+
+    Two statements whatever the number of incidents: their rows, then all their alerts.
+    """
+    listed = orjson.dumps(list(ids))
+    rows = conn.execute(_INCIDENTS_BY_ID, (listed,)).fetchall()
+    if not rows:
+        return {}
+    found = _assemble(rows, conn.execute(_ALERTS_OF_MANY, (listed,)).fetchall())
+    return {incident.id: incident for incident in found}
 
 
 def read_incident_for_group(conn: sqlite3.Connection, group_key: str) -> Incident | None:

@@ -49,6 +49,19 @@ async def test_commit_creates_an_incident_readable_by_id_group_and_list(store: S
     assert await store.list_incidents(IncidentQuery()) == [incident]
 
 
+async def test_incidents_read_together_are_each_whole_and_the_unknown_left_out(
+    store: Store,
+) -> None:
+    one, two = make_incident(1), make_incident(2)
+    await store.commit(opening(one, two))
+
+    found = await store.get_incidents([two.id, "inc-9999", one.id, two.id])
+
+    assert found == {one.id: one, two.id: two}
+    assert await store.get_incidents([]) == {}
+    assert await store.get_incidents(["inc-9999"]) == {}
+
+
 async def test_unknown_incident_group_and_timeline_read_as_empty(store: Store) -> None:
     assert await store.get_incident("inc-9999") is None
     assert await store.incident_for_group("no-such-group") is None

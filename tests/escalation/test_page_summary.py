@@ -8,7 +8,7 @@ notifier (webhook body, Slack blocks, e-mail text and HTML, Apprise text).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -108,6 +108,10 @@ class CountingStore:
     async def get_incident(self, incident_id: str) -> Incident | None:
         self.reads += 1
         return await self.store.get_incident(incident_id)
+
+    async def get_incidents(self, incident_ids: Sequence[str]) -> dict[str, Incident]:
+        self.reads += 1
+        return await self.store.get_incidents(incident_ids)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
