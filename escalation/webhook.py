@@ -42,12 +42,14 @@ title begins with what it is, e.g. ``SLA time to acknowledge P1 breached: ...``)
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import orjson
 from standardwebhooks import Webhook
+from yarl import URL
 
 from core.clock import Clock
 from core.timestamps import format_rfc3339, from_micros
@@ -137,7 +139,7 @@ class WebhookNotifier:
         config = channel.config
         if not isinstance(config, WebhookConfig):
             return Attempt(False, None, f"channel {channel.name} is not a webhook", False)
-        data = orjson.dumps(webhook_body(entry, self._base_url)).decode()
+        data = orjson.dumps(webhook_body(entry, self._base_url))
         now = self._clock.now()
         headers = {
             "content-type": "application/json",
@@ -146,15 +148,14 @@ class WebhookNotifier:
         }
         if config.signing_secret is not None:
             signer = self._signer(config.signing_secret.value)
-            headers["webhook-signature"] = signer.sign(entry["key"], now, data)
+            headers["webhook-signature"] = signer.sign(entry["key"], now, data.decode())
         headers.update(_auth_header(config))
-        timeout = aiohttp.ClientTimeout(total=config.timeout.total_seconds())
         try:
             async with self._session.post(
-                config.url.value,
-                data=data,
+                _url(config.url.value),
+                data=data,  # bytes: sent as they are, with no text payload to encode
                 headers=headers,
-                timeout=timeout,
+                timeout=_timeout(config.timeout.total_seconds()),
                 allow_redirects=False,  # escalation.redirects: never re-sent elsewhere
             ) as response:
                 status = response.status
@@ -170,13 +171,34 @@ class WebhookNotifier:
         transient = status >= 500 or status in (408, 429)
         return Attempt(False, status, f"HTTP {status}", transient)
 
-
     def _signer(self, secret: str) -> Webhook:
         """The signer of one secret (a reload may bring a new one: kept by value)."""
         signer = self._signers.get(secret)
         if signer is None:
             signer = self._signers[secret] = Webhook(secret)
         return signer
+
+
+def _url(text: str) -> URL | str:
+    """The channel's URL, parsed once; the text itself if it does not parse, for the
+    client to refuse as it does (its error's class is what an attempt records)."""
+    try:
+        return _parsed(text)
+    except ValueError:
+        return text
+
+
+# Parsed once per channel URL and timeout, not at every send (the rules hold few).
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> URL:
+    """The URL of ``text`` (ValueError if it is none)."""
+    return URL(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """The client timeout of one send (immutable, so shared)."""
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def _auth_header(config: WebhookConfig) -> dict[str, str]:
