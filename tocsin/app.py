@@ -70,6 +70,9 @@ def create_app(
             request_id_middleware,
             latency_middleware(registry),
             errors_middleware,
+            # A base URL given with a trailing slash (Grafana's, amtool's) asks for
+            # //api/v2/...: redirected to the path once, method and body kept (308).
+            web.normalize_path_middleware(append_slash=False, merge_slashes=True),
             content_encoding_middleware(settings.max_body_bytes, settings.body_timeout_seconds),
         ],
         # Tocsin decodes Content-Encoding itself (ingest.body): aiohttp's parser would

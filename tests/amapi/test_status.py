@@ -56,3 +56,15 @@ async def test_head_is_not_a_method_of_the_api(amapi: AmApi) -> None:
     ]:
         response = await amapi.client.head(path, headers=VIEWER)
         assert (path, response.status) == (path, 405)
+
+
+async def test_a_base_url_with_a_trailing_slash_is_redirected(amapi: AmApi) -> None:
+    # What a client that joins "http://host:port/" and "/api/v2/status" asks for.
+    url = str(amapi.client.make_url("/")) + "/api/v2/status"
+    session = amapi.client.session
+    response = await session.get(url, headers=VIEWER, allow_redirects=False)
+    assert response.status == 308
+    assert response.headers["Location"] == "/api/v2/status"
+    followed = await session.get(url, headers=VIEWER)
+    assert followed.status == 200
+    assert (await followed.json())["versionInfo"]["version"] == "0.25.0"
