@@ -35,7 +35,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -52,6 +52,7 @@ from escalation.lanes import Job, Lanes
 from escalation.page import OUTBOX
 from escalation.pausing import CHANNELS, ChannelState, after
 from escalation.timeline import NO_METRICS, EscalationMetrics, channel_notes, delivery_notes
+from escalation.webhook_http import WebhookClient
 from rules.channels import Channel, ChannelKind
 from rules.model import Rules
 
@@ -82,7 +83,8 @@ class Notifier(Protocol):
 class NotifierContext:
     """What every notifier factory (``make_<kind>_notifier(context) -> Notifier``) gets.
 
-    ``session`` is the one HTTP client session of the process; ``public_url`` is
+    ``session`` is the one HTTP client session of the process (the webhook notifier
+    sends through ``webhooks`` instead, a lighter client of its own); ``public_url`` is
     Tocsin's public base URL for links in messages (no trailing slash needed);
     ``links`` makes signed action links (escalation.action_links.ActionLinks), or is
     None when the process has none. ``rules`` gives the rules in force (e.g. the default
@@ -94,6 +96,9 @@ class NotifierContext:
     public_url: str
     links: Any = None
     rules: Callable[[], Rules] | None = None
+    # The webhook notifier's kept-alive connections (escalation.webhook_http); its owner
+    # closes them on shutdown.
+    webhooks: WebhookClient = field(default_factory=WebhookClient)
 
 
 class OutboxStore(Protocol):

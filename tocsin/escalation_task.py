@@ -90,6 +90,7 @@ def add_escalation(app: web.Application) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await paging.delivery.close()
+            await paging.webhooks.close()  # the webhook notifier's kept-alive connections
             await paging.release()
 
     app.cleanup_ctx.append(escalation_context)
@@ -126,6 +127,7 @@ class EscalationTask:
         self.delivery = OutboxDelivery(
             store, self._rules, clock, notifiers(context), metrics=metrics
         )
+        self.webhooks = context.webhooks
         self._wake = asyncio.Event()
 
     def delivering(self) -> bool:

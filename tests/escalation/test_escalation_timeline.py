@@ -26,6 +26,7 @@ from escalation.stage import EscalationStage
 from escalation.state import LOG_KEPT, Decision, Escalation, Phase
 from escalation.timeline import new_decisions
 from escalation.webhook import WebhookNotifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import ChannelKind
 from rules.people import ContactMethod, Person
 from tests.contract.builders import T0
@@ -194,7 +195,7 @@ async def delivery(
         world.store,
         lambda: world.rules,
         world.clock,
-        {ChannelKind.WEBHOOK: WebhookNotifier(session, world.clock, BASE_URL)},
+        {ChannelKind.WEBHOOK: WebhookNotifier(WebhookClient(), world.clock, BASE_URL)},
         rng=random.Random(7),
         backoff=Backoff(timedelta(seconds=1), timedelta(seconds=60), max_attempts=3),
         metrics=metrics,

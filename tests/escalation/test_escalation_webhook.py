@@ -26,6 +26,7 @@ from core.timestamps import format_rfc3339
 from escalation.delivery import Backoff, OutboxDelivery
 from escalation.page import OUTBOX
 from escalation.webhook import WebhookNotifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import Channel, ChannelKind, WebhookConfig
 from rules.credentials import Secret
 from tests.escalation.escalation_world import (
@@ -88,7 +89,7 @@ def hooked_world(store: Store, url: str) -> World:
 
 async def delivered(world: World, session: aiohttp.ClientSession) -> OutboxDelivery:
     """A delivery whose webhook notifier signs with SECRET, jitter seeded."""
-    notifier = WebhookNotifier(session, world.clock, BASE_URL)
+    notifier = WebhookNotifier(WebhookClient(), world.clock, BASE_URL)
     return OutboxDelivery(
         world.store,
         lambda: world.rules,

@@ -18,6 +18,7 @@ from escalation.apprise_notifier import AppriseNotifier
 from escalation.redirects import redirect_error
 from escalation.slack import SlackNotifier
 from escalation.webhook import WebhookNotifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import (
     AppriseConfig,
     Channel,
@@ -85,8 +86,8 @@ async def test_the_webhook_does_not_follow_a_redirect(redirecting: tuple[str, El
     config = WebhookConfig(
         Secret(url, "env:HOOK"), BearerAuth(Secret("t0ken", "env:T")), timedelta(seconds=5)
     )
-    async with aiohttp.ClientSession() as session:
-        notifier = WebhookNotifier(session, ManualClock(NOW), "http://tocsin.example")
+    async with WebhookClient() as client:
+        notifier = WebhookNotifier(client, ManualClock(NOW), "http://tocsin.example")
         attempt = await notifier(Channel("ch", ChannelKind.WEBHOOK, config), ENTRY)
     assert (attempt.ok, attempt.status, attempt.transient) == (False, 307, False)
     assert attempt.error is not None

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
-
 from core.clock import ManualClock
 from core.store import Store
 from escalation.delivery import OutboxDelivery
 from escalation.webhook import WebhookNotifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import ChannelKind
 from tests.escalation.escalation_world import any_store
 from tests.escalation.sla_world import SlaWorld, sla_rules
@@ -38,8 +37,8 @@ async def test_a_breach_reaches_the_next_tier_and_the_manager_once(
     start = w.clock.now()
     incident = await w.open_with()
     await w.run_sla()
-    async with aiohttp.ClientSession() as session:
-        notifier = WebhookNotifier(session, w.clock, BASE_URL)
+    async with WebhookClient() as client:
+        notifier = WebhookNotifier(client, w.clock, BASE_URL)
         delivery = OutboxDelivery(store, lambda: w.rules, w.clock, {ChannelKind.WEBHOOK: notifier})
         for minutes in (3.75, 5, 5, 6):
             w.clock.set(start + timedelta(minutes=minutes))

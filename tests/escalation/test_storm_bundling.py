@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
@@ -26,6 +25,7 @@ from core.incident import IncidentEvent
 from core.store import CorrelationCommit, GroupHead, Store
 from escalation.delivery import Backoff, OutboxDelivery
 from escalation.webhook import WebhookNotifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import Channel, ChannelKind, WebhookConfig
 from rules.credentials import Secret
 from rules.model import Rules
@@ -136,8 +136,8 @@ async def test_a_storm_gets_each_recipient_at_most_max_and_one_bundle_per_window
     stage = world.stage()
     registry = CollectorRegistry()
     opened: list[str] = []
-    async with aiohttp.ClientSession() as session:
-        notifier = WebhookNotifier(session, world.clock, "http://tocsin.example")
+    async with WebhookClient() as client:
+        notifier = WebhookNotifier(client, world.clock, "http://tocsin.example")
         member = OutboxDelivery(
             store,
             lambda: world.rules,
