@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import msgspec
 import orjson
 
 from core.incident import (
@@ -126,13 +127,43 @@ def _task_from(raw: dict[str, Any]) -> Task:
 
 def encode_alert(alert: IncidentAlert) -> bytes:
     """Serialises one alert of an incident."""
-    return orjson.dumps(_alert_document(alert))
+    return _encode_document(_alert_document(alert))
 
 
 def encode_alert_batch(alerts: Iterable[IncidentAlert]) -> bytes:
     """Serialises alerts of one incident as one JSON array of :func:`encode_alert` documents."""
-    return orjson.dumps([_alert_document(alert) for alert in alerts])
+    return _encode_document([_alert_document(alert) for alert in alerts])
 
+
+class _AlertDocument(msgspec.Struct, gc=False):
+    """An alert document as the stores keep it: its fields, in this order, are the JSON's.
+
+    A storm writes one per new alert: msgspec encodes a struct's known fields in about
+    a third fewer instructions than orjson takes for a 17-key dict built per alert (and
+    writes the same bytes). Instants are microseconds since the epoch. Untracked by the
+    cyclic collector (``gc=False``): it lives only until it is encoded.
+    """
+
+    fingerprint: str
+    labels: Mapping[str, str]
+    status: AlertStatus
+    first_seen: int
+    last_seen: int
+    count: int
+    position: str
+    ends_at: int | None
+    transitions: list[int]
+    muted_by: str | None
+    annotations: Mapping[str, str]
+    generator_url: str
+    starts_at: int | None
+    first_received_at: int | None
+    last_received_at: int | None
+    expired: bool
+    dedup_key: str | None
+
+
+_encode_document = msgspec.json.Encoder().encode
 
 # The instants of one commit's alerts are mostly the same few (the step's time, each
 # request's receipt, the source's start shared by a group), and a commit writes thousands
@@ -142,31 +173,37 @@ _shared_micros = lru_cache(maxsize=4_096)(micros)
 _shared_instant = lru_cache(maxsize=4_096)(from_micros)
 
 
-def _alert_document(alert: IncidentAlert) -> dict[str, Any]:
+def _alert_document(alert: IncidentAlert) -> _AlertDocument:
     ends_at, starts_at = alert.ends_at, alert.starts_at
     first_received, last_received = alert.first_received_at, alert.last_received_at
     # Most alerts never flapped: no comprehension (a function call of its own in 3.11)
     # for them, on every resend's write.
     transitions = alert.transitions
-    return {
-        "fingerprint": alert.fingerprint,
-        "labels": alert.labels,
-        "status": alert.status,  # a StrEnum: orjson writes its value, no property call
-        "first_seen": _shared_micros(alert.first_seen),
-        "last_seen": _shared_micros(alert.last_seen),
-        "count": alert.count,
-        "position": alert.position,
-        "ends_at": None if ends_at is None else _shared_micros(ends_at),
-        "transitions": [micros(t) for t in transitions] if transitions else [],
-        "muted_by": alert.muted_by,
-        "annotations": alert.annotations,
-        "generator_url": alert.generator_url,
-        "starts_at": None if starts_at is None else _shared_micros(starts_at),
-        "first_received_at": None if first_received is None else _shared_micros(first_received),
-        "last_received_at": None if last_received is None else _shared_micros(last_received),
-        "expired": alert.expired,
-        "dedup_key": alert.dedup_key,
-    }
+    # Positional, in field order: keywords cost more, once per document written.
+    return _AlertDocument(
+        alert.fingerprint,
+        alert.labels,
+        alert.status,  # a StrEnum: msgspec writes its value
+        _shared_micros(alert.first_seen),
+        _shared_micros(alert.last_seen),
+        alert.count,
+        alert.position,
+        None if ends_at is None else _shared_micros(ends_at),
+        [micros(t) for t in transitions] if transitions else [],
+        alert.muted_by,
+        alert.annotations,
+        alert.generator_url,
+        None if starts_at is None else _shared_micros(starts_at),
+        None if first_received is None else _shared_micros(first_received),
+        None if last_received is None else _shared_micros(last_received),
+        alert.expired,
+        alert.dedup_key,
+    )
+
+
+def _alert_dict(alert: IncidentAlert) -> dict[str, Any]:
+    """The alert's document as the dict a reader of stored documents gets from JSON."""
+    return orjson.loads(encode_alert(alert))  # type: ignore[no-any-return]
 
 
 def decode_incident_documents(
@@ -189,7 +226,7 @@ def decode_incident_documents(
             documents[document["fingerprint"]] = document
     incident = decode_incident(data)
     if incident.alerts:
-        inline = {f: _alert_document(a) for f, a in incident.alerts.items()}
+        inline = {f: _alert_dict(a) for f, a in incident.alerts.items()}
         documents = {**inline, **documents}
     return replace(incident, alerts={}), documents
 
@@ -203,7 +240,7 @@ def alert_bodies(incident: Incident, alerts: Iterable[bytes]) -> tuple[Incident,
     bodies = list(alerts)
     if not incident.alerts:
         return incident, bodies
-    inline = orjson.dumps([_alert_document(a) for a in incident.alerts.values()])
+    inline = encode_alert_batch(incident.alerts.values())
     return replace(incident, alerts={}), [inline, *bodies]
 
 
