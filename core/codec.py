@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,7 +20,7 @@ from core.incident import (
 )
 from core.model import AlertStatus
 from core.silence import LabelMatcher, Silence
-from core.timestamps import from_micros, micros
+from core.timestamps import Memo, from_micros, micros
 
 T = TypeVar("T")
 
@@ -168,9 +167,9 @@ _encode_document = msgspec.json.Encoder().encode
 # The instants of one commit's alerts are mostly the same few (the step's time, each
 # request's receipt, the source's start shared by a group), and a commit writes thousands
 # of documents with seven instants each: converted once each here, not once per field.
-_shared_micros = lru_cache(maxsize=4_096)(micros)
+_shared_micros: Memo[datetime, int] = Memo(micros)
 # And back, when an incident's thousands of alerts are read: one datetime per instant.
-_shared_instant = lru_cache(maxsize=4_096)(from_micros)
+_shared_instant: Memo[int, datetime] = Memo(from_micros)
 
 
 def _alert_document(alert: IncidentAlert) -> _AlertDocument:
@@ -184,18 +183,18 @@ def _alert_document(alert: IncidentAlert) -> _AlertDocument:
         alert.fingerprint,
         alert.labels,
         alert.status,  # a StrEnum: msgspec writes its value
-        _shared_micros(alert.first_seen),
-        _shared_micros(alert.last_seen),
+        _shared_micros[alert.first_seen],
+        _shared_micros[alert.last_seen],
         alert.count,
         alert.position,
-        None if ends_at is None else _shared_micros(ends_at),
+        None if ends_at is None else _shared_micros[ends_at],
         [micros(t) for t in transitions] if transitions else [],
         alert.muted_by,
         alert.annotations,
         alert.generator_url,
-        None if starts_at is None else _shared_micros(starts_at),
-        None if first_received is None else _shared_micros(first_received),
-        None if last_received is None else _shared_micros(last_received),
+        None if starts_at is None else _shared_micros[starts_at],
+        None if first_received is None else _shared_micros[first_received],
+        None if last_received is None else _shared_micros[last_received],
         alert.expired,
         alert.dedup_key,
     )
@@ -425,8 +424,8 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
     ``last_seen``, which recorded when the correlator applied the alert: the nearest
     record of receipt there is.
     """
-    first_seen = _shared_instant(raw["first_seen"])
-    last_seen = _shared_instant(raw["last_seen"])
+    first_seen = _shared_instant[raw["first_seen"]]
+    last_seen = _shared_instant[raw["last_seen"]]
     ends_at, starts_at = raw["ends_at"], raw.get("starts_at")
     return IncidentAlert(
         fingerprint=raw["fingerprint"],
@@ -436,12 +435,12 @@ def _alert_from(raw: dict[str, Any]) -> IncidentAlert:
         last_seen=last_seen,
         count=raw["count"],
         position=raw["position"],
-        ends_at=None if ends_at is None else _shared_instant(ends_at),
+        ends_at=None if ends_at is None else _shared_instant[ends_at],
         transitions=tuple(from_micros(t) for t in raw["transitions"]),
         muted_by=raw["muted_by"],
         annotations=raw.get("annotations", {}),
         generator_url=raw.get("generator_url", ""),
-        starts_at=None if starts_at is None else _shared_instant(starts_at),
+        starts_at=None if starts_at is None else _shared_instant[starts_at],
         first_received_at=_received(raw, "first_received_at", first_seen),
         last_received_at=_received(raw, "last_received_at", last_seen),
         expired=raw.get("expired", False),
@@ -455,7 +454,7 @@ def _received(raw: dict[str, Any], name: str, seen: datetime) -> datetime | None
     if name not in raw:
         return seen
     value = raw[name]
-    return None if value is None else _shared_instant(value)
+    return None if value is None else _shared_instant[value]
 
 
 def encode_event(event: IncidentEvent) -> bytes:

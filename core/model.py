@@ -6,14 +6,13 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from sys import intern
 
 import msgspec
 import orjson
 
 from core.direct_init import direct_init
-from core.timestamps import from_micros, micros
+from core.timestamps import Memo, from_micros, micros
 
 
 class AlertStatus(enum.StrEnum):
@@ -36,11 +35,9 @@ class SourceKind(enum.StrEnum):
 _STATUSES: Mapping[str, AlertStatus] = {status.value: status for status in AlertStatus}
 
 
-@lru_cache(maxsize=4_096)
-def _instant(value: int) -> datetime:
-    # The alerts of one request share received_at, and mostly starts_at and ends_at too,
-    # so reading the log back converts each distinct instant once, not three per alert.
-    return from_micros(value)
+# The alerts of one request share received_at, and mostly starts_at and ends_at too,
+# so reading the log back converts each distinct instant once, not three per alert.
+_instant: Memo[int, datetime] = Memo(from_micros)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +95,10 @@ class Alert:
             raw.labels,
             raw.annotations,
             _STATUSES.get(status) or AlertStatus(status),
-            _instant(raw.starts_at),
-            None if ends is None else _instant(ends),
+            _instant[raw.starts_at],
+            None if ends is None else _instant[ends],
             raw.generator_url,
-            _instant(raw.received_at),
+            _instant[raw.received_at],
             raw.dedup_key,
             raw.acknowledged,
         )

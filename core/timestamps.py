@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 # Go's zero time.Time: Alertmanager sends it as endsAt of every firing alert.
 _GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
@@ -86,3 +88,31 @@ def micros(instant: datetime) -> int:
 def from_micros(value: int) -> datetime:
     """Returns the UTC instant ``value`` microseconds after the Unix epoch."""
     return _EPOCH + timedelta(microseconds=value)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class Memo(dict[_K, _V]):
+    """A bounded memo of a conversion: ``memo[key]`` converts each key once, then recalls it.
+
+    For instants converted per alert (the log's integers to datetimes, documents' datetimes
+    to integers), which repeat across a step's alerts: a known key is one subscript in C,
+    where ``functools.lru_cache`` builds and compares a key tuple per call, about twice the
+    instructions. Full at ``size`` keys, it forgets them all at once (an instant's users
+    come together in time).
+    """
+
+    __slots__ = ("_convert", "_size")
+
+    def __init__(self, convert: Callable[[_K], _V], size: int = 4_096) -> None:
+        super().__init__()
+        self._convert = convert
+        self._size = size
+
+    def __missing__(self, key: _K) -> _V:
+        if len(self) >= self._size:
+            self.clear()
+        value = self[key] = self._convert(key)
+        return value
