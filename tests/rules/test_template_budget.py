@@ -182,3 +182,25 @@ async def test_reload_refuses_a_template_over_budget_and_keeps_the_old_rules(
 
 def _quoted(source: str) -> str:
     return "'" + source.replace("'", "''") + "'"
+
+
+def test_the_wall_clock_backstop_stops_a_render_the_counts_allow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A clock that moves a second at every look: the render's first look at it (after
+    # 64 steps) is past its 0.25 s, though 200 steps are far inside the step budget.
+    class LeapingClock:
+        def __init__(self) -> None:
+            self.now = 0.0
+
+        def monotonic(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    template = TemplateCompiler().compile(
+        "{% for i in range(200) %}{{ i }}{% endfor %}", TemplateKind.TITLE
+    )
+    monkeypatch.setattr(template_budget, "time", LeapingClock())
+    assert template.render({"labels": {}}, fallback="fallback") == "fallback"
+    monkeypatch.undo()
+    assert template.render({"labels": {}}, fallback="fallback").startswith("0123")
