@@ -147,6 +147,11 @@ class EscalationTask:
         """Delivers while this member holds the lease; waits for a stage's step otherwise."""
         failures = 0
         while True:
+            # The ring is taken before the pass, not after it: a stage that commits a page
+            # while this pass runs (after its claim) leaves the bell rung, so the wait
+            # below returns at once. Cleared after the pass, that ring was lost and the
+            # page waited for the poll (a CI failure with minute-long polls).
+            self._wake.clear()
             busy: int | None = 0
             if self.delivering():
                 # dispatch hands the sends to the channels' lanes and does not wait for
@@ -158,7 +163,6 @@ class EscalationTask:
                 continue
             failures = 0
             if not busy:
-                self._wake.clear()
                 # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that comes
                 # as the event is set, and the loop then never ends (shutdown hangs).
                 with contextlib.suppress(TimeoutError):
