@@ -171,31 +171,60 @@ class OutsideProcess:
         text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
-    def describe(self, problem: str) -> str:
+    def describe(self, problem: str, lines: int = 30) -> str:
         """A failure message: what went wrong, where the log is, and its tail."""
-        return f"{self.name}: {problem}; log {self.log_path}:\n{self.log_tail()}"
+        return f"{self.name}: {problem}; log {self.log_path}:\n{self.log_tail(lines)}"
 
     async def wait_ready(self, url: str, deadline_seconds: float = START_DEADLINE_SECONDS) -> None:
-        """Polls GET ``url`` until it answers 200; fails early if the process exits."""
+        """Polls GET ``url`` until it answers 200; fails early if the process exits.
+
+        A process still running at the deadline is a hang or a refusal: the failure
+        quotes the last answer (or error), and a Python process started with
+        ``PYTHONFAULTHANDLER`` is aborted first, so that its threads' stacks are in the log.
+        """
+        last = "no answer yet"
 
         async def probe() -> bool | None:
+            nonlocal last
             process = self._process
             if process is None or process.poll() is not None:
                 code = None if process is None else process.returncode
                 raise RuntimeError(self.describe(f"exited with {code} before it was ready"))
             try:
                 async with session.get(url) as response:
-                    return True if response.status == 200 else None
-            except (aiohttp.ClientError, TimeoutError):
+                    if response.status == 200:
+                        return True
+                    last = f"{response.status} {(await response.text())[:500]}"
+                    return None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last = repr(exc)
                 return None
 
         async with aiohttp.ClientSession(timeout=_PROBE_TIMEOUT) as session:
             try:
                 await poll_until(probe, deadline_seconds, interval=0.05)
             except TimeoutError as exc:
+                self._dump_stacks()
                 raise TimeoutError(
-                    self.describe(f"{url} did not answer 200 within {deadline_seconds}s")
+                    self.describe(
+                        f"{url} did not answer 200 within {deadline_seconds}s (last: {last})",
+                        lines=120,
+                    )
                 ) from exc
+
+    def _dump_stacks(self) -> None:
+        # faulthandler writes every thread's stack on SIGABRT; only asked where it is on.
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        if (self._env or {}).get("PYTHONFAULTHANDLER") != "1":
+            return
+        process.send_signal(signal.SIGABRT)
+        try:
+            process.wait(timeout=STOP_DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class TocsinProcess:
@@ -233,6 +262,8 @@ class TocsinProcess:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
         environment.update(env)
         environment["PYTHONUNBUFFERED"] = "1"
+        # A start that hangs is aborted with SIGABRT: its threads' stacks then go to the log.
+        environment["PYTHONFAULTHANDLER"] = "1"
         self._process = OutsideProcess(
             "tocsin",
             argv,
