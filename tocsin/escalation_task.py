@@ -54,6 +54,7 @@ from rules.channels import ChannelKind
 from rules.model import Rules
 from tocsin.escalation_metrics import EscalationMetrics
 from tocsin.keys import ACTION_LINKS, CLOCK, REGISTRY, RULES, SETTINGS, STORE, WAKEUPS
+from tocsin.wakeup import Waiter
 
 log = structlog.get_logger("tocsin.escalation")
 
@@ -128,7 +129,9 @@ class EscalationTask:
             store, self._rules, clock, notifiers(context), metrics=metrics
         )
         self.webhooks = context.webhooks
-        self._wake = asyncio.Event()
+        # Rung by a stage step that wrote something; a ring during a delivery pass makes
+        # the next wait return at once (Waiter takes it on return, before the next pass).
+        self._wake = Waiter()
 
     def delivering(self) -> bool:
         """Tells whether this member holds the escalation lease now, so it delivers."""
@@ -147,11 +150,6 @@ class EscalationTask:
         """Delivers while this member holds the lease; waits for a stage's step otherwise."""
         failures = 0
         while True:
-            # The ring is taken before the pass, not after it: a stage that commits a page
-            # while this pass runs (after its claim) leaves the bell rung, so the wait
-            # below returns at once. Cleared after the pass, that ring was lost and the
-            # page waited for the poll (a CI failure with minute-long polls).
-            self._wake.clear()
             busy: int | None = 0
             if self.delivering():
                 # dispatch hands the sends to the channels' lanes and does not wait for
@@ -163,11 +161,7 @@ class EscalationTask:
                 continue
             failures = 0
             if not busy:
-                # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that comes
-                # as the event is set, and the loop then never ends (shutdown hangs).
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(POLL_SECONDS):
-                        await self._wake.wait()
+                await self._wake.wait(POLL_SECONDS)
 
     async def release(self) -> None:
         """Frees both stages' leases, so another replica takes over at once."""
@@ -179,9 +173,9 @@ class EscalationTask:
 async def run_steps(
     name: str,
     step: Callable[[], Awaitable[int]],
-    busy: asyncio.Event,
+    busy: Waiter,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    idle: Callable[[float], Awaitable[None]] | None = None,
+    idle: Callable[[float], Awaitable[object]] | None = None,
 ) -> None:
     """Runs ``step`` until cancelled: at once after a busy step (setting ``busy``), else
     every POLL_SECONDS.

@@ -10,6 +10,7 @@ import pytest
 
 from tocsin import escalation_task
 from tocsin.escalation_task import EscalationTask
+from tocsin.wakeup import Waiter
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -20,7 +21,7 @@ async def test_a_ring_during_a_pass_starts_the_next_pass_at_once(
     # With an hour-long poll, a lost ring would leave the page waiting for an hour.
     monkeypatch.setattr(escalation_task, "POLL_SECONDS", 3600.0)
     task = object.__new__(EscalationTask)
-    task._wake = asyncio.Event()
+    task._wake = Waiter()
     task._clock = SimpleNamespace(now=lambda: NOW)
     task.stage = SimpleNamespace(lease_until=NOW + timedelta(minutes=1))
     second_pass: asyncio.Future[None] = asyncio.get_running_loop().create_future()
