@@ -50,6 +50,7 @@ from escalation.sla_stage import SlaStage
 from escalation.slack import make_slack_notifier
 from escalation.stage import EscalationStage
 from escalation.webhook import make_webhook_notifier
+from escalation.webhook_http import WebhookClient
 from rules.channels import ChannelKind
 from rules.model import Rules
 from tocsin.escalation_metrics import EscalationMetrics
@@ -78,8 +79,9 @@ def add_escalation(app: web.Application) -> None:
 
     async def escalation_context(app: web.Application) -> AsyncIterator[None]:
         """Runs the tasks; on shutdown cancels them and frees the leases."""
-        async with aiohttp.ClientSession() as session:
-            paging = EscalationTask(app, session, metrics)
+        # The webhook notifier's client (its kept-alive connections) beside the session.
+        async with aiohttp.ClientSession() as session, WebhookClient() as webhooks:
+            paging = EscalationTask(app, session, webhooks, metrics)
             tasks = [
                 asyncio.create_task(paging.run_stage("escalation", paging.stage.step)),
                 asyncio.create_task(paging.run_stage("sla", paging.sla.step)),
@@ -91,7 +93,6 @@ def add_escalation(app: web.Application) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await paging.delivery.close()
-            await paging.webhooks.close()  # the webhook notifier's kept-alive connections
             await paging.release()
 
     app.cleanup_ctx.append(escalation_context)
@@ -106,7 +107,11 @@ class EscalationTask:
     """The stages and delivery of one process (see the module docstring)."""
 
     def __init__(
-        self, app: web.Application, session: aiohttp.ClientSession, metrics: EscalationMetrics
+        self,
+        app: web.Application,
+        session: aiohttp.ClientSession,
+        webhooks: WebhookClient,
+        metrics: EscalationMetrics,
     ) -> None:
         settings = app[SETTINGS]
         clock = app[CLOCK]
@@ -123,12 +128,11 @@ class EscalationTask:
         )
         self.sla = SlaStage(store, self._rules, clock, member, lease=lease, metrics=metrics)
         context = NotifierContext(
-            session, clock, settings.public_base_url, app.get(ACTION_LINKS), self._rules
+            session, clock, settings.public_base_url, app.get(ACTION_LINKS), self._rules, webhooks
         )
         self.delivery = OutboxDelivery(
             store, self._rules, clock, notifiers(context), metrics=metrics
         )
-        self.webhooks = context.webhooks
         # Rung by a stage step that wrote something; a ring during a delivery pass makes
         # the next wait return at once (Waiter takes it on return, before the next pass).
         self._wake = Waiter()
