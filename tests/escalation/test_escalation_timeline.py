@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -189,13 +188,13 @@ def ticking() -> Any:
 
 
 async def delivery(
-    world: World, session: aiohttp.ClientSession, metrics: EscalationMetrics
+    world: World, client: WebhookClient, metrics: EscalationMetrics
 ) -> OutboxDelivery:
     return OutboxDelivery(
         world.store,
         lambda: world.rules,
         world.clock,
-        {ChannelKind.WEBHOOK: WebhookNotifier(WebhookClient(), world.clock, BASE_URL)},
+        {ChannelKind.WEBHOOK: WebhookNotifier(client, world.clock, BASE_URL)},
         rng=random.Random(7),
         backoff=Backoff(timedelta(seconds=1), timedelta(seconds=60), max_attempts=3),
         metrics=metrics,
@@ -211,8 +210,8 @@ async def test_delivery_results_are_noted_and_counted(store: Store, aiohttp_serv
     registry = CollectorRegistry()
     metrics = EscalationMetrics(registry)
 
-    async with aiohttp.ClientSession() as session:
-        sender = await delivery(world, session, metrics)
+    async with WebhookClient() as client:
+        sender = await delivery(world, client, metrics)
         await sender.step()
         failed_at = world.clock.now()
         world.clock.advance(timedelta(seconds=60))
@@ -249,8 +248,8 @@ async def test_a_given_up_delivery_is_noted_as_failed_without_a_retry(
     await world.at(world.clock.now() + timedelta(seconds=30))
     registry = CollectorRegistry()
 
-    async with aiohttp.ClientSession() as session:
-        await (await delivery(world, session, EscalationMetrics(registry))).step()
+    async with WebhookClient() as client:
+        await (await delivery(world, client, EscalationMetrics(registry))).step()
 
     failed = (await notes(store, incident))[-1]
     assert failed.kind == "delivery_failed"

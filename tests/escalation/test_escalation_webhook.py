@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -87,9 +86,9 @@ def hooked_world(store: Store, url: str) -> World:
     return World(store, ManualClock(now), rules=replace(rules, channels={"hook": hook}))
 
 
-async def delivered(world: World, session: aiohttp.ClientSession) -> OutboxDelivery:
+async def delivered(world: World, client: WebhookClient) -> OutboxDelivery:
     """A delivery whose webhook notifier signs with SECRET, jitter seeded."""
-    notifier = WebhookNotifier(WebhookClient(), world.clock, BASE_URL)
+    notifier = WebhookNotifier(client, world.clock, BASE_URL)
     return OutboxDelivery(
         world.store,
         lambda: world.rules,
@@ -109,8 +108,8 @@ async def test_a_page_arrives_signed_with_the_documented_body(
     start = world.clock.now()
     await world.at(start + timedelta(seconds=30))
 
-    async with aiohttp.ClientSession() as session:
-        sent = await (await delivered(world, session)).step()
+    async with WebhookClient() as client:
+        sent = await (await delivered(world, client)).step()
 
     assert sent == 1
     assert receiver.rejected == 0
@@ -174,8 +173,8 @@ async def test_failures_are_retried_with_backoff_and_recorded(
     await world.at(world.clock.now() + timedelta(seconds=30))
     key = f"{incident}:1:0:0:ann:hook"
 
-    async with aiohttp.ClientSession() as session:
-        delivery = await delivered(world, session)
+    async with WebhookClient() as client:
+        delivery = await delivered(world, client)
         for _ in range(6):
             await delivery.step()
             early = await delivery.step()  # nothing is due again before its backoff
@@ -209,8 +208,8 @@ async def test_a_channel_without_a_signing_secret_sends_no_signature(
     incident = await world.open()
     await world.at(world.clock.now() + timedelta(seconds=30))
 
-    async with aiohttp.ClientSession() as session:
-        assert await (await delivered(world, session)).step() == 1
+    async with WebhookClient() as client:
+        assert await (await delivered(world, client)).step() == 1
 
     assert [h.get("webhook-id") for h in seen] == [f"{incident}:1:0:0:ann:hook"]
     assert "webhook-signature" not in seen[0]
