@@ -148,6 +148,25 @@ async def test_a_page_carries_the_incidents_summary_as_decided(store: Store) -> 
     assert entry["annotations"] == {"summary": f"{HOSTILE} on web-1"}
 
 
+async def test_incidents_opened_together_are_read_together(store: Store) -> None:
+    # Issue 11: a storm's new incidents cost one read for their titles and one for their
+    # pages' summaries, not one read per incident each time.
+    world = World(store, rules=make_rules(both_at_once()))
+    counting = CountingStore(store)
+    stage = EscalationStage(counting, lambda: world.rules, world.clock, "m1")
+    for n in (1, 2, 3):
+        await open_incident(world, make_incident(n, opened_at=T0, policy="web"))
+    await world.at(t(0), stage)
+    await world.at(t(30), stage)
+    keys = [key for key, _ in await store.due_documents(OUTBOX, FAR, 100)]
+    entries = (await store.consumer_documents(OUTBOX, keys)).values()
+    assert sorted((e["incident"], e["person"]) for e in entries) == [
+        (f"inc-{n:04d}", person) for n in (1, 2, 3) for person in ("ann", "bob")
+    ]
+    assert {e["category"] for e in entries} == {"performance"}  # each has its summary
+    assert counting.reads == 2
+
+
 async def test_the_webhook_body_says_category_and_counts(store: Store) -> None:
     [entry, _], _ = await decided_entries(store)
     body = webhook_body(entry, PUBLIC_URL)["incident"]
