@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -182,18 +181,15 @@ class WebhookNotifier:
 
 
 def _url(text: str) -> URL | None:
-    """The channel's URL, parsed once (None: it is not a URL)."""
+    """The channel's URL (None: it is not a URL).
+
+    Parsed once per channel URL, not at every send: yarl keeps the URLs it made from
+    strings (an LRU cache in ``URL()``), and the rules hold few.
+    """
     try:
-        return _parsed(text)
+        return URL(text)
     except ValueError:
         return None
-
-
-# Parsed once per channel URL, not at every send (the rules hold few).
-@functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> URL:
-    """The URL of ``text`` (ValueError if it is none)."""
-    return URL(text)
 
 
 def _auth_header(config: WebhookConfig) -> dict[str, str]:
