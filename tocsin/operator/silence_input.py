@@ -118,6 +118,7 @@ def _matchers(raw_matchers: object, problems: list[FieldProblem]) -> list[LabelM
         )
         return []
     matchers: list[LabelMatcher] = []
+    match_empty = True  # every matcher so far matches an alert with no labels
     for index, text in enumerate(raw_matchers):
         try:
             if not isinstance(text, str):
@@ -127,7 +128,8 @@ def _matchers(raw_matchers: object, problems: list[FieldProblem]) -> list[LabelM
             problems.append(FieldProblem(f"matchers[{index}]", str(exc)))
             continue
         matchers.append(LabelMatcher(parsed.name, parsed.type.value, parsed.value))
-    if matchers and all(_matches_empty(m) for m in matchers):
+        match_empty = match_empty and parsed.matches({})
+    if matchers and match_empty:
         # Alertmanager refuses silences that would match every alert: `a=""` matches
         # each alert without an `a` label, `a!="x"` each without `a="x"`.
         problems.append(
@@ -147,7 +149,3 @@ def _instant(body: dict[str, Any], name: str, problems: list[FieldProblem]) -> d
     except ValueError as exc:
         problems.append(FieldProblem(name, f"invalid RFC 3339 timestamp: {exc}"))
         return None
-
-
-def _matches_empty(matcher: LabelMatcher) -> bool:
-    return parse_matcher(str(matcher)).matches({})
