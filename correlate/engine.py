@@ -488,7 +488,7 @@ class Correlator:
         *,
         poll_seconds: float,
         sweep_seconds: float,
-        idle: Callable[[float], Awaitable[None]] | None = None,
+        idle: Callable[[float], Awaitable[object]] | None = None,
         committed: Callable[[], None] | None = None,
     ) -> None:
         """Correlates until ``stop`` is set: steps while there is work, sweeps periodically.

@@ -37,18 +37,21 @@ class Waiter:
         """Marks a ring: the next :meth:`wait` returns at once."""
         self._rung.set()
 
-    async def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float) -> bool:
         """Returns at a ring (at once if one came since the last wait) or after ``seconds``.
 
         The ring is taken on return, before the caller's next step, so a ring during
-        that step makes the following wait return at once: none is lost.
+        that step makes the following wait return at once: none is lost. Returns
+        whether it rang.
         """
         if not self._rung.is_set():
             # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds):
                     await self._rung.wait()
+        rung = self._rung.is_set()
         self._rung.clear()
+        return rung
 
 
 @dataclass(eq=False)

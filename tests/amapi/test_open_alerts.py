@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ from core.model import AlertStatus
 from core.store import CorrelationCommit, IncidentAlertWrite, Store
 from core.store.sqlite import SQLiteStore
 from rules.model import Rules
-from tests.contract.builders import T0, make_incident
+from tests.contract.builders import make_incident
 from tests.contract.test_incident_alerts_contract import GROUP, big_incident, create
 from tocsin.amapi.open_alerts import OpenAlerts
-from tocsin.amapi.warm import IN_USE_FOR, KeepWarm
 
 
 @pytest.fixture
@@ -85,26 +83,3 @@ async def test_what_the_current_read_shares_is_kept(store: Store) -> None:
     assert len(big.alerts) == 40
     assert len(second.alerts) == 40
     assert len(first.alerts) == 0
-
-
-async def test_the_keeper_renders_before_a_request_asks(store: Store) -> None:
-    rules = Rules(sources=())
-    open_alerts = OpenAlerts()
-    keeper = KeepWarm(open_alerts)
-
-    await keeper.warm_once(store, rules)
-
-    assert open_alerts.renders == 1
-    async with open_alerts.read(store, rules) as read:
-        assert len(read.alerts) == 40
-    assert open_alerts.renders == 1  # the request found them rendered
-
-
-def test_the_keeper_reads_at_start_then_only_while_the_api_is_in_use() -> None:
-    keeper = KeepWarm(OpenAlerts())
-    assert keeper.wanted(T0)  # never read: the first render after start
-    keeper.rounds = 1
-    assert not keeper.wanted(T0)  # nobody asked since
-    keeper.asked(T0)
-    assert keeper.wanted(T0 + IN_USE_FOR)
-    assert not keeper.wanted(T0 + IN_USE_FOR + timedelta(seconds=1))

@@ -1,21 +1,26 @@
-"""Keeps the Alertmanager API's rendered open alerts ready before a client asks.
+"""Keeps the Alertmanager API's rendered open alerts up to date before a client asks.
 
-The first ``GET /api/v2/alerts`` after a start renders every open alert (about 8 us of
-CPU each: 0.8 s at 100,000 alerts, more on a busy machine), and after a storm step the
-next one renders what changed. Karma and Grafana poll every few seconds, so a person
-opening a dashboard would wait for that render. Instead the server renders once soon
-after it starts, and again every :data:`INTERVAL` while the API has been asked within
-:data:`IN_USE_FOR`, off the event loop as a request would (``OpenAlerts.read``); a
-request then finds the alerts rendered, or waits for the render under way rather than
-starting a second one. A server nobody asks stops re-reading after :data:`IN_USE_FOR`.
+Rendering an open alert costs about 8 us of CPU (0.8 to 1.3 s for 100,000, in a worker
+thread that shares the interpreter with the event loop). A request that found them
+unrendered, the first after a start or after a storm, would wait for that. Instead the
+server renders on its own, as a request would (``OpenAlerts.read``: only what changed
+since the last read): soon after it starts, then after each burst of correlator commits
+(the ``incidents`` doorbell of ``tocsin.wakeup``), and every :data:`INTERVAL` anyway (a
+replica sharing a Redis store commits without ringing this one). A request then finds
+the alerts rendered, or waits for the render under way rather than starting its own.
+
+A burst is rendered once it pauses for :data:`QUIET`, or every :data:`MOST_STALE` while
+it goes on: a storm's commits every few milliseconds would otherwise mean a render each,
+reading every changed incident's alerts again. The cost is memory: the rendered alerts
+stay (about the size of their stored documents), as Alertmanager keeps its alerts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
@@ -25,15 +30,46 @@ from core.errors import StoreError
 from core.store import IncidentStore
 from rules.model import Rules
 from tocsin.amapi.open_alerts import OpenAlerts
-from tocsin.keys import CLOCK, RULES, STORE
+from tocsin.keys import RULES, STORE, WAKEUPS
 
 log = structlog.get_logger("tocsin.amapi")
 
 # After the server starts: let start-up's own work (the correlator child, the status
 # page's first build) go first.
-START_DELAY = timedelta(seconds=2)
-INTERVAL = timedelta(seconds=5)
-IN_USE_FOR = timedelta(minutes=15)
+START_DELAY_SECONDS = 2.0
+INTERVAL_SECONDS = 5.0
+QUIET_SECONDS = 1.0
+MOST_STALE_SECONDS = 10.0
+
+# Waits up to the given seconds for a commit's ring; tells whether one came.
+RingWait = Callable[[float], Awaitable[bool]]
+
+
+@dataclass(slots=True)
+class RenderSchedule:
+    """When the keeper renders next, from the commits' rings (monotonic seconds).
+
+    With no ring since the last render it waits :data:`INTERVAL_SECONDS` and renders;
+    after a ring it waits for the commits to pause :data:`QUIET_SECONDS`, but never more
+    than :data:`MOST_STALE_SECONDS` after the first ring.
+    """
+
+    first_ring: float | None = None
+
+    def rung(self, now: float) -> None:
+        """A commit rang at ``now``."""
+        if self.first_ring is None:
+            self.first_ring = now
+
+    def rendered(self) -> None:
+        """A render started: what rang before it is in it."""
+        self.first_ring = None
+
+    def wait_seconds(self, now: float) -> float:
+        """How long to wait for another ring before rendering (0: render now)."""
+        if self.first_ring is None:
+            return INTERVAL_SECONDS
+        return max(0.0, min(QUIET_SECONDS, self.first_ring + MOST_STALE_SECONDS - now))
 
 
 class KeepWarm:
@@ -41,41 +77,51 @@ class KeepWarm:
 
     def __init__(self, open_alerts: OpenAlerts) -> None:
         self._open = open_alerts
-        self._asked_at: datetime | None = None
-        self.rounds = 0  # renders started by this keeper, not by a request
-
-    def asked(self, at: datetime) -> None:
-        """Records that a client asked for the open alerts at ``at``."""
-        self._asked_at = at
-
-    def wanted(self, now: datetime) -> bool:
-        """Tells whether to read again: never read yet, or asked within IN_USE_FOR."""
-        if self.rounds == 0:
-            return True
-        return self._asked_at is not None and now - self._asked_at <= IN_USE_FOR
+        self.rounds = 0  # reads this keeper finished (a request's are not counted)
 
     async def warm_once(self, store: IncidentStore, rules: Rules) -> None:
         """One read, as a request would make it: renders only what changed since the last."""
-        self.rounds += 1
         async with self._open.read(store, rules):
             pass
+        self.rounds += 1
 
-    async def run(self, app: web.Application) -> None:
-        """Reads after START_DELAY, then every INTERVAL while wanted, until cancelled."""
-        await asyncio.sleep(START_DELAY.total_seconds())
+    async def run(self, render: Callable[[], Awaitable[None]], ring: RingWait) -> None:
+        """Renders after START_DELAY_SECONDS, then as :class:`RenderSchedule` says, until cancelled.
+
+        ``render`` is one :meth:`warm_once` on the application's store and rules;
+        ``ring`` waits for a correlator commit's ring.
+        """
+        await asyncio.sleep(START_DELAY_SECONDS)
+        loop = asyncio.get_running_loop()
+        schedule = RenderSchedule()
         while True:
-            if self.wanted(app[CLOCK].now()):
-                try:
-                    await self.warm_once(app[STORE], app[RULES].current.rules)
-                except StoreError as exc:
-                    log.warning("alertmanager api: pre-render failed", error=str(exc))
-                end_if_cancelled()
-            await asyncio.sleep(INTERVAL.total_seconds())
+            schedule.rendered()
+            try:
+                await render()
+            except StoreError as exc:
+                log.warning("alertmanager api: pre-render failed", error=str(exc))
+            end_if_cancelled()
+            while (seconds := schedule.wait_seconds(loop.time())) > 0:
+                if not await ring(seconds):
+                    break
+                schedule.rung(loop.time())
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
         """Cleanup context: runs :meth:`run` while the application runs."""
-        task = asyncio.create_task(self.run(app))
+        wakeups = app.get(WAKEUPS)
+        ring: RingWait = _no_ring if wakeups is None else wakeups.incidents.waiter().wait
+
+        async def render() -> None:
+            await self.warm_once(app[STORE], app[RULES].current.rules)
+
+        task = asyncio.create_task(self.run(render, ring), name="tocsin-amapi-prerender")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _no_ring(seconds: float) -> bool:
+    """No doorbell (an application without wake-ups): waits out the interval."""
+    await asyncio.sleep(seconds)
+    return False

@@ -1,0 +1,170 @@
+"""The Alertmanager API's pre-render: open alerts rendered before a client asks.
+
+The keeper renders at start, after each burst of correlator commits (once they pause,
+or every MOST_STALE_SECONDS while they go on) and every INTERVAL_SECONDS anyway. Its
+schedule is a function of the rings' times; its loop is driven here by scripted rings
+(no time passes), and its wiring by the application's real doorbell on real SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from core.clock import ManualClock
+from core.errors import StoreError
+from core.store import Store
+from core.store.sqlite import SQLiteStore
+from ingest.gate import SourceGate
+from rules.model import Rules
+from tests.contract.builders import T0
+from tests.contract.test_incident_alerts_contract import big_incident, create
+from tests.support import poll_until
+from tocsin.amapi import warm
+from tocsin.amapi.open_alerts import OpenAlerts
+from tocsin.amapi.warm import (
+    INTERVAL_SECONDS,
+    MOST_STALE_SECONDS,
+    QUIET_SECONDS,
+    KeepWarm,
+    RenderSchedule,
+)
+from tocsin.keys import RULES, STORE, WAKEUPS
+from tocsin.state import RulesState, RulesVersion
+from tocsin.wakeup import Wakeups
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    sqlite_store = SQLiteStore(tmp_path / "tocsin.db")
+    await sqlite_store.open()
+    await create(sqlite_store, big_incident(40))
+    yield sqlite_store
+    await sqlite_store.close()
+
+
+def test_with_no_ring_the_keeper_waits_the_interval() -> None:
+    assert RenderSchedule().wait_seconds(100.0) == INTERVAL_SECONDS
+
+
+def test_a_burst_is_rendered_once_it_pauses() -> None:
+    schedule = RenderSchedule()
+    schedule.rung(100.0)
+    assert schedule.wait_seconds(100.0) == QUIET_SECONDS
+    schedule.rung(100.5)  # another commit: wait for the pause again
+    assert schedule.wait_seconds(100.5) == QUIET_SECONDS
+
+
+def test_a_burst_that_goes_on_is_rendered_every_most_stale() -> None:
+    schedule = RenderSchedule()
+    schedule.rung(100.0)
+    schedule.rung(100.0 + MOST_STALE_SECONDS - 0.25)
+    assert schedule.wait_seconds(100.0 + MOST_STALE_SECONDS - 0.25) == 0.25
+    assert schedule.wait_seconds(100.0 + MOST_STALE_SECONDS) == 0.0
+    schedule.rendered()
+    assert schedule.wait_seconds(100.0 + MOST_STALE_SECONDS) == INTERVAL_SECONDS
+
+
+async def test_the_loop_renders_at_start_and_after_each_burst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm, "START_DELAY_SECONDS", 0.0)
+    # Two bursts: two rings then a pause; a quiet interval; one ring then a pause.
+    rings = iter([True, True, False, False, True, False])
+    asked: list[float] = []
+    renders = 0
+
+    async def ring(seconds: float) -> bool:
+        asked.append(seconds)
+        try:
+            return next(rings)
+        except StopIteration:
+            raise asyncio.CancelledError from None
+
+    async def render() -> None:
+        nonlocal renders
+        renders += 1
+
+    with pytest.raises(asyncio.CancelledError):
+        await KeepWarm(OpenAlerts()).run(render, ring)
+
+    # At start; after the first burst; after the quiet interval; after the second burst.
+    assert renders == 4
+    assert asked == [
+        INTERVAL_SECONDS,  # rang
+        QUIET_SECONDS,  # rang again
+        QUIET_SECONDS,  # paused: render
+        INTERVAL_SECONDS,  # nothing: render anyway
+        INTERVAL_SECONDS,  # rang
+        QUIET_SECONDS,  # paused: render
+        INTERVAL_SECONDS,  # (the script ends)
+    ]
+
+
+async def test_a_failed_render_is_logged_and_the_keeper_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm, "START_DELAY_SECONDS", 0.0)
+    rings = iter([False, False])
+    outcomes = iter([StoreError("database is locked"), None, None])
+    renders = 0
+
+    async def ring(seconds: float) -> bool:
+        try:
+            return next(rings)
+        except StopIteration:
+            raise asyncio.CancelledError from None
+
+    async def render() -> None:
+        nonlocal renders
+        renders += 1
+        if (error := next(outcomes)) is not None:
+            raise error
+
+    with pytest.raises(asyncio.CancelledError):
+        await KeepWarm(OpenAlerts()).run(render, ring)
+
+    assert renders == 3
+
+
+async def test_a_commit_ring_renders_the_open_alerts_without_a_request(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No interval render, no pause to wait for: only the start and the ring render.
+    monkeypatch.setattr(warm, "START_DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(warm, "INTERVAL_SECONDS", 3600.0)
+    monkeypatch.setattr(warm, "QUIET_SECONDS", 0.0)
+    rules = Rules(sources=())
+    app = web.Application()
+    app[WAKEUPS] = Wakeups()
+    app[STORE] = store
+    app[RULES] = RulesState(RulesVersion(rules, SourceGate(rules, ManualClock(T0).now())))
+    open_alerts = OpenAlerts()
+    keeper = KeepWarm(open_alerts)
+    context = keeper.context(app)
+    await anext(context)
+    try:
+        await _rounds(keeper, 1)
+        assert open_alerts.renders == 1  # the 40 alerts, at start
+
+        app[WAKEUPS].incidents.ring()
+
+        await _rounds(keeper, 2)
+    finally:
+        await anext(context, None)
+    async with open_alerts.read(store, rules) as read:
+        assert len(read.alerts) == 40
+    assert open_alerts.renders == 1  # nothing changed since: the request rendered nothing
+
+
+async def _rounds(keeper: KeepWarm, count: int) -> None:
+    """Waits for the keeper's task (its reads run in SQLite's worker threads) to render."""
+
+    async def done() -> bool | None:
+        return True if keeper.rounds == count else None
+
+    await poll_until(done, deadline_seconds=10, interval=0.01)
