@@ -227,7 +227,23 @@ def _application(
         )
         return None
     tune_garbage_collector()
+    tune_thread_switching()
     return app
+
+
+# How long a thread may hold the interpreter while another waits for it (CPython's
+# default is 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.001
+
+
+def tune_thread_switching() -> None:
+    """Hands the interpreter to the event loop sooner when a worker thread computes."""
+    # Renders (the Alertmanager API's, the status page's) and the stores' reader threads
+    # run Python in worker threads. Each time the loop thread gives the interpreter up
+    # for a system call (epoll, recv, send), it waits up to the switch interval to get it
+    # back, so one request could wait a dozen intervals: at 5 ms, /-/healthy took 40-42 ms
+    # during a render of 100,000 alerts; at 1 ms, 19-27 ms (python -m bench amapi).
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
 
 def tune_garbage_collector() -> None:
