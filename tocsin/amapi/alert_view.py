@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from functools import lru_cache
 
 import msgspec
 import orjson
 
 from core.incident import Incident
-from core.timestamps import format_rfc3339, from_micros
+from core.timestamps import Memo, format_rfc3339, from_micros
 from rules.model import Rules
 from rules.routing import find_route
 from tocsin.amapi.mutes import MuteStatus, mute_status
@@ -150,10 +149,13 @@ class AlertRenderer:
         return _NO_END
 
 
-@lru_cache(maxsize=65_536)
-def _instant(value: int) -> bytes:
-    """An instant stored in microseconds, as a JSON string in RFC 3339 (alerts share most)."""
+def _instant_text(value: int) -> bytes:
+    """An instant stored in microseconds, as a JSON string in RFC 3339."""
     return orjson.dumps(format_rfc3339(from_micros(value)))
+
+
+# Alerts share most instants (a storm's start, a resend's time): each is converted once.
+_instant = Memo(_instant_text, size=65_536).__getitem__
 
 
 def group_labels(incident: Incident, labels: Sequence[bytes], rules: Rules) -> dict[str, str]:

@@ -19,7 +19,7 @@ from rules.api_keys import Role
 from rules.model import Rules
 from tocsin.amapi.alert_columns import AlertColumns
 from tocsin.amapi.alert_view import AlertRenderer, group_labels
-from tocsin.amapi.errors import am_errors
+from tocsin.amapi.errors import add_get
 from tocsin.amapi.filters import AlertFilter, parse_filter
 from tocsin.amapi.open_alerts import OpenAlerts, OpenAlertsRead
 from tocsin.amapi.stream import RUN, Slicer, stream_groups, stream_members, stream_runs
@@ -37,8 +37,8 @@ class AlertEndpoints:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Registers the alert and alert group endpoints (POST /api/v2/alerts is ingest's)."""
-        router.add_get("/api/v2/alerts", am_errors(self.get_alerts), allow_head=False)
-        router.add_get("/api/v2/alerts/groups", am_errors(self.get_alert_groups), allow_head=False)
+        add_get(router, "/api/v2/alerts", self.get_alerts)
+        add_get(router, "/api/v2/alerts/groups", self.get_alert_groups)
 
     async def get_alerts(self, request: web.Request) -> web.StreamResponse:
         """Open alerts by fingerprint; ``active``, ``silenced``, ``filter``... as Alertmanager."""

@@ -30,6 +30,15 @@ def am_errors(handler: Handler) -> Handler:
     return answering
 
 
+def add_get(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
+    """Registers a GET of the API: errors as Alertmanager's, and no HEAD (Alertmanager: 405).
+
+    aiohttp would answer HEAD through the GET handler, rendering a whole answer for
+    nothing.
+    """
+    router.add_get(path, am_errors(handler), allow_head=False)
+
+
 def message(exc: InputError) -> str:
     """The text of an error answer: the reason, and each field at fault."""
     if isinstance(exc, InvalidFields):

@@ -21,7 +21,7 @@ from core.errors import Conflict, FieldProblem, InvalidFields, NotFound
 from core.silence import Silence, SilenceState
 from core.store import Store
 from rules.api_keys import Role
-from tocsin.amapi.errors import am_errors
+from tocsin.amapi.errors import add_get, am_errors
 from tocsin.amapi.filters import parse_matchers
 from tocsin.amapi.silence_codec import (
     can_update,
@@ -39,9 +39,9 @@ from tocsin.operator.silence_input import body_limit, check_silence_size, read_j
 
 def add_silence_routes(router: web.UrlDispatcher) -> None:
     """Registers the v2 silence endpoints."""
-    router.add_get("/api/v2/silences", am_errors(list_silences), allow_head=False)
+    add_get(router, "/api/v2/silences", list_silences)
     router.add_post("/api/v2/silences", am_errors(post_silence))
-    router.add_get("/api/v2/silence/{id}", am_errors(get_silence), allow_head=False)
+    add_get(router, "/api/v2/silence/{id}", get_silence)
     router.add_delete("/api/v2/silence/{id}", am_errors(delete_silence))
 
 

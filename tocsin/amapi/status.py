@@ -27,7 +27,7 @@ from rules.api_keys import Role
 from rules.model import Rules
 from rules.routing import walk
 from tocsin.amapi.alert_view import DEFAULT_RECEIVER
-from tocsin.amapi.errors import am_errors
+from tocsin.amapi.errors import add_get
 from tocsin.keys import CLOCK, SETTINGS, STARTED_AT, STORE
 from tocsin.keys import RULES as RULES_KEY
 from tocsin.operator.auth import require
@@ -41,8 +41,8 @@ log = structlog.get_logger("tocsin.amapi")
 
 def add_status_routes(router: web.UrlDispatcher) -> None:
     """Registers the status and receivers endpoints."""
-    router.add_get("/api/v2/status", am_errors(get_status), allow_head=False)
-    router.add_get("/api/v2/receivers", am_errors(get_receivers), allow_head=False)
+    add_get(router, "/api/v2/status", get_status)
+    add_get(router, "/api/v2/receivers", get_receivers)
 
 
 async def status_context(app: web.Application) -> AsyncIterator[None]:
