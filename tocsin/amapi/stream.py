@@ -101,33 +101,54 @@ async def stream_groups(
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     with _until_the_client_leaves(request):
         await response.prepare(request)
-        opening = b"["
+        array = _GroupArray(response)
         for group in groups:
-            started = False
             batch: list[bytes] = []
             for count, member in enumerate(members(group), start=1):
                 if member is not None:
                     batch.append(member)
                 if count % CHECK_EVERY == 0 and slicer.over():
-                    if batch:
-                        if not started:
-                            await response.write(opening + head(group) + b',"alerts":[')
-                            opening, started = b",", True
-                            await response.write(b",".join(batch))
-                        else:
-                            await response.write(b"," + b",".join(batch))
-                        batch = []
+                    await array.write_members(group, head, batch)
+                    batch = []
                     await slicer.pause()
-            if batch and not started:
-                await response.write(opening + head(group) + b',"alerts":[' + b",".join(batch))
-                opening, started = b",", True
-            elif batch:
-                await response.write(b"," + b",".join(batch))
-            if started:
-                await response.write(b"]}")
-        await response.write(b"[]" if opening == b"[" else b"]")
+            await array.write_members(group, head, batch)
+            await array.end_group()
+        await array.end()
         await response.write_eof()
     return response
+
+
+class _GroupArray:
+    """The JSON array of groups as it is written: a group opens at its first shown member."""
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        self._response = response
+        self._groups = 0
+        self._open = False
+
+    async def write_members(
+        self, group: T, head: Callable[[T], bytes], members: Sequence[bytes]
+    ) -> None:
+        """Writes shown members of ``group``, opening it (its head) before the first."""
+        if not members:
+            return
+        if self._open:
+            prefix = b","
+        else:
+            prefix = (b"," if self._groups else b"[") + head(group) + b',"alerts":['
+            self._open = True
+            self._groups += 1
+        await self._response.write(prefix + b",".join(members))
+
+    async def end_group(self) -> None:
+        """Closes the group being written, if any of its members was shown."""
+        if self._open:
+            await self._response.write(b"]}")
+            self._open = False
+
+    async def end(self) -> None:
+        """Closes the array (``[]`` if no group was shown)."""
+        await self._response.write(b"]" if self._groups else b"[]")
 
 
 @contextmanager
