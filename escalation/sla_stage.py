@@ -9,6 +9,10 @@ new outbox entries of warnings and breaches, and their timeline notes, with the
 advanced cursor; all or nothing, and only if the cursor is still where the batch
 started. Only the member holding the group's lease fires due thresholds.
 
+Incidents are read only when a pass pages anew: those it pages, all in one read
+(``get_incidents``), for the entries' summaries (shared with the escalation stage) and
+for the titles of clocks that have none yet (the pass is then decided again with them).
+
 A member stopped or killed before its commit wrote nothing: whoever claims next decides
 the same inputs again and writes the same outbox keys and the same handled thresholds,
 so each threshold fires once. An outbox entry already stored is never written again.
@@ -18,27 +22,22 @@ told the notes once the commit landed (``tocsin_sla_events_total{clock, kind}``)
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from core.clock import Clock
+from core.incident import Incident
 from core.store.events import ConsumerWrite, TimelineNote
-from escalation.consumer_pass import start_pass
-from escalation.page import OUTBOX
-from escalation.page_summary import summary_fields
+from escalation.consumer_pass import ConsumerPass, start_pass
 from escalation.sla import on_due, on_event
 from escalation.sla_pages import SlaPage
 from escalation.sla_state import COLLECTION, SlaState
-from escalation.stage import EscalationStore
+from escalation.stage import EscalationStore, outbox_writes, read_incidents, unsent
 from escalation.timeline import NO_METRICS, EscalationMetrics, page_notes
 from rules.model import Rules
 
 GROUP = "sla"
-# Incident reads in flight at once for titles: well under a store's connection pool.
-TITLE_READS = 8
 
 
 class SlaStage:
@@ -73,80 +72,85 @@ class SlaStage:
         )
         if started is None:
             return 0
-        batch, due, stored = started.batch, started.due, started.stored
-        current = {k: SlaState.from_document(raw) for k, raw in stored.items()}
-        before = dict(current)
-        # Titles for the pages about to be decided, a few reads at a time (see _titled).
-        reads = asyncio.Semaphore(TITLE_READS)
-
-        async def titled(state: SlaState) -> SlaState:
-            async with reads:
-                return await self._titled(state)
-
-        found = await asyncio.gather(*(titled(current[k]) for k, _ in due if k in current))
-        current.update((state.incident_id, state) for state in found)
         rules = self._rules()
-        pages: list[SlaPage] = []
-        notes: list[TimelineNote] = []
-        for event in batch.events:
-            state = current.get(event.incident_id)
-            if state is not None and (due_at := state.due) is not None and due_at <= event.at:
-                state = await self._titled(state)  # a threshold it passed may page
-            outcome = on_event(state, event, rules, now)
-            if outcome.state is not None:
-                current[event.incident_id] = outcome.state
-            pages.extend(outcome.pages)
-            notes.extend(outcome.notes)
-        for key, _ in due:
-            state = current.get(key)
-            if state is None:
-                continue
-            outcome = on_due(state, rules, now)
-            if outcome.state is not None:
-                current[key] = outcome.state
-            pages.extend(outcome.pages)
-            notes.extend(outcome.notes)
+        decided = _decide(started, rules, now, {})
+        # The incidents paged anew, all in one read, only when there is a new page: for
+        # the pages' summaries, and for the titles of those the stage has none of yet
+        # (a read per incident started would cost more than the rest of a pass).
+        fresh = await unsent(store, decided.pages)
+        read = await read_incidents(store, [p.incident_id for p in fresh], {})
+        titles = _titles(decided.current, read)
+        if titles:
+            # Decided again with the titles (the decisions are pure: the same pages).
+            decided = _decide(started, rules, now, titles)
+            keys = {p.key for p in fresh}
+            fresh = [p for p in decided.pages if p.key in keys]
         writes = [
             ConsumerWrite(COLLECTION, key, state.to_document(), state.due)
-            for key, state in current.items()
-            if before.get(key) != state
+            for key, state in decided.current.items()
+            if decided.before.get(key) != state
         ]
-        new_pages = await self._new_pages(pages, rules)
-        writes.extend(new_pages)
-        notes.extend(page_notes(new_pages, now))
-        await store.commit_events(batch, writes, notes)
+        outbox = await outbox_writes(store, fresh, rules, read)
+        writes.extend(outbox)
+        notes = [*decided.notes, *page_notes(outbox, now)]
+        await store.commit_events(started.batch, writes, notes)
         if notes:
             self._metrics.observe(notes)
-        return len(batch.events) + len(due)
-
-    async def _titled(self, state: SlaState) -> SlaState:
-        """The state with the incident's title, read only when a page may need it (an
-        incident read per new incident would cost more than the rest of a pass)."""
-        if state.title:
-            return state
-        incident = await self._store.get_incident(state.incident_id)
-        return state if incident is None else replace(state, title=incident.title)
-
-    async def _new_pages(self, pages: list[SlaPage], rules: Rules) -> list[ConsumerWrite]:
-        """The outbox entries of ``pages`` not stored yet (their keys are idempotent),
-        each with its incident's summary as of now (``escalation.page_summary``; one
-        incident read per incident paged, only when there is a new entry)."""
-        if not pages:
-            return []
-        stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
-        fresh = {p.key: p for p in pages if p.key not in stored}
-        read: dict[str, dict[str, Any]] = {}
-        writes: list[ConsumerWrite] = []
-        for key, page in fresh.items():
-            if page.incident_id not in read:
-                incident = await self._store.get_incident(page.incident_id)
-                read[page.incident_id] = (
-                    {} if incident is None else summary_fields(incident, rules.priority.matrix)
-                )
-            document = page.to_document() | read[page.incident_id]
-            writes.append(ConsumerWrite(OUTBOX, key, document, page.send_at))
-        return writes
+        return len(started.batch.events) + len(started.due)
 
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""
         await self._store.release_events(GROUP, self._member)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """A pass's decisions: the states before and after, the pages and the notes."""
+
+    before: dict[str, SlaState]
+    current: dict[str, SlaState]
+    pages: list[SlaPage]
+    notes: list[TimelineNote]
+
+
+def _decide(
+    started: ConsumerPass, rules: Rules, now: datetime, titles: Mapping[str, str]
+) -> _Decided:
+    """Decides the batch's events, then the due documents (``escalation.sla``), with
+    the incidents' ``titles`` for the states that have none."""
+    before = {k: SlaState.from_document(raw) for k, raw in started.stored.items()}
+    current = {
+        k: replace(state, title=titles[k]) if not state.title and k in titles else state
+        for k, state in before.items()
+    }
+    pages: list[SlaPage] = []
+    notes: list[TimelineNote] = []
+    for event in started.batch.events:
+        key = event.incident_id
+        outcome = on_event(current.get(key), event, rules, now, titles.get(key, ""))
+        if outcome.state is not None:
+            current[key] = outcome.state
+        pages.extend(outcome.pages)
+        notes.extend(outcome.notes)
+    for key, _ in started.due:
+        state = current.get(key)
+        if state is None:
+            continue
+        outcome = on_due(state, rules, now)
+        if outcome.state is not None:
+            current[key] = outcome.state
+        pages.extend(outcome.pages)
+        notes.extend(outcome.notes)
+    return _Decided(before, current, pages, notes)
+
+
+def _titles(current: Mapping[str, SlaState], read: Mapping[str, Incident | None]) -> dict[str, str]:
+    """The titles of the incidents ``read`` whose state has none yet."""
+    return {
+        key: incident.title
+        for key, incident in read.items()
+        if incident is not None
+        and incident.title
+        and (state := current.get(key)) is not None
+        and not state.title
+    }

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from core.cancellation import end_if_cancelled
 from core.clock import Clock
@@ -45,6 +45,8 @@ from escalation.update_flush import Notice
 from rules.model import Rules
 
 GROUP = "escalation"
+# A page or notice of this stage or the SLA stage (an SlaPage is a Page).
+AnyPage = TypeVar("AnyPage", bound=Page | Notice)
 
 
 class EscalationStore(IncidentEventStream, RetriggerStore, Protocol):
@@ -104,7 +106,7 @@ class EscalationStage:
         pages: list[Page | Notice] = []
         # Incidents read this pass (None: gone), for titles and the pages' summaries:
         # those whose escalation the batch may start, all in one read.
-        read = await self._read(self._starting(batch, current), {})
+        read = await read_incidents(store, self._starting(batch, current), {})
         for event in batch.events:
             escalation = current.get(event.incident_id)
             title, urgency = "", None
@@ -170,16 +172,6 @@ class EscalationStage:
             )
         )
 
-    async def _read(
-        self, ids: Sequence[str], read: dict[str, Incident | None]
-    ) -> dict[str, Incident | None]:
-        """``read`` with the incidents of ``ids`` it lacks, read at once (None: gone)."""
-        missing = [key for key in ids if key not in read]
-        if missing:
-            found = await self._store.get_incidents(missing)
-            read.update((key, found.get(key)) for key in missing)
-        return read
-
     def _due_now(
         self,
         batch: EventBatch,
@@ -211,15 +203,8 @@ class EscalationStage:
     ) -> list[ConsumerWrite]:
         """The outbox entries of ``pages`` not stored yet (their keys are idempotent),
         each with its incident's summary as of now (``escalation.page_summary``)."""
-        if not pages:
-            return []
-        stored = await self._store.consumer_documents(OUTBOX, [p.key for p in pages])
-        fresh = {p.key: (p.to_document(), p.send_at) for p in pages if p.key not in stored}
-        read = await self._read([d["incident"] for d, _ in fresh.values()], read)
-        return [
-            ConsumerWrite(OUTBOX, key, _summarized(document, rules, read), send_at)
-            for key, (document, send_at) in fresh.items()
-        ]
+        fresh = await unsent(self._store, pages)
+        return await outbox_writes(self._store, fresh, rules, read)
 
     async def release(self) -> None:
         """Gives up the group's lease, so another member can take over at once."""
@@ -237,11 +222,40 @@ class EscalationStage:
             await asyncio.shield(self.release())
 
 
-def _summarized(
-    document: dict[str, Any], rules: Rules, read: dict[str, Incident | None]
-) -> dict[str, Any]:
-    """An outbox entry with its incident's summary (read once per pass)."""
-    incident = read.get(document["incident"])
-    if incident is not None:
-        document |= summary_fields(incident, rules.priority.matrix)
-    return document
+async def read_incidents(
+    store: EscalationStore, ids: Sequence[str], read: dict[str, Incident | None]
+) -> dict[str, Incident | None]:
+    """``read`` with the incidents of ``ids`` it lacks, read at once (None: gone)."""
+    missing = [key for key in dict.fromkeys(ids) if key not in read]
+    if missing:
+        found = await store.get_incidents(missing)
+        read.update((key, found.get(key)) for key in missing)
+    return read
+
+
+async def unsent(store: EscalationStore, pages: Sequence[AnyPage]) -> list[AnyPage]:
+    """Those of ``pages`` not in the outbox yet (their keys are idempotent)."""
+    if not pages:
+        return []
+    stored = await store.consumer_documents(OUTBOX, [p.key for p in pages])
+    return [p for p in pages if p.key not in stored]
+
+
+async def outbox_writes(
+    store: EscalationStore,
+    pages: Sequence[Page | Notice],
+    rules: Rules,
+    read: dict[str, Incident | None],
+) -> list[ConsumerWrite]:
+    """The outbox entries of ``pages``, each with its incident's summary as of now
+    (``escalation.page_summary``), reading at once the incidents ``read`` lacks."""
+    documents = [(p.key, p.to_document(), p.send_at) for p in pages]
+    read = await read_incidents(store, [d["incident"] for _, d, _ in documents], read)
+    matrix = rules.priority.matrix
+    writes: list[ConsumerWrite] = []
+    for key, document, send_at in documents:
+        incident = read.get(document["incident"])
+        if incident is not None:
+            document |= summary_fields(incident, matrix)
+        writes.append(ConsumerWrite(OUTBOX, key, document, send_at))
+    return writes
