@@ -7,6 +7,8 @@ incidents, which breach their SLA together, cost two reads per incident.
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.store import Store
 from escalation.sla_stage import SlaStage
 from tests.contract.builders import T0
@@ -19,7 +21,7 @@ __all__ = ["any_store"]
 STORM = (1, 2, 3)
 
 
-async def entries(w: SlaWorld) -> dict[str, dict[str, object]]:
+async def entries(w: SlaWorld) -> dict[str, dict[str, Any]]:
     """The SLA outbox entries by key."""
     return dict(await w.store.consumer_documents("outbox", await w.sla_outbox()))
 
@@ -27,7 +29,7 @@ async def entries(w: SlaWorld) -> dict[str, dict[str, object]]:
 async def test_incidents_breaching_together_are_read_together(store: Store) -> None:
     w = SlaWorld(store, rules=sla_rules())
     counting = CountingStore(store)
-    stage = SlaStage(counting, lambda: w.rules, w.clock, "m1", metrics=w)  # type: ignore[arg-type]
+    stage = SlaStage(counting, lambda: w.rules, w.clock, "m1", metrics=w)
     for n in STORM:
         await w.open_with(n)
     await w.run_sla(stage)
