@@ -11,6 +11,8 @@ send (HTTP/1.1 keep-alive), for a fraction of that.
 - **Connections** are kept per origin (scheme, host, port) while idle for less than
   :data:`IDLE_SECONDS` (under the 5 s that common servers keep an idle connection, so
   a send rarely meets one the server is closing), at most :data:`IDLE_KEPT` of them.
+  Idle time is told by the client's ``monotonic`` clock (``time.monotonic`` unless a
+  test passes its own).
   A connection is kept only when the answer's body length is known (``Content-Length``,
   or a status that has no body) and neither side asked to close; otherwise it is closed
   once the answer's head is read, so nothing of an answer is ever read as the next one's.
@@ -30,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from yarl import URL
@@ -222,8 +224,10 @@ def _head(status: int, version: bytes, lines: list[bytes]) -> _Head:
 class WebhookClient:
     """Sends webhook POSTs over kept-alive connections (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``monotonic`` tells the seconds that idle connections are timed by."""
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._monotonic = monotonic
         self._tls: ssl.SSLContext | None = None
 
     async def post(self, url: URL, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -261,7 +265,7 @@ class WebhookClient:
     def _take(self, origin: tuple[str, str, int]) -> _Connection | None:
         """An idle connection to ``origin`` still open and fresh, or None."""
         idle = self._idle.get(origin)
-        now = time.monotonic()
+        now = self._monotonic()
         while idle:
             connection = idle.pop()
             if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
@@ -274,7 +278,7 @@ class WebhookClient:
         if len(idle) >= IDLE_KEPT:
             connection.close()
             return
-        connection.idle_since = time.monotonic()
+        connection.idle_since = self._monotonic()
         idle.append(connection)
 
     async def _connect(self, url: URL) -> _Connection:
