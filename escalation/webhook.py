@@ -2,7 +2,10 @@
 
 It sends through ``escalation.webhook_http`` (one POST over a kept-alive connection, at
 a fraction of a general HTTP client's CPU per send), within the channel's ``timeout``;
-a failure to connect or to read the answer is recorded by its class and retried.
+a failure to connect or to read the answer is recorded by its class and retried. A
+request that cannot be sent as configured (``InvalidURL``: the channel's URL is not a
+URL; ``MalformedRequest``: not http or https, no host, a header with a line break) is
+given up at once, as a 4xx is: no retry can succeed.
 
 Headers (https://www.standardwebhooks.com/, signed with the ``standardwebhooks``
 package, so a receiver verifies them with any off-the-shelf implementation):
@@ -58,7 +61,7 @@ from core.clock import Clock
 from core.timestamps import format_rfc3339, from_micros
 from escalation.delivery import Attempt, Notifier, NotifierContext
 from escalation.redirects import is_redirect, redirect_error
-from escalation.webhook_http import WebhookClient, WebhookHTTPError
+from escalation.webhook_http import MalformedRequest, WebhookClient, WebhookHTTPError
 from rules.channels import Channel, WebhookConfig
 from rules.credentials import BasicAuth, BearerAuth
 
@@ -156,10 +159,12 @@ class WebhookNotifier:
         headers.update(_auth_header(config))
         url = _url(config.url.value)
         if url is None:
-            return Attempt(False, None, "InvalidURL", True)  # as any failure to send
+            return Attempt(False, None, "InvalidURL", False)  # the rules' fault: not retried
         try:
             async with asyncio.timeout(config.timeout.total_seconds()):
                 answer = await self._client.post(url, data, headers)
+        except MalformedRequest:
+            return Attempt(False, None, "MalformedRequest", False)  # never sent: not retried
         except (OSError, WebhookHTTPError, TimeoutError) as exc:
             # The error's class only: its text may carry the URL, which is a secret.
             return Attempt(False, None, type(exc).__name__, True)
