@@ -134,17 +134,24 @@ async def _page(where: str, rules_dir: Path, tasks: Sequence[str] = TASKS) -> di
             stage = EscalationStage(store, lambda: rules, clock, "bench", metrics=metrics)
             sla = SlaStage(store, lambda: rules, clock, "bench", metrics=metrics)
             context = NotifierContext(session, clock, "http://127.0.0.1:9094", None, lambda: rules)
-            delivery = OutboxDelivery(
-                store, lambda: rules, clock, notifiers(context), metrics=metrics
-            )
-            steps = {"escalation": stage.step, "sla": sla.step, "delivery": delivery.step}
-            while True:
-                done = {name: await steps[name]() for name in tasks}
-                for name, count in done.items():
-                    handled[name] += count
-                if not any(done.values()):
-                    break
-            await delivery.close()
+            # The webhook notifier's client, made by the context (a tree before 84571c4,
+            # which --tree may run, has none): its kept-alive connections close here.
+            webhooks = getattr(context, "webhooks", None)
+            try:
+                delivery = OutboxDelivery(
+                    store, lambda: rules, clock, notifiers(context), metrics=metrics
+                )
+                steps = {"escalation": stage.step, "sla": sla.step, "delivery": delivery.step}
+                while True:
+                    done = {name: await steps[name]() for name in tasks}
+                    for name, count in done.items():
+                        handled[name] += count
+                    if not any(done.values()):
+                        break
+                await delivery.close()
+            finally:
+                if webhooks is not None:
+                    await webhooks.close()
     finally:
         await store.close()
     return handled
