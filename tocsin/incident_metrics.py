@@ -3,7 +3,8 @@
 - ``tocsin_incident_time_to_acknowledge_seconds{service,priority}`` and
   ``tocsin_incident_time_to_resolve_seconds{service,priority}``: histograms of the time
   from an incident's opening to its first acknowledgement and to its first resolution,
-  fed from the incident event stream by the consumer group ``metrics``. Each incident's
+  fed from the incident event stream by the consumer group ``metrics`` (a merge is the
+  resolution of the incident merged, as ``tocsin report`` counts it). Each incident's
   opening time and what was observed of it are documents of the group (collection
   ``metrics``), written with its cursor in one commit (``commit_events``), and the
   histograms are observed only once that commit landed: every acknowledgement and
@@ -55,6 +56,9 @@ NONE = "none"
 
 ACKNOWLEDGE_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 RESOLVE_BUCKETS = (300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
+# The timeline kinds that first acknowledge or resolve an incident, and what they set: a
+# merge resolves its source (code ``duplicate``), as ``tocsin report`` counts it.
+_FLAGS = {"acknowledged": "acknowledged", "resolved": "resolved", "merged_into": "resolved"}
 
 
 class IncidentMetrics:
@@ -94,9 +98,7 @@ class _Observation:
 class IncidentMetricsFeed:
     """Feeds the histograms from the event stream and the gauge from store counts."""
 
-    def __init__(
-        self, store: Store, metrics: IncidentMetrics, clock: Clock, member: str
-    ) -> None:
+    def __init__(self, store: Store, metrics: IncidentMetrics, clock: Clock, member: str) -> None:
         self._store = store
         self._metrics = metrics
         self._clock = clock
@@ -138,13 +140,13 @@ class IncidentMetricsFeed:
         if event.kind == "closed":
             documents[key] = None
             return
-        if event.kind not in {"opened", "acknowledged", "resolved"}:
+        if event.kind != "opened" and event.kind not in _FLAGS:
             return
         document = documents.get(key)
         if document is None:
             document = {"opened_at": format_rfc3339(await self._opened_at(event))}
         document = dict(document)
-        flag = {"acknowledged": "acknowledged", "resolved": "resolved"}.get(event.kind)
+        flag = _FLAGS.get(event.kind)
         if flag is not None and not document.get(flag):
             document[flag] = True
             histogram = (
