@@ -23,6 +23,7 @@ from core.lifecycle_requests import (
     TextField,
     parse_request,
     read_text_fields,
+    request_fields,
 )
 
 # A team's or a person's name in the rules; a task's title is a line.
@@ -94,6 +95,14 @@ COMPLETE_FIELDS = (TextField("note", MAX_NOTES, False),)
 
 # Every action of the path, lifecycle first.
 ACTIONS: tuple[str, ...] = (*(a.value for a in PERSON_ACTIONS), *_BODIES)
+
+
+def body_characters() -> int:
+    """The most characters of text one body of an action or a task holds (an assign's)."""
+    lifecycle = [sum(limit for limit, _ in request_fields(a).values()) for a in PERSON_ACTIONS]
+    others = [sum(f.limit for f in fields) for _, fields in _BODIES.values()]
+    tasks = [sum(f.limit for f in fields) for fields in (TASK_FIELDS, COMPLETE_FIELDS)]
+    return max(*lifecycle, *others, *tasks)
 
 
 def parse_action(action: str, body: object) -> ActionRequest:

@@ -36,6 +36,11 @@ MAX_INCIDENT_ID = 128
 # Incidents a creation may name at once (each is read and written), and a problem may hold.
 MAX_CREATE_INCIDENTS = 100
 MAX_INCIDENTS = 1_000
+# The most characters of text one body holds: a creation's (an update's title and two
+# texts hold fewer).
+MAX_BODY_CHARACTERS = max(
+    MAX_TITLE + MAX_TEXT + MAX_CREATE_INCIDENTS * MAX_INCIDENT_ID, MAX_TITLE + 2 * MAX_TEXT
+)
 
 
 class ProblemState(enum.StrEnum):

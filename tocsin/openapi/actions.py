@@ -35,6 +35,7 @@ from tocsin.openapi.schemas import (
     text,
 )
 from tocsin.operator.idempotency import MAX_KEY
+from tocsin.operator.incident_actions import MAX_BODY_BYTES
 
 _TAGS = ["incidents"]
 COMPLETE_TASK = "completeIncidentTask"
@@ -172,7 +173,11 @@ def _operation(
         "x-required-role": "responder",
         "parameters": [*_headers(), *page_parameters()],
         # An action whose fields are all optional takes no body at all, as {}.
-        "requestBody": request_body(body, required=bool(body["required"])),
+        "requestBody": request_body(
+            body,
+            required=bool(body["required"]),
+            description=f"At most {MAX_BODY_BYTES} bytes; a larger body is a 413.",
+        ),
         "responses": responses({ok: _incident_answer(description)}, _ERRORS),
     }
 

@@ -159,6 +159,10 @@ def _problem_answer(description: str, status: str) -> dict[str, Any]:
     return {status: answer(description, ref("Problem"), headers=headers, links=links)}
 
 
+# The byte cap of a body: its fields' limits, each character escaped in the worst way.
+_BODY_CAP = f"At most {problems.MAX_BODY_BYTES} bytes; a larger body is a 413."
+
+
 def problem_paths() -> dict[str, Any]:
     """The problem operations."""
     paths: dict[str, Any] = {
@@ -169,7 +173,7 @@ def problem_paths() -> dict[str, Any]:
                 "summary": "Create a problem from one or more incidents (linked to it).",
                 "x-required-role": "responder",
                 "parameters": [idempotency_header()],
-                "requestBody": request_body(ref("NewProblem")),
+                "requestBody": request_body(ref("NewProblem"), description=_BODY_CAP),
                 "responses": responses(
                     _problem_answer("The problem.", "201"), [*_WRITE_ERRORS, 422]
                 ),
@@ -220,7 +224,7 @@ def problem_paths() -> dict[str, Any]:
                 "summary": _ACTION_SUMMARIES[action],
                 "x-required-role": "responder",
                 "parameters": [path_id("The problem's id."), _IF_MATCH],
-                "requestBody": request_body(ref(_ACTION_BODIES[action])),
+                "requestBody": request_body(ref(_ACTION_BODIES[action]), description=_BODY_CAP),
                 "responses": responses(
                     _problem_answer("The problem, changed.", "200"), [*_WRITE_ERRORS, 412]
                 ),

@@ -31,7 +31,13 @@ from core.errors import (
 )
 from core.incident import Incident, IncidentEvent
 from core.incident_actions import Directory, act, merge
-from core.incident_requests import ActionRequest, parse_action, parse_completion, parse_task
+from core.incident_requests import (
+    ActionRequest,
+    body_characters,
+    parse_action,
+    parse_completion,
+    parse_task,
+)
 from core.lifecycle import Actor
 from core.lifecycle_requests import Merge
 from core.store import (
@@ -64,14 +70,14 @@ from tocsin.operator.incident_pages import (
     render_after_change,
     timeline_fingerprints,
 )
-from tocsin.operator.json_body import read_json_body
+from tocsin.operator.json_body import body_limit, read_json_body
 from tocsin.operator.render import etag
 
 # Compare-and-set attempts before giving up (409): the correlator writes an incident
 # at most once per step, so a few attempts outlast any burst of its writes.
 ATTEMPTS = 5
-# An action's body: the longest field is 10,000 characters of notes (4 bytes each at most).
-MAX_BODY_BYTES = 64 * 1024
+# An action's body: its fields' limits, each character escaped in the worst way.
+MAX_BODY_BYTES = body_limit(body_characters())
 # How many of a merged incident's latest timeline entries move to the target with it:
 # all of a person's work, while a storm's thousands of joins stay on the source.
 MERGED_TIMELINE = 500

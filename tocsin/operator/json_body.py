@@ -20,6 +20,20 @@ from tocsin.keys import SETTINGS
 
 # Read in pieces, so that an oversized body is refused before it is all in memory.
 _CHUNK = 16 * 1024
+# The most bytes one character of a JSON string takes: one outside the BMP written as two
+# escapes (\uD83D\uDE00). And room for a body's names, punctuation and spacing.
+_ESCAPED_CHARACTER = 12
+_FRAME = 4 * 1024
+
+
+def body_limit(characters: int) -> int:
+    """The byte cap of a body whose text fields hold at most ``characters`` in all.
+
+    Every character may be escaped in the worst way, so no body within the fields'
+    own limits is refused for its bytes; rounded up to whole KiB.
+    """
+    size = characters * _ESCAPED_CHARACTER + _FRAME
+    return -(-size // 1024) * 1024
 
 
 async def read_bounded(request: web.Request, limit: int, too_large: PayloadTooLarge) -> bytes:

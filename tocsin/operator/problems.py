@@ -27,18 +27,26 @@ from core.errors import (
 )
 from core.problem_candidates import Candidate, scan_candidates
 from core.problem_desk import act, create, etag
-from core.problems import TRANSITIONS, Problem, ProblemState, parse_action, parse_create
+from core.problems import (
+    MAX_BODY_CHARACTERS,
+    TRANSITIONS,
+    Problem,
+    ProblemState,
+    parse_action,
+    parse_create,
+)
 from core.timestamps import format_rfc3339
 from rules.api_keys import Role
 from rules.durations import format_duration
 from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.idempotency import idempotency_key, if_match
-from tocsin.operator.json_body import read_json_body
+from tocsin.operator.json_body import body_limit, read_json_body
 from tocsin.operator.params import int_param
 
-# A creation names at most 100 incident ids; its texts are 10,000 characters at most.
-MAX_BODY_BYTES = 64 * 1024
+# A body's fields' limits (a creation's 100 incident ids and texts), each character
+# escaped in the worst way.
+MAX_BODY_BYTES = body_limit(MAX_BODY_CHARACTERS)
 MAX_LIMIT = 1000
 _LIST_PARAMS = {"state", "limit"}
 
