@@ -10,7 +10,7 @@ is checked by ``core.incident_actions``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,20 +105,24 @@ def body_characters() -> int:
     return max(*lifecycle, *others, *tasks)
 
 
-def parse_action(action: str, body: object) -> ActionRequest:
+def parse_action(
+    action: str, body: object, choices: Mapping[str, Sequence[str]] | None = None
+) -> ActionRequest:
     """Reads the request of ``action`` (a lifecycle action or assign, note, priority).
 
     Raises InvalidFields naming ``action`` if there is no such action, else each field
-    at fault; an assign needs ``team`` or ``person`` (both named when neither is given).
+    at fault, a value outside its ``choices`` (``resolution_code``, ``priority``: the
+    rules') among them; an assign needs ``team`` or ``person`` (both named when neither
+    is given).
     """
     spec = _BODIES.get(action)
     if spec is None:
         if action in {a.value for a in PERSON_ACTIONS}:
-            return parse_request(action, body)
+            return parse_request(action, body, choices)
         names = ", ".join(ACTIONS)
         raise InvalidFields([FieldProblem("action", f"unknown action {action!r}; use {names}")])
     cls, fields = spec
-    values = read_text_fields(body, fields)
+    values = read_text_fields(body, fields, choices)
     if cls is Assign and "team" not in values and "person" not in values:
         reason = "give a team, a person or both"
         raise InvalidFields([FieldProblem("team", reason), FieldProblem("person", reason)])

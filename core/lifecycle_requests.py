@@ -12,7 +12,7 @@ The automatic requests (:class:`AutoResolve`, :class:`AutoReopen`, :class:`AutoC
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -207,26 +207,35 @@ def request_fields(action: Action) -> Mapping[str, tuple[int, bool]]:
     return {f.name: (f.limit, f.required) for f in _BODIES[action][1]}
 
 
-def parse_request(action: str, body: object) -> Request:
+def parse_request(
+    action: str, body: object, choices: Mapping[str, Sequence[str]] | None = None
+) -> Request:
     """Reads the request of the person's action ``action`` from a decoded JSON body.
 
     Raises InvalidFields naming each field at fault: ``action`` if there is no such
     action, ``body`` if it is not an object, then every unknown, missing, non-string,
-    empty or over-long field. No body (None) counts as an empty object.
+    empty or over-long field, and every field whose value is not one of its
+    ``choices`` (e.g. ``resolution_code``: the rules' codes). No body (None) counts as
+    an empty object.
     """
     if action not in PERSON_ACTIONS:
         names = ", ".join(PERSON_ACTIONS)
         raise InvalidFields([FieldProblem("action", f"unknown action {action!r}; use {names}")])
     cls, fields = _BODIES[Action(action)]
-    request: Request = cls(**read_text_fields(body, fields))
+    request: Request = cls(**read_text_fields(body, fields, choices))
     return request
 
 
-def read_text_fields(body: object, fields: tuple[TextField, ...]) -> dict[str, str]:
+def read_text_fields(
+    body: object,
+    fields: tuple[TextField, ...],
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
     """Reads the text fields of a JSON body: those given, stripped, by name.
 
     Raises InvalidFields naming ``body`` if it is not an object (None counts as an
-    empty one), else each unknown, missing, non-string, empty or over-long field.
+    empty one), else each unknown, missing, non-string, empty or over-long field and
+    each one whose stripped value is not one of its ``choices``, all in one error.
     """
     if body is None:
         body = {}
@@ -241,7 +250,7 @@ def read_text_fields(body: object, fields: tuple[TextField, ...]) -> dict[str, s
     values: dict[str, str] = {}
     for spec in fields:
         value = body.get(spec.name)
-        problem = _check(spec, value)
+        problem = _check(spec, value, (choices or {}).get(spec.name))
         if problem is not None:
             problems.append(FieldProblem(spec.name, problem))
         elif isinstance(value, str):
@@ -251,7 +260,7 @@ def read_text_fields(body: object, fields: tuple[TextField, ...]) -> dict[str, s
     return values
 
 
-def _check(spec: TextField, value: object) -> str | None:
+def _check(spec: TextField, value: object, choices: Sequence[str] | None) -> str | None:
     """Says what is wrong with one field's value, or None."""
     if value is None:
         return "required" if spec.required else None
@@ -261,6 +270,8 @@ def _check(spec: TextField, value: object) -> str | None:
         return "must not be empty"
     if len(value) > spec.limit:
         return f"at most {spec.limit} characters, not {len(value)}"
+    if choices is not None and value.strip() not in choices:
+        return f"{value.strip()!r} is not one of {', '.join(choices)}"
     return None
 
 

@@ -177,7 +177,8 @@ async def _act(
     directory = Directory(people=frozenset(rules.people), policy=rules.lifecycle)
     form = Form(claim.action, rules.lifecycle.resolution_codes)
     try:
-        parsed = parse_action(claim.action.value, dict(body))
+        codes = {"resolution_code": rules.lifecycle.resolution_codes}
+        parsed = parse_action(claim.action.value, dict(body), codes)
     except InvalidFields as exc:
         problems = [f"{p.field}: {p.reason}" for p in exc.problems]
         summary = await store.incident_summary(claim.incident_id)

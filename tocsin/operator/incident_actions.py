@@ -17,6 +17,7 @@ recorded in the same write (``idempotency``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -94,7 +95,8 @@ async def incident_action(request: web.Request) -> web.Response:
     """Applies ``{action}`` with its JSON body; 200 with the incident (or the merge target)."""
     api_key = require(request, Role.RESPONDER)
     body = await _read_body(request)
-    parsed = parse_action(request.match_info["action"], body)
+    choices = _choices(_directory(request.app[RULES].current.rules))
+    parsed = parse_action(request.match_info["action"], body, choices)
     return await _perform(request, Actor(api_key.name, api_key.role), parsed, body, 200)
 
 
@@ -349,6 +351,14 @@ def _directory(rules: Rules) -> Directory:
         priorities=tuple(priority_name(n) for n in range(1, levels + 1)),
         policy=rules.lifecycle,
     )
+
+
+def _choices(directory: Directory) -> dict[str, Sequence[str]]:
+    """The fields whose value is one of the rules' list, with the list (a 400 names each)."""
+    return {
+        "resolution_code": directory.policy.resolution_codes,
+        "priority": directory.priorities,
+    }
 
 
 async def _read_body(request: web.Request) -> Any:
