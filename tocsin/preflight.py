@@ -70,7 +70,8 @@ def listening_sockets(host: str, port: int, *, reuse_port: bool) -> list[socket.
         if exc.errno == errno.EADDRINUSE:
             raise PreflightError(
                 f"cannot listen on {where}: the address is already in use "
-                "(another tocsin serve? choose one with --port)"
+                "(another tocsin serve? choose another with --port or TOCSIN_PORT, "
+                "e.g. TOCSIN_PORT=9798 make run)"
             ) from exc
         raise PreflightError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
     return sockets

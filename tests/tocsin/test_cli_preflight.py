@@ -49,7 +49,8 @@ def test_a_port_in_use_is_one_line_before_anything_is_created(tmp_path: Path) ->
     [line] = done.stderr.splitlines()
     assert line == (
         f"tocsin: cannot listen on 127.0.0.1:{port}: the address is already in use "
-        "(another tocsin serve? choose one with --port)"
+        "(another tocsin serve? choose another with --port or TOCSIN_PORT, "
+        "e.g. TOCSIN_PORT=9798 make run)"
     )
     assert done.stdout == ""
     # No store file, and so no correlator child either (it starts after the store).
