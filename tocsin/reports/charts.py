@@ -56,18 +56,36 @@ def counts_chart(title: str, counts: Sequence[tuple[str, int]], number: int) -> 
     return _svg(chart, number)
 
 
-def _minutes(value: timedelta | None) -> float | None:
-    return None if value is None else round(value.total_seconds() / 60, 1)
+# The units a chart of times may take, largest first, with their length in seconds.
+_UNITS = (("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0))
+
+
+def time_unit(values: Sequence[timedelta | None]) -> tuple[str, float]:
+    """The largest unit in which the shortest of ``values`` (above 0) is at least 1.
+
+    So that no mean shows as 0: a P2 acknowledged in 1.1 s reads 1.1 seconds, not
+    0 minutes, beside a P5 resolved in an hour (3,600 seconds).
+    """
+    positive = [v.total_seconds() for v in values if v is not None and v > timedelta(0)]
+    shortest = min(positive, default=_UNITS[1][1])
+    return next(((n, s) for n, s in _UNITS if shortest >= s), _UNITS[-1])
 
 
 def times_chart(figures: Figures, number: int) -> str:
-    """Mean time to acknowledge and to resolve, in minutes, by priority."""
+    """Mean time to acknowledge and to resolve by priority, in the unit ``time_unit`` picks."""
     rows = figures.times_by_priority
-    chart = pygal.Bar(**{**_config("Mean time to acknowledge and to resolve (minutes)", 6),
-                         "show_legend": True, "legend_at_bottom": True})  # fmt: skip
+    acknowledge = [ack.mean for _, ack, _ in rows]
+    resolve = [resolved.mean for _, _, resolved in rows]
+    unit, seconds = time_unit([*acknowledge, *resolve])
+
+    def shown(value: timedelta | None) -> float | None:
+        return None if value is None else round(value.total_seconds() / seconds, 1)
+
+    title = f"Mean time to acknowledge and to resolve ({unit})"
+    chart = pygal.Bar(**{**_config(title, 6), "show_legend": True, "legend_at_bottom": True})
     chart.x_labels = [name for name, _, _ in rows]
-    chart.add("MTTA", [_minutes(ack.mean) for _, ack, _ in rows])
-    chart.add("MTTR", [_minutes(resolve.mean) for _, _, resolve in rows])
+    chart.add("MTTA", [shown(v) for v in acknowledge])
+    chart.add("MTTR", [shown(v) for v in resolve])
     return _svg(chart, number)
 
 
