@@ -155,13 +155,20 @@ def stage_notes(
             if decision.what in _PER_ENTRY:
                 notes += entries.pop(key, [])
             else:
-                notes += decision_notes(key, (decision,))
+                notes += decision_notes(key, (decision,), now)
     # Entries of no paging decision (none expected): noted all the same.
     return notes + [note for rest in entries.values() for note in rest]
 
 
-def decision_notes(incident_id: str, decisions: Iterable[Decision]) -> list[TimelineNote]:
-    """The notes of the stage's decisions (paging ones are noted per entry instead)."""
+def decision_notes(
+    incident_id: str, decisions: Iterable[Decision], now: datetime
+) -> list[TimelineNote]:
+    """The notes of the stage's decisions (paging ones are noted per entry instead).
+
+    A note is timed ``now``, when the pass wrote it, as its page notes are, not at the
+    change it answers (an acknowledgement's time): the timeline reads oldest first, and
+    a note dated before the entries written ahead of it would read out of order.
+    """
     notes = []
     for decision in decisions:
         if decision.what in _PER_ENTRY:
@@ -170,7 +177,7 @@ def decision_notes(incident_id: str, decisions: Iterable[Decision]) -> list[Time
         detail: dict[str, Any] = {"decision": decision.what, "reason": decision.reason}
         if kind == NOT_PAGED:
             detail["code"] = not_paged_code(decision.reason)
-        notes.append(TimelineNote(incident_id, kind, decision.at, STAGE_ACTOR, detail))
+        notes.append(TimelineNote(incident_id, kind, now, STAGE_ACTOR, detail))
     return notes
 
 

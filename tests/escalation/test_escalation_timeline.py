@@ -125,6 +125,27 @@ async def test_a_decision_not_to_page_is_noted_with_its_reason_and_counted(store
     assert sample(registry, "tocsin_escalation_pages_total") == 0
 
 
+async def test_a_decision_is_noted_when_the_pass_makes_it_so_the_timeline_reads_in_order(
+    store: Store,
+) -> None:
+    world = World(store)
+    stage, _, _ = metered(world)
+    incident = await world.open()
+    await world.at(t(0), stage)
+    world.clock.set(t(30))
+    await world.acknowledge(incident)
+    world.clock.set(t(35))
+    await world.change(incident, "assigned")  # a person works on before the stage's pass
+
+    await world.at(t(40), stage)
+
+    timeline = await store.incident_events(incident)
+    assert kinds(timeline)[-3:] == ["acknowledged", "assigned", "escalation_stopped"]
+    assert timeline[-1].at == t(40)  # not the acknowledgement's t(30), before "assigned"
+    times = [e.at for e in timeline]
+    assert times == sorted(times)
+
+
 async def test_a_contact_method_with_a_delay_is_noted_as_scheduled(store: Store) -> None:
     world = World(store)
     ann = Person(
