@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from yarl import URL
 
 from core.errors import (
     Conflict,
@@ -67,6 +66,7 @@ from tocsin.operator.incident_pages import (
     DetailPage,
     after_change,
     alert_page_of,
+    page_url,
     parse_page,
     render_after_change,
     timeline_fingerprints,
@@ -327,7 +327,7 @@ async def _answer(
     else:
         alerts = alert_page_of(answer, page, events)
         summary = IncidentSummary(answer, len(answer.alerts), answer.firing_count())
-    url = URL.build(path=f"/api/v1/incidents/{answer.id}")
+    url = page_url(f"/api/v1/incidents/{answer.id}", page)
     body = await asyncio.to_thread(
         render_after_change,
         summary,

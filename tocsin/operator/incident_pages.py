@@ -66,6 +66,22 @@ def parse_page(params: Mapping[str, str]) -> DetailPage:
     return DetailPage(alerts_limit, alerts_cursor, timeline_limit, timeline_cursor)
 
 
+def page_url(path: str, page: DetailPage) -> URL:
+    """``path`` with ``page``'s parameters that differ from the defaults.
+
+    The URL an action's answer makes its ``next`` links from, as a GET's come from its
+    own URL: a page size given to the action stays in them.
+    """
+    given = {
+        "alerts_limit": (page.alerts_limit, DEFAULT_ALERTS),
+        "alerts_cursor": (page.alerts_cursor, ""),
+        "timeline_limit": (page.timeline_limit, DEFAULT_EVENTS),
+        "timeline_cursor": (page.timeline_cursor, 0),
+    }
+    query = {name: str(value) for name, (value, default) in given.items() if value != default}
+    return URL.build(path=path, query=query)
+
+
 def timeline_fingerprints(events: Iterable[IncidentEvent]) -> set[str]:
     """The fingerprints of the alerts whose labels a timeline page shows (render._detail)."""
     named: set[str] = set()
