@@ -12,7 +12,9 @@ fill one at a time and then go quiet, as incidents pile up over a day):
 - ``tocsin-sqlite``, ``tocsin-redis``: ``tocsin serve`` with its correlator child, the
   deployment. Read after the child has correlated every alert: the child's RSS. The
   serve process's growth is shown beside it (its duplicate filter, bounded by
-  ``--dedup-capacity``), but the figure compared is the correlator's.
+  ``--dedup-capacity``, and the Alertmanager API's rendered alerts, read once
+  ``tocsin_amapi_rendered_alerts`` counts them all), but the figure compared is the
+  correlator's.
 - ``tocsin-sqlite-bounded``: the same with ``--correlator-cache-alerts`` at a quarter of
   N, to show the bound: past it the correlator keeps the incidents it used last and
   reads the others back from the store when their alerts come again.
@@ -60,6 +62,7 @@ ENDS_AFTER = timedelta(hours=1)
 SETTLE_DEADLINE_S = 300.0
 # A moment for Go's collector and the correlator's last commit before reading.
 QUIET_S = 2.0
+RENDERED = "tocsin_amapi_rendered_alerts"
 
 
 @dataclass(slots=True)
@@ -200,6 +203,12 @@ def _tocsin(result: MemoryResult, deployment: Deployment, token: str) -> None:
         if last is not None and last.restarts:
             raise RuntimeError("the correlator child restarted during the run")
         result.settle_s = caught_up
+        # serve keeps the Alertmanager API's rendered alerts (tocsin/amapi/warm.py):
+        # read its RSS once they are all rendered.
+        _wait(
+            lambda: _metric(deployment.base_url, RENDERED) >= result.alerts,
+            "serve to render every open alert for the Alertmanager API",
+        )
         time.sleep(QUIET_S)
         usage = process_usage(child)
         result.rss_after_kb, result.peak_rss_kb = usage.rss_kb, usage.peak_rss_kb
@@ -316,8 +325,9 @@ def render(results: Sequence[MemoryResult]) -> str:
         )
     lines.append(
         "before/after = RSS of Alertmanager or of Tocsin's correlator child; heap = Go heap "
-        "in use; serve = Tocsin's ingest process (its duplicate filter); x AM = B/alert "
-        "over Alertmanager's (target < 0.5); x heap = over Alertmanager's heap B/alert"
+        "in use; serve = Tocsin's serve process (duplicate filter, API's rendered alerts); "
+        "x AM = B/alert over Alertmanager's (target < 0.5); "
+        "x heap = over Alertmanager's heap B/alert"
     )
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ from core.store import Store
 from core.store.sqlite import SQLiteStore
 from ingest.gate import SourceGate
 from rules.model import Rules
+from tests.amapi.harness import AmApi
 from tests.contract.builders import T0
 from tests.contract.test_incident_alerts_contract import big_incident, create
 from tests.support import poll_until
@@ -168,3 +169,17 @@ async def _rounds(keeper: KeepWarm, count: int) -> None:
         return True if keeper.rounds == count else None
 
     await poll_until(done, deadline_seconds=10, interval=0.01)
+
+
+async def test_metrics_tell_how_many_alerts_are_held_rendered(amapi: AmApi) -> None:
+    await amapi.post_alerts(
+        {"alertname": "DiskFull", "instance": "a:9100"},
+        {"alertname": "DiskFull", "instance": "b:9100"},
+        {"alertname": "NodeDown", "instance": "c:9100"},
+    )
+    await amapi.wait_for_alerts(3)
+
+    response = await amapi.client.get("/metrics")
+    text = await response.text()
+
+    assert "tocsin_amapi_rendered_alerts 3.0" in text

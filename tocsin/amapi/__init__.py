@@ -15,11 +15,12 @@ from aiohttp import web
 from tocsin.amapi.alerts import AlertEndpoints
 from tocsin.amapi.silences import add_silence_routes
 from tocsin.amapi.status import add_status_routes, status_context
+from tocsin.keys import REGISTRY
 
 
 def add_alertmanager_api(app: web.Application) -> None:
     """Registers the API v2 read endpoints and silences, the replica announcer, the pre-render."""
-    alerts = AlertEndpoints()
+    alerts = AlertEndpoints(app[REGISTRY])
     alerts.add_routes(app.router)
     app.cleanup_ctx.append(alerts.keep_warm.context)
     add_silence_routes(app.router)

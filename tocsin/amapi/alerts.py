@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge
 
 from rules.api_keys import Role
 from rules.model import Rules
@@ -31,8 +32,13 @@ from tocsin.operator.auth import require
 class AlertEndpoints:
     """The alert endpoints, over the rendered open alerts they keep between requests."""
 
-    def __init__(self) -> None:
-        self._open = OpenAlerts()
+    def __init__(self, registry: CollectorRegistry) -> None:
+        held = Gauge(
+            "tocsin_amapi_rendered_alerts",
+            "Open alerts that GET /api/v2/alerts holds rendered, kept between requests.",
+            registry=registry,
+        )
+        self._open = OpenAlerts(held)
         self.keep_warm = KeepWarm(self._open)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:

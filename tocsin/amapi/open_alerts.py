@@ -21,6 +21,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Gauge
+
 from core.store import IncidentAlertBodies, IncidentStore
 from rules.model import Rules
 from tocsin.amapi.alert_columns import HeldIncident, render_columns
@@ -57,8 +59,10 @@ class OpenAlerts:
     loop some 80 ms.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, held: Gauge | None = None) -> None:
         self._last: OpenAlertsRead | None = None
+        # tocsin_amapi_rendered_alerts: what the last read holds (memory to account for).
+        self._held = held
         # One read at a time: Karma and Grafana polling together after a storm would
         # otherwise both render the same 100,000 alerts; the second finds them rendered.
         self._reading = asyncio.Lock()
@@ -120,6 +124,8 @@ class OpenAlerts:
         if last is not None:
             self._replaced.append(last)
         self._last = read
+        if self._held is not None:
+            self._held.set(len(read.alerts))
         return read
 
 
