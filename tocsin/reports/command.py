@@ -66,11 +66,18 @@ def add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 def run_report(
     args: argparse.Namespace, clock: Clock | None = None, out: TextIO | None = None
 ) -> int:
-    """Runs ``tocsin report``; returns the exit code (2: bad arguments or rules, 1: store)."""
+    """Runs ``tocsin report``; returns the exit code (2: bad arguments or rules, 1: store).
+
+    An ``--output`` that cannot be written (no such directory, no permission) is a bad
+    argument: one line, exit 2, said before the store is read when the directory is not.
+    """
     try:
         period = parse_duration(args.since)
     except ValueError as exc:
         print(f"tocsin: --since: {exc}", file=sys.stderr)
+        return 2
+    if args.output is not None and not args.output.parent.is_dir():
+        print(f"tocsin: --output: no directory {args.output.parent}", file=sys.stderr)
         return 2
     try:
         rules = load_rules(args.rules, resolve_secrets=False)
@@ -90,7 +97,11 @@ def run_report(
         return 1
     text = RENDERERS[args.format](figures)
     if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"tocsin: --output: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
     else:
         (out or sys.stdout).write(text)
     return 0
