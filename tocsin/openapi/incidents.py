@@ -28,7 +28,7 @@ from tocsin.openapi.schemas import (
     string_map,
     text,
 )
-from tocsin.operator import incident_pages, incidents
+from tocsin.operator import cursors, incident_pages, incidents
 
 _MAX_CURSOR = 999_999_999
 
@@ -229,7 +229,10 @@ def _list_parameters() -> list[dict[str, Any]]:
         ),
         "limit": query("limit", integer(1, incidents.MAX_LIMIT), "At most this many (100)."),
         "cursor": query(
-            "cursor", text(400, minLength=1), "Where the page starts: from a `next` link."
+            "cursor",
+            text(cursors.MAX_CURSOR_CHARS, minLength=1),
+            "Where the page starts: from a `next` link of the same filters only (another is "
+            "a 400).",
         ),
     }
     return [specs[param] for param in incidents.LIST_PARAMS]
@@ -241,11 +244,15 @@ def page_parameters() -> list[dict[str, Any]]:
         query("alerts_limit", integer(1, incident_pages.MAX_ALERTS), "Alerts per page."),
         query(
             "alerts_cursor",
-            text(incident_pages._MAX_CURSOR_CHARS),
-            "The last fingerprint of the previous alerts page (from alerts_page.next).",
+            text(cursors.MAX_CURSOR_CHARS, minLength=1),
+            "Where the alerts page starts: from alerts_page.next only (another is a 400).",
         ),
         query("timeline_limit", integer(1, incident_pages.MAX_EVENTS), "Timeline events per page."),
-        query("timeline_cursor", integer(0, _MAX_CURSOR), "Position of the first event shown."),
+        query(
+            "timeline_cursor",
+            integer(0, _MAX_CURSOR),
+            "Position of the first event shown; past the timeline's end is a 400.",
+        ),
     ]
 
 

@@ -66,6 +66,7 @@ from tocsin.operator.incident_pages import (
     DetailPage,
     after_change,
     alert_page_of,
+    check_timeline_position,
     page_url,
     parse_page,
     render_after_change,
@@ -170,7 +171,7 @@ async def _perform(
         parsed,
         if_match(request),
         idempotency_key(request, actor.name, body),
-        parse_page(request.query),
+        parse_page(request.query, request.match_info["id"]),
         status,
     )
     done = await perform(request.app, call)
@@ -315,6 +316,7 @@ async def _answer(
     shown, total = await store.incident_events_page(
         answer.id, page.timeline_cursor, page.timeline_limit
     )
+    check_timeline_position(page, total)
     added = [e for e in change.events if e.incident_id == answer.id]
     events = after_change(shown, total, added, page)
     kept = {incident_id: (a, f) for incident_id, a, f in change.counts}
@@ -327,7 +329,7 @@ async def _answer(
     else:
         alerts = alert_page_of(answer, page, events)
         summary = IncidentSummary(answer, len(answer.alerts), answer.firing_count())
-    url = page_url(f"/api/v1/incidents/{answer.id}", page)
+    url = page_url(answer.id, page)
     body = await asyncio.to_thread(
         render_after_change,
         summary,

@@ -4,7 +4,9 @@ A 90,400-alert storm incident once made a 36 MB detail; three such GETs in paral
 ``/-/healthy`` for seconds. Now a detail carries one page of the incident's alerts
 (``alerts_limit``, by fingerprint, from ``alerts_cursor``) and one page of its timeline
 (``timeline_limit`` events from position ``timeline_cursor``), each with a ``next``
-link while there is more; its counts are always of the whole incident.
+link while there is more; its counts are always of the whole incident. An alerts
+cursor is a ``next`` link's (``tocsin.operator.cursors``, bound to the incident): any
+other is a 400 naming it, as is a timeline position past the timeline's end.
 
 A 570,000-alert incident still cost 15 s and hundreds of MB per page when the whole
 incident was read to show one: now the store reads the page only (``IncidentStore``'s
@@ -26,6 +28,7 @@ from core.errors import FieldProblem, InvalidFields
 from core.incident import Incident, IncidentEvent
 from core.store import AlertPage, IncidentSummary
 from rules.priority import PriorityMatrix
+from tocsin.operator.cursors import decode_cursor, encode_cursor
 from tocsin.operator.params import int_param, unknown_params
 from tocsin.operator.render import JOINED_ALERTS_LISTED, incident_detail
 
@@ -33,8 +36,8 @@ DEFAULT_ALERTS = 100
 MAX_ALERTS = 1000
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
-# Fingerprints are 16 hex digits (or a hash of a dedup key); a cursor is one of them.
-_MAX_CURSOR_CHARS = 128
+# Fingerprints are 16 hex digits (or a hash of a dedup key); a cursor holds one of them.
+_MAX_FINGERPRINT_CHARS = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,36 @@ class DetailPage:
 PAGE_PARAMS = ("alerts_limit", "alerts_cursor", "timeline_limit", "timeline_cursor")
 
 
-def parse_page(params: Mapping[str, str]) -> DetailPage:
-    """Reads the page parameters; every bad one is named in a 400 (unknown ones too)."""
+def _alerts_scope(incident_id: str) -> str:
+    return orjson.dumps(["alerts", incident_id]).decode()
+
+
+def alerts_cursor(incident_id: str, fingerprint: str) -> str:
+    """The ``alerts_cursor`` of the page after ``fingerprint`` of the incident's alerts."""
+    return encode_cursor(fingerprint, _alerts_scope(incident_id))
+
+
+def parse_page(params: Mapping[str, str], incident_id: str) -> DetailPage:
+    """Reads the page parameters; every bad one is named in a 400 (unknown ones too).
+
+    ``alerts_cursor`` must be one a ``next`` link of this incident's pages gave.
+    """
     problems: list[FieldProblem] = []
     unknown_params(params, PAGE_PARAMS, problems)
     alerts_limit = int_param(params, "alerts_limit", DEFAULT_ALERTS, 1, MAX_ALERTS, problems)
-    alerts_cursor = params.get("alerts_cursor", "")
-    if len(alerts_cursor) > _MAX_CURSOR_CHARS:
-        problems.append(FieldProblem("alerts_cursor", "is not a cursor this API gave"))
+    alerts_cursor = ""
+    if "alerts_cursor" in params:
+        try:
+            after = decode_cursor(params["alerts_cursor"], _alerts_scope(incident_id))
+            if not isinstance(after, str) or not 0 < len(after) <= _MAX_FINGERPRINT_CHARS:
+                raise ValueError(after)
+            alerts_cursor = after
+        except ValueError:
+            problems.append(
+                FieldProblem(
+                    "alerts_cursor", "not a cursor of this incident's alerts; use a next link"
+                )
+            )
     timeline_limit = int_param(params, "timeline_limit", DEFAULT_EVENTS, 1, MAX_EVENTS, problems)
     timeline_cursor = int_param(params, "timeline_cursor", 0, 0, 999_999_999, problems)
     if problems:
@@ -66,8 +91,16 @@ def parse_page(params: Mapping[str, str]) -> DetailPage:
     return DetailPage(alerts_limit, alerts_cursor, timeline_limit, timeline_cursor)
 
 
-def page_url(path: str, page: DetailPage) -> URL:
-    """``path`` with ``page``'s parameters that differ from the defaults.
+def check_timeline_position(page: DetailPage, total: int) -> None:
+    """A 400 naming ``timeline_cursor`` if it is past the end of a timeline of ``total``."""
+    if page.timeline_cursor > total:
+        raise InvalidFields(
+            [FieldProblem("timeline_cursor", f"past the timeline's end ({total} entries)")]
+        )
+
+
+def page_url(incident_id: str, page: DetailPage) -> URL:
+    """The incident's detail URL with ``page``'s parameters that differ from the defaults.
 
     The URL an action's answer makes its ``next`` links from, as a GET's come from its
     own URL: a page size given to the action stays in them.
@@ -79,7 +112,9 @@ def page_url(path: str, page: DetailPage) -> URL:
         "timeline_cursor": (page.timeline_cursor, 0),
     }
     query = {name: str(value) for name, (value, default) in given.items() if value != default}
-    return URL.build(path=path, query=query)
+    if page.alerts_cursor:
+        query["alerts_cursor"] = alerts_cursor(incident_id, page.alerts_cursor)
+    return URL.build(path=f"/api/v1/incidents/{incident_id}", query=query)
 
 
 def timeline_fingerprints(events: Iterable[IncidentEvent]) -> set[str]:
@@ -118,9 +153,11 @@ def render_page(
     the timeline page names; ``events`` the timeline page from ``page.timeline_cursor``
     of ``total_events``. ``url`` is the request's own, from which ``next`` links are made.
     """
+    incident_id = summary.incident.id
     alerts_next = None
     if alerts.more and alerts.alerts:
-        alerts_next = str(url.update_query(alerts_cursor=alerts.alerts[-1].fingerprint))
+        following = alerts_cursor(incident_id, alerts.alerts[-1].fingerprint)
+        alerts_next = str(url.update_query(alerts_cursor=following))
     start = page.timeline_cursor
     timeline_next = None
     if start + len(events) < total_events:
@@ -133,7 +170,7 @@ def render_page(
     )
     body["alerts_page"] = {
         "limit": page.alerts_limit,
-        "cursor": page.alerts_cursor or None,
+        "cursor": alerts_cursor(incident_id, page.alerts_cursor) if page.alerts_cursor else None,
         "next": alerts_next,
     }
     body["timeline_page"] = {

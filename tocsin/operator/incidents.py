@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TypeVar
 
+import orjson
 from aiohttp import web
 
 from core.errors import FieldProblem, InvalidFields, NotFound
@@ -15,10 +17,15 @@ from rules.api_keys import Role
 from rules.priority import PriorityMatrix, priority_name
 from tocsin.keys import RULES, STORE
 from tocsin.operator.auth import require
-from tocsin.operator.incident_pages import parse_page, render_page, timeline_fingerprints
+from tocsin.operator.incident_pages import (
+    check_timeline_position,
+    parse_page,
+    render_page,
+    timeline_fingerprints,
+)
 from tocsin.operator.params import (
     cursor_param,
-    encode_cursor,
+    encode_position,
     int_param,
     text_param,
     time_param,
@@ -78,7 +85,8 @@ async def list_incidents(request: web.Request) -> web.Response:
     page = await request.app[STORE].incident_page(query)
     following = None
     if page.next is not None:
-        following = str(request.rel_url.update_query(cursor=encode_cursor(page.next)))
+        cursor = encode_position(page.next, list_scope(query))
+        following = str(request.rel_url.update_query(cursor=cursor))
     return web.json_response(
         {
             "incidents": [
@@ -105,7 +113,7 @@ class IncidentDetail:
         require(request, Role.VIEWER)
         store = request.app[STORE]
         incident_id = request.match_info["id"]
-        page = parse_page(request.query)
+        page = parse_page(request.query, incident_id)
         async with self._reads:
             summary = await store.incident_summary(incident_id)
             if summary is None:
@@ -113,6 +121,7 @@ class IncidentDetail:
             events, total = await store.incident_events_page(
                 incident_id, page.timeline_cursor, page.timeline_limit
             )
+            check_timeline_position(page, total)
             alerts = await store.incident_alert_page(
                 incident_id, page.alerts_cursor, page.alerts_limit, timeline_fingerprints(events)
             )
@@ -147,10 +156,7 @@ def parse_query(params: Mapping[str, str], matrix: PriorityMatrix) -> IncidentQu
     since = time_param(params, "since", problems)
     until = time_param(params, "until", problems)
     limit = int_param(params, "limit", 100, 1, MAX_LIMIT, problems)
-    after = cursor_param(params, problems)
-    if problems:
-        raise InvalidFields(problems)
-    return IncidentQuery(
+    query = IncidentQuery(
         states=states,
         priorities=priorities,
         service=names["service"],
@@ -161,8 +167,25 @@ def parse_query(params: Mapping[str, str], matrix: PriorityMatrix) -> IncidentQu
         opened_after=since,
         opened_before=until,
         limit=limit,
-        after=after,
     )
+    # A cursor is judged against the filters once they read well (else they are named).
+    after = None if problems else cursor_param(params, list_scope(query), problems)
+    if problems:
+        raise InvalidFields(problems)
+    return replace(query, after=after)
+
+
+def list_scope(query: IncidentQuery) -> str:
+    """What a list's cursors are bound to: the filters that choose its incidents.
+
+    ``since`` and ``until`` aside: ``tocsin incidents list --since 24h`` makes a new
+    instant at each run, and a cursor is itself a place in time, which a window can
+    only end sooner or later. ``state=open`` and the three open states are one list.
+    """
+    states = None if query.states is None else sorted(s.value for s in query.states)
+    priorities = None if query.priorities is None else sorted(query.priorities)
+    chosen = [states, priorities, query.service, query.team, query.category, query.assignee]
+    return orjson.dumps(["incidents", *chosen, query.title_contains]).decode()
 
 
 def _one_of(
@@ -180,8 +203,7 @@ def _one_of(
         problems.append(
             FieldProblem(
                 name,
-                f"unknown {name} {', '.join(unknown)[:200] or '(empty)'}; "
-                f"use {', '.join(choices)}",
+                f"unknown {name} {', '.join(unknown)[:200] or '(empty)'}; use {', '.join(choices)}",
             )
         )
         return None

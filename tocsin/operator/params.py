@@ -8,17 +8,15 @@ a sign.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-import orjson
 from multidict import MultiMapping
 
 from core.errors import FieldProblem
 from core.store import ListPosition
 from core.timestamps import from_micros, micros, parse_rfc3339
+from tocsin.operator.cursors import decode_cursor, encode_cursor
 
 # More digits than any limit could need; a longer run is refused before int() reads it.
 _MAX_DIGITS = 9
@@ -98,27 +96,30 @@ def unknown_params(
 _CURSOR_ID_CHARS = 200
 
 
-def encode_cursor(position: ListPosition) -> str:
-    """Returns the opaque text of a list position, for a ``next`` link's ``cursor``."""
-    raw = orjson.dumps([micros(position.opened_at), position.incident_id])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+def encode_position(position: ListPosition, scope: str) -> str:
+    """Returns the cursor of a list position in the list ``scope`` names (its filters),
+    for a ``next`` link's ``cursor`` (``tocsin.operator.cursors``)."""
+    return encode_cursor([micros(position.opened_at), position.incident_id], scope)
 
 
-def cursor_param(params: Mapping[str, str], problems: list[FieldProblem]) -> ListPosition | None:
-    """Returns the list position parameter ``cursor`` holds (see :func:`encode_cursor`)."""
+def cursor_param(
+    params: Mapping[str, str], scope: str, problems: list[FieldProblem]
+) -> ListPosition | None:
+    """Returns the list position parameter ``cursor`` holds: one a ``next`` link of the
+    list ``scope`` names gave (:func:`encode_position`); any other adds a problem."""
     raw = params.get("cursor")
     if raw is None:
         return None
     try:
-        if not raw.isascii() or len(raw) > 400:
-            raise ValueError(raw)
-        decoded = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        decoded = decode_cursor(raw, scope)
+        if not isinstance(decoded, list) or len(decoded) != 2:
+            raise ValueError(decoded)
         instant, incident_id = decoded
         if type(instant) is not int or not isinstance(incident_id, str):
             raise ValueError(decoded)
         if not 0 < len(incident_id) <= _CURSOR_ID_CHARS:
             raise ValueError(decoded)
         return ListPosition(from_micros(instant), incident_id)
-    except (ValueError, TypeError, OverflowError, binascii.Error):
+    except (ValueError, TypeError, OverflowError):
         problems.append(FieldProblem("cursor", "not a cursor of this list; use a next link"))
         return None

@@ -81,7 +81,7 @@ from tocsin.keys import CLOCK, RULES, STATUS_WRITER, STORE
 from tocsin.operator.auth import require
 from tocsin.operator.idempotency import IdempotencyKey, idempotency_key
 from tocsin.operator.json_body import read_json_body
-from tocsin.operator.params import cursor_param, encode_cursor, int_param, unknown_params
+from tocsin.operator.params import cursor_param, encode_position, int_param, unknown_params
 from tocsin.status_listeners import STATUS_FOLLOWER
 
 MAX_BODY_BYTES = 64 * 1024
@@ -485,7 +485,7 @@ def _page(request: web.Request) -> tuple[int, tuple[datetime, str] | None]:
     problems: list[FieldProblem] = []
     unknown_params(request.query, LIST_PARAMS, problems)
     limit = int_param(request.query, "limit", 100, 1, MAX_LIMIT, problems)
-    after = cursor_param(request.query, problems)
+    after = cursor_param(request.query, request.path, problems)
     place = None
     if after is not None:
         try:
@@ -501,7 +501,7 @@ def _next(request: web.Request, last: ListPosition | None) -> str | None:
     """The link to the page after ``last`` (None: this page is the last)."""
     if last is None:
         return None
-    return str(request.rel_url.update_query(cursor=encode_cursor(last)))
+    return str(request.rel_url.update_query(cursor=encode_position(last, request.path)))
 
 
 def incident_view(incident: PublicIncident, latest: int | None = None) -> dict[str, Any]:
