@@ -183,6 +183,14 @@ class Conflict(InputError):
     status = 409
 
 
+# The actions whose name is not a verb, as an InvalidTransition's message says them.
+_ACTION_PHRASES = {
+    "note": "add a note to",
+    "priority": "change the priority of",
+    "tasks": "add or complete tasks of",
+}
+
+
 class InvalidTransition(Conflict):
     """The incident's state does not allow the action; ``allowed`` lists what it does allow.
 
@@ -194,7 +202,8 @@ class InvalidTransition(Conflict):
         self.state = state
         self.allowed = tuple(allowed)
         can = ", ".join(self.allowed) if self.allowed else "nothing (it is final)"
-        super().__init__(f"cannot {action} an incident that is {state}; it allows: {can}")
+        doing = _ACTION_PHRASES.get(action, action)
+        super().__init__(f"cannot {doing} an incident that is {state}; it allows: {can}")
 
     def details(self) -> dict[str, object]:
         """The incident's state and the actions it allows."""

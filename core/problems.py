@@ -116,6 +116,17 @@ class InvalidProblemTransition(Conflict):
         return {**super().details(), "state": self.state.value, "allowed": list(self.allowed)}
 
 
+class ClosedProblem(Conflict):
+    """The problem is closed, which is final: it changes no more (409, ``allowed`` empty)."""
+
+    def __init__(self, problem_id: str, what: str) -> None:
+        super().__init__(f"problem {problem_id} is closed: {what}", field="state")
+
+    def details(self) -> dict[str, object]:
+        """The field, the problem's state and the states it may move to: none."""
+        return {**super().details(), "state": ProblemState.CLOSED.value, "allowed": []}
+
+
 @dataclass(frozen=True, slots=True)
 class CreateProblem:
     """``POST /api/v1/problems``: a title, the incidents it comes from, a description."""
@@ -311,7 +322,7 @@ def with_incident(problem: Problem, incident_id: str, actor: str, now: datetime)
     if incident_id in problem.incidents:
         return problem
     if problem.state is ProblemState.CLOSED:
-        raise Conflict(f"problem {problem.id} is closed: it links no more incidents", field="state")
+        raise ClosedProblem(problem.id, "it links no more incidents")
     if len(problem.incidents) >= MAX_INCIDENTS:
         raise InvalidFields(
             [FieldProblem("incident", f"problem {problem.id} links {MAX_INCIDENTS}, the most")]
@@ -326,7 +337,7 @@ def without_incident(problem: Problem, incident_id: str, actor: str, now: dateti
             f"incident {incident_id} is not linked to problem {problem.id}", field="incident"
         )
     if problem.state is ProblemState.CLOSED:
-        raise Conflict(f"problem {problem.id} is closed: its incidents stay", field="state")
+        raise ClosedProblem(problem.id, "its incidents stay")
     left = tuple(i for i in problem.incidents if i != incident_id)
     return _next(problem, actor, now, incidents=left)
 
@@ -342,7 +353,7 @@ def updated(problem: Problem, request: UpdateProblem, actor: str, now: datetime)
     if problem.state is ProblemState.CLOSED:
         if request.state is not None:
             raise InvalidProblemTransition(problem.state, request.state)
-        raise Conflict(f"problem {problem.id} is closed: it changes no more", field="state")
+        raise ClosedProblem(problem.id, "it changes no more")
     state: ProblemState = problem.state
     if request.state is not None and request.state is not problem.state:
         if request.state not in TRANSITIONS[problem.state]:
