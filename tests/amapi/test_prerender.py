@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,14 @@ from tests.support import poll_until
 from tocsin.amapi import warm
 from tocsin.amapi.open_alerts import OpenAlerts
 from tocsin.amapi.warm import (
+    IN_USE_FOR,
     INTERVAL_SECONDS,
     MOST_STALE_SECONDS,
     QUIET_SECONDS,
     KeepWarm,
     RenderSchedule,
 )
-from tocsin.keys import RULES, STORE, WAKEUPS
+from tocsin.keys import CLOCK, RULES, STORE, WAKEUPS
 from tocsin.state import RulesState, RulesVersion
 from tocsin.wakeup import Wakeups
 
@@ -141,9 +143,11 @@ async def test_a_commit_ring_renders_the_open_alerts_without_a_request(
     monkeypatch.setattr(warm, "QUIET_SECONDS", 0.0)
     rules = Rules(sources=())
     app = web.Application()
+    clock = ManualClock(T0)
     app[WAKEUPS] = Wakeups()
+    app[CLOCK] = clock
     app[STORE] = store
-    app[RULES] = RulesState(RulesVersion(rules, SourceGate(rules, ManualClock(T0).now())))
+    app[RULES] = RulesState(RulesVersion(rules, SourceGate(rules, clock.now())))
     open_alerts = OpenAlerts()
     keeper = KeepWarm(open_alerts)
     context = keeper.context(app)
@@ -183,3 +187,35 @@ async def test_metrics_tell_how_many_alerts_are_held_rendered(amapi: AmApi) -> N
     text = await response.text()
 
     assert "tocsin_amapi_rendered_alerts 3.0" in text
+
+
+async def test_the_keeper_renders_while_the_api_is_in_use_then_lets_the_alerts_go(
+    store: Store,
+) -> None:
+    rules = Rules(sources=())
+    open_alerts = OpenAlerts()
+    keeper = KeepWarm(open_alerts)
+
+    await keeper.tend(T0, store, rules)  # the start counts as a request
+    assert (keeper.rounds, open_alerts.holding) == (1, True)
+    await keeper.tend(T0 + IN_USE_FOR, store, rules)
+    assert keeper.rounds == 2
+
+    await keeper.tend(T0 + IN_USE_FOR + timedelta(seconds=1), store, rules)  # nobody asked
+
+    assert (keeper.rounds, open_alerts.holding) == (2, False)
+    renders = open_alerts.renders
+    async with open_alerts.read(store, rules) as read:  # a request renders them all again
+        assert len(read.alerts) == 40
+    assert open_alerts.renders == renders + 1
+
+
+async def test_a_request_keeps_the_api_in_use(store: Store) -> None:
+    rules = Rules(sources=())
+    keeper = KeepWarm(OpenAlerts())
+    await keeper.tend(T0, store, rules)
+
+    keeper.asked(T0 + IN_USE_FOR)
+    await keeper.tend(T0 + IN_USE_FOR + timedelta(minutes=10), store, rules)
+
+    assert keeper.rounds == 2

@@ -25,7 +25,7 @@ from tocsin.amapi.filters import AlertFilter, parse_filter
 from tocsin.amapi.open_alerts import OpenAlerts, OpenAlertsRead
 from tocsin.amapi.stream import RUN, Slicer, stream_groups, stream_members, stream_runs
 from tocsin.amapi.warm import KeepWarm
-from tocsin.keys import RULES, STORE
+from tocsin.keys import CLOCK, RULES, STORE
 from tocsin.operator.auth import require
 
 
@@ -50,6 +50,7 @@ class AlertEndpoints:
         """Open alerts by fingerprint; ``active``, ``silenced``, ``filter``... as Alertmanager."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query)
+        self.keep_warm.asked(request.app[CLOCK].now())
         rules = request.app[RULES].current.rules
         async with self._open.read(request.app[STORE], rules) as read:
             alerts, renderer = read.alerts, read.renderer
@@ -78,6 +79,7 @@ class AlertEndpoints:
         """Open incidents as groups (labels, receiver, alerts); ``unprocessed`` is not taken."""
         require(request, Role.VIEWER)
         wanted = parse_filter(request.query, unprocessed=False)
+        self.keep_warm.asked(request.app[CLOCK].now())
         rules = request.app[RULES].current.rules
         async with self._open.read(request.app[STORE], rules) as read:
             return await _stream_groups(request, read, wanted, rules)

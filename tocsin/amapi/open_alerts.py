@@ -88,6 +88,21 @@ class OpenAlerts:
             del read
             await self._release()
 
+    @property
+    def holding(self) -> bool:
+        """Tells whether it holds rendered alerts (a read was made and not forgotten)."""
+        return self._last is not None
+
+    async def forget(self) -> None:
+        """Lets go of the rendered alerts (once no request uses them); the next read renders all."""
+        async with self._reading:
+            if self._last is not None:
+                self._replaced.append(self._last)
+                self._last = None
+            if self._held is not None:
+                self._held.set(0)
+        await self._release()
+
     async def _release(self) -> None:
         """Empties, slice by slice, the lists of the replaced reads that nobody uses."""
         idle = [r for r in self._replaced if r not in self._users]

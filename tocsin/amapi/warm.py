@@ -1,18 +1,22 @@
-"""Keeps the Alertmanager API's rendered open alerts up to date before a client asks.
+"""Keeps the Alertmanager API's rendered open alerts up to date while the API is in use.
 
-Rendering an open alert costs about 8 us of CPU (0.8 to 1.3 s for 100,000, in a worker
-thread that shares the interpreter with the event loop). A request that found them
-unrendered, the first after a start or after a storm, would wait for that. Instead the
+Rendering an open alert costs about 8 us of CPU (0.7 to 1.3 s for 100,000, in a worker
+thread that shares the interpreter with the event loop). Karma and Grafana poll every
+few seconds; a poll that found a storm's alerts unrendered would wait for that. So the
 server renders on its own, as a request would (``OpenAlerts.read``: only what changed
-since the last read): soon after it starts, then after each burst of correlator commits
-(the ``incidents`` doorbell of ``tocsin.wakeup``), and every :data:`INTERVAL` anyway (a
-replica sharing a Redis store commits without ringing this one). A request then finds
-the alerts rendered, or waits for the render under way rather than starting its own.
+since the last read): soon after it starts (dashboards reconnect after a restart), and
+while the API was asked within :data:`IN_USE_FOR`, after each burst of correlator
+commits (the ``incidents`` doorbell of ``tocsin.wakeup``) and every
+:data:`INTERVAL_SECONDS` anyway (a replica sharing a Redis store commits without
+ringing this one). A request then finds the alerts rendered, or waits for the render
+under way rather than starting its own.
 
-A burst is rendered once it pauses for :data:`QUIET`, or every :data:`MOST_STALE` while
-it goes on: a storm's commits every few milliseconds would otherwise mean a render each,
-reading every changed incident's alerts again. The cost is memory: the rendered alerts
-stay (about the size of their stored documents), as Alertmanager keeps its alerts.
+A burst is rendered once it pauses for :data:`QUIET_SECONDS`, or every
+:data:`MOST_STALE_SECONDS` while it goes on: a storm's commits every few milliseconds
+would otherwise mean a render each, reading every changed incident's alerts again.
+
+The rendered alerts cost memory (about 1.4 KB each in ``serve``): once nobody asked for
+:data:`IN_USE_FOR`, the keeper lets them go, and the next request renders them all.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 from aiohttp import web
@@ -30,7 +35,7 @@ from core.errors import StoreError
 from core.store import IncidentStore
 from rules.model import Rules
 from tocsin.amapi.open_alerts import OpenAlerts
-from tocsin.keys import RULES, STORE, WAKEUPS
+from tocsin.keys import CLOCK, RULES, STORE, WAKEUPS
 
 log = structlog.get_logger("tocsin.amapi")
 
@@ -40,6 +45,7 @@ START_DELAY_SECONDS = 2.0
 INTERVAL_SECONDS = 5.0
 QUIET_SECONDS = 1.0
 MOST_STALE_SECONDS = 10.0
+IN_USE_FOR = timedelta(minutes=15)
 
 # Waits up to the given seconds for a commit's ring; tells whether one came.
 RingWait = Callable[[float], Awaitable[bool]]
@@ -77,7 +83,16 @@ class KeepWarm:
 
     def __init__(self, open_alerts: OpenAlerts) -> None:
         self._open = open_alerts
+        self._asked_at: datetime | None = None
         self.rounds = 0  # reads this keeper finished (a request's are not counted)
+
+    def asked(self, at: datetime) -> None:
+        """Records that a client asked for the open alerts at ``at``."""
+        self._asked_at = at
+
+    def in_use(self, now: datetime) -> bool:
+        """Tells whether a client asked within IN_USE_FOR."""
+        return self._asked_at is not None and now - self._asked_at <= IN_USE_FOR
 
     async def warm_once(self, store: IncidentStore, rules: Rules) -> None:
         """One read, as a request would make it: renders only what changed since the last."""
@@ -85,10 +100,21 @@ class KeepWarm:
             pass
         self.rounds += 1
 
+    async def tend(self, now: datetime, store: IncidentStore, rules: Rules) -> None:
+        """Renders what changed while the API is in use (the start counts as a request),
+        else lets the rendered alerts go."""
+        if self.rounds == 0 and self._asked_at is None:
+            # Dashboards reconnect after a restart: the start counts as a request.
+            self._asked_at = now
+        if self.in_use(now):
+            await self.warm_once(store, rules)
+        elif self._open.holding:
+            await self._open.forget()
+
     async def run(self, render: Callable[[], Awaitable[None]], ring: RingWait) -> None:
         """Renders after START_DELAY_SECONDS, then as :class:`RenderSchedule` says, until cancelled.
 
-        ``render`` is one :meth:`warm_once` on the application's store and rules;
+        ``render`` is one :meth:`tend` on the application's store and rules;
         ``ring`` waits for a correlator commit's ring.
         """
         await asyncio.sleep(START_DELAY_SECONDS)
@@ -112,7 +138,7 @@ class KeepWarm:
         ring: RingWait = _no_ring if wakeups is None else wakeups.incidents.waiter().wait
 
         async def render() -> None:
-            await self.warm_once(app[STORE], app[RULES].current.rules)
+            await self.tend(app[CLOCK].now(), app[STORE], app[RULES].current.rules)
 
         task = asyncio.create_task(self.run(render, ring), name="tocsin-amapi-prerender")
         yield
