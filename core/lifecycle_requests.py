@@ -177,11 +177,22 @@ Request = (
 
 @dataclass(frozen=True, slots=True)
 class TextField:
-    """One text field of a request body: its size limit and whether it must be given."""
+    """One text field of a request body: its size limit and whether it must be given.
+
+    ``refused`` maps values a person may not give here to why (another action sets them).
+    """
 
     name: str
     limit: int
     required: bool
+    refused: tuple[tuple[str, str], ...] = ()
+
+
+# ``duplicate`` is the code of a merge, which also records the incident merged into: a
+# resolve that says it by hand would leave ``merged_into`` empty.
+_MERGE_ONLY = (
+    ("duplicate", 'set by a merge only: POST /api/v1/incidents/{id}/merge {"into": id}'),
+)
 
 
 # The body each person's action takes; the request class is built from the fields read.
@@ -191,7 +202,10 @@ _BODIES: Mapping[Action, tuple[type[Any], tuple[TextField, ...]]] = {
     Action.RESUME: (Resume, (TextField("note", MAX_NOTES, False),)),
     Action.RESOLVE: (
         Resolve,
-        (TextField("resolution_code", MAX_CODE, True), TextField("notes", MAX_NOTES, True)),
+        (
+            TextField("resolution_code", MAX_CODE, True, _MERGE_ONLY),
+            TextField("notes", MAX_NOTES, True),
+        ),
     ),
     Action.CLOSE: (Close, (TextField("note", MAX_NOTES, False),)),
     Action.REOPEN: (Reopen, (TextField("reason", MAX_REASON, True),)),
@@ -270,6 +284,9 @@ def _check(spec: TextField, value: object, choices: Sequence[str] | None) -> str
         return "must not be empty"
     if len(value) > spec.limit:
         return f"at most {spec.limit} characters, not {len(value)}"
+    refused = dict(spec.refused).get(value.strip())
+    if refused is not None:
+        return f"{value.strip()!r} is {refused}"
     if choices is not None and value.strip() not in choices:
         return f"{value.strip()!r} is not one of {', '.join(choices)}"
     return None

@@ -40,8 +40,8 @@ from tocsin.middleware import errors_middleware
         pytest.param("resume", {}, Resume(), id="resume"),
         pytest.param(
             "resolve",
-            {"resolution_code": "duplicate", "notes": "same as inc-0"},
-            Resolve("duplicate", "same as inc-0"),
+            {"resolution_code": "not_reproducible", "notes": "gone by morning"},
+            Resolve("not_reproducible", "gone by morning"),
             id="resolve",
         ),
         pytest.param("close", {"note": None}, Close(), id="close-null-note"),
@@ -81,9 +81,23 @@ def test_valid_bodies_make_typed_requests(action: str, body: object, expected: R
         ),
         pytest.param(
             "resolve",
-            {"resolution_code": "duplicate", "notes": "x" * (MAX_NOTES + 1)},
+            {"resolution_code": "not_reproducible", "notes": "x" * (MAX_NOTES + 1)},
             [("notes", f"at most {MAX_NOTES} characters, not {MAX_NOTES + 1}")],
             id="notes-too-long",
+        ),
+        # A merge's code by hand: it would leave merged_into empty.
+        pytest.param(
+            "resolve",
+            {"resolution_code": "duplicate", "notes": ""},
+            [
+                (
+                    "resolution_code",
+                    "'duplicate' is set by a merge only: "
+                    'POST /api/v1/incidents/{id}/merge {"into": id}',
+                ),
+                ("notes", "must not be empty"),
+            ],
+            id="duplicate-by-hand",
         ),
         # Unknown fields are rejected by name, beside the other problems.
         pytest.param(

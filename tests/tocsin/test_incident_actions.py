@@ -119,7 +119,7 @@ async def test_the_list_and_the_detail_carry_the_lifecycle_fields(served: Served
 async def test_an_action_the_state_does_not_allow_is_a_409_listing_the_allowed(
     served: Served,
 ) -> None:
-    await served.act("inc-0001", "resolve", {"resolution_code": "duplicate", "notes": "n"})
+    await served.act("inc-0001", "resolve", {"resolution_code": "not_reproducible", "notes": "n"})
 
     response = await served.post("/api/v1/incidents/inc-0001/acknowledge", {})
 

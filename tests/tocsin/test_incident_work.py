@@ -149,7 +149,7 @@ async def test_merge_moves_the_source_timeline_to_the_target(served: Served) -> 
     ],
 )
 async def test_merge_errors(served: Served, into: str, status: int, field: str) -> None:
-    await served.act("inc-0002", "resolve", {"resolution_code": "duplicate", "notes": "n"})
+    await served.act("inc-0002", "resolve", {"resolution_code": "not_reproducible", "notes": "n"})
 
     response = await served.post("/api/v1/incidents/inc-0001/merge", {"into": into})
 

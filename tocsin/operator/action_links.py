@@ -32,7 +32,7 @@ from core.errors import InvalidFields, InvalidTransition
 from core.incident import Incident
 from core.incident_actions import Directory, act, available_actions
 from core.incident_requests import parse_action
-from core.lifecycle import Actor
+from core.lifecycle import DUPLICATE, Actor
 from core.roles import Role
 from core.store import OPERATOR_GROUP, CorrelationCommit, Store, VersionConflict
 from core.store.events import ConsumerWrite
@@ -119,7 +119,7 @@ async def confirm(request: web.Request) -> web.Response:
         f"{verb} incident {claim.incident_id}?",
         f"Nothing happens until you press {verb}; it is recorded as done by {claim.person}.",
         summary.incident,
-        Form(claim.action, rules.lifecycle.resolution_codes),
+        Form(claim.action, _codes(rules)),
     ).response()
 
 
@@ -175,7 +175,7 @@ async def _act(
     links = request.app[ACTION_LINKS]
     actor = Actor(claim.person, Role.RESPONDER)
     directory = Directory(people=frozenset(rules.people), policy=rules.lifecycle)
-    form = Form(claim.action, rules.lifecycle.resolution_codes)
+    form = Form(claim.action, _codes(rules))
     try:
         codes = {"resolution_code": rules.lifecycle.resolution_codes}
         parsed = parse_action(claim.action.value, dict(body), codes)
@@ -240,3 +240,8 @@ def _missing(claim: LinkClaim) -> Page:
     """The 404 page of a link whose incident does not exist."""
     message = f"There is no incident {claim.incident_id}; it may have been removed."
     return Page(404, "No such incident", message)
+
+
+def _codes(rules: Rules) -> tuple[str, ...]:
+    """The resolution codes the form offers: the rules', but a merge's (``duplicate``)."""
+    return tuple(code for code in rules.lifecycle.resolution_codes if code != DUPLICATE)
