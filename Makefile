@@ -41,4 +41,4 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm tocsin.db-writer
+	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm tocsin.db-writer report.html
