@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from yarl import URL
 
-from core.settings import Settings
 from tests.app_harness import VIEWER
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store, with incident 1 triggered, holding three alerts."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     base = incident(1)
     [template] = base.alerts.values()
     alerts = {f: replace(template, fingerprint=f) for f in ("a" * 16, "b" * 16, "c" * 16)}

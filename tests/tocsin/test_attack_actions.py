@@ -6,29 +6,20 @@ Through real HTTP on SQLite and on a real redis-server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
 from core.incident import Task
 from core.incident_actions import MAX_TASKS
-from core.settings import Settings
 from core.store import IncidentSummary
 from tests.app_harness import RESPONDER
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store, with incident 1 triggered (version 1)."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     await served.seed(incident(1))
     return served
 

@@ -8,15 +8,13 @@ two ``\\u`` escapes, 12 bytes); a body past the cap is a 413 naming the cap.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.settings import Settings
 from tests.app_harness import RESPONDER
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 from tocsin.openapi.document import build_document
 from tocsin.operator import incident_actions, problems
 
@@ -24,16 +22,10 @@ from tocsin.operator import incident_actions, problems
 WIDE = "\U0001f600"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store, with incidents 1 and 2 triggered."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     await served.seed(incident(1), incident(2))
     return served
 

@@ -8,9 +8,7 @@ pages alike (before, a made-up one was a 200 with an empty or a wrong page).
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,23 +16,16 @@ import pytest
 from yarl import URL
 
 from core.incident import IncidentState
-from core.settings import Settings
 from tests.app_harness import VIEWER
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 CLOSED = IncidentState.CLOSED
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """Incidents 1-4 (2 and 4 closed), incident 1 with three alerts, on each store."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     first = incident(1)
     [template] = first.alerts.values()
     alerts = {f: replace(template, fingerprint=f) for f in ("a" * 16, "b" * 16, "c" * 16)}

@@ -3,24 +3,15 @@ pointing at merge, since it would leave ``merged_into`` empty (on both stores)."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-
 import pytest
 
-from core.settings import Settings
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
+    """A server on each store, with incidents 1 and 2 triggered."""
+    served = served_on_each_store
     await served.seed(incident(1), incident(2))
     return served
 

@@ -6,30 +6,21 @@ event, and puts it in the incident event stream in the same write.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.incident import IncidentState
-from core.settings import Settings
 from tests.app_harness import ADMIN, VIEWER, without_stage_notes
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 TRIGGERED = IncidentState.TRIGGERED
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store, with incident 1 triggered (version 1)."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     await served.seed(incident(1))
     return served
 
