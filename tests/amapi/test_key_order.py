@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from tocsin.amapi.key_order import rows_in_order, runs_in_order
+from tocsin.amapi.key_order import PIECE, pieces, rows_in_order, runs_in_order
 
 
 def fingerprints(count: int, repeats: int, seed: int) -> list[str]:
@@ -43,3 +43,32 @@ def test_the_order_is_a_stable_sorts(count: int, repeats: int, piece: int) -> No
 def test_only_the_rows_given_are_ordered() -> None:
     keys = ["c", "a", "b", "a"]
     assert rows_in_order(keys, [0, 2, 3], piece=1) == [3, 2, 0]
+
+
+@pytest.mark.parametrize(
+    ("runs", "size"),
+    [
+        (20, 5_000),  # a few large incidents
+        (1_000, 100),  # many of 100: a run is shorter than a piece
+        (100_000, 1),  # an incident per alert
+    ],
+)
+def test_every_piece_is_small_however_the_rows_fall_into_runs(runs: int, size: int) -> None:
+    keys = fingerprints(runs * size, 0, seed=runs)
+    key = keys.__getitem__
+    ordered = [sorted(range(r * size, (r + 1) * size), key=key) for r in range(runs)]
+
+    cut = list(pieces(keys, ordered, PIECE))
+
+    # One piece of 100,000 was a single sort of 20-50 ms holding the GIL.
+    assert max(map(len, cut)) <= 3 * PIECE
+    assert sum(map(len, cut)) == runs * size
+    assert runs_in_order(keys, ordered, PIECE) == sorted(range(runs * size), key=key)
+
+
+def test_many_short_runs_keep_equal_keys_in_run_order() -> None:
+    keys = fingerprints(30_000, 5_000, seed=7)
+    key = keys.__getitem__
+    runs = [sorted(range(r * 10, r * 10 + 10), key=key) for r in range(3_000)]
+    whole = [row for run in runs for row in run]
+    assert runs_in_order(keys, runs, 64) == sorted(whole, key=key)
