@@ -31,11 +31,13 @@ class BodyLimit(int):
     """A body size limit in bytes that knows the flag it comes from, for the 413 to name."""
 
     flag: str
+    why: str  # how the size follows from the flag, as the 413 says it
 
-    def __new__(cls, size: int, flag: str) -> BodyLimit:
+    def __new__(cls, size: int, flag: str, why: str = "") -> BodyLimit:
         """A limit of ``size`` bytes set by ``flag`` (e.g. ``max_body_bytes``)."""
         limit = super().__new__(cls, size)
         limit.flag = flag
+        limit.why = why or f"--{flag.replace('_', '-')}"
         return limit
 
 
@@ -48,7 +50,11 @@ def body_limit(max_silence_bytes: int, max_body_bytes: int) -> BodyLimit:
     by_silence = 2 * max_silence_bytes + _BODY_OVERHEAD_BYTES
     if max_silence_bytes <= 0 or max_body_bytes <= by_silence:
         return BodyLimit(max_body_bytes, "max_body_bytes")
-    return BodyLimit(by_silence, "max_silence_bytes")
+    why = (
+        f"twice --max-silence-bytes ({max_silence_bytes}) and {_BODY_OVERHEAD_BYTES} for the"
+        " JSON around it"
+    )
+    return BodyLimit(by_silence, "max_silence_bytes", why)
 
 
 async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
@@ -59,10 +65,10 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
             field="Content-Type",
         )
     # Only the app's own request limit applies to a plain int.
-    flag = limit.flag if isinstance(limit, BodyLimit) else "max_body_bytes"
+    if not isinstance(limit, BodyLimit):
+        limit = BodyLimit(limit, "max_body_bytes")
     too_large = PayloadTooLarge(
-        f"a silence body is at most {limit} bytes (--{flag.replace('_', '-')})",
-        field=flag,
+        f"a silence body is at most {limit} bytes ({limit.why})", field=limit.flag
     )
     raw = await read_bounded(request, limit, too_large)
     try:
