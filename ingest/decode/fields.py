@@ -103,6 +103,10 @@ class ItemChecker:
         if characters > self.limits.safe_characters and not self._entries_fit(value, field):
             return None
         self.characters += characters
+        if field == "labels" and "" in value.values():
+            # A label with an empty value is no label (Prometheus' model); Alertmanager
+            # drops it too, so the fingerprint is the one Alertmanager gives.
+            return {name: item for name, item in value.items() if item}
         return value
 
     def _entries_fit(self, value: dict[str, str], field: str) -> bool:
