@@ -21,6 +21,7 @@ from core.errors import (
 )
 from ingest.body import content_codings, read_body
 from ingest.http import INGEST_PATHS, retry_after_header
+from tocsin.operator.auth import authenticated
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("tocsin.http")
@@ -105,13 +106,20 @@ def content_encoding_middleware(max_bytes: int, deadline_seconds: float) -> Midd
     refuses an unknown coding with a JSON 415 naming ``Content-Encoding`` on every path,
     and decodes a gzip or deflate body for the handlers that read ``request.content``
     themselves. The ingest endpoints decode in :func:`ingest.body.read_body`, after their
-    credentials are checked.
+    credentials are checked; here too only a request with an accepted API key is
+    decoded, so that nobody without one makes the server inflate a body (its handler
+    then answers 401 before it reads anything).
     """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         codings = content_codings(request)
-        if codings and request.path not in INGEST_PATHS and request.can_read_body:
+        if (
+            codings
+            and request.path not in INGEST_PATHS
+            and request.can_read_body
+            and authenticated(request)
+        ):
             body = await read_body(request, max_bytes, deadline_seconds)
             decoded = StreamReader(
                 request.protocol, max(len(body), 2**16), loop=asyncio.get_running_loop()

@@ -107,3 +107,21 @@ async def test_the_operator_api_still_takes_a_gzip_body(ingest: Ingest) -> None:
         headers={**RESPONDER, **JSON, "Content-Encoding": "gzip"},
     )
     assert response.status == 201, await response.text()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/silences", "/api/v2/silences"])
+async def test_a_compressed_body_without_a_key_is_refused_before_it_is_inflated(
+    ingest: Ingest, path: str
+) -> None:
+    # 10 MB of spaces: with no key it is never inflated (401), with one it is, to 413.
+    bomb = gzip.compress(b" " * 10_000_000)
+    coded = {**JSON, "Content-Encoding": "gzip"}
+
+    anonymous = await ingest.client.post(path, data=bomb, headers=coded)
+    wrong_key = await ingest.client.post(
+        path, data=bomb, headers={**coded, "Authorization": "Bearer nope"}
+    )
+    keyed = await ingest.client.post(path, data=bomb, headers={**RESPONDER, **coded})
+
+    assert (anonymous.status, wrong_key.status) == (401, 401)
+    assert keyed.status == 413

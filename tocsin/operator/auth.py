@@ -60,6 +60,16 @@ def require(request: web.Request, role: Role) -> ApiKey:
     return found
 
 
+def authenticated(request: web.Request) -> bool:
+    """Tells whether the request carries an accepted API key, whatever its role."""
+    try:
+        key = _given_key(request.headers.get("Authorization", ""))
+    except Unauthenticated:
+        return False
+    keys = request.app[RULES].current.rules.api_keys
+    return first_accepted(keys, lambda k: k.key.matches(key)) is not None
+
+
 def _given_key(header: str) -> str:
     """The API key an ``Authorization`` header carries: a bearer token or a basic password."""
     scheme, _, given = header.partition(" ")
