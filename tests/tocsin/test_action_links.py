@@ -27,16 +27,10 @@ from tocsin.keys import ACTION_LINKS, STORE
 from tocsin.operator.action_links import SECRET_ENV
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store with incident 1 triggered, and incident 2 with a hostile title."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     await served.seed(incident(1), incident(2, title="<script>alert(1)</script> & co"))
     return served
 

@@ -26,16 +26,10 @@ from tests.tocsin.actions_harness import Client, Served, incident, serve
 from tocsin.operator.idempotency import COLLECTION
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
     """A server on each store, with incidents 1 and 2 triggered (version 1, two groups)."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+    served = served_on_each_store
     await served.seed(incident(1), incident(2))
     return served
 

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from yarl import URL
 
-from core.settings import Settings
 from tests.app_harness import VIEWER
-from tests.tocsin.actions_harness import Client, Served, incident, serve
+from tests.tocsin.actions_harness import Served, incident
 
 README = Path(__file__).parents[2] / "README.md"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def served(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-) -> Served:
-    url = None if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    served = await serve(aiohttp_client, make_settings, tmp_path, url)
+@pytest.fixture
+async def served(served_on_each_store: Served) -> Served:
+    """A server on each store, seeded as below."""
+    served = served_on_each_store
     await served.seed(incident(1, title="STRASSE closed"), incident(2, title="Other"))
     return served
 
