@@ -37,13 +37,13 @@ async def test_a_stopped_server_fires_each_missed_step_once(
     clock = FakeTime(tmp_path / "faketime")
     server = paging_server(rules, store, tmp_path / "tocsin", env=clock.env())
     try:
-        await server.start()
+        await clock.start(server)
         await send_alert(server)
         await receiver.wait_answered(["ann"], server)
         server.stop()
 
         clock.set(70)  # bob's level fell due 60 s after ann's page, while stopped
-        await server.start()
+        await clock.start(server)
         await receiver.wait_answered(["ann", "bob"], server)
 
         clock.set(140)  # cy's level falls due 60 s after bob's page, while running
