@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -72,32 +73,43 @@ def test_a_burst_that_goes_on_is_rendered_every_most_stale() -> None:
     assert schedule.wait_seconds(100.0 + MOST_STALE_SECONDS) == INTERVAL_SECONDS
 
 
+@dataclass
+class Script:
+    """The keeper's loop driven by scripted rings (no time passes) and a counted render."""
+
+    rings: list[bool]
+    failures: list[Exception | None] = field(default_factory=list)
+    asked: list[float] = field(default_factory=list)  # the seconds each wait was given
+    renders: int = 0
+
+    async def ring(self, seconds: float) -> bool:
+        self.asked.append(seconds)
+        if not self.rings:
+            raise asyncio.CancelledError  # the script ends the loop
+        return self.rings.pop(0)
+
+    async def render(self) -> None:
+        self.renders += 1
+        if self.failures and (error := self.failures.pop(0)) is not None:
+            raise error
+
+    async def play(self) -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await KeepWarm(OpenAlerts()).run(self.render, self.ring)
+
+
 async def test_the_loop_renders_at_start_and_after_each_burst(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(warm, "START_DELAY_SECONDS", 0.0)
     # Two bursts: two rings then a pause; a quiet interval; one ring then a pause.
-    rings = iter([True, True, False, False, True, False])
-    asked: list[float] = []
-    renders = 0
+    script = Script([True, True, False, False, True, False])
 
-    async def ring(seconds: float) -> bool:
-        asked.append(seconds)
-        try:
-            return next(rings)
-        except StopIteration:
-            raise asyncio.CancelledError from None
-
-    async def render() -> None:
-        nonlocal renders
-        renders += 1
-
-    with pytest.raises(asyncio.CancelledError):
-        await KeepWarm(OpenAlerts()).run(render, ring)
+    await script.play()
 
     # At start; after the first burst; after the quiet interval; after the second burst.
-    assert renders == 4
-    assert asked == [
+    assert script.renders == 4
+    assert script.asked == [
         INTERVAL_SECONDS,  # rang
         QUIET_SECONDS,  # rang again
         QUIET_SECONDS,  # paused: render
@@ -112,26 +124,11 @@ async def test_a_failed_render_is_logged_and_the_keeper_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(warm, "START_DELAY_SECONDS", 0.0)
-    rings = iter([False, False])
-    outcomes = iter([StoreError("database is locked"), None, None])
-    renders = 0
+    script = Script([False, False], failures=[StoreError("database is locked")])
 
-    async def ring(seconds: float) -> bool:
-        try:
-            return next(rings)
-        except StopIteration:
-            raise asyncio.CancelledError from None
+    await script.play()
 
-    async def render() -> None:
-        nonlocal renders
-        renders += 1
-        if (error := next(outcomes)) is not None:
-            raise error
-
-    with pytest.raises(asyncio.CancelledError):
-        await KeepWarm(OpenAlerts()).run(render, ring)
-
-    assert renders == 3
+    assert script.renders == 3
 
 
 async def test_a_commit_ring_renders_the_open_alerts_without_a_request(
