@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.paging_config import tocsin_rules
 from bench.paging_instructions import _fill, _page
+from tests.escalation.test_webhook_http import read_request
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
@@ -32,13 +33,7 @@ class Receiver:
         self.all_closed.clear()
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                await reader.readexactly(length)
+                await read_request(reader)
                 self.requests += 1
                 writer.write(OK)
                 await writer.drain()

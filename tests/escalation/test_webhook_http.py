@@ -24,6 +24,17 @@ from escalation.webhook_http import (
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 request as the webhook client sends it: its head and its body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await reader.readexactly(length)
+
+
 @dataclass
 class Script:
     """A server that answers each request with the next of ``answers`` (then OK)."""
@@ -39,13 +50,7 @@ class Script:
         number = self.connections
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await reader.readexactly(length)
+                head, body = await read_request(reader)
                 self.requests.append((number, head, body))
                 writer.write(self.answers.pop(0) if self.answers else OK)
                 await writer.drain()
